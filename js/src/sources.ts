@@ -1,0 +1,123 @@
+/**
+ * Content sources: everything the public API accepts as file content, read as a stream of byte blocks.
+ * Memory is bounded by the block size whatever the source size; nothing is read twice.
+ *
+ * Node-only sources (paths, `file:` URLs, Node streams) are opened through a dynamic import, so this module
+ * stays usable in browsers and edge runtimes.
+ */
+import { InvalidArgumentError } from "./errors.js";
+
+/** Anything the API accepts as content. Strings and `file:` URLs are local paths (Node, Bun, Deno). */
+export type ContentSource =
+  | Uint8Array
+  | ArrayBuffer
+  | Blob
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>
+  | Iterable<Uint8Array>
+  | URL
+  | string;
+
+/** Default read block: large enough to amortise calls into WebAssembly, small enough to bound memory. */
+export const DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024;
+
+export interface ReadOptions {
+  /** Largest block yielded (default 8 MiB). */
+  blockBytes?: number;
+  abortSignal?: AbortSignal;
+}
+
+/**
+ * Reads a source as a sequence of blocks. A yielded block is only valid until the next iteration step
+ * (path sources reuse one buffer): consume or copy it before asking for the next.
+ */
+export async function* readSource(source: ContentSource, options: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+  const block = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
+  const signal = options.abortSignal;
+  signal?.throwIfAborted();
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+    for (let off = 0; off < bytes.length; off += block) {
+      signal?.throwIfAborted();
+      yield bytes.subarray(off, Math.min(off + block, bytes.length));
+    }
+    return;
+  }
+  if (typeof source === "string" || source instanceof URL) {
+    if (source instanceof URL && source.protocol !== "file:") {
+      throw new InvalidArgumentError(`only file: URLs can be read as content, got ${source.protocol} (${source.href})`);
+    }
+    const { readFileBlocks } = await import("./node/files.js");
+    yield* readFileBlocks(source, block, signal);
+    return;
+  }
+  if (typeof Blob !== "undefined" && source instanceof Blob) {
+    // Explicit slices keep each read bounded and work with lazy blobs (e.g. remote Blobs).
+    for (let off = 0; off < source.size; off += block) {
+      signal?.throwIfAborted();
+      yield new Uint8Array(await source.slice(off, Math.min(off + block, source.size)).arrayBuffer());
+    }
+    return;
+  }
+  if (typeof ReadableStream !== "undefined" && source instanceof ReadableStream) {
+    const reader = source.getReader();
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield* splitBlock(toBytes(value), block);
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  if (isAsyncIterable(source)) {
+    for await (const value of source) {
+      signal?.throwIfAborted();
+      yield* splitBlock(toBytes(value), block);
+    }
+    return;
+  }
+  if (isIterable(source)) {
+    for (const value of source) {
+      signal?.throwIfAborted();
+      yield* splitBlock(toBytes(value), block);
+    }
+    return;
+  }
+  throw new InvalidArgumentError(
+    `unsupported content source (${Object.prototype.toString.call(source)}): pass a Uint8Array, ArrayBuffer, Blob/File, ReadableStream, (async) iterable of Uint8Array, a file: URL or a local path`,
+  );
+}
+
+function* splitBlock(bytes: Uint8Array, block: number): Generator<Uint8Array> {
+  for (let off = 0; off < bytes.length; off += block) yield bytes.subarray(off, Math.min(off + block, bytes.length));
+}
+
+function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (typeof value === "string") return new TextEncoder().encode(value);
+  throw new InvalidArgumentError(`a content stream yielded ${Object.prototype.toString.call(value)}, expected bytes`);
+}
+
+function isAsyncIterable(x: unknown): x is AsyncIterable<unknown> {
+  return x != null && typeof (x as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";
+}
+
+function isIterable(x: unknown): x is Iterable<unknown> {
+  return x != null && typeof (x as Iterable<unknown>)[Symbol.iterator] === "function";
+}
+
+/** Size of a source when known without reading it (undefined for streams). */
+export async function sourceSize(source: ContentSource): Promise<number | undefined> {
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return source.byteLength;
+  if (typeof Blob !== "undefined" && source instanceof Blob) return source.size;
+  if (typeof source === "string" || (source instanceof URL && source.protocol === "file:")) {
+    const { statFile } = await import("./node/files.js");
+    return (await statFile(source)).size;
+  }
+  return undefined;
+}

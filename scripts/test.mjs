@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// npm test: installs what is missing, builds, then runs every test: the Rust core (native), then the
+// TypeScript suites (node:test) against the WebAssembly build and real local hubs on 127.0.0.1.
+//
+//   npm test                      everything
+//   npm test -- --rust            only the Rust tests
+//   npm test -- --js [filter...]  only the TypeScript tests (optionally those whose path contains a filter)
+//   npm test -- --no-build        skip setup and build (when you just built)
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { ROOT, run, setup } from "./setup.mjs";
+import { buildTs, buildWasm } from "./build.mjs";
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith(".test.ts")) out.push(p);
+  }
+  return out.sort();
+}
+
+const args = process.argv.slice(2);
+const flags = new Set(args.filter((a) => a.startsWith("--")));
+const filters = args.filter((a) => !a.startsWith("--"));
+const onlyRust = flags.has("--rust");
+const onlyJs = flags.has("--js");
+
+try {
+  if (!flags.has("--no-build")) {
+    setup(new Set(onlyRust ? ["build"] : ["all"]));
+    if (!onlyRust) {
+      buildWasm();
+      buildTs();
+    }
+  }
+  if (!onlyJs) run("cargo", ["test", "--quiet"]);
+  if (!onlyRust) {
+    let files = findTests(join(ROOT, "js", "test"));
+    if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
+    if (files.length === 0) throw new Error("no TypeScript test matched");
+    process.stderr.write(`[test] ${files.length} TypeScript test files\n`);
+    run(process.execPath, [
+      "--import",
+      "tsx",
+      "--test",
+      "--test-reporter=spec",
+      ...files.map((f) => relative(ROOT, f)),
+    ]);
+  }
+} catch (err) {
+  process.stderr.write(`[test] error: ${err.message}\n`);
+  process.exit(1);
+}
