@@ -1,0 +1,236 @@
+/**
+ * HTTP with retries, shared by every Hub and CAS call.
+ *
+ * Retried: network errors and timeouts, 408, 429 (honouring Retry-After), 500, 502, 503 (honouring
+ * Retry-After), 504 — with exponential backoff and jitter, until `maxAttempts` or the total time budget
+ * `budgetMs` is spent, whichever comes first. Not retried: other 4xx, 501. Requests whose body is a stream
+ * cannot be replayed and are sent once. Abort signals cancel in-flight requests and retry waits.
+ *
+ * Retries are quiet (reported through `onRetry` only); the caller sees one error, carrying the number of
+ * attempts and the elapsed time, when the budget is spent.
+ */
+import {
+  BucketNotFoundError,
+  EntryNotFoundError,
+  HubApiError,
+  NetworkError,
+  XetBucketsError,
+} from "./errors.js";
+
+export interface RetryOptions {
+  /** Attempts in all, the first included (default 5). */
+  maxAttempts?: number;
+  /** First backoff delay in ms; doubles each attempt, with jitter (default 400). */
+  baseDelayMs?: number;
+  /** Largest single delay in ms (default 15000). */
+  maxDelayMs?: number;
+  /** Total time budget in ms over all attempts and waits (default 300000 = 5 minutes). */
+  budgetMs?: number;
+  /** Per-attempt timeout in ms: an attempt that has not produced response headers by then is retried (default 120000). */
+  attemptTimeoutMs?: number;
+}
+
+export interface RetryInfo {
+  url: string;
+  method: string;
+  attempt: number;
+  delayMs: number;
+  reason: string;
+}
+
+export interface HttpOptions {
+  fetch?: typeof fetch;
+  retry?: RetryOptions | false;
+  abortSignal?: AbortSignal;
+  /** Called before each retry wait (logging hook; quiet by default). */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+export interface RequestInit2 {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array | Blob | ReadableStream<Uint8Array> | null;
+  /** Statuses to return as responses instead of throwing (e.g. [404] to test for existence). */
+  accept?: number[];
+  /** Whether this request may be retried (default true; streams are never replayed). */
+  retry?: boolean;
+  signal?: AbortSignal;
+}
+
+const DEFAULTS: Required<RetryOptions> = {
+  maxAttempts: 5,
+  baseDelayMs: 400,
+  maxDelayMs: 15_000,
+  budgetMs: 300_000,
+  attemptTimeoutMs: 120_000,
+};
+
+const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+
+export function retryConfig(retry: RetryOptions | false | undefined): Required<RetryOptions> {
+  if (retry === false) return { ...DEFAULTS, maxAttempts: 1 };
+  return { ...DEFAULTS, ...retry };
+}
+
+/** The URL without its query string and fragment, for messages and errors. */
+export function redactUrl(url: string): string {
+  const i = url.search(/[?#]/);
+  return i < 0 ? url : url.slice(0, i);
+}
+
+/** Parses Retry-After (seconds or an HTTP date) into seconds. */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const secs = Number(value);
+  if (Number.isFinite(secs) && secs >= 0) return secs;
+  const date = Date.parse(value);
+  if (Number.isFinite(date)) return Math.max(0, (date - Date.now()) / 1000);
+  return undefined;
+}
+
+/** Sleeps `ms`, rejecting with the signal's reason when aborted. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function backoff(cfg: Required<RetryOptions>, attempt: number): number {
+  const exp = Math.min(cfg.maxDelayMs, cfg.baseDelayMs * 2 ** (attempt - 1));
+  return exp / 2 + Math.random() * (exp / 2);
+}
+
+/** Builds the typed error for a non-OK response (reads the body). */
+export async function errorFromResponse(res: Response, method: string, url: string): Promise<HubApiError> {
+  const requestId = res.headers.get("x-request-id") ?? undefined;
+  const serverCode = res.headers.get("x-error-code") ?? undefined;
+  const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
+  let data: unknown;
+  let detail = res.headers.get("x-error-message") ?? "";
+  try {
+    const text = await res.text();
+    if ((res.headers.get("content-type") ?? "").includes("json") && text) {
+      data = JSON.parse(text);
+      const d = data as { error?: unknown; message?: unknown; error_description?: unknown };
+      const m = typeof d.error === "string" ? d.error : typeof d.message === "string" ? d.message : "";
+      if (m) detail = m + (typeof d.error_description === "string" ? `: ${d.error_description}` : "");
+    } else if (text && !detail) {
+      detail = text.slice(0, 300);
+    }
+  } catch {
+    // keep what we have
+  }
+  const u = redactUrl(url);
+  const status = res.status;
+  const init = { statusCode: status, url: u, requestId, data, serverCode, retryAfter };
+  const where = `${method} ${u}`;
+  const suffix = `${detail ? `: ${detail}` : ""}${requestId ? ` (request id ${requestId})` : ""}`;
+  if (status === 404 && serverCode === "RepoNotFound") {
+    return new BucketNotFoundError("BUCKET_NOT_FOUND", `bucket not found (${where})${suffix}. Check the bucket id and that your token may read it.`, init);
+  }
+  if (status === 404 && serverCode === "EntryNotFound") {
+    return new EntryNotFoundError("ENTRY_NOT_FOUND", `file not found (${where})${suffix}`, init);
+  }
+  const [code, hint] = describeStatus(status);
+  return new HubApiError(code, `${hint} (${status} on ${where})${suffix}`, init);
+}
+
+function describeStatus(status: number): [string, string] {
+  switch (status) {
+    case 401:
+      return ["UNAUTHORIZED", "authentication failed: pass a valid access token (accessToken, --token or HF_TOKEN)"];
+    case 403:
+      return ["FORBIDDEN", "the token is not allowed to do this: use a token with write access to this namespace"];
+    case 404:
+      return ["NOT_FOUND", "not found"];
+    case 409:
+      return ["CONFLICT", "conflict"];
+    case 413:
+      return ["PAYLOAD_TOO_LARGE", "request too large"];
+    case 416:
+      return ["RANGE_NOT_SATISFIABLE", "requested range not satisfiable"];
+    case 422:
+      return ["UNPROCESSABLE", "the server rejected the request"];
+    case 429:
+      return ["RATE_LIMITED", "rate limited by the server: retry later"];
+    default:
+      return status >= 500 ? ["SERVER_ERROR", "server error"] : ["HTTP_ERROR", "request failed"];
+  }
+}
+
+/**
+ * Sends a request with the retry policy. Returns the response when it is OK (2xx) or its status is in
+ * `accept`; throws `HubApiError` (or a subclass) / `NetworkError` otherwise.
+ */
+export async function httpRequest(url: string, init: RequestInit2, opts: HttpOptions = {}): Promise<Response> {
+  const cfg = retryConfig(opts.retry);
+  const doFetch = opts.fetch ?? globalThis.fetch;
+  const method = init.method ?? "GET";
+  const userSignal = init.signal ?? opts.abortSignal;
+  const replayable = init.retry !== false && !(typeof ReadableStream !== "undefined" && init.body instanceof ReadableStream);
+  const maxAttempts = replayable ? Math.max(1, cfg.maxAttempts) : 1;
+  const start = Date.now();
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    userSignal?.throwIfAborted();
+    const timeout = AbortSignal.timeout(cfg.attemptTimeoutMs);
+    const signal = userSignal ? AbortSignal.any([userSignal, timeout]) : timeout;
+    let failure: HubApiError | NetworkError;
+    let retryAfterMs: number | undefined;
+    try {
+      const res = await doFetch(url, {
+        method,
+        headers: init.headers,
+        body: init.body as BodyInit | null | undefined,
+        signal,
+        ...(init.body instanceof ReadableStream ? { duplex: "half" } : {}),
+      } as RequestInit);
+      if (res.ok || init.accept?.includes(res.status)) return res;
+      const err = await errorFromResponse(res, method, url);
+      err.attempts = attempt;
+      err.elapsedMs = Date.now() - start;
+      if (!RETRYABLE.has(res.status)) throw err;
+      failure = err;
+      if ((res.status === 429 || res.status === 503) && err.retryAfter !== undefined) retryAfterMs = err.retryAfter * 1000;
+    } catch (err) {
+      if (userSignal?.aborted) throw userSignal.reason;
+      if (err instanceof XetBucketsError) throw err;
+      const timedOut = timeout.aborted;
+      failure = new NetworkError(
+        timedOut ? "TIMEOUT" : "NETWORK",
+        timedOut
+          ? `${method} ${redactUrl(url)} timed out after ${cfg.attemptTimeoutMs} ms`
+          : `${method} ${redactUrl(url)} failed: ${describeNetworkError(err)}`,
+        redactUrl(url),
+        { cause: err },
+      );
+    }
+    const elapsed = Date.now() - start;
+    failure.attempts = attempt;
+    failure.elapsedMs = elapsed;
+    const delay = retryAfterMs ?? backoff(cfg, attempt);
+    if (attempt >= maxAttempts || elapsed + delay > cfg.budgetMs) {
+      if (attempt > 1) failure.message += ` — gave up after ${attempt} attempts in ${(elapsed / 1000).toFixed(1)} s`;
+      throw failure;
+    }
+    opts.onRetry?.({ url: redactUrl(url), method, attempt, delayMs: delay, reason: failure.message });
+    await sleep(delay, userSignal);
+  }
+}
+
+function describeNetworkError(err: unknown): string {
+  const e = err as { message?: string; cause?: { code?: string; message?: string } };
+  const cause = e?.cause;
+  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ""}`;
+  return e?.message ?? String(err);
+}

@@ -1,0 +1,66 @@
+/**
+ * CAS access tokens for a bucket (`GET /api/buckets/{ns}/{name}/xet-{read|write}-token`), cached and
+ * refreshed before they expire (60 s margin) or when the CAS answers 401.
+ */
+import { ProtocolError } from "../errors.js";
+import type { HubContext } from "./context.js";
+import type { BucketRef } from "../repo.js";
+
+export interface XetToken {
+  accessToken: string;
+  casUrl: string;
+  /** Expiry, Unix seconds. */
+  exp: number;
+}
+
+export type TokenScope = "read" | "write";
+
+/** Refresh this long before `exp` (ms). */
+export const REFRESH_MARGIN_MS = 60_000;
+
+export class XetTokenProvider {
+  readonly #ctx: HubContext;
+  readonly #url: string;
+  readonly #sessionId: string | undefined;
+  #current: XetToken | undefined;
+  #inflight: Promise<XetToken> | undefined;
+
+  constructor(ctx: HubContext, bucket: BucketRef, scope: TokenScope, opts: { sessionId?: string; url?: string } = {}) {
+    this.#ctx = ctx;
+    this.#url = opts.url ?? `/api/buckets/${bucket.namespace}/${bucket.name}/xet-${scope}-token`;
+    this.#sessionId = opts.sessionId;
+  }
+
+  /** A token valid for at least the refresh margin. Concurrent callers share one refresh. */
+  async get(signal?: AbortSignal): Promise<XetToken> {
+    const t = this.#current;
+    if (t && t.exp * 1000 - Date.now() > REFRESH_MARGIN_MS) return t;
+    this.#inflight ??= this.#fetch(signal).finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  /** Drops `used` (after a 401) so that the next get() fetches a new token. */
+  invalidate(used: XetToken): void {
+    if (this.#current === used) this.#current = undefined;
+  }
+
+  async #fetch(signal?: AbortSignal): Promise<XetToken> {
+    const headers: Record<string, string> = {};
+    if (this.#sessionId) headers["X-Xet-Session-Id"] = this.#sessionId;
+    const body = await this.#ctx.json<Partial<XetToken>>(this.#url, { headers, signal });
+    if (
+      typeof body?.accessToken !== "string" ||
+      typeof body.casUrl !== "string" ||
+      !/^https?:\/\//.test(body.casUrl) ||
+      typeof body.exp !== "number" ||
+      !Number.isFinite(body.exp)
+    ) {
+      throw new ProtocolError(`malformed xet token response from ${this.#url}: expected {accessToken, casUrl, exp}`);
+    }
+    const token = { accessToken: body.accessToken, casUrl: body.casUrl.replace(/\/+$/, ""), exp: body.exp };
+    this.#current = token;
+    return token;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * CAS transport: authenticated requests to `{casUrl}/...` with the bucket's CAS token (never the Hub
+ * token), refreshed before expiry and once on 401, under the shared retry policy.
+ */
+import { HubApiError } from "../errors.js";
+import { httpRequest, type HttpOptions, type RequestInit2 } from "../http.js";
+import type { XetTokenProvider } from "../hub/xet-token.js";
+
+export class CasClient {
+  readonly tokens: XetTokenProvider;
+  readonly http: HttpOptions;
+  readonly sessionId: string;
+
+  constructor(tokens: XetTokenProvider, http: HttpOptions, sessionId: string = newSessionId()) {
+    this.tokens = tokens;
+    this.http = http;
+    this.sessionId = sessionId;
+  }
+
+  /** The CAS base URL (from the token endpoint). */
+  async casUrl(signal?: AbortSignal): Promise<string> {
+    return (await this.tokens.get(signal)).casUrl;
+  }
+
+  /**
+   * Sends `{casUrl}{path}` with `Authorization: Bearer <CAS token>` and `X-Xet-Session-Id`. On 401 the
+   * token is refreshed and the request sent once more.
+   */
+  async request(path: string, init: RequestInit2 = {}): Promise<Response> {
+    const signal = init.signal ?? this.http.abortSignal;
+    for (let refreshed = false; ; refreshed = true) {
+      const token = await this.tokens.get(signal);
+      try {
+        return await httpRequest(
+          `${token.casUrl}${path}`,
+          {
+            ...init,
+            signal,
+            headers: { ...init.headers, Authorization: `Bearer ${token.accessToken}`, "X-Xet-Session-Id": this.sessionId },
+          },
+          this.http,
+        );
+      } catch (err) {
+        if (!refreshed && err instanceof HubApiError && err.statusCode === 401) {
+          this.tokens.invalidate(token);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+}
+
+export function newSessionId(): string {
+  const c = globalThis.crypto;
+  if (typeof c?.randomUUID === "function") return c.randomUUID();
+  const b = c.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
