@@ -1,0 +1,179 @@
+/**
+ * Who may do what on the local hub.
+ *
+ * - Hub tokens are configured at start: each user has a write token (`hf_…`) and optional read-only
+ *   tokens. A user reads and writes its own namespace and the organisations it belongs to; read tokens
+ *   only read. Public buckets are readable by anyone, anonymous callers included.
+ * - CAS tokens (from `xet-read-token` / `xet-write-token`) are stateless: an HMAC-signed payload with
+ *   the bucket id, the scope (read or write) and the expiry. The signing secret is persisted in the
+ *   database, so tokens survive a restart.
+ * - Fetch URLs of reconstructions are signed the same way (xorb, byte ranges, expiry) and need no
+ *   Authorization header.
+ */
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { HttpError } from "./http.js";
+
+/** A user of the local hub. */
+export interface HubUser {
+  /** User name = its namespace. */
+  name: string;
+  /** Write token (reads and writes everything the user may). Must start with `hf_`. */
+  token: string;
+  /** Read-only tokens of this user. Must start with `hf_`. */
+  readTokens?: string[];
+  /** Organisations (namespaces) the user is a member of, with the same rights as its own namespace. */
+  orgs?: string[];
+}
+
+export interface Principal {
+  user: string;
+  scope: "read" | "write";
+  /** Namespaces the user belongs to (its own and its organisations). */
+  namespaces: ReadonlySet<string>;
+}
+
+export type CasScope = "read" | "write";
+
+export interface CasClaims {
+  bucketId: number;
+  scope: CasScope;
+  /** Unix seconds. */
+  exp: number;
+}
+
+const TOKEN_PREFIX = "hf_";
+const CAS_PREFIX = "xetcas_";
+
+/** Checks the configured users; throws a readable error for anything the official clients would refuse. */
+export function validateUsers(users: HubUser[]): void {
+  const names = new Set<string>();
+  const tokens = new Set<string>();
+  for (const u of users) {
+    if (!u || typeof u.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/.test(u.name) || u.name === "me") {
+      throw new TypeError(`invalid user name ${JSON.stringify(u?.name)}: use letters, digits, '.', '_' or '-' (not "me")`);
+    }
+    if (names.has(u.name)) throw new TypeError(`user ${u.name} is configured twice`);
+    names.add(u.name);
+    for (const t of [u.token, ...(u.readTokens ?? [])]) {
+      if (typeof t !== "string" || !t.startsWith(TOKEN_PREFIX) || t.length < 8 || /\s/.test(t)) {
+        throw new TypeError(
+          `the tokens of user ${u.name} must start with "${TOKEN_PREFIX}", be at least 8 characters and contain no spaces ` +
+            "(the official JavaScript client refuses other tokens)",
+        );
+      }
+      if (tokens.has(t)) throw new TypeError(`a token of user ${u.name} is used twice`);
+      tokens.add(t);
+    }
+    for (const o of u.orgs ?? []) {
+      if (typeof o !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/.test(o) || o === "me") {
+        throw new TypeError(`invalid organisation name ${JSON.stringify(o)} for user ${u.name}`);
+      }
+    }
+  }
+}
+
+const digest = (token: string): string => createHash("sha256").update(token).digest("base64");
+const b64url = (b: Buffer | string): string => Buffer.from(b).toString("base64url");
+
+export class Auth {
+  /** SHA-256 of each token → principal (tokens themselves are not kept in a lookup table). */
+  readonly #byToken = new Map<string, Principal>();
+  readonly #tokenKey: Buffer;
+  readonly #fetchKey: Buffer;
+  readonly users: readonly HubUser[];
+
+  constructor(users: HubUser[], secret: Buffer) {
+    validateUsers(users);
+    this.users = users;
+    for (const u of users) {
+      const namespaces = new Set([u.name, ...(u.orgs ?? [])]);
+      this.#byToken.set(digest(u.token), { user: u.name, scope: "write", namespaces });
+      for (const t of u.readTokens ?? []) this.#byToken.set(digest(t), { user: u.name, scope: "read", namespaces });
+    }
+    this.#tokenKey = createHmac("sha256", secret).update("xet-buckets cas token v1").digest();
+    this.#fetchKey = createHmac("sha256", secret).update("xet-buckets fetch url v1").digest();
+  }
+
+  /** The principal of a Hub token; undefined for anonymous calls; 401 for unknown tokens. */
+  principal(token: string | undefined): Principal | undefined {
+    if (token === undefined) return undefined;
+    const p = this.#byToken.get(digest(token));
+    if (!p) throw new HttpError(401, "Invalid credentials in Authorization header", { exposeMessage: true });
+    return p;
+  }
+
+  canRead(p: Principal | undefined, bucket: { namespace: string; private: boolean }): boolean {
+    return !bucket.private || (p !== undefined && p.namespaces.has(bucket.namespace));
+  }
+
+  /** True when `p` may create, change or delete buckets and files in `namespace`. */
+  canWrite(p: Principal | undefined, namespace: string): boolean {
+    return p !== undefined && p.scope === "write" && p.namespaces.has(namespace);
+  }
+
+  // ----------------------------------------------------------------------------------- CAS tokens
+
+  mintCasToken(claims: CasClaims): string {
+    const payload = b64url(JSON.stringify({ v: 1, b: claims.bucketId, s: claims.scope === "write" ? "w" : "r", e: claims.exp }));
+    const sig = createHmac("sha256", this.#tokenKey).update(payload).digest("base64url");
+    return `${CAS_PREFIX}${payload}.${sig}`;
+  }
+
+  /** Verifies a CAS token; 401 when it is missing, malformed, forged or expired. */
+  verifyCasToken(token: string | undefined, nowSecs: number): CasClaims {
+    if (token === undefined) throw new HttpError(401, "a CAS access token is required (Authorization: Bearer <accessToken>)");
+    const bad = () => new HttpError(401, "invalid CAS access token: get a new one from the xet-read-token or xet-write-token endpoint");
+    if (!token.startsWith(CAS_PREFIX)) throw bad();
+    const [payload, sig, extra] = token.slice(CAS_PREFIX.length).split(".");
+    if (!payload || !sig || extra !== undefined) throw bad();
+    const want = createHmac("sha256", this.#tokenKey).update(payload).digest();
+    const got = Buffer.from(sig, "base64url");
+    if (got.length !== want.length || !timingSafeEqual(got, want)) throw bad();
+    let claims: { v?: unknown; b?: unknown; s?: unknown; e?: unknown };
+    try {
+      claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as typeof claims;
+    } catch {
+      throw bad();
+    }
+    if (claims.v !== 1 || typeof claims.b !== "number" || typeof claims.e !== "number" || (claims.s !== "r" && claims.s !== "w")) {
+      throw bad();
+    }
+    if (claims.e <= nowSecs) {
+      throw new HttpError(401, "the CAS access token has expired: refresh it from the token endpoint");
+    }
+    return { bucketId: claims.b, scope: claims.s === "w" ? "write" : "read", exp: claims.e };
+  }
+
+  // ----------------------------------------------------------------------------------- fetch URLs
+
+  /** Query string of a signed fetch URL for `ranges` (inclusive byte ranges) of a xorb. */
+  signFetch(xorb: string, ranges: Array<[number, number]>, exp: number): string {
+    const r = ranges.map(([s, e]) => `${s}-${e}`).join(",");
+    const sig = this.#fetchSig(xorb, r, exp);
+    return `r=${r}&exp=${exp}&sig=${sig}`;
+  }
+
+  /** Checks a fetch URL's query; returns its signed ranges, or throws 403 (expired or bad signature). */
+  verifyFetch(xorb: string, query: URLSearchParams, nowSecs: number): Array<[number, number]> {
+    const r = query.get("r");
+    const exp = Number(query.get("exp"));
+    const sig = query.get("sig");
+    if (r === null || sig === null || !Number.isSafeInteger(exp) || !/^\d+-\d+(,\d+-\d+)*$/.test(r)) {
+      throw new HttpError(403, "invalid fetch URL: ask for a new reconstruction");
+    }
+    const want = Buffer.from(this.#fetchSig(xorb, r, exp), "base64url");
+    const got = Buffer.from(sig, "base64url");
+    if (got.length !== want.length || !timingSafeEqual(got, want)) {
+      throw new HttpError(403, "invalid fetch URL signature: ask for a new reconstruction");
+    }
+    if (exp <= nowSecs) throw new HttpError(403, "the fetch URL has expired: ask for a new reconstruction");
+    return r.split(",").map((p) => {
+      const [s, e] = p.split("-");
+      return [Number(s), Number(e)] as [number, number];
+    });
+  }
+
+  #fetchSig(xorb: string, ranges: string, exp: number): string {
+    return createHmac("sha256", this.#fetchKey).update(`${xorb}\n${ranges}\n${exp}`).digest("base64url");
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Content-addressed xorb bodies on disk: `DATA/xorbs/<first 2 hex>/<hash>`, exactly the bytes the client
+ * uploaded (footer-less). Writes are atomic: temp file in `DATA/tmp`, fsync, rename, fsync of the
+ * directory. A crash leaves at most a temp file, removed at the next start.
+ */
+import { randomBytes } from "node:crypto";
+import { constants, createReadStream, type ReadStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+
+export class XorbFiles {
+  readonly #root: string;
+  readonly #tmp: string;
+  readonly #madeDirs = new Set<string>();
+
+  constructor(dataDir: string) {
+    this.#root = join(dataDir, "xorbs");
+    this.#tmp = join(dataDir, "tmp");
+  }
+
+  /** Creates the directories and removes leftovers of interrupted writes. */
+  async init(): Promise<void> {
+    await mkdir(this.#root, { recursive: true });
+    await rm(this.#tmp, { recursive: true, force: true });
+    await mkdir(this.#tmp, { recursive: true });
+  }
+
+  path(hash: string): string {
+    return join(this.#root, hash.slice(0, 2), hash);
+  }
+
+  async exists(hash: string): Promise<boolean> {
+    try {
+      await stat(this.path(hash));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Writes `data` as the xorb `hash`: temp file, fsync, rename over the final name, fsync the
+   * directory. Rewriting an existing xorb is harmless (same content).
+   * `afterTempWrite` is a test hook run between the temp write and the rename.
+   */
+  async write(hash: string, data: Uint8Array, afterTempWrite?: () => Promise<void> | void): Promise<void> {
+    const dir = join(this.#root, hash.slice(0, 2));
+    if (!this.#madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      await fsyncDir(this.#root);
+      this.#madeDirs.add(dir);
+    }
+    const tmp = join(this.#tmp, `${hash}.${randomBytes(6).toString("hex")}`);
+    const fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+    try {
+      let off = 0;
+      while (off < data.length) {
+        const { bytesWritten } = await fh.write(data, off, data.length - off);
+        off += bytesWritten;
+      }
+      await fh.sync();
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    await fh.close();
+    try {
+      await afterTempWrite?.();
+      await rename(tmp, this.path(hash));
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    await fsyncDir(dir);
+  }
+
+  /** A stream of bytes [start, end] (inclusive) of a stored xorb. */
+  stream(hash: string, start: number, end: number): ReadStream {
+    return createReadStream(this.path(hash), { start, end });
+  }
+
+  /** Reads bytes [start, endExclusive) of a stored xorb. */
+  async read(hash: string, start: number, endExclusive: number): Promise<Buffer> {
+    const fh = await open(this.path(hash), "r");
+    try {
+      const len = endExclusive - start;
+      const buf = Buffer.allocUnsafe(len);
+      let off = 0;
+      while (off < len) {
+        const { bytesRead } = await fh.read(buf, off, len - off, start + off);
+        if (bytesRead === 0) throw new Error(`xorb ${hash} is shorter than expected on disk`);
+        off += bytesRead;
+      }
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Every stored xorb hash (tests and diagnostics). */
+  async list(): Promise<string[]> {
+    const out: string[] = [];
+    for (const d of await readdir(this.#root).catch(() => [] as string[])) {
+      for (const f of await readdir(join(this.#root, d)).catch(() => [] as string[])) out.push(f);
+    }
+    return out.sort();
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  let fh;
+  try {
+    fh = await open(dir, "r");
+    await fh.sync();
+  } catch {
+    // Some platforms (Windows) cannot fsync a directory; the rename is still atomic there.
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}

@@ -1,0 +1,55 @@
+/** What every request handler of one hub instance shares. No module-level state: a process may run many hubs. */
+import type { Auth } from "./auth.js";
+import type { XorbFiles } from "./blobs.js";
+import type { Store } from "./store.js";
+
+/** The WebAssembly core's TypeScript wrapper (loaded once per process by `initCore`). */
+export type Core = typeof import("../core/index.js");
+
+/** Size limits of request bodies (bytes); larger bodies are answered 413. */
+export interface BodyLimits {
+  /** Xorb upload (default 64 MiB + 1 MiB of record headers and LZ4 framing). */
+  xorb: number;
+  /** Shard upload (default 64 MiB + 200 bytes of footer). */
+  shard: number;
+  /** JSON bodies (default 8 MiB: 1000 paths of paths-info at 4 KiB each fit). */
+  json: number;
+  /** NDJSON batch bodies (default 64 MiB: the JS client sends all deletes in one request). */
+  ndjson: number;
+}
+
+export interface HubConfig {
+  /** Entries per page of tree listings. */
+  treePageSize: number;
+  /** Entries per page of bucket listings. */
+  bucketPageSize: number;
+  casTokenTtlSeconds: number;
+  fetchUrlTtlSeconds: number;
+  /** Key the chunk hashes of dedup answers with a random per-answer HMAC key. */
+  dedupHmac: boolean;
+  /** Largest number of xorbs in one dedup answer. */
+  dedupMaxXorbs: number;
+  /** Largest dedup answer in bytes. */
+  dedupMaxBytes: number;
+  /** Validity of a dedup answer (its shard key expiry). */
+  dedupAnswerTtlSeconds: number;
+  /** Explicit public URL (otherwise derived from each request's Host header). */
+  publicUrl?: string;
+  limits: BodyLimits;
+  hooks: {
+    afterXorbTempWrite?: (hash: string) => Promise<void> | void;
+  };
+}
+
+export interface HubContext {
+  store: Store;
+  xorbs: XorbFiles;
+  auth: Auth;
+  core: Core;
+  config: HubConfig;
+  /** Current time in ms (injectable for tests). */
+  now(): number;
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+export const nowSecs = (hub: HubContext): number => Math.floor(hub.now() / 1000);

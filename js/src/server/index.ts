@@ -1,0 +1,331 @@
+/**
+ * `xet-buckets/server`: a local Hugging Face hub for Storage Buckets. One Node `http` server speaks the
+ * Hub bucket API (hub-buckets-api.md) at `/api/...` and `/buckets/.../resolve/...`, and the Xet CAS API
+ * (xet-protocol.md §6) at `/v1/...` and `/v2/...` of the same origin, so `casUrl` is the hub's URL.
+ * Data is durable in `dataDir`: metadata in SQLite (`hub.sqlite`), xorbs as files (`xorbs/`).
+ * The unmodified official clients (huggingface_hub + hf_xet, @huggingface/hub) work against it.
+ *
+ * ```ts
+ * import { startLocalHub } from "xet-buckets/server";
+ * const hub = await startLocalHub({ dataDir: "./hub-data", users: [{ name: "alice", token: "hf_alice_token" }] });
+ * // HF_ENDPOINT=hub.url, HF_TOKEN=hf_alice_token ...
+ * await hub.close();
+ * ```
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdir, mkdtemp, open, readFile, rm, unlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve as resolvePath } from "node:path";
+import { XetBucketsError } from "../errors.js";
+import { Auth, validateUsers, type HubUser } from "./auth.js";
+import { XorbFiles } from "./blobs.js";
+import type { BodyLimits, Core, HubConfig, HubContext } from "./context.js";
+import {
+  HttpError,
+  answerPreflight,
+  newRequestId,
+  publicOrigin,
+  sendError,
+  setCommonHeaders,
+  type RequestContext,
+} from "./http.js";
+import { route } from "./router.js";
+import { Store } from "./store.js";
+
+export type { HubUser } from "./auth.js";
+export type { BodyLimits } from "./context.js";
+
+/** One finished request, as reported to `onRequest` (paths never include query strings). */
+export interface RequestInfo {
+  method: string;
+  /** Raw path (percent-encoded, without the query string). */
+  path: string;
+  status: number;
+  durationMs: number;
+  requestId: string;
+}
+
+export interface LocalHubOptions {
+  /**
+   * Where the hub keeps its data (created if missing). Default: a new temporary directory that
+   * `close()` deletes.
+   */
+  dataDir?: string;
+  /** Interface to listen on. Default `127.0.0.1` (use `0.0.0.0` to accept other machines). */
+  host?: string;
+  /** Port; 0 (the default) picks a free one. */
+  port?: number;
+  /**
+   * Users and their tokens (each starting with `hf_`). Without users, one user `local` is created on
+   * first start with a random token, stored in the data dir and reported as `devUser`.
+   */
+  users?: HubUser[];
+  /**
+   * Public URL of the hub, when clients reach it through a proxy. By default every URL the hub returns
+   * (`url`, `Link`, `casUrl`, fetch URLs) starts with the origin of the request's `Host` header.
+   */
+  publicUrl?: string;
+  /** Lifetime of CAS tokens from the xet-*-token endpoints. Default 3600 s. */
+  casTokenTtlSeconds?: number;
+  /** Lifetime of the fetch URLs of reconstructions. Default 3600 s. */
+  fetchUrlTtlSeconds?: number;
+  /** Entries per page of tree listings. Default 1000. */
+  treePageSize?: number;
+  /** Buckets per page of bucket listings. Default 100. */
+  bucketPageSize?: number;
+  /**
+   * Key the chunk hashes of global-dedup answers with a random per-answer HMAC key, so that only
+   * clients holding the data can use an answer. Default true.
+   */
+  dedupHmac?: boolean;
+  /** Most xorbs in one dedup answer (the queried chunk's xorb plus xorbs uploaded with it). Default 256. */
+  dedupMaxXorbs?: number;
+  /** Largest dedup answer in bytes. Default 64 MiB. */
+  dedupMaxBytes?: number;
+  /** Request body limits; larger bodies get 413. */
+  limits?: Partial<BodyLimits>;
+  /** Request logging: `true` prints one line per request to stderr, a function receives the lines. Default off. */
+  log?: boolean | ((line: string) => void);
+  /** Called after every request (tests count xorb uploads with it). */
+  onRequest?: (info: RequestInfo) => void;
+  /** Clock in ms (tests use it to expire tokens). Default `Date.now`. */
+  now?: () => number;
+  /** Fault injection for durability tests. */
+  testHooks?: {
+    /** Runs inside every write transaction just before its commit; throwing rolls the transaction back. */
+    beforeCommit?: (what: string) => void;
+    /** Runs after a xorb's temp file is written and synced, before it is renamed into place. */
+    afterXorbTempWrite?: (hash: string) => Promise<void> | void;
+  };
+  /** How long `close()` waits for requests in flight before cutting connections. Default 2000 ms. */
+  closeTimeoutMs?: number;
+}
+
+export interface LocalHub {
+  /** `http://HOST:PORT` (no trailing slash): use as `HF_ENDPOINT` / `hubUrl`. */
+  url: string;
+  /** The CAS base URL handed to clients (the same origin). */
+  casUrl: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  /** The configured users (including the generated one). */
+  users: HubUser[];
+  /** The user created because no user was configured, with its token. */
+  devUser?: HubUser;
+  /** Stops listening, waits for requests in flight (up to `closeTimeoutMs`), closes the database. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_LIMITS: BodyLimits = {
+  xorb: 65 * 1024 * 1024,
+  shard: 64 * 1024 * 1024 + 200,
+  json: 8 * 1024 * 1024,
+  ndjson: 64 * 1024 * 1024,
+};
+
+const DEV_USER_KEY = "dev_user";
+const SECRET_KEY = "secret";
+
+function positive(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isFinite(v) || v <= 0) throw new TypeError(`${name} must be a positive number, got ${v}`);
+  return v;
+}
+
+/** Takes the data dir's lock file; a lock left by a dead process is taken over. */
+async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const file = join(dir, "hub.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(file, "wx");
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      return () => unlink(file).catch(() => {});
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
+      let alive = false;
+      if (Number.isInteger(pid) && pid > 0) {
+        try {
+          process.kill(pid, 0);
+          alive = true;
+        } catch (e) {
+          alive = (e as NodeJS.ErrnoException).code === "EPERM";
+        }
+      }
+      if (alive) {
+        throw new XetBucketsError(
+          "DATA_DIR_IN_USE",
+          `the data directory ${dir} is used by another hub (process ${pid}${pid === process.pid ? ", this one" : ""}): close it first or use another --data directory`,
+        );
+      }
+      await unlink(file).catch(() => {});
+    }
+  }
+  throw new XetBucketsError("DATA_DIR_IN_USE", `could not lock the data directory ${dir}`);
+}
+
+/** Starts a local hub. Resolves once it listens. */
+export async function startLocalHub(options: LocalHubOptions = {}): Promise<LocalHub> {
+  const host = options.host ?? "127.0.0.1";
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`invalid port ${port}`);
+  if (options.users) validateUsers(options.users);
+  const ownsDir = options.dataDir === undefined;
+  const dataDir = ownsDir ? await mkdtemp(join(tmpdir(), "xet-hub-")) : resolvePath(options.dataDir!);
+  await mkdir(dataDir, { recursive: true });
+  const unlock = await lockDataDir(dataDir);
+
+  let store: Store | undefined;
+  try {
+    const core: Core = await import("../core/index.js");
+    await core.initCore();
+    store = Store.open(dataDir, { beforeCommit: options.testHooks?.beforeCommit });
+    const xorbs = new XorbFiles(dataDir);
+    await xorbs.init();
+
+    const secret = Buffer.from(store.metaOrInit(SECRET_KEY, () => randomBytes(32).toString("base64")), "base64");
+    let users = options.users ?? [];
+    let devUser: HubUser | undefined;
+    if (users.length === 0) {
+      devUser = JSON.parse(
+        store.metaOrInit(DEV_USER_KEY, () => JSON.stringify({ name: "local", token: `hf_local_${randomBytes(18).toString("base64url")}` })),
+      ) as HubUser;
+      users = [devUser];
+    }
+    const config: HubConfig = {
+      treePageSize: Math.floor(positive("treePageSize", options.treePageSize, 1000)),
+      bucketPageSize: Math.floor(positive("bucketPageSize", options.bucketPageSize, 100)),
+      casTokenTtlSeconds: positive("casTokenTtlSeconds", options.casTokenTtlSeconds, 3600),
+      fetchUrlTtlSeconds: positive("fetchUrlTtlSeconds", options.fetchUrlTtlSeconds, 3600),
+      dedupHmac: options.dedupHmac ?? true,
+      dedupMaxXorbs: Math.floor(positive("dedupMaxXorbs", options.dedupMaxXorbs, 256)),
+      dedupMaxBytes: positive("dedupMaxBytes", options.dedupMaxBytes, 64 * 1024 * 1024),
+      dedupAnswerTtlSeconds: 7 * 24 * 3600,
+      publicUrl: options.publicUrl?.replace(/\/+$/, ""),
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      hooks: { afterXorbTempWrite: options.testHooks?.afterXorbTempWrite },
+    };
+    const hub: HubContext = {
+      store,
+      xorbs,
+      auth: new Auth(users, secret),
+      core,
+      config,
+      now: options.now ?? Date.now,
+    };
+    const log =
+      options.log === true
+        ? (line: string) => process.stderr.write(`${line}\n`)
+        : typeof options.log === "function"
+          ? options.log
+          : undefined;
+
+    const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0 }, (req, res) => {
+      void handle(hub, req, res, fallbackOrigin(), log, options.onRequest);
+    });
+    const inFlight = new Set<ServerResponse>();
+    server.on("request", (_req, res: ServerResponse) => {
+      inFlight.add(res);
+      res.on("close", () => inFlight.delete(res));
+    });
+    await listen(server, port, host);
+    const addr = server.address() as AddressInfo;
+    const urlHost = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+    const url = `http://${urlHost}:${addr.port}`;
+    function fallbackOrigin() {
+      return config.publicUrl ?? url;
+    }
+
+    let closing: Promise<void> | undefined;
+    const openStore = store;
+    const close = () =>
+      (closing ??= (async () => {
+        const done = new Promise<void>((r) => server.close(() => r()));
+        server.closeIdleConnections();
+        const deadline = Date.now() + (options.closeTimeoutMs ?? 2000);
+        while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        server.closeAllConnections();
+        await done;
+        openStore.close();
+        await unlock();
+        if (ownsDir) await rm(dataDir, { recursive: true, force: true });
+      })());
+
+    return {
+      url: config.publicUrl ?? url,
+      casUrl: config.publicUrl ?? url,
+      host: addr.address,
+      port: addr.port,
+      dataDir,
+      users,
+      devUser,
+      close,
+    };
+  } catch (err) {
+    store?.close();
+    await unlock();
+    if (ownsDir) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+async function handle(
+  hub: HubContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  fallbackOrigin: string,
+  log: ((line: string) => void) | undefined,
+  onRequest: ((info: RequestInfo) => void) | undefined,
+): Promise<void> {
+  const rawUrl = req.url ?? "/";
+  const q = rawUrl.indexOf("?");
+  // The path is kept raw: WHATWG URL parsing would resolve '..' and '%2e%2e' segments that must be refused.
+  const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const ctx: RequestContext = {
+    req,
+    res,
+    method: (req.method ?? "GET").toUpperCase(),
+    rawPath: rawPath.startsWith("/") ? rawPath : `/${rawPath}`,
+    url: new URL(`http://local/?${q < 0 ? "" : rawUrl.slice(q + 1)}`),
+    origin: publicOrigin(req, fallbackOrigin, hub.config.publicUrl),
+    requestId: newRequestId(),
+    startedAt: performance.now(),
+  };
+  res.on("close", () => {
+    const durationMs = Math.round((performance.now() - ctx.startedAt) * 10) / 10;
+    const status = res.writableFinished ? res.statusCode : 499;
+    log?.(`${new Date().toISOString()} ${ctx.method} ${ctx.rawPath.slice(0, 300)} ${status} ${durationMs}ms ${ctx.requestId}`);
+    onRequest?.({ method: ctx.method, path: ctx.rawPath, status, durationMs, requestId: ctx.requestId });
+  });
+  setCommonHeaders(ctx);
+  try {
+    if (ctx.method === "OPTIONS") {
+      answerPreflight(ctx);
+      return;
+    }
+    await route(hub, ctx)();
+  } catch (err) {
+    if (err instanceof HttpError) {
+      sendError(ctx, err);
+      return;
+    }
+    if (res.destroyed || (err as Error)?.message === "client went away") return;
+    log?.(`error in ${ctx.method} ${ctx.rawPath.slice(0, 300)} (${ctx.requestId}): ${(err as Error)?.stack ?? err}`);
+    if (!log) process.emitWarning(`xet-buckets hub: ${(err as Error)?.message ?? err} (request ${ctx.requestId})`);
+    sendError(ctx, new HttpError(500, `internal error of the local hub (request id ${ctx.requestId})`));
+  }
+}

@@ -1,0 +1,89 @@
+/** Maps method + path to a handler. Paths are split on `/` before percent-decoding (hub-buckets-api.md §2.5). */
+import * as cas from "./cas-api.js";
+import type { HubContext } from "./context.js";
+import { HttpError, decodeComponent, type RequestContext } from "./http.js";
+import * as hubApi from "./hub-api.js";
+
+type Handler = () => void | Promise<void>;
+
+const methodNotAllowed = (allowed: string) =>
+  new HttpError(405, `method not allowed here (allowed: ${allowed})`, { headers: { Allow: allowed } });
+
+/** The handler for a request, or a 404/405 error. */
+export function route(hub: HubContext, ctx: RequestContext): Handler {
+  const { method } = ctx;
+  const seg = ctx.rawPath.split("/").slice(1); // rawPath starts with '/'
+  const is = (...m: string[]) => m.includes(method);
+  const get = is("GET", "HEAD");
+
+  if (seg[0] === "api") {
+    if (seg[1] === "buckets" && seg.length >= 3) {
+      const ns = decodeComponent(seg[2]!);
+      if (seg.length === 3) {
+        if (get) return () => hubApi.listBuckets(hub, ctx, ns);
+        throw methodNotAllowed("GET");
+      }
+      const name = decodeComponent(seg[3]!);
+      if (seg.length === 4) {
+        if (is("POST")) return () => hubApi.createBucket(hub, ctx, ns, name);
+        if (get) return () => hubApi.bucketInfo(hub, ctx, ns, name);
+        if (is("DELETE")) return () => hubApi.deleteBucket(hub, ctx, ns, name);
+        throw methodNotAllowed("GET, POST, DELETE");
+      }
+      const action = seg[4];
+      const rest = seg.slice(5).join("/");
+      switch (action) {
+        case "tree":
+          if (get) return () => hubApi.listTree(hub, ctx, ns, name, decodeComponent(rest));
+          throw methodNotAllowed("GET");
+        case "paths-info":
+          if (seg.length === 5 && is("POST")) return () => hubApi.pathsInfo(hub, ctx, ns, name);
+          break;
+        case "batch":
+          if (seg.length === 5 && is("POST")) return () => hubApi.batch(hub, ctx, ns, name);
+          break;
+        case "settings":
+          if (seg.length === 5 && is("PUT")) return () => hubApi.bucketSettings(hub, ctx, ns, name);
+          break;
+        case "xet-read-token":
+        case "xet-write-token":
+          if (seg.length === 5 && get) {
+            return () => hubApi.xetToken(hub, ctx, ns, name, action === "xet-read-token" ? "read" : "write");
+          }
+          break;
+      }
+    } else if (seg[1] === "repos" && seg[2] === "move" && seg.length === 3) {
+      if (is("POST")) return () => hubApi.moveRepo(hub, ctx);
+      throw methodNotAllowed("POST");
+    } else if (seg[1] === "whoami-v2" && seg.length === 2 && get) {
+      return () => hubApi.whoami(hub, ctx);
+    }
+  } else if (seg[0] === "buckets" && seg[3] === "resolve" && seg.length >= 5) {
+    if (!get) throw methodNotAllowed("GET, HEAD");
+    const ns = decodeComponent(seg[1]!);
+    const name = decodeComponent(seg[2]!);
+    return () => hubApi.resolve(hub, ctx, ns, name, decodeComponent(seg.slice(4).join("/")));
+  } else if (seg[0] === "v1" || seg[0] === "v2") {
+    const v = seg[0] === "v1" ? 1 : 2;
+    const kind = seg[1];
+    if (kind === "xorbs" && seg.length === 4) {
+      if (v === 1 && is("POST")) return () => cas.uploadXorb(hub, ctx, seg[2]!, seg[3]!);
+      if (v === 1 && get) return () => cas.headXorb(hub, ctx, seg[3]!);
+    } else if ((kind === "xorb-grants" || kind === "xorb-commits") && v === 1) {
+      return () => cas.noGrants(ctx);
+    } else if (kind === "shards" && seg.length === 2 && is("POST")) {
+      return () => cas.uploadShard(hub, ctx, v);
+    } else if (kind === "chunks" && seg.length === 4 && v === 1 && get) {
+      return () => cas.dedupQuery(hub, ctx, seg[2]!, seg[3]!);
+    } else if (kind === "reconstructions" && seg.length === 3 && get) {
+      return () => cas.reconstruction(hub, ctx, v, seg[2]!);
+    } else if (kind === "files" && seg.length === 3 && v === 1 && get) {
+      return () => cas.headFile(hub, ctx, seg[2]!);
+    } else if (kind === "telemetry" && seg.length === 2 && v === 1 && is("POST")) {
+      return () => cas.telemetry(hub, ctx);
+    }
+  } else if (seg[0] === "fetch" && seg.length === 2 && get) {
+    return () => cas.fetchXorb(hub, ctx, seg[1]!);
+  }
+  throw new HttpError(404, `no such endpoint: ${method} ${ctx.rawPath.slice(0, 200)}`);
+}
