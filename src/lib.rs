@@ -5,6 +5,8 @@ pub mod chunking;
 pub mod error;
 pub mod hash;
 pub mod hasher;
+pub mod shard;
+pub mod xorb;
 
 pub use error::{CoreError, ErrorKind, Result};
 pub use hash::MerkleHash;

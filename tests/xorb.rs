@@ -1,0 +1,512 @@
+//! Xorbs (spec §4): vector bodies byte-exact (scheme 0) or decoded (LZ4, BG4), fixtures parsed
+//! and hashed, build → parse round trips, limits, LZ4 frame variants, hostile input.
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use std::io::Write;
+use xet_core::chunking::Chunker;
+use xet_core::hash::{chunk_hash, xorb_hash};
+use xet_core::xorb::*;
+use xet_core::{ErrorKind, MerkleHash};
+
+fn header_at(body: &[u8], at: usize) -> (u8, u32, u8, u32) {
+    let c = u32::from_le_bytes([body[at + 1], body[at + 2], body[at + 3], 0]);
+    let u = u32::from_le_bytes([body[at + 5], body[at + 6], body[at + 7], 0]);
+    (body[at], c, body[at + 4], u)
+}
+
+fn text2_chunks() -> Vec<Vec<u8>> {
+    let sentence = b"The quick brown fox jumps over the lazy dog. ";
+    let c0: Vec<u8> = sentence.iter().cycle().take(3000).copied().collect();
+    vec![c0, b"hello world".to_vec()]
+}
+
+fn floats_chunk() -> Vec<u8> {
+    (0..1024)
+        .flat_map(|i| (i as f32 * 0.5).to_le_bytes())
+        .collect()
+}
+
+#[test]
+fn serialization_hello_byte_exact() {
+    let v = xet_core_vectors();
+    let s = &v["serialization"]["hello"];
+    let body = plain(s["xorb_no_footer_hex"].as_str().unwrap());
+    assert_eq!(
+        body.len() as u64,
+        s["xorb_no_footer_length"].as_u64().unwrap()
+    );
+    // LZ4 requested, stored raw because the frame is not smaller.
+    for policy in [
+        CompressionPolicy::Lz4,
+        CompressionPolicy::Best,
+        CompressionPolicy::Bg4,
+        CompressionPolicy::None,
+    ] {
+        let mut b = XorbBuilder::new(XorbLimits::default());
+        b.push_chunk(b"hello world", policy).unwrap();
+        let x = b.finish().unwrap();
+        assert_eq!(x.data, body, "{policy:?}");
+        assert_eq!(x.hash.to_hex(), s["xorb_hash"].as_str().unwrap());
+    }
+    let info = parse_xorb(&body, &h(s["xorb_hash"].as_str().unwrap())).unwrap();
+    assert_eq!(info.lengths, vec![11]);
+    assert_eq!(info.record_offsets, vec![0, 19]);
+    assert_eq!(info.raw_bytes, 11);
+}
+
+#[test]
+fn serialization_text2_and_floats_decode() {
+    let v = xet_core_vectors();
+    for (name, chunks, scheme0) in [
+        ("text2", text2_chunks(), 1u8),
+        ("floats_bg4", vec![floats_chunk()], 2u8),
+    ] {
+        let s = &v["serialization"][name];
+        let body = plain(s["xorb_no_footer_hex"].as_str().unwrap());
+        let expected = h(s["xorb_hash"].as_str().unwrap());
+        let info = parse_xorb(&body, &expected).unwrap();
+        assert_eq!(info.hash, expected);
+        let decoded = decode_chunk_records(&body).unwrap();
+        assert_eq!(decoded.data, chunks.concat(), "{name}");
+        assert_eq!(header_at(&body, 0).2, scheme0, "{name} scheme of chunk 0");
+        for (i, c) in s["chunks"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(decoded.hashes[i].to_hex(), c["hash"].as_str().unwrap());
+            assert_eq!(decoded.lengths[i] as u64, c["length"].as_u64().unwrap());
+            assert_eq!(chunk_hash(&chunks[i]), decoded.hashes[i]);
+        }
+        // The stored form (with footer) is rejected as an upload body; its records decode.
+        let stored = plain(s["xorb_with_footer_hex"].as_str().unwrap());
+        let fstart = s["xorb_with_footer_footer_start"].as_u64().unwrap() as usize;
+        assert_eq!(&stored[..fstart], &body[..]);
+        let e = parse_xorb(&stored, &expected).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadRecord, "{e}");
+        assert!(e.message.contains("XETBLOB"), "{e}");
+    }
+    // text2's second chunk falls back to scheme 0 and is byte-exact.
+    let s = &v["serialization"]["text2"];
+    let body = plain(s["xorb_no_footer_hex"].as_str().unwrap());
+    let first_len = 8 + header_at(&body, 0).1 as usize;
+    let mut rec = Vec::new();
+    let scheme = write_chunk_record(b"hello world", CompressionPolicy::Lz4, &mut rec).unwrap();
+    assert_eq!(scheme, CompressionScheme::None);
+    assert_eq!(&body[first_len..], &rec[..]);
+    // Our encoders: LZ4 for text, BG4 for the floats; round trip, same hashes.
+    let mut b = XorbBuilder::new(XorbLimits::default());
+    for c in text2_chunks() {
+        b.push_chunk(&c, CompressionPolicy::Lz4).unwrap();
+    }
+    let x = b.finish().unwrap();
+    assert_eq!(x.hash.to_hex(), s["xorb_hash"].as_str().unwrap());
+    assert_eq!(header_at(&x.data, 0).2, 1);
+    let mut b = XorbBuilder::new(XorbLimits::default());
+    b.push_chunk(&floats_chunk(), CompressionPolicy::Bg4)
+        .unwrap();
+    let x = b.finish().unwrap();
+    assert_eq!(header_at(&x.data, 0).2, 2);
+    assert_eq!(
+        x.hash.to_hex(),
+        v["serialization"]["floats_bg4"]["xorb_hash"]
+            .as_str()
+            .unwrap()
+    );
+    assert_eq!(decode_chunk_records(&x.data).unwrap().data, floats_chunk());
+    // Best picks BG4 for the floats (smaller than LZ4) and LZ4 for text.
+    let mut rec = Vec::new();
+    assert_eq!(
+        write_chunk_record(&floats_chunk(), CompressionPolicy::Best, &mut rec).unwrap(),
+        CompressionScheme::Bg4Lz4
+    );
+    rec.clear();
+    assert_eq!(
+        write_chunk_record(&text2_chunks()[0], CompressionPolicy::Best, &mut rec).unwrap(),
+        CompressionScheme::Lz4
+    );
+}
+
+#[test]
+fn fixtures_parse_and_match_vectors() {
+    let v = vectors();
+    for (file, name) in [
+        ("xorb_one_byte_a4d4ed80fcb2.bin", "one_byte.bin"),
+        (
+            "xorb_splitmix_100KiB_4232f96e026e.bin",
+            "splitmix_100KiB.bin",
+        ),
+        ("xorb_text_200KiB_754334b8c0ee.bin", "text_200KiB.txt"),
+        ("xorb_zeros_1MiB_2e39f13c2480.bin", "zeros_1MiB.bin"),
+    ] {
+        let body = fixture(file);
+        let e = &v[name];
+        let xv = &e["xorbs_uploaded"][0];
+        let expected = h(xv["xorb_hash"].as_str().unwrap());
+        assert!(file.contains(&expected.to_hex()[..12]));
+        assert_eq!(
+            body.len() as u64,
+            xv["serialized_len_as_uploaded"].as_u64().unwrap()
+        );
+        let info = parse_xorb(&body, &expected).unwrap();
+        assert_eq!(info.hashes.len() as u64, xv["num_chunks"].as_u64().unwrap());
+        assert_eq!(info.raw_bytes, xv["unpacked_bytes"].as_u64().unwrap());
+        for (i, r) in xv["chunk_records"].as_array().unwrap().iter().enumerate() {
+            let at = r["offset"].as_u64().unwrap() as usize;
+            assert_eq!(info.record_offsets[i] as usize, at);
+            let (ver, c, s, u) = header_at(&body, at);
+            assert_eq!(ver, 0);
+            assert_eq!(c as u64, r["compressed_len"].as_u64().unwrap());
+            assert_eq!(s as u64, r["compression_scheme"].as_u64().unwrap());
+            assert_eq!(u as u64, r["uncompressed_len"].as_u64().unwrap());
+        }
+        assert_eq!(*info.record_offsets.last().unwrap() as usize, body.len());
+        // Decoded chunks equal the regenerated input's distinct chunks, in order.
+        let data = input_for(name, e["size"].as_u64().unwrap() as usize);
+        let decoded = decode_chunk_records(&body).unwrap();
+        let mut distinct: Vec<u8> = Vec::new();
+        let mut seen = Vec::new();
+        let mut start = 0;
+        for c in e["chunks"].as_array().unwrap() {
+            let end = c["end"].as_u64().unwrap() as usize;
+            let hsh = c["hash"].as_str().unwrap().to_string();
+            if !seen.contains(&hsh) {
+                distinct.extend_from_slice(&data[start..end]);
+                seen.push(hsh);
+            }
+            start = end;
+        }
+        assert_eq!(decoded.data, distinct, "{name}");
+        assert_eq!(decoded.hashes, info.hashes);
+        // Scheme-0 bodies are rebuilt byte for byte.
+        if xv["chunk_records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["compression_scheme"].as_u64() == Some(0))
+        {
+            let mut b = XorbBuilder::new(XorbLimits::default());
+            let mut pos = 0;
+            for len in &decoded.lengths {
+                let c = &decoded.data[pos..pos + *len as usize];
+                b.push_chunk(c, CompressionPolicy::Best).unwrap();
+                pos += *len as usize;
+            }
+            assert_eq!(b.finish().unwrap().data, body, "{name} rebuilt");
+        }
+    }
+}
+
+#[test]
+fn splitmix_5mib_body_is_determined() {
+    // All chunks incompressible: each record is `00 len 00 len` + bytes (README note).
+    let v = vectors();
+    let e = &v["splitmix_5MiB.bin"];
+    let data = splitmix64(1, 5 << 20);
+    let cuts = Chunker::boundaries(&data);
+    let mut b = XorbBuilder::new(XorbLimits::default());
+    let mut expected = Vec::new();
+    let mut start = 0;
+    for &end in &cuts {
+        let c = &data[start..end];
+        b.push_chunk(c, CompressionPolicy::Best).unwrap();
+        let l = (c.len() as u32).to_le_bytes();
+        expected.extend_from_slice(&[0, l[0], l[1], l[2], 0, l[0], l[1], l[2]]);
+        expected.extend_from_slice(c);
+        start = end;
+    }
+    let x = b.finish().unwrap();
+    assert_eq!(x.data.len(), 5_243_440);
+    assert_eq!(x.data, expected);
+    let xv = &e["xorbs_uploaded"][0];
+    assert_eq!(x.hash.to_hex(), xv["xorb_hash"].as_str().unwrap());
+    assert_eq!(
+        x.data.len() as u64,
+        xv["serialized_len_as_uploaded"].as_u64().unwrap()
+    );
+    parse_xorb(&x.data, &x.hash).unwrap();
+}
+
+fn frame_with(info: lz4_flex::frame::FrameInfo, data: &[u8]) -> Vec<u8> {
+    let mut enc = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+fn record(scheme: u8, payload: &[u8], raw_len: usize) -> Vec<u8> {
+    let c = (payload.len() as u32).to_le_bytes();
+    let u = (raw_len as u32).to_le_bytes();
+    let mut r = vec![0, c[0], c[1], c[2], scheme, u[0], u[1], u[2]];
+    r.extend_from_slice(payload);
+    r
+}
+
+#[test]
+fn decoders_accept_any_valid_lz4_frame() {
+    use lz4_flex::frame::{BlockMode, BlockSize, FrameInfo};
+    let data: Vec<u8> = text(MAX_UNCOMPRESSED_LEN);
+    let hsh = chunk_hash(&data);
+    let infos = [
+        FrameInfo::new(),
+        FrameInfo::new().content_size(Some(data.len() as u64)),
+        FrameInfo::new()
+            .block_checksums(true)
+            .content_checksum(true),
+        FrameInfo::new().block_mode(BlockMode::Linked),
+        FrameInfo::new()
+            .block_size(BlockSize::Max4MB)
+            .block_mode(BlockMode::Linked),
+        FrameInfo::new().block_size(BlockSize::Max256KB),
+        FrameInfo::new()
+            .block_size(BlockSize::Max1MB)
+            .content_checksum(true),
+    ];
+    for (i, info) in infos.into_iter().enumerate() {
+        let payload = frame_with(info.clone(), &data);
+        let rec = record(1, &payload, data.len());
+        let d = decode_chunk_records(&rec).unwrap();
+        assert_eq!(d.data, data, "frame variant {i}");
+        parse_xorb(&rec, &hsh).unwrap();
+        let bg = frame_with(info, &bg4_split(&data));
+        let rec = record(2, &bg, data.len());
+        assert_eq!(
+            decode_chunk_records(&rec).unwrap().data,
+            data,
+            "bg4 variant {i}"
+        );
+    }
+    // A payload is exactly one frame: a second frame after it is rejected.
+    let mut two = lz4_frame_compress(&data[..1000]);
+    two.extend(lz4_frame_compress(&data[1000..]));
+    let e = decode_chunk_records(&record(1, &two, data.len())).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::LengthMismatch, "{e}");
+    let mut trailing = lz4_frame_compress(&data);
+    trailing.push(0);
+    let e = decode_chunk_records(&record(1, &trailing, data.len())).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadCompression, "{e}");
+}
+
+#[test]
+fn hostile_records_are_typed_errors() {
+    let data = text(5000);
+    let good = lz4_frame_compress(&data);
+    let cases: Vec<(Vec<u8>, ErrorKind)> = vec![
+        (vec![], ErrorKind::BadRecord), // parse_xorb: empty body
+        (vec![1, 1, 0, 0, 0, 1, 0, 0, 9], ErrorKind::BadRecord), // version 1
+        (vec![0, 1, 0, 0, 3, 1, 0, 0, 9], ErrorKind::BadRecord), // scheme 3
+        (vec![0, 1, 0, 0, 99, 1, 0, 0, 9], ErrorKind::BadRecord), // scheme Auto
+        (
+            vec![0, 2, 0, 0, 0, 1, 0, 0, 9, 9],
+            ErrorKind::LengthMismatch,
+        ), // raw, lengths differ
+        (vec![0, 0xff, 0xff, 0xff, 1, 1, 0, 0], ErrorKind::BadRecord), // 16 MiB payload
+        (vec![0, 1, 0, 0, 0, 0, 0, 0, 9], ErrorKind::BadRecord), // zero-length chunk
+        (vec![0, 1, 0, 0, 0, 1, 0, 3, 9], ErrorKind::BadRecord), // 192 KiB chunk
+        (vec![0, 5, 0, 0, 0, 5, 0, 0, 1], ErrorKind::Truncated), // payload cut
+        (vec![0, 5, 0], ErrorKind::Truncated), // header cut
+        (record(1, &good, 4999), ErrorKind::LengthMismatch), // decodes to more
+        (record(1, &good, 5001), ErrorKind::LengthMismatch), // decodes to less
+        (record(2, &good, 5001), ErrorKind::LengthMismatch),
+        (
+            record(1, &[1, 2, 3, 4, 5, 6, 7], 7),
+            ErrorKind::BadCompression,
+        ), // not a frame
+        (
+            record(1, &good[..good.len() - 10], 5000),
+            ErrorKind::BadCompression,
+        ), // frame cut
+        (b"XETBLOB\x01".to_vec(), ErrorKind::BadRecord), // stored footer
+    ];
+    for (i, (bytes, kind)) in cases.iter().enumerate() {
+        let e = parse_xorb_with_limits(bytes, None, &XorbLimits::default()).unwrap_err();
+        assert_eq!(e.kind, *kind, "case {i}: {e}");
+        if !bytes.is_empty() {
+            let e = decode_chunk_records(bytes).unwrap_err();
+            assert_eq!(e.kind, *kind, "case {i} decode: {e}");
+        }
+    }
+    // A good record followed by garbage: the error names the second record's offset.
+    let mut two = record(1, &good, 5000);
+    let at = two.len();
+    two.extend_from_slice(&[7, 7, 7]);
+    let e = decode_chunk_records(&two).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Truncated);
+    assert!(e.message.contains(&format!("offset {at}")), "{e}");
+    // Wrong expected hash.
+    let rec = record(0, b"abc", 3);
+    let e = parse_xorb(&rec, &MerkleHash::ZERO).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::HashMismatch);
+}
+
+#[test]
+fn xorb_limits_on_parse() {
+    let mut body = Vec::new();
+    for i in 0..10u8 {
+        body.extend(record(0, &[i; 100], 100));
+    }
+    let limits = XorbLimits {
+        max_raw_bytes: 1000,
+        max_serialized_bytes: 1080,
+        max_chunks: 10,
+    };
+    parse_xorb_with_limits(&body, None, &limits).unwrap();
+    for l in [
+        XorbLimits {
+            max_chunks: 9,
+            ..limits
+        },
+        XorbLimits {
+            max_raw_bytes: 999,
+            ..limits
+        },
+        XorbLimits {
+            max_serialized_bytes: 1079,
+            ..limits
+        },
+    ] {
+        let e = parse_xorb_with_limits(&body, None, &l).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::LimitExceeded, "{l:?}");
+    }
+    // The protocol limit: 8193 one-byte chunks.
+    let mut big = Vec::new();
+    for i in 0..8193u32 {
+        big.extend(record(0, &[i as u8], 1));
+    }
+    let e = parse_xorb_with_limits(&big, None, &XorbLimits::default()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::LimitExceeded);
+    let exact = &big[..9 * 8192];
+    parse_xorb_with_limits(exact, None, &XorbLimits::default()).unwrap();
+}
+
+#[test]
+fn builder_limits() {
+    let limits = XorbLimits {
+        max_raw_bytes: 250,
+        max_serialized_bytes: 1 << 20,
+        max_chunks: 3,
+    };
+    let mut b = XorbBuilder::new(limits);
+    assert!(b.fits(100_000, 100_008), "an empty xorb takes any chunk");
+    b.push_chunk(&[1; 100], CompressionPolicy::None).unwrap();
+    assert!(b.fits(150, 158));
+    assert!(!b.fits(151, 159));
+    b.push_chunk(&[2; 100], CompressionPolicy::None).unwrap();
+    assert!(!b.fits(51, 59));
+    let e = b.push_chunk(&[3; 51], CompressionPolicy::None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::LimitExceeded);
+    b.push_chunk(&[3; 50], CompressionPolicy::None).unwrap();
+    assert!(b.is_full());
+    let x = b.take().unwrap();
+    assert_eq!(x.chunk_lengths, vec![100, 100, 50]);
+    assert!(b.is_empty() && b.take().is_none());
+    // Serialized limit.
+    let limits = XorbLimits {
+        max_raw_bytes: 1 << 20,
+        max_serialized_bytes: 216,
+        max_chunks: 100,
+    };
+    let mut b = XorbBuilder::new(limits);
+    b.push_chunk(&[1; 100], CompressionPolicy::None).unwrap();
+    assert!(b.fits(100, 108));
+    assert!(!b.fits(100, 109));
+    assert_eq!(
+        write_chunk_record(&[], CompressionPolicy::None, &mut Vec::new())
+            .unwrap_err()
+            .kind,
+        ErrorKind::InvalidArgument
+    );
+}
+
+/// Every prefix and many corruptions of small bodies: errors, never panics.
+#[test]
+fn truncation_and_corruption_never_panic() {
+    let v = xet_core_vectors();
+    let mut bodies: Vec<Vec<u8>> = ["hello", "text2", "floats_bg4"]
+        .iter()
+        .map(|n| {
+            plain(
+                v["serialization"][n]["xorb_no_footer_hex"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    bodies.push(fixture("xorb_one_byte_a4d4ed80fcb2.bin"));
+    bodies.push(fixture("xorb_zeros_1MiB_2e39f13c2480.bin"));
+    let mut b = XorbBuilder::new(XorbLimits::default());
+    b.push_chunk(&text(3000), CompressionPolicy::Lz4).unwrap();
+    b.push_chunk(&floats_chunk(), CompressionPolicy::Bg4)
+        .unwrap();
+    b.push_chunk(b"raw", CompressionPolicy::None).unwrap();
+    bodies.push(b.finish().unwrap().data);
+    for body in &bodies {
+        let full = parse_xorb_with_limits(body, None, &XorbLimits::default()).unwrap();
+        let offsets = &full.record_offsets;
+        for cut in 0..body.len() {
+            let r = parse_xorb(&body[..cut], &full.hash);
+            assert!(r.is_err(), "prefix {cut} of {}", body.len());
+            let d = decode_chunk_records(&body[..cut]);
+            // A prefix that ends on a record boundary is a valid shorter run.
+            assert_eq!(d.is_ok(), offsets.contains(&(cut as u32)), "prefix {cut}");
+        }
+        let mut rng = Rng(body.len() as u64);
+        for _ in 0..600 {
+            let mut bad = body.clone();
+            for _ in 0..1 + rng.below(3) {
+                let i = rng.below(bad.len() as u64) as usize;
+                bad[i] ^= 1 << rng.below(8);
+            }
+            if let Ok(info) = parse_xorb(&bad, &full.hash) {
+                // Only a change that leaves the content intact can still verify.
+                assert_eq!(info.hashes, full.hashes);
+            }
+            let _ = decode_chunk_records(&bad);
+        }
+    }
+}
+
+fn chunk_strategy() -> impl Strategy<Value = Vec<u8>> {
+    (1usize..=MAX_UNCOMPRESSED_LEN, any::<u64>(), 0u8..4).prop_map(|(len, seed, kind)| match kind {
+        0 => splitmix64(seed, len),
+        1 => vec![(seed % 256) as u8; len],
+        2 => text(len),
+        _ => (0..len)
+            .map(|i| ((i as u64).wrapping_mul(seed) >> 16) as u8 & 0x0f)
+            .collect(),
+    })
+}
+
+fn policy_strategy() -> impl Strategy<Value = CompressionPolicy> {
+    prop_oneof![
+        Just(CompressionPolicy::None),
+        Just(CompressionPolicy::Lz4),
+        Just(CompressionPolicy::Bg4),
+        Just(CompressionPolicy::Best),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, .. ProptestConfig::default() })]
+
+    #[test]
+    fn build_parse_round_trip(chunks in prop::collection::vec(chunk_strategy(), 1..8), policy in policy_strategy()) {
+        let mut b = XorbBuilder::new(XorbLimits::default());
+        for c in &chunks {
+            b.push_chunk(c, policy).unwrap();
+        }
+        let x = b.finish().unwrap();
+        let nodes: Vec<(MerkleHash, u64)> = chunks.iter().map(|c| (chunk_hash(c), c.len() as u64)).collect();
+        prop_assert_eq!(x.hash, xorb_hash(&nodes));
+        let info = parse_xorb(&x.data, &x.hash).unwrap();
+        prop_assert_eq!(&info.hashes, &x.chunk_hashes);
+        prop_assert_eq!(&info.lengths, &x.chunk_lengths);
+        prop_assert_eq!(info.raw_bytes, chunks.iter().map(|c| c.len() as u64).sum::<u64>());
+        let d = decode_chunk_records(&x.data).unwrap();
+        prop_assert_eq!(d.data, chunks.concat());
+        prop_assert_eq!(&d.record_offsets, &info.record_offsets);
+        // Raw when compression does not help: no record is larger than header + chunk.
+        for (i, c) in chunks.iter().enumerate() {
+            let rec = d.record_offsets[i + 1] - d.record_offsets[i];
+            prop_assert!(rec as usize <= c.len() + RECORD_HEADER_LEN);
+        }
+    }
+}
