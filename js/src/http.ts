@@ -4,7 +4,8 @@
  * Retried: network errors and timeouts, 408, 429 (honouring Retry-After), 500, 502, 503 (honouring
  * Retry-After), 504 — with exponential backoff and jitter, until `maxAttempts` or the total time budget
  * `budgetMs` is spent, whichever comes first. Not retried: other 4xx, 501. Requests whose body is a stream
- * cannot be replayed and are sent once. Abort signals cancel in-flight requests and retry waits.
+ * cannot be replayed and are sent once, unless the body is given as a factory (a function called per
+ * attempt). Abort signals cancel in-flight requests and retry waits.
  *
  * Retries are quiet (reported through `onRetry` only); the caller sees one error, carrying the number of
  * attempts and the elapsed time, when the budget is spent.
@@ -26,7 +27,10 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Total time budget in ms over all attempts and waits (default 300000 = 5 minutes). */
   budgetMs?: number;
-  /** Per-attempt timeout in ms: an attempt that has not produced response headers by then is retried (default 120000). */
+  /**
+   * Idle timeout per attempt in ms (default 120000): an attempt whose response headers (or, for body
+   * reads inside the retry loop, next body bytes) do not arrive within this time is aborted and retried.
+   */
   attemptTimeoutMs?: number;
 }
 
@@ -46,10 +50,17 @@ export interface HttpOptions {
   onRetry?: (info: RetryInfo) => void;
 }
 
+/** A request body. */
+export type RequestBody = string | Uint8Array | Blob | ReadableStream<Uint8Array> | null;
+
 export interface RequestInit2 {
   method?: string;
   headers?: Record<string, string>;
-  body?: string | Uint8Array | Blob | ReadableStream<Uint8Array> | null;
+  /**
+   * The body, or a function returning a fresh body for each attempt: a factory makes a stream body
+   * replayable (used to count upload progress below the request level while keeping retries).
+   */
+  body?: RequestBody | (() => RequestBody);
   /** Statuses to return as responses instead of throwing (e.g. [404] to test for existence). */
   accept?: number[];
   /** Whether this request may be retried (default true; streams are never replayed). */
@@ -167,35 +178,84 @@ function describeStatus(status: number): [string, string] {
   }
 }
 
+/** Handed to the body reader of `httpRequestRead`. */
+export interface AttemptContext {
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Re-arms the idle timeout (`attemptTimeoutMs`); call it whenever body bytes arrive. */
+  heartbeat(): void;
+}
+
 /**
  * Sends a request with the retry policy. Returns the response when it is OK (2xx) or its status is in
  * `accept`; throws `HubApiError` (or a subclass) / `NetworkError` otherwise.
+ *
+ * The per-attempt timeout covers the time until the response headers arrive; reading the body of the
+ * returned response is not timed (use `httpRequestRead` to retry and time body reads too).
  */
-export async function httpRequest(url: string, init: RequestInit2, opts: HttpOptions = {}): Promise<Response> {
+export function httpRequest(url: string, init: RequestInit2, opts: HttpOptions = {}): Promise<Response> {
+  return httpRequestRead(url, init, opts, async (res) => res);
+}
+
+/**
+ * Like `httpRequest`, but `read` consumes the response inside the retry loop: a connection that breaks
+ * while the body is read (reset, truncated body, idle for longer than `attemptTimeoutMs`) is retried like
+ * a failed request, under the same attempt count and time budget. Errors of this package thrown by `read`
+ * (`ProtocolError`, `IntegrityError`, ...) are not retried.
+ */
+export async function httpRequestRead<T>(
+  url: string,
+  init: RequestInit2,
+  opts: HttpOptions,
+  read: (res: Response, attempt: AttemptContext) => Promise<T>,
+): Promise<T> {
   const cfg = retryConfig(opts.retry);
   const doFetch = opts.fetch ?? globalThis.fetch;
   const method = init.method ?? "GET";
   const userSignal = init.signal ?? opts.abortSignal;
-  const replayable = init.retry !== false && !(typeof ReadableStream !== "undefined" && init.body instanceof ReadableStream);
+  const bodyFactory = typeof init.body === "function" ? init.body : undefined;
+  const replayable =
+    init.retry !== false && (bodyFactory !== undefined || !(typeof ReadableStream !== "undefined" && init.body instanceof ReadableStream));
   const maxAttempts = replayable ? Math.max(1, cfg.maxAttempts) : 1;
   const start = Date.now();
   let attempt = 0;
   for (;;) {
     attempt++;
     userSignal?.throwIfAborted();
-    const timeout = AbortSignal.timeout(cfg.attemptTimeoutMs);
-    const signal = userSignal ? AbortSignal.any([userSignal, timeout]) : timeout;
+    // Idle timeout: armed until the headers arrive, re-armed by the reader's heartbeats.
+    const ctl = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
+    const arm = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        ctl.abort(new DOMException(`timed out after ${cfg.attemptTimeoutMs} ms`, "TimeoutError"));
+      }, cfg.attemptTimeoutMs);
+    };
+    arm();
+    const signal = userSignal ? AbortSignal.any([userSignal, ctl.signal]) : ctl.signal;
     let failure: HubApiError | NetworkError;
     let retryAfterMs: number | undefined;
     try {
+      // A body factory gives a fresh body (e.g. a new stream) to every attempt.
+      const body = bodyFactory ? bodyFactory() : (init.body as RequestBody | undefined);
       const res = await doFetch(url, {
         method,
         headers: init.headers,
-        body: init.body as BodyInit | null | undefined,
+        body: body as BodyInit | null | undefined,
         signal,
-        ...(init.body instanceof ReadableStream ? { duplex: "half" } : {}),
+        ...(typeof ReadableStream !== "undefined" && body instanceof ReadableStream ? { duplex: "half" } : {}),
       } as RequestInit);
-      if (res.ok || init.accept?.includes(res.status)) return res;
+      if (res.ok || init.accept?.includes(res.status)) {
+        arm();
+        try {
+          return await read(res, { attempt, heartbeat: arm });
+        } catch (err) {
+          if (err instanceof XetBucketsError && !userSignal?.aborted) ctl.abort(err);
+          throw err;
+        }
+      }
       const err = await errorFromResponse(res, method, url);
       err.attempts = attempt;
       err.elapsedMs = Date.now() - start;
@@ -205,15 +265,17 @@ export async function httpRequest(url: string, init: RequestInit2, opts: HttpOpt
     } catch (err) {
       if (userSignal?.aborted) throw userSignal.reason;
       if (err instanceof XetBucketsError) throw err;
-      const timedOut = timeout.aborted;
       failure = new NetworkError(
         timedOut ? "TIMEOUT" : "NETWORK",
         timedOut
-          ? `${method} ${redactUrl(url)} timed out after ${cfg.attemptTimeoutMs} ms`
+          ? `${method} ${redactUrl(url)} timed out (no data for ${cfg.attemptTimeoutMs} ms)`
           : `${method} ${redactUrl(url)} failed: ${describeNetworkError(err)}`,
         redactUrl(url),
         { cause: err },
       );
+      ctl.abort(failure);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
     }
     const elapsed = Date.now() - start;
     failure.attempts = attempt;

@@ -2,8 +2,15 @@
  * Options shared by every call, in @huggingface/hub's vocabulary (`hubUrl`, `accessToken` /
  * `credentials`, `fetch`, `abortSignal`), resolved once into a context.
  */
-import { InvalidArgumentError } from "../errors.js";
-import { httpRequest, type HttpOptions, type RequestInit2, type RetryInfo, type RetryOptions } from "../http.js";
+import { InvalidArgumentError, ProtocolError } from "../errors.js";
+import {
+  httpRequestRead,
+  redactUrl,
+  type HttpOptions,
+  type RequestInit2,
+  type RetryInfo,
+  type RetryOptions,
+} from "../http.js";
 
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
@@ -29,9 +36,11 @@ export interface HubContext {
   hubUrl: string;
   accessToken: string | undefined;
   http: HttpOptions;
-  /** Sends a Hub request (Authorization added when a token is set). */
+  /** Sends a Hub request (Authorization added when a token is set and the URL is on the Hub's origin). */
   request(pathOrUrl: string, init?: RequestInit2): Promise<Response>;
-  /** Same as request() but parses a JSON body. */
+  /** Same as request(), but `read` consumes the response inside the retry loop (see `httpRequestRead`). */
+  requestRead<T>(pathOrUrl: string, init: RequestInit2, read: (res: Response) => Promise<T>): Promise<T>;
+  /** Same as request() but parses a JSON body (read inside the retry loop; not JSON → ProtocolError). */
   json<T>(pathOrUrl: string, init?: RequestInit2): Promise<T>;
 }
 
@@ -43,22 +52,39 @@ export function hubContext(opts: HubCallOptions = {}): HubContext {
     throw new InvalidArgumentError("accessToken must be a non-empty string");
   }
   const http: HttpOptions = { fetch: opts.fetch, retry: opts.retry, abortSignal: opts.abortSignal, onRetry: opts.onRetry };
-  const request = (pathOrUrl: string, init: RequestInit2 = {}) => {
+  const origin = new URL(hubUrl).origin;
+  const prepare = (pathOrUrl: string, init: RequestInit2): [string, RequestInit2] => {
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${hubUrl}${pathOrUrl}`;
     const headers: Record<string, string> = { ...init.headers };
-    if (accessToken && !Object.keys(headers).some((h) => h.toLowerCase() === "authorization")) {
+    // The Hub token goes to the Hub's origin only (never to a CDN, a CAS or a foreign pagination link).
+    if (accessToken && new URL(url).origin === origin && !Object.keys(headers).some((h) => h.toLowerCase() === "authorization")) {
       headers.Authorization = `Bearer ${accessToken}`;
     }
-    return httpRequest(url, { ...init, headers }, http);
+    return [url, { ...init, headers }];
+  };
+  const requestRead = <T>(pathOrUrl: string, init: RequestInit2, read: (res: Response) => Promise<T>): Promise<T> => {
+    const [url, init2] = prepare(pathOrUrl, init);
+    return httpRequestRead(url, init2, http, read);
   };
   return {
     hubUrl,
     accessToken,
     http,
-    request,
-    async json<T>(pathOrUrl: string, init: RequestInit2 = {}) {
-      const res = await request(pathOrUrl, { ...init, headers: { Accept: "application/json", ...init.headers } });
-      return (await res.json()) as T;
+    request: (pathOrUrl, init = {}) => requestRead(pathOrUrl, init, async (res) => res),
+    requestRead,
+    json<T>(pathOrUrl: string, init: RequestInit2 = {}) {
+      // The body is read inside the retry loop, so a connection that breaks mid-body is retried.
+      return requestRead(pathOrUrl, { ...init, headers: { Accept: "application/json", ...init.headers } }, async (res) => {
+        const text = await res.text();
+        try {
+          return JSON.parse(text) as T;
+        } catch (err) {
+          throw new ProtocolError(
+            `${init.method ?? "GET"} ${redactUrl(res.url || pathOrUrl)} answered ${res.status} with a body that is not JSON: ${text.slice(0, 120)}`,
+            { cause: err },
+          );
+        }
+      });
     },
   };
 }

@@ -41,6 +41,11 @@ export class XetTokenProvider {
     return this.#inflight;
   }
 
+  /** Uses a token obtained elsewhere (for example `downloadFile({ xet: { readToken } })`) until it nears expiry. */
+  seed(token: XetToken): void {
+    this.#current = { accessToken: token.accessToken, casUrl: token.casUrl.replace(/\/+$/, ""), exp: token.exp };
+  }
+
   /** Drops `used` (after a 401) so that the next get() fetches a new token. */
   invalidate(used: XetToken): void {
     if (this.#current === used) this.#current = undefined;

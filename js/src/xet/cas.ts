@@ -3,7 +3,7 @@
  * token), refreshed before expiry and once on 401, under the shared retry policy.
  */
 import { HubApiError } from "../errors.js";
-import { httpRequest, type HttpOptions, type RequestInit2 } from "../http.js";
+import { httpRequestRead, type AttemptContext, type HttpOptions, type RequestInit2 } from "../http.js";
 import type { XetTokenProvider } from "../hub/xet-token.js";
 
 export class CasClient {
@@ -26,12 +26,17 @@ export class CasClient {
    * Sends `{casUrl}{path}` with `Authorization: Bearer <CAS token>` and `X-Xet-Session-Id`. On 401 the
    * token is refreshed and the request sent once more.
    */
-  async request(path: string, init: RequestInit2 = {}): Promise<Response> {
+  request(path: string, init: RequestInit2 = {}): Promise<Response> {
+    return this.requestRead(path, init, async (res) => res);
+  }
+
+  /** Same as request(), but `read` consumes the response inside the retry loop (see `httpRequestRead`). */
+  async requestRead<T>(path: string, init: RequestInit2, read: (res: Response, attempt: AttemptContext) => Promise<T>): Promise<T> {
     const signal = init.signal ?? this.http.abortSignal;
     for (let refreshed = false; ; refreshed = true) {
       const token = await this.tokens.get(signal);
       try {
-        return await httpRequest(
+        return await httpRequestRead(
           `${token.casUrl}${path}`,
           {
             ...init,
@@ -39,6 +44,7 @@ export class CasClient {
             headers: { ...init.headers, Authorization: `Bearer ${token.accessToken}`, "X-Xet-Session-Id": this.sessionId },
           },
           this.http,
+          read,
         );
       } catch (err) {
         if (!refreshed && err instanceof HubApiError && err.statusCode === 401) {
