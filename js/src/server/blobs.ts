@@ -98,6 +98,25 @@ export class XorbFiles {
     }
   }
 
+  async remove(hash: string): Promise<void> {
+    await rm(this.path(hash), { force: true });
+  }
+
+  /**
+   * Removes xorb files that have no database row: what a crash between the rename of a xorb and the
+   * commit of its row leaves behind. Returns how many were removed.
+   */
+  async sweep(isKnown: (hash: string) => boolean): Promise<number> {
+    let removed = 0;
+    for (const hash of await this.list()) {
+      if (!isKnown(hash)) {
+        await this.remove(hash);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   /** Every stored xorb hash (tests and diagnostics). */
   async list(): Promise<string[]> {
     const out: string[] = [];

@@ -80,7 +80,13 @@ export async function uploadXorb(hub: HubContext, ctx: RequestContext, prefix: s
       chunkLengths: info.lengths,
       recordOffsets: info.recordOffsets,
     };
-    inserted = hub.store.insertXorb(row, eligible, hub.now());
+    try {
+      inserted = hub.store.insertXorb(row, eligible, hub.now());
+    } catch (err) {
+      // Keep disk and database consistent: no stored file without its row.
+      if (hub.store.xorbStoredBytes(hash) === undefined) await hub.xorbs.remove(hash);
+      throw err;
+    }
   }
   sendJson(ctx, 200, { was_inserted: inserted });
 }

@@ -186,6 +186,8 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
     store = Store.open(dataDir, { beforeCommit: options.testHooks?.beforeCommit });
     const xorbs = new XorbFiles(dataDir);
     await xorbs.init();
+    const openedStore = store;
+    await xorbs.sweep((hash) => openedStore.xorbStoredBytes(hash) !== undefined);
 
     const secret = Buffer.from(store.metaOrInit(SECRET_KEY, () => randomBytes(32).toString("base64")), "base64");
     let users = options.users ?? [];

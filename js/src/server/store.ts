@@ -623,7 +623,7 @@ export class Store {
         dSize += size - (before?.size ?? 0);
         results.push({ path: op.path });
       }
-      this.#stmts.bumpBucket.run(dFiles, dSize, now, bucketId);
+      if (results.some((r) => r.error === undefined)) this.#stmts.bumpBucket.run(dFiles, dSize, now, bucketId);
       return results;
     });
   }
