@@ -5,3 +5,4 @@ export { xetHash } from "./hash.js";
 export { initCore, initCoreSync, type CoreInput } from "./core/index.js";
 export type { ContentSource, ReadOptions } from "./sources.js";
 export { XetBucketsError, XetCoreError, InvalidArgumentError } from "./errors.js";
+export * from "./api/upload.js";

@@ -1,0 +1,527 @@
+/**
+ * Uploading to a bucket: @huggingface/hub's calls (`uploadFile`, `uploadFiles`, `uploadFilesWithProgress`,
+ * `commit`, `commitIter`) in bucket mode, and huggingface_hub's `batchBucketFiles` (add / copy / delete).
+ *
+ * Every call streams each source once through one deduplicating session (local dedup across all files of
+ * the call, global dedup against the CAS), uploads new xorbs in parallel (bounded), registers the data
+ * with the CAS (shards), and only then registers the paths in the bucket, with `mtime` (ms) and
+ * `contentType`, in requests of at most 1000 operations. Every call returns a `DedupReport`.
+ *
+ * Memory does not depend on file size (see `UploadTuning` and `uploadMemoryBound`):
+ *
+ *   peak ≈ (maxXorbUploads + 1) × maxXorbBytes + maxPendingBytes + 3 × readBlockBytes + shard metadata + runtime
+ *        = 3 × 64 MiB + 16 MiB + 12 MiB + ≈1.5 MiB per GiB + ≈50 MiB with the defaults
+ *
+ * Abort (`abortSignal`): checked in every stage (reads, dedup queries, xorb and shard uploads, retry
+ * waits, the bucket batch); the call rejects with the signal's reason. An aborted call never registers a
+ * partial file: paths are registered only after all their data is stored. An abort that arrives while the
+ * final batch request is in flight may still let that request complete on the server (no rollback).
+ *
+ * Failures: retries with backoff and jitter on network errors, 408, 429 (Retry-After), 500, 502, 503,
+ * 504 under a total time budget (`retry`); the CAS token is refreshed before expiry and once on 401.
+ * Paths the bucket refuses make the call reject with a `BatchError` listing them (after all operations
+ * were sent; the batch is not transactional), unless `allowPartial` is set.
+ */
+import { BatchError, InvalidArgumentError } from "../errors.js";
+import { batchBucketOps, type BatchFailure, type BatchOp, type CopyFileOp, type DeleteFileOp } from "../hub/batch.js";
+import { hubContext, type HubCallOptions } from "../hub/context.js";
+import { XetTokenProvider } from "../hub/xet-token.js";
+import { checkBucketPath, isValidName, joinBucketPath, parseBucket, type BucketDesignation, type BucketRef } from "../repo.js";
+import type { ContentSource } from "../sources.js";
+import { CasClient, newSessionId } from "../xet/cas.js";
+import {
+  UploadPipeline,
+  type DedupReport,
+  type FileProgressEvent,
+  type UploadProgressEvent,
+  type UploadTuning,
+} from "../xet/upload.js";
+import { resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
+
+export {
+  UPLOAD_DEFAULTS,
+  uploadMemoryBound,
+  type BytesEvent,
+  type DedupReport,
+  type FileProgressEvent,
+  type FileUploadReport,
+  type PhaseEvent,
+  type UploadPhase,
+  type UploadProgressEvent,
+  type UploadTuning,
+} from "../xet/upload.js";
+export { guessContentType, type ContentEdit, type UploadFileInput } from "../xet/upload-sources.js";
+export type { BatchFailure } from "../hub/batch.js";
+
+// ---------------------------------------------------------------------------------------------
+// Types
+// ---------------------------------------------------------------------------------------------
+
+/** A repository designation as @huggingface/hub writes it (only buckets are accepted as destinations). */
+type RepoDesignation = BucketDesignation | { type: string; name: string };
+
+/** Options of every upload call: Hub access (@huggingface/hub vocabulary), tuning, and failure policy. */
+export interface UploadOptions extends HubCallOptions, UploadTuning {
+  /**
+   * Resolve even when the bucket refused some paths (they are listed in `failed`). Default false: reject
+   * with a `BatchError` listing them.
+   */
+  allowPartial?: boolean;
+  /** Deepest folder level expanded from a `file:` URL (default 10). */
+  maxFolderDepth?: number;
+  /** Must be true or undefined: buckets are Xet-only. */
+  useXet?: boolean;
+  /** Ignored for buckets (kept for @huggingface/hub compatibility). */
+  commitTitle?: string;
+  /** Ignored for buckets. */
+  commitDescription?: string;
+  /** Ignored for buckets. */
+  branch?: string;
+  /** Ignored for buckets. */
+  isPullRequest?: boolean;
+  /** Ignored for buckets. */
+  parentCommit?: string;
+  /** Ignored: the core runs on the calling thread. */
+  useWebWorkers?: boolean | { minSize?: number; poolSize?: number };
+}
+
+/** What an upload or commit did: the dedup report, plus copies, deletes and refused paths. */
+export interface CommitResult extends DedupReport {
+  /** Files copied server-side (`copy` operations that succeeded). */
+  copied: number;
+  /** Files deleted (`delete` operations that succeeded). */
+  deleted: number;
+  /** Operations the bucket refused (non-empty only with `allowPartial`). */
+  failed: BatchFailure[];
+}
+
+export interface CommitDeletedEntry {
+  operation: "delete";
+  path: string;
+}
+export interface CommitFile {
+  operation: "addOrUpdate";
+  path: string;
+  /** A Blob, a `file:` or http(s) URL, bytes, a stream, or a local path. */
+  content: ContentSource;
+}
+export interface CommitEditFile {
+  operation: "edit";
+  path: string;
+  originalContent: Blob;
+  /** Each edit replaces `[start, end)` of the original with `content`. */
+  edits: ContentEdit[];
+}
+export interface CommitCopyFile {
+  operation: "copy";
+  path: string;
+  sourceXetHash: string;
+  /** The bucket or Xet-backed repository holding the file. */
+  sourceRepo: RepoDesignation;
+  /** mtime to record (ms); default now. */
+  mtime?: number;
+}
+export type CommitOperation = CommitDeletedEntry | CommitFile | CommitEditFile | CommitCopyFile;
+
+export interface CommitParams extends UploadOptions {
+  repo: RepoDesignation;
+  operations: CommitOperation[];
+  /** Ignored for buckets. */
+  title?: string;
+  /** Ignored for buckets. */
+  description?: string;
+}
+
+export interface UploadFilesParams extends UploadOptions {
+  repo: RepoDesignation;
+  files: UploadFileInput[];
+}
+
+export interface UploadFileParams extends UploadOptions {
+  repo: RepoDesignation;
+  file: UploadFileInput;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public calls
+// ---------------------------------------------------------------------------------------------
+
+/** Uploads one file to a bucket. Destination: a URL's last segment, a File's name, or `path`. */
+export function uploadFile(params: UploadFileParams): Promise<CommitResult> {
+  const { file, ...rest } = params;
+  return uploadFiles({ ...rest, files: [file] });
+}
+
+/** Uploads files (and local folders given as `file:` URLs) to a bucket; returns the dedup report. */
+export function uploadFiles(params: UploadFilesParams): Promise<CommitResult> {
+  const { files, ...rest } = params;
+  return commit({ ...rest, operations: filesToOperations(files) });
+}
+
+/**
+ * `uploadFiles` with progress: yields `phase`, `fileProgress` and `bytes` events and returns the dedup
+ * report. Events are coalesced when the consumer is slower than the upload (the latest counters win), so
+ * the upload never waits for the consumer. Leaving the loop early aborts the upload (nothing registered).
+ */
+export function uploadFilesWithProgress(params: UploadFilesParams): AsyncGenerator<UploadProgressEvent, CommitResult> {
+  const { files, ...rest } = params;
+  return commitIter({ ...rest, operations: filesToOperations(files) });
+}
+
+/** Applies add / edit / copy / delete operations to a bucket (adds, then copies, then deletes). */
+export async function commit(params: CommitParams): Promise<CommitResult> {
+  return runCommit(params, () => undefined);
+}
+
+/** `commit` as an async generator of progress events, returning the result. */
+export async function* commitIter(params: CommitParams): AsyncGenerator<UploadProgressEvent, CommitResult> {
+  const channel = new EventChannel();
+  const stop = new AbortController();
+  const signal = params.abortSignal ? AbortSignal.any([params.abortSignal, stop.signal]) : stop.signal;
+  let settled = false;
+  const run = runCommit({ ...params, abortSignal: signal }, (ev) => channel.push(ev)).finally(() => {
+    settled = true;
+    channel.close();
+  });
+  run.catch(() => undefined); // observed below; avoids an unhandled rejection while events drain
+  try {
+    yield* channel.drain();
+    return await run;
+  } finally {
+    if (!settled) {
+      stop.abort(new DOMException("the progress iterator was closed before the upload finished", "AbortError"));
+      await run.catch(() => undefined);
+    }
+  }
+}
+
+/** One `add` entry of `batchBucketFiles`: `[source, destination]` (Python's tuple) or an object. */
+export type BatchAdd = [ContentSource, string] | { source: ContentSource; path: string; mtime?: number; contentType?: string };
+
+/**
+ * One `copy` entry: Python's `[sourceRepoType, sourceRepoId, xetHash, destination]` or an object. The copy
+ * is server-side; no data moves.
+ */
+export type BatchCopy =
+  | [CopyFileOp["sourceRepoType"], string, string, string]
+  | { sourceRepo: RepoDesignation; xetHash: string; path: string; mtime?: number };
+
+export interface BatchBucketFilesParams extends UploadOptions {
+  add?: BatchAdd[];
+  copy?: BatchCopy[];
+  delete?: string[];
+}
+
+/**
+ * huggingface_hub's `batch_bucket_files`: upload `add` sources, copy by Xet hash, delete paths, in one call
+ * (adds, then copies, then deletes; requests of ≤ 1000 operations; not transactional). `bucket` may also
+ * be a bare `"ns/name"` id.
+ */
+export async function batchBucketFiles(bucket: BucketDesignation, params: BatchBucketFilesParams = {}): Promise<CommitResult> {
+  const { add = [], copy = [], delete: del = [], ...rest } = params;
+  const operations: CommitOperation[] = [];
+  for (const a of add) {
+    if (Array.isArray(a)) {
+      if (a.length !== 2) throw new InvalidArgumentError("each add entry must be [source, destination]");
+      operations.push({ operation: "addOrUpdate", path: a[1], content: a[0] });
+    } else if (a && typeof a === "object" && "source" in a) {
+      operations.push(Object.assign({ operation: "addOrUpdate" as const, path: a.path, content: a.source }, overrides(a)));
+    } else {
+      throw new InvalidArgumentError("each add entry must be [source, destination] or { source, path }");
+    }
+  }
+  for (const c of copy) {
+    if (Array.isArray(c)) {
+      if (c.length !== 4) throw new InvalidArgumentError("each copy entry must be [sourceRepoType, sourceRepoId, xetHash, destination]");
+      const [type, id, xetHash, path] = c;
+      operations.push({ operation: "copy", path, sourceXetHash: xetHash, sourceRepo: { type, name: id } });
+    } else {
+      operations.push({ operation: "copy", path: c.path, sourceXetHash: c.xetHash, sourceRepo: c.sourceRepo, mtime: c.mtime });
+    }
+  }
+  for (const path of del) operations.push({ operation: "delete", path });
+  const repo = parseBucket(bucket, { allowBareId: true });
+  return commit({ ...rest, repo: `hf://buckets/${repo.id}${repo.path ? `/${repo.path}` : ""}`, operations });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Implementation
+// ---------------------------------------------------------------------------------------------
+
+const OVERRIDES = Symbol("overrides");
+type Overridable = { [OVERRIDES]?: { mtime?: number; contentType?: string } };
+
+function overrides(a: { mtime?: number; contentType?: string }): Overridable {
+  if (a.mtime !== undefined && !(Number.isFinite(a.mtime) && a.mtime >= 0)) throw new InvalidArgumentError(`mtime must be ms since the epoch, got ${a.mtime}`);
+  return { [OVERRIDES]: { mtime: a.mtime, contentType: a.contentType } };
+}
+
+/** Marks an operation built from a bare URL or File (destination taken from it). */
+const WHOLE = Symbol("whole");
+
+function filesToOperations(files: UploadFileInput[]): CommitOperation[] {
+  if (!Array.isArray(files)) throw new InvalidArgumentError("files must be an array");
+  return files.map((f): CommitOperation => {
+    if (f && typeof f === "object" && "edits" in f) return { operation: "edit", path: f.path, originalContent: f.originalContent, edits: f.edits };
+    if (f instanceof URL || (typeof File !== "undefined" && f instanceof File)) {
+      return { operation: "addOrUpdate", path: "", content: f as unknown as ContentSource, [WHOLE]: f } as CommitFile;
+    }
+    if (f && typeof f === "object" && "path" in f && "content" in f) return { operation: "addOrUpdate", path: f.path, content: f.content };
+    throw new InvalidArgumentError(`unsupported file ${Object.prototype.toString.call(f)}: pass a URL, a File, { path, content } or { path, originalContent, edits }`);
+  });
+}
+
+function bucketOf(repo: RepoDesignation): BucketRef {
+  if (repo && typeof repo === "object" && (repo as { type?: unknown }).type !== "bucket") {
+    throw new InvalidArgumentError(
+      `xet-buckets uploads to Storage Buckets only, got a ${String((repo as { type?: unknown }).type)} repository: use { type: "bucket", name: "ns/name" }, "buckets/ns/name" or "hf://buckets/ns/name"`,
+    );
+  }
+  if (typeof repo === "string" && !repo.startsWith("buckets/") && !repo.startsWith("hf://buckets/")) {
+    throw new InvalidArgumentError(
+      `"${repo}" is not a bucket: xet-buckets uploads to Storage Buckets only; write "buckets/ns/name", { type: "bucket", name: "ns/name" } or "hf://buckets/ns/name[/prefix]"`,
+    );
+  }
+  return parseBucket(repo as BucketDesignation);
+}
+
+const REPO_PREFIXES: Record<string, CopyFileOp["sourceRepoType"]> = {
+  "buckets/": "bucket",
+  "datasets/": "dataset",
+  "spaces/": "space",
+  "models/": "model",
+  "kernels/": "kernel",
+};
+
+/** The source of a copy: type and "ns/name". */
+export function parseSourceRepo(repo: RepoDesignation): { type: CopyFileOp["sourceRepoType"]; id: string } {
+  if (repo && typeof repo === "object") {
+    const type = repo.type as CopyFileOp["sourceRepoType"];
+    if (!["bucket", "model", "dataset", "space", "kernel"].includes(type)) throw new InvalidArgumentError(`unknown source repository type "${repo.type}"`);
+    return { type, id: checkRepoId(repo.name) };
+  }
+  if (typeof repo !== "string") throw new InvalidArgumentError("sourceRepo must be a repository designation");
+  if (repo.startsWith("hf://buckets/")) return { type: "bucket", id: parseBucket(repo).id };
+  for (const [prefix, type] of Object.entries(REPO_PREFIXES)) {
+    if (repo.startsWith(prefix)) return { type, id: checkRepoId(repo.slice(prefix.length)) };
+  }
+  return { type: "model", id: checkRepoId(repo) };
+}
+
+function checkRepoId(id: string): string {
+  const parts = id.split("/");
+  if (parts.length !== 2 || !isValidName(parts[0]!) || !isValidName(parts[1]!)) {
+    throw new InvalidArgumentError(`invalid source repository id "${id}": expected "namespace/name"`);
+  }
+  return id;
+}
+
+function checkXetHash(h: string, path: string): string {
+  if (typeof h !== "string" || !/^[0-9a-f]{64}$/i.test(h)) throw new InvalidArgumentError(`copy to "${path}": sourceXetHash must be 64 hex characters`);
+  return h.toLowerCase();
+}
+
+type Emit = (ev: UploadProgressEvent) => void;
+
+async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult> {
+  const bucket = bucketOf(params.repo);
+  if (params.useXet === false) throw new InvalidArgumentError("useXet must be true or undefined for buckets");
+  if (!Array.isArray(params.operations)) throw new InvalidArgumentError("operations must be an array");
+  const ctx = hubContext(params);
+  const signal = params.abortSignal;
+  signal?.throwIfAborted();
+  emit({ event: "phase", phase: "preuploading" });
+
+  // Resolve every operation first, so a bad path or a missing local file fails before anything is sent.
+  const inputs: UploadFileInput[] = [];
+  const forced = new Map<number, { mtime?: number; contentType?: string }>();
+  const copies: CopyFileOp[] = [];
+  const deletes: DeleteFileOp[] = [];
+  for (const op of params.operations) {
+    switch (op?.operation) {
+      case "addOrUpdate": {
+        const whole = (op as { [WHOLE]?: URL | File })[WHOLE];
+        if (whole) inputs.push(whole);
+        else inputs.push({ path: op.path, content: op.content });
+        const o = (op as Overridable)[OVERRIDES];
+        if (o) forced.set(inputs.length - 1, o);
+        break;
+      }
+      case "edit":
+        inputs.push({ path: op.path, originalContent: op.originalContent, edits: op.edits });
+        break;
+      case "copy": {
+        const path = checkBucketPath(joinPrefix(bucket.path, op.path), "copy destination");
+        const src = parseSourceRepo(op.sourceRepo);
+        copies.push({
+          type: "copyFile",
+          path,
+          xetHash: checkXetHash(op.sourceXetHash, path),
+          mtime: op.mtime ?? Date.now(),
+          sourceRepoType: src.type,
+          sourceRepoId: src.id,
+        });
+        break;
+      }
+      case "delete":
+        deletes.push({ type: "deleteFile", path: checkBucketPath(joinPrefix(bucket.path, op.path), "path to delete") });
+        break;
+      default:
+        throw new InvalidArgumentError(`unknown operation ${JSON.stringify((op as { operation?: unknown })?.operation)}: use addOrUpdate, edit, copy or delete`);
+    }
+  }
+  // One input may expand to many items (a folder); overrides apply to single-file inputs.
+  const items: UploadItem[] = [];
+  for (let i = 0; i < inputs.length; i++) {
+    const resolved = await resolveUploadItems([inputs[i]!], { prefix: bucket.path, maxFolderDepth: params.maxFolderDepth, fetch: params.fetch });
+    const o = forced.get(i);
+    if (o && resolved.length === 1) {
+      if (o.mtime !== undefined) resolved[0]!.mtime = o.mtime;
+      if (o.contentType !== undefined) resolved[0]!.contentType = o.contentType;
+    }
+    items.push(...resolved);
+  }
+  const seen = new Set<string>();
+  for (const it of items) {
+    if (seen.has(it.path)) throw new InvalidArgumentError(`the destination path "${it.path}" is given twice in one upload`);
+    seen.add(it.path);
+  }
+
+  let report: DedupReport = emptyReport();
+  if (items.length > 0) {
+    emit({ event: "phase", phase: "uploadingLargeFiles" });
+    report = await uploadItems(ctx, bucket, items, params, emit);
+  }
+  signal?.throwIfAborted();
+
+  emit({ event: "phase", phase: "committing" });
+  const ops: BatchOp[] = report.perFile.map((f) => ({
+    type: "addFile" as const,
+    path: f.path,
+    xetHash: f.xetHash,
+    mtime: f.mtime,
+    ...(f.contentType ? { contentType: f.contentType } : {}),
+  }));
+  ops.push(...copies, ...deletes);
+  if (ops.length === 0) return { ...report, copied: 0, deleted: 0, failed: [] };
+  const result = await batchBucketOps(ctx, bucket, ops, { abortSignal: signal });
+  const failedPaths = new Set(result.failed.map((f) => f.path));
+  const added = new Set(report.perFile.map((f) => f.path));
+  for (const f of result.failed) {
+    if (added.has(f.path)) {
+      const ev: FileProgressEvent = { event: "fileProgress", path: f.path, progress: 0, state: "error", error: f.error };
+      emit(ev);
+    }
+  }
+  if (result.failed.length > 0 && !params.allowPartial) {
+    const shown = result.failed.slice(0, 10).map((f) => `${f.path}: ${f.error}`).join("; ");
+    throw new BatchError(
+      `the bucket refused ${result.failed.length} of ${ops.length} operation(s) (${shown}${result.failed.length > 10 ? "; …" : ""}). ` +
+        "The other operations were applied; fix these paths and run them again.",
+      result.failed,
+    );
+  }
+  return {
+    ...report,
+    copied: copies.filter((c) => !failedPaths.has(c.path)).length,
+    deleted: deletes.filter((d) => !failedPaths.has(d.path)).length,
+    failed: result.failed,
+  };
+}
+
+function joinPrefix(prefix: string, path: string): string {
+  if (typeof path !== "string" || path === "") throw new InvalidArgumentError("each operation needs a non-empty path");
+  return prefix ? joinBucketPath(prefix, path) : path;
+}
+
+async function uploadItems(
+  ctx: ReturnType<typeof hubContext>,
+  bucket: BucketRef,
+  items: UploadItem[],
+  params: CommitParams,
+  emit: Emit,
+): Promise<DedupReport> {
+  const sessionId = newSessionId();
+  const tokens = new XetTokenProvider(ctx, bucket, "write", { sessionId });
+  const cas = new CasClient(tokens, ctx.http, sessionId);
+  // Fail fast (bad token, missing bucket) before reading anything.
+  await tokens.get(params.abortSignal);
+  const sizes = items.map((i) => i.size);
+  const totalBytes = sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : undefined;
+  const pipeline = await UploadPipeline.create(cas, {
+    tuning: params,
+    abortSignal: params.abortSignal,
+    onEvent: emit,
+    totalBytes,
+    fileCount: items.length,
+  });
+  try {
+    for (const item of items) await pipeline.addFile(item);
+    return await pipeline.finish();
+  } finally {
+    await pipeline.close();
+  }
+}
+
+function emptyReport(): DedupReport {
+  return {
+    files: 0,
+    logicalBytes: 0,
+    newBytes: 0,
+    bytesSent: 0,
+    dedupLocalBytes: 0,
+    dedupGlobalBytes: 0,
+    chunks: 0,
+    xorbs: 0,
+    xorbsAlreadyStored: 0,
+    shards: 0,
+    shardBytes: 0,
+    dedupQueries: 0,
+    dedupQueryHits: 0,
+    dedupQueryFailures: 0,
+    perFile: [],
+  };
+}
+
+/**
+ * Progress events between the upload and a consumer: never blocks the producer. At most one `bytes`
+ * event and one `hashing` event per file wait in the queue (a newer one replaces it in place), so the
+ * queue stays small however slow the consumer is.
+ */
+class EventChannel {
+  #queue: UploadProgressEvent[] = [];
+  #notify: (() => void) | undefined;
+  #closed = false;
+
+  push(ev: UploadProgressEvent): void {
+    if (ev.event === "bytes" || (ev.event === "fileProgress" && ev.state === "hashing")) {
+      const i = this.#queue.findIndex(
+        (q) => q.event === ev.event && (q.event === "bytes" || (q.event === "fileProgress" && ev.event === "fileProgress" && q.state === "hashing" && q.path === ev.path)),
+      );
+      if (i >= 0) {
+        this.#queue[i] = ev;
+        return;
+      }
+    }
+    this.#queue.push(ev);
+    this.#notify?.();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#notify?.();
+  }
+
+  async *drain(): AsyncGenerator<UploadProgressEvent> {
+    for (;;) {
+      const ev = this.#queue.shift();
+      if (ev) {
+        yield ev;
+        continue;
+      }
+      if (this.#closed) return;
+      await new Promise<void>((resolve) => (this.#notify = resolve));
+      this.#notify = undefined;
+    }
+  }
+}

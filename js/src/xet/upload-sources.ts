@@ -1,0 +1,371 @@
+/**
+ * What an upload reads: each input (a `File`, a `file:` or http(s) `URL`, a `{ path, content }` pair, an
+ * edit of a Blob) resolved into items with a bucket path, a source, and when known a size, an mtime (ms)
+ * and a content type. Local folders given as `file:` URLs expand to their files (as @huggingface/hub does).
+ *
+ * Reading: `readBlocks` yields bounded blocks with one block of read-ahead, so the next read overlaps the
+ * core's work on the current one. Memory: at most two blocks per file being read.
+ */
+import { InvalidArgumentError } from "../errors.js";
+import { checkBucketPath } from "../repo.js";
+import { readSource, type ContentSource } from "../sources.js";
+
+/** One file to upload, resolved. */
+export interface UploadItem {
+  /** Destination path in the bucket. */
+  path: string;
+  source: ContentSource;
+  /** Size in bytes when known before reading (paths, Blobs, byte arrays). */
+  size?: number;
+  /** Modification time, ms since the epoch: the local file's mtime, `File.lastModified`, or undefined (now). */
+  mtime?: number;
+  /** MIME type, from the Blob's `type` or the path's extension; undefined when unknown. */
+  contentType?: string;
+  /** True when `source` is a local path (string or `file:` URL): read with two alternating buffers. */
+  local?: boolean;
+}
+
+/** A range of the original content replaced by new content (@huggingface/hub's `CommitEditFile` edits). */
+export interface ContentEdit {
+  content: Blob;
+  /** Start of the replaced range in the original (inclusive). */
+  start: number;
+  /** End of the replaced range in the original (exclusive). */
+  end: number;
+}
+
+const isNode = (): boolean => typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
+
+function isBlob(x: unknown): x is Blob {
+  return typeof Blob !== "undefined" && x instanceof Blob;
+}
+
+function isFile(x: unknown): x is File {
+  return typeof File !== "undefined" && x instanceof File;
+}
+
+/** Last segment of a URL's path ("file" when there is none), as @huggingface/hub names URL uploads. */
+export function urlBaseName(url: URL): string {
+  const segs = url.pathname.split("/").filter((s) => s !== "");
+  const last = segs[segs.length - 1];
+  return last ? decodeURIComponent(last) : "file";
+}
+
+interface LocalEntry {
+  path: string;
+  relative: string;
+  size: number;
+  mtime: number;
+}
+
+/** Files under a local path (the path itself when it is a file), depth-limited, sorted by relative path. */
+async function localEntries(p: string | URL, maxDepth: number): Promise<LocalEntry[] | LocalEntry> {
+  const { statFile, toPath } = await import("../node/files.js");
+  const { readdir, stat } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const root = toPath(p);
+  const st = await statFile(root);
+  if (!st.isDirectory()) return { path: root, relative: ".", size: st.size, mtime: st.mtimeMs };
+  const out: LocalEntry[] = [];
+  const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
+    if (depth > maxDepth) {
+      throw new InvalidArgumentError(`${dir} is nested more than maxFolderDepth (${maxDepth}) levels deep: raise maxFolderDepth or upload a deeper folder`);
+    }
+    const names = (await readdir(dir)).sort();
+    for (const name of names) {
+      const full = join(dir, name);
+      const s = await stat(full); // follows symlinks
+      const r = rel ? `${rel}/${name}` : name;
+      if (s.isDirectory()) await walk(full, r, depth + 1);
+      else if (s.isFile()) out.push({ path: full, relative: r, size: s.size, mtime: s.mtimeMs });
+    }
+  };
+  await walk(root, "", 1);
+  return out;
+}
+
+/** An async iterable that fetches an http(s) URL when first read, streaming its body. */
+function remoteSource(url: URL, fetchFn: typeof fetch | undefined): AsyncIterable<Uint8Array> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      const res = await (fetchFn ?? globalThis.fetch)(url);
+      if (!res.ok || !res.body) throw new InvalidArgumentError(`could not read ${url.origin}${url.pathname}: HTTP ${res.status}`);
+      const reader = res.body.getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          yield value;
+        }
+      } finally {
+        reader.releaseLock();
+      }
+    },
+  };
+}
+
+/** The original content with `edits` applied, read lazily slice by slice (no copy of the original). */
+export function splicedSource(original: Blob, edits: ContentEdit[]): { source: AsyncIterable<Uint8Array>; size: number } {
+  const sorted = [...edits].sort((a, b) => a.start - b.start);
+  let pos = 0;
+  let size = 0;
+  for (const e of sorted) {
+    if (!(Number.isInteger(e.start) && Number.isInteger(e.end) && e.start >= pos && e.end >= e.start && e.end <= original.size)) {
+      throw new InvalidArgumentError(`edits must be non-overlapping ranges [start, end) inside the original content (${original.size} bytes)`);
+    }
+    size += e.start - pos + e.content.size;
+    pos = e.end;
+  }
+  size += original.size - pos;
+  const parts: Blob[] = [];
+  pos = 0;
+  for (const e of sorted) {
+    if (e.start > pos) parts.push(original.slice(pos, e.start));
+    parts.push(e.content);
+    pos = e.end;
+  }
+  if (pos < original.size) parts.push(original.slice(pos));
+  return {
+    size,
+    source: {
+      async *[Symbol.asyncIterator]() {
+        for (const p of parts) yield* readSource(p, { blockBytes: 4 << 20 });
+      },
+    },
+  };
+}
+
+/** What `uploadFiles` accepts for each file (the @huggingface/hub shapes, plus any `ContentSource` as content). */
+export type UploadFileInput =
+  | URL
+  | File
+  | { path: string; content: ContentSource }
+  | { path: string; originalContent: Blob; edits: ContentEdit[] };
+
+export interface ResolveOptions {
+  /** Prefix joined before every destination path (from an `hf://buckets/ns/name/prefix` designation). */
+  prefix?: string;
+  /** Deepest folder level expanded from a `file:` URL (default 10, as @huggingface/hub). */
+  maxFolderDepth?: number;
+  /** fetch for http(s) URL contents. */
+  fetch?: typeof fetch;
+}
+
+function withPrefix(prefix: string | undefined, path: string): string {
+  const p = prefix ? `${prefix.replace(/\/+$/, "")}/${path}` : path;
+  return checkBucketPath(p, "destination path");
+}
+
+/**
+ * Resolves inputs into upload items: checks destination paths, stats local files (so a missing file fails
+ * before anything is sent), expands local folders and rejects a path given twice.
+ */
+export async function resolveUploadItems(inputs: UploadFileInput[], opts: ResolveOptions = {}): Promise<UploadItem[]> {
+  const maxDepth = opts.maxFolderDepth ?? 10;
+  const out: UploadItem[] = [];
+  for (const input of inputs) {
+    if (input instanceof URL) {
+      out.push(...(await fromContent(urlBaseName(input), input, opts, maxDepth)));
+    } else if (isFile(input)) {
+      out.push({
+        path: withPrefix(opts.prefix, input.name),
+        source: input,
+        size: input.size,
+        mtime: input.lastModified || undefined,
+        contentType: input.type || guessContentType(input.name),
+      });
+    } else if (input && typeof input === "object" && "edits" in input) {
+      if (!isBlob(input.originalContent)) throw new InvalidArgumentError(`edit of "${input.path}": originalContent must be a Blob`);
+      const { source, size } = splicedSource(input.originalContent, input.edits);
+      out.push({
+        path: withPrefix(opts.prefix, input.path),
+        source,
+        size,
+        contentType: input.originalContent.type || guessContentType(input.path),
+      });
+    } else if (input && typeof input === "object" && "path" in input && "content" in input) {
+      out.push(...(await fromContent(input.path, input.content, opts, maxDepth)));
+    } else {
+      throw new InvalidArgumentError(
+        `unsupported file ${Object.prototype.toString.call(input)}: pass a URL, a File, { path, content } or { path, originalContent, edits }`,
+      );
+    }
+  }
+  const seen = new Set<string>();
+  for (const item of out) {
+    if (seen.has(item.path)) throw new InvalidArgumentError(`the destination path "${item.path}" is given twice in one upload`);
+    seen.add(item.path);
+  }
+  return out;
+}
+
+async function fromContent(dest: string, content: ContentSource, opts: ResolveOptions, maxDepth: number): Promise<UploadItem[]> {
+  if (typeof dest !== "string" || dest === "") throw new InvalidArgumentError("each file needs a non-empty destination path");
+  if (content instanceof URL && (content.protocol === "http:" || content.protocol === "https:")) {
+    return [{ path: withPrefix(opts.prefix, dest), source: remoteSource(content, opts.fetch), contentType: guessContentType(dest) }];
+  }
+  if (typeof content === "string" || (content instanceof URL && content.protocol === "file:")) {
+    if (!isNode()) throw new InvalidArgumentError("local paths and file: URLs can only be uploaded from Node, Bun or Deno");
+    const found = await localEntries(content, maxDepth);
+    if (!Array.isArray(found)) {
+      return [
+        {
+          path: withPrefix(opts.prefix, dest),
+          source: found.path,
+          size: found.size,
+          mtime: found.mtime,
+          contentType: guessContentType(dest) ?? guessContentType(found.path),
+          local: true,
+        },
+      ];
+    }
+    return found.map((e) => ({
+      path: withPrefix(opts.prefix, `${dest.replace(/\/+$/, "")}/${e.relative}`),
+      source: e.path,
+      size: e.size,
+      mtime: e.mtime,
+      contentType: guessContentType(e.relative),
+      local: true,
+    }));
+  }
+  if (content instanceof URL) throw new InvalidArgumentError(`unsupported URL protocol ${content.protocol} for "${dest}": use file:, http: or https:`);
+  const item: UploadItem = { path: withPrefix(opts.prefix, dest), source: content };
+  if (isBlob(content)) {
+    item.size = content.size;
+    if (isFile(content) && content.lastModified) item.mtime = content.lastModified;
+    item.contentType = content.type || guessContentType(dest);
+  } else {
+    if (content instanceof Uint8Array || content instanceof ArrayBuffer) item.size = content.byteLength;
+    item.contentType = guessContentType(dest);
+  }
+  return [item];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading with read-ahead
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Yields the item's bytes in blocks of at most `blockBytes`, starting the read of the next block before
+ * yielding the current one. A yielded block is valid until the consumer asks for the next one.
+ */
+export async function* readBlocks(item: UploadItem, blockBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  if (item.local && (typeof item.source === "string" || item.source instanceof URL)) {
+    yield* readLocalDoubleBuffered(item.source, blockBytes, signal);
+    return;
+  }
+  // Other sources give a fresh buffer per block, so asking for the next one early is safe.
+  const it = readSource(item.source, { blockBytes, abortSignal: signal })[Symbol.asyncIterator]();
+  let next = it.next();
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) return;
+      next = it.next();
+      yield r.value;
+    }
+  } finally {
+    // Settle the outstanding read before closing the source (its error, if any, is not ours to report).
+    await next.catch(() => undefined);
+    await it.return?.(undefined);
+  }
+}
+
+async function* readLocalDoubleBuffered(p: string | URL, blockBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const { toPath, LocalFileError } = await import("../node/files.js");
+  const { open } = await import("node:fs/promises");
+  const path = toPath(p);
+  let fh: import("node:fs/promises").FileHandle;
+  try {
+    fh = await open(path, "r");
+  } catch (err) {
+    throw new LocalFileError(path, err as NodeJS.ErrnoException);
+  }
+  let pending: Promise<{ bytesRead: number }> | undefined;
+  try {
+    const size = (await fh.stat()).size;
+    const len = Math.max(1, Math.min(blockBytes, size || 1));
+    const bufs = [new Uint8Array(len), size > len ? new Uint8Array(len) : undefined];
+    let i = 0;
+    const read = (b: Uint8Array) =>
+      fh.read(b, 0, b.length, null).catch((err: unknown) => {
+        throw new LocalFileError(path, err as NodeJS.ErrnoException);
+      });
+    pending = read(bufs[0]!);
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await (pending as Promise<{ bytesRead: number }>);
+      pending = undefined;
+      if (bytesRead === 0) return;
+      const cur = bufs[i]!;
+      const other = bufs[i ^ 1];
+      if (other) {
+        i ^= 1;
+        pending = read(other);
+      }
+      yield cur.subarray(0, bytesRead);
+      if (!other) pending = read(cur);
+    }
+  } finally {
+    if (pending) await pending.catch(() => undefined);
+    await fh.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Content types
+// ---------------------------------------------------------------------------------------------
+
+const MIME: Record<string, string> = {
+  txt: "text/plain",
+  md: "text/markdown",
+  csv: "text/csv",
+  tsv: "text/tab-separated-values",
+  html: "text/html",
+  htm: "text/html",
+  css: "text/css",
+  xml: "text/xml",
+  js: "text/javascript",
+  mjs: "text/javascript",
+  py: "text/x-python",
+  json: "application/json",
+  jsonl: "application/jsonl",
+  ndjson: "application/x-ndjson",
+  yaml: "application/yaml",
+  yml: "application/yaml",
+  toml: "application/toml",
+  pdf: "application/pdf",
+  zip: "application/zip",
+  gz: "application/gzip",
+  tgz: "application/gzip",
+  tar: "application/x-tar",
+  zst: "application/zstd",
+  bin: "application/octet-stream",
+  wasm: "application/wasm",
+  parquet: "application/vnd.apache.parquet",
+  arrow: "application/vnd.apache.arrow.file",
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  webp: "image/webp",
+  svg: "image/svg+xml",
+  bmp: "image/bmp",
+  tif: "image/tiff",
+  tiff: "image/tiff",
+  mp3: "audio/mpeg",
+  wav: "audio/wav",
+  flac: "audio/flac",
+  ogg: "audio/ogg",
+  mp4: "video/mp4",
+  webm: "video/webm",
+  mov: "video/quicktime",
+};
+
+/** MIME type from a path's extension (a small table of common types); undefined when unknown. */
+export function guessContentType(path: string): string | undefined {
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  const dot = base.lastIndexOf(".");
+  if (dot <= 0) return undefined;
+  return MIME[base.slice(dot + 1).toLowerCase()];
+}
