@@ -6,3 +6,6 @@ export { initCore, initCoreSync, type CoreInput } from "./core/index.js";
 export type { ContentSource, ReadOptions } from "./sources.js";
 export { XetBucketsError, XetCoreError, InvalidArgumentError } from "./errors.js";
 export * from "./api/upload.js";
+export * from "./api/buckets.js";
+export * from "./api/files.js";
+export * from "./api/download.js";

@@ -1,0 +1,229 @@
+/**
+ * Bucket management, in @huggingface/hub's vocabulary (createRepo, deleteRepo, repoExists,
+ * checkRepoAccess) and in huggingface_hub's (createBucket, bucketInfo, listBuckets, deleteBucket,
+ * updateBucketSettings, moveBucket), camelCased.
+ *
+ * Every function takes the common options: `accessToken` (or the deprecated `credentials`), `hubUrl`,
+ * `fetch`, `abortSignal`, `retry` and `onRetry`.
+ */
+import { InvalidArgumentError, HubApiError } from "../errors.js";
+import { hubContext, type HubCallOptions, type HubContext } from "../hub/context.js";
+import {
+  deleteBucketRequest,
+  getBucketInfo,
+  listBucketsPages,
+  postCreateBucket,
+  postMoveBucket,
+  putBucketSettings,
+  type BucketInfo,
+} from "../hub/buckets.js";
+import { parseBucket, type BucketDesignation, type BucketRef } from "../repo.js";
+
+export type { BucketInfo } from "../hub/buckets.js";
+export type { BucketDesignation } from "../repo.js";
+
+/** Options every call accepts. */
+export type CommonOptions = HubCallOptions;
+
+/** @huggingface/hub's repo designation: buckets are `"buckets/ns/name"` or `{ type: "bucket", name }`. */
+export type RepoDesignation = BucketDesignation | { type: string; name: string };
+
+const NOT_A_BUCKET =
+  "xet-buckets handles Storage Buckets only: designate one as \"buckets/ns/name\", { type: \"bucket\", name: \"ns/name\" } or \"hf://buckets/ns/name\"; use @huggingface/hub for models, datasets and spaces";
+
+/**
+ * Parses the `repo` of a call into a bucket. Models, datasets, spaces and kernels are refused with an
+ * `InvalidArgumentError` that says this package handles buckets only. `allowBareId` accepts "ns/name"
+ * (huggingface_hub's bucket_id, used by the Python-style functions).
+ */
+export function toBucket(repo: RepoDesignation, options: { allowBareId?: boolean } = {}): BucketRef {
+  if (typeof repo === "object" && repo !== null && (repo as { type?: unknown }).type !== "bucket") {
+    throw new InvalidArgumentError(`${NOT_A_BUCKET} (got a ${(repo as { type: string }).type}: ${(repo as { name: string }).name})`);
+  }
+  if (typeof repo === "string") {
+    if (/^(models?|datasets?|spaces?|kernels?)\//.test(repo) || /^hf:\/\/(?!buckets\/)/.test(repo)) {
+      throw new InvalidArgumentError(`${NOT_A_BUCKET} (got "${repo}")`);
+    }
+    if (repo.startsWith("bucket/")) {
+      throw new InvalidArgumentError(`buckets are designated "buckets/ns/name" (plural), got "${repo}"`);
+    }
+    if (!options.allowBareId && !repo.startsWith("buckets/") && !repo.startsWith("hf://")) {
+      throw new InvalidArgumentError(`${NOT_A_BUCKET} (got "${repo}", which @huggingface/hub reads as a model)`);
+    }
+  }
+  return parseBucket(repo as BucketDesignation, { allowBareId: options.allowBareId });
+}
+
+/** The Hub context of a call (validates `hubUrl` and the token). */
+export function contextOf(options: CommonOptions): HubContext {
+  return hubContext(options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// @huggingface/hub calls
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Creates a bucket (`POST /api/buckets/{ns}/{name}`). Like @huggingface/hub, an existing bucket is an
+ * error (`HubApiError` 409, code CONFLICT); use `createBucket(…, { existOk: true })` to accept it.
+ * `license`, `sdk` do not apply to buckets and are ignored; `files` is refused (upload them instead).
+ */
+export async function createRepo(
+  params: {
+    repo: RepoDesignation;
+    visibility?: "public" | "private" | "protected";
+    /** @deprecated use `visibility` */
+    private?: boolean;
+    resourceGroupId?: string;
+    /** Ignored for buckets. */
+    license?: string;
+    /** Not supported for buckets: upload files with uploadFiles(). */
+    files?: Array<{ content: ArrayBuffer | Blob; path: string }>;
+    /** Ignored for buckets. */
+    sdk?: string;
+  } & CommonOptions,
+): Promise<{ repoUrl: string; id: string }> {
+  const bucket = toBucket(params.repo);
+  if (params.files?.length) {
+    throw new InvalidArgumentError("files cannot be added when a bucket is created: create it, then upload them with uploadFiles()");
+  }
+  const ctx = contextOf(params);
+  const visibility = params.visibility ?? (params.private !== undefined ? (params.private ? "private" : "public") : undefined);
+  const answer = await postCreateBucket(ctx, bucket, { visibility, resourceGroupId: params.resourceGroupId }, params.abortSignal);
+  if (!answer.created) throw alreadyExists(bucket, ctx);
+  return { repoUrl: answer.url, id: answer.id };
+}
+
+/** Deletes a bucket and all its files (`DELETE /api/buckets/{ns}/{name}`). Missing → `BucketNotFoundError`. */
+export async function deleteRepo(params: { repo: RepoDesignation } & CommonOptions): Promise<void> {
+  const bucket = toBucket(params.repo);
+  await deleteBucketRequest(contextOf(params), bucket, params.abortSignal);
+}
+
+/** True when the bucket exists and is visible with this token (404 and 401 → false; other errors throw). */
+export async function repoExists(params: { repo: RepoDesignation; /** Unused for buckets. */ revision?: string } & CommonOptions): Promise<boolean> {
+  const bucket = toBucket(params.repo);
+  const ctx = contextOf(params);
+  const res = await ctx.request(`/api/buckets/${bucket.namespace}/${bucket.name}?expand[]=likes`, {
+    accept: [401, 404],
+    signal: params.abortSignal,
+  });
+  await res.body?.cancel();
+  return res.ok;
+}
+
+/** Throws (`BucketNotFoundError`, `HubApiError` 401/403) unless the bucket can be read with this token. */
+export async function checkRepoAccess(params: { repo: RepoDesignation } & CommonOptions): Promise<void> {
+  const bucket = toBucket(params.repo);
+  await getBucketInfo(contextOf(params), bucket, params.abortSignal);
+}
+
+// ---------------------------------------------------------------------------------------------
+// huggingface_hub calls
+// ---------------------------------------------------------------------------------------------
+
+/** huggingface_hub's `BucketUrl`. */
+export interface BucketUrl {
+  /** `{hubUrl}/buckets/ns/name` */
+  url: string;
+  /** The Hub URL. */
+  endpoint: string;
+  namespace: string;
+  /** "ns/name" */
+  bucketId: string;
+  /** `hf://buckets/ns/name` */
+  uri: string;
+}
+
+function bucketUrl(ctx: HubContext, url: string | undefined, fallbackId: string): BucketUrl {
+  const full = url ?? `${ctx.hubUrl}/buckets/${fallbackId}`;
+  const m = /\/buckets\/([^/]+)\/([^/?#]+)/.exec(full);
+  const bucketId = m ? `${m[1]}/${m[2]}` : fallbackId;
+  return { url: full, endpoint: ctx.hubUrl, namespace: bucketId.split("/")[0]!, bucketId, uri: `hf://buckets/${bucketId}` };
+}
+
+function alreadyExists(bucket: BucketRef, ctx: HubContext): HubApiError {
+  return new HubApiError("CONFLICT", `bucket ${bucket.id} already exists: pass { existOk: true } to createBucket() to accept an existing bucket`, {
+    statusCode: 409,
+    url: `${ctx.hubUrl}/api/buckets/${bucket.id}`,
+  });
+}
+
+/**
+ * Creates a bucket. `bucket` may be "name" alone (your namespace), "ns/name", "buckets/ns/name",
+ * `{ type: "bucket", name }` or "hf://buckets/ns/name".
+ *
+ * - `existOk`: an existing bucket is not an error (409 → its URL; on 401/403 the bucket is looked up and
+ *   returned when it can be read, as huggingface_hub does).
+ * - `visibility` ("public" | "private" | "protected") or `private` (boolean); omitted → the Hub's default.
+ * - `region`: "us" or "eu" (Team plans and above on the Hub).
+ */
+export async function createBucket(
+  bucket: RepoDesignation,
+  options: {
+    existOk?: boolean;
+    private?: boolean;
+    visibility?: "public" | "private" | "protected";
+    region?: string;
+    resourceGroupId?: string;
+  } & CommonOptions = {},
+): Promise<BucketUrl> {
+  const ref = typeof bucket === "string" && /^[^/:]+$/.test(bucket) ? toBucket(`me/${bucket}`, { allowBareId: true }) : toBucket(bucket, { allowBareId: true });
+  if (options.private !== undefined && options.visibility !== undefined && (options.visibility === "private") !== options.private) {
+    throw new InvalidArgumentError(`private: ${options.private} contradicts visibility: "${options.visibility}"; pass only one of them`);
+  }
+  const ctx = contextOf(options);
+  const visibility = options.visibility ?? (options.private !== undefined ? (options.private ? "private" : "public") : undefined);
+  try {
+    const answer = await postCreateBucket(
+      ctx,
+      ref,
+      { visibility, resourceGroupId: options.resourceGroupId, region: options.region },
+      options.abortSignal,
+    );
+    if (!answer.created) {
+      if (!options.existOk) throw alreadyExists(ref, ctx);
+      return bucketUrl(ctx, answer.url, ref.id);
+    }
+    return bucketUrl(ctx, answer.url, answer.id);
+  } catch (err) {
+    if (options.existOk && err instanceof HubApiError && (err.statusCode === 401 || err.statusCode === 403) && ref.namespace !== "me") {
+      try {
+        const info = await getBucketInfo(ctx, ref, options.abortSignal);
+        return bucketUrl(ctx, undefined, info.id);
+      } catch {
+        throw err;
+      }
+    }
+    throw err;
+  }
+}
+
+/** The bucket's record: id, private, createdAt, updatedAt, size, totalFiles (and any other key the Hub sends). */
+export async function bucketInfo(bucket: RepoDesignation, options: CommonOptions = {}): Promise<BucketInfo> {
+  return getBucketInfo(contextOf(options), toBucket(bucket, { allowBareId: true }), options.abortSignal);
+}
+
+/** Lists the buckets of a namespace (default: yours), optionally filtered by `search`. Follows pagination. */
+export async function* listBuckets(options: { namespace?: string; search?: string } & CommonOptions = {}): AsyncGenerator<BucketInfo> {
+  yield* listBucketsPages(contextOf(options), options.namespace, options.search, options.abortSignal);
+}
+
+/** Deletes a bucket and its files. `missingOk`: a missing bucket (any 404) is not an error. */
+export async function deleteBucket(bucket: RepoDesignation, options: { missingOk?: boolean } & CommonOptions = {}): Promise<void> {
+  await deleteBucketRequest(contextOf(options), toBucket(bucket, { allowBareId: true }), options.abortSignal, options.missingOk ? [404] : []);
+}
+
+/** Changes a bucket's settings (`PUT …/settings`): currently its visibility (`private`). */
+export async function updateBucketSettings(bucket: RepoDesignation, options: { private?: boolean } & CommonOptions): Promise<void> {
+  if (typeof options?.private !== "boolean") throw new InvalidArgumentError("updateBucketSettings needs { private: true | false }");
+  await putBucketSettings(contextOf(options), toBucket(bucket, { allowBareId: true }), { private: options.private }, options.abortSignal);
+}
+
+/** Moves or renames a bucket (`POST /api/repos/move`, type "bucket"). */
+export async function moveBucket(from: RepoDesignation, to: RepoDesignation, options: CommonOptions = {}): Promise<void> {
+  const a = toBucket(from, { allowBareId: true });
+  const b = toBucket(to, { allowBareId: true });
+  if (a.id === b.id) throw new InvalidArgumentError(`moveBucket: source and destination are the same bucket (${a.id})`);
+  await postMoveBucket(contextOf(options), a, b, options.abortSignal);
+}

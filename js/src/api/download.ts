@@ -1,0 +1,413 @@
+/**
+ * Downloads: `downloadFile` (@huggingface/hub: a lazy Blob backed by the CAS), `downloadBucketFiles`
+ * (huggingface_hub: many files to local paths, Node) and `downloadFileToPath` (one file, Node).
+ *
+ * Data comes from the Xet CAS (js/src/xet/download.ts): ranged fetches in parallel under a memory
+ * budget, every chunk decoded and hashed by the core, whole files verified against their xetHash.
+ *
+ * Memory per call ≈ min(maxRangeFetches × largest fetch, maxBufferedBytes + largest fetch) + one write
+ * block, where a fetch is at most one xorb range (≤ 64 MiB serialized + ≤ 64 MiB decoded). With the
+ * defaults (8 fetches, 128 MiB budget) and the usual 64 MiB xorbs that is ≤ 256 MiB, and a few MiB for
+ * files made of small xorbs. Lower `maxBufferedBytes` / `maxRangeFetches` for small machines.
+ */
+import { InvalidArgumentError, IntegrityError, ProtocolError } from "../errors.js";
+import type { HubContext } from "../hub/context.js";
+import { entryNotFound, postPathsInfo, type BucketTreeEntry } from "../hub/files.js";
+import { XetTokenProvider, type XetToken } from "../hub/xet-token.js";
+import { checkBucketPath, joinBucketPath, type BucketRef } from "../repo.js";
+import { CasClient } from "../xet/cas.js";
+import { XetReader, type DownloadTuning, type XetFileRef } from "../xet/download.js";
+import { contextOf, toBucket, type CommonOptions, type RepoDesignation } from "./buckets.js";
+import { fileDownloadInfo, parseTime, type FileDownloadInfoOutput } from "./files.js";
+
+export type { DownloadTuning } from "../xet/download.js";
+
+/** @huggingface/hub's `XetReadToken`. */
+export type XetReadToken = XetToken;
+
+/** @huggingface/hub's `ParallelDownloadOptions` (mapped onto maxRangeFetches / maxBufferedBytes). */
+export interface ParallelDownloadOptions {
+  maxConcurrency?: number;
+  maxInFlightBytes?: number;
+}
+
+function tuningOf(params: DownloadTuning & { parallelDownloads?: boolean | ParallelDownloadOptions }): DownloadTuning {
+  const t: DownloadTuning = {
+    maxRangeFetches: params.maxRangeFetches,
+    maxBufferedBytes: params.maxBufferedBytes,
+    reconstructionWindowBytes: params.reconstructionWindowBytes,
+    multiRange: params.multiRange,
+  };
+  const p = params.parallelDownloads;
+  if (p === false) t.maxRangeFetches = 1;
+  else if (typeof p === "object") {
+    t.maxRangeFetches ??= p.maxConcurrency;
+    t.maxBufferedBytes ??= p.maxInFlightBytes;
+  }
+  return t;
+}
+
+function readerFor(ctx: HubContext, bucket: BucketRef, tuning: DownloadTuning, refreshUrl?: string, token?: XetToken): XetReader {
+  const tokens = new XetTokenProvider(ctx, bucket, "read", refreshUrl ? { url: refreshUrl } : {});
+  if (token) tokens.seed(token);
+  return new XetReader(new CasClient(tokens, ctx.http), tuning);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lazy blobs
+// ---------------------------------------------------------------------------------------------
+
+function clampSlice(size: number, start?: number, end?: number): [number, number] {
+  const rel = (x: number | undefined, dflt: number) => {
+    if (x === undefined || Number.isNaN(x)) return dflt;
+    const i = Math.trunc(x);
+    return i < 0 ? Math.max(size + i, 0) : Math.min(i, size);
+  };
+  const s = rel(start, 0);
+  const e = rel(end, size);
+  return [s, Math.max(s, e)];
+}
+
+/**
+ * A bucket file as a lazy `Blob`: nothing is downloaded until it is read. `slice()` returns another lazy
+ * blob over a byte range (one reconstruction query with `Range` when read); `stream()`,
+ * `arrayBuffer()`, `bytes()` and `text()` fetch and decode the bytes. Reads of the whole file are
+ * verified against the file's xetHash: `arrayBuffer()`/`text()` reject with `IntegrityError`
+ * (HASH_MISMATCH), and `stream()` errors after its last block. Partial reads are not verifiable.
+ *
+ * Pass it to code that reads Blobs through their methods; native consumers that read a Blob's internal
+ * bytes directly (`new Response(blob)`, `FormData`, `fetch(…, { body: blob })`) would see an empty blob.
+ */
+export class BucketFileBlob extends Blob {
+  readonly #reader: XetReader;
+  readonly #file: XetFileRef;
+  readonly #start: number;
+  readonly #end: number;
+  readonly #type: string;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(init: { reader: XetReader; file: XetFileRef; start?: number; end?: number; type?: string; signal?: AbortSignal }) {
+    super([]);
+    this.#reader = init.reader;
+    this.#file = init.file;
+    this.#start = init.start ?? 0;
+    this.#end = init.end ?? init.file.size;
+    this.#type = init.type ?? "";
+    this.#signal = init.signal;
+  }
+
+  /** The xetHash of the whole file. */
+  get xetHash(): string {
+    return this.#file.hash;
+  }
+  /** The path of the file in its bucket, when known. */
+  get path(): string | undefined {
+    return this.#file.path;
+  }
+  override get size(): number {
+    return this.#end - this.#start;
+  }
+  override get type(): string {
+    return this.#type;
+  }
+
+  override slice(start?: number, end?: number, contentType?: string): BucketFileBlob {
+    const [s, e] = clampSlice(this.size, start, end);
+    return new BucketFileBlob({
+      reader: this.#reader,
+      file: this.#file,
+      start: this.#start + s,
+      end: this.#start + e,
+      type: contentType ?? "",
+      signal: this.#signal,
+    });
+  }
+
+  /** The blocks of this blob, in order (see the class comment for verification). */
+  blocks(signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    const s = signal && this.#signal ? AbortSignal.any([signal, this.#signal]) : (signal ?? this.#signal);
+    return this.#reader.read(this.#file, { start: this.#start, end: this.#end, signal: s });
+  }
+
+  override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    const it = this.blocks();
+    return new ReadableStream<Uint8Array<ArrayBuffer>>({
+      async pull(controller) {
+        try {
+          const r = await it.next();
+          if (r.done) controller.close();
+          else controller.enqueue(r.value as Uint8Array<ArrayBuffer>);
+        } catch (err) {
+          controller.error(err);
+        }
+      },
+      async cancel() {
+        await it.return(undefined);
+      },
+    });
+  }
+
+  override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    const out = new Uint8Array(this.size);
+    let off = 0;
+    for await (const block of this.blocks()) {
+      if (off + block.length > out.length) throw new ProtocolError(`the download produced more than the ${out.length} bytes expected`);
+      out.set(block, off);
+      off += block.length;
+    }
+    if (off !== out.length) throw new ProtocolError(`the download produced ${off} bytes, ${out.length} expected`);
+    return out;
+  }
+
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    return (await this.bytes()).buffer;
+  }
+
+  override async text(): Promise<string> {
+    return new TextDecoder().decode(await this.bytes());
+  }
+}
+
+/** A file served over plain HTTP ranged GETs on its resolve URL (`downloadFile({ xet: false })`). Not verified. */
+export class ResolveUrlBlob extends Blob {
+  readonly #ctx: HubContext;
+  readonly #url: string;
+  readonly #start: number;
+  readonly #end: number;
+  readonly #type: string;
+
+  constructor(init: { ctx: HubContext; url: string; start: number; end: number; type?: string }) {
+    super([]);
+    this.#ctx = init.ctx;
+    this.#url = init.url;
+    this.#start = init.start;
+    this.#end = init.end;
+    this.#type = init.type ?? "";
+  }
+  override get size(): number {
+    return this.#end - this.#start;
+  }
+  override get type(): string {
+    return this.#type;
+  }
+  override slice(start?: number, end?: number, contentType?: string): ResolveUrlBlob {
+    const [s, e] = clampSlice(this.size, start, end);
+    return new ResolveUrlBlob({ ctx: this.#ctx, url: this.#url, start: this.#start + s, end: this.#start + e, type: contentType ?? "" });
+  }
+  override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    if (this.size === 0) return new Uint8Array(0);
+    return this.#ctx.requestRead(this.#url, { headers: { Range: `bytes=${this.#start}-${this.#end - 1}` } }, async (res) => {
+      const all = new Uint8Array(await res.arrayBuffer());
+      // A 200 is the whole file: cut our range out of it.
+      const out = res.status === 206 ? all : all.subarray(this.#start, this.#end);
+      if (out.length !== this.size) throw new TypeError(`short body: ${out.length} of ${this.size} bytes`);
+      return out.slice();
+    });
+  }
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    return (await this.bytes()).buffer;
+  }
+  override async text(): Promise<string> {
+    return new TextDecoder().decode(await this.bytes());
+  }
+  override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    const self = this;
+    return new ReadableStream<Uint8Array<ArrayBuffer>>({
+      async start(controller) {
+        try {
+          controller.enqueue(await self.bytes());
+          controller.close();
+        } catch (err) {
+          controller.error(err);
+        }
+      },
+    });
+  }
+}
+
+/**
+ * Downloads a bucket file as a lazy Blob (@huggingface/hub's `downloadFile`): returns null when the file
+ * does not exist (404 + EntryNotFound). Nothing is transferred until the blob is read.
+ *
+ * Options: `downloadInfo` (skip the metadata request), `xet: { readToken }` (skip the token request),
+ * `xet: false` (plain HTTP ranges from the resolve URL, unverified), `parallelDownloads` (false = one
+ * fetch at a time; an object maps to maxRangeFetches / maxBufferedBytes), and the DownloadTuning knobs.
+ */
+export async function downloadFile(
+  params: {
+    repo: RepoDesignation;
+    path: string;
+    /** Unused for buckets. */ revision?: string;
+    /** Unused for buckets. */ raw?: boolean;
+    xet?: boolean | { readToken: XetReadToken };
+    downloadInfo?: FileDownloadInfoOutput;
+    parallelDownloads?: boolean | ParallelDownloadOptions;
+  } & DownloadTuning &
+    CommonOptions,
+): Promise<BucketFileBlob | ResolveUrlBlob | null> {
+  const bucket = toBucket(params.repo);
+  const ctx = contextOf(params);
+  const path = checkBucketPath(joinBucketPath(bucket.path, params.path));
+  const info = params.downloadInfo ?? (await fileDownloadInfo({ ...params, repo: params.repo, path: params.path }));
+  if (!info) return null;
+  if (!info.xet || params.xet === false) {
+    return new ResolveUrlBlob({ ctx, url: info.url, start: 0, end: info.size });
+  }
+  const reader = readerFor(ctx, bucket, tuningOf(params), info.xet.refreshUrl.href, typeof params.xet === "object" ? params.xet.readToken : undefined);
+  return new BucketFileBlob({ reader, file: { hash: info.xet.hash, size: info.size, path }, signal: params.abortSignal });
+}
+
+// ---------------------------------------------------------------------------------------------
+// To local files (Node)
+// ---------------------------------------------------------------------------------------------
+
+/** A remote file given by its metadata (a listFiles / pathsInfo entry): no lookup needed. */
+export interface RemoteFileEntry {
+  path: string;
+  xetHash?: string;
+  size: number;
+  /** ISO-8601; set as the local file's mtime. */
+  mtime?: string;
+  type?: string;
+}
+
+export interface DownloadProgress {
+  path: string;
+  localPath: string;
+  /** Bytes written so far for this file. */
+  bytes: number;
+  totalBytes: number;
+  done: boolean;
+}
+
+export interface DownloadBucketFilesOptions extends DownloadTuning, CommonOptions {
+  /** Throw `EntryNotFoundError` (before downloading anything) when a path does not exist; default: warn and skip. */
+  raiseOnMissingFiles?: boolean;
+  /** Files downloaded at once (default 4). They share maxRangeFetches and maxBufferedBytes. */
+  maxFileDownloads?: number;
+  /** Set each local file's mtime to the remote mtime when the bucket has one (default true). */
+  preserveMtime?: boolean;
+  onProgress?: (p: DownloadProgress) => void;
+  /** Where warnings go (missing files); default console.warn. */
+  onWarning?: (message: string) => void;
+}
+
+export interface DownloadBucketFilesResult {
+  downloaded: { path: string; localPath: string; size: number }[];
+  /** Remote paths that did not exist (skipped). */
+  missing: string[];
+}
+
+/**
+ * Downloads bucket files to local paths (huggingface_hub's `download_bucket_files`; Node only). Each item
+ * is `[remotePath | entry, localPath]`; string paths are looked up with paths-info (≤ 1000 per request),
+ * entries from listFiles/pathsInfo are used as they are. Each file is written to a temporary file in its
+ * destination directory, verified against its xetHash, fsynced, renamed over the target and given the
+ * remote mtime. Size-0 files need no CAS request. On the first failure the other downloads are stopped
+ * and their temporary files removed; files completed before stay.
+ */
+export async function downloadBucketFiles(
+  bucket: RepoDesignation,
+  files: Array<[string | RemoteFileEntry, string | URL]>,
+  options: DownloadBucketFilesOptions = {},
+): Promise<DownloadBucketFilesResult> {
+  const ref = toBucket(bucket, { allowBareId: true });
+  const ctx = contextOf(options);
+  if (!Array.isArray(files)) throw new InvalidArgumentError("downloadBucketFiles needs an array of [remotePath, localPath] pairs");
+  const { writeFileAtomic } = await import("../node/download.js");
+  const { resolve } = await import("node:path");
+  const { toPath } = await import("../node/files.js");
+
+  // Resolve string paths with paths-info.
+  const wanted = new Set<string>();
+  for (const [remote] of files) {
+    if (typeof remote === "string") wanted.add(checkBucketPath(joinBucketPath(ref.path, remote)));
+    else if (!remote || typeof remote.path !== "string" || typeof remote.size !== "number") {
+      throw new InvalidArgumentError("a remote entry needs at least { path, size, xetHash }");
+    }
+  }
+  const known = new Map<string, BucketTreeEntry>();
+  if (wanted.size) {
+    for (const e of await postPathsInfo(ctx, ref, [...wanted], { signal: options.abortSignal })) {
+      if (e.type === "file" && e.xetHash) known.set(e.path, e);
+    }
+  }
+  const missing = [...wanted].filter((p) => !known.has(p));
+  if (missing.length && options.raiseOnMissingFiles) {
+    const err = entryNotFound(ref, missing[0]!, ctx.hubUrl);
+    err.message = `${missing.length} file(s) not found in bucket ${ref.id}: ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", …" : ""}`;
+    throw err;
+  }
+  const warn = options.onWarning ?? ((m: string) => console.warn(`xet-buckets: ${m}`));
+  for (const p of missing) warn(`"${p}" not found in bucket ${ref.id}; skipped`);
+
+  const jobs: { entry: RemoteFileEntry; localPath: string }[] = [];
+  const targets = new Set<string>();
+  for (const [remote, local] of files) {
+    const entry = typeof remote === "string" ? known.get(joinBucketPath(ref.path, remote)) : remote;
+    if (!entry) continue;
+    if (!entry.xetHash && entry.size > 0) throw new InvalidArgumentError(`remote entry "${entry.path}" has no xetHash`);
+    const localPath = resolve(toPath(local));
+    if (targets.has(localPath)) throw new InvalidArgumentError(`two files would be written to ${localPath}`);
+    targets.add(localPath);
+    jobs.push({ entry, localPath });
+  }
+
+  const reader = readerFor(ctx, ref, tuningOf(options));
+  const ctl = new AbortController();
+  const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, ctl.signal]) : ctl.signal;
+  const result: DownloadBucketFilesResult = { downloaded: [], missing };
+  let next = 0;
+  let firstError: unknown;
+  const worker = async () => {
+    while (next < jobs.length && firstError === undefined) {
+      const { entry, localPath } = jobs[next++]!;
+      let bytes = 0;
+      const progress = (done: boolean) =>
+        options.onProgress?.({ path: entry.path, localPath, bytes, totalBytes: entry.size, done });
+      const source =
+        entry.size === 0
+          ? (async function* () {})()
+          : reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal });
+      try {
+        const written = await writeFileAtomic(localPath, source, {
+          signal,
+          mtime: options.preserveMtime === false ? undefined : parseTime(entry.mtime),
+          onBytes: (n) => {
+            bytes += n;
+            progress(false);
+          },
+        });
+        if (written !== entry.size) {
+          throw new IntegrityError("LENGTH_MISMATCH", `"${entry.path}": downloaded ${written} bytes, the bucket lists ${entry.size}`);
+        }
+        progress(true);
+        result.downloaded.push({ path: entry.path, localPath, size: written });
+      } catch (err) {
+        if (err instanceof IntegrityError) err.message += ` Nothing was written: ${localPath} was left as it was.`;
+        if (firstError === undefined) {
+          firstError = err;
+          ctl.abort(err);
+        }
+      }
+    }
+  };
+  const n = Math.max(1, Math.min(jobs.length, Math.floor(options.maxFileDownloads ?? 4)));
+  await Promise.all(Array.from({ length: n }, worker));
+  if (firstError !== undefined) {
+    if (options.abortSignal?.aborted) throw options.abortSignal.reason;
+    throw firstError;
+  }
+  return result;
+}
+
+/**
+ * Downloads one bucket file to a local path (Node), like downloadBucketFiles with one file and
+ * `raiseOnMissingFiles`. Returns the number of bytes written.
+ */
+export async function downloadFileToPath(
+  params: { repo: RepoDesignation; path: string; localPath: string | URL } & Omit<DownloadBucketFilesOptions, "raiseOnMissingFiles">,
+): Promise<number> {
+  const r = await downloadBucketFiles(params.repo, [[params.path, params.localPath]], { ...params, raiseOnMissingFiles: true });
+  return r.downloaded[0]?.size ?? 0;
+}
