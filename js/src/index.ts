@@ -9,3 +9,4 @@ export * from "./api/upload.js";
 export * from "./api/buckets.js";
 export * from "./api/files.js";
 export * from "./api/download.js";
+export { HubApiError, BucketNotFoundError, EntryNotFoundError, NetworkError, IntegrityError, BatchError, ProtocolError } from "./errors.js";
