@@ -2,10 +2,12 @@
 //! reconstruction decoding. No I/O, no threads, no clocks: callers pass bytes and times in.
 
 pub mod chunking;
+pub mod dedup;
 pub mod error;
 pub mod hash;
 pub mod hasher;
 pub mod shard;
+pub mod upload;
 pub mod xorb;
 
 pub use error::{CoreError, ErrorKind, Result};
