@@ -3,10 +3,12 @@
 
 pub mod chunking;
 pub mod dedup;
+pub mod download;
 pub mod error;
 pub mod hash;
 pub mod hasher;
 pub mod shard;
+pub mod shard_json;
 pub mod upload;
 pub mod xorb;
 

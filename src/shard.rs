@@ -359,22 +359,24 @@ pub fn write_full_shard(
     let mut out = Vec::new();
     write_header(&mut out, FOOTER_LEN as u64);
     let file_info_offset = out.len() as u64;
-    let mut file_lookup: Vec<(u64, u32)> = Vec::with_capacity(files.len());
+    // Lookup entries as (truncated hash, value) with the value's fields packed into a u64, so
+    // that one sort instantiation serves the three tables (smaller WASM).
+    let mut file_lookup: Vec<(u64, u64)> = Vec::with_capacity(files.len());
     let mut record: u64 = 0;
     for f in files {
-        file_lookup.push((f.hash.truncated(), record as u32));
+        file_lookup.push((f.hash.truncated(), record));
         write_file_block(&mut out, f)?;
         record += (f.block_len() / RECORD_LEN) as u64;
     }
     write_bookend(&mut out);
     let xorb_info_offset = out.len() as u64;
-    let mut xorb_lookup: Vec<(u64, u32)> = Vec::with_capacity(xorbs.len());
-    let mut chunk_lookup: Vec<(u64, u32, u32)> = Vec::new();
+    let mut xorb_lookup: Vec<(u64, u64)> = Vec::with_capacity(xorbs.len());
+    let mut chunk_lookup: Vec<(u64, u64)> = Vec::new();
     let mut record: u64 = 0;
     for x in xorbs {
-        xorb_lookup.push((x.hash.truncated(), record as u32));
+        xorb_lookup.push((x.hash.truncated(), record));
         for (i, c) in x.chunks.iter().enumerate() {
-            chunk_lookup.push((c.hash.truncated(), record as u32, i as u32));
+            chunk_lookup.push((c.hash.truncated(), (record << 32) | i as u64));
         }
         write_xorb_block(&mut out, x)?;
         record += (x.block_len() / RECORD_LEN) as u64;
@@ -386,18 +388,18 @@ pub fn write_full_shard(
     let file_lookup_offset = out.len() as u64;
     for (t, i) in &file_lookup {
         put_u64(&mut out, *t);
-        put_u32(&mut out, *i);
+        put_u32(&mut out, *i as u32);
     }
     let xorb_lookup_offset = out.len() as u64;
     for (t, i) in &xorb_lookup {
         put_u64(&mut out, *t);
-        put_u32(&mut out, *i);
+        put_u32(&mut out, *i as u32);
     }
     let chunk_lookup_offset = out.len() as u64;
-    for (t, x, i) in &chunk_lookup {
+    for (t, xi) in &chunk_lookup {
         put_u64(&mut out, *t);
-        put_u32(&mut out, *x);
-        put_u32(&mut out, *i);
+        put_u32(&mut out, (*xi >> 32) as u32);
+        put_u32(&mut out, *xi as u32);
     }
     let footer_offset = out.len() as u64;
     let footer = ShardFooter {

@@ -108,7 +108,10 @@ impl UploadOptions {
             if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9.0e15) {
                 return err(
                     ErrorKind::InvalidArgument,
-                    format!("{name} must be a non-negative integer, got {v}"),
+                    format!(
+                        "{name} must be a non-negative integer, got {}",
+                        crate::error::number_text(v)
+                    ),
                 );
             }
             Ok(v as u64)
@@ -883,7 +886,8 @@ impl UploadSession {
         if self.shard_files.is_empty() && self.shard_xorbs.is_empty() {
             return Ok(());
         }
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<MerkleHash, std::hash::BuildHasherDefault<crate::dedup::HashFold>> =
+            HashSet::default();
         let mut files = Vec::with_capacity(self.shard_files.len());
         for f in &self.shard_files {
             if !seen.insert(f.hash) {
