@@ -64,7 +64,10 @@ fn serialization_upload_shards_byte_exact() {
         let (f, x) = serialization_entries(name);
         let got = write_upload_shard(std::slice::from_ref(&f), std::slice::from_ref(&x)).unwrap();
         assert_eq!(got, expected, "{name}");
-        assert_eq!(upload_shard_len(std::slice::from_ref(&f), std::slice::from_ref(&x)), expected.len());
+        assert_eq!(
+            upload_shard_len(std::slice::from_ref(&f), std::slice::from_ref(&x)),
+            expected.len()
+        );
         let parsed = parse_shard(&expected).unwrap();
         assert_eq!(parsed.footer_size, 0);
         assert!(parsed.footer.is_none());
