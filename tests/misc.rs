@@ -1,0 +1,247 @@
+//! Error codes, the parseShard JSON shape, download helpers, term continuation preference,
+//! and a property test of global dedup across sessions.
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use serde_json::Value;
+use xet_core::download::{check_term_length, decode_chunk_records, file_hash_of_runs};
+use xet_core::hash::chunk_hash;
+use xet_core::shard::{parse_shard, DedupShardBuilder};
+use xet_core::shard_json::to_json;
+use xet_core::upload::{PreparedChunk, UploadOptions, UploadSession};
+use xet_core::xorb::{parse_xorb, CompressionPolicy, XorbBuilder, XorbLimits};
+use xet_core::{ErrorKind, MerkleHash};
+
+#[test]
+fn error_codes_are_stable_and_distinct() {
+    let codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+    assert_eq!(
+        codes,
+        vec![
+            "INVALID_HEX",
+            "INVALID_ARGUMENT",
+            "TRUNCATED",
+            "BAD_RECORD",
+            "BAD_COMPRESSION",
+            "LENGTH_MISMATCH",
+            "HASH_MISMATCH",
+            "BAD_SHARD",
+            "LIMIT_EXCEEDED",
+            "INVALID_STATE"
+        ]
+    );
+    let e = xet_core::CoreError::new(ErrorKind::BadShard, "x at offset 3");
+    assert_eq!(e.to_string(), "BAD_SHARD: x at offset 3");
+}
+
+#[test]
+fn parse_shard_json_shape() {
+    let v = xet_core_vectors();
+    // text2: a file with SHA-256 in a full local shard (footer present).
+    let bytes = plain(
+        v["serialization"]["text2"]["full_local_shard_hex"]
+            .as_str()
+            .unwrap(),
+    );
+    let j: Value = serde_json::from_str(&to_json(&parse_shard(&bytes).unwrap())).unwrap();
+    assert_eq!(j["footerSize"], 200);
+    let f = &j["files"][0];
+    assert_eq!(f["hash"], v["serialization"]["text2"]["file_hash"]);
+    assert_eq!(f["flags"].as_u64().unwrap(), 0xC000_0000);
+    assert_eq!(
+        f["sha256"],
+        "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+    );
+    assert_eq!(f["terms"][0]["xorb"], v["serialization"]["text2"]["xorb_hash"]);
+    assert_eq!(f["terms"][0]["unpacked"], 3011);
+    assert_eq!(f["terms"][0]["start"], 0);
+    assert_eq!(f["terms"][0]["end"], 2);
+    assert_eq!(f["terms"][0]["flags"], 0);
+    assert_eq!(
+        f["verification"][0],
+        v["serialization"]["text2"]["verification_hash_all_chunks"]
+    );
+    let x = &j["xorbs"][0];
+    assert_eq!(x["bytesInXorb"], 3011);
+    assert_eq!(x["bytesOnDisk"], 0);
+    assert_eq!(x["chunks"][1]["offset"], 3000);
+    assert_eq!(x["chunks"][1]["length"], 11);
+    assert_eq!(x["chunks"][1]["flags"], 0);
+    assert_eq!(x["chunks"][0]["hash"], v["serialization"]["text2"]["chunks"][0]["hash"]);
+    let ft = &j["footer"];
+    for (k, e) in [
+        ("fileLookupOffset", "file_lookup_offset"),
+        ("fileLookupCount", "file_lookup_num_entry"),
+        ("xorbLookupOffset", "xorb_lookup_offset"),
+        ("xorbLookupCount", "xorb_lookup_num_entry"),
+        ("chunkLookupOffset", "chunk_lookup_offset"),
+        ("chunkLookupCount", "chunk_lookup_num_entry"),
+        ("createdAt", "shard_creation_timestamp"),
+        ("footerOffset", "footer_offset"),
+    ] {
+        assert_eq!(
+            ft[k].as_u64(),
+            v["serialization"]["text2"]["full_local_shard_footer"][e].as_u64(),
+            "{k}"
+        );
+    }
+    assert_eq!(ft["hmacKey"], "0".repeat(64));
+    assert_eq!(ft["expiry"].as_f64().unwrap(), u64::MAX as f64);
+    assert_eq!(ft.as_object().unwrap().len(), 10);
+    // An upload body: no footer, verification array, sha256 null; the empty file too.
+    let j: Value =
+        serde_json::from_str(&to_json(&parse_shard(&fixture("shard_zeros_1MiB.bin")).unwrap()))
+            .unwrap();
+    assert_eq!(j["footerSize"], 0);
+    assert!(j["footer"].is_null());
+    assert!(j["files"][0]["sha256"].is_null());
+    assert_eq!(j["files"][0]["terms"].as_array().unwrap().len(), 8);
+    assert_eq!(j["files"][0]["verification"].as_array().unwrap().len(), 8);
+    let j: Value =
+        serde_json::from_str(&to_json(&parse_shard(&fixture("shard_empty.bin")).unwrap())).unwrap();
+    assert_eq!(j["files"][0]["hash"], "0".repeat(64));
+    assert_eq!(j["files"][0]["terms"], Value::Array(vec![]));
+    assert_eq!(j["xorbs"], Value::Array(vec![]));
+    // A keyed dedup answer: key as plain hex.
+    let mut b = DedupShardBuilder::new();
+    b.add_xorb(MerkleHash([1; 32]), &[MerkleHash([2; 32])], &[5], 13)
+        .unwrap();
+    let mut key = [0u8; 32];
+    key[0] = 0xab;
+    let j: Value =
+        serde_json::from_str(&to_json(&parse_shard(&b.finish(Some(key), 7, 8).unwrap()).unwrap()))
+            .unwrap();
+    assert_eq!(j["footer"]["hmacKey"], format!("ab{}", "0".repeat(62)));
+    assert_eq!(j["files"], Value::Array(vec![]));
+    assert_eq!(j["xorbs"][0]["bytesOnDisk"], 13);
+    // Flags with bit 31 survive as a JSON number.
+    let j: Value = serde_json::from_str(&to_json(&parse_shard(&fixture("shard_one_byte.bin")).unwrap()))
+        .unwrap();
+    assert_eq!(j["files"][0]["flags"].as_u64(), Some(0x8000_0000));
+    assert!(j["files"][0]["verification"].is_array());
+}
+
+#[test]
+fn download_helpers() {
+    let v = vectors();
+    let body = fixture("xorb_text_200KiB_754334b8c0ee.bin");
+    let d = decode_chunk_records(&body).unwrap();
+    check_term_length(&d, 204_800).unwrap();
+    assert_eq!(
+        check_term_length(&d, 204_801).unwrap_err().kind,
+        ErrorKind::LengthMismatch
+    );
+    assert_eq!(
+        file_hash_of_runs([&d]).to_hex(),
+        v["text_200KiB.txt"]["xet_file_hash"].as_str().unwrap()
+    );
+    // The zero file: one decoded chunk used eight times.
+    let z = decode_chunk_records(&fixture("xorb_zeros_1MiB_2e39f13c2480.bin")).unwrap();
+    assert_eq!(
+        file_hash_of_runs(std::iter::repeat_n(&z, 8)).to_hex(),
+        v["zeros_1MiB.bin"]["xet_file_hash"].as_str().unwrap()
+    );
+    // Sub-ranges of records decode on their own (fetch ranges start at record offsets).
+    let sub = &body[d.record_offsets[1] as usize..d.record_offsets[3] as usize];
+    let ds = decode_chunk_records(sub).unwrap();
+    assert_eq!(ds.hashes, d.hashes[1..3]);
+    assert_eq!(ds.record_offsets[0], 0);
+}
+
+#[test]
+fn continuing_the_term_beats_other_locations() {
+    // a, b: b is stored in this session's xorb by file 1; a learned xorb L holds [a, b].
+    let a = splitmix64(1, 9000);
+    let b = splitmix64(2, 9000);
+    let mut s = UploadSession::new(UploadOptions::default()).unwrap();
+    s.start_file(false).unwrap();
+    s.push_chunks(vec![PreparedChunk::raw(&b)]).unwrap();
+    for q in s.take_queries() {
+        s.answer_query(&q, None, 0.0).unwrap();
+    }
+    s.finish_file().unwrap();
+    let mut lb = XorbBuilder::new(XorbLimits::default());
+    lb.push_chunk(&a, CompressionPolicy::None).unwrap();
+    lb.push_chunk(&b, CompressionPolicy::None).unwrap();
+    let l = lb.finish().unwrap();
+    let mut d = DedupShardBuilder::new();
+    d.add_xorb(l.hash, &l.chunk_hashes, &l.chunk_lengths, 0).unwrap();
+    let answer = d.finish(None, 0, 0).unwrap();
+    s.start_file(false).unwrap();
+    s.push_chunks(vec![PreparedChunk::raw(&a), PreparedChunk::raw(&b)])
+        .unwrap();
+    let q = s.take_queries();
+    assert_eq!(q, vec![chunk_hash(&a)]);
+    assert_eq!(s.answer_query(&q[0], Some(&answer), 0.0).unwrap(), 1);
+    let f = s.finish_file().unwrap();
+    assert_eq!(f.dedup_global_bytes, 18_000, "b continues the learned term");
+    s.flush_xorb();
+    while s.take_xorb().is_some() {}
+    let p = parse_shard(&s.take_shard().unwrap().unwrap()).unwrap();
+    let t = &p.files[1].terms;
+    assert_eq!(t.len(), 1);
+    assert_eq!((t[0].xorb, t[0].start, t[0].end), (l.hash, 0, 2));
+    // Not continuing: a chunk known both locally and learned resolves locally.
+    s.start_file(false).unwrap();
+    s.push_chunks(vec![PreparedChunk::raw(&splitmix64(3, 9000)), PreparedChunk::raw(&b)])
+        .unwrap();
+    for q in s.take_queries() {
+        s.answer_query(&q, None, 0.0).unwrap();
+    }
+    let f = s.finish_file().unwrap();
+    assert_eq!(f.dedup_local_bytes, 9000);
+    assert_eq!(f.dedup_global_bytes, 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, .. ProptestConfig::default() })]
+
+    /// Upload, then re-upload in a fresh session answering its queries with a dedup shard of
+    /// the first session's xorbs (plain or HMAC-keyed): zero new bytes, same file hash, same
+    /// terms.
+    #[test]
+    fn reupload_dedups_fully(seed in any::<u64>(), len in 1usize..2_500_000, chunks in 1usize..30, key in prop::option::of(any::<[u8; 32]>())) {
+        let data = splitmix64(seed, len);
+        let opts = UploadOptions { max_xorb_chunks: chunks, compression: CompressionPolicy::Lz4, ..UploadOptions::default() };
+        let upload = |answer: Option<&[u8]>| {
+            let mut s = UploadSession::new(opts.clone()).unwrap();
+            s.start_file(false).unwrap();
+            for p in data.chunks(700_001) {
+                s.push(p).unwrap();
+                for q in s.take_queries() {
+                    s.answer_query(&q, answer, 100.0).unwrap();
+                }
+            }
+            s.end_input().unwrap();
+            for q in s.take_queries() {
+                s.answer_query(&q, answer, 100.0).unwrap();
+            }
+            let f = s.finish_file().unwrap();
+            s.flush_xorb();
+            let mut xorbs = Vec::new();
+            while let Some(x) = s.take_xorb() {
+                xorbs.push(x);
+            }
+            let shard = s.take_shard().unwrap().unwrap();
+            (f, xorbs, shard)
+        };
+        let (f1, x1, s1) = upload(None);
+        let mut d = DedupShardBuilder::new();
+        for x in &x1 {
+            let info = parse_xorb(&x.data, &x.hash).unwrap();
+            d.add_xorb(x.hash, &info.hashes, &info.lengths, x.data.len() as u32).unwrap();
+        }
+        let answer = d.finish(key, 50, 1_000).unwrap();
+        let (f2, x2, s2) = upload(Some(&answer));
+        prop_assert_eq!(f2.hash, f1.hash);
+        prop_assert_eq!(f2.new_bytes, 0);
+        prop_assert_eq!(f2.dedup_global_bytes + f2.dedup_local_bytes, f2.size);
+        prop_assert!(x2.is_empty());
+        let p1 = parse_shard(&s1).unwrap();
+        let p2 = parse_shard(&s2).unwrap();
+        prop_assert_eq!(&p2.files, &p1.files);
+        prop_assert!(p2.xorbs.is_empty());
+    }
+}
