@@ -10,3 +10,4 @@ export * from "./api/buckets.js";
 export * from "./api/files.js";
 export * from "./api/download.js";
 export { HubApiError, BucketNotFoundError, EntryNotFoundError, NetworkError, IntegrityError, BatchError, ProtocolError } from "./errors.js";
+export * from "./sync/index.js";

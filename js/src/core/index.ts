@@ -249,6 +249,13 @@ export class UploadSession {
   push(data: Uint8Array): void {
     guard(() => this.#inner.push(data));
   }
+  /**
+   * Declares the end of the open file's input: cuts its last chunk (which may need a dedup query), so that
+   * its queries can be answered before finishFile().
+   */
+  endInput(): void {
+    guard(() => this.#inner.endInput());
+  }
   takeQueries(): string[] {
     return guard(() => this.#inner.takeQueries());
   }

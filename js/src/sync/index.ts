@@ -1,0 +1,342 @@
+/**
+ * `syncBucket(source, dest, options)`: rsync-like sync between a local directory (Node) and
+ * `hf://buckets/ns/name[/prefix]`, with huggingface_hub's `sync_bucket` semantics and plan format
+ * (see plan.ts and filters.ts), plus guards that keep deletes safe:
+ *
+ * - `delete` is off by default; excluded paths are never deleted (filters apply to both sides);
+ * - an empty source never deletes anything unless `force` is set;
+ * - `maxDelete` caps the number of deletes (the call is refused above it, before anything runs);
+ * - when some local entries could not be read, deletes are left out of the plan (and a warning says so),
+ *   since a missing listing entry must not turn into a remote delete;
+ * - downloads are written to a temporary file, verified, renamed and given the remote mtime, so a second
+ *   sync in either direction plans only skips.
+ *
+ * Plans store the local root as an absolute path, so `apply` works from any directory; plans written by
+ * `hf buckets sync --plan` (relative roots) are resolved against the current directory, as Python does.
+ */
+import { BucketNotFoundError, InvalidArgumentError, XetBucketsError } from "../errors.js";
+import type { HubCallOptions } from "../hub/context.js";
+import { parseBucket, type BucketRef } from "../repo.js";
+import { listFiles, parseTime, type ListFileEntry } from "../api/files.js";
+import { commitIter, type CommitOperation, type CommitResult, type UploadProgressEvent, type UploadTuning } from "../api/upload.js";
+import { downloadBucketFiles, type DownloadProgress, type RemoteFileEntry } from "../api/download.js";
+import { FilterMatcher, parseFilterRules } from "./filters.js";
+import {
+  checkRelativePath,
+  compareListings,
+  nowIso,
+  parsePlan,
+  serializePlan,
+  summarize,
+  type SideFile,
+  type SyncPlan,
+  type SyncSummary,
+} from "./plan.js";
+
+export * from "./plan.js";
+export { FilterMatcher, fnmatchToRegExp, parseFilterRules, type FilterRule, type FilterOptions } from "./filters.js";
+
+export type SyncEvent =
+  | { type: "plan"; summary: SyncSummary }
+  | { type: "upload"; event: UploadProgressEvent }
+  | { type: "download"; progress: DownloadProgress }
+  | { type: "delete"; path: string }
+  | { type: "warning"; message: string };
+
+export interface SyncOptions extends HubCallOptions, UploadTuning {
+  /** Delete destination files absent from the source (default false). */
+  delete?: boolean;
+  /** Compare sizes only. */
+  ignoreTimes?: boolean;
+  /** Compare modification times only. */
+  ignoreSizes?: boolean;
+  /** Only update files that exist on the receiver. */
+  existing?: boolean;
+  /** Only create files that do not exist on the receiver. */
+  ignoreExisting?: boolean;
+  /** fnmatch patterns (`*` also matches `/`), matched against paths relative to the roots. */
+  include?: string[];
+  exclude?: string[];
+  /** Path of a filter file: `+ pattern`, `- pattern`, bare patterns include; first match wins. */
+  filterFrom?: string;
+  /** Compute the plan only (its JSONL is in `planText`); execute nothing. */
+  dryRun?: boolean;
+  /** Write the plan (JSONL) to this file; execute nothing. */
+  plan?: string;
+  /** Execute a saved plan (ours or `hf buckets sync --plan`'s). `source` and `dest` must be undefined. */
+  apply?: string;
+  /** Allow deletes when the source is empty (refused otherwise), and when local entries were unreadable. */
+  force?: boolean;
+  /** Refuse (before doing anything) when the plan would delete more than this many files. */
+  maxDelete?: number;
+  onEvent?: (e: SyncEvent) => void;
+}
+
+export interface SyncResult {
+  plan: SyncPlan;
+  summary: SyncSummary;
+  /** The plan as JSONL (the `--plan` / `--dry-run` format). */
+  planText: string;
+  /** False for dryRun / plan, and when there was nothing to do. */
+  executed: boolean;
+  /** The upload's dedup report (upload direction, when something was uploaded or deleted). */
+  upload?: CommitResult;
+  downloaded: number;
+  deleted: number;
+  /** Local entries that could not be read (never skipped silently). */
+  problems: { path: string; error: string }[];
+  warnings: string[];
+}
+
+/** A sync refused by a guard (empty source with delete, maxDelete exceeded): code SYNC_REFUSED. */
+export class SyncRefusedError extends XetBucketsError {
+  override name = "SyncRefusedError";
+  constructor(message: string) {
+    super("SYNC_REFUSED", message);
+  }
+}
+
+function isRemote(p: string): boolean {
+  return p.startsWith("hf://");
+}
+
+interface Sides {
+  direction: "upload" | "download";
+  localRoot: string;
+  bucket: BucketRef;
+  prefix: string;
+  remoteUri: string;
+}
+
+async function sides(source: string, dest: string): Promise<Sides> {
+  const { resolve } = await import("node:path");
+  const sRemote = isRemote(source);
+  const dRemote = isRemote(dest);
+  if (sRemote === dRemote) {
+    throw new InvalidArgumentError(
+      "one of source and dest must be a bucket (hf://buckets/ns/name[/prefix]) and the other a local directory",
+    );
+  }
+  const uri = sRemote ? source : dest;
+  const bucket = parseBucket(uri);
+  return {
+    direction: sRemote ? "download" : "upload",
+    localRoot: resolve(sRemote ? dest : source),
+    bucket,
+    prefix: bucket.path,
+    remoteUri: `hf://buckets/${bucket.id}${bucket.path ? `/${bucket.path}` : ""}`,
+  };
+}
+
+async function listRemote(s: Sides, filter: FilterMatcher, opts: HubCallOptions): Promise<Map<string, SideFile & { entry: ListFileEntry }>> {
+  const out = new Map<string, SideFile & { entry: ListFileEntry }>();
+  const repo = `hf://buckets/${s.bucket.id}` as const;
+  try {
+    for await (const e of listFiles({ ...opts, repo, path: s.prefix || undefined, recursive: true })) {
+      if (e.type !== "file") continue;
+      let rel: string;
+      if (!s.prefix) rel = e.path;
+      else if (e.path.startsWith(s.prefix + "/")) rel = e.path.slice(s.prefix.length + 1);
+      else if (e.path === s.prefix) rel = e.path.split("/").pop()!;
+      else continue;
+      checkRelativePath(rel);
+      if (!filter.matches(rel)) continue;
+      out.set(rel, { size: e.size, mtimeMs: parseTime(e.mtime) ?? 0, entry: e });
+    }
+  } catch (err) {
+    if (err instanceof BucketNotFoundError && s.direction === "upload") return out; // an empty bucket
+    throw err;
+  }
+  return out;
+}
+
+export async function syncBucket(source: string | undefined, dest: string | undefined, options: SyncOptions = {}): Promise<SyncResult> {
+  const { readFile, writeFile } = await import("node:fs/promises");
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    options.onEvent?.({ type: "warning", message });
+  };
+
+  if (options.apply !== undefined) {
+    const conflicting = (
+      ["delete", "ignoreTimes", "ignoreSizes", "existing", "ignoreExisting", "include", "exclude", "filterFrom", "dryRun", "plan"] as const
+    ).filter((k) => {
+      const v = options[k];
+      return Array.isArray(v) ? v.length > 0 : Boolean(v);
+    });
+    if (source !== undefined || dest !== undefined) throw new InvalidArgumentError("apply executes a saved plan: do not give source or dest");
+    if (conflicting.length) throw new InvalidArgumentError(`apply cannot be combined with ${conflicting.join(", ")}`);
+    let text: string;
+    try {
+      text = await readFile(options.apply, "utf8");
+    } catch (err) {
+      throw new InvalidArgumentError(`cannot read the plan file ${options.apply}: ${(err as Error).message}`);
+    }
+    const plan = parsePlan(text);
+    for (const op of plan.operations) checkRelativePath(op.path);
+    const s = await sides(plan.source, plan.dest);
+    checkGuards(plan, options, undefined);
+    return execute(s, plan, options, [], warnings, undefined);
+  }
+
+  if (!source || !dest) throw new InvalidArgumentError("syncBucket needs a source and a dest (or `apply` with a saved plan)");
+  if (options.ignoreTimes && options.ignoreSizes) throw new InvalidArgumentError("ignoreTimes and ignoreSizes cannot be combined");
+  if (options.existing && options.ignoreExisting) throw new InvalidArgumentError("existing and ignoreExisting cannot be combined");
+  if (options.dryRun && options.plan) throw new InvalidArgumentError("dryRun and plan cannot be combined");
+  if (options.maxDelete !== undefined && !(Number.isInteger(options.maxDelete) && options.maxDelete >= 0)) {
+    throw new InvalidArgumentError(`maxDelete must be a non-negative integer, got ${options.maxDelete}`);
+  }
+
+  const s = await sides(source, dest);
+  let filterRules;
+  if (options.filterFrom !== undefined) {
+    try {
+      filterRules = parseFilterRules(await readFile(options.filterFrom, "utf8"));
+    } catch (err) {
+      throw new InvalidArgumentError(`cannot read the filter file ${options.filterFrom}: ${(err as Error).message}`);
+    }
+  }
+  const filter = new FilterMatcher({ include: options.include, exclude: options.exclude, filterRules });
+
+  // Local side.
+  const { stat } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const { walkDirectory } = await import("../node/walk.js");
+  const local = new Map<string, SideFile>();
+  let problems: { path: string; error: string }[] = [];
+  const rootStat = await stat(s.localRoot).catch(() => undefined);
+  if (s.direction === "upload") {
+    if (!rootStat?.isDirectory()) throw new InvalidArgumentError(`the source must be a local directory: ${s.localRoot}`);
+    const walked = await walkDirectory(s.localRoot, { signal: options.abortSignal });
+    problems = walked.problems;
+    for (const f of walked.files) if (filter.matches(f.path)) local.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
+  } else if (rootStat && !rootStat.isDirectory()) {
+    throw new InvalidArgumentError(`the destination must be a directory: ${s.localRoot}`);
+  }
+
+  const remote = await listRemote(s, filter, options);
+
+  if (s.direction === "download" && rootStat) {
+    if (options.delete) {
+      const walked = await walkDirectory(s.localRoot, { signal: options.abortSignal });
+      problems = walked.problems;
+      for (const f of walked.files) if (filter.matches(f.path)) local.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
+    } else {
+      for (const rel of remote.keys()) {
+        const st = await stat(join(s.localRoot, rel)).catch(() => undefined);
+        if (st?.isFile()) local.set(rel, { size: st.size, mtimeMs: st.mtimeMs });
+      }
+    }
+  }
+  for (const p of problems) warn(`cannot read ${p.path}: ${p.error}`);
+
+  const [src, dst] = s.direction === "upload" ? [local, remote] : [remote, local];
+  let operations = compareListings(s.direction, src, dst, options);
+  if (problems.length && !options.force && operations.some((o) => o.action === "delete")) {
+    const n = operations.filter((o) => o.action === "delete").length;
+    operations = operations.filter((o) => o.action !== "delete");
+    warn(`${n} delete(s) left out because ${problems.length} local entr${problems.length === 1 ? "y" : "ies"} could not be read (force to delete anyway)`);
+  }
+  const plan: SyncPlan = {
+    source: s.direction === "upload" ? s.localRoot : s.remoteUri,
+    dest: s.direction === "upload" ? s.remoteUri : s.localRoot,
+    timestamp: nowIso(),
+    operations,
+  };
+  checkGuards(plan, options, src.size);
+  options.onEvent?.({ type: "plan", summary: summarize(plan) });
+  const planText = serializePlan(plan);
+
+  if (options.dryRun || options.plan) {
+    if (options.plan) await writeFile(options.plan, planText);
+    return { plan, summary: summarize(plan), planText, executed: false, downloaded: 0, deleted: 0, problems, warnings };
+  }
+  const entries = new Map([...remote].map(([rel, v]) => [rel, v.entry]));
+  return execute(s, plan, options, problems, warnings, entries);
+}
+
+function checkGuards(plan: SyncPlan, options: SyncOptions, sourceCount: number | undefined): void {
+  const deletes = plan.operations.filter((o) => o.action === "delete").length;
+  if (deletes === 0) return;
+  const sourceEmpty = sourceCount !== undefined ? sourceCount === 0 : !plan.operations.some((o) => o.action !== "delete");
+  if (sourceEmpty && !options.force) {
+    throw new SyncRefusedError(
+      `refusing to delete all ${deletes} destination file(s): the source ${plan.source} is empty (or everything was filtered out). Pass force to do it anyway.`,
+    );
+  }
+  if (options.maxDelete !== undefined && deletes > options.maxDelete) {
+    throw new SyncRefusedError(`the plan deletes ${deletes} file(s), more than maxDelete (${options.maxDelete}); nothing was changed`);
+  }
+}
+
+async function execute(
+  s: Sides,
+  plan: SyncPlan,
+  options: SyncOptions,
+  problems: { path: string; error: string }[],
+  warnings: string[],
+  entries: Map<string, ListFileEntry> | undefined,
+): Promise<SyncResult> {
+  const { join, dirname } = await import("node:path");
+  const { rm, rmdir, mkdir } = await import("node:fs/promises");
+  const summary = summarize(plan);
+  const planText = serializePlan(plan);
+  const result: SyncResult = { plan, summary, planText, executed: false, downloaded: 0, deleted: 0, problems, warnings };
+  if (summary.uploads + summary.downloads + summary.deletes === 0) return result;
+  result.executed = true;
+  const remotePath = (rel: string) => (s.prefix ? `${s.prefix}/${rel}` : rel);
+  const tuning = { ...options };
+  for (const k of ["delete", "include", "exclude", "filterFrom", "dryRun", "plan", "apply", "onEvent"] as const) delete tuning[k];
+
+  if (s.direction === "upload") {
+    const operations: CommitOperation[] = [];
+    for (const o of plan.operations) {
+      if (o.action === "upload") operations.push({ operation: "addOrUpdate", path: remotePath(o.path), content: join(s.localRoot, o.path) });
+      else if (o.action === "delete") operations.push({ operation: "delete", path: remotePath(o.path) });
+    }
+    const gen = commitIter({ ...tuning, repo: `hf://buckets/${s.bucket.id}`, operations });
+    for (;;) {
+      const n = await gen.next();
+      if (n.done) {
+        result.upload = n.value;
+        break;
+      }
+      options.onEvent?.({ type: "upload", event: n.value });
+    }
+    const del = operations.filter((o) => o.operation === "delete");
+    result.deleted = del.length;
+    return result;
+  }
+
+  await mkdir(s.localRoot, { recursive: true });
+  const downloads: [string | RemoteFileEntry, string][] = plan.operations
+    .filter((o) => o.action === "download")
+    .map((o) => {
+      const e = entries?.get(o.path);
+      const target = join(s.localRoot, o.path);
+      return [e && e.xetHash ? (e as RemoteFileEntry) : remotePath(o.path), target];
+    });
+  if (downloads.length) {
+    const r = await downloadBucketFiles(`hf://buckets/${s.bucket.id}`, downloads, {
+      ...tuning,
+      raiseOnMissingFiles: true,
+      onProgress: options.onEvent ? (progress) => options.onEvent!({ type: "download", progress }) : undefined,
+    });
+    result.downloaded = r.downloaded.length;
+  }
+  for (const op of plan.operations.filter((o) => o.action === "delete")) {
+    const file = join(s.localRoot, op.path);
+    await rm(file, { force: true });
+    result.deleted++;
+    options.onEvent?.({ type: "delete", path: op.path });
+    for (let dir = dirname(file); dir !== s.localRoot && dir.startsWith(s.localRoot); dir = dirname(dir)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        break;
+      }
+    }
+  }
+  return result;
+}
