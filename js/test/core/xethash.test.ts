@@ -25,9 +25,9 @@ test("xetHash of bytes, ArrayBuffer, Blob, File, ReadableStream, async iterable,
     const sources: [string, unknown][] = [
       ["Uint8Array", data],
       ["ArrayBuffer", data.slice().buffer],
-      ["Blob", new Blob([data])],
-      ["File", new File([data], name)],
-      ["ReadableStream", new Blob([data]).stream()],
+      ["Blob", new Blob([data as Uint8Array<ArrayBuffer>])],
+      ["File", new File([data as Uint8Array<ArrayBuffer>], name)],
+      ["ReadableStream", new Blob([data as Uint8Array<ArrayBuffer>]).stream()],
       ["async iterable", (async function* () {
         yield* pieces;
       })()],
