@@ -111,6 +111,7 @@ export interface StoreOptions {
 }
 
 type Db = BetterSqlite3.Database;
+type RangeParams = { bucket: number; lo: string; hi: string | null };
 
 let driver: typeof BetterSqlite3 | undefined;
 
@@ -339,24 +340,27 @@ export class Store {
            mtime = excluded.mtime, uploaded_at = excluded.uploaded_at, content_type = excluded.content_type`,
       ),
       deleteFile: db.prepare("DELETE FROM files WHERE bucket_id = ? AND path = ?"),
-      filesFrom: db.prepare<[number, string, string | null, string | null, number], RawFile>(
-        `SELECT ${FILE_COLS} FROM files WHERE bucket_id = ? AND path >= ? AND (?3 IS NULL OR path < ?3)
-           AND (?4 IS NULL OR path > ?4) ORDER BY path LIMIT ?5`,
+      filesFrom: db.prepare<[RangeParams & { after: string | null; limit: number }], RawFile>(
+        `SELECT ${FILE_COLS} FROM files WHERE bucket_id = @bucket AND path >= @lo AND (@hi IS NULL OR path < @hi)
+           AND (@after IS NULL OR path > @after) ORDER BY path LIMIT @limit`,
       ),
-      firstFileGt: db.prepare<[number, string, string | null, string], RawFile>(
-        `SELECT ${FILE_COLS} FROM files WHERE bucket_id = ? AND path >= ? AND (?3 IS NULL OR path < ?3) AND path > ?4
-         ORDER BY path LIMIT 1`,
+      firstFileGt: db.prepare<[RangeParams & { key: string }], RawFile>(
+        `SELECT ${FILE_COLS} FROM files WHERE bucket_id = @bucket AND path >= @lo AND (@hi IS NULL OR path < @hi)
+           AND path > @key ORDER BY path LIMIT 1`,
       ),
-      firstFileGe: db.prepare<[number, string, string | null, string], RawFile>(
-        `SELECT ${FILE_COLS} FROM files WHERE bucket_id = ? AND path >= ? AND (?3 IS NULL OR path < ?3) AND path >= ?4
-         ORDER BY path LIMIT 1`,
+      firstFileGe: db.prepare<[RangeParams & { key: string }], RawFile>(
+        `SELECT ${FILE_COLS} FROM files WHERE bucket_id = @bucket AND path >= @lo AND (@hi IS NULL OR path < @hi)
+           AND path >= @key ORDER BY path LIMIT 1`,
       ),
       dirUploadedAt: db.prepare<[number, string, string], { t: number | null }>(
         "SELECT max(uploaded_at) AS t FROM files WHERE bucket_id = ? AND path >= ? AND path < ?",
       ),
-      listBuckets: db.prepare<[string, string | null, number, string | null, number], RawBucket>(
-        `SELECT * FROM buckets WHERE namespace = ? AND (?2 IS NULL OR instr(lower(name), lower(?2)) > 0)
-           AND (private = 0 OR ?3) AND (?4 IS NULL OR name > ?4) ORDER BY name LIMIT ?5`,
+      listBuckets: db.prepare<
+        [{ ns: string; search: string | null; priv: number; after: string | null; limit: number }],
+        RawBucket
+      >(
+        `SELECT * FROM buckets WHERE namespace = @ns AND (@search IS NULL OR instr(lower(name), lower(@search)) > 0)
+           AND (private = 0 OR @priv) AND (@after IS NULL OR name > @after) ORDER BY name LIMIT @limit`,
       ),
       getXorb: db.prepare<[string], RawXorb>(
         "SELECT hash, chunk_count, raw_bytes, stored_bytes, chunk_hashes, chunk_lengths, record_offsets FROM xorbs WHERE hash = ?",
@@ -380,12 +384,12 @@ export class Store {
         "INSERT INTO file_terms (file_hash, offset, xorb_hash, chunk_start, chunk_end, unpacked) VALUES (?, ?, ?, ?, ?, ?)",
       ),
       termsInRange: db.prepare<
-        [string, number, number],
+        [{ file: string; first: number; last: number }],
         { offset: number; xorb_hash: string; chunk_start: number; chunk_end: number; unpacked: number }
       >(
         `SELECT offset, xorb_hash, chunk_start, chunk_end, unpacked FROM file_terms
-         WHERE file_hash = ?1 AND offset >= (SELECT max(offset) FROM file_terms WHERE file_hash = ?1 AND offset <= ?2)
-           AND offset <= ?3 ORDER BY offset`,
+         WHERE file_hash = @file AND offset >= (SELECT max(offset) FROM file_terms WHERE file_hash = @file AND offset <= @first)
+           AND offset <= @last ORDER BY offset`,
       ),
       insertFileBucket: db.prepare("INSERT OR IGNORE INTO cas_file_buckets (file_hash, bucket_id) VALUES (?, ?)"),
       fileBucket: db.prepare<[string, number], { one: number }>(
@@ -489,7 +493,7 @@ export class Store {
   /** Buckets of a namespace ordered by name, after `afterName`, optionally only public ones. */
   listBuckets(namespace: string, opts: { search?: string; includePrivate: boolean; afterName?: string; limit: number }): BucketRow[] {
     return this.#stmts.listBuckets
-      .all(namespace, opts.search ?? null, opts.includePrivate ? 1 : 0, opts.afterName ?? null, opts.limit)
+      .all({ ns: namespace, search: opts.search ?? null, priv: opts.includePrivate ? 1 : 0, after: opts.afterName ?? null, limit: opts.limit })
       .map(bucketRow);
   }
 
@@ -513,7 +517,7 @@ export class Store {
     const lo = prefix === "" ? "" : `${prefix}/`;
     const hi = prefix === "" ? null : folderEnd(prefix);
     const after = cursor?.key ?? null;
-    const more = this.#stmts.filesFrom.all(bucketId, lo, hi, after, limit - rows.length + 1).map(fileRow);
+    const more = this.#stmts.filesFrom.all({ bucket: bucketId, lo, hi, after, limit: limit - rows.length + 1 }).map(fileRow);
     rows.push(...more);
     if (rows.length > limit) {
       rows.length = limit;
@@ -537,9 +541,7 @@ export class Store {
     const hi = prefix === "" ? null : folderEnd(prefix);
     let pos: Cursor = cursor ?? { op: ">=", key: base };
     const step = (p: Cursor): RawFile | undefined =>
-      p.op === ">"
-        ? this.#stmts.firstFileGt.get(bucketId, base, hi, p.key)
-        : this.#stmts.firstFileGe.get(bucketId, base, hi, p.key);
+      (p.op === ">" ? this.#stmts.firstFileGt : this.#stmts.firstFileGe).get({ bucket: bucketId, lo: base, hi, key: p.key });
     for (;;) {
       const r = step(pos);
       if (!r) return { rows };
@@ -677,7 +679,7 @@ export class Store {
 
   /** Terms of a file that overlap the byte range [first, last] (inclusive), in order. */
   termsInRange(fileHash: string, first: number, last: number): TermRow[] {
-    return this.#stmts.termsInRange.all(fileHash, first, last).map((r) => ({
+    return this.#stmts.termsInRange.all({ file: fileHash, first, last }).map((r) => ({
       offset: r.offset,
       xorbHash: r.xorb_hash,
       chunkStart: r.chunk_start,

@@ -7,6 +7,8 @@
  * try { ... fetch(`${hub.url}/api/buckets/alice/b`, { headers: hub.auth(hub.users.alice.token) }) ... }
  * finally { await hub.close(); }
  * ```
+ *
+ * Set `XET_TEST_HUB_LOG=1` to print the hubs' request logs (and internal errors) to stderr.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -55,6 +57,7 @@ export async function startTestHub(options: Partial<LocalHubOptions> = {}): Prom
       { name: "alice", token: TEST_USERS.alice.token, readTokens: [TEST_USERS.alice.readToken], orgs: [TEST_ORG] },
       { name: "bob", token: TEST_USERS.bob.token, readTokens: [TEST_USERS.bob.readToken] },
     ],
+    log: process.env.XET_TEST_HUB_LOG === "1",
     ...options,
     dataDir,
     onRequest: (info) => {

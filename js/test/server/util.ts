@@ -257,7 +257,10 @@ export function snapshot(dataDir: string): string {
     }
     let xorbFiles: string[] = [];
     try {
-      xorbFiles = readdirSync(join(dataDir, "xorbs"), { recursive: true }).map(String).sort();
+      xorbFiles = readdirSync(join(dataDir, "xorbs"), { recursive: true })
+        .map(String)
+        .filter((p) => /[0-9a-f]{64}$/.test(p))
+        .sort();
     } catch {
       // none yet
     }
@@ -361,5 +364,5 @@ export function manualShard(
     });
   }
   rec().r.fill(0xff, 0, 32);
-  return { shard: Buffer.concat(recs), fileHashes, sizes };
+  return { shard: new Uint8Array(Buffer.concat(recs)), fileHashes, sizes };
 }
