@@ -392,7 +392,13 @@ export async function batch(hub: HubContext, ctx: RequestContext, ns: string, na
   const failed = results.filter((r) => r.error !== undefined).map((r) => ({ path: r.path, error: r.error! }));
   const succeeded = results.length - failed.length;
   const status = results.length > 0 && succeeded === 0 ? 422 : 200;
-  sendJson(ctx, status, { success: failed.length === 0, processed: results.length, succeeded, failed });
+  const answer: Record<string, unknown> = { success: failed.length === 0, processed: results.length, succeeded, failed };
+  if (failed.length > 0) {
+    // A readable summary for clients that only show `error` (the JS client's HubApiError on a 422).
+    const shown = failed.slice(0, 3).map((f) => `${f.path}: ${f.error}`).join("; ");
+    answer.error = `${failed.length} of ${results.length} operation(s) failed: ${shown}${failed.length > 3 ? "; ..." : ""}`;
+  }
+  sendJson(ctx, status, answer);
 }
 
 // ----------------------------------------------------------------------------------- B10/B11 tokens
