@@ -9,7 +9,8 @@ import {
   type UploadSessionOptions,
 } from "../../src/core/index.js";
 import { loadSqlite } from "../../src/server/store.js";
-import type { TestHub } from "../helpers/hub.js";
+/** Anything with the hub URL (a TestHub, a LocalHub, a child process hub). */
+export type HubLike = { url: string };
 
 export interface ApiResponse {
   status: number;
@@ -51,7 +52,7 @@ export async function call(
 /** NDJSON body of a batch request. */
 export const ndjson = (lines: unknown[]): string => lines.map((l) => JSON.stringify(l)).join("\n") + "\n";
 
-export async function batch(hub: TestHub, bucket: string, token: string, lines: unknown[]): Promise<ApiResponse> {
+export async function batch(hub: HubLike, bucket: string, token: string, lines: unknown[]): Promise<ApiResponse> {
   return call(hub, "POST", `/api/buckets/${bucket}/batch`, {
     token,
     body: ndjson(lines),
@@ -59,13 +60,13 @@ export async function batch(hub: TestHub, bucket: string, token: string, lines: 
   });
 }
 
-export async function createBucket(hub: TestHub, id: string, token: string, body: unknown = {}): Promise<ApiResponse> {
+export async function createBucket(hub: HubLike, id: string, token: string, body: unknown = {}): Promise<ApiResponse> {
   const res = await call(hub, "POST", `/api/buckets/${id}`, { token, body });
   assert.equal(res.status, 200, `create ${id}: ${res.text}`);
   return res;
 }
 
-export async function casToken(hub: TestHub, bucket: string, token: string | undefined, scope: "read" | "write"): Promise<string> {
+export async function casToken(hub: HubLike, bucket: string, token: string | undefined, scope: "read" | "write"): Promise<string> {
   const res = await call(hub, "GET", `/api/buckets/${bucket}/xet-${scope}-token`, { token });
   assert.equal(res.status, 200, `token: ${res.text}`);
   return res.json.accessToken as string;
@@ -113,7 +114,7 @@ export async function buildUpload(datas: Uint8Array[], options: UploadSessionOpt
 }
 
 /** Uploads built xorbs (C4) and shards (C7 or C6) with a CAS token; asserts success. */
-export async function pushUpload(hub: TestHub, casTok: string, built: BuiltUpload, shardVersion: 1 | 2 = 1): Promise<void> {
+export async function pushUpload(hub: HubLike, casTok: string, built: BuiltUpload, shardVersion: 1 | 2 = 1): Promise<void> {
   for (const x of built.xorbs) {
     const r = await call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: casTok, body: x.data });
     assert.equal(r.status, 200, `xorb upload: ${r.text}`);
@@ -130,7 +131,7 @@ export async function pushUpload(hub: TestHub, casTok: string, built: BuiltUploa
 
 /** Uploads files to a bucket the way a client does: CAS upload, then `addFile` lines. Returns their hashes. */
 export async function uploadFiles(
-  hub: TestHub,
+  hub: HubLike,
   bucket: string,
   token: string,
   files: Array<{ path: string; data: Uint8Array; mtime?: number; contentType?: string }>,
