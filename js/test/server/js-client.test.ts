@@ -68,7 +68,8 @@ describe("official JavaScript client (@huggingface/hub 2.17.5)", () => {
     assert.equal(await hf.fileExists({ repo, path: "nope.bin", ...common() }), false);
   });
 
-  it("downloadFile returns the uploaded bytes (through the CAS, v2 reconstructions and fetch URLs)", async () => {
+  it("downloadFile returns the uploaded bytes after a restart (through the CAS, v2 reconstructions and fetch URLs)", async () => {
+    await hub.restart();
     for (const [path, data] of Object.entries(files)) {
       const blob = await hf.downloadFile({ repo, path, ...common() });
       assert.ok(blob, path);

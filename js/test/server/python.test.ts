@@ -67,7 +67,8 @@ describe("official Python client (huggingface_hub 2.4.0 + hf_xet 1.8.0)", { skip
     );
   });
 
-  it("sync_bucket down: the local tree equals the original", async () => {
+  it("restart between upload and download, then sync_bucket down: the local tree equals the original", async () => {
+    await hub.restart();
     const out = await step("sync-down");
     assert.equal(out.downloads, 5);
   });
@@ -110,5 +111,21 @@ describe("official Python client (huggingface_hub 2.4.0 + hf_xet 1.8.0)", { skip
     const after = await hf(["buckets", "ls", "alice/py/cli", "-R"]);
     assert.doesNotMatch(after, /up\.bin/);
     assert.match(after, /stdin\.txt/);
+  });
+});
+
+describe("hf_xet refreshes short-lived CAS tokens", { skip: !hasPythonClients() && "run `node scripts/setup.mjs --python` first" }, () => {
+  it("with casTokenTtlSeconds 30 (always inside hf_xet's 30 s refresh window) uploads and downloads still succeed, refreshing tokens", async () => {
+    const hub = await startTestHub({ casTokenTtlSeconds: 30 });
+    const work = await mkdtemp(join(tmpdir(), "xet-py-refresh-"));
+    try {
+      const res = await runPython(hub.url, alice.token, [SCRIPT, "refresh", work], { timeoutMs: 240_000 });
+      assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
+      assert.ok(hub.count("GET", "/api/buckets/alice/refresh/xet-write-token") >= 2, "write token refreshed during the upload");
+      assert.ok(hub.count("GET", "/api/buckets/alice/refresh/xet-read-token") >= 2, "read token refreshed during the download");
+    } finally {
+      await hub.close();
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });

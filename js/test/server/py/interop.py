@@ -188,7 +188,20 @@ def step_dedup_second(work: Path) -> None:
     ok("dedup-second")
 
 
+def step_refresh(work: Path) -> None:
+    """One upload session and one download session long enough to outlive short CAS tokens."""
+    api.create_bucket("alice/refresh", exist_ok=True)
+    blobs = [data(f"refresh-{i}", 8 * 1024 * 1024) for i in range(4)]
+    api.batch_bucket_files("alice/refresh", add=[(b, f"part-{i}.bin") for i, b in enumerate(blobs)])
+    dst = work / "refresh"
+    api.download_bucket_files("alice/refresh", [(f"part-{i}.bin", str(dst / f"part-{i}.bin")) for i in range(4)])
+    for i, b in enumerate(blobs):
+        assert (dst / f"part-{i}.bin").read_bytes() == b
+    ok("refresh")
+
+
 STEPS = {
+    "refresh": step_refresh,
     "create": step_create,
     "batch": step_batch,
     "download": step_download,
