@@ -65,7 +65,10 @@ export interface UploadTuning {
    * until answers arrive. Term: `maxPendingBytes`.
    */
   maxPendingBytes?: number;
-  /** Read block (default 4 MiB). Term: `3 × readBlockBytes` (two JS buffers for read-ahead, one copy in WASM). */
+  /**
+   * Read block (default 4 MiB; at most `maxXorbBytes`). Term: `3 × readBlockBytes` (two JS buffers for
+   * read-ahead, one copy in WASM).
+   */
   readBlockBytes?: number;
   /** Compression of new chunks (default "best": the smaller of LZ4 and BG4-LZ4, raw when neither helps). */
   compression?: CompressionPolicy;
@@ -123,18 +126,21 @@ interface Tuning {
 
 function resolveTuning(t: UploadTuning, http: HttpOptions): Tuning {
   const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
-  return {
+  const out: Tuning = {
     maxXorbBytes: positiveInt("maxXorbBytes", t.maxXorbBytes, UPLOAD_DEFAULTS.maxXorbBytes, MAX_XORB_BYTES),
     maxXorbChunks: positiveInt("maxXorbChunks", t.maxXorbChunks, UPLOAD_DEFAULTS.maxXorbChunks, MAX_XORB_CHUNKS),
     maxShardBytes: positiveInt("maxShardBytes", t.maxShardBytes, UPLOAD_DEFAULTS.maxShardBytes, MAX_SHARD_BYTES),
     maxXorbUploads: positiveInt("maxXorbUploads", t.maxXorbUploads, UPLOAD_DEFAULTS.maxXorbUploads, 64),
     maxDedupQueries: positiveInt("maxDedupQueries", t.maxDedupQueries, UPLOAD_DEFAULTS.maxDedupQueries, 64),
     maxPendingBytes: positiveInt("maxPendingBytes", t.maxPendingBytes, UPLOAD_DEFAULTS.maxPendingBytes),
-    readBlockBytes: positiveInt("readBlockBytes", t.readBlockBytes, UPLOAD_DEFAULTS.readBlockBytes, 256 * 1024 * 1024),
+    readBlockBytes: 0,
     compression: t.compression ?? UPLOAD_DEFAULTS.compression,
     globalDedup: t.globalDedup ?? UPLOAD_DEFAULTS.globalDedup,
     streamUploads: t.streamUploads ?? (isNode && http.fetch === undefined),
   };
+  // A block never spans more than two xorbs, so one push closes at most one xorb of normal size.
+  out.readBlockBytes = Math.min(positiveInt("readBlockBytes", t.readBlockBytes, UPLOAD_DEFAULTS.readBlockBytes, 256 * 1024 * 1024), out.maxXorbBytes);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,6 +297,8 @@ export class UploadPipeline {
 
   // xorbs
   #inflight = new Set<Promise<void>>();
+  /** Xorbs taken from the core, waiting for an upload slot. */
+  #xorbQueue: XorbResult[] = [];
   #xorbsTaken = 0;
   #takenRaw = 0;
   #doneXorbs = new Set<number>();
@@ -400,8 +408,8 @@ export class UploadPipeline {
     let processed = 0;
     this.#emit({ event: "fileProgress", path: item.path, progress: 0, state: "hashing", processed: 0, size: item.size });
     for await (const block of readBlocks(item, this.#t.readBlockBytes, this.#ctl.signal)) {
-      // Room for the xorb this block may complete, so that xorbs never wait in memory.
-      while (this.#inflight.size >= this.#t.maxXorbUploads) {
+      // Room for the xorb this block may complete, so that no more than maxXorbUploads xorbs wait in JS.
+      while (this.#inflight.size + this.#xorbQueue.length >= this.#t.maxXorbUploads) {
         this.#check();
         await this.#wait();
       }
@@ -573,15 +581,27 @@ export class UploadPipeline {
 
   // ----- xorbs ------------------------------------------------------------------------------
 
+  /** Takes every closed xorb from the core and starts uploads while slots are free. */
   #takeXorbs(): void {
     const s = this.#s;
-    for (let x = s.takeXorb(); x !== undefined; x = s.takeXorb()) this.#launchXorb(x);
+    for (let x = s.takeXorb(); x !== undefined; x = s.takeXorb()) {
+      this.#xorbsTaken++;
+      this.#takenRaw += x.rawBytes;
+      this.#toSend += x.serializedBytes;
+      this.#xorbQueue.push(x);
+    }
+    this.#launchXorbs();
   }
 
-  #launchXorb(x: XorbResult): void {
-    const idx = this.#xorbsTaken++;
-    this.#takenRaw += x.rawBytes;
-    this.#toSend += x.serializedBytes;
+  #launchXorbs(): void {
+    while (this.#xorbQueue.length > 0 && this.#inflight.size < this.#t.maxXorbUploads && !this.#ctl.signal.aborted) {
+      this.#launchXorb(this.#xorbQueue.shift()!, this.#xorbsLaunched++);
+    }
+  }
+
+  #xorbsLaunched = 0;
+
+  #launchXorb(x: XorbResult, idx: number): void {
     const p: Promise<void> = this.#uploadXorb(x, idx)
       .then(() => {
         this.#doneXorbs.add(idx);
@@ -592,6 +612,7 @@ export class UploadPipeline {
       .catch((err: unknown) => this.#fail(err))
       .finally(() => {
         this.#inflight.delete(p);
+        this.#launchXorbs();
         this.#wake();
       });
     this.#inflight.add(p);
@@ -645,7 +666,7 @@ export class UploadPipeline {
     const s = this.#s;
     s.flushXorb();
     this.#takeXorbs();
-    while (this.#inflight.size > 0) {
+    while (this.#inflight.size + this.#xorbQueue.length > 0) {
       this.#check();
       await this.#wait();
     }
@@ -733,6 +754,7 @@ export class UploadPipeline {
     while (this.#inflight.size > 0 || this.#queriesInflight.size > 0) {
       await Promise.allSettled([...this.#inflight, ...this.#queriesInflight.values()]);
     }
+    this.#xorbQueue = [];
     this.#session?.free();
     this.#session = undefined;
   }

@@ -4,13 +4,29 @@
  * child process (no state shared with the test process).
  */
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createCipheriv, createHash } from "node:crypto";
 import { join } from "node:path";
 import { ROOT } from "../helpers/generators.js";
 import { TEST_USERS, type TestHub } from "../helpers/hub.js";
 import type { CommitResult } from "../../src/api/upload.js";
 
 export const ALICE = TEST_USERS.alice;
+
+/**
+ * Seeded random bytes without repeats (AES-128-CTR keystream keyed by the seed): different seeds never
+ * share chunks, unlike small-state generators whose streams overlap. Fast enough for hundreds of MiB.
+ */
+export function randomData(n: number, seed: number): Uint8Array {
+  const key = createHash("sha256").update(`xet-buckets test data ${seed}`).digest().subarray(0, 16);
+  const c = createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
+  const out = new Uint8Array(n);
+  const zeros = new Uint8Array(Math.min(n, 4 << 20));
+  for (let off = 0; off < n; off += zeros.length) {
+    const len = Math.min(zeros.length, n - off);
+    out.set(c.update(zeros.subarray(0, len)), off);
+  }
+  return out;
+}
 let counter = 0;
 
 /** Creates a bucket `alice/<prefix>-<n>` and returns its id. */
