@@ -314,9 +314,16 @@ const FIRST_HASHED: usize = MIN_CHUNK - 64 - 1;
 /// Scan unroll factor.
 const UNROLL: usize = 16;
 
+/// Which scan loop [`Chunker`] uses. V8 runs the byte-wise unrolled loop fastest (about 3.5
+/// GB/s on the development machine, against 2.4 for the paired loop); native x86-64 prefers the
+/// paired loop (its byte-wise chain compiles to two dependent adds per byte). Both are tested
+/// on every target against the reference rule.
+const PAIRED_SCAN: bool = !cfg!(target_arch = "wasm32");
+
 /// Feeds `data` into `h` and returns the index of the first byte after which `h & MASK == 0`.
+/// Byte by byte, unrolled by [`UNROLL`] with an early exit.
 #[inline(always)]
-fn find_match(h: &mut u64, data: &[u8]) -> Option<usize> {
+fn find_match_bytewise(h: &mut u64, data: &[u8]) -> Option<usize> {
     let mut x = *h;
     let mut blocks = data.chunks_exact(UNROLL);
     let mut base = 0;
@@ -330,14 +337,48 @@ fn find_match(h: &mut u64, data: &[u8]) -> Option<usize> {
         }
         base += UNROLL;
     }
-    for (k, &b) in blocks.remainder().iter().enumerate() {
-        x = step(x, b);
-        if x & MASK == 0 {
-            *h = x;
+    let found = find_match_tail(&mut x, blocks.remainder(), base);
+    *h = x;
+    found
+}
+
+/// Same result as [`find_match_bytewise`], two bytes per step: `h'' = (h << 2) + (2·T[b0] +
+/// T[b1])` keeps the loop-carried chain at one shift and one add per two bytes; the
+/// intermediate `h' = (h << 1) + T[b0]` is only tested.
+#[inline(always)]
+fn find_match_paired(h: &mut u64, data: &[u8]) -> Option<usize> {
+    let mut x = *h;
+    let mut pairs = data.chunks_exact(2);
+    let mut base = 0;
+    for p in &mut pairs {
+        let t0 = GEAR[p[0] as usize];
+        let t1 = GEAR[p[1] as usize];
+        let h1 = (x << 1).wrapping_add(t0);
+        let h2 = (x << 2).wrapping_add((t0 << 1).wrapping_add(t1));
+        if h1 & MASK == 0 {
+            *h = h1;
+            return Some(base);
+        }
+        if h2 & MASK == 0 {
+            *h = h2;
+            return Some(base + 1);
+        }
+        x = h2;
+        base += 2;
+    }
+    let found = find_match_tail(&mut x, pairs.remainder(), base);
+    *h = x;
+    found
+}
+
+#[inline(always)]
+fn find_match_tail(x: &mut u64, rest: &[u8], base: usize) -> Option<usize> {
+    for (k, &b) in rest.iter().enumerate() {
+        *x = step(*x, b);
+        if *x & MASK == 0 {
             return Some(base + k);
         }
     }
-    *h = x;
     None
 }
 
@@ -365,6 +406,12 @@ impl Chunker {
     /// Feeds `data`. For every chunk that ends inside `data`, appends to `cuts` its end offset
     /// relative to the start of `data` (a chunk may have started in an earlier call).
     pub fn push(&mut self, data: &[u8], cuts: &mut Vec<usize>) {
+        self.push_with::<PAIRED_SCAN>(data, cuts);
+    }
+
+    /// [`Chunker::push`] with an explicit scan loop (both are tested on every target).
+    #[doc(hidden)]
+    pub fn push_with<const PAIRED: bool>(&mut self, data: &[u8], cuts: &mut Vec<usize>) {
         let n = data.len();
         let mut i = 0;
         while i < n {
@@ -387,7 +434,12 @@ impl Chunker {
             } else {
                 // Every byte from here on may end the chunk.
                 let k = (MAX_CHUNK - self.chunk_len).min(avail);
-                match find_match(&mut self.h, &data[i..i + k]) {
+                let found = if PAIRED {
+                    find_match_paired(&mut self.h, &data[i..i + k])
+                } else {
+                    find_match_bytewise(&mut self.h, &data[i..i + k])
+                };
+                match found {
                     Some(j) => {
                         i += j + 1;
                         self.cut(i, cuts);
@@ -422,9 +474,15 @@ impl Chunker {
 
     /// Chunk end offsets of a whole buffer (cumulative; the last is `data.len()`).
     pub fn boundaries(data: &[u8]) -> Vec<usize> {
+        Self::boundaries_with::<PAIRED_SCAN>(data)
+    }
+
+    /// [`Chunker::boundaries`] with an explicit scan loop.
+    #[doc(hidden)]
+    pub fn boundaries_with<const PAIRED: bool>(data: &[u8]) -> Vec<usize> {
         let mut c = Chunker::new();
         let mut cuts = Vec::with_capacity(data.len() / TARGET_CHUNK + 2);
-        c.push(data, &mut cuts);
+        c.push_with::<PAIRED>(data, &mut cuts);
         if c.finish().is_some() {
             cuts.push(data.len());
         }

@@ -144,7 +144,7 @@ impl MerkleHash {
 }
 
 fn bad_digit(s: &str, pos: usize) -> crate::error::CoreError {
-    let c = s[pos..].chars().next().unwrap_or('?');
+    let c = s.get(pos..).and_then(|t| t.chars().next()).unwrap_or('?');
     crate::error::CoreError::new(
         ErrorKind::InvalidHex,
         format!("invalid hex digit {c:?} at position {pos} of a hash string"),

@@ -392,7 +392,7 @@ pub struct DecodedChunks {
 fn walk_records(
     bytes: &[u8],
     max_chunks: usize,
-    mut f: impl FnMut(usize, &RecordHeader, &[u8]),
+    mut f: impl FnMut(usize, &RecordHeader, &[u8]) -> Result<()>,
 ) -> Result<Vec<u32>> {
     if bytes.len() > u32::MAX as usize {
         return err(
@@ -420,7 +420,7 @@ fn walk_records(
         decoded.clear();
         decode_payload(&header, payload, &mut decoded, &mut scratch, at, index)?;
         offsets.push(at as u32);
-        f(index, &header, &decoded);
+        f(index, &header, &decoded)?;
         at += header.record_len();
         index += 1;
     }
@@ -430,12 +430,24 @@ fn walk_records(
 
 /// Decodes a run of chunk records (a fetched xorb range, §6.6): every chunk's bytes, length and
 /// hash. Errors on truncation, bad headers, bad LZ4 and length mismatches.
+///
+/// A run lies within one xorb, so it holds at most 8,192 chunks and 64 MiB of decoded data;
+/// more is `LIMIT_EXCEEDED` (compressed input could otherwise expand about 250-fold).
 pub fn decode_chunk_records(bytes: &[u8]) -> Result<DecodedChunks> {
     let mut out = DecodedChunks::default();
-    let offsets = walk_records(bytes, usize::MAX, |_, h, data| {
+    let offsets = walk_records(bytes, MAX_XORB_CHUNKS, |i, h, data| {
+        if (out.data.len() + data.len()) as u64 > MAX_XORB_BYTES {
+            return err(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "chunk records decode to more than {MAX_XORB_BYTES} bytes (the size of a xorb) at record {i}"
+                ),
+            );
+        }
         out.data.extend_from_slice(data);
         out.lengths.push(h.uncompressed_len);
         out.hashes.push(chunk_hash(data));
+        Ok(())
     })?;
     out.record_offsets = offsets;
     Ok(out)
@@ -515,16 +527,18 @@ pub fn parse_xorb_with_limits(
         lengths.push(h.uncompressed_len);
         merkle.push(ch, h.uncompressed_len as u64);
         raw += h.uncompressed_len as u64;
+        if raw > limits.max_raw_bytes {
+            return err(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "xorb holds more than {} bytes of chunk data (limit exceeded at chunk {})",
+                    limits.max_raw_bytes,
+                    hashes.len() - 1
+                ),
+            );
+        }
+        Ok(())
     })?;
-    if raw > limits.max_raw_bytes {
-        return err(
-            ErrorKind::LimitExceeded,
-            format!(
-                "xorb holds {raw} bytes of chunk data, the limit is {}",
-                limits.max_raw_bytes
-            ),
-        );
-    }
     let hash = merkle.finish();
     if let Some(exp) = expected {
         if *exp != hash {

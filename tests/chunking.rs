@@ -11,12 +11,23 @@ use xet_core::hasher::ChunkHasher;
 
 /// Boundaries of `data` fed in the given pieces (ranges covering the input in order).
 fn streamed(data: &[u8], pieces: impl Iterator<Item = std::ops::Range<usize>>) -> Vec<usize> {
+    let pieces: Vec<_> = pieces.collect();
+    let a = streamed_with::<true>(data, pieces.iter().cloned());
+    let b = streamed_with::<false>(data, pieces.into_iter());
+    assert_eq!(a, b, "paired and byte-wise scans agree");
+    a
+}
+
+fn streamed_with<const PAIRED: bool>(
+    data: &[u8],
+    pieces: impl Iterator<Item = std::ops::Range<usize>>,
+) -> Vec<usize> {
     let mut c = Chunker::new();
     let mut out = Vec::new();
     let mut cuts = Vec::new();
     for r in pieces {
         cuts.clear();
-        c.push(&data[r.clone()], &mut cuts);
+        c.push_with::<PAIRED>(&data[r.clone()], &mut cuts);
         out.extend(cuts.iter().map(|&x| r.start + x));
     }
     if c.finish().is_some() {
@@ -31,6 +42,16 @@ fn blocks(len: usize, size: usize) -> impl Iterator<Item = std::ops::Range<usize
 
 fn check_all_ways(data: &[u8], expected: &[usize], what: &str) {
     assert_eq!(Chunker::boundaries(data), expected, "{what}: whole");
+    assert_eq!(
+        Chunker::boundaries_with::<true>(data),
+        expected,
+        "{what}: paired"
+    );
+    assert_eq!(
+        Chunker::boundaries_with::<false>(data),
+        expected,
+        "{what}: byte-wise"
+    );
     assert_eq!(
         reference_boundaries(data),
         expected,
@@ -232,13 +253,7 @@ fn xet_core_edge_cases_current_and_legacy() {
             .iter()
             .map(|x| x.as_u64().unwrap() as usize)
             .collect();
-        assert_eq!(Chunker::boundaries(&data), cur, "case {i}");
-        assert_eq!(reference_boundaries(&data), cur, "case {i} reference");
-        assert_eq!(
-            streamed(&data, blocks(len, 37)),
-            cur,
-            "case {i} blocks of 37"
-        );
+        check_all_ways(&data, &cur, &format!("case {i}"));
         assert_eq!(legacy_boundaries(&data), legacy, "case {i} legacy");
         assert_eq!(
             cur != legacy,
@@ -254,11 +269,7 @@ fn xet_core_edge_cases_current_and_legacy() {
 fn constant_inputs_of_every_byte_value() {
     for b in 0..=255u8 {
         let data = vec![b; 3 * MAX_CHUNK + 12345];
-        assert_eq!(
-            Chunker::boundaries(&data),
-            reference_boundaries(&data),
-            "byte {b}"
-        );
+        check_all_ways(&data, &reference_boundaries(&data), &format!("byte {b}"));
     }
 }
 
@@ -321,13 +332,17 @@ proptest! {
     #[test]
     fn fast_equals_reference_random(seed in any::<u64>(), len in 0usize..700_000) {
         let data = splitmix64(seed, len);
-        prop_assert_eq!(Chunker::boundaries(&data), reference_boundaries(&data));
+        let r = reference_boundaries(&data);
+        prop_assert_eq!(&Chunker::boundaries_with::<true>(&data), &r);
+        prop_assert_eq!(&Chunker::boundaries_with::<false>(&data), &r);
     }
 
     #[test]
     fn fast_equals_reference_periodic(seed in any::<u64>(), period in 1usize..300, len in 0usize..400_000) {
         let data = periodic(seed, period, len);
-        prop_assert_eq!(Chunker::boundaries(&data), reference_boundaries(&data));
+        let r = reference_boundaries(&data);
+        prop_assert_eq!(&Chunker::boundaries_with::<true>(&data), &r);
+        prop_assert_eq!(&Chunker::boundaries_with::<false>(&data), &r);
     }
 
     #[test]
@@ -343,11 +358,9 @@ fn many_seeds_against_reference() {
     // Beyond proptest: 64 seeds of 2 MiB, plus low-entropy mixtures.
     for seed in 100..164u64 {
         let data = splitmix64(seed, 2 << 20);
-        assert_eq!(
-            Chunker::boundaries(&data),
-            reference_boundaries(&data),
-            "seed {seed}"
-        );
+        let r = reference_boundaries(&data);
+        assert_eq!(Chunker::boundaries_with::<true>(&data), r, "seed {seed}");
+        assert_eq!(Chunker::boundaries_with::<false>(&data), r, "seed {seed}");
     }
     for seed in 0..16u64 {
         let mut data = splitmix64(seed, 1 << 20);
@@ -358,10 +371,10 @@ fn many_seeds_against_reference() {
             let n = (rng.below(300_000) as usize).min(data.len() - s);
             data[s..s + n].fill(0);
         }
-        assert_eq!(
-            Chunker::boundaries(&data),
-            reference_boundaries(&data),
-            "zero runs {seed}"
+        check_all_ways(
+            &data,
+            &reference_boundaries(&data),
+            &format!("zero runs {seed}"),
         );
     }
 }

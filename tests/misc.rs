@@ -54,7 +54,10 @@ fn parse_shard_json_shape() {
         f["sha256"],
         "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
     );
-    assert_eq!(f["terms"][0]["xorb"], v["serialization"]["text2"]["xorb_hash"]);
+    assert_eq!(
+        f["terms"][0]["xorb"],
+        v["serialization"]["text2"]["xorb_hash"]
+    );
     assert_eq!(f["terms"][0]["unpacked"], 3011);
     assert_eq!(f["terms"][0]["start"], 0);
     assert_eq!(f["terms"][0]["end"], 2);
@@ -69,7 +72,10 @@ fn parse_shard_json_shape() {
     assert_eq!(x["chunks"][1]["offset"], 3000);
     assert_eq!(x["chunks"][1]["length"], 11);
     assert_eq!(x["chunks"][1]["flags"], 0);
-    assert_eq!(x["chunks"][0]["hash"], v["serialization"]["text2"]["chunks"][0]["hash"]);
+    assert_eq!(
+        x["chunks"][0]["hash"],
+        v["serialization"]["text2"]["chunks"][0]["hash"]
+    );
     let ft = &j["footer"];
     for (k, e) in [
         ("fileLookupOffset", "file_lookup_offset"),
@@ -91,9 +97,10 @@ fn parse_shard_json_shape() {
     assert_eq!(ft["expiry"].as_f64().unwrap(), u64::MAX as f64);
     assert_eq!(ft.as_object().unwrap().len(), 10);
     // An upload body: no footer, verification array, sha256 null; the empty file too.
-    let j: Value =
-        serde_json::from_str(&to_json(&parse_shard(&fixture("shard_zeros_1MiB.bin")).unwrap()))
-            .unwrap();
+    let j: Value = serde_json::from_str(&to_json(
+        &parse_shard(&fixture("shard_zeros_1MiB.bin")).unwrap(),
+    ))
+    .unwrap();
     assert_eq!(j["footerSize"], 0);
     assert!(j["footer"].is_null());
     assert!(j["files"][0]["sha256"].is_null());
@@ -110,15 +117,18 @@ fn parse_shard_json_shape() {
         .unwrap();
     let mut key = [0u8; 32];
     key[0] = 0xab;
-    let j: Value =
-        serde_json::from_str(&to_json(&parse_shard(&b.finish(Some(key), 7, 8).unwrap()).unwrap()))
-            .unwrap();
+    let j: Value = serde_json::from_str(&to_json(
+        &parse_shard(&b.finish(Some(key), 7, 8).unwrap()).unwrap(),
+    ))
+    .unwrap();
     assert_eq!(j["footer"]["hmacKey"], format!("ab{}", "0".repeat(62)));
     assert_eq!(j["files"], Value::Array(vec![]));
     assert_eq!(j["xorbs"][0]["bytesOnDisk"], 13);
     // Flags with bit 31 survive as a JSON number.
-    let j: Value = serde_json::from_str(&to_json(&parse_shard(&fixture("shard_one_byte.bin")).unwrap()))
-        .unwrap();
+    let j: Value = serde_json::from_str(&to_json(
+        &parse_shard(&fixture("shard_one_byte.bin")).unwrap(),
+    ))
+    .unwrap();
     assert_eq!(j["files"][0]["flags"].as_u64(), Some(0x8000_0000));
     assert!(j["files"][0]["verification"].is_array());
 }
@@ -167,7 +177,8 @@ fn continuing_the_term_beats_other_locations() {
     lb.push_chunk(&b, CompressionPolicy::None).unwrap();
     let l = lb.finish().unwrap();
     let mut d = DedupShardBuilder::new();
-    d.add_xorb(l.hash, &l.chunk_hashes, &l.chunk_lengths, 0).unwrap();
+    d.add_xorb(l.hash, &l.chunk_hashes, &l.chunk_lengths, 0)
+        .unwrap();
     let answer = d.finish(None, 0, 0).unwrap();
     s.start_file(false).unwrap();
     s.push_chunks(vec![PreparedChunk::raw(&a), PreparedChunk::raw(&b)])
@@ -185,8 +196,11 @@ fn continuing_the_term_beats_other_locations() {
     assert_eq!((t[0].xorb, t[0].start, t[0].end), (l.hash, 0, 2));
     // Not continuing: a chunk known both locally and learned resolves locally.
     s.start_file(false).unwrap();
-    s.push_chunks(vec![PreparedChunk::raw(&splitmix64(3, 9000)), PreparedChunk::raw(&b)])
-        .unwrap();
+    s.push_chunks(vec![
+        PreparedChunk::raw(&splitmix64(3, 9000)),
+        PreparedChunk::raw(&b),
+    ])
+    .unwrap();
     for q in s.take_queries() {
         s.answer_query(&q, None, 0.0).unwrap();
     }

@@ -378,6 +378,26 @@ fn xorb_limits_on_parse() {
 }
 
 #[test]
+fn decoding_is_capped_at_one_xorb() {
+    let zeros = vec![0u8; MAX_UNCOMPRESSED_LEN];
+    let rec = record(1, &lz4_frame_compress(&zeros), zeros.len());
+    let n = (MAX_XORB_BYTES as usize) / zeros.len();
+    let mut body = rec.repeat(n);
+    let d = decode_chunk_records(&body).unwrap();
+    assert_eq!(d.data.len() as u64, MAX_XORB_BYTES);
+    body.extend_from_slice(&rec);
+    let e = decode_chunk_records(&body).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::LimitExceeded, "{e}");
+    assert!(e.message.contains(&format!("record {n}")), "{e}");
+    // Record count cap.
+    let tiny = record(0, b"x", 1).repeat(MAX_XORB_CHUNKS + 1);
+    assert_eq!(
+        decode_chunk_records(&tiny).unwrap_err().kind,
+        ErrorKind::LimitExceeded
+    );
+}
+
+#[test]
 fn builder_limits() {
     let limits = XorbLimits {
         max_raw_bytes: 250,
