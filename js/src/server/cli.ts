@@ -155,8 +155,8 @@ export async function runServe(argv: string[]): Promise<number> {
   } else {
     out(`users: ${hub.users.map((u) => u.name).join(", ")}`);
   }
-  out(`listening on ${hub.url}`);
-  await new Promise<void>((resolve) => {
+  // Signal handlers first, so that a client reacting to the ready line can already stop the hub.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.off("SIGINT", onInt);
       process.off("SIGTERM", onTerm);
@@ -168,6 +168,8 @@ export async function runServe(argv: string[]): Promise<number> {
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
   });
+  out(`listening on ${hub.url}`);
+  await stopped;
   await hub.close();
   return 0;
 }
