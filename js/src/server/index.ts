@@ -45,6 +45,8 @@ export interface RequestInfo {
   status: number;
   durationMs: number;
   requestId: string;
+  /** Request body size from `Content-Length` (0 when absent). */
+  requestBytes: number;
 }
 
 export interface LocalHubOptions {
@@ -311,7 +313,8 @@ async function handle(
     const durationMs = Math.round((performance.now() - ctx.startedAt) * 10) / 10;
     const status = res.writableFinished ? res.statusCode : 499;
     log?.(`${new Date().toISOString()} ${ctx.method} ${ctx.rawPath.slice(0, 300)} ${status} ${durationMs}ms ${ctx.requestId}`);
-    onRequest?.({ method: ctx.method, path: ctx.rawPath, status, durationMs, requestId: ctx.requestId });
+    const requestBytes = Number(req.headers["content-length"] ?? 0) || 0;
+    onRequest?.({ method: ctx.method, path: ctx.rawPath, status, durationMs, requestId: ctx.requestId, requestBytes });
   });
   setCommonHeaders(ctx);
   try {

@@ -89,6 +89,23 @@ describe("official Python client (huggingface_hub 2.4.0 + hf_xet 1.8.0)", { skip
     assert.ok(hits >= 1, "the dedup query was answered with a shard");
   });
 
+  it("a changed checkpoint re-uploaded from a fresh process dedups against all the xorbs of the first upload", async (t) => {
+    const xorbBytes = () => hub.requests.filter((r) => r.method === "POST" && r.path.startsWith("/v1/xorbs/")).reduce((n, r) => n + r.requestBytes, 0);
+    const t0 = xorbBytes();
+    await step("ckpt-first");
+    const first = xorbBytes() - t0;
+    assert.ok(first > 150 * 1024 * 1024, `first upload sent ${first} bytes`);
+    const queries = hub.requests.length;
+    await step("ckpt-second");
+    const second = xorbBytes() - t0 - first;
+    const hits = hub.requests.slice(queries).filter((r) => r.path.startsWith("/v1/chunks/") && r.status === 200).length;
+    assert.ok(hits >= 1, "an eligible chunk of the unchanged part was answered");
+    t.diagnostic(`xorb bytes sent: first upload ${first}, changed checkpoint ${second}`);
+    // One answer carries every xorb of the first upload, so only the changed regions (and what hf_xet
+    // processed before the answer arrived) are sent again.
+    assert.ok(second < first / 2, `second upload sent ${second} bytes (first: ${first})`);
+  });
+
   it("hf buckets cp (up, down, stdin/stdout), ls, rm", async () => {
     const content = randomData(300_000, 99);
     const local = join(work, "cli-up.bin");

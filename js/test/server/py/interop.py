@@ -200,7 +200,30 @@ def step_refresh(work: Path) -> None:
     ok("refresh")
 
 
+CKPT = data("checkpoint", 160 * 1024 * 1024)
+
+
+def step_ckpt_first(work: Path) -> None:
+    api.create_bucket("alice/ckpt", exist_ok=True)
+    api.batch_bucket_files("alice/ckpt", add=[(CKPT, "step-1/model.bin")])
+    ok("ckpt-first")
+
+
+def step_ckpt_second(work: Path) -> None:
+    # The next checkpoint: a changed header and a changed region in the middle, the rest identical.
+    changed = bytearray(CKPT)
+    changed[:200_000] = data("new header", 200_000)
+    changed[90_000_000:90_300_000] = data("new middle", 300_000)
+    api.batch_bucket_files("alice/ckpt", add=[(bytes(changed), "step-2/model.bin")])
+    dst = work / "ckpt-2.bin"
+    api.download_bucket_files("alice/ckpt", [("step-2/model.bin", str(dst))], raise_on_missing_files=True)
+    assert dst.read_bytes() == bytes(changed)
+    ok("ckpt-second")
+
+
 STEPS = {
+    "ckpt-first": step_ckpt_first,
+    "ckpt-second": step_ckpt_second,
     "refresh": step_refresh,
     "create": step_create,
     "batch": step_batch,
