@@ -11,3 +11,4 @@ export * from "./api/files.js";
 export * from "./api/download.js";
 export { HubApiError, BucketNotFoundError, EntryNotFoundError, NetworkError, IntegrityError, BatchError, ProtocolError } from "./errors.js";
 export * from "./sync/index.js";
+export * from "./fs/index.js";
