@@ -4,6 +4,9 @@
 //! `Uint8Array` of 32 × n raw bytes; numbers that may exceed 2^32 are `f64`. Every fallible
 //! call throws a JS `Error` whose `name` is `"XetCoreError"` and whose `code` property is the
 //! stable [`crate::ErrorKind::code`].
+//!
+//! Parameters are camelCase so that the generated TypeScript declarations read naturally.
+#![allow(non_snake_case)]
 
 use crate::error::{CoreError, ErrorKind};
 use crate::hash::{self, MerkleHash};
@@ -367,18 +370,14 @@ impl WasmUploadSession {
     /// 1 LZ4, 2 BG4, 3 best.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        max_xorb_bytes: f64,
-        max_xorb_chunks: f64,
-        max_shard_bytes: f64,
+        maxXorbBytes: f64,
+        maxXorbChunks: f64,
+        maxShardBytes: f64,
         compression: u32,
     ) -> JsResult<WasmUploadSession> {
-        let opts = UploadOptions::from_numbers(
-            max_xorb_bytes,
-            max_xorb_chunks,
-            max_shard_bytes,
-            compression,
-        )
-        .map_err(js_error)?;
+        let opts =
+            UploadOptions::from_numbers(maxXorbBytes, maxXorbChunks, maxShardBytes, compression)
+                .map_err(js_error)?;
         Ok(WasmUploadSession {
             inner: upload::UploadSession::new(opts).map_err(js_error)?,
         })
@@ -386,8 +385,8 @@ impl WasmUploadSession {
 
     /// Opens a file.
     #[wasm_bindgen(js_name = startFile)]
-    pub fn start_file(&mut self, with_sha256: bool) -> JsResult<()> {
-        self.inner.start_file(with_sha256).map_err(js_error)
+    pub fn start_file(&mut self, withSha256: bool) -> JsResult<()> {
+        self.inner.start_file(withSha256).map_err(js_error)
     }
 
     /// Feeds file bytes.
@@ -417,13 +416,13 @@ impl WasmUploadSession {
     #[wasm_bindgen(js_name = answerQuery)]
     pub fn answer_query(
         &mut self,
-        chunk_hash: &str,
+        chunkHash: &str,
         shard: Option<Vec<u8>>,
-        now_unix_secs: f64,
+        nowUnixSecs: f64,
     ) -> JsResult<u32> {
-        let h = parse_hash(chunk_hash)?;
+        let h = parse_hash(chunkHash)?;
         self.inner
-            .answer_query(&h, shard.as_deref(), now_unix_secs)
+            .answer_query(&h, shard.as_deref(), nowUnixSecs)
             .map_err(js_error)
     }
 
@@ -602,14 +601,14 @@ impl WasmXorbInfo {
 
 /// Validates an uploaded xorb body against its expected hash and the protocol limits.
 #[wasm_bindgen(js_name = parseXorb)]
-pub fn parse_xorb(bytes: &[u8], expected_hash: &str) -> JsResult<WasmXorbInfo> {
-    let expected = parse_hash(expected_hash)?;
+pub fn parse_xorb(bytes: &[u8], expectedHash: &str) -> JsResult<WasmXorbInfo> {
+    let expected = parse_hash(expectedHash)?;
     Ok(WasmXorbInfo {
         inner: xorb::parse_xorb(bytes, &expected).map_err(js_error)?,
     })
 }
 
-/// Parses a shard into JSON text (shape in the crate README of this module).
+/// Parses a shard into JSON text (shape documented in `src/shard_json.rs`).
 #[wasm_bindgen(js_name = parseShard)]
 pub fn parse_shard(bytes: &[u8]) -> JsResult<String> {
     let s = shard::parse_shard(bytes).map_err(js_error)?;
@@ -643,31 +642,31 @@ impl WasmDedupShardBuilder {
     pub fn add_xorb(
         &mut self,
         hash: &str,
-        chunk_hashes: &[u8],
-        chunk_lengths: &[u32],
-        bytes_on_disk: f64,
+        chunkHashes: &[u8],
+        chunkLengths: &[u32],
+        bytesOnDisk: f64,
     ) -> JsResult<()> {
         let h = parse_hash(hash)?;
-        let hs = unpack_hashes(chunk_hashes)?;
-        let disk = secs(bytes_on_disk, "bytesOnDisk")?;
+        let hs = unpack_hashes(chunkHashes)?;
+        let disk = secs(bytesOnDisk, "bytesOnDisk")?;
         if disk > u32::MAX as u64 {
             return Err(invalid(format!(
                 "bytesOnDisk {disk} does not fit in 32 bits"
             )));
         }
         self.inner
-            .add_xorb(h, &hs, chunk_lengths, disk as u32)
+            .add_xorb(h, &hs, chunkLengths, disk as u32)
             .map_err(js_error)
     }
 
     /// The shard bytes; `hmacKey` (32 raw bytes) keys the chunk hashes when given.
     pub fn finish(
         &self,
-        hmac_key: Option<Vec<u8>>,
-        created_at_secs: f64,
-        expiry_secs: f64,
+        hmacKey: Option<Vec<u8>>,
+        createdAtSecs: f64,
+        expirySecs: f64,
     ) -> JsResult<Vec<u8>> {
-        let key = match hmac_key {
+        let key = match hmacKey {
             None => None,
             Some(k) => Some(
                 <[u8; 32]>::try_from(k.as_slice())
@@ -677,8 +676,8 @@ impl WasmDedupShardBuilder {
         self.inner
             .finish(
                 key,
-                secs(created_at_secs, "createdAtSecs")?,
-                secs(expiry_secs, "expirySecs")?,
+                secs(createdAtSecs, "createdAtSecs")?,
+                secs(expirySecs, "expirySecs")?,
             )
             .map_err(js_error)
     }
