@@ -131,8 +131,16 @@ impl LearnedIndex {
             }
             let id = self.xorbs.len() as u32;
             let map = &mut self.slots[slot].map;
+            let xorbs = &self.xorbs;
             for (i, c) in x.chunks.iter().enumerate() {
-                map.entry(c.hash).or_insert((id, i as u32));
+                // A chunk already indexed keeps its location unless that xorb has expired.
+                map.entry(c.hash)
+                    .and_modify(|e| {
+                        if is_expired(xorbs[e.0 as usize].expiry, now) {
+                            *e = (id, i as u32);
+                        }
+                    })
+                    .or_insert((id, i as u32));
             }
             self.by_hash.insert(x.hash, id);
             self.xorbs.push(LearnedXorb {

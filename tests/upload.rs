@@ -317,6 +317,25 @@ fn expired_answers_are_ignored() {
 }
 
 #[test]
+fn a_xorb_learned_again_after_expiry_is_found() {
+    let data = corpus(13, 300_000);
+    let first = run(UploadOptions::default(), &[&data], 1 << 20, &no_answer);
+    let short = answer_shard(&first.xorbs, None, 2_000);
+    let long = answer_shard(&first.xorbs, None, 9_000);
+    let mut s = UploadSession::new(UploadOptions::default()).unwrap();
+    // Learned at t=1000 with expiry 2000.
+    let q = MerkleHash([1; 32]);
+    assert_eq!(s.answer_query(&q, Some(&short), 1_000.0).unwrap(), 1);
+    // At t=3000 the old entry has expired; the same xorb is learned again with a later expiry.
+    assert_eq!(s.answer_query(&q, Some(&long), 3_000.0).unwrap(), 1);
+    s.start_file(false).unwrap();
+    s.push(&data).unwrap();
+    let f = s.finish_file().unwrap();
+    assert_eq!(f.new_bytes, 0);
+    assert_eq!(f.dedup_global_bytes + f.dedup_local_bytes, f.size);
+}
+
+#[test]
 fn partially_changed_file_dedups_the_rest() {
     let size = 24 << 20;
     let data = splitmix64(21, size);
