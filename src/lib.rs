@@ -1,5 +1,21 @@
 //! Sans-IO core of xet-buckets: Xet chunking, hashing, xorbs, shards, deduplication and
 //! reconstruction decoding. No I/O, no threads, no clocks: callers pass bytes and times in.
+//! Byte-compatible with xet-core / hf_xet; the normative reference is
+//! `shared/spec/xet-protocol.md` (section numbers in the docs refer to it).
+//!
+//! | Module | What |
+//! |---|---|
+//! | [`error`] | [`CoreError`] with a stable [`ErrorKind::code`] |
+//! | [`hash`] | [`MerkleHash`], Xet hex, keyed hashes, merkle root (also streaming), file and verification hashes, dedup eligibility |
+//! | [`chunking`] | the content-defined chunker (current rule), streaming, plus the plain reference rule |
+//! | [`hasher`] | chunk + hash streams: `ChunkHasher`, `XetHasher` (file id of a byte stream) |
+//! | [`xorb`] | chunk records, LZ4 / BG4 compression, xorb builder and verifying reader, range decoding |
+//! | [`shard`] | upload-shard writer, full-shard writer (lookup tables, footer), dedup-answer builder, reader |
+//! | [`shard_json`] | the JSON text of a parsed shard (for the WASM `parseShard`) |
+//! | [`dedup`] | learned-xorb index (HMAC keys, expiry), term builder |
+//! | [`upload`] | the sans-IO `UploadSession` (bytes in → xorbs, files, shards, dedup queries out) |
+//! | [`download`] | decoding fetched ranges and verifying whole files |
+//! | `wasm` | (feature `wasm`) the wasm-bindgen surface; thin conversions only |
 
 pub mod chunking;
 pub mod dedup;
