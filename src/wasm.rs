@@ -87,7 +87,7 @@ fn secs(v: f64, name: &str) -> JsResult<u64> {
     }
 }
 
-/// "xet-core-rs <version>".
+/// `"xet-core-rs <version>"`.
 #[wasm_bindgen(js_name = coreVersion)]
 pub fn core_version() -> String {
     format!("xet-core-rs {}", env!("CARGO_PKG_VERSION"))
