@@ -384,7 +384,7 @@ export async function downloadBucketFiles(
         progress(true);
         result.downloaded.push({ path: entry.path, localPath, size: written });
       } catch (err) {
-        if (err instanceof IntegrityError) err.message += ` Nothing was written: ${localPath} was left as it was.`;
+        if (err instanceof IntegrityError) err.message += ` Nothing was written to ${localPath} (an existing file there is unchanged).`;
         if (firstError === undefined) {
           firstError = err;
           ctl.abort(err);
