@@ -259,3 +259,86 @@ proptest! {
         prop_assert!(p2.xorbs.is_empty());
     }
 }
+
+#[derive(Debug, Clone)]
+enum Op {
+    Start(bool),
+    Push(usize),
+    EndInput,
+    Finish,
+    Answer(u8),
+    Resolve,
+    Flush,
+    TakeXorb,
+    TakeShard,
+}
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => any::<bool>().prop_map(Op::Start),
+        4 => (0usize..300_000).prop_map(Op::Push),
+        1 => Just(Op::EndInput),
+        1 => Just(Op::Finish),
+        2 => any::<u8>().prop_map(Op::Answer),
+        1 => Just(Op::Resolve),
+        1 => Just(Op::Flush),
+        2 => Just(Op::TakeXorb),
+        1 => Just(Op::TakeShard),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    /// Any sequence of calls: typed errors only, never a panic; what comes out is valid.
+    #[test]
+    fn random_call_sequences(ops in prop::collection::vec(op_strategy(), 1..60), seed in any::<u64>()) {
+        let opts = UploadOptions { max_xorb_chunks: 3, max_shard_bytes: 8192, ..UploadOptions::default() };
+        let mut s = UploadSession::new(opts).unwrap();
+        let mut rng = Rng(seed);
+        let mut queries: Vec<MerkleHash> = Vec::new();
+        let mut xorbs = Vec::new();
+        let mut answer = DedupShardBuilder::new();
+        for op in ops {
+            match op {
+                Op::Start(sha) => { let _ = s.start_file(sha); }
+                Op::Push(n) => {
+                    // Mix fresh data with repeats of earlier data.
+                    let data = splitmix64(rng.below(4), n);
+                    if let Err(e) = s.push(&data) { prop_assert_eq!(e.kind, ErrorKind::InvalidState); }
+                }
+                Op::EndInput => { let _ = s.end_input(); }
+                Op::Finish => { let _ = s.finish_file(); }
+                Op::Answer(k) => {
+                    queries.extend(s.take_queries());
+                    if let Some(q) = queries.pop() {
+                        let shard = answer.finish(None, 0, 0).unwrap();
+                        let bytes: Option<Vec<u8>> = match k % 4 {
+                            0 => None,
+                            1 => Some(shard),
+                            2 => { let mut b = shard; let i = rng.below(b.len() as u64) as usize; b[i] ^= 0x5a; Some(b) }
+                            _ => Some(shard[..rng.below(shard.len() as u64) as usize].to_vec()),
+                        };
+                        let _ = s.answer_query(&q, bytes.as_deref(), 0.0);
+                    }
+                }
+                Op::Resolve => s.resolve(),
+                Op::Flush => s.flush_xorb(),
+                Op::TakeXorb => {
+                    if let Some(x) = s.take_xorb() {
+                        let info = parse_xorb(&x.data, &x.hash).unwrap();
+                        answer.add_xorb(x.hash, &info.hashes, &info.lengths, x.data.len() as u32).unwrap();
+                        xorbs.push(x);
+                    }
+                }
+                Op::TakeShard => {
+                    match s.take_shard() {
+                        Ok(Some(b)) => { prop_assert!(b.len() <= 8192); parse_shard(&b).unwrap(); }
+                        Ok(None) => {}
+                        Err(e) => prop_assert!(matches!(e.kind, ErrorKind::InvalidState | ErrorKind::LimitExceeded)),
+                    }
+                }
+            }
+        }
+    }
+}
