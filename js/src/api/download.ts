@@ -346,6 +346,9 @@ export async function downloadBucketFiles(
   for (const [remote, local] of files) {
     const entry = typeof remote === "string" ? known.get(joinBucketPath(ref.path, remote)) : remote;
     if (!entry) continue;
+    if (entry.type !== undefined && entry.type !== "file") {
+      throw new InvalidArgumentError(`"${entry.path}" is a ${entry.type}, not a file: list it with recursive: true and download its files`);
+    }
     if (!entry.xetHash && entry.size > 0) throw new InvalidArgumentError(`remote entry "${entry.path}" has no xetHash`);
     const localPath = resolve(toPath(local));
     if (targets.has(localPath)) throw new InvalidArgumentError(`two files would be written to ${localPath}`);

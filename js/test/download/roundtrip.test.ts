@@ -11,7 +11,7 @@ import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { downloadBucketFiles, downloadFile, downloadFileToPath, BucketFileBlob } from "../../src/api/download.js";
-import { listFiles, pathsInfo } from "../../src/api/files.js";
+import { fileDownloadInfo, listFiles, pathsInfo } from "../../src/api/files.js";
 import { batchBucketFiles } from "../../src/api/upload.js";
 import { createBucket } from "../../src/api/buckets.js";
 import { EntryNotFoundError } from "../../src/errors.js";
@@ -112,6 +112,26 @@ describe("round trips", () => {
     }
   });
 
+  it("@huggingface/hub's downloadFile options: downloadInfo, xet.readToken, xet: false, parallelDownloads: false", async () => {
+    const path = "sizes/131073.bin";
+    const expected = data.get(path)!;
+    const info = (await fileDownloadInfo({ repo, path, ...alice }))!;
+    const tokenRes = await fetch(`${hub.url}/api/buckets/${B}/xet-read-token`, { headers: hub.auth(alice.accessToken) });
+    const readToken = (await tokenRes.json()) as { accessToken: string; casUrl: string; exp: number };
+    const resolves = hub.count("GET", `/buckets/${B}/resolve/`);
+    const tokens = hub.count("GET", `/api/buckets/${B}/xet-read-token`);
+    const blob = (await downloadFile({ repo, path, downloadInfo: info, xet: { readToken }, parallelDownloads: false, ...alice }))!;
+    assertBytesEqual(new Uint8Array(await blob.arrayBuffer()), expected, "with downloadInfo and readToken");
+    assert.equal(hub.count("GET", `/buckets/${B}/resolve/`), resolves, "no metadata request");
+    assert.equal(hub.count("GET", `/api/buckets/${B}/xet-read-token`), tokens, "no token request");
+    const plain = (await downloadFile({ repo, path, xet: false, ...alice }))!;
+    assert.ok(!(plain instanceof BucketFileBlob));
+    assert.equal(plain.size, expected.length);
+    assertBytesEqual(new Uint8Array(await plain.slice(1000, 90_000).arrayBuffer()), expected.subarray(1000, 90_000), "xet: false, ranged");
+    assertBytesEqual(new Uint8Array(await plain.arrayBuffer()), expected, "xet: false, whole");
+    assert.equal(hub.count("GET", `/buckets/${B}/resolve/`) - resolves, 3, "served by the resolve URL");
+  });
+
   it("downloadBucketFiles: paths and listing entries, several files in parallel, missing files warned and skipped, or raised", async () => {
     const dest = join(tmp.dir, "many");
     const entries = [];
@@ -138,6 +158,8 @@ describe("round trips", () => {
     assert.ok(err instanceof EntryNotFoundError);
     assert.match(err.message, /nope\.bin/);
     assert.equal(hub.count("GET", "/v2/reconstructions"), before, "nothing downloaded when raising");
+    const dirEntry = { type: "directory", path: "sizes", size: 0 };
+    await assert.rejects(downloadBucketFiles(B, [[dirEntry, join(dest, "dir")]], alice), /is a directory, not a file/);
   });
 
   it("a download replaces an existing longer file atomically (no stale tail)", async () => {
