@@ -490,30 +490,6 @@ impl Chunker {
     }
 }
 
-/// The legacy rule of `@huggingface/xetchunk-wasm` 0.2.0 (§2.6), only for compatibility tests.
-pub fn legacy_boundaries(data: &[u8]) -> Vec<usize> {
-    const LEGACY_FIRST_HASHED: usize = 8127;
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < data.len() {
-        let remaining = data.len() - start;
-        let mut i = start + LEGACY_FIRST_HASHED.min(remaining);
-        let mut h: u64 = 0;
-        let mut cut = data.len();
-        while i < data.len() {
-            h = step(h, data[i]);
-            i += 1;
-            if h & MASK == 0 || i - start == MAX_CHUNK {
-                cut = i;
-                break;
-            }
-        }
-        out.push(cut);
-        start = cut;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

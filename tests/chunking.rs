@@ -5,9 +5,34 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use xet_core::chunking::{legacy_boundaries, reference_boundaries, Chunker, MAX_CHUNK, MIN_CHUNK};
+use xet_core::chunking::{reference_boundaries, Chunker, GEAR, MASK, MAX_CHUNK, MIN_CHUNK};
 use xet_core::hash::chunk_hash;
 use xet_core::hasher::ChunkHasher;
+
+/// The legacy rule of `@huggingface/xetchunk-wasm` 0.2.0 (§2.6): hashing starts at chunk
+/// offset 8,127 and the first match cuts. Test code only, to check `legacy_boundaries`.
+fn legacy_boundaries(data: &[u8]) -> Vec<usize> {
+    const LEGACY_FIRST_HASHED: usize = 8127;
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < data.len() {
+        let remaining = data.len() - start;
+        let mut i = start + LEGACY_FIRST_HASHED.min(remaining);
+        let mut h: u64 = 0;
+        let mut cut = data.len();
+        while i < data.len() {
+            h = (h << 1).wrapping_add(GEAR[data[i] as usize]);
+            i += 1;
+            if h & MASK == 0 || i - start == MAX_CHUNK {
+                cut = i;
+                break;
+            }
+        }
+        out.push(cut);
+        start = cut;
+    }
+    out
+}
 
 /// Boundaries of `data` fed in the given pieces (ranges covering the input in order).
 fn streamed(data: &[u8], pieces: impl Iterator<Item = std::ops::Range<usize>>) -> Vec<usize> {
