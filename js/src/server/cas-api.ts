@@ -3,6 +3,7 @@
  * Rust core, global-dedup answers, reconstructions v1/v2, signed fetch URLs and file HEADs.
  */
 import { createHash, randomBytes } from "node:crypto";
+import type { XorbInfo } from "../core/index.js";
 import { XetCoreError } from "../errors.js";
 import type { CasClaims, CasScope } from "./auth.js";
 import { nowSecs, type HubContext } from "./context.js";
@@ -51,7 +52,7 @@ export async function uploadXorb(hub: HubContext, ctx: RequestContext, prefix: s
   if (body.length === 0) throw badRequest("empty xorb body: a xorb holds at least one chunk");
   let info;
   try {
-    info = hub.core.parseXorb(body, hash);
+    info = checkXorb(hub, body, hash);
   } catch (err) {
     coreError("invalid xorb", err);
   }
@@ -89,6 +90,23 @@ export async function uploadXorb(hub: HubContext, ctx: RequestContext, prefix: s
     }
   }
   sendJson(ctx, 200, { was_inserted: inserted });
+}
+
+/**
+ * Decodes and verifies a xorb body with the core. hf_xet caps the *raw* size of a xorb at 64 MiB, so
+ * incompressible data gives bodies up to 64 MiB + 8 bytes of record header per chunk; the core's
+ * `parseXorb` refuses bodies above 64 MiB, so those are checked with `decodeChunkRecords` and
+ * `xorbHashFromChunks` instead (same checks: every record decoded, every chunk hashed, merkle root
+ * compared with the hash the xorb was uploaded under).
+ */
+function checkXorb(hub: HubContext, body: Uint8Array, hash: string): XorbInfo {
+  if (body.length <= MAX_XORB_RAW_BYTES) return hub.core.parseXorb(body, hash);
+  const d = hub.core.decodeChunkRecords(body);
+  const actual = hub.core.xorbHashFromChunks(d.hashes, d.lengths);
+  if (actual !== hash) {
+    throw new XetCoreError("HASH_MISMATCH", `xorb body hashes to ${actual}, expected ${hash}`);
+  }
+  return { hash, count: d.count, rawBytes: d.data.length, hashes: d.hashes, lengths: d.lengths, recordOffsets: d.recordOffsets };
 }
 
 export function headXorb(hub: HubContext, ctx: RequestContext, hashText: string): void {

@@ -57,6 +57,8 @@ export interface RequestContext {
   origin: string;
   requestId: string;
   startedAt: number;
+  /** Error message answered to the client, for the request log (never contains secrets). */
+  error?: string;
 }
 
 export function newRequestId(): string {

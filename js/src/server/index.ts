@@ -312,7 +312,8 @@ async function handle(
   res.on("close", () => {
     const durationMs = Math.round((performance.now() - ctx.startedAt) * 10) / 10;
     const status = res.writableFinished ? res.statusCode : 499;
-    log?.(`${new Date().toISOString()} ${ctx.method} ${ctx.rawPath.slice(0, 300)} ${status} ${durationMs}ms ${ctx.requestId}`);
+    const why = ctx.error ? ` (${ctx.error.slice(0, 300)})` : "";
+    log?.(`${new Date().toISOString()} ${ctx.method} ${ctx.rawPath.slice(0, 300)} ${status} ${durationMs}ms ${ctx.requestId}${why}`);
     const requestBytes = Number(req.headers["content-length"] ?? 0) || 0;
     onRequest?.({ method: ctx.method, path: ctx.rawPath, status, durationMs, requestId: ctx.requestId, requestBytes });
   });
@@ -325,6 +326,7 @@ async function handle(
     await route(hub, ctx)();
   } catch (err) {
     if (err instanceof HttpError) {
+      ctx.error = err.message;
       sendError(ctx, err);
       return;
     }
