@@ -89,6 +89,19 @@ describe("listFiles", () => {
     assert.equal(info.size, "odd name".length);
   });
 
+  it("an aborted signal stops listings and metadata calls", async () => {
+    const ctl = new AbortController();
+    ctl.abort(new Error("stopped"));
+    await assert.rejects(collect(listFiles({ repo, ...alice, abortSignal: ctl.signal })), /stopped/);
+    await assert.rejects(pathsInfo({ repo, paths: ["top.txt"], ...alice, abortSignal: ctl.signal }), /stopped/);
+    await assert.rejects(fileExists({ repo, path: "top.txt", ...alice, abortSignal: ctl.signal }), /stopped/);
+  });
+
+  it("accepts the deprecated credentials form", async () => {
+    const entries = await collect(listFiles({ repo, path: "logs", hubUrl: hub.url, credentials: { accessToken: alice.accessToken } }));
+    assert.equal(entries.length, 2);
+  });
+
   it("recursive listing of the whole bucket returns every file once", async () => {
     const entries = await collect(listFiles({ repo, recursive: true, ...alice }));
     assert.deepEqual(entries.map((e) => e.path), Object.keys(FILES).sort((a, b) => a.localeCompare(b)));

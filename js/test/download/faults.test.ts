@@ -112,6 +112,23 @@ describe("transient faults: the download completes and verifies", () => {
     assert.ok(proxy.log.some((l) => l.path.startsWith("/v2/reconstructions/") && l.status === 401));
   });
 
+  it("a CAS token close to its expiry is refreshed before use (no 401 needed)", async () => {
+    // The hub's clock runs 59 minutes behind: its one-hour tokens expire 60 s from now by our clock,
+    // inside the refresh margin, while the hub still accepts them.
+    clockSkew = -59 * 60 * 1000;
+    try {
+      const blob = (await downloadFile({ repo, path: "small.bin", ...via }))!;
+      const tokens0 = proxy.log.filter((l) => l.path.endsWith("/xet-read-token")).length;
+      const log0 = proxy.log.length;
+      assertBytesEqual(new Uint8Array(await blob.slice(0, 10).arrayBuffer()), small.subarray(0, 10));
+      assertBytesEqual(new Uint8Array(await blob.slice(10, 20).arrayBuffer()), small.subarray(10, 20));
+      assert.equal(proxy.log.filter((l) => l.path.endsWith("/xet-read-token")).length - tokens0, 2, "a new token for each read");
+      assert.ok(!proxy.log.slice(log0).some((l) => l.status === 401));
+    } finally {
+      clockSkew = 0;
+    }
+  });
+
   it("retries are bounded: a fetch URL that keeps failing gives up with the attempts counted", async () => {
     proxy.add({ path: "/fetch/", action: "status", status: 500 });
     const err = await fetchAll("small.bin", { retry: { ...fast, maxAttempts: 3 } }).catch((e) => e);
