@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as hf from "@huggingface/hub";
 import { startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
-import { randomData } from "./util.js";
+import * as core from "../../src/core/index.js";
+import { batch, buildUpload, call, casToken, manualShard, pushUpload, randomData } from "./util.js";
 
 const { alice, bob } = TEST_USERS;
 
@@ -82,6 +83,28 @@ describe("official JavaScript client (@huggingface/hub 2.17.5)", () => {
     assert.ok(hub.count("GET", "/fetch/") > 0);
   });
 
+  it("downloadFile of a file whose terms use separate runs of one xorb (multi-range fetch, multipart/byteranges)", async () => {
+    await core.initCore();
+    const built = await buildUpload([randomData(1_200_000, 8)], { maxXorbBytes: 2 * 1024 * 1024 });
+    const tok = await casToken(hub, "alice/js", alice.token, "write");
+    await pushUpload(hub, tok, built);
+    const x = built.xorbs[0]!;
+    const info = core.parseXorb(x.data, x.hash);
+    const known = { hash: x.hash, hashes: info.hashes, lengths: info.lengths };
+    const runs: Array<[number, number]> = [[0, 2], [4, 6], [8, 9]];
+    const m = manualShard(core, [runs.map(([start, end]) => ({ xorb: known, start, end }))]);
+    assert.equal((await call(hub, "POST", "/v1/shards", { token: tok, body: m.shard })).status, 200);
+    assert.equal((await batch(hub, "alice/js", alice.token, [{ type: "addFile", path: "runs.bin", xetHash: m.fileHashes[0] }])).status, 200);
+    const decoded = core.decodeChunkRecords(x.data);
+    const offsets = [0];
+    for (const l of decoded.lengths) offsets.push(offsets.at(-1)! + l);
+    const expected = Buffer.concat(runs.map(([a, b]) => decoded.data.subarray(offsets[a]!, offsets[b]!)));
+    const multiBefore = hub.requests.filter((r) => r.path.startsWith("/fetch/")).length;
+    const blob = await hf.downloadFile({ repo, path: "runs.bin", ...common() });
+    assert.deepEqual(Buffer.from(await blob!.arrayBuffer()), expected);
+    assert.equal(hub.requests.filter((r) => r.path.startsWith("/fetch/")).length - multiBefore, 1, "one multi-range request for the three runs");
+  });
+
   it("copyFiles copies server-side into another bucket (bob reads alice's public bucket)", async () => {
     await hf.createRepo({ repo: { type: "bucket", name: "bob/js-copy" }, hubUrl: hub.url, accessToken: bob.token });
     const xorbs = hub.count("POST", "/v1/xorbs/");
@@ -103,7 +126,7 @@ describe("official JavaScript client (@huggingface/hub 2.17.5)", () => {
     await hf.deleteFiles({ repo, paths: ["small.txt", "data/nested/zeros.bin"], ...common() });
     const left = [];
     for await (const f of hf.listFiles({ repo, recursive: true, ...common() })) left.push(f.path);
-    assert.deepEqual(left.sort(), ["data/big.bin", "empty.bin"]);
+    assert.deepEqual(left.sort(), ["data/big.bin", "empty.bin", "runs.bin"]);
     await assert.rejects(hf.deleteFiles({ repo, paths: ["not-there.bin"], ...common() }), /not-there\.bin: File not found/);
     await hf.deleteRepo({ repo, ...common() });
     assert.equal(await hf.repoExists({ repo, hubUrl: hub.url }), false);
