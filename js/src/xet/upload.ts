@@ -36,7 +36,7 @@ import {
 import { ProtocolError, XetBucketsError } from "../errors.js";
 import { retryConfig, sleep, type HttpOptions, type RequestBody, type RetryOptions } from "../http.js";
 import { CasClient } from "./cas.js";
-import { readBlocks, type UploadItem } from "./upload-sources.js";
+import { readBlocks, releaseBuffer, type UploadItem } from "./upload-sources.js";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -647,6 +647,8 @@ export class UploadPipeline {
         }
       },
     );
+    // The server answered after reading the whole body: no write uses the buffer any more.
+    releaseBuffer(x.data);
     data = undefined;
     this.#sentPartial.delete(idx);
     this.#sentConfirmed += size;
