@@ -176,6 +176,17 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`invalid port ${port}`);
   if (options.users) validateUsers(options.users);
+  if (options.publicUrl !== undefined) {
+    let u: URL | undefined;
+    try {
+      u = new URL(options.publicUrl);
+    } catch {
+      u = undefined;
+    }
+    if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.search || u.hash) {
+      throw new TypeError(`publicUrl must be an http(s) URL without query, got ${JSON.stringify(options.publicUrl)}`);
+    }
+  }
   const ownsDir = options.dataDir === undefined;
   const dataDir = ownsDir ? await mkdtemp(join(tmpdir(), "xet-hub-")) : resolvePath(options.dataDir!);
   await mkdir(dataDir, { recursive: true });

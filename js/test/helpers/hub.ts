@@ -65,7 +65,13 @@ export async function startTestHub(options: Partial<LocalHubOptions> = {}): Prom
       options.onRequest?.(info);
     },
   };
-  let hub = await startLocalHub(base);
+  let hub: LocalHub;
+  try {
+    hub = await startLocalHub(base);
+  } catch (err) {
+    if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const t: TestHub = {
     url: hub.url,
     dataDir,

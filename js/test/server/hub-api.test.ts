@@ -472,6 +472,21 @@ describe("HTTP conventions", () => {
     assert.equal(res.status, 413);
   });
 
+  it("uses publicUrl, when configured, for every URL it returns", async () => {
+    const proxied = await startTestHub({ publicUrl: "https://hub.example.test/" });
+    try {
+      const direct = { url: `http://127.0.0.1:${proxied.hub.port}` };
+      const res = await call(direct, "POST", "/api/buckets/alice/p", { token: alice.token, body: {} });
+      assert.equal(res.json.url, "https://hub.example.test/buckets/alice/p");
+      const tok = await call(direct, "GET", "/api/buckets/alice/p/xet-read-token");
+      assert.equal(tok.json.casUrl, "https://hub.example.test");
+      assert.equal(proxied.hub.url, "https://hub.example.test");
+    } finally {
+      await proxied.close();
+    }
+    await assert.rejects(startTestHub({ publicUrl: "ftp://x" }), /publicUrl/);
+  });
+
   it("whoami-v2 names the token's user and role", async () => {
     const res = await call(hub, "GET", "/api/whoami-v2", { token: alice.readToken });
     assert.equal(res.json.name, "alice");
