@@ -23,7 +23,7 @@ import {
   type ListFileEntry,
 } from "../../src/api/files.js";
 import { xetHash } from "../../src/hash.js";
-import { BatchError, EntryNotFoundError, InvalidArgumentError } from "../../src/errors.js";
+import { BatchError, BucketNotFoundError, EntryNotFoundError, InvalidArgumentError } from "../../src/errors.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
 import { seed, type Who } from "../download/helpers.js";
 
@@ -132,6 +132,9 @@ describe("metadata", () => {
     const meta = await getBucketFileMetadata(`hf://buckets/${B}`, "logs/a.log", alice);
     assert.equal(meta.xetHash, dl.xet?.hash);
     assert.equal(meta.size, 4);
+    // A missing bucket is not a missing file: it throws instead of answering null/false... except fileExists (any 404).
+    await assert.rejects(fileDownloadInfo({ repo: "buckets/alice/no-such-bucket", path: "a", ...alice }), BucketNotFoundError);
+    assert.equal(await fileExists({ repo: "buckets/alice/no-such-bucket", path: "a", ...alice }), false);
     const err = await getBucketFileMetadata(B, "logs/missing.log", alice).catch((e) => e);
     assert.ok(err instanceof EntryNotFoundError);
     assert.equal(err.statusCode, 404);
