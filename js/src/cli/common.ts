@@ -110,14 +110,15 @@ export function setup(argv: string[], spec: CommandSpec, io: CommandIo, opts: { 
     io.stdout.write(spec.usage + "\n");
     return undefined;
   }
-  const mode = outputMode(parsed.values);
-  const usage = (e: unknown) => {
+  const usage = (e: unknown): never => {
     if (e instanceof UsageError) throw new UsageError(e.message, spec.usage);
     throw e;
   };
   let hubUrl: string;
   let accessToken: string | undefined;
+  let mode: OutputMode;
   try {
+    mode = outputMode(parsed.values);
     hubUrl = resolveEndpoint(parsed.values.endpoint as string | undefined, io.env);
     accessToken = resolveToken(parsed.values.token as string | undefined, io.env);
   } catch (e) {
