@@ -318,6 +318,25 @@ describe("environment", () => {
   });
 });
 
+describe("confirmation on a terminal", () => {
+  it("delete asks [y/N]: 'n' keeps the bucket (exit 1), 'y' deletes it", { skip: !existsSync("/usr/bin/script") && "needs script(1)" }, async () => {
+    ok(await cli(["create", "alice/ask"]));
+    const ask = (answer: string) =>
+      runProcess("/usr/bin/script", ["-qfec", `'${process.execPath}' '${CLI}' delete alice/ask`, "/dev/null"], {
+        env: cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, TERM: "xterm" }),
+        input: answer,
+      });
+    const no = await ask("n\n");
+    assert.equal(no.code, 1, no.stdout);
+    assert.match(no.stdout, /Are you sure you want to delete bucket 'alice\/ask'\? \[y\/N\]: [\s\S]*Aborted\./);
+    ok(await cli(["info", "alice/ask"]), "kept");
+    const yes = await ask("y\n");
+    assert.equal(yes.code, 0, yes.stdout);
+    assert.match(yes.stdout, /Bucket deleted/);
+    assert.equal((await cli(["info", "alice/ask"])).code, 1, "deleted");
+  });
+});
+
 describe("serve", () => {
   it("prints `listening on http://127.0.0.1:PORT`, serves the other commands, stops on SIGTERM", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "xet-cli-serve-"));
