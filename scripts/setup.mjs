@@ -7,7 +7,8 @@
 //   node scripts/setup.mjs --browser   + Debian chromium (browser tests)
 //   node scripts/setup.mjs --all       everything
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -67,18 +68,22 @@ function ensureRust() {
   }
 }
 
+/**
+ * npm packages: `npm ci` on a fresh clone; afterwards `npm install` only when package.json or the lockfile
+ * changed (compared by content, not mtime), which never empties an existing node_modules.
+ */
 function ensureNodeModules() {
-  const marker = join(ROOT, "node_modules", ".package-lock.json");
+  const stampFile = join(ROOT, "node_modules", ".xet-buckets-install-stamp");
   const lock = join(ROOT, "package-lock.json");
-  const pkg = join(ROOT, "package.json");
-  const stale =
-    !existsSync(marker) ||
-    statSync(pkg).mtimeMs > statSync(marker).mtimeMs ||
-    (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs);
-  if (stale) {
-    log("installing npm packages");
-    run("npm", [existsSync(lock) ? "ci" : "install", "--no-audit", "--no-fund"]);
-  }
+  const stamp = createHash("sha256")
+    .update(readFileSync(join(ROOT, "package.json")))
+    .update(existsSync(lock) ? readFileSync(lock) : "")
+    .digest("hex");
+  if (existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp) return;
+  const fresh = !existsSync(join(ROOT, "node_modules", ".package-lock.json"));
+  log(fresh ? "installing npm packages" : "package.json or package-lock.json changed: updating npm packages");
+  run("npm", [fresh && existsSync(lock) ? "ci" : "install", "--no-audit", "--no-fund"]);
+  writeFileSync(stampFile, stamp);
 }
 
 function ensurePython() {
