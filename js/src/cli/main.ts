@@ -9,6 +9,11 @@ if (!OWN_SIGNALS.has(commandName(argv) ?? "")) {
   const onSignal = () => {
     if (controller.signal.aborted) process.exit(130);
     controller.abort(new DOMException("interrupted", "AbortError"));
+    // A command blocked on something the signal cannot cancel (a read from an idle stdin) still ends.
+    setTimeout(() => {
+      process.stderr.write("\nxet-buckets: interrupted\n");
+      process.exit(130);
+    }, 3000).unref();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);

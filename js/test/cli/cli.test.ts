@@ -318,6 +318,37 @@ describe("environment", () => {
   });
 });
 
+describe("interrupts", () => {
+  it("SIGINT during an upload from stdin: exit 130, nothing registered", async () => {
+    const child = spawn(process.execPath, [CLI, "cp", "-", "hf://buckets/alice/files/interrupted.bin"], {
+      env: cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token }),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdin.on("error", () => undefined);
+    let n = 0;
+    const feed = setInterval(() => {
+      if (!child.stdin.destroyed) child.stdin.write(splitmix64(256 * 1024, ++n));
+    }, 20);
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const started = Date.now();
+      const code = await new Promise<number | null>((resolve) => {
+        child.on("exit", (c) => resolve(c));
+        child.kill("SIGINT");
+      });
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /interrupted/);
+      assert.ok(Date.now() - started < 2500, "the abort stops the upload at once");
+    } finally {
+      clearInterval(feed);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+    assert.doesNotMatch(ok(await cli(["ls", "alice/files", "-q"])), /interrupted\.bin/);
+  });
+});
+
 describe("confirmation on a terminal", () => {
   it("delete asks [y/N]: 'n' keeps the bucket (exit 1), 'y' deletes it", { skip: !existsSync("/usr/bin/script") && "needs script(1)" }, async () => {
     ok(await cli(["create", "alice/ask"]));
