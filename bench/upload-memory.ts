@@ -15,7 +15,7 @@
  * every client alike.
  */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -28,42 +28,8 @@ const { values } = parseArgs({
   options: {
     gib: { type: "string", default: "2" },
     "no-anchors": { type: "boolean", default: false },
-    child: { type: "string" },
   },
 });
-
-// ---------------------------------------------------------------------------------------------
-// Child modes: one upload, then print {seconds, peakRss, report?} as the last stdout line.
-// ---------------------------------------------------------------------------------------------
-
-function vmHwm(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
-}
-
-interface ChildArgs {
-  kind: "ours" | "hubjs";
-  hubUrl: string;
-  bucket: string;
-  file: string;
-}
-
-if (values.child) {
-  const a = JSON.parse(values.child) as ChildArgs;
-  const t0 = performance.now();
-  let report: unknown;
-  if (a.kind === "ours") {
-    const { uploadFiles } = await import("../js/src/api/upload.js");
-    report = await uploadFiles({ repo: `buckets/${a.bucket}`, hubUrl: a.hubUrl, accessToken: TOKEN, files: [{ path: "big.bin", content: a.file }] });
-  } else {
-    const hub = await import("@huggingface/hub");
-    const { pathToFileURL } = await import("node:url");
-    await hub.uploadFiles({ repo: { type: "bucket", name: a.bucket }, hubUrl: a.hubUrl, accessToken: TOKEN, files: [pathToFileURL(a.file)] });
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  process.stdout.write(JSON.stringify({ seconds, peakRss: vmHwm(), report }) + "\n");
-  process.exit(0);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Parent
@@ -79,9 +45,20 @@ if (!existsSync(file) || statSync(file).size !== SIZE) {
   closeSync(fd);
 }
 
+// A fresh hub (empty CAS) for every client, so that none deduplicates against another's upload.
 const { startLocalHub } = await import("../js/src/server/index.js");
-const dataDir = mkdtempSync(join(tmpdir(), "xet-bench-hub-"));
-const hub = await startLocalHub({ dataDir, users: [{ name: "bench", token: TOKEN }] });
+type Hub = Awaited<ReturnType<typeof startLocalHub>>;
+let hub: Hub;
+let dataDir = "";
+async function freshHub(): Promise<void> {
+  if (dataDir) {
+    await hub.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  dataDir = mkdtempSync(join(tmpdir(), "xet-bench-hub-"));
+  hub = await startLocalHub({ dataDir, users: [{ name: "bench", token: TOKEN }] });
+}
+await freshHub();
 
 interface Run {
   seconds: number;
@@ -91,6 +68,7 @@ interface Run {
 }
 
 async function createBucket(name: string): Promise<string> {
+  await freshHub();
   const res = await fetch(`${hub.url}/api/buckets/bench/${name}`, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" }, body: "{}" });
   if (!res.ok) throw new Error(`create bucket: ${res.status} ${await res.text()}`);
   return `bench/${name}`;
@@ -125,9 +103,28 @@ function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.
   });
 }
 
-const self = join(ROOT, "bench", "upload-memory.ts");
-const nodeChild = (kind: ChildArgs["kind"], bucket: string) =>
-  runChild(process.execPath, ["--import", "tsx", self, "--child", JSON.stringify({ kind, hubUrl: hub.url, bucket, file } satisfies ChildArgs)]);
+// The child runs as plain JavaScript (a TypeScript loader would add ~45 MiB to what is measured): bundle
+// bench/lib/upload-child.ts with esbuild (tsx's own dependency), the .wasm next to it.
+const bundleDir = join(ensureDir(BENCH_DATA), "bundle");
+mkdirSync(join(bundleDir, "wasm"), { recursive: true });
+const esbuild = await import("esbuild");
+await esbuild.build({
+  entryPoints: [join(ROOT, "bench", "lib", "upload-child.ts")],
+  outfile: join(bundleDir, "upload-child.mjs"),
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  external: ["@huggingface/hub"],
+  logLevel: "error",
+});
+copyFileSync(join(ROOT, "js", "src", "core", "wasm", "xet_core_bg.wasm"), join(bundleDir, "wasm", "xet_core_bg.wasm"));
+const childJs = join(bundleDir, "upload-child.mjs");
+const nodeChild = (kind: "ours" | "hubjs" | "idle", bucket: string) =>
+  runChild(process.execPath, [childJs, JSON.stringify({ kind, hubUrl: hub.url, token: TOKEN, bucket, file })]);
+
+/** Peak RSS of the same child doing nothing but loading (node, the bundle, the core): the floor. */
+const idleFloor = async (): Promise<number> => (await nodeChild("idle", "")).peakRss;
 
 const PYTHON = join(ROOT, ".venv", "bin", "python");
 const pyScript = `
@@ -150,7 +147,10 @@ function pyChild(bucket: string): Promise<Run> {
 const fmtMiB = (b: number) => (b / MiB).toFixed(0);
 const rows: (string | number)[][] = [];
 let ours: Run | undefined;
+let floor = 0;
 try {
+  floor = await idleFloor();
+  process.stderr.write(`idle floor (node + bundle + core loaded): ${fmtMiB(floor)} MiB\n`);
   process.stderr.write(`xet-buckets: uploading ${GIB} GiB\n`);
   ours = await nodeChild("ours", await createBucket("ours"));
   process.stderr.write(`  ${ours.seconds.toFixed(1)} s, peak RSS ${fmtMiB(ours.peakRss)} MiB\n`);
@@ -187,7 +187,7 @@ try {
     ]);
   }
 } finally {
-  await hub.close();
+  await hub!.close();
   rmSync(dataDir, { recursive: true, force: true });
 }
 
@@ -195,12 +195,14 @@ const { uploadMemoryBound, UPLOAD_DEFAULTS } = await import("../js/src/xet/uploa
 const bound = uploadMemoryBound();
 const pass = ours!.peakRss <= 256 * MiB;
 const body = `One ${GIB} GiB file of seeded random bytes (incompressible, no duplicates), read from disk and uploaded to a
-local hub running in the parent process; every client runs in its own child process. Peak RSS is the child's
-VmHWM; "sampled" is the highest VmRSS seen every 100 ms.
+fresh local hub (empty CAS, running in the parent process); every client runs in its own child process.
+Peak RSS is the child's VmHWM; "sampled" is the highest VmRSS seen every 100 ms.
 
 ${table(["client", "peak RSS (MiB)", "sampled (MiB)", "vs xet-buckets", "MiB/s", "notes"], rows)}
 
 - xet-buckets peak RSS **${fmtMiB(ours!.peakRss)} MiB** for ${GIB} GiB: ${pass ? "within" : "**ABOVE**"} the 256 MiB target.
+  The same child process idle (Node, the bundled client and the WebAssembly core loaded, nothing uploaded)
+  peaks at ${fmtMiB(floor)} MiB, so the upload itself adds ${fmtMiB(ours!.peakRss - floor)} MiB.
 - Defaults: ${UPLOAD_DEFAULTS.maxXorbBytes / MiB} MiB xorbs, ${UPLOAD_DEFAULTS.maxXorbUploads} xorb uploads in flight, ${UPLOAD_DEFAULTS.maxPendingBytes / MiB} MiB pending, ${UPLOAD_DEFAULTS.readBlockBytes / MiB} MiB read blocks.
   Documented bound \`(maxXorbUploads + 1) × maxXorbBytes + maxPendingBytes + 3 × readBlockBytes + ≈50 MiB runtime\` = ${fmtMiB(bound)} MiB
   (plus ≈1.5 MiB of shard metadata per GiB); it does not grow with file size.

@@ -10,7 +10,7 @@
  * Memory does not depend on file size (see `UploadTuning` and `uploadMemoryBound`):
  *
  *   peak ≈ (maxXorbUploads + 1) × maxXorbBytes + maxPendingBytes + 3 × readBlockBytes + shard metadata + runtime
- *        = 3 × 64 MiB + 16 MiB + 12 MiB + ≈1.5 MiB per GiB + ≈50 MiB with the defaults
+ *        = 2 × 64 MiB + 16 MiB + 12 MiB + ≈1.5 MiB per GiB + ≈50 MiB ≈ 206 MiB with the defaults
  *
  * Abort (`abortSignal`): checked in every stage (reads, dedup queries, xorb and shard uploads, retry
  * waits, the bucket batch); the call rejects with the signal's reason. An aborted call never registers a

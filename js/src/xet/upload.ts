@@ -17,8 +17,11 @@
  *        + shard metadata                          ≈ 96 bytes per new chunk (≈ 1.5 MiB per GiB), ≤ maxShardBytes per shard
  *        + runtime baseline                        Node + the WebAssembly module, ≈ 50 MiB
  *
- * With the defaults (64 MiB xorbs, 2 uploads, 16 MiB pending, 4 MiB blocks) that is ≈ 192 + 16 + 12 + 50
- * ≈ 270 MiB as an upper bound; measured peak RSS for a 2 GiB file is in BENCHMARKS.md.
+ * With the defaults (64 MiB xorbs, 1 upload in flight, 16 MiB pending, 4 MiB blocks) that is
+ * 128 + 16 + 12 + 50 ≈ 206 MiB whatever the file size; measured peak RSS for a 2 GiB file is in
+ * BENCHMARKS.md. Each further upload in flight adds one xorb (64 MiB): raise `maxXorbUploads` on
+ * high-latency links where one connection cannot fill the bandwidth, or lower `maxXorbBytes` to keep the
+ * same memory with more connections (e.g. 3 uploads of 32 MiB xorbs ≈ the same 128 MiB).
  *
  * Abort and failure: one internal AbortController stops every stage (reads, queries, xorb and shard
  * uploads, retry waits) on the caller's abort or on the first failure; the pipeline then rejects with
@@ -56,7 +59,10 @@ export interface UploadTuning {
   maxXorbChunks?: number;
   /** Largest upload shard (default and maximum 64 MiB); larger registrations are split. */
   maxShardBytes?: number;
-  /** Xorb uploads in flight at once (default 2). Term: `maxXorbUploads × maxXorbBytes`. */
+  /**
+   * Xorb uploads in flight at once (default 1: each upload overlaps with reading and chunking the next
+   * xorb). Term: `maxXorbUploads × maxXorbBytes`: each further upload costs one more xorb of memory.
+   */
   maxXorbUploads?: number;
   /** Global dedup queries in flight at once (default 8). Negligible memory. */
   maxDedupQueries?: number;
@@ -85,7 +91,7 @@ export const UPLOAD_DEFAULTS = {
   maxXorbBytes: MAX_XORB_BYTES,
   maxXorbChunks: MAX_XORB_CHUNKS,
   maxShardBytes: MAX_SHARD_BYTES,
-  maxXorbUploads: 2,
+  maxXorbUploads: 1,
   maxDedupQueries: 8,
   maxPendingBytes: 16 * 1024 * 1024,
   readBlockBytes: 4 * 1024 * 1024,

@@ -1,0 +1,37 @@
+/**
+ * Child process of bench/upload-memory.ts: one upload of one local file, then one JSON line on stdout
+ * `{ seconds, peakRss, report? }` (peakRss = this process's VmHWM). Bundled to plain JavaScript by the
+ * parent so that no TypeScript loader adds to the measured memory.
+ *
+ *   kind "ours":  xet-buckets uploadFiles with default options
+ *   kind "hubjs": @huggingface/hub uploadFiles (its bucket path)
+ *   kind "idle":  loads the API and the core, uploads nothing (the memory floor)
+ */
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+
+interface ChildArgs {
+  kind: "ours" | "hubjs" | "idle";
+  hubUrl: string;
+  token: string;
+  bucket: string;
+  file: string;
+}
+
+const a = JSON.parse(process.argv[2]!) as ChildArgs;
+const t0 = performance.now();
+let report: unknown;
+if (a.kind === "idle") {
+  const { initCore } = await import("../../js/src/core/index.js");
+  await import("../../js/src/api/upload.js");
+  await initCore();
+} else if (a.kind === "ours") {
+  const { uploadFiles } = await import("../../js/src/api/upload.js");
+  report = await uploadFiles({ repo: `buckets/${a.bucket}`, hubUrl: a.hubUrl, accessToken: a.token, files: [{ path: "big.bin", content: a.file }] });
+} else {
+  const hub = await import("@huggingface/hub");
+  await hub.uploadFiles({ repo: { type: "bucket", name: a.bucket }, hubUrl: a.hubUrl, accessToken: a.token, files: [pathToFileURL(a.file)] });
+}
+const seconds = (performance.now() - t0) / 1000;
+const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+process.stdout.write(JSON.stringify({ seconds, peakRss: m ? Number(m[1]) * 1024 : process.memoryUsage().rss, report }) + "\n");
