@@ -13,6 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { uploadFiles } from "../../src/api/upload.js";
 import { downloadFile } from "../../src/api/download.js";
 import { xetHash } from "../../src/hash.js";
@@ -113,7 +115,7 @@ test("small limits: many xorbs and several shards in one call, every file intact
   }
 });
 
-test("every source kind: Uint8Array, Blob, File, ReadableStream, async iterable, local path, file: URL, folder", async (t) => {
+test("every source kind: Uint8Array, Blob, File, ReadableStream, async iterable, local path, file: URL, folder, http URL", async (t) => {
   const hub = await startTestHub();
   const dir = mkdtempSync(join(tmpdir(), "xet-src-"));
   t.after(async () => {
@@ -136,6 +138,14 @@ test("every source kind: Uint8Array, Blob, File, ReadableStream, async iterable,
       c.close();
     },
   });
+  const web = http.createServer((req, res) => {
+    const d = data(9);
+    res.writeHead(200, { "Content-Length": d.length });
+    res.end(d);
+  });
+  await new Promise<void>((r) => web.listen(0, "127.0.0.1", r));
+  t.after(() => new Promise<void>((r) => web.close(() => r())));
+  const webUrl = new URL(`http://127.0.0.1:${(web.address() as AddressInfo).port}/remote/web.bin?x=1`);
   async function* iter() {
     const d = data(4);
     yield d.subarray(0, 10);
@@ -154,6 +164,7 @@ test("every source kind: Uint8Array, Blob, File, ReadableStream, async iterable,
       { path: "local.bin", content: join(dir, "local.bin") },
       new URL(`file://${join(dir, "url.bin")}`),
       { path: "tree", content: new URL(`file://${folder}`) },
+      webUrl,
     ],
   });
   const expected: [string, Uint8Array][] = [
@@ -166,6 +177,7 @@ test("every source kind: Uint8Array, Blob, File, ReadableStream, async iterable,
     ["root/url.bin", data(6)],
     ["root/tree/a.bin", data(7)],
     ["root/tree/sub/b.bin", data(8)],
+    ["root/web.bin", data(9)],
   ];
   const listed = (await listTree(hub.url, bucket)).map((e) => e.path).sort();
   assert.deepEqual(listed, expected.map(([p]) => p).sort());
