@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -250,6 +250,34 @@ describe("sync", () => {
     const verbose = ok(await cli(["sync", src, "hf://buckets/alice/sync/run", "-v"]));
     assert.match(verbose, /Uploading: tmp\.log \(new file\)/);
     assert.match(verbose, /Skipping: config\.json \(identical\)/);
+  });
+
+  it("comparison and filter options reach the plan: --existing, --ignore-existing, --ignore-times, --ignore-sizes, --filter-from", async () => {
+    const dir = join(work, "opts");
+    await mkdir(dir);
+    await writeFile(join(dir, "keep.txt"), "aaaa");
+    await writeFile(join(dir, "skip.log"), "l");
+    ok(await cli(["sync", dir, "hf://buckets/alice/sync/opts"]));
+    await writeFile(join(dir, "keep.txt"), "bbbbbbbb");
+    const old = new Date(Date.now() - 3600_000);
+    await utimes(join(dir, "keep.txt"), old, old); // changed size, older than the bucket's copy
+    await writeFile(join(dir, "new.txt"), "n");
+    const plan = async (...extra: string[]) => {
+      const lines = ok(await cli(["sync", dir, "hf://buckets/alice/sync/opts", "--dry-run", ...extra])).trim().split("\n").slice(1).map(json);
+      return lines.map((l: { action: string; path: string; reason: string }) => `${l.action} ${l.path}: ${l.reason}`);
+    };
+    assert.deepEqual(await plan(), ["upload keep.txt: size differs", "upload new.txt: new file", "skip skip.log: identical"]);
+    assert.deepEqual(await plan("--existing"), ["upload keep.txt: size differs", "skip new.txt: new file (--existing)", "skip skip.log: identical"]);
+    assert.deepEqual(await plan("--ignore-existing"), [
+      "skip keep.txt: exists on receiver (--ignore-existing)",
+      "upload new.txt: new file",
+      "skip skip.log: exists on receiver (--ignore-existing)",
+    ]);
+    assert.deepEqual((await plan("--ignore-sizes"))[0], "skip keep.txt: remote newer");
+    assert.deepEqual((await plan("--ignore-times"))[0], "upload keep.txt: size differs");
+    await writeFile(join(work, "filters.txt"), "# only text files but new ones\n- new.txt\n+ *.txt\n- *\n");
+    assert.deepEqual(await plan("--filter-from", join(work, "filters.txt")), ["upload keep.txt: size differs"]);
+    assert.deepEqual(await plan("--include", "*.log"), ["skip skip.log: identical"]);
   });
 
   it("downloads into a directory (bytes equal), --json summary, --delete guarded by --max-delete", async () => {
