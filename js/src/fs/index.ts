@@ -329,7 +329,7 @@ export class BucketFileSystem {
    * The bytes of a file, or of `[start, end)` (end exclusive, like `Blob.slice`; negative values count
    * from the end). Whole-file reads are verified against the xetHash.
    */
-  async readFile(path: string, options: { start?: number; end?: number; encoding?: undefined } = {}): Promise<Uint8Array> {
+  async readFile(path: string, options: { start?: number; end?: number } = {}): Promise<Uint8Array> {
     const blob = await this.open(path);
     const part = options.start === undefined && options.end === undefined ? blob : blob.slice(options.start, options.end);
     return part.bytes();
