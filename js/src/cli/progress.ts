@@ -52,7 +52,7 @@ export class ProgressLine {
   update(state: Partial<ProgressState>): void {
     this.#state = { ...this.#state, ...state };
     const now = Date.now();
-    this.#samples.push([now, this.#state.sent ?? this.#state.done]);
+    this.#samples.push([now, this.#state.done]);
     while (this.#samples.length > 2 && now - this.#samples[0]![0] > 5000) this.#samples.shift();
     this.#draw(false);
   }
