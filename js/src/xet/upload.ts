@@ -730,12 +730,12 @@ export class UploadPipeline {
           accept: [404, 501],
           signal: this.#ctl.signal,
         },
-        async (res, attempt) => {
+        async (res, ctx) => {
           if (res.status === 404 || res.status === 501) {
             await res.body?.cancel();
             return "fallback" as const;
           }
-          return readShardStream(res, attempt.heartbeat);
+          return readShardStream(res, ctx.heartbeat);
         },
       );
       if (outcome === "fallback") {
@@ -744,12 +744,13 @@ export class UploadPipeline {
       }
       if (outcome.ok) return;
       const elapsed = Date.now() - start;
-      const delay = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
+      const exp = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
+      const delay = exp / 2 + Math.random() * (exp / 2); // backoff with jitter, as in http.ts
       if (!outcome.retryable || attempt >= this.#retry.maxAttempts || elapsed + delay > this.#retry.budgetMs) {
         throw new XetBucketsError(
           "SHARD_REJECTED",
           `the CAS rejected the upload shard: ${outcome.message}${attempt > 1 ? ` (after ${attempt} attempts)` : ""}. ` +
-            "Nothing was registered in the bucket; retry the upload (already stored xorbs are not sent again).",
+            "Nothing was registered in the bucket; retry the upload, and report the message if it persists.",
         );
       }
       await sleep(delay, this.#ctl.signal);
@@ -766,7 +767,6 @@ export class UploadPipeline {
     this.#session?.free();
     this.#session = undefined;
   }
-
 }
 
 // ---------------------------------------------------------------------------------------------
