@@ -4,6 +4,9 @@
 use crate::chunking::Chunker;
 use crate::hash::{FileHashBuilder, MerkleHash, DATA_KEY};
 
+/// Bytes scanned and hashed per step of [`ChunkHasher::update`].
+pub const CACHE_BLOCK: usize = 512 * 1024;
+
 /// Chunks a byte stream and hashes every chunk (§2, §3.3). Keeps no input bytes: the open
 /// chunk is fed to an incremental keyed BLAKE3 hasher as it arrives.
 #[derive(Clone, Debug)]
@@ -35,7 +38,16 @@ impl ChunkHasher {
     }
 
     /// Feeds `data`; calls `on_chunk(hash, len)` for every chunk completed by this call, in order.
+    ///
+    /// Works through `data` in blocks of [`CACHE_BLOCK`] bytes, so that the bytes the chunker
+    /// has just scanned are hashed while they are still in the CPU cache.
     pub fn update(&mut self, data: &[u8], mut on_chunk: impl FnMut(MerkleHash, usize)) {
+        for block in data.chunks(CACHE_BLOCK) {
+            self.update_block(block, &mut on_chunk);
+        }
+    }
+
+    fn update_block(&mut self, data: &[u8], on_chunk: &mut impl FnMut(MerkleHash, usize)) {
         let mut carried = self.chunker.open_chunk_len();
         self.cuts.clear();
         self.chunker.push(data, &mut self.cuts);
