@@ -5,10 +5,12 @@
  * Data comes from the Xet CAS (js/src/xet/download.ts): ranged fetches in parallel under a memory
  * budget, every chunk decoded and hashed by the core, whole files verified against their xetHash.
  *
- * Memory per call ≈ min(maxRangeFetches × largest fetch, maxBufferedBytes + largest fetch) + one write
- * block, where a fetch is at most one xorb range (≤ 64 MiB serialized + ≤ 64 MiB decoded). With the
- * defaults (8 fetches, 128 MiB budget) and the usual 64 MiB xorbs that is ≤ 256 MiB, and a few MiB for
- * files made of small xorbs. Lower `maxBufferedBytes` / `maxRangeFetches` for small machines.
+ * Memory per call ≈ maxBufferedBytes + F per file being read + one write block. F, a fetch, is at most one
+ * xorb's decoded chunks (64 MiB) plus an 8 MiB decoding window: fetched data is decoded as it arrives,
+ * never held serialized. The fetch a reader is consuming is outside the budget; `maxBufferedBytes`
+ * (default 128 MiB) bounds what is fetched ahead, `maxRangeFetches` (default 8) the requests in flight,
+ * `maxFileDownloads` (default 4) the files read at once. Measured: a 200 MiB file with a 32 MiB budget
+ * peaks at about 90 MiB of live buffers. Files made of small xorbs need a few MiB.
  */
 import { InvalidArgumentError, IntegrityError, ProtocolError } from "../errors.js";
 import type { HubContext } from "../hub/context.js";
@@ -371,7 +373,7 @@ export async function downloadBucketFiles(
       const source =
         entry.size === 0
           ? (async function* () {})()
-          : reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal });
+          : exactly(entry.size, entry.path, reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal }));
       try {
         const written = await writeFileAtomic(localPath, source, {
           signal,
@@ -381,9 +383,6 @@ export async function downloadBucketFiles(
             progress(false);
           },
         });
-        if (written !== entry.size) {
-          throw new IntegrityError("LENGTH_MISMATCH", `"${entry.path}": downloaded ${written} bytes, the bucket lists ${entry.size}`);
-        }
         progress(true);
         result.downloaded.push({ path: entry.path, localPath, size: written });
       } catch (err) {
@@ -402,6 +401,17 @@ export async function downloadBucketFiles(
     throw firstError;
   }
   return result;
+}
+
+/** Passes the blocks through and fails (before the sink commits) unless they total `size` bytes. */
+async function* exactly(size: number, path: string, blocks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  for await (const b of blocks) {
+    total += b.length;
+    if (total > size) break;
+    yield b;
+  }
+  if (total !== size) throw new IntegrityError("LENGTH_MISMATCH", `"${path}": the download produced ${total > size ? "more than " : ""}${total} bytes, the bucket lists ${size}.`);
 }
 
 /**

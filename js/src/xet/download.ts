@@ -15,24 +15,27 @@
  * byte was produced, so sinks must commit only when the iteration completes (the Node file sink writes
  * a temporary file and renames it only then). Partial reads cannot be verified this way.
  *
- * Memory: peak ≈ maxBufferedBytes + one fetch over budget + the sink's write buffer. A fetch unit (one
- * fetch entry, or one range) holds its serialized bytes and its decoded chunks (each ≤ 64 MiB, one xorb)
- * from the moment it starts until its last term has been consumed; new fetches start only while the
- * reserved total stays under `maxBufferedBytes` (the fetch the reader is waiting for always starts), and
- * at most `maxRangeFetches` requests are in flight. So, per call:
+ * Memory: a fetch streams its answer through the core (decoding batches of about 4 MiB), so it holds its
+ * decoded chunks (at most one xorb: 64 MiB) and at most 8 MiB of serialized bytes, from the moment it starts
+ * until its last term has been consumed. The fetch the reader consumes or waits for (the head) always
+ * starts; fetches ahead of it start only while their total (decoded estimate + window) stays under
+ * `maxBufferedBytes`, and at most `maxRangeFetches` requests are in flight. So:
  *
- *     download memory ≈ min(maxRangeFetches × largest fetch, maxBufferedBytes + largest fetch) + write buffer
+ *     download memory ≈ maxBufferedBytes + F per file being read + one write block,  F ≤ 64 + 8 MiB
+ *
+ * (F: the head fetch, decoded plus its decoding window; small for files made of small xorbs.)
  */
 import { decodeChunkRecords, FileHashBuilder, initCore } from "../core/index.js";
 import { HubApiError, IntegrityError, ProtocolError, XetCoreError } from "../errors.js";
-import { httpRequestRead, redactUrl, type AttemptContext } from "../http.js";
+import { httpRequestRead, redactUrl } from "../http.js";
 import type { CasClient } from "./cas.js";
 import {
   DownloadLimiter,
-  parseMultipart,
+  MultipartParser,
+  RangeRouter,
   parseReconstruction,
   type DownloadTuning,
-  type Part,
+  type RangeSink,
   type ReconEntry,
   type ReconRange,
   type ReconTerm,
@@ -45,10 +48,10 @@ export type { DownloadTuning, ReconEntry, ReconRange, ReconTerm, Reconstruction 
 const MiB = 1024 * 1024;
 
 export const DEFAULT_WINDOW_BYTES = 1024 * MiB;
+/** Records decoded per call into the core (bounds the core's memory and the pending serialized bytes). */
 const DECODE_BATCH_BYTES = 4 * MiB;
-/** Largest body accepted when a server answers a ranged request with the whole object (200). */
-const MAX_WHOLE_OBJECT_BYTES = 80 * MiB;
-
+/** Serialized bytes a fetch holds at most while decoding: one batch, one network read, one record. */
+export const DECODE_WINDOW_BYTES = 2 * DECODE_BATCH_BYTES;
 
 // ---------------------------------------------------------------------------------------------
 // Fetching and decoding ranges
@@ -74,110 +77,158 @@ function corrupt(message: string, cause?: unknown): IntegrityError {
   return new IntegrityError("CORRUPT_DATA", `${message}: the downloaded xorb data is corrupt. Retry the download; if it persists, the stored data is damaged.`, { cause });
 }
 
-/** Decodes the chunk records of one fetched range (chunks [start, end)) in bounded batches. */
-export function decodeRange(bytes: Uint8Array, start: number, end: number, xorb: string): DecodedRange {
-  const batches: Batch[] = [];
-  let pos = 0;
-  let chunk = start;
-  while (pos < bytes.length) {
-    let stop = pos;
-    let raw = 0;
-    let n = 0;
-    while (stop < bytes.length && (n === 0 || (stop - pos < DECODE_BATCH_BYTES && raw < DECODE_BATCH_BYTES))) {
-      if (stop + 8 > bytes.length) throw corrupt(`truncated chunk record in xorb ${xorb}`);
-      const clen = bytes[stop + 1]! | (bytes[stop + 2]! << 8) | (bytes[stop + 3]! << 16);
-      raw += bytes[stop + 5]! | (bytes[stop + 6]! << 8) | (bytes[stop + 7]! << 16);
-      stop += 8 + clen;
-      n++;
-    }
-    if (stop > bytes.length) throw corrupt(`truncated chunk record in xorb ${xorb}`);
-    let d;
-    try {
-      d = decodeChunkRecords(bytes.subarray(pos, stop));
-    } catch (err) {
-      if (err instanceof XetCoreError) throw corrupt(`undecodable chunk records in xorb ${xorb} (${err.code}: ${err.message})`, err);
-      throw err;
-    }
-    if (d.count !== n) throw corrupt(`xorb ${xorb}: decoded ${d.count} chunks where ${n} records were framed`);
-    const offsets = new Uint32Array(n + 1);
-    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + d.lengths[i]!;
-    batches.push({ chunkStart: chunk, count: n, data: d.data, lengths: d.lengths, hashes: d.hashes, offsets });
-    chunk += n;
-    pos = stop;
-  }
-  if (chunk !== end) throw corrupt(`xorb ${xorb}: the range holds ${chunk - start} chunks, the reconstruction announced ${end - start}`);
-  return { start, end, batches };
-}
+/**
+ * Streaming decoder of the chunk records of one fetched range (chunks [start, end)): serialized bytes go
+ * in as they arrive; complete records are decoded (and their chunks hashed) by the core in batches of
+ * about 4 MiB, so only the decoded chunks and a small window of serialized bytes are held.
+ */
+export class RecordDecoder implements RangeSink {
+  readonly range: { start: number; end: number };
+  readonly xorb: string;
+  readonly batches: Batch[] = [];
+  #buf = new Uint8Array(0);
+  #len = 0;
+  #chunk: number;
 
-async function readBody(res: Response, at: AttemptContext, limit: number, what: string): Promise<Uint8Array> {
-  const declared = Number.parseInt(res.headers.get("content-length") ?? "", 10);
-  if (Number.isFinite(declared) && declared > limit) throw new ProtocolError(`${what}: answer of ${declared} bytes, more than the ${limit} expected`);
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const pre = Number.isFinite(declared) && declared >= 0 ? new Uint8Array(declared) : undefined;
-  const pieces: Uint8Array[] = [];
-  let total = 0;
-  try {
+  constructor(range: { start: number; end: number }, xorb: string) {
+    this.range = range;
+    this.xorb = xorb;
+    this.#chunk = range.start;
+  }
+
+  push(bytes: Uint8Array): void {
+    if (this.#len + bytes.length > this.#buf.length) {
+      const grown = new Uint8Array(Math.max(this.#len + bytes.length, Math.min(2 * this.#buf.length, DECODE_WINDOW_BYTES), 256 * 1024));
+      grown.set(this.#buf.subarray(0, this.#len));
+      this.#buf = grown;
+    }
+    this.#buf.set(bytes, this.#len);
+    this.#len += bytes.length;
+    this.#drain(false);
+  }
+
+  /** Decodes what is left; the range must end on a record boundary with the announced chunk count. */
+  finish(): DecodedRange {
+    this.#drain(true);
+    if (this.#len > 0) throw corrupt(`truncated chunk record in xorb ${this.xorb}`);
+    const { start, end } = this.range;
+    if (this.#chunk !== end) throw corrupt(`xorb ${this.xorb}: the range holds ${this.#chunk - start} chunks, the reconstruction announced ${end - start}`);
+    this.#buf = new Uint8Array(0);
+    return { start, end, batches: this.batches };
+  }
+
+  #drain(final: boolean): void {
+    const buf = this.#buf;
+    let pos = 0;
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      at.heartbeat();
-      if (total + value.length > limit || (pre && total + value.length > pre.length)) {
-        throw new ProtocolError(`${what}: the answer is longer than announced`);
+      let stop = pos;
+      let raw = 0;
+      let n = 0;
+      let full = false;
+      while (stop + 8 <= this.#len) {
+        if (buf[stop] !== 0) throw corrupt(`xorb ${this.xorb}: chunk record ${this.#chunk + n} has version ${buf[stop]}, expected 0`);
+        const clen = buf[stop + 1]! | (buf[stop + 2]! << 8) | (buf[stop + 3]! << 16);
+        if (stop + 8 + clen > this.#len) break;
+        raw += buf[stop + 5]! | (buf[stop + 6]! << 8) | (buf[stop + 7]! << 16);
+        stop += 8 + clen;
+        n++;
+        if (stop - pos >= DECODE_BATCH_BYTES || raw >= DECODE_BATCH_BYTES) {
+          full = true;
+          break;
+        }
       }
-      if (pre) pre.set(value, total);
-      else pieces.push(value);
-      total += value.length;
+      if (n === 0 || (!full && !final)) break;
+      if (this.#chunk + n > this.range.end) throw corrupt(`xorb ${this.xorb}: the range holds more chunks than the ${this.range.end - this.range.start} announced`);
+      let d;
+      try {
+        d = decodeChunkRecords(buf.subarray(pos, stop));
+      } catch (err) {
+        if (err instanceof XetCoreError) throw corrupt(`undecodable chunk records in xorb ${this.xorb} (${err.code}: ${err.message})`, err);
+        throw err;
+      }
+      if (d.count !== n) throw corrupt(`xorb ${this.xorb}: decoded ${d.count} chunks where ${n} records were framed`);
+      const offsets = new Uint32Array(n + 1);
+      for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + d.lengths[i]!;
+      this.batches.push({ chunkStart: this.#chunk, count: n, data: d.data, lengths: d.lengths, hashes: d.hashes, offsets });
+      this.#chunk += n;
+      pos = stop;
     }
-  } finally {
-    reader.releaseLock();
+    if (pos > 0) {
+      buf.copyWithin(0, pos, this.#len);
+      this.#len -= pos;
+    }
   }
-  if (pre) {
-    // A body that ends early is a broken connection (retried), not a protocol error.
-    if (total !== pre.length) throw new TypeError(`connection closed after ${total} of ${pre.length} bytes`);
-    return pre;
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of pieces) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
-/** One request to a fetch URL for `ranges`; returns the bytes of each range, in order. */
-async function fetchRanges(cas: CasClient, url: string, ranges: ReconRange[], signal: AbortSignal): Promise<Uint8Array[]> {
-  const wanted = ranges.reduce((s, r) => s + (r.byteEnd - r.byteStart + 1), 0);
+/** Decodes the chunk records of a whole fetched range (chunks [start, end)). */
+export function decodeRange(bytes: Uint8Array, start: number, end: number, xorb: string): DecodedRange {
+  const d = new RecordDecoder({ start, end }, xorb);
+  d.push(bytes);
+  return d.finish();
+}
+
+/**
+ * One request to a fetch URL for `ranges` (one `Range` header listing them all); the answer — a 206
+ * part, a multipart/byteranges body, or a whole 200 body — is streamed into one decoder per range.
+ * Returns the decoded ranges, in order. Inside the retry loop: a broken body is fetched again.
+ */
+async function fetchRanges(cas: CasClient, url: string, ranges: ReconRange[], xorb: string, signal: AbortSignal): Promise<DecodedRange[]> {
   const header = `bytes=${ranges.map((r) => `${r.byteStart}-${r.byteEnd}`).join(",")}`;
   const what = `GET ${redactUrl(url)}`;
   return httpRequestRead(url, { headers: { Range: header }, signal }, { ...cas.http, abortSignal: signal }, async (res, at) => {
+    const decoders = ranges.map((r) => new RecordDecoder(r, xorb));
+    const router = new RangeRouter(ranges.map((r, i) => ({ start: r.byteStart, end: r.byteEnd, sink: decoders[i]! })));
     const type = res.headers.get("content-type") ?? "";
-    let parts: Part[];
+    let feed: (chunk: Uint8Array) => void;
+    let multipart: MultipartParser | undefined;
     if (res.status === 206 && /^multipart\/byteranges/i.test(type)) {
       const bm = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(type);
       if (!bm) throw new ProtocolError(`${what}: multipart answer without boundary`);
-      const body = await readBody(res, at, wanted + 512 * ranges.length + 4096, what);
-      parts = parseMultipart(body, bm[1] ?? bm[2]!);
-    } else if (res.status === 206) {
-      const m = /bytes\s+(\d+)-(\d+)\//i.exec(res.headers.get("content-range") ?? "");
-      if (!m) throw new ProtocolError(`${what}: 206 answer without Content-Range`);
-      const start = Number(m[1]);
-      const end = Number(m[2]);
-      const body = await readBody(res, at, end - start + 1, what);
-      if (body.length !== end - start + 1) throw new TypeError(`connection closed after ${body.length} of ${end - start + 1} bytes`);
-      parts = [{ start, end, data: body }];
-    } else if (res.status === 200) {
-      const body = await readBody(res, at, MAX_WHOLE_OBJECT_BYTES, what);
-      parts = [{ start: 0, end: body.length - 1, data: body }];
+      const mp = new MultipartParser(bm[1] ?? bm[2]!, (offset, bytes) => router.feed(offset, bytes));
+      multipart = mp;
+      feed = (chunk) => mp.push(chunk);
+    } else if (res.status === 206 || res.status === 200) {
+      let offset = 0;
+      if (res.status === 206) {
+        const m = /bytes\s+(\d+)-(\d+)\//i.exec(res.headers.get("content-range") ?? "");
+        if (!m) throw new ProtocolError(`${what}: 206 answer without Content-Range`);
+        offset = Number(m[1]);
+      }
+      feed = (chunk) => {
+        router.feed(offset, chunk);
+        offset += chunk.length;
+      };
     } else {
       throw new ProtocolError(`${what}: unexpected status ${res.status} for a ranged request`);
     }
-    return ranges.map((r) => {
-      const p = parts.find((q) => q.start <= r.byteStart && r.byteEnd <= q.end);
-      if (!p) throw new ProtocolError(`${what}: the answer does not contain bytes ${r.byteStart}-${r.byteEnd}`);
-      return p.data.subarray(r.byteStart - p.start, r.byteEnd - p.start + 1);
-    });
+    const declared = Number.parseInt(res.headers.get("content-length") ?? "", 10);
+    let total = 0;
+    if (res.body) {
+      const reader = res.body.getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          at.heartbeat();
+          total += value.length;
+          feed(value);
+          // A server that ignored the Range header sends the whole object: stop once we have our bytes.
+          if (res.status === 200 && router.complete) {
+            await reader.cancel();
+            break;
+          }
+        }
+      } finally {
+        reader.releaseLock();
+      }
+    }
+    if (!router.complete) {
+      // A body shorter than announced is a broken connection (retried), anything else a protocol error.
+      if (Number.isFinite(declared) && total < declared) throw new TypeError(`connection closed after ${total} of ${declared} bytes`);
+      throw new ProtocolError(`${what}: the answer lacks bytes ${router.missing()}`);
+    }
+    multipart?.end();
+    return decoders.map((d) => d.finish());
   });
 }
 
@@ -201,10 +252,14 @@ interface Unit {
   parts: { url: string; ranges: ReconRange[] }[];
   cost: number;
   lastUse: number;
-  reserved: boolean;
-  released: boolean;
-  ready: Promise<Map<string, DecodedRange>>;
-  resolve(v: Map<string, DecodedRange>): void;
+  /** Bytes counted in the limiter's budget (0 once the unit is the head or done). */
+  counted: number;
+  /** The reader is done with the unit (or the read ended). */
+  done: boolean;
+  /** Settles when the unit is fetched (its data is in `decoded`, dropped when the unit is released). */
+  ready: Promise<void>;
+  decoded: Map<string, DecodedRange> | undefined;
+  resolve(): void;
   reject(e: unknown): void;
 }
 
@@ -226,6 +281,13 @@ export class XetReader {
     this.limiter = limiter ?? new DownloadLimiter(tuning);
     this.windowBytes = Math.max(1, tuning.reconstructionWindowBytes ?? DEFAULT_WINDOW_BYTES);
     this.multiRange = tuning.multiRange ?? true;
+  }
+
+  #uncount(u: Unit): void {
+    if (u.counted > 0) {
+      this.limiter.release(u.counted);
+      u.counted = 0;
+    }
   }
 
   /** Queries the reconstruction of bytes [first, last] (inclusive) of a file; v2, falling back to v1. */
@@ -351,12 +413,12 @@ export class XetReader {
       if (!u) {
         let resolve!: Unit["resolve"];
         let reject!: Unit["reject"];
-        const ready = new Promise<Map<string, DecodedRange>>((res, rej) => {
+        const ready = new Promise<void>((res, rej) => {
           resolve = res;
           reject = rej;
         });
         ready.catch(() => {});
-        u = { index: units.length, xorb: entry.xorb, parts: [], cost: 0, lastUse: ti, reserved: false, released: false, ready, resolve, reject };
+        u = { index: units.length, xorb: entry.xorb, parts: [], cost: 0, lastUse: ti, counted: 0, done: false, ready, decoded: undefined, resolve, reject };
         units.push(u);
         unitOf.set(key, u);
         rangesOfUnit.set(u, new Set());
@@ -376,8 +438,11 @@ export class XetReader {
       const ranges = [...rangesOfUnit.get(u)!].sort((a, b) => a.byteStart - b.byteStart);
       const url = byRange.get(rangeKey(u.xorb, ranges[0]!.start, ranges[0]!.end))!.url;
       u.parts = [{ url, ranges }];
-      // Cost: serialized bytes + the estimated decoded bytes.
-      u.cost = ranges.reduce((c, r) => c + (r.byteEnd - r.byteStart + 1) + Math.ceil(perChunk.get(r)! * (r.end - r.start)), 0);
+      // Cost: the estimated decoded bytes, plus the decoding window of serialized bytes.
+      u.cost = ranges.reduce(
+        (c, r) => c + Math.ceil(perChunk.get(r)! * (r.end - r.start)) + Math.min(r.byteEnd - r.byteStart + 1, DECODE_WINDOW_BYTES),
+        0,
+      );
     }
 
     // Re-querying the reconstruction after a 403 (expired fetch URLs): one query per generation.
@@ -409,8 +474,8 @@ export class XetReader {
           for (const part of u.parts) {
             const groups = this.multiRange ? [part.ranges] : part.ranges.map((r) => [r]);
             for (const group of groups) {
-              const bodies = await fetchRanges(this.cas, part.url, group, signal);
-              group.forEach((r, i) => out.set(rangeKey(u.xorb, r.start, r.end), decodeRange(bodies[i]!, r.start, r.end, u.xorb)));
+              const decoded = await fetchRanges(this.cas, part.url, group, u.xorb, signal);
+              group.forEach((r, i) => out.set(rangeKey(u.xorb, r.start, r.end), decoded[i]!));
             }
           }
           return out;
@@ -436,11 +501,15 @@ export class XetReader {
 
     const launcher = (async () => {
       for (const u of units) {
-        await this.limiter.reserve(u.cost, () => u.index <= consumerUnit, signal);
-        u.reserved = true;
+        u.counted = await this.limiter.reserve(u.cost, () => u.index <= consumerUnit, signal);
+        if (u.done) this.#uncount(u);
         await this.limiter.acquireSlot(signal);
         fetchUnit(u)
-          .then(u.resolve, u.reject)
+          .then((decoded) => {
+            // A unit released early (the read ended) keeps nothing.
+            if (!u.done) u.decoded = decoded;
+            u.resolve();
+          }, u.reject)
           .finally(() => this.limiter.releaseSlot());
       }
     })();
@@ -449,69 +518,44 @@ export class XetReader {
     });
 
     const release = (u: Unit) => {
-      if (u.reserved && !u.released) {
-        u.released = true;
-        this.limiter.release(u.cost);
-      }
+      u.done = true;
+      u.decoded = undefined; // the data goes as soon as its last term was consumed
+      this.#uncount(u);
+    };
+
+    const decodedOf = (u: Unit, r: ReconRange): DecodedRange => {
+      const d = u.decoded?.get(rangeKey(u.xorb, r.start, r.end));
+      if (!d) throw new ProtocolError(`internal: chunks ${r.start}-${r.end} of xorb ${u.xorb} were not fetched`);
+      return d;
     };
 
     try {
-      let skip = offset;
-      let remaining = we - ws;
       // File offset of the first chunk of this window (for hashing each chunk exactly once).
-      let chunkOffset = ws - offset;
-      if (chunkOffset < 0) throw new ProtocolError(`offset_into_first_range ${offset} is past the requested start ${ws}`);
-      for (let ti = 0; ti < terms.length && (remaining > 0 || state.builder); ti++) {
-        const t = terms[ti]!;
+      const cur: Cursor = { skip: offset, remaining: we - ws, chunkOffset: ws - offset };
+      if (cur.chunkOffset < 0) throw new ProtocolError(`offset_into_first_range ${offset} is past the requested start ${ws}`);
+      // Slices of the current term. Cleared as they are yielded: a generator keeps its locals alive across
+      // yields, and a stale reference would pin a whole fetched xorb.
+      let out: Uint8Array[] = [];
+      for (let ti = 0; ti < terms.length && (cur.remaining > 0 || state.builder); ti++) {
         const u = termUnit[ti]!;
         if (u.index > consumerUnit) {
           consumerUnit = u.index;
+          // The unit becomes the head: it leaves the budget, which lets the next fetches start.
+          this.#uncount(u);
           this.limiter.notify();
         }
-        const decoded = (await u.ready).get(rangeKey(u.xorb, termRange[ti]!.start, termRange[ti]!.end));
-        if (!decoded) throw new ProtocolError(`internal: range of term ${ti} was not fetched`);
-        // Collect the term's pieces (contiguous chunk runs inside decoded batches).
-        const pieces: { b: Batch; from: number; to: number }[] = [];
-        let total = 0;
-        for (const b of decoded.batches) {
-          const from = Math.max(t.start, b.chunkStart);
-          const to = Math.min(t.end, b.chunkStart + b.count);
-          if (from >= to) continue;
-          pieces.push({ b, from: from - b.chunkStart, to: to - b.chunkStart });
-          total += b.offsets[to - b.chunkStart]! - b.offsets[from - b.chunkStart]!;
+        await u.ready;
+        out = termSlices(decodedOf(u, termRange[ti]!), terms[ti]!, cur, state);
+        for (let i = 0; i < out.length; i++) {
+          signal.throwIfAborted();
+          const slice = out[i]!;
+          out[i] = EMPTY;
+          yield slice;
         }
-        if (total !== t.unpacked) {
-          throw new IntegrityError(
-            "LENGTH_MISMATCH",
-            `chunks ${t.start}-${t.end} of xorb ${t.xorb} decode to ${total} bytes, the reconstruction announced ${t.unpacked}: the data or the reconstruction is corrupt`,
-          );
-        }
-        for (const { b, from, to } of pieces) {
-          if (state.builder) {
-            // Skip chunks already hashed in the previous window (the chunk that straddles the boundary).
-            let k = from;
-            while (k < to && chunkOffset + (b.offsets[k]! - b.offsets[from]!) < state.hashedUpTo) k++;
-            if (k < to) {
-              state.builder.addChunks(b.hashes.subarray(32 * k, 32 * to), b.lengths.subarray(k, to));
-              state.hashedUpTo = chunkOffset + (b.offsets[to]! - b.offsets[from]!);
-            }
-          }
-          let data = b.data.subarray(b.offsets[from]!, b.offsets[to]!);
-          chunkOffset += data.length;
-          if (skip > 0) {
-            const s = Math.min(skip, data.length);
-            data = data.subarray(s);
-            skip -= s;
-          }
-          if (data.length > remaining) data = data.subarray(0, remaining);
-          remaining -= data.length;
-          if (data.length > 0) {
-            signal.throwIfAborted();
-            yield data;
-          }
-        }
+        out = [];
         if (ti === u.lastUse) release(u);
       }
+      const remaining = cur.remaining;
       if (remaining !== 0) {
         throw new ProtocolError(`the reconstruction of ${hash} for bytes ${ws}-${we - 1} covers ${we - ws - remaining} bytes, not ${we - ws}`);
       }
@@ -521,6 +565,68 @@ export class XetReader {
       for (const u of units) release(u);
     }
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+interface Cursor {
+  /** Bytes still to drop at the start (offset_into_first_range). */
+  skip: number;
+  /** Bytes still to produce in this window. */
+  remaining: number;
+  /** File offset of the next chunk. */
+  chunkOffset: number;
+}
+
+/**
+ * The output slices of one term: checks its decoded length against `unpacked_length`, feeds its chunk
+ * hashes to the file hash (each chunk once, across windows), drops the window's leading offset and
+ * truncates at the window's end.
+ */
+function termSlices(
+  decoded: DecodedRange,
+  t: ReconTerm,
+  cur: Cursor,
+  state: { hashedUpTo: number; builder: FileHashBuilder | undefined },
+): Uint8Array[] {
+  const pieces: { b: Batch; from: number; to: number }[] = [];
+  let total = 0;
+  for (const b of decoded.batches) {
+    const from = Math.max(t.start, b.chunkStart);
+    const to = Math.min(t.end, b.chunkStart + b.count);
+    if (from >= to) continue;
+    pieces.push({ b, from: from - b.chunkStart, to: to - b.chunkStart });
+    total += b.offsets[to - b.chunkStart]! - b.offsets[from - b.chunkStart]!;
+  }
+  if (total !== t.unpacked) {
+    throw new IntegrityError(
+      "LENGTH_MISMATCH",
+      `chunks ${t.start}-${t.end} of xorb ${t.xorb} decode to ${total} bytes, the reconstruction announced ${t.unpacked}: the data or the reconstruction is corrupt`,
+    );
+  }
+  const out: Uint8Array[] = [];
+  for (const { b, from, to } of pieces) {
+    if (state.builder) {
+      // Skip chunks already hashed in the previous window (the chunk that straddles the boundary).
+      let k = from;
+      while (k < to && cur.chunkOffset + (b.offsets[k]! - b.offsets[from]!) < state.hashedUpTo) k++;
+      if (k < to) {
+        state.builder.addChunks(b.hashes.subarray(32 * k, 32 * to), b.lengths.subarray(k, to));
+        state.hashedUpTo = cur.chunkOffset + (b.offsets[to]! - b.offsets[from]!);
+      }
+    }
+    let data = b.data.subarray(b.offsets[from]!, b.offsets[to]!);
+    cur.chunkOffset += data.length;
+    if (cur.skip > 0) {
+      const s = Math.min(cur.skip, data.length);
+      data = data.subarray(s);
+      cur.skip -= s;
+    }
+    if (data.length > cur.remaining) data = data.subarray(0, cur.remaining);
+    cur.remaining -= data.length;
+    if (data.length > 0) out.push(data);
+  }
+  return out;
 }
 
 function missingOnCas(hash: string, casUrl: string): HubApiError {

@@ -11,14 +11,15 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 128 * MiB;
 
 export interface DownloadTuning {
   /**
-   * Range requests in flight at once, per call (default 8 in Node, 4 in browsers). Each holds at most one
-   * fetch entry (≤ one xorb: 64 MiB serialized + 64 MiB decoded).
+   * Range requests in flight at once, per call (default 8 in Node, 4 in browsers). Each holds the decoded
+   * chunks of one fetch entry (≤ one xorb: 64 MiB) and ≤ 8 MiB of serialized bytes while decoding.
    */
   maxRangeFetches?: number;
   /**
-   * Budget of fetched-but-not-yet-consumed bytes (serialized + decoded estimate), per call (default
-   * 128 MiB). New fetches wait while it is spent; the fetch the reader waits for always starts, so one
-   * fetch may go over it.
+   * Budget for fetching ahead: bytes (decoded estimate + decoding window) of fetches started before the
+   * reader needs them, per call (default 128 MiB). The fetch the reader is consuming or waiting for (the
+   * head, one per file in flight) is outside the budget. Download memory ≈ maxBufferedBytes + F per file
+   * in flight + one write block, F being the largest fetch (≤ 64 MiB decoded + 8 MiB window).
    */
   maxBufferedBytes?: number;
   /** File bytes covered by one reconstruction query (default 1 GiB). Smaller windows mean smaller answers. */
@@ -84,9 +85,16 @@ export class DownloadLimiter {
     }
   }
 
-  async reserve(bytes: number, isHead: () => boolean, signal: AbortSignal): Promise<void> {
+  /**
+   * Admits a fetch of `bytes`: at once when `isHead()` (the reader waits for it; not counted: the head is
+   * outside the budget), else once it fits in the budget. Returns the bytes counted (0 for the head);
+   * give them back with `release` when the data is consumed or becomes the head.
+   */
+  async reserve(bytes: number, isHead: () => boolean, signal: AbortSignal): Promise<number> {
     await this.#until(() => isHead() || this.#bytes + bytes <= this.maxBufferedBytes, signal);
+    if (isHead()) return 0;
     this.#bytes += bytes;
+    return bytes;
   }
   release(bytes: number): void {
     this.#bytes -= bytes;
@@ -207,29 +215,152 @@ function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
   return -1;
 }
 
-/** Parses a `multipart/byteranges` body into parts (each located by its `Content-Range`). */
-export function parseMultipart(body: Uint8Array, boundary: string): Part[] {
-  const delim = enc.encode(`--${boundary}`);
-  const parts: Part[] = [];
-  let pos = 0;
-  for (;;) {
-    const at = indexOf(body, delim, pos);
-    if (at < 0) throw new ProtocolError("multipart/byteranges answer without closing boundary");
-    pos = at + delim.length;
-    if (body[pos] === 0x2d && body[pos + 1] === 0x2d) break; // "--": last boundary
-    const headEnd = indexOf(body, enc.encode("\r\n\r\n"), pos);
-    if (headEnd < 0) throw new ProtocolError("multipart/byteranges part without headers");
-    const head = dec.decode(body.subarray(pos, headEnd));
-    const m = /content-range:\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)/i.exec(head);
-    if (!m) throw new ProtocolError("multipart/byteranges part without Content-Range");
-    const start = Number(m[1]);
-    const end = Number(m[2]);
-    const dataStart = headEnd + 4;
-    const dataEnd = dataStart + (end - start + 1);
-    if (dataEnd > body.length) throw new ProtocolError("multipart/byteranges part shorter than its Content-Range");
-    parts.push({ start, end, data: body.subarray(dataStart, dataEnd) });
-    pos = dataEnd;
+const HEAD_LIMIT = 64 * 1024;
+
+/**
+ * Streaming `multipart/byteranges` parser: bytes go in as they arrive; the data of each part comes out
+ * through `onData(absoluteOffset, bytes)`, located by the part's `Content-Range` (whose length also
+ * delimits the part, so data that happens to contain the boundary is never misread). Holds at most one
+ * part header in memory.
+ */
+export class MultipartParser {
+  readonly #delim: Uint8Array;
+  readonly #onData: (offset: number, bytes: Uint8Array) => void;
+  #head = new Uint8Array(0);
+  #state: "head" | "body" | "end" = "head";
+  #offset = 0;
+  #remaining = 0;
+
+  constructor(boundary: string, onData: (offset: number, bytes: Uint8Array) => void) {
+    this.#delim = enc.encode(`--${boundary}`);
+    this.#onData = onData;
   }
-  return parts;
+
+  get done(): boolean {
+    return this.#state === "end";
+  }
+
+  push(chunk: Uint8Array): void {
+    let data = chunk;
+    while (data.length > 0 && this.#state !== "end") {
+      if (this.#state === "body") {
+        const n = Math.min(this.#remaining, data.length);
+        this.#onData(this.#offset, data.subarray(0, n));
+        this.#offset += n;
+        this.#remaining -= n;
+        data = data.subarray(n);
+        if (this.#remaining === 0) this.#state = "head";
+        continue;
+      }
+      const head = new Uint8Array(this.#head.length + data.length);
+      head.set(this.#head);
+      head.set(data, this.#head.length);
+      data = new Uint8Array(0);
+      const at = indexOf(head, this.#delim, 0);
+      const after = at + this.#delim.length;
+      if (at < 0 || head.length < after + 2) {
+        if (head.length > HEAD_LIMIT) throw new ProtocolError("multipart/byteranges answer without a boundary where a part should start");
+        this.#head = head;
+        continue;
+      }
+      if (head[after] === 0x2d && head[after + 1] === 0x2d) {
+        this.#state = "end";
+        this.#head = new Uint8Array(0);
+        break;
+      }
+      const headEnd = indexOf(head, CRLFCRLF, after);
+      if (headEnd < 0) {
+        if (head.length > HEAD_LIMIT) throw new ProtocolError("multipart/byteranges part header too long");
+        this.#head = head;
+        continue;
+      }
+      const m = /content-range:\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)/i.exec(dec.decode(head.subarray(after, headEnd)));
+      if (!m) throw new ProtocolError("multipart/byteranges part without Content-Range");
+      this.#offset = Number(m[1]);
+      this.#remaining = Number(m[2]) - this.#offset + 1;
+      if (this.#remaining <= 0) throw new ProtocolError("multipart/byteranges part with an empty or reversed Content-Range");
+      this.#state = "body";
+      this.#head = new Uint8Array(0);
+      data = head.subarray(headEnd + 4);
+    }
+  }
+
+  /** Checks that the closing boundary was seen. */
+  end(): void {
+    if (this.#state === "body") throw new ProtocolError("multipart/byteranges part shorter than its Content-Range");
+    if (this.#state !== "end") throw new ProtocolError("multipart/byteranges answer without closing boundary");
+  }
 }
 
+const CRLFCRLF = enc.encode("\r\n\r\n");
+
+/** Parses a whole `multipart/byteranges` body into parts (tests and small bodies). */
+export function parseMultipart(body: Uint8Array, boundary: string): Part[] {
+  const parts: { start: number; pieces: Uint8Array[]; length: number }[] = [];
+  const p = new MultipartParser(boundary, (offset, bytes) => {
+    const last = parts[parts.length - 1];
+    if (last && last.start + last.length === offset) {
+      last.pieces.push(bytes);
+      last.length += bytes.length;
+    } else parts.push({ start: offset, pieces: [bytes], length: bytes.length });
+  });
+  p.push(body);
+  p.end();
+  return parts.map((q) => {
+    const data = new Uint8Array(q.length);
+    let off = 0;
+    for (const b of q.pieces) {
+      data.set(b, off);
+      off += b.length;
+    }
+    return { start: q.start, end: q.start + q.length - 1, data };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing answer bytes to requested ranges
+// ---------------------------------------------------------------------------------------------
+
+/** Receives the bytes of one requested range, in order. */
+export interface RangeSink {
+  push(bytes: Uint8Array): void;
+}
+
+/**
+ * Routes the bytes of an answer, given at absolute offsets of the resource (a 206 part, a multipart part,
+ * or a whole 200 body), to the sinks of the requested byte ranges ([start, end] inclusive, sorted, not
+ * overlapping). Bytes outside the ranges are dropped; a range must be fed contiguously.
+ */
+export class RangeRouter {
+  readonly #ranges: { start: number; end: number; next: number; sink: RangeSink }[];
+
+  constructor(ranges: { start: number; end: number; sink: RangeSink }[]) {
+    this.#ranges = [...ranges].sort((a, b) => a.start - b.start).map((r) => ({ ...r, next: r.start }));
+  }
+
+  feed(offset: number, chunk: Uint8Array): void {
+    const chunkEnd = offset + chunk.length; // exclusive
+    for (const r of this.#ranges) {
+      if (r.start >= chunkEnd) break;
+      const from = Math.max(r.next, offset);
+      const to = Math.min(r.end + 1, chunkEnd);
+      if (from >= to) continue;
+      if (from > r.next) throw new ProtocolError(`the answer skips bytes ${r.next}-${from - 1} of requested range ${r.start}-${r.end}`);
+      r.sink.push(chunk.subarray(from - offset, to - offset));
+      r.next = to;
+    }
+  }
+
+  /** True when every range received all its bytes. */
+  get complete(): boolean {
+    return this.#ranges.every((r) => r.next === r.end + 1);
+  }
+
+  /** The ranges still missing bytes, for messages. */
+  missing(): string {
+    return this.#ranges
+      .filter((r) => r.next !== r.end + 1)
+      .map((r) => `${r.next}-${r.end}`)
+      .join(", ");
+  }
+}

@@ -61,3 +61,25 @@ export function assertBytesEqual(actual: Uint8Array, expected: Uint8Array, what 
     assert.fail(`${what}: differ at byte ${i}`);
   }
 }
+
+/** Compares two files block by block. */
+export async function assertFilesEqual(a: string, b: string): Promise<void> {
+  const { open } = await import("node:fs/promises");
+  const fa = await open(a);
+  const fb = await open(b);
+  try {
+    const ba = new Uint8Array(4 * 1024 * 1024);
+    const bb = new Uint8Array(ba.length);
+    for (let off = 0; ; ) {
+      const { bytesRead: na } = await fa.read(ba, 0, ba.length, off);
+      const { bytesRead: nb } = await fb.read(bb, 0, bb.length, off);
+      assert.equal(na, nb, `${a} and ${b} differ in length near byte ${off}`);
+      if (na === 0) return;
+      if (!Buffer.from(ba.buffer, 0, na).equals(Buffer.from(bb.buffer, 0, nb))) assert.fail(`${a} and ${b} differ in bytes ${off}-${off + na}`);
+      off += na;
+    }
+  } finally {
+    await fa.close();
+    await fb.close();
+  }
+}
