@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ProtocolError } from "../../src/errors.js";
-import { DownloadLimiter, parseMultipart, parseReconstruction } from "../../src/xet/fetch-plan.js";
+import { DownloadLimiter, MultipartParser, RangeRouter, parseMultipart, parseReconstruction } from "../../src/xet/fetch-plan.js";
 
 const H1 = "a".repeat(64);
 const H2 = "B".repeat(64);
@@ -114,6 +114,68 @@ describe("parseMultipart", () => {
     assert.throws(() => parseMultipart(enc.encode("--B\r\nContent-Range: bytes 0-3/4\r\n\r\nabcd"), "B"), ProtocolError);
     assert.throws(() => parseMultipart(enc.encode("--B\r\nX: y\r\n\r\nabcd\r\n--B--"), "B"), ProtocolError);
     assert.throws(() => parseMultipart(enc.encode("--B\r\nContent-Range: bytes 0-9/10\r\n\r\nabcd"), "B"), ProtocolError);
+  });
+});
+
+describe("MultipartParser (streaming)", () => {
+  it("gives the same parts whatever the split of the body (one byte at a time, random pieces)", () => {
+    const a = new Uint8Array(3000).map((_, i) => (i * 7) % 256);
+    const b = new Uint8Array(10).fill(0x2d); // "----------"
+    const body = multipart("bnd", [{ start: 0, data: a, total: 9999 }, { start: 5000, data: b, total: 9999 }], "pre");
+    const expected = parseMultipart(body, "bnd");
+    for (const split of ["bytes", "random"] as const) {
+      const got = new Map<number, number[]>();
+      const p = new MultipartParser("bnd", (off, bytes) => {
+        for (let i = 0; i < bytes.length; i++) got.set(off + i, [bytes[i]!]);
+      });
+      let seed = 17;
+      for (let pos = 0; pos < body.length; ) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        const n = split === "bytes" ? 1 : 1 + (seed % 700);
+        p.push(body.subarray(pos, pos + n));
+        pos += n;
+      }
+      p.end();
+      assert.equal(got.size, a.length + b.length, split);
+      for (const part of expected) for (let i = 0; i < part.data.length; i++) assert.equal(got.get(part.start + i)![0], part.data[i]);
+    }
+  });
+
+  it("end() rejects a body cut inside a part", () => {
+    const body = multipart("q", [{ start: 0, data: new Uint8Array(100), total: 100 }]);
+    const p = new MultipartParser("q", () => {});
+    p.push(body.subarray(0, 90));
+    assert.throws(() => p.end(), ProtocolError);
+  });
+});
+
+describe("RangeRouter", () => {
+  const sink = () => {
+    const got: number[] = [];
+    return { got, push: (b: Uint8Array) => got.push(...b) };
+  };
+
+  it("cuts requested ranges out of a whole body or of a coalesced part, dropping the gaps", () => {
+    const body = new Uint8Array(100).map((_, i) => i);
+    const s1 = sink();
+    const s2 = sink();
+    const r = new RangeRouter([
+      { start: 60, end: 64, sink: s2 },
+      { start: 10, end: 12, sink: s1 },
+    ]);
+    r.feed(0, body.subarray(0, 30));
+    assert.equal(r.complete, false);
+    assert.equal(r.missing(), "60-64");
+    r.feed(30, body.subarray(30));
+    assert.ok(r.complete);
+    assert.deepEqual(s1.got, [10, 11, 12]);
+    assert.deepEqual(s2.got, [60, 61, 62, 63, 64]);
+  });
+
+  it("rejects an answer that skips bytes of a range", () => {
+    const r = new RangeRouter([{ start: 0, end: 9, sink: sink() }]);
+    r.feed(0, new Uint8Array(4));
+    assert.throws(() => r.feed(6, new Uint8Array(4)), ProtocolError);
   });
 });
 
