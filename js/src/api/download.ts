@@ -212,13 +212,16 @@ export class ResolveUrlBlob extends Blob {
   override async text(): Promise<string> {
     return new TextDecoder().decode(await this.bytes());
   }
+  /** Streams the range in 8 MiB ranged requests (each retried on its own), so memory stays bounded. */
   override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    const self = this;
+    let off = 0;
     return new ReadableStream<Uint8Array<ArrayBuffer>>({
-      async start(controller) {
+      pull: async (controller) => {
+        if (off >= this.size) return controller.close();
+        const n = Math.min(8 * 1024 * 1024, this.size - off);
         try {
-          controller.enqueue(await self.bytes());
-          controller.close();
+          controller.enqueue(await this.slice(off, off + n).bytes());
+          off += n;
         } catch (err) {
           controller.error(err);
         }
