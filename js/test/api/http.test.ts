@@ -111,6 +111,24 @@ describe("httpRequestRead", () => {
     assert.equal(hits.get("/stall"), 2);
   });
 
+  it("honours Retry-After on 429, and gives up at once when the wait would exceed the time budget", async () => {
+    handlers.set("/busy", (_req, res, hit) => {
+      if (hit === 1) res.writeHead(429, { "Retry-After": "1", "Content-Type": "application/json" }).end('{"error":"slow down"}');
+      else res.writeHead(200).end("ok");
+    });
+    const t0 = Date.now();
+    assert.equal(await httpRequestRead(`${base}/busy`, {}, { retry: fast }, (r) => r.text()), "ok");
+    assert.ok(Date.now() - t0 >= 1000, "waited the announced second");
+    handlers.set("/very-busy", (_req, res) => res.writeHead(503, { "Retry-After": "30" }).end());
+    const t1 = Date.now();
+    const err = await httpRequestRead(`${base}/very-busy`, {}, { retry: { ...fast, budgetMs: 5000 } }, (r) => r.text()).catch((e) => e);
+    assert.equal(err.statusCode, 503);
+    assert.equal(err.code, "SERVER_ERROR");
+    assert.equal(err.retryAfter, 30);
+    assert.equal(err.attempts, 1);
+    assert.ok(Date.now() - t1 < 1000, "no pointless wait");
+  });
+
   it("does not retry errors of this package thrown by the reader", async () => {
     handlers.set("/bad", (_req, res) => res.writeHead(200).end("nope"));
     await assert.rejects(
