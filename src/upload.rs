@@ -57,7 +57,7 @@ use crate::shard::{
 };
 use crate::xorb::{
     read_record_header, write_chunk_record, CompressionPolicy, XorbBuilder, XorbLimits,
-    MAX_XORB_BYTES, MAX_XORB_CHUNKS, RECORD_HEADER_LEN,
+    MAX_XORB_BYTES, MAX_XORB_CHUNKS, RECORD_HEADER_LEN, SMALL_XORB_CAPACITY,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{HashSet, VecDeque};
@@ -329,6 +329,8 @@ pub struct UploadSession {
     session_xorbs: Vec<SessionXorb>,
     open_xorb: XorbBuilder,
     open_xorb_id: Option<u32>,
+    /// Large xorb buffers handed out and not recycled yet.
+    buffers_out: usize,
     learned: LearnedIndex,
     now: f64,
     queried: HashSet<MerkleHash, std::hash::BuildHasherDefault<crate::dedup::HashFold>>,
@@ -362,6 +364,7 @@ impl UploadSession {
             session_xorbs: Vec::new(),
             open_xorb: XorbBuilder::new(limits),
             open_xorb_id: None,
+            buffers_out: 0,
             learned: LearnedIndex::new(),
             now: f64::NEG_INFINITY,
             queried: Default::default(),
@@ -749,6 +752,10 @@ impl UploadSession {
         }
         self.stats.xorbs_produced += 1;
         self.stats.xorb_bytes_serialized += x.data.len() as u64;
+        if x.data.capacity() > SMALL_XORB_CAPACITY {
+            self.buffers_out += 1;
+            self.open_xorb.expect_spare(true);
+        }
         self.ready_xorbs.push_back(XorbResult {
             hash: x.hash,
             chunk_count: x.chunk_hashes.len() as u32,
@@ -840,6 +847,24 @@ impl UploadSession {
     /// The next closed xorb to upload.
     pub fn take_xorb(&mut self) -> Option<XorbResult> {
         self.ready_xorbs.pop_front()
+    }
+
+    /// Gives back the `data` buffer of a taken xorb once it has been uploaded, so that a later
+    /// xorb reuses the allocation (optional; keeps WebAssembly memory at about one xorb).
+    /// While a large buffer is out, the open xorb grows gradually rather than allocating a full
+    /// xorb beside it.
+    pub fn recycle_xorb_buffer(&mut self, buf: Vec<u8>) {
+        if buf.capacity() > SMALL_XORB_CAPACITY {
+            self.buffers_out = self.buffers_out.saturating_sub(1);
+            self.open_xorb.expect_spare(self.buffers_out > 0);
+        }
+        self.open_xorb.recycle(buf);
+    }
+
+    /// Bytes reserved for the open xorb's serialized records (diagnostics and tests of the
+    /// memory bound).
+    pub fn open_xorb_reserved_bytes(&self) -> usize {
+        self.open_xorb.reserved_bytes()
     }
 
     /// Closes the open xorb if it holds chunks (then [`UploadSession::take_xorb`] returns it).

@@ -12,6 +12,8 @@ use crate::error::{CoreError, ErrorKind};
 use crate::hash::{self, MerkleHash};
 use crate::upload::{self, UploadOptions};
 use crate::{hasher, shard, xorb};
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 type JsResult<T> = std::result::Result<T, JsValue>;
@@ -269,6 +271,10 @@ impl WasmFileResult {
     }
 }
 
+/// A buffer handed back by a `XorbResult` once its bytes were copied out, for the session's
+/// next xorb (keeps WebAssembly memory at about one xorb on long uploads).
+type BufferPool = Rc<RefCell<Option<Vec<u8>>>>;
+
 /// A closed xorb.
 #[wasm_bindgen(js_name = XorbResult)]
 pub struct WasmXorbResult {
@@ -277,6 +283,23 @@ pub struct WasmXorbResult {
     chunk_count: u32,
     raw_bytes: u64,
     serialized_bytes: usize,
+    pool: BufferPool,
+}
+
+impl Drop for WasmXorbResult {
+    fn drop(&mut self) {
+        give_back(&self.pool, std::mem::take(&mut self.data));
+    }
+}
+
+fn give_back(pool: &BufferPool, buf: Vec<u8>) {
+    if buf.capacity() == 0 {
+        return;
+    }
+    let mut slot = pool.borrow_mut();
+    if slot.as_ref().is_none_or(|b| b.capacity() < buf.capacity()) {
+        *slot = Some(buf);
+    }
 }
 
 #[wasm_bindgen(js_class = XorbResult)]
@@ -301,10 +324,13 @@ impl WasmXorbResult {
     pub fn serialized_bytes(&self) -> f64 {
         self.serialized_bytes as f64
     }
-    /// Moves the upload body out; a second call returns an empty array.
+    /// Moves the upload body out (copied into a JS-owned array; the WebAssembly buffer is
+    /// kept for the session's next xorb); a second call returns an empty array.
     #[wasm_bindgen(js_name = takeData)]
-    pub fn take_data(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.data)
+    pub fn take_data(&mut self) -> js_sys::Uint8Array {
+        let out = js_sys::Uint8Array::from(self.data.as_slice());
+        give_back(&self.pool, std::mem::take(&mut self.data));
+        out
     }
 }
 
@@ -362,6 +388,16 @@ impl WasmSessionStats {
 #[wasm_bindgen(js_name = UploadSession)]
 pub struct WasmUploadSession {
     inner: upload::UploadSession,
+    pool: BufferPool,
+}
+
+impl WasmUploadSession {
+    /// Passes a buffer handed back by a `XorbResult` to the session.
+    fn reuse_buffer(&mut self) {
+        if let Some(b) = self.pool.borrow_mut().take() {
+            self.inner.recycle_xorb_buffer(b);
+        }
+    }
 }
 
 #[wasm_bindgen(js_class = UploadSession)]
@@ -380,6 +416,7 @@ impl WasmUploadSession {
                 .map_err(js_error)?;
         Ok(WasmUploadSession {
             inner: upload::UploadSession::new(opts).map_err(js_error)?,
+            pool: BufferPool::default(),
         })
     }
 
@@ -391,6 +428,7 @@ impl WasmUploadSession {
 
     /// Feeds file bytes.
     pub fn push(&mut self, data: &[u8]) -> JsResult<()> {
+        self.reuse_buffer();
         self.inner.push(data).map_err(js_error)
     }
 
@@ -398,6 +436,7 @@ impl WasmUploadSession {
     /// `finishFile`.
     #[wasm_bindgen(js_name = endInput)]
     pub fn end_input(&mut self) -> JsResult<()> {
+        self.reuse_buffer();
         self.inner.end_input().map_err(js_error)
     }
 
@@ -421,6 +460,7 @@ impl WasmUploadSession {
         nowUnixSecs: f64,
     ) -> JsResult<u32> {
         let h = parse_hash(chunkHash)?;
+        self.reuse_buffer();
         self.inner
             .answer_query(&h, shard.as_deref(), nowUnixSecs)
             .map_err(js_error)
@@ -428,6 +468,7 @@ impl WasmUploadSession {
 
     /// Resolves what can be resolved now.
     pub fn resolve(&mut self) {
+        self.reuse_buffer();
         self.inner.resolve();
     }
 
@@ -446,6 +487,7 @@ impl WasmUploadSession {
     /// Finishes the open file.
     #[wasm_bindgen(js_name = finishFile)]
     pub fn finish_file(&mut self) -> JsResult<WasmFileResult> {
+        self.reuse_buffer();
         Ok(WasmFileResult {
             inner: self.inner.finish_file().map_err(js_error)?,
         })
@@ -454,12 +496,14 @@ impl WasmUploadSession {
     /// The next closed xorb, or `undefined`.
     #[wasm_bindgen(js_name = takeXorb)]
     pub fn take_xorb(&mut self) -> Option<WasmXorbResult> {
+        let pool = self.pool.clone();
         self.inner.take_xorb().map(|x| WasmXorbResult {
             hash: x.hash,
             chunk_count: x.chunk_count,
             raw_bytes: x.raw_bytes,
             serialized_bytes: x.data.len(),
             data: x.data,
+            pool,
         })
     }
 

@@ -18,6 +18,10 @@ pub const MAX_UNCOMPRESSED_LEN: usize = 131_072;
 pub const MAX_XORB_BYTES: u64 = 64 * 1024 * 1024;
 /// Maximum chunks per xorb (§4.5).
 pub const MAX_XORB_CHUNKS: usize = 8192;
+/// First capacity of a xorb's buffer.
+const MIN_XORB_CAPACITY: usize = 256 * 1024;
+/// Smallest buffer worth keeping for reuse by a later xorb.
+pub const SMALL_XORB_CAPACITY: usize = 4 * 1024 * 1024;
 /// First bytes of a stored xorb footer (§4.6), never part of an upload body.
 pub const FOOTER_MAGIC: &[u8; 7] = b"XETBLOB";
 
@@ -480,6 +484,7 @@ pub struct XorbLimits {
 }
 
 impl Default for XorbLimits {
+    /// The writer's limits: raw and serialized size both ≤ 64 MiB, ≤ 8,192 chunks (§4.5).
     fn default() -> Self {
         XorbLimits {
             max_raw_bytes: MAX_XORB_BYTES,
@@ -489,10 +494,24 @@ impl Default for XorbLimits {
     }
 }
 
-/// Validates an uploaded xorb body (server side, §10 item 7) with the protocol limits: decodes
-/// every record, hashes every chunk, and checks that the merkle root equals `expected`.
+impl XorbLimits {
+    /// What a server accepts: ≤ 8,192 chunks and ≤ 64 MiB of chunk data (hf_xet limits the raw
+    /// size), so the body may exceed 64 MiB by one record header per chunk (incompressible
+    /// chunks are stored raw): at most 64 MiB + 64 KiB.
+    pub const fn accepted() -> Self {
+        XorbLimits {
+            max_raw_bytes: MAX_XORB_BYTES,
+            max_serialized_bytes: MAX_XORB_BYTES + (RECORD_HEADER_LEN * MAX_XORB_CHUNKS) as u64,
+            max_chunks: MAX_XORB_CHUNKS,
+        }
+    }
+}
+
+/// Validates an uploaded xorb body (server side, §10 item 7) with the limits of
+/// [`XorbLimits::accepted`]: decodes every record, hashes every chunk, and checks that the
+/// merkle root equals `expected`.
 pub fn parse_xorb(bytes: &[u8], expected: &MerkleHash) -> Result<XorbInfo> {
-    parse_xorb_with_limits(bytes, Some(expected), &XorbLimits::default())
+    parse_xorb_with_limits(bytes, Some(expected), &XorbLimits::accepted())
 }
 
 /// [`parse_xorb`] with explicit limits and an optional expected hash.
@@ -580,6 +599,9 @@ pub struct XorbBuilder {
     hashes: Vec<MerkleHash>,
     lengths: Vec<u32>,
     raw_bytes: u64,
+    /// A large buffer handed back by the caller (see [`XorbBuilder::recycle`]).
+    spare: Option<Vec<u8>>,
+    expect_spare: bool,
 }
 
 impl XorbBuilder {
@@ -591,6 +613,8 @@ impl XorbBuilder {
             hashes: Vec::new(),
             lengths: Vec::new(),
             raw_bytes: 0,
+            spare: None,
+            expect_spare: false,
         }
     }
 
@@ -653,11 +677,75 @@ impl XorbBuilder {
             );
         }
         let index = self.hashes.len() as u32;
+        self.grow_for(record.len());
         self.data.extend_from_slice(record);
         self.hashes.push(hash);
         self.lengths.push(raw_len);
         self.raw_bytes += raw_len as u64;
         Ok(index)
+    }
+
+    /// Reserves room for `extra` more bytes, never beyond the serialized limit (a plain `Vec`
+    /// could overshoot it almost twofold). Up to [`SMALL_XORB_CAPACITY`] the buffer doubles.
+    /// Past it, a recycled buffer is adopted if there is one (see [`XorbBuilder::recycle`]);
+    /// else, when one is expected back soon ([`XorbBuilder::expect_spare`]), the buffer keeps
+    /// doubling; otherwise it jumps to the limit at once, so that a large xorb is copied once
+    /// and the heap holds one xorb rather than a doubling's old and new buffers.
+    fn grow_for(&mut self, extra: usize) {
+        let needed = self.data.len() + extra;
+        if needed <= self.data.capacity() {
+            return;
+        }
+        let max = usize::try_from(self.limits.max_serialized_bytes)
+            .unwrap_or(usize::MAX)
+            .max(needed);
+        let doubled = needed.max(2 * self.data.capacity()).max(MIN_XORB_CAPACITY);
+        let target = if needed <= SMALL_XORB_CAPACITY {
+            doubled.min(SMALL_XORB_CAPACITY).min(max)
+        } else {
+            if let Some(mut big) = self.spare.take() {
+                if big.capacity() >= needed {
+                    big.extend_from_slice(&self.data);
+                    self.data = big;
+                    return;
+                }
+                self.spare = Some(big);
+            }
+            if self.expect_spare {
+                doubled.min(max)
+            } else {
+                max
+            }
+        };
+        self.data.reserve_exact(target - self.data.len());
+    }
+
+    /// Tells the builder that a large buffer is likely to be recycled soon (a closed xorb has
+    /// not been handed back yet), so it should grow gradually instead of allocating a full
+    /// xorb next to the one still held.
+    pub fn expect_spare(&mut self, expected: bool) {
+        self.expect_spare = expected;
+    }
+
+    /// Hands back the buffer of a xorb that was taken and uploaded, for reuse by a later xorb:
+    /// a long upload then keeps reusing the same large allocation instead of allocating (and,
+    /// in WebAssembly, growing the never-shrinking memory for) a new one per xorb. One spare
+    /// buffer is kept, the largest.
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        buf.clear();
+        if buf.capacity() > SMALL_XORB_CAPACITY
+            && self
+                .spare
+                .as_ref()
+                .is_none_or(|s| s.capacity() < buf.capacity())
+        {
+            self.spare = Some(buf);
+        }
+    }
+
+    /// Bytes reserved for the serialized xorb (diagnostics and tests).
+    pub fn reserved_bytes(&self) -> usize {
+        self.data.capacity()
     }
 
     /// Compresses `chunk` per `policy` and appends it; returns its chunk index.
@@ -685,9 +773,14 @@ impl XorbBuilder {
         })
     }
 
-    /// Closes the xorb and leaves an empty builder with the same limits.
+    /// Closes the xorb and leaves an empty builder with the same limits (and spare buffer).
     pub fn take(&mut self) -> Option<BuiltXorb> {
-        std::mem::replace(self, XorbBuilder::new(self.limits)).finish()
+        let spare = self.spare.take();
+        let expect = self.expect_spare;
+        let built = std::mem::replace(self, XorbBuilder::new(self.limits)).finish();
+        self.spare = spare;
+        self.expect_spare = expect;
+        built
     }
 }
 

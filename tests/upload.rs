@@ -565,6 +565,46 @@ fn xorb_limits_cut_xorbs() {
 }
 
 #[test]
+fn recycled_xorb_buffers_are_reused() {
+    let opts = UploadOptions {
+        max_xorb_bytes: 16 << 20,
+        compression: CompressionPolicy::None,
+        ..UploadOptions::default()
+    };
+    let mut s = UploadSession::new(opts).unwrap();
+    s.start_file(false).unwrap();
+    let mut seed = 0;
+    let mut next = || {
+        seed += 1;
+        splitmix64(seed, 2 << 20)
+    };
+    // First xorb: small buffers, then one jump to the limit.
+    while s.stats().xorbs_produced == 0 {
+        s.push(&next()).unwrap();
+        for q in s.take_queries() {
+            s.answer_query(&q, None, 0.0).unwrap();
+        }
+        assert!(s.open_xorb_reserved_bytes() <= 16 << 20);
+    }
+    let x = s.take_xorb().unwrap();
+    assert_eq!(x.data.capacity(), 16 << 20);
+    // While that buffer is out, the next xorb grows gradually.
+    for _ in 0..3 {
+        s.push(&next()).unwrap();
+    }
+    let before = s.open_xorb_reserved_bytes();
+    assert!(before < 16 << 20, "{before}");
+    // Handed back, it is adopted at the next growth.
+    s.recycle_xorb_buffer(x.data);
+    while s.open_xorb_reserved_bytes() == before {
+        s.push(&next()).unwrap();
+    }
+    assert_eq!(s.stats().xorbs_produced, 1);
+    assert_eq!(s.open_xorb_reserved_bytes(), 16 << 20);
+    s.finish_file().unwrap();
+}
+
+#[test]
 fn shards_split_under_the_limit() {
     let files: Vec<Vec<u8>> = (0..30)
         .map(|i| splitmix64(100 + i, 40_000 + 9_000 * i as usize))

@@ -371,10 +371,122 @@ fn xorb_limits_on_parse() {
     for i in 0..8193u32 {
         big.extend(record(0, &[i as u8], 1));
     }
-    let e = parse_xorb_with_limits(&big, None, &XorbLimits::default()).unwrap_err();
+    let e = parse_xorb_with_limits(&big, None, &XorbLimits::accepted()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::LimitExceeded);
     let exact = &big[..9 * 8192];
-    parse_xorb_with_limits(exact, None, &XorbLimits::default()).unwrap();
+    parse_xorb_with_limits(exact, None, &XorbLimits::accepted()).unwrap();
+}
+
+#[test]
+fn accepts_hf_xet_bodies_of_64_mib_raw() {
+    // hf_xet limits raw bytes: 512 incompressible chunks of 128 KiB make a 64 MiB + 4 KiB body.
+    let mut body = Vec::new();
+    let mut nodes = Vec::new();
+    for i in 0..513u64 {
+        let c = splitmix64(1000 + i, MAX_UNCOMPRESSED_LEN);
+        nodes.push((chunk_hash(&c), c.len() as u64));
+        body.extend(record(0, &c, c.len()));
+    }
+    let n512 = 512 * (MAX_UNCOMPRESSED_LEN + 8);
+    let info = parse_xorb(&body[..n512], &xorb_hash(&nodes[..512])).unwrap();
+    assert_eq!(info.raw_bytes, MAX_XORB_BYTES);
+    assert!(n512 as u64 > MAX_XORB_BYTES);
+    // One more chunk: more than 64 MiB of chunk data.
+    let e = parse_xorb(&body, &xorb_hash(&nodes)).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::LimitExceeded, "{e}");
+    // The writer keeps both sizes within 64 MiB: 511 such chunks fit, the 512th does not.
+    let mut b = XorbBuilder::new(XorbLimits::default());
+    let mut added = 0;
+    for c in body[..n512].chunks(MAX_UNCOMPRESSED_LEN + 8) {
+        if !b.fits(MAX_UNCOMPRESSED_LEN, c.len()) {
+            break;
+        }
+        b.push_record(chunk_hash(&c[8..]), MAX_UNCOMPRESSED_LEN as u32, c)
+            .unwrap();
+        added += 1;
+    }
+    assert_eq!(added, 511);
+    assert!(b.serialized_len() as u64 <= MAX_XORB_BYTES);
+}
+
+#[test]
+fn xorb_buffer_never_overshoots_the_limit() {
+    for (limit, record_len) in [
+        (MAX_XORB_BYTES, 65_544usize),
+        (MAX_XORB_BYTES, 8_200),
+        (MAX_XORB_BYTES, 131_080),
+        (1_000_000, 70_000),
+    ] {
+        let limits = XorbLimits {
+            max_raw_bytes: limit,
+            max_serialized_bytes: limit,
+            max_chunks: MAX_XORB_CHUNKS,
+        };
+        let mut b = XorbBuilder::new(limits);
+        let rec = record(0, &vec![7u8; record_len - 8], record_len - 8);
+        let mut copies = 0;
+        let mut last_cap = 0;
+        while b.fits(record_len - 8, rec.len()) {
+            b.push_record(MerkleHash::ZERO, (record_len - 8) as u32, &rec)
+                .unwrap();
+            let cap = b.reserved_bytes();
+            assert!(cap as u64 <= limit, "capacity {cap} over the limit {limit}");
+            if cap != last_cap {
+                copies += 1;
+                last_cap = cap;
+            }
+        }
+        assert!(copies <= 10, "{copies} reallocations");
+        // A recycled buffer is adopted by the next xorb once it outgrows the small phase,
+        // instead of a new allocation.
+        let x = b.take().unwrap();
+        let big = x.data.capacity();
+        b.recycle(x.data);
+        while b.serialized_len() <= SMALL_XORB_CAPACITY && b.fits(record_len - 8, rec.len()) {
+            b.push_record(MerkleHash::ZERO, (record_len - 8) as u32, &rec)
+                .unwrap();
+            assert!(b.reserved_bytes() <= SMALL_XORB_CAPACITY || b.reserved_bytes() == big);
+        }
+        if big > SMALL_XORB_CAPACITY && b.serialized_len() > SMALL_XORB_CAPACITY {
+            assert_eq!(b.reserved_bytes(), big, "the recycled buffer is reused");
+        }
+    }
+}
+
+#[test]
+fn xorb_buffer_growth_without_a_spare() {
+    let rec = record(0, &[7u8; 65_536], 65_536);
+    // Nothing expected back: past 4 MiB the buffer jumps to the limit once.
+    let mut b = XorbBuilder::new(XorbLimits::default());
+    let mut caps = Vec::new();
+    while b.fits(65_536, rec.len()) {
+        b.push_record(MerkleHash::ZERO, 65_536, &rec).unwrap();
+        if caps.last() != Some(&b.reserved_bytes()) {
+            caps.push(b.reserved_bytes());
+        }
+    }
+    assert_eq!(*caps.last().unwrap() as u64, MAX_XORB_BYTES);
+    assert!(
+        caps[..caps.len() - 1]
+            .iter()
+            .all(|&c| c <= SMALL_XORB_CAPACITY),
+        "{caps:?}"
+    );
+    // A buffer is expected back: the builder keeps doubling (capped at the limit).
+    let mut b = XorbBuilder::new(XorbLimits::default());
+    b.expect_spare(true);
+    let mut caps = Vec::new();
+    while b.fits(65_536, rec.len()) {
+        b.push_record(MerkleHash::ZERO, 65_536, &rec).unwrap();
+        if caps.last() != Some(&b.reserved_bytes()) {
+            caps.push(b.reserved_bytes());
+        }
+    }
+    assert!(
+        caps.contains(&(8 << 20)) && caps.contains(&(32 << 20)),
+        "{caps:?}"
+    );
+    assert!(caps.iter().all(|&c| c as u64 <= MAX_XORB_BYTES));
 }
 
 #[test]
