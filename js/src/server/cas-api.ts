@@ -93,20 +93,13 @@ export async function uploadXorb(hub: HubContext, ctx: RequestContext, prefix: s
 }
 
 /**
- * Decodes and verifies a xorb body with the core. hf_xet caps the *raw* size of a xorb at 64 MiB, so
- * incompressible data gives bodies up to 64 MiB + 8 bytes of record header per chunk; the core's
- * `parseXorb` refuses bodies above 64 MiB, so those are checked with `decodeChunkRecords` and
- * `xorbHashFromChunks` instead (same checks: every record decoded, every chunk hashed, merkle root
- * compared with the hash the xorb was uploaded under).
+ * Decodes and verifies a xorb body with the core: every record decoded, every chunk hashed, the merkle
+ * root compared with the hash the xorb was uploaded under, limits enforced (≤ 8192 chunks, ≤ 64 MiB of
+ * chunk data; the body may exceed 64 MiB by its 8-byte record headers, as hf_xet's incompressible
+ * xorbs do).
  */
 function checkXorb(hub: HubContext, body: Uint8Array, hash: string): XorbInfo {
-  if (body.length <= MAX_XORB_RAW_BYTES) return hub.core.parseXorb(body, hash);
-  const d = hub.core.decodeChunkRecords(body);
-  const actual = hub.core.xorbHashFromChunks(d.hashes, d.lengths);
-  if (actual !== hash) {
-    throw new XetCoreError("HASH_MISMATCH", `xorb body hashes to ${actual}, expected ${hash}`);
-  }
-  return { hash, count: d.count, rawBytes: d.data.length, hashes: d.hashes, lengths: d.lengths, recordOffsets: d.recordOffsets };
+  return hub.core.parseXorb(body, hash);
 }
 
 export function headXorb(hub: HubContext, ctx: RequestContext, hashText: string): void {
