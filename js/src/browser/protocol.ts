@@ -1,0 +1,50 @@
+/**
+ * Messages between the page (`UploadWorker`, in index.ts) and the upload worker (upload-worker.ts). Everything
+ * here is structured-cloneable: Files and Blobs travel by reference (no copy of their bytes), progress events
+ * and results are plain records, errors are flattened into `WireError`.
+ */
+import type { CommitResult, UploadOptions } from "../api/upload.js";
+import type { UploadProgressEvent } from "../xet/upload.js";
+import type { CoreInput } from "../core/index.js";
+
+/** A file for the worker: a `File` (bucket path = its name) or an explicit path with Blob or bytes content. */
+export type WorkerFileInput = File | { path: string; content: Blob | Uint8Array | ArrayBuffer };
+
+/** Upload options that can cross to a worker (functions such as `fetch` or `onRetry` cannot). */
+export type WorkerUploadOptions = Omit<UploadOptions, "fetch" | "onRetry" | "abortSignal">;
+
+export interface UploadRequest {
+  type: "upload";
+  id: number;
+  /** `buckets/ns/name`, `hf://buckets/ns/name` or `{ type: "bucket", name: "ns/name" }`. */
+  repo: string | { type: string; name: string };
+  files: WorkerFileInput[];
+  options: WorkerUploadOptions;
+  /** Where the worker loads the core from (default: the `.wasm` file next to the package's modules). */
+  wasm?: Exclude<CoreInput, Response>;
+}
+
+export interface AbortRequest {
+  type: "abort";
+  id: number;
+  reason?: string;
+}
+
+export type ToWorker = UploadRequest | AbortRequest;
+
+/** An error flattened for postMessage: the name, code, message and the fields callers branch on. */
+export interface WireError {
+  name: string;
+  code?: string;
+  message: string;
+  statusCode?: number;
+  url?: string;
+  requestId?: string;
+  serverCode?: string;
+  failures?: { path: string; error: string }[];
+}
+
+export type FromWorker =
+  | { type: "progress"; id: number; event: UploadProgressEvent }
+  | { type: "done"; id: number; result: CommitResult }
+  | { type: "error"; id: number; error: WireError };
