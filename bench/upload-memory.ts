@@ -64,6 +64,8 @@ interface Run {
   seconds: number;
   peakRss: number;
   sampledPeak: number;
+  /** Node children: what the process held at its sampled RSS peak. */
+  atPeak?: { rss: number; wasm: number; arrayBuffers: number; heapTotal: number };
   report?: { bytesSent: number; xorbs: number };
 }
 
@@ -183,7 +185,12 @@ try {
       fmtMiB(r.sampledPeak),
       (r.peakRss / ours.peakRss).toFixed(2) + "×",
       (SIZE / MiB / r.seconds).toFixed(0),
-      r.report ? `${r.report.xorbs} xorbs, ${(r.report.bytesSent / MiB).toFixed(0)} MiB sent` : "",
+      [
+        r.report ? `${r.report.xorbs} xorbs, ${(r.report.bytesSent / MiB).toFixed(0)} MiB sent` : "",
+        r.atPeak?.wasm ? `at peak: WASM heap ${fmtMiB(r.atPeak.wasm)}, JS buffers ${fmtMiB(r.atPeak.arrayBuffers)}, V8 heap ${fmtMiB(r.atPeak.heapTotal)} MiB` : "",
+      ]
+        .filter(Boolean)
+        .join("; "),
     ]);
   }
 } finally {
@@ -203,8 +210,8 @@ ${table(["client", "peak RSS (MiB)", "sampled (MiB)", "vs xet-buckets", "MiB/s",
 - xet-buckets peak RSS **${fmtMiB(ours!.peakRss)} MiB** for ${GIB} GiB: ${pass ? "within" : "**ABOVE**"} the 256 MiB target.
   The same child process idle (Node, the bundled client and the WebAssembly core loaded, nothing uploaded)
   peaks at ${fmtMiB(floor)} MiB, so the upload itself adds ${fmtMiB(ours!.peakRss - floor)} MiB.
-- Defaults: ${UPLOAD_DEFAULTS.maxXorbBytes / MiB} MiB xorbs, ${UPLOAD_DEFAULTS.maxXorbUploads} xorb uploads in flight, ${UPLOAD_DEFAULTS.maxPendingBytes / MiB} MiB pending, ${UPLOAD_DEFAULTS.readBlockBytes / MiB} MiB read blocks.
-  Documented bound \`(maxXorbUploads + 1) × maxXorbBytes + maxPendingBytes + 3 × readBlockBytes + ≈50 MiB runtime\` = ${fmtMiB(bound)} MiB
+- Defaults: ${UPLOAD_DEFAULTS.maxXorbBytes / MiB} MiB xorbs, ${UPLOAD_DEFAULTS.maxXorbUploads} xorb upload${UPLOAD_DEFAULTS.maxXorbUploads === 1 ? "" : "s"} in flight, ${UPLOAD_DEFAULTS.maxPendingBytes / MiB} MiB pending, ${UPLOAD_DEFAULTS.readBlockBytes / MiB} MiB read blocks.
+  Documented bound \`(maxXorbUploads + 1.5) × maxXorbBytes + maxPendingBytes + 3 × readBlockBytes + ≈50 MiB runtime\` = ${fmtMiB(bound)} MiB
   (plus ≈1.5 MiB of shard metadata per GiB); it does not grow with file size.
 - Throughput includes the local hub's own validation of every xorb and shard on the same 2 cores.`;
 process.stdout.write(body + "\n");

@@ -19,6 +19,27 @@ interface ChildArgs {
 }
 
 const a = JSON.parse(process.argv[2]!) as ChildArgs;
+
+/** What the process holds when its RSS peaks (sampled every 20 ms): WebAssembly heap, JS buffers, V8 heap. */
+interface Breakdown {
+  rss: number;
+  wasm: number;
+  arrayBuffers: number;
+  heapTotal: number;
+}
+let peak: Breakdown = { rss: 0, wasm: 0, arrayBuffers: 0, heapTotal: 0 };
+let wasmMemory: WebAssembly.Memory | undefined;
+const sampler = setInterval(() => {
+  const m = process.memoryUsage();
+  if (m.rss > peak.rss) peak = { rss: m.rss, wasm: wasmMemory?.buffer.byteLength ?? 0, arrayBuffers: m.arrayBuffers, heapTotal: m.heapTotal };
+}, 20);
+if (a.kind !== "hubjs") {
+  const { initCore } = await import("../../js/src/core/index.js");
+  await initCore();
+  // initSync returns the instantiated module's exports (no second instance).
+  const glue = (await import("../../js/src/core/wasm/xet_core.js")) as unknown as { initSync: () => { memory: WebAssembly.Memory } };
+  wasmMemory = glue.initSync().memory;
+}
 const t0 = performance.now();
 let report: unknown;
 if (a.kind === "idle") {
@@ -34,4 +55,5 @@ if (a.kind === "idle") {
 }
 const seconds = (performance.now() - t0) / 1000;
 const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-process.stdout.write(JSON.stringify({ seconds, peakRss: m ? Number(m[1]) * 1024 : process.memoryUsage().rss, report }) + "\n");
+clearInterval(sampler);
+process.stdout.write(JSON.stringify({ seconds, peakRss: m ? Number(m[1]) * 1024 : process.memoryUsage().rss, atPeak: peak, report }) + "\n");

@@ -9,8 +9,9 @@
  *
  * Memory does not depend on file size (see `UploadTuning` and `uploadMemoryBound`):
  *
- *   peak ≈ (maxXorbUploads + 1) × maxXorbBytes + maxPendingBytes + 3 × readBlockBytes + shard metadata + runtime
- *        = 2 × 64 MiB + 16 MiB + 12 MiB + ≈1.5 MiB per GiB + ≈50 MiB ≈ 206 MiB with the defaults
+ *   peak ≈ (maxXorbUploads + 1.5) × maxXorbBytes + maxPendingBytes + 3 × readBlockBytes + shard metadata + runtime
+ *        = 2.5 × 64 MiB + 16 MiB + 3 MiB + ≈1.5 MiB per GiB + ≈50 MiB ≈ 229 MiB with the defaults
+ *          (measured: ≈ 224 MiB peak RSS uploading a 2 GiB file; BENCHMARKS.md)
  *
  * Abort (`abortSignal`): checked in every stage (reads, dedup queries, xorb and shard uploads, retry
  * waits, the bucket batch); the call rejects with the signal's reason. An aborted call never registers a

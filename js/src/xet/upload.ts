@@ -11,17 +11,22 @@
  *
  * Memory (upper bound, all terms in bytes; see `uploadMemoryBound`):
  *
- *   peak ≈ (maxXorbUploads + 1) × maxXorbBytes     xorbs on the wire (JS) + the xorb being filled (WASM)
+ *   peak ≈ (maxXorbUploads + 1.5) × maxXorbBytes   xorbs on the wire (JS) + in the core (WASM): the xorb being
+ *                                                  filled, and the last one's buffer kept for reuse while
+ *                                                  the next grows (the core recycles xorb buffers)
  *        + maxPendingBytes                         bytes held in the core while dedup queries are unanswered
  *        + 3 × readBlockBytes                      two read buffers (current + read-ahead) + the copy in WASM
  *        + shard metadata                          ≈ 96 bytes per new chunk (≈ 1.5 MiB per GiB), ≤ maxShardBytes per shard
- *        + runtime baseline                        Node + the WebAssembly module, ≈ 50 MiB
+ *        + runtime baseline                        Node + this package + the WebAssembly module, ≈ 50 MiB
  *
- * With the defaults (64 MiB xorbs, 1 upload in flight, 16 MiB pending, 4 MiB blocks) that is
- * 128 + 16 + 12 + 50 ≈ 206 MiB whatever the file size; measured peak RSS for a 2 GiB file is in
- * BENCHMARKS.md. Each further upload in flight adds one xorb (64 MiB): raise `maxXorbUploads` on
+ * With the defaults (64 MiB xorbs, 1 upload in flight, 16 MiB pending, 1 MiB blocks) that is
+ * 160 + 16 + 3 + 50 ≈ 229 MiB whatever the file size (measured: ≈ 224 MiB peak RSS for a 2 GiB file, see
+ * BENCHMARKS.md). Each further upload in flight adds one xorb (64 MiB): raise `maxXorbUploads` on
  * high-latency links where one connection cannot fill the bandwidth, or lower `maxXorbBytes` to keep the
- * same memory with more connections (e.g. 3 uploads of 32 MiB xorbs ≈ the same 128 MiB).
+ * same memory with more connections (e.g. 3 uploads of 32 MiB xorbs ≈ 144 MiB of xorbs).
+ *
+ * Xorb bodies are sent as streams of views (Node) so that fetch does not copy them, and each xorb's buffer
+ * is freed as soon as the CAS acknowledged it (not when the garbage collector gets to it).
  *
  * Abort and failure: one internal AbortController stops every stage (reads, queries, xorb and shard
  * uploads, retry waits) on the caller's abort or on the first failure; the pipeline then rejects with
@@ -47,11 +52,11 @@ import { readBlocks, releaseBuffer, type UploadItem } from "./upload-sources.js"
 
 /**
  * Upload tuning. Every knob states its default and its term in the memory bound (see the module doc):
- * `peak ≈ (maxXorbUploads + 1) × maxXorbBytes + maxPendingBytes + 3 × readBlockBytes + shard metadata + ≈50 MiB`.
+ * `peak ≈ (maxXorbUploads + 1.5) × maxXorbBytes + maxPendingBytes + 3 × readBlockBytes + shard metadata + ≈50 MiB`.
  */
 export interface UploadTuning {
   /**
-   * Largest xorb, raw and serialized (default and maximum 64 MiB). Term: `(maxXorbUploads + 1) ×
+   * Largest xorb, raw and serialized (default and maximum 64 MiB). Term: `(maxXorbUploads + 1.5) ×
    * maxXorbBytes`. Smaller xorbs lower memory (edge runtimes, small browser tabs) at the cost of more requests.
    */
   maxXorbBytes?: number;
@@ -72,7 +77,7 @@ export interface UploadTuning {
    */
   maxPendingBytes?: number;
   /**
-   * Read block (default 4 MiB; at most `maxXorbBytes`). Term: `3 × readBlockBytes` (two JS buffers for
+   * Read block (default 1 MiB; at most `maxXorbBytes`). Term: `3 × readBlockBytes` (two JS buffers for
    * read-ahead, one copy in WASM).
    */
   readBlockBytes?: number;
@@ -94,7 +99,7 @@ export const UPLOAD_DEFAULTS = {
   maxXorbUploads: 1,
   maxDedupQueries: 8,
   maxPendingBytes: 16 * 1024 * 1024,
-  readBlockBytes: 4 * 1024 * 1024,
+  readBlockBytes: 1024 * 1024,
   compression: "best" as CompressionPolicy,
   globalDedup: true,
 } as const;
@@ -106,7 +111,8 @@ export const RUNTIME_BASELINE_BYTES = 50 * 1024 * 1024;
 export function uploadMemoryBound(t: UploadTuning = {}): number {
   const x = t.maxXorbBytes ?? UPLOAD_DEFAULTS.maxXorbBytes;
   const n = t.maxXorbUploads ?? UPLOAD_DEFAULTS.maxXorbUploads;
-  return (n + 1) * x + (t.maxPendingBytes ?? UPLOAD_DEFAULTS.maxPendingBytes) + 3 * (t.readBlockBytes ?? UPLOAD_DEFAULTS.readBlockBytes) + RUNTIME_BASELINE_BYTES;
+  const block = Math.min(t.readBlockBytes ?? UPLOAD_DEFAULTS.readBlockBytes, x);
+  return (n + 1.5) * x + (t.maxPendingBytes ?? UPLOAD_DEFAULTS.maxPendingBytes) + 3 * block + RUNTIME_BASELINE_BYTES;
 }
 
 function positiveInt(name: string, v: number | undefined, def: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -263,6 +269,8 @@ export type UploadProgressEvent = PhaseEvent | FileProgressEvent | BytesEvent;
 // ---------------------------------------------------------------------------------------------
 
 const STREAM_STEP = 1024 * 1024;
+/** Largest chunk (xet-protocol.md §2). */
+const MAX_CHUNK_BYTES = 131072;
 
 /** Per-file state kept until its data is stored. */
 interface FileDone {
@@ -414,8 +422,9 @@ export class UploadPipeline {
     let processed = 0;
     this.#emit({ event: "fileProgress", path: item.path, progress: 0, state: "hashing", processed: 0, size: item.size });
     for await (const block of readBlocks(item, this.#t.readBlockBytes, this.#ctl.signal)) {
-      // Room for the xorb this block may complete, so that no more than maxXorbUploads xorbs wait in JS.
-      while (this.#inflight.size + this.#xorbQueue.length >= this.#t.maxXorbUploads) {
+      // Keep filling the open xorb while uploads are busy, but not past the point where this block could
+      // close it: a closed xorb with no free upload slot would be one more xorb in memory.
+      while (!this.#roomFor(block.length)) {
         this.#check();
         await this.#wait();
       }
@@ -482,6 +491,17 @@ export class UploadPipeline {
     this.#settleFiles();
     this.#emitBytes(true);
     return report;
+  }
+
+  /** True when pushing `n` more bytes cannot leave a closed xorb waiting for an upload slot. */
+  #roomFor(n: number): boolean {
+    if (this.#inflight.size + this.#xorbQueue.length < this.#t.maxXorbUploads) return true;
+    if (this.#xorbQueue.length > 0) return false;
+    // Raw bytes of the open xorb, plus what this push (and the bytes awaiting dedup answers) may add,
+    // with a margin for the serialized form (record headers) and the chunk cut at the block's end.
+    const s = this.#s;
+    const openRaw = s.stats().newBytes - this.#takenRaw;
+    return openRaw + s.pendingBytes + n + 2 * MAX_CHUNK_BYTES < this.#t.maxXorbBytes;
   }
 
   #settleFiles(): void {

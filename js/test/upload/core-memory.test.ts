@@ -1,13 +1,14 @@
 /**
  * Memory of the core's UploadSession, which the upload's memory bound relies on: while xorbs are taken
- * as soon as they close, the WebAssembly heap must hold about one xorb (the one being filled) plus the
- * input block and the pending bytes — not a multiple of it. WebAssembly memory never shrinks, so its
- * high-water mark stays in the process's RSS for the rest of its life.
+ * as soon as they close, the WebAssembly heap must hold about one xorb plus the input block and the
+ * pending bytes — not a multiple of it. WebAssembly memory never shrinks, so its high-water mark stays in
+ * the process's RSS for the rest of its life.
  *
- * The budget checked: maxXorbBytes + 2 × block + 16 MiB of bookkeeping. With 64 MiB xorbs that is 88 MiB
- * (the upload's documented bound counts one xorb in WASM). A `Vec` that grows by doubling from the first
- * record's size overshoots the 64 MiB limit (capacity up to ~128 MiB) and copies on every growth, which
- * would put several xorbs' worth of memory into the heap for good.
+ * The budget checked is the WASM term of the documented bound (js/src/xet/upload.ts):
+ * 1.5 × maxXorbBytes (the recycled buffer of the last xorb, plus the next one's buffer growing until it
+ * takes the recycled one) + 2 × block + 16 MiB of bookkeeping; 120 MiB for 64 MiB xorbs. Before the
+ * core capped and recycled xorb buffers, a `Vec` doubling from the first record's size overshot the
+ * 64 MiB limit (capacity up to ~128 MiB) and copied on every growth: 200–250 MiB.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -47,7 +48,7 @@ for (const maxXorbBytes of [16 * MiB, 64 * MiB]) {
     }
     assert.ok(xorbs >= 3, `${xorbs} xorbs`);
     const heap = memory.buffer.byteLength;
-    const budget = maxXorbBytes + 2 * block + 16 * MiB;
+    const budget = 1.5 * maxXorbBytes + 2 * block + 16 * MiB;
     assert.ok(
       heap <= budget,
       `WebAssembly memory grew to ${(heap / MiB).toFixed(0)} MiB for ${maxXorbBytes / MiB} MiB xorbs (budget ${(budget / MiB).toFixed(0)} MiB)`,
