@@ -1,0 +1,4 @@
+/** The client in Bun (the `bun` npm package's binary): see script-runtime.ts. */
+import { scriptRuntimeTests } from "./script-runtime.js";
+
+scriptRuntimeTests("bun", (script) => [script]);
