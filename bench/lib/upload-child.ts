@@ -16,6 +16,8 @@ interface ChildArgs {
   token: string;
   bucket: string;
   file: string;
+  /** Destination path in the bucket (default big.bin). */
+  path?: string;
 }
 
 const a = JSON.parse(process.argv[2]!) as ChildArgs;
@@ -48,10 +50,12 @@ if (a.kind === "idle") {
   await initCore();
 } else if (a.kind === "ours") {
   const { uploadFiles } = await import("../../js/src/api/upload.js");
-  report = await uploadFiles({ repo: `buckets/${a.bucket}`, hubUrl: a.hubUrl, accessToken: a.token, files: [{ path: "big.bin", content: a.file }] });
+  report = await uploadFiles({ repo: `buckets/${a.bucket}`, hubUrl: a.hubUrl, accessToken: a.token, files: [{ path: a.path ?? "big.bin", content: a.file }] });
 } else {
   const hub = await import("@huggingface/hub");
-  await hub.uploadFiles({ repo: { type: "bucket", name: a.bucket }, hubUrl: a.hubUrl, accessToken: a.token, files: [pathToFileURL(a.file)] });
+  const url = pathToFileURL(a.file);
+  const files = a.path ? [{ path: a.path, content: url }] : [url];
+  await hub.uploadFiles({ repo: { type: "bucket", name: a.bucket }, hubUrl: a.hubUrl, accessToken: a.token, files });
 }
 const seconds = (performance.now() - t0) / 1000;
 const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));

@@ -1,0 +1,164 @@
+/**
+ * Shared plumbing of the upload benchmarks: a fresh local hub per measurement (empty CAS, in this
+ * process), and uploads run in child processes — ours and @huggingface/hub's from a plain-JavaScript
+ * bundle of bench/lib/upload-child.ts (no TypeScript loader in the measure), huggingface_hub + hf_xet
+ * from the project venv — with the child's RSS sampled from /proc and its peak (VmHWM) reported.
+ */
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BENCH_DATA, ROOT, ensureDir } from "./report.js";
+
+export const MiB = 1024 * 1024;
+export const TOKEN = "hf_bench_user_0123456789";
+export const PYTHON = join(ROOT, ".venv", "bin", "python");
+
+export interface Run {
+  seconds: number;
+  /** The child's VmHWM. */
+  peakRss: number;
+  /** Highest VmRSS sampled every 100 ms by the parent. */
+  sampledPeak: number;
+  /** Node children: what the process held at its sampled RSS peak. */
+  atPeak?: { rss: number; wasm: number; arrayBuffers: number; heapTotal: number };
+  /** xet-buckets only: the dedup report. */
+  report?: { bytesSent: number; xorbs: number; newBytes: number; dedupGlobalBytes: number; logicalBytes: number };
+}
+
+type Hub = Awaited<ReturnType<(typeof import("../../js/src/server/index.js"))["startLocalHub"]>>;
+
+/** One local hub at a time; `fresh()` replaces it with a new one on an empty data directory. */
+export class BenchHub {
+  hub: Hub | undefined;
+  dataDir = "";
+
+  get url(): string {
+    if (!this.hub) throw new Error("no hub running");
+    return this.hub.url;
+  }
+
+  async fresh(): Promise<void> {
+    await this.close();
+    const { startLocalHub } = await import("../../js/src/server/index.js");
+    this.dataDir = mkdtempSync(join(tmpdir(), "xet-bench-hub-"));
+    this.hub = await startLocalHub({ dataDir: this.dataDir, users: [{ name: "bench", token: TOKEN }] });
+  }
+
+  /** Creates `bench/<name>` on the current hub and returns its id. */
+  async bucket(name: string): Promise<string> {
+    const res = await fetch(`${this.url}/api/buckets/bench/${name}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+      body: "{}",
+    });
+    if (!res.ok) throw new Error(`create bucket: ${res.status} ${await res.text()}`);
+    return `bench/${name}`;
+  }
+
+  /** Bytes of xorb bodies stored by the hub: what every client sent, measured the same way for all. */
+  storedXorbBytes(): number {
+    const dir = join(this.dataDir, "xorbs");
+    let total = 0;
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name));
+        else total += statSync(join(d, e.name)).size;
+      }
+    };
+    try {
+      walk(dir);
+    } catch {
+      return 0;
+    }
+    return total;
+  }
+
+  async close(): Promise<void> {
+    if (this.hub) await this.hub.close();
+    if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    this.hub = undefined;
+    this.dataDir = "";
+  }
+}
+
+function sampleRss(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs a child to completion; its last stdout line is JSON `{ seconds, peakRss, ... }`. */
+export function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    let sampledPeak = 0;
+    const timer = setInterval(() => (sampledPeak = Math.max(sampledPeak, sampleRss(child.pid!))), 100);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearInterval(timer);
+      const text = Buffer.concat(out).toString().trim();
+      if (code !== 0) return reject(new Error(`${cmd} exited ${code}: ${Buffer.concat(err).toString().slice(-2000)}`));
+      const last = JSON.parse(text.split("\n").pop()!) as Omit<Run, "sampledPeak">;
+      resolve({ ...last, sampledPeak });
+    });
+  });
+}
+
+let childJs: string | undefined;
+
+/** Bundles bench/lib/upload-child.ts to plain JavaScript (esbuild, tsx's own dependency), the .wasm next to it. */
+export async function bundleChild(): Promise<string> {
+  if (childJs) return childJs;
+  const dir = join(ensureDir(BENCH_DATA), "bundle");
+  mkdirSync(join(dir, "wasm"), { recursive: true });
+  const esbuild = await import("esbuild");
+  await esbuild.build({
+    entryPoints: [join(ROOT, "bench", "lib", "upload-child.ts")],
+    outfile: join(dir, "upload-child.mjs"),
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: ["@huggingface/hub"],
+    logLevel: "error",
+  });
+  copyFileSync(join(ROOT, "js", "src", "core", "wasm", "xet_core_bg.wasm"), join(dir, "wasm", "xet_core_bg.wasm"));
+  childJs = join(dir, "upload-child.mjs");
+  return childJs;
+}
+
+/** One upload in a fresh Node process: "ours" (xet-buckets defaults), "hubjs" (@huggingface/hub) or "idle". */
+export async function nodeUpload(kind: "ours" | "hubjs" | "idle", hubUrl: string, bucket: string, file: string, path = "big.bin"): Promise<Run> {
+  return runChild(process.execPath, [await bundleChild(), JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, file, path })]);
+}
+
+const PY_UPLOAD = `
+import json, re, sys, time
+from huggingface_hub import batch_bucket_files
+t = time.perf_counter()
+batch_bucket_files(sys.argv[1], add=[(sys.argv[2], sys.argv[3])])
+s = time.perf_counter() - t
+hwm = int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
+print(json.dumps({"seconds": s, "peakRss": hwm}))
+`;
+
+/** One upload with huggingface_hub + hf_xet in a fresh Python process (own HF_HOME: no shared cache). */
+export async function pythonUpload(hubUrl: string, bucket: string, file: string, path = "big.bin"): Promise<Run> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("HF_")) env[k] = v;
+  const home = mkdtempSync(join(tmpdir(), "xet-bench-hfhome-"));
+  Object.assign(env, { HF_ENDPOINT: hubUrl, HF_TOKEN: TOKEN, HF_HOME: home, HF_HUB_DISABLE_TELEMETRY: "1", HF_HUB_DISABLE_PROGRESS_BARS: "1" });
+  try {
+    return await runChild(PYTHON, ["-c", PY_UPLOAD, bucket, file, path], env);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
