@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// Serves the upload page (examples/browser/) and the package's built files (dist/) from the repository root,
+// on another origin than the hub, and by default starts an embedded local hub for the page to upload to.
+//
+//   npm run build && node examples/browser/serve.mjs        # local hub + page; prints the page's URL
+//   HF_ENDPOINT=https://huggingface.co node examples/browser/serve.mjs   # page only, for the real Hub
+//
+// Environment: PORT (page, default 8080), HUB_PORT (local hub, default any free port), BUCKET (default
+// demo/uploads). Any other static server works too: the page is plain HTML and ES modules.
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import { extname, join, normalize, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm", // lets browsers compile while downloading (WebAssembly.instantiateStreaming)
+  ".map": "application/json",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
+};
+
+/**
+ * A static file server for `root`, answering only under the `allow` path prefixes (GET and HEAD). No
+ * cross-origin isolation headers: the package needs no SharedArrayBuffer.
+ */
+export function startStaticServer({ root = ROOT, port = 0, host = "127.0.0.1", allow = ["/examples/browser/", "/dist/"] } = {}) {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    let path = decodeURIComponent(url.pathname);
+    if (path === "/") {
+      res.writeHead(302, { Location: `/examples/browser/${url.search}` }).end();
+      return;
+    }
+    if (path.endsWith("/")) path += "index.html";
+    const file = normalize(join(root, path));
+    const allowed = allow.some((p) => path.startsWith(p)) && (file === root || file.startsWith(root + sep));
+    if ((req.method !== "GET" && req.method !== "HEAD") || !allowed || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(req.method === "GET" || req.method === "HEAD" ? 404 : 405, { "Content-Type": "text/plain" }).end("not found\n");
+      return;
+    }
+    res.writeHead(200, {
+      "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
+      "Content-Length": statSync(file).size,
+      "Cache-Control": "no-cache",
+    });
+    if (req.method === "HEAD") res.end();
+    else createReadStream(file).pipe(res);
+  });
+  return new Promise((resolvePromise, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      const addr = server.address();
+      resolvePromise({
+        url: `http://${host}:${addr.port}`,
+        port: addr.port,
+        close: () => new Promise((r) => server.close(() => r())),
+      });
+    });
+  });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (!existsSync(join(ROOT, "dist", "web", "browser.js"))) {
+    console.error("dist/ is not built: run `npm run build` first");
+    process.exit(1);
+  }
+  let hubUrl = process.env.HF_ENDPOINT;
+  let token = process.env.HF_TOKEN ?? "";
+  if (!hubUrl) {
+    const { mkdtemp } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { startLocalHub } = await import("xet-buckets/server");
+    token = "hf_demo_local_token";
+    const dataDir = await mkdtemp(join(tmpdir(), "xet-buckets-browser-hub-"));
+    const hub = await startLocalHub({ dataDir, port: Number(process.env.HUB_PORT ?? 0), users: [{ name: "demo", token }] });
+    hubUrl = hub.url;
+    console.log(`Local hub on ${hubUrl} (data in ${dataDir}; user "demo", token ${token})`);
+  }
+  const site = await startStaticServer({ port: Number(process.env.PORT ?? 8080) });
+  const q = new URLSearchParams({ hub: hubUrl, bucket: process.env.BUCKET ?? "demo/uploads", ...(token ? { token } : {}) });
+  console.log(`Upload page: ${site.url}/examples/browser/?${q}`);
+}
