@@ -1,4 +1,5 @@
 /** Input generators of tests/vectors/README.md, so tests rebuild every vector input exactly. */
+import { createCipheriv, createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,18 +73,19 @@ export function edgeCaseInput(pattern: number[], i: number, length = 65536): Uin
   return out;
 }
 
-/** Deterministic fast pseudo-random bytes (not a vector generator; for bulk test data). */
+/**
+ * Deterministic fast pseudo-random bytes (not a vector generator; for bulk test data): AES-256-CTR
+ * keystream keyed by the seed, so different seeds never share runs of bytes (which would dedup).
+ */
 export function fastRandom(n: number, seed = 1): Uint8Array {
+  const key = createHash("sha256").update(`xet-buckets-test-${seed}`).digest();
+  const cipher = createCipheriv("aes-256-ctr", key, Buffer.alloc(16));
   const out = new Uint8Array(n);
-  let x = (seed * 0x9e3779b9) >>> 0 || 0x1234567;
-  const words = new Uint32Array(out.buffer, 0, n >>> 2);
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
+  const zeros = Buffer.alloc(Math.min(n, 1 << 20));
+  for (let off = 0; off < n; off += zeros.length) {
+    const block = cipher.update(zeros.subarray(0, Math.min(zeros.length, n - off)));
+    out.set(block, off);
   }
-  for (let i = words.length * 4; i < n; i++) out[i] = (i * 7919 + seed) & 0xff;
   return out;
 }
 
