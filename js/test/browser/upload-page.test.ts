@@ -239,6 +239,31 @@ test("upload page: Cancel aborts the upload in the worker and registers nothing"
   await page.close();
 });
 
+test("browser: initCore accepts a URL, a string, a Response, bytes and a compiled Module; the default finds the .wasm", async () => {
+  const want = await xetHash(new TextEncoder().encode("hello\n"));
+  for (const mode of ["default", "url", "string", "response", "bytes", "module"]) {
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/examples/browser/style.css`); // any page of the origin
+    // A string, not a function: tsx's transform would add helpers (__name) that the page does not have.
+    const got = await page.evaluate(`(async () => {
+      const { initCore, xetHash } = await import("/dist/web/hash.js");
+      const url = new URL("/dist/core/wasm/xet_core_bg.wasm", location.href);
+      const mode = ${JSON.stringify(mode)};
+      const input =
+        mode === "default" ? undefined
+        : mode === "url" ? url
+        : mode === "string" ? url.href
+        : mode === "response" ? await fetch(url)
+        : mode === "bytes" ? new Uint8Array(await (await fetch(url)).arrayBuffer())
+        : await WebAssembly.compileStreaming(fetch(url));
+      await initCore(input);
+      return xetHash(new TextEncoder().encode("hello\\n"));
+    })()`);
+    assert.equal(got, want, mode);
+    await page.close();
+  }
+});
+
 test("browser: the README's browser snippet runs as written", async () => {
   // A page of its own: the snippet as its module script, the inputs it reads, dist/ next to it.
   const dir = await mkdtemp(join(tmpdir(), "xet-browser-snippet-"));
