@@ -188,7 +188,7 @@ test("upload page: a changed file dropped on the page sends only what changed (g
   // The dropped file: the 12 MiB weights of run 1 with 64 KiB changed in the middle, built in the page from the
   // same generator. Dropped through a DataTransfer, as a drag from the desktop delivers it.
   await page.evaluate(async () => {
-    const { seededBytes } = (await import("/js/test/edge/data.mjs" as string)) as { seededBytes: (n: number, s: number) => Uint8Array };
+    const { seededBytes } = (await import("/js/test/edge/data.mjs" as string)) as { seededBytes: (n: number, s: number) => Uint8Array<ArrayBuffer> };
     const bytes = seededBytes(12 * 2 ** 20, 1);
     bytes.set(seededBytes(64 * 1024, 99), 6 * 2 ** 20);
     const dt = new DataTransfer();
@@ -223,7 +223,7 @@ test("upload page: Cancel aborts the upload in the worker and registers nothing"
     await route.continue().catch(() => undefined);
   });
   await page.evaluate(async () => {
-    const { seededBytes } = (await import("/js/test/edge/data.mjs" as string)) as { seededBytes: (n: number, s: number) => Uint8Array };
+    const { seededBytes } = (await import("/js/test/edge/data.mjs" as string)) as { seededBytes: (n: number, s: number) => Uint8Array<ArrayBuffer> };
     const dt = new DataTransfer();
     dt.items.add(new File([seededBytes(8 * 2 ** 20, 1234)], "big.bin"));
     document.querySelector("#drop")!.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
