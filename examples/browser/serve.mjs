@@ -73,17 +73,26 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   let hubUrl = process.env.HF_ENDPOINT;
   let token = process.env.HF_TOKEN ?? "";
+  const cleanups = [];
   if (!hubUrl) {
-    const { mkdtemp } = await import("node:fs/promises");
+    const { mkdtemp, rm } = await import("node:fs/promises");
     const { tmpdir } = await import("node:os");
     const { startLocalHub } = await import("xet-buckets/server");
     token = "hf_demo_local_token";
     const dataDir = await mkdtemp(join(tmpdir(), "xet-buckets-browser-hub-"));
     const hub = await startLocalHub({ dataDir, port: Number(process.env.HUB_PORT ?? 0), users: [{ name: "demo", token }] });
+    cleanups.push(() => hub.close(), () => rm(dataDir, { recursive: true, force: true }));
     hubUrl = hub.url;
-    console.log(`Local hub on ${hubUrl} (data in ${dataDir}; user "demo", token ${token})`);
+    console.log(`Local hub on ${hubUrl} (data in ${dataDir}, deleted on exit; user "demo", token ${token})`);
   }
   const site = await startStaticServer({ port: Number(process.env.PORT ?? 8080) });
+  cleanups.unshift(() => site.close());
   const q = new URLSearchParams({ hub: hubUrl, bucket: process.env.BUCKET ?? "demo/uploads", ...(token ? { token } : {}) });
-  console.log(`Upload page: ${site.url}/examples/browser/?${q}`);
+  console.log(`Upload page: ${site.url}/examples/browser/?${q}\n(Ctrl-C to stop)`);
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.once(sig, async () => {
+      for (const c of cleanups) await c().catch(() => undefined);
+      process.exit(0);
+    });
+  }
 }

@@ -185,6 +185,9 @@ test("upload page: a folder chosen in the page arrives in the bucket, every file
 test("upload page: a changed file dropped on the page sends only what changed (global dedup)", async () => {
   const bucket = "alice/browser-uploads";
   const { page, problems } = await openPage(bucket, "run2");
+  // The bucket field offers the namespace's buckets (listed from the hub).
+  await page.focus("#bucket");
+  await page.waitForSelector(`#buckets option[value="${bucket}"]`, { state: "attached" });
   // The dropped file: the 12 MiB weights of run 1 with 64 KiB changed in the middle, built in the page from the
   // same generator. Dropped through a DataTransfer, as a drag from the desktop delivers it.
   await page.evaluate(async () => {
