@@ -642,3 +642,115 @@ proptest! {
         }
     }
 }
+
+/// The frame `lz4_flex::frame::FrameEncoder` writes with its defaults in one call (what hf_xet
+/// and the earlier encoder of this crate wrote).
+fn frame_encoder(data: &[u8]) -> Vec<u8> {
+    let mut enc = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// Chunks of every kind the compressor meets: incompressible, constant, text, 4-byte lanes
+/// (BG4's case), a mix.
+fn compression_inputs() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for len in [
+        1usize, 5, 12, 13, 100, 8191, 65_535, 65_536, 65_537, 100_000, 131_071, 131_072,
+    ] {
+        out.push((format!("random {len}"), splitmix64(len as u64, len)));
+        out.push((format!("zeros {len}"), vec![0u8; len]));
+        out.push((format!("text {len}"), text(len)));
+        let floats: Vec<u8> = (0..len.div_ceil(4))
+            .flat_map(|i| (1.0f32 + i as f32 * 1e-4).to_le_bytes())
+            .take(len)
+            .collect();
+        out.push((format!("floats {len}"), floats));
+        let mut mixed = splitmix64(9, len);
+        let half = len / 2;
+        mixed[half..].copy_from_slice(&text(len - half));
+        out.push((format!("mixed {len}"), mixed));
+    }
+    out
+}
+
+#[test]
+fn compressor_frames_equal_frame_encoder() {
+    let mut c = ChunkCompressor::new();
+    let mut out = Vec::new();
+    for (name, data) in compression_inputs() {
+        c.lz4_frame_into(&data, &mut out);
+        assert_eq!(out, frame_encoder(&data), "{name}");
+        assert_eq!(lz4_frame_compress(&data), out, "{name}");
+        let mut back = Vec::new();
+        lz4_frame_decompress(&out, data.len(), &mut back).unwrap();
+        assert_eq!(back, data, "{name}");
+    }
+    // Inputs above one chunk still get a valid frame.
+    let big = text(300_000);
+    let mut back = Vec::new();
+    lz4_frame_decompress(&lz4_frame_compress(&big), big.len(), &mut back).unwrap();
+    assert_eq!(back, big);
+}
+
+/// `best` is exactly "smallest wins": the record is 8 bytes plus the smallest of the chunk, its
+/// LZ4 frame and its BG4 frame (both as `FrameEncoder` writes them), LZ4 on a tie; single
+/// policies keep their frame when smaller than the chunk.
+#[test]
+fn best_is_exactly_the_smallest_of_raw_lz4_and_bg4() {
+    let mut c = ChunkCompressor::new();
+    for (name, data) in compression_inputs() {
+        let n = data.len();
+        let lz4 = frame_encoder(&data).len();
+        let bg4 = frame_encoder(&bg4_split(&data)).len();
+        for (policy, expect) in [
+            (CompressionPolicy::None, (n, CompressionScheme::None)),
+            (
+                CompressionPolicy::Lz4,
+                if lz4 < n {
+                    (lz4, CompressionScheme::Lz4)
+                } else {
+                    (n, CompressionScheme::None)
+                },
+            ),
+            (
+                CompressionPolicy::Bg4,
+                if bg4 < n {
+                    (bg4, CompressionScheme::Bg4Lz4)
+                } else {
+                    (n, CompressionScheme::None)
+                },
+            ),
+            (
+                CompressionPolicy::Best,
+                if lz4 < n && lz4 <= bg4 {
+                    (lz4, CompressionScheme::Lz4)
+                } else if bg4 < n && bg4 < lz4 {
+                    (bg4, CompressionScheme::Bg4Lz4)
+                } else {
+                    (n, CompressionScheme::None)
+                },
+            ),
+        ] {
+            let mut rec = vec![0xEE];
+            let scheme = c.write_record(&data, policy, &mut rec).unwrap();
+            assert_eq!(
+                (rec.len() - 1 - RECORD_HEADER_LEN, scheme),
+                expect,
+                "{name} {policy:?}"
+            );
+            let mut again = Vec::new();
+            assert_eq!(
+                write_chunk_record(&data, policy, &mut again).unwrap(),
+                scheme
+            );
+            assert_eq!(
+                again,
+                rec[1..],
+                "{name} {policy:?}: thread-local compressor"
+            );
+            let d = decode_chunk_records(&rec[1..]).unwrap();
+            assert_eq!(d.data, data, "{name} {policy:?}");
+        }
+    }
+}
