@@ -9,6 +9,7 @@
 //! | [`hash`] | [`MerkleHash`], Xet hex, keyed hashes, merkle root (also streaming), file and verification hashes, dedup eligibility |
 //! | [`chunking`] | the content-defined chunker (current rule), streaming, plus the plain reference rule |
 //! | [`hasher`] | chunk + hash streams: `ChunkHasher`, `XetHasher` (file id of a byte stream) |
+//! | [`prepare`] | segments of a file chunked, hashed and compressed in parallel, with exact seams |
 //! | [`xorb`] | chunk records, LZ4 / BG4 compression, xorb builder and verifying reader, range decoding |
 //! | [`shard`] | upload-shard writer, full-shard writer (lookup tables, footer), dedup-answer builder, reader |
 //! | [`shard_json`] | the JSON text of a parsed shard (for the WASM `parseShard`) |
@@ -23,6 +24,7 @@ pub mod download;
 pub mod error;
 pub mod hash;
 pub mod hasher;
+pub mod prepare;
 pub mod shard;
 pub mod shard_json;
 pub mod upload;
