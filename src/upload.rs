@@ -57,7 +57,7 @@ use crate::shard::{
 };
 use crate::xorb::{
     read_record_header, write_chunk_record, CompressionPolicy, XorbBuilder, XorbLimits,
-    MAX_XORB_BYTES, MAX_XORB_CHUNKS, RECORD_HEADER_LEN, SMALL_XORB_CAPACITY,
+    MAX_COMPRESSED_LEN, MAX_XORB_BYTES, MAX_XORB_CHUNKS, RECORD_HEADER_LEN, SMALL_XORB_CAPACITY,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{HashSet, VecDeque};
@@ -189,8 +189,11 @@ pub struct FileResult {
 pub struct XorbResult {
     /// Xorb hash (the upload path).
     pub hash: MerkleHash,
-    /// Serialized chunk records, no footer (the upload body).
+    /// Serialized chunk records, no footer (the upload body); empty when the session's records
+    /// are kept by the caller ([`ChunkPayload::External`]).
     pub data: Vec<u8>,
+    /// Length of the upload body.
+    pub serialized_bytes: u64,
     /// Number of chunks.
     pub chunk_count: u32,
     /// Sum of the chunk lengths.
@@ -237,9 +240,24 @@ pub enum ChunkPayload {
     Raw(Vec<u8>),
     /// A serialized chunk record (§4.1).
     Record(Vec<u8>),
+    /// A serialized record of this many bytes (header + payload) that the caller keeps: the
+    /// session only places the chunk and reports where it went
+    /// ([`UploadSession::take_placements`]); the caller writes the records of new chunks into
+    /// the xorb bodies itself (every [`XorbResult`] then has empty `data`). A session takes
+    /// either external records only or in-session bytes only.
+    External(u32),
 }
 
 impl PreparedChunk {
+    /// A chunk whose record (`record_len` bytes) the caller keeps (see [`ChunkPayload::External`]).
+    pub fn external(hash: MerkleHash, len: u32, record_len: u32) -> Self {
+        PreparedChunk {
+            hash,
+            len,
+            payload: ChunkPayload::External(record_len),
+        }
+    }
+
     /// Hashes and compresses a chunk: the pure, parallelisable part of an upload.
     pub fn prepare(chunk: &[u8], policy: CompressionPolicy) -> Result<Self> {
         let mut record = Vec::with_capacity(chunk.len() + RECORD_HEADER_LEN);
@@ -260,6 +278,19 @@ impl PreparedChunk {
         }
     }
 }
+
+/// Where a session's chunk records live (fixed by the first chunk it receives).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RecordsMode {
+    Unset,
+    /// Records are built or copied into the session's xorbs.
+    Internal,
+    /// Records are kept by the caller ([`ChunkPayload::External`]).
+    External,
+}
+
+/// Placement reported for a deduplicated chunk by [`UploadSession::take_placements`].
+pub const PLACED_DEDUP: u32 = u32::MAX;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum InputMode {
@@ -293,6 +324,17 @@ struct PendingChunk {
 enum PayloadRef<'a> {
     Raw(&'a [u8]),
     Record(&'a [u8]),
+    External(u32),
+}
+
+impl<'a> PayloadRef<'a> {
+    fn of(p: &'a ChunkPayload) -> Self {
+        match p {
+            ChunkPayload::Raw(d) => PayloadRef::Raw(d),
+            ChunkPayload::Record(r) => PayloadRef::Record(r),
+            ChunkPayload::External(n) => PayloadRef::External(*n),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -331,6 +373,9 @@ pub struct UploadSession {
     open_xorb_id: Option<u32>,
     /// Large xorb buffers handed out and not recycled yet.
     buffers_out: usize,
+    records_mode: RecordsMode,
+    /// External mode: where each resolved chunk went, in file order (see `take_placements`).
+    placements: Vec<u32>,
     learned: LearnedIndex,
     now: f64,
     queried: HashSet<MerkleHash, std::hash::BuildHasherDefault<crate::dedup::HashFold>>,
@@ -365,6 +410,8 @@ impl UploadSession {
             open_xorb: XorbBuilder::new(limits),
             open_xorb_id: None,
             buffers_out: 0,
+            records_mode: RecordsMode::Unset,
+            placements: Vec::new(),
             learned: LearnedIndex::new(),
             now: f64::NEG_INFINITY,
             queried: Default::default(),
@@ -435,8 +482,23 @@ impl UploadSession {
         Ok(f)
     }
 
+    /// Fixes (or checks) where the session's records live.
+    fn records_mode(&mut self, mode: RecordsMode, what: &str) -> Result<()> {
+        if self.records_mode == RecordsMode::Unset {
+            self.records_mode = mode;
+        } else if self.records_mode != mode {
+            return err(
+                ErrorKind::InvalidState,
+                format!("{what}: a session keeps chunk records either inside (push, pushChunks with bytes) or with the caller (external records), not both"),
+            );
+        }
+        Ok(())
+    }
+
     /// Feeds the next bytes of the open file. Any split gives the same result.
     pub fn push(&mut self, data: &[u8]) -> Result<()> {
+        self.open_file_for(InputMode::Bytes, "push")?;
+        self.records_mode(RecordsMode::Internal, "push")?;
         let f = self.open_file_for(InputMode::Bytes, "push")?;
         if let Some(s) = &mut f.sha256 {
             s.update(data);
@@ -464,8 +526,19 @@ impl UploadSession {
 
     /// Feeds prepared chunks of the open file, in file order (the file's chunking was done by
     /// the caller). Not combinable with [`UploadSession::push`] in one file, nor with SHA-256
-    /// unless every payload is raw.
+    /// unless every payload is raw. External records ([`ChunkPayload::External`]) are not
+    /// combinable with the other payloads in one session.
     pub fn push_chunks(&mut self, chunks: Vec<PreparedChunk>) -> Result<()> {
+        let external = chunks
+            .iter()
+            .filter(|c| matches!(c.payload, ChunkPayload::External(_)))
+            .count();
+        if external != 0 && external != chunks.len() {
+            return err(
+                ErrorKind::InvalidArgument,
+                "pushChunks: external records cannot be mixed with other payloads",
+            );
+        }
         for (i, c) in chunks.iter().enumerate() {
             if c.len == 0 || c.len as usize > MAX_CHUNK {
                 return err(
@@ -487,6 +560,19 @@ impl UploadSession {
                         ),
                     )
                 }
+                ChunkPayload::External(n)
+                    if (*n as usize) <= RECORD_HEADER_LEN
+                        || *n as usize > RECORD_HEADER_LEN + MAX_COMPRESSED_LEN =>
+                {
+                    return err(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "prepared chunk {i}: a record has {} to {} bytes, got {n}",
+                            RECORD_HEADER_LEN + 1,
+                            RECORD_HEADER_LEN + MAX_COMPRESSED_LEN
+                        ),
+                    );
+                }
                 ChunkPayload::Record(r) => {
                     let h = read_record_header(r, 0, i)?;
                     if h.record_len() != r.len() || h.uncompressed_len != c.len {
@@ -505,11 +591,20 @@ impl UploadSession {
                 _ => {}
             }
         }
+        self.open_file_for(InputMode::Chunks, "pushChunks")?;
+        if !chunks.is_empty() {
+            let mode = if external > 0 {
+                RecordsMode::External
+            } else {
+                RecordsMode::Internal
+            };
+            self.records_mode(mode, "pushChunks")?;
+        }
         let f = self.open_file_for(InputMode::Chunks, "pushChunks")?;
         if f.sha256.is_some()
             && chunks
                 .iter()
-                .any(|c| matches!(c.payload, ChunkPayload::Record(_)))
+                .any(|c| !matches!(c.payload, ChunkPayload::Raw(_)))
         {
             return err(
                 ErrorKind::InvalidState,
@@ -525,11 +620,7 @@ impl UploadSession {
             }
             self.stats.bytes_processed += c.len as u64;
             if self.admit(&c.hash) {
-                let payload = match &c.payload {
-                    ChunkPayload::Raw(d) => PayloadRef::Raw(d),
-                    ChunkPayload::Record(r) => PayloadRef::Record(r),
-                };
-                self.place(c.hash, c.len, payload);
+                self.place(c.hash, c.len, PayloadRef::of(&c.payload));
             } else {
                 self.pending_bytes += c.len as u64;
                 self.pending.push_back(PendingChunk {
@@ -632,11 +723,7 @@ impl UploadSession {
                 break;
             };
             self.pending_bytes -= c.len as u64;
-            let payload = match &c.payload {
-                ChunkPayload::Raw(d) => PayloadRef::Raw(d),
-                ChunkPayload::Record(r) => PayloadRef::Record(r),
-            };
-            self.place(c.hash, c.len, payload);
+            self.place(c.hash, c.len, PayloadRef::of(&c.payload));
         }
     }
 
@@ -672,6 +759,12 @@ impl UploadSession {
             let (id, i) = self.store_new(hash, len, payload);
             (XorbRef::Session(id), i, Placement::New)
         };
+        if self.records_mode == RecordsMode::External {
+            self.placements.push(match (kind, xorb) {
+                (Placement::New, XorbRef::Session(id)) => id,
+                _ => PLACED_DEDUP,
+            });
+        }
         let n = len as u64;
         self.stats.chunks += 1;
         match kind {
@@ -694,6 +787,7 @@ impl UploadSession {
     fn store_new(&mut self, hash: MerkleHash, len: u32, payload: PayloadRef<'_>) -> (u32, u32) {
         let mut compressed = Vec::new();
         let record: &[u8] = match payload {
+            PayloadRef::External(n) => return self.store_external(hash, len, n as usize),
             PayloadRef::Record(r) => r,
             PayloadRef::Raw(d) => {
                 compressed.reserve(d.len() + RECORD_HEADER_LEN);
@@ -708,18 +802,7 @@ impl UploadSession {
         if !self.open_xorb.fits(len as usize, record.len()) {
             self.close_xorb();
         }
-        let id = match self.open_xorb_id {
-            Some(id) => id,
-            None => {
-                let id = self.session_xorbs.len() as u32;
-                self.session_xorbs.push(SessionXorb {
-                    hash: None,
-                    chunks: Vec::new(),
-                });
-                self.open_xorb_id = Some(id);
-                id
-            }
-        };
+        let id = self.open_xorb_id();
         // Fits by construction: the xorb was just closed if needed, and an empty xorb takes
         // any single chunk.
         let index = self
@@ -734,13 +817,48 @@ impl UploadSession {
         (id, index)
     }
 
+    /// The external-records form of [`UploadSession::store_new`].
+    fn store_external(&mut self, hash: MerkleHash, len: u32, record_len: usize) -> (u32, u32) {
+        if !self.open_xorb.fits(len as usize, record_len) {
+            self.close_xorb();
+        }
+        let id = self.open_xorb_id();
+        // Fits by construction (see store_new).
+        let index = self
+            .open_xorb
+            .push_external(hash, len, record_len)
+            .unwrap_or_default();
+        self.session_xorbs[id as usize].chunks.push(hash);
+        self.session_index.insert(hash, (id, index));
+        if self.open_xorb.is_full() {
+            self.close_xorb();
+        }
+        (id, index)
+    }
+
+    /// The id of the open xorb, opening one if needed.
+    fn open_xorb_id(&mut self) -> u32 {
+        match self.open_xorb_id {
+            Some(id) => id,
+            None => {
+                let id = self.session_xorbs.len() as u32;
+                self.session_xorbs.push(SessionXorb {
+                    hash: None,
+                    chunks: Vec::new(),
+                });
+                self.open_xorb_id = Some(id);
+                id
+            }
+        }
+    }
+
     fn close_xorb(&mut self) {
         let (Some(id), Some(x)) = (self.open_xorb_id.take(), self.open_xorb.take()) else {
             return;
         };
         self.session_xorbs[id as usize].hash = Some(x.hash);
         let on_disk = if self.opts.write_bytes_on_disk {
-            x.data.len() as u32
+            x.serialized_len as u32
         } else {
             0
         };
@@ -751,13 +869,14 @@ impl UploadSession {
             self.shard_xorbs.push(entry);
         }
         self.stats.xorbs_produced += 1;
-        self.stats.xorb_bytes_serialized += x.data.len() as u64;
+        self.stats.xorb_bytes_serialized += x.serialized_len as u64;
         if x.data.capacity() > SMALL_XORB_CAPACITY {
             self.buffers_out += 1;
             self.open_xorb.expect_spare(true);
         }
         self.ready_xorbs.push_back(XorbResult {
             hash: x.hash,
+            serialized_bytes: x.serialized_len as u64,
             chunk_count: x.chunk_hashes.len() as u32,
             raw_bytes: x.raw_bytes,
             data: x.data,
@@ -796,6 +915,15 @@ impl UploadSession {
             dedup_global_bytes: f.global,
             sha256: sha.map(|d| to_plain_hex(&d)),
         })
+    }
+
+    /// External records mode: where each chunk resolved since the previous call went, in file
+    /// order (the order the chunks were pushed): the session xorb id (0, 1, … in the order of
+    /// [`UploadSession::take_xorb`]) for a new chunk, to be appended to that xorb's body, or
+    /// [`PLACED_DEDUP`] for a chunk found in an existing xorb. A xorb is complete once a later
+    /// id appears or [`UploadSession::take_xorb`] returns it. Empty in the other mode.
+    pub fn take_placements(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.placements)
     }
 
     /// The global-dedup queries issued since the previous call, in order (chunk hashes).

@@ -11,7 +11,7 @@
 use crate::error::{CoreError, ErrorKind};
 use crate::hash::{self, MerkleHash};
 use crate::upload::{self, UploadOptions};
-use crate::{hasher, shard, xorb};
+use crate::{hasher, prepare, shard, xorb};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -135,6 +135,80 @@ pub fn raw_to_hex(raw: &[u8]) -> JsResult<String> {
 #[wasm_bindgen(js_name = isGlobalDedupEligible)]
 pub fn is_global_dedup_eligible(hex: &str) -> JsResult<bool> {
     Ok(hash::is_global_dedup_eligible(&parse_hash(hex)?))
+}
+
+fn segment_args(
+    start: f64,
+    seam: f64,
+    compression: u32,
+) -> JsResult<(usize, Option<usize>, xorb::CompressionPolicy)> {
+    let policy = xorb::CompressionPolicy::from_code(compression).map_err(js_error)?;
+    let start = secs(start, "start")? as usize;
+    let seam = if seam < 0.0 {
+        None
+    } else {
+        Some(secs(seam, "seam")? as usize)
+    };
+    Ok((start, seam, policy))
+}
+
+/// Prepares one segment of a file (chunk boundaries, hashes, records) in the packed form of
+/// `src/prepare.rs`: the chain starts at `start`; `seam` is where the next segment starts, or -1
+/// when the data ends the file; compression 0 none, 1 LZ4, 2 BG4, 3 best.
+#[wasm_bindgen(js_name = prepareSegment)]
+pub fn prepare_segment(data: &[u8], start: f64, seam: f64, compression: u32) -> JsResult<Vec<u8>> {
+    let (start, seam, policy) = segment_args(start, seam, compression)?;
+    xorb::with_compressor(|c| prepare::prepare_segment(data, start, seam, policy, c))
+        .map(prepare::PreparedSegment::into_bytes)
+        .map_err(js_error)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker ABI: plain exports for the chunking workers of the TypeScript pool, which instantiate
+// this same module without the wasm-bindgen glue (every import stubbed: none is reached from
+// here). Memory stays at one input and one output buffer, reused from call to call.
+// ---------------------------------------------------------------------------------------------
+
+thread_local! {
+    static WORKER_INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static WORKER_OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A buffer of `len` bytes for the next `xb_prepare` input; returns its address.
+#[no_mangle]
+pub extern "C" fn xb_input(len: usize) -> *mut u8 {
+    WORKER_INPUT.with(|b| {
+        let mut b = b.borrow_mut();
+        b.clear();
+        b.resize(len, 0);
+        b.as_mut_ptr()
+    })
+}
+
+/// Prepares the `len` bytes written at `xb_input` (see `prepareSegment`; `seam` = u32::MAX for
+/// none). Returns the address of the packed result, whose length is `16 + 40 n + records`
+/// (header words 0 and 3), valid until the next call; 0 on invalid arguments.
+#[no_mangle]
+pub extern "C" fn xb_prepare(len: usize, start: u32, seam: u32, compression: u32) -> *const u8 {
+    let Ok(policy) = xorb::CompressionPolicy::from_code(compression) else {
+        return std::ptr::null();
+    };
+    let seam = (seam != u32::MAX).then_some(seam as usize);
+    // Free the previous result first: the heap then holds one input and one output.
+    WORKER_OUTPUT.with(|o| drop(std::mem::take(&mut *o.borrow_mut())));
+    let out = WORKER_INPUT.with(|input| {
+        let input = input.borrow();
+        let data = &input[..len.min(input.len())];
+        xorb::with_compressor(|c| prepare::prepare_segment(data, start as usize, seam, policy, c))
+    });
+    match out {
+        Ok(seg) => WORKER_OUTPUT.with(|o| {
+            let mut o = o.borrow_mut();
+            *o = seg.into_bytes();
+            o.as_ptr()
+        }),
+        Err(_) => std::ptr::null(),
+    }
 }
 
 /// Streaming chunker: returns completed chunks packed 36 bytes each (32 raw hash bytes + u32
@@ -432,6 +506,40 @@ impl WasmUploadSession {
         self.inner.push(data).map_err(js_error)
     }
 
+    /// Feeds chunks prepared elsewhere (see `prepareSegment`), in file order, whose records the
+    /// caller keeps: packed raw hashes, chunk lengths, record lengths. Where each resolved chunk
+    /// went is then read with `takePlacements`; the caller assembles the xorb bodies.
+    #[wasm_bindgen(js_name = pushChunks)]
+    pub fn push_chunks(
+        &mut self,
+        hashes: &[u8],
+        lengths: &[u32],
+        recordLengths: &[u32],
+    ) -> JsResult<()> {
+        let hs = unpack_hashes(hashes)?;
+        if hs.len() != lengths.len() || hs.len() != recordLengths.len() {
+            return Err(invalid(format!(
+                "{} packed hashes, {} lengths and {} record lengths",
+                hs.len(),
+                lengths.len(),
+                recordLengths.len()
+            )));
+        }
+        let chunks = hs
+            .into_iter()
+            .zip(lengths.iter().zip(recordLengths))
+            .map(|(h, (&l, &r))| upload::PreparedChunk::external(h, l, r))
+            .collect();
+        self.inner.push_chunks(chunks).map_err(js_error)
+    }
+
+    /// Where each chunk resolved since the previous call went, in file order: the session xorb
+    /// id (0, 1, … in `takeXorb` order) of a new chunk, or 0xFFFFFFFF for a deduplicated one.
+    #[wasm_bindgen(js_name = takePlacements)]
+    pub fn take_placements(&mut self) -> Vec<u32> {
+        self.inner.take_placements()
+    }
+
     /// Ends the file's input (cuts the last chunk, which may issue a query); optional before
     /// `finishFile`.
     #[wasm_bindgen(js_name = endInput)]
@@ -501,7 +609,7 @@ impl WasmUploadSession {
             hash: x.hash,
             chunk_count: x.chunk_count,
             raw_bytes: x.raw_bytes,
-            serialized_bytes: x.data.len(),
+            serialized_bytes: x.serialized_bytes as usize,
             data: x.data,
             pool,
         })

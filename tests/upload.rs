@@ -774,3 +774,152 @@ fn many_small_files_share_xorbs() {
         assert_eq!(by_hash[&r.hash], f.len() as u64);
     }
 }
+
+/// The external-records flow of the TypeScript pipeline: files prepared segment by segment
+/// (`prepare_segment`), chunk metadata pushed in batches, records kept here and written into
+/// the xorb bodies as the placements say; queries answered after every batch with `answer`.
+fn run_external(opts: UploadOptions, files: &[&[u8]], batch: usize, answer: Answer) -> Outcome {
+    use std::collections::VecDeque;
+    use xet_core::prepare::prepare_segment;
+    use xet_core::xorb::ChunkCompressor;
+    let mut s = UploadSession::new(opts.clone()).unwrap();
+    let mut c = ChunkCompressor::new();
+    let mut out = Outcome::default();
+    let mut fifo: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut bodies: Vec<Vec<u8>> = Vec::new();
+    let mut drain = |s: &mut UploadSession, fifo: &mut VecDeque<Vec<u8>>, out: &mut Outcome| {
+        for p in s.take_placements() {
+            let rec = fifo.pop_front().expect("a placement per pushed chunk");
+            if p != PLACED_DEDUP {
+                let id = p as usize;
+                if bodies.len() <= id {
+                    bodies.resize(id + 1, Vec::new());
+                }
+                bodies[id].extend_from_slice(&rec);
+            }
+        }
+        while let Some(mut x) = s.take_xorb() {
+            assert!(x.data.is_empty());
+            x.data = std::mem::take(&mut bodies[out.xorbs.len()]);
+            assert_eq!(x.data.len() as u64, x.serialized_bytes);
+            out.xorbs.push(x);
+        }
+    };
+    for data in files {
+        s.start_file(false).unwrap();
+        let seg = prepare_segment(data, 0, None, opts.compression, &mut c).unwrap();
+        let recs = seg.records();
+        let mut off = 0;
+        let mut prev = 0;
+        let mut chunks = Vec::new();
+        for i in 0..seg.len() {
+            let len = seg.record_len(i);
+            fifo.push_back(recs[off..off + len].to_vec());
+            off += len;
+            let end = seg.chunk_end(i);
+            chunks.push(PreparedChunk::external(
+                seg.hash(i),
+                (end - prev) as u32,
+                len as u32,
+            ));
+            prev = end;
+        }
+        for b in chunks.chunks(batch.max(1)) {
+            s.push_chunks(b.to_vec()).unwrap();
+            drain(&mut s, &mut fifo, &mut out);
+            for q in s.take_queries() {
+                let a = answer(&q);
+                s.answer_query(&q, a.as_deref(), 1e9).unwrap();
+                drain(&mut s, &mut fifo, &mut out);
+            }
+        }
+        s.end_input().unwrap();
+        out.files.push(s.finish_file().unwrap());
+        drain(&mut s, &mut fifo, &mut out);
+        assert_eq!(s.outstanding_queries(), 0);
+    }
+    s.flush_xorb();
+    drain(&mut s, &mut fifo, &mut out);
+    assert!(fifo.is_empty());
+    while let Some(sh) = s.take_shard().unwrap() {
+        out.shards.push(sh);
+    }
+    out.stats = Some(s.stats());
+    out
+}
+
+#[test]
+fn external_records_equal_in_session_records() {
+    let a = corpus(11, 3_000_000);
+    let b = corpus(12, 1_000_000);
+    let files: [&[u8]; 5] = [&a, &b, &a[500_000..1_700_000], &[], &b[..10]];
+    for opts in [
+        UploadOptions::default(),
+        UploadOptions {
+            max_xorb_chunks: 9,
+            max_xorb_bytes: 600_000,
+            compression: CompressionPolicy::Lz4,
+            ..UploadOptions::default()
+        },
+    ] {
+        let inside = run(opts.clone(), &files, 64 * 1024, &no_answer);
+        for batch in [1, 7, 1000] {
+            let ext = run_external(opts.clone(), &files, batch, &no_answer);
+            assert_eq!(ext, inside, "batch {batch}");
+        }
+        // Global dedup against the first upload: most chunks are deduplicated, the placements
+        // still line up with the records.
+        let shard = answer_shard(&inside.xorbs, None, 0);
+        let hit = |_: &MerkleHash| Some(shard.clone());
+        let c = corpus(13, 500_000);
+        let again: [&[u8]; 3] = [&b, &c, &a];
+        let inside2 = run(opts.clone(), &again, 64 * 1024, &hit);
+        let ext2 = run_external(opts.clone(), &again, 5, &hit);
+        assert_eq!(ext2, inside2);
+        assert!(ext2.stats.unwrap().dedup_global_bytes > 3_000_000);
+    }
+}
+
+#[test]
+fn external_records_are_not_mixed_with_session_records() {
+    let h = chunk_hash(b"hello");
+    let mut s = UploadSession::new(UploadOptions::default()).unwrap();
+    s.start_file(false).unwrap();
+    s.push(b"abc").unwrap();
+    s.finish_file().unwrap();
+    s.start_file(false).unwrap();
+    let e = s
+        .push_chunks(vec![PreparedChunk::external(h, 5, 13)])
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidState);
+
+    let mut s = UploadSession::new(UploadOptions::default()).unwrap();
+    s.start_file(false).unwrap();
+    s.push_chunks(vec![PreparedChunk::external(h, 5, 13)])
+        .unwrap();
+    // The first chunk of a file waits for its dedup query.
+    assert_eq!(s.take_placements(), Vec::<u32>::new());
+    assert_eq!(s.take_queries(), vec![h]);
+    s.answer_query(&h, None, 0.0).unwrap();
+    assert_eq!(s.take_placements(), vec![0]);
+    s.finish_file().unwrap();
+    s.start_file(false).unwrap();
+    assert_eq!(s.push(b"abc").unwrap_err().kind, ErrorKind::InvalidState);
+    // Mixed payloads in one call, and impossible record lengths.
+    let mut s = UploadSession::new(UploadOptions::default()).unwrap();
+    s.start_file(false).unwrap();
+    let mixed = vec![
+        PreparedChunk::external(h, 5, 13),
+        PreparedChunk::raw(b"hello"),
+    ];
+    assert_eq!(
+        s.push_chunks(mixed).unwrap_err().kind,
+        ErrorKind::InvalidArgument
+    );
+    for bad in [0, 8, 8 + 262_145] {
+        let e = s
+            .push_chunks(vec![PreparedChunk::external(h, 5, bad)])
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument, "{bad}");
+    }
+}
