@@ -162,7 +162,8 @@ fn meet(data: &[u8], own: &[usize], seam: usize) -> Option<usize> {
 }
 
 /// Prepares the chunks of `data` for a chain starting at offset `start` (a chunk boundary of the
-/// file): boundaries, hashes and records compressed per `policy`.
+/// file): boundaries, hashes and records compressed per `policy` (`None`: boundaries and hashes
+/// only, every record length 0, for hashing files).
 ///
 /// - `seam: None`: `data` ends the file; every chunk is emitted, the last one ending at the end.
 /// - `seam: Some(s)`: the next segment starts at `s` (`start ≤ s`, and at least 131,072 bytes of
@@ -174,7 +175,7 @@ pub fn prepare_segment(
     data: &[u8],
     start: usize,
     seam: Option<usize>,
-    policy: CompressionPolicy,
+    policy: Option<CompressionPolicy>,
     compressor: &mut ChunkCompressor,
 ) -> Result<PreparedSegment> {
     if data.len() > u32::MAX as usize {
@@ -226,7 +227,8 @@ pub fn prepare_segment(
     let n = cuts.len();
     let body = data.len().min(cuts.last().copied().unwrap_or(start)) - start;
     let meta = PACKED_HEADER + 40 * n;
-    let mut buf = Vec::with_capacity(meta + body + n * RECORD_HEADER_LEN);
+    let capacity = meta + policy.map_or(0, |_| body + n * RECORD_HEADER_LEN);
+    let mut buf = Vec::with_capacity(capacity);
     buf.resize(meta, 0);
     let (kind, at) = match end {
         SegmentEnd::Final => (0u32, data.len()),
@@ -238,7 +240,9 @@ pub fn prepare_segment(
         let chunk = &data[prev..c];
         let h = chunk_hash(chunk);
         let before = buf.len();
-        compressor.write_record(chunk, policy, &mut buf)?;
+        if let Some(policy) = policy {
+            compressor.write_record(chunk, policy, &mut buf)?;
+        }
         let rec = (buf.len() - before) as u32;
         put(&mut buf, 4 + i, c as u32);
         put(&mut buf, 4 + n + i, rec);

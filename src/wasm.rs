@@ -137,12 +137,23 @@ pub fn is_global_dedup_eligible(hex: &str) -> JsResult<bool> {
     Ok(hash::is_global_dedup_eligible(&parse_hash(hex)?))
 }
 
+/// Compression code of a segment without records (boundaries and hashes only).
+const HASHES_ONLY: u32 = 255;
+
+fn policy_of(compression: u32) -> crate::Result<Option<xorb::CompressionPolicy>> {
+    if compression == HASHES_ONLY {
+        Ok(None)
+    } else {
+        xorb::CompressionPolicy::from_code(compression).map(Some)
+    }
+}
+
 fn segment_args(
     start: f64,
     seam: f64,
     compression: u32,
-) -> JsResult<(usize, Option<usize>, xorb::CompressionPolicy)> {
-    let policy = xorb::CompressionPolicy::from_code(compression).map_err(js_error)?;
+) -> JsResult<(usize, Option<usize>, Option<xorb::CompressionPolicy>)> {
+    let policy = policy_of(compression).map_err(js_error)?;
     let start = secs(start, "start")? as usize;
     let seam = if seam < 0.0 {
         None
@@ -154,7 +165,8 @@ fn segment_args(
 
 /// Prepares one segment of a file (chunk boundaries, hashes, records) in the packed form of
 /// `src/prepare.rs`: the chain starts at `start`; `seam` is where the next segment starts, or -1
-/// when the data ends the file; compression 0 none, 1 LZ4, 2 BG4, 3 best.
+/// when the data ends the file; compression 0 none, 1 LZ4, 2 BG4, 3 best, 255 no records
+/// (boundaries and hashes only).
 #[wasm_bindgen(js_name = prepareSegment)]
 pub fn prepare_segment(data: &[u8], start: f64, seam: f64, compression: u32) -> JsResult<Vec<u8>> {
     let (start, seam, policy) = segment_args(start, seam, compression)?;
@@ -190,7 +202,7 @@ pub extern "C" fn xb_input(len: usize) -> *mut u8 {
 /// (header words 0 and 3), valid until the next call; 0 on invalid arguments.
 #[no_mangle]
 pub extern "C" fn xb_prepare(len: usize, start: u32, seam: u32, compression: u32) -> *const u8 {
-    let Ok(policy) = xorb::CompressionPolicy::from_code(compression) else {
+    let Ok(policy) = policy_of(compression) else {
         return std::ptr::null();
     };
     let seam = (seam != u32::MAX).then_some(seam as usize);

@@ -59,8 +59,14 @@ fn assemble(data: &[u8], seg: usize, overlap: usize, start_mode: Start) -> (Vec<
             Start::Known => rel,
         };
         stats.jobs += 1;
-        let mut r =
-            prepare_segment(buf, first_start, seam, CompressionPolicy::Best, &mut c).unwrap();
+        let mut r = prepare_segment(
+            buf,
+            first_start,
+            seam,
+            Some(CompressionPolicy::Best),
+            &mut c,
+        )
+        .unwrap();
         // Keep the chunks after the true position: it must be the chain's start or a boundary.
         let starts_at = |r: &PreparedSegment, start: usize| {
             if start == rel {
@@ -75,7 +81,7 @@ fn assemble(data: &[u8], seg: usize, overlap: usize, start_mode: Start) -> (Vec<
             Some(i) => i,
             None => {
                 stats.reruns += 1;
-                r = prepare_segment(buf, rel, seam, CompressionPolicy::Best, &mut c).unwrap();
+                r = prepare_segment(buf, rel, seam, Some(CompressionPolicy::Best), &mut c).unwrap();
                 0
             }
         };
@@ -247,7 +253,7 @@ fn short_inputs_and_exact_fits() {
 fn argument_errors() {
     let mut c = ChunkCompressor::new();
     let data = vec![7u8; 300 * K];
-    let p = CompressionPolicy::None;
+    let p = Some(CompressionPolicy::None);
     assert!(prepare_segment(&data, data.len() + 1, None, p, &mut c).is_err());
     // A seam needs 131,072 bytes after it, and comes at or after the start.
     assert!(prepare_segment(&data, 0, Some(data.len() - MAX_CHUNK + 1), p, &mut c).is_err());
@@ -279,5 +285,20 @@ proptest! {
         let seg = seg_k * K + rng.below(1024) as usize;
         let overlap = MAX_CHUNK + rng.below((seg - MAX_CHUNK) as u64) as usize;
         check_all(&data, seg, overlap.min(seg - 1), &format!("seed {seed} seg {seg} overlap {overlap}"));
+    }
+}
+
+#[test]
+fn hashes_only() {
+    let data = splitmix64(5, 2 * 1024 * K);
+    let mut c = ChunkCompressor::new();
+    let full = prepare_segment(&data, 0, None, Some(CompressionPolicy::Lz4), &mut c).unwrap();
+    let bare = prepare_segment(&data, 0, None, None, &mut c).unwrap();
+    assert_eq!(bare.len(), full.len());
+    assert!(bare.records().is_empty());
+    for i in 0..bare.len() {
+        assert_eq!(bare.chunk_end(i), full.chunk_end(i));
+        assert_eq!(bare.hash(i), full.hash(i));
+        assert_eq!(bare.record_len(i), 0);
     }
 }

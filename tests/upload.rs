@@ -807,7 +807,7 @@ fn run_external(opts: UploadOptions, files: &[&[u8]], batch: usize, answer: Answ
     };
     for data in files {
         s.start_file(false).unwrap();
-        let seg = prepare_segment(data, 0, None, opts.compression, &mut c).unwrap();
+        let seg = prepare_segment(data, 0, None, Some(opts.compression), &mut c).unwrap();
         let recs = seg.records();
         let mut off = 0;
         let mut prev = 0;
