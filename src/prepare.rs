@@ -5,28 +5,32 @@
 //!
 //! # Segments and seams
 //!
-//! A file is cut into segments `[s_k, s_k + L)`; job `k` gets the bytes `[s_k, s_k + L + W)`: its
-//! segment plus an overlap of `W ≥ 131,072` bytes into the next one (`W < L`). Job `k` starts a
-//! chunk chain at `s_k` as if a chunk started there (for `k = 0` that is the true chain). Chunk
+//! A file is cut into segments `[s_k, s_{k+1})`. Job `k` gets the bytes `[s_k - X, s_{k+1} + W)`:
+//! a pre-roll of `X` bytes before its segment (none for the first), the segment, and an overlap of
+//! `W ≥ 131,072` bytes into the next one. It runs a chunk chain from the start of its bytes, as if a
+//! chunk started there, and emits the chunks from its first boundary at or after `s_k`. Chunk
 //! boundaries depend only on the position of the previous boundary and the bytes (§2.3), so two
-//! chains that share one boundary share every later one.
+//! chains that share one boundary share every later one; chains started at different places meet
+//! after a chunk or two on most data, so after a pre-roll of a few chunks job `k`'s chain is the
+//! true one (the sequential chain) by the time it reaches `s_k`, and nothing it emits is wasted.
 //!
-//! The seam at `s_{k+1}` is resolved inside job `k`: besides its own chain it runs the chain that
-//! job `k + 1` starts at `s_{k+1}` (boundaries only, no hashing) and finds the first position
-//! `p ≥ s_{k+1}` that is a boundary of both. Job `k` then emits its chunks up to `p`
-//! ([`SegmentEnd::Met`]); job `k + 1`'s chunks from `p` on are the true ones, and the ones it
-//! emitted before `p` are dropped by the caller. On random data the chains meet after one or two
-//! chunks. When they do not meet inside the overlap (constant data has boundaries every 8,192 or
-//! 131,072 bytes from wherever a chain starts), job `k` emits its chunks up to its last boundary
-//! `c ≥ s_{k+1}` ([`SegmentEnd::Open`]) and job `k + 1` must be prepared again starting at `c`:
-//! a sequential fallback that gives the true chain by construction.
+//! The seam at `s_{k+1}` is resolved inside job `k`: it also runs job `k + 1`'s chain (the one
+//! started at `s_{k+1} - X`, boundaries only, no hashing) and finds the first position
+//! `p ≥ s_{k+1}` that is a boundary of both. Job `k` emits its chunks up to `p`
+//! ([`SegmentEnd::Met`]); job `k + 1`'s chunks from `p` on are the true ones, and any it emitted
+//! before `p` (its pre-roll had not converged) are dropped by the caller. When the chains do not
+//! meet inside the overlap (constant data has boundaries every 8,192 or 131,072 bytes from
+//! wherever a chain starts), job `k` emits its chunks up to its last boundary `c ≥ s_{k+1}`
+//! ([`SegmentEnd::Open`]) and job `k + 1` must be prepared again with its chain starting at `c`:
+//! a sequential second pass that gives the true chain by construction.
 //!
-//! If job `k`'s outcome is known before job `k + 1` is prepared, job `k + 1` can start at `p` (or
-//! `c`) directly and nothing is dropped.
+//! The caller checks every seam the same way: the true position (where the previous job's chunks
+//! end) must be the start of a job's first emitted chunk or the end of one of its chunks; if not,
+//! the job is prepared again from there. So correctness never depends on the pre-roll.
 //!
 //! Whatever the split, the chunks assembled this way are exactly those of one sequential pass
 //! (tests compare them with [`crate::chunking::reference_boundaries`] for many inputs, segment
-//! sizes and seams).
+//! sizes, pre-rolls and seams).
 //!
 //! # Packed form
 //!
@@ -35,8 +39,9 @@
 //!
 //! ```text
 //! [0] chunk count n   [1] end kind (0 final, 1 met, 2 open)   [2] end offset   [3] records length
-//! [4 .. 4+n]        chunk end offsets, relative to the start of the data
-//! [4+n .. 4+2n]     record lengths
+//! [4] start of the first emitted chunk   [5..8] zero
+//! [8 .. 8+n]        chunk end offsets, relative to the start of the data
+//! [8+n .. 8+2n]     record lengths
 //! 32·n bytes        raw chunk hashes
 //! records           the serialized records, concatenated (no padding)
 //! ```
@@ -47,7 +52,7 @@ use crate::hash::{chunk_hash, MerkleHash};
 use crate::xorb::{ChunkCompressor, CompressionPolicy, RECORD_HEADER_LEN};
 
 /// Bytes of the packed header.
-pub const PACKED_HEADER: usize = 16;
+pub const PACKED_HEADER: usize = 32;
 
 /// How a prepared segment ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,14 +98,19 @@ impl PreparedSegment {
         }
     }
 
+    /// Start of the first emitted chunk, relative to the start of the data.
+    pub fn first_start(&self) -> usize {
+        word(&self.buf, 4) as usize
+    }
+
     /// End offset of chunk `i`, relative to the start of the data.
     pub fn chunk_end(&self, i: usize) -> usize {
-        word(&self.buf, 4 + i) as usize
+        word(&self.buf, 8 + i) as usize
     }
 
     /// Record length of chunk `i`.
     pub fn record_len(&self, i: usize) -> usize {
-        word(&self.buf, 4 + self.len() + i) as usize
+        word(&self.buf, 8 + self.len() + i) as usize
     }
 
     /// Hash of chunk `i`.
@@ -138,21 +148,56 @@ fn chain(data: &[u8], from: usize, cuts: &mut Vec<usize>) {
     }
 }
 
-/// First common boundary `p ≥ seam` of the own chain `own` (sorted) and the chain started at
-/// `seam` (which counts `seam` itself).
-fn meet(data: &[u8], own: &[usize], seam: usize) -> Option<usize> {
-    let first = own.partition_point(|&c| c < seam);
-    let own = &own[first..];
-    if own.first() == Some(&seam) {
-        return Some(seam);
+/// Where the next segment starts (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seam {
+    /// Offset of the next segment (its first chunk starts at the first boundary at or after it).
+    pub at: usize,
+    /// Offset where the next segment's chain starts (`at` minus its pre-roll).
+    pub chain_start: usize,
+}
+
+/// What to prepare from a segment's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentSpec {
+    /// Offset where the chunk chain starts (a boundary of the file when known, else the start of
+    /// the pre-roll).
+    pub start: usize,
+    /// Chunks are emitted from the chain's first boundary at or after this offset (`start`
+    /// counts as a boundary).
+    pub emit_from: usize,
+    /// The next segment, or `None` when the data ends the file.
+    pub seam: Option<Seam>,
+}
+
+impl SegmentSpec {
+    /// A whole file (or the rest of one from a known boundary): chain and chunks from `start`.
+    pub fn last(start: usize) -> Self {
+        SegmentSpec {
+            start,
+            emit_from: start,
+            seam: None,
+        }
     }
+}
+
+/// First common boundary `p ≥ seam.at` of the own chain `own` (sorted) and the chain started at
+/// `seam.chain_start` (which counts as one of its boundaries).
+fn meet(data: &[u8], own: &[usize], seam: Seam) -> Option<usize> {
+    let first = own.partition_point(|&c| c < seam.at);
+    let own = &own[first..];
     let last = *own.last()?;
-    // The seam's chain is only needed up to the own chain's last boundary.
-    let mut fresh = Vec::new();
-    chain(&data[..last], seam, &mut fresh);
+    if seam.chain_start >= seam.at && own.binary_search(&seam.chain_start).is_ok() {
+        return Some(seam.chain_start);
+    }
+    // The other chain is only needed up to the own chain's last boundary.
+    let mut other = Vec::new();
+    chain(&data[..last], seam.chain_start, &mut other);
+    let skip = other.partition_point(|&c| c < seam.at);
+    let other = &other[skip..];
     let (mut i, mut j) = (0, 0);
-    while i < own.len() && j < fresh.len() {
-        match own[i].cmp(&fresh[j]) {
+    while i < own.len() && j < other.len() {
+        match own[i].cmp(&other[j]) {
             std::cmp::Ordering::Equal => return Some(own[i]),
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
@@ -161,44 +206,54 @@ fn meet(data: &[u8], own: &[usize], seam: usize) -> Option<usize> {
     None
 }
 
-/// Prepares the chunks of `data` for a chain starting at offset `start` (a chunk boundary of the
-/// file): boundaries, hashes and records compressed per `policy` (`None`: boundaries and hashes
-/// only, every record length 0, for hashing files).
+/// Prepares the chunks of `data` described by `spec` (see [`SegmentSpec`] and the module
+/// documentation): boundaries, hashes, and records compressed per `policy` (`None`: boundaries
+/// and hashes only, every record length 0, for hashing files).
 ///
-/// - `seam: None`: `data` ends the file; every chunk is emitted, the last one ending at the end.
-/// - `seam: Some(s)`: the next segment starts at `s` (`start ≤ s`, and at least 131,072 bytes of
-///   `data` follow `s`); chunks are emitted up to where this chain meets the chain started at
-///   `s`, or up to this chain's last boundary when they do not meet (see the module docs).
+/// - `seam: None`: `data` ends the file; the last chunk ends at the end of `data`.
+/// - `seam: Some(s)`: chunks are emitted up to where this chain meets the chain started at
+///   `s.chain_start` (at or after `s.at`), or up to this chain's last boundary when they do not
+///   meet. At least 131,072 bytes of `data` must follow `s.at`.
 ///
-/// `INVALID_ARGUMENT` for offsets out of range or more than 4 GiB of data.
+/// `INVALID_ARGUMENT` for offsets out of order or range, or more than 4 GiB of data.
 pub fn prepare_segment(
     data: &[u8],
-    start: usize,
-    seam: Option<usize>,
+    spec: SegmentSpec,
     policy: Option<CompressionPolicy>,
     compressor: &mut ChunkCompressor,
 ) -> Result<PreparedSegment> {
+    let SegmentSpec {
+        start,
+        emit_from,
+        seam,
+    } = spec;
     if data.len() > u32::MAX as usize {
         return err(
             ErrorKind::InvalidArgument,
             format!("a segment holds at most 4 GiB, got {} bytes", data.len()),
         );
     }
-    if start > data.len() {
+    if start > emit_from || emit_from > data.len() {
         return err(
             ErrorKind::InvalidArgument,
             format!(
-                "segment start {start} is past the end of its {} bytes",
+                "segment start {start} and first chunk offset {emit_from} must be in order within its {} bytes",
                 data.len()
             ),
         );
     }
     if let Some(s) = seam {
-        if s < start || s > data.len() || data.len() - s < MAX_CHUNK {
+        if s.at < emit_from
+            || s.chain_start > s.at
+            || s.at > data.len()
+            || data.len() - s.at < MAX_CHUNK
+        {
             return err(
                 ErrorKind::InvalidArgument,
                 format!(
-                    "seam {s}: must be at or after the start {start} with at least {MAX_CHUNK} bytes after it in {} bytes",
+                    "seam at {} (chain from {}): must follow the first chunk offset {emit_from}, with at least {MAX_CHUNK} bytes after it in {} bytes",
+                    s.at,
+                    s.chain_start,
                     data.len()
                 ),
             );
@@ -216,16 +271,27 @@ pub fn prepare_segment(
         Some(s) => match meet(data, &own, s) {
             Some(p) => (own.partition_point(|&c| c <= p), SegmentEnd::Met(p)),
             None => {
-                // The chain has a boundary at or after the seam: its open chunk at `s` started
-                // after `s - 131072` and at least 131,072 bytes follow `s`.
+                // The chain has a boundary at or after the seam: its open chunk at `s.at`
+                // started after `s.at - 131072` and at least 131,072 bytes follow `s.at`.
                 let last = own.last().copied().unwrap_or(start);
                 (own.len(), SegmentEnd::Open(last))
             }
         },
     };
-    let cuts = &own[..cut_count];
+    // The first emitted chunk starts at the chain's first boundary at or after `emit_from`
+    // (`own` holds chunk ends; `start` is a boundary too).
+    let (first, first_start) = if emit_from == start {
+        (0, start)
+    } else {
+        let j = own.partition_point(|&c| c < emit_from);
+        match own.get(j) {
+            Some(&b) => (j + 1, b),
+            None => (own.len(), data.len()),
+        }
+    };
+    let cuts = &own[first.min(cut_count)..cut_count];
     let n = cuts.len();
-    let body = data.len().min(cuts.last().copied().unwrap_or(start)) - start;
+    let body = cuts.last().map_or(0, |&e| e - first_start);
     let meta = PACKED_HEADER + 40 * n;
     let capacity = meta + policy.map_or(0, |_| body + n * RECORD_HEADER_LEN);
     let mut buf = Vec::with_capacity(capacity);
@@ -235,7 +301,7 @@ pub fn prepare_segment(
         SegmentEnd::Met(p) => (1, p),
         SegmentEnd::Open(c) => (2, c),
     };
-    let mut prev = start;
+    let mut prev = first_start;
     for (i, &c) in cuts.iter().enumerate() {
         let chunk = &data[prev..c];
         let h = chunk_hash(chunk);
@@ -244,8 +310,8 @@ pub fn prepare_segment(
             compressor.write_record(chunk, policy, &mut buf)?;
         }
         let rec = (buf.len() - before) as u32;
-        put(&mut buf, 4 + i, c as u32);
-        put(&mut buf, 4 + n + i, rec);
+        put(&mut buf, 8 + i, c as u32);
+        put(&mut buf, 8 + n + i, rec);
         let hat = PACKED_HEADER + 8 * n + 32 * i;
         buf[hat..hat + 32].copy_from_slice(h.as_bytes());
         prev = c;
@@ -255,6 +321,7 @@ pub fn prepare_segment(
     put(&mut buf, 1, kind);
     put(&mut buf, 2, at as u32);
     put(&mut buf, 3, records);
+    put(&mut buf, 4, first_start as u32);
     Ok(PreparedSegment { buf })
 }
 

@@ -148,29 +148,37 @@ fn policy_of(compression: u32) -> crate::Result<Option<xorb::CompressionPolicy>>
     }
 }
 
-fn segment_args(
-    start: f64,
-    seam: f64,
-    compression: u32,
-) -> JsResult<(usize, Option<usize>, Option<xorb::CompressionPolicy>)> {
-    let policy = policy_of(compression).map_err(js_error)?;
-    let start = secs(start, "start")? as usize;
-    let seam = if seam < 0.0 {
-        None
-    } else {
-        Some(secs(seam, "seam")? as usize)
-    };
-    Ok((start, seam, policy))
+fn segment_spec(start: u32, emit_from: u32, seam: i64, seam_chain: u32) -> prepare::SegmentSpec {
+    prepare::SegmentSpec {
+        start: start as usize,
+        emit_from: emit_from as usize,
+        seam: (seam >= 0).then_some(prepare::Seam {
+            at: seam as usize,
+            chain_start: seam_chain as usize,
+        }),
+    }
 }
 
 /// Prepares one segment of a file (chunk boundaries, hashes, records) in the packed form of
-/// `src/prepare.rs`: the chain starts at `start`; `seam` is where the next segment starts, or -1
-/// when the data ends the file; compression 0 none, 1 LZ4, 2 BG4, 3 best, 255 no records
+/// `src/prepare.rs`: the chain starts at `start`, chunks are emitted from its first boundary at
+/// or after `emitFrom`; `seam` is where the next segment starts (its chain from `seamChain`), or
+/// -1 when the data ends the file; compression 0 none, 1 LZ4, 2 BG4, 3 best, 255 no records
 /// (boundaries and hashes only).
 #[wasm_bindgen(js_name = prepareSegment)]
-pub fn prepare_segment(data: &[u8], start: f64, seam: f64, compression: u32) -> JsResult<Vec<u8>> {
-    let (start, seam, policy) = segment_args(start, seam, compression)?;
-    xorb::with_compressor(|c| prepare::prepare_segment(data, start, seam, policy, c))
+pub fn prepare_segment(
+    data: &[u8],
+    start: u32,
+    emitFrom: u32,
+    seam: f64,
+    seamChain: u32,
+    compression: u32,
+) -> JsResult<Vec<u8>> {
+    let policy = policy_of(compression).map_err(js_error)?;
+    if !(seam.is_finite() && seam.fract() == 0.0 && seam >= -1.0 && seam <= u32::MAX as f64) {
+        return Err(invalid(format!("seam must be -1 or an offset, got {seam}")));
+    }
+    let spec = segment_spec(start, emitFrom, seam as i64, seamChain);
+    xorb::with_compressor(|c| prepare::prepare_segment(data, spec, policy, c))
         .map(prepare::PreparedSegment::into_bytes)
         .map_err(js_error)
 }
@@ -198,20 +206,28 @@ pub extern "C" fn xb_input(len: usize) -> *mut u8 {
 }
 
 /// Prepares the `len` bytes written at `xb_input` (see `prepareSegment`; `seam` = u32::MAX for
-/// none). Returns the address of the packed result, whose length is `16 + 40 n + records`
+/// none). Returns the address of the packed result, whose length is `32 + 40 n + records`
 /// (header words 0 and 3), valid until the next call; 0 on invalid arguments.
 #[no_mangle]
-pub extern "C" fn xb_prepare(len: usize, start: u32, seam: u32, compression: u32) -> *const u8 {
+pub extern "C" fn xb_prepare(
+    len: usize,
+    start: u32,
+    emit_from: u32,
+    seam: u32,
+    seam_chain: u32,
+    compression: u32,
+) -> *const u8 {
     let Ok(policy) = policy_of(compression) else {
         return std::ptr::null();
     };
-    let seam = (seam != u32::MAX).then_some(seam as usize);
+    let seam = if seam == u32::MAX { -1 } else { seam as i64 };
+    let spec = segment_spec(start, emit_from, seam, seam_chain);
     // Free the previous result first: the heap then holds one input and one output.
     WORKER_OUTPUT.with(|o| drop(std::mem::take(&mut *o.borrow_mut())));
     let out = WORKER_INPUT.with(|input| {
         let input = input.borrow();
         let data = &input[..len.min(input.len())];
-        xorb::with_compressor(|c| prepare::prepare_segment(data, start as usize, seam, policy, c))
+        xorb::with_compressor(|c| prepare::prepare_segment(data, spec, policy, c))
     });
     match out {
         Ok(seg) => WORKER_OUTPUT.with(|o| {

@@ -10,7 +10,7 @@ use common::*;
 use proptest::prelude::*;
 use xet_core::chunking::{reference_boundaries, MAX_CHUNK};
 use xet_core::hash::chunk_hash;
-use xet_core::prepare::{prepare_segment, PreparedSegment, SegmentEnd};
+use xet_core::prepare::{prepare_segment, Seam, SegmentEnd, SegmentSpec};
 use xet_core::xorb::{decode_chunk_records, ChunkCompressor, CompressionPolicy};
 
 /// One chunk as assembled: absolute end, hash, record.
@@ -28,60 +28,78 @@ struct Stats {
     dropped: usize,
 }
 
-/// How jobs start their chain: speculatively at the segment start (the pool: jobs run at once),
-/// or at the true position when the previous job's outcome is known (in-thread, sequential).
+/// How jobs start their chain: speculatively at the start of their bytes (the pool: jobs run at
+/// once), or at the true position when the previous job's outcome is known (in-thread, sequential).
 #[derive(Clone, Copy, Debug)]
 enum Start {
     Speculative,
     Known,
 }
 
-/// Assembles a file from jobs of `seg + overlap` bytes every `seg` bytes, as the pool does.
-fn assemble(data: &[u8], seg: usize, overlap: usize, start_mode: Start) -> (Vec<Assembled>, Stats) {
+/// Assembles a file from jobs of `preroll + seg + overlap` bytes every `seg` bytes, as the pool
+/// does (js/src/xet/prepared-files.ts).
+fn assemble(
+    data: &[u8],
+    seg: usize,
+    overlap: usize,
+    preroll: usize,
+    start_mode: Start,
+) -> (Vec<Assembled>, Stats) {
     assert!(overlap >= MAX_CHUNK && overlap < seg);
     let mut c = ChunkCompressor::new();
     let mut out = Vec::new();
     let mut stats = Stats::default();
     let mut pos = 0usize; // the true chain's last boundary (absolute)
     let mut s = 0usize;
+    let policy = Some(CompressionPolicy::Best);
     loop {
+        let x = preroll.min(s);
+        let base = s - x;
         let end = (s + seg + overlap).min(data.len());
-        let buf = &data[s..end];
+        let buf = &data[base..end];
         // A full buffer has a seam at `seg`; a shorter one reaches the end of the file.
-        let seam = (buf.len() == seg + overlap).then_some(seg);
-        let rel = pos - s;
+        let seam = (end == s + seg + overlap).then(|| Seam {
+            at: x + seg,
+            chain_start: x + seg - preroll.min(s + seg),
+        });
+        let rel = pos - base;
         assert!(
-            rel <= overlap.min(buf.len()),
-            "true position {pos} too far into job at {s}"
+            rel >= x && rel <= x + overlap,
+            "true position {pos} vs job at {s}"
         );
-        let first_start = match start_mode {
-            Start::Speculative => 0,
-            Start::Known => rel,
+        let spec = match start_mode {
+            Start::Speculative => SegmentSpec {
+                start: 0,
+                emit_from: x,
+                seam,
+            },
+            Start::Known => SegmentSpec {
+                start: rel,
+                emit_from: rel,
+                seam,
+            },
         };
         stats.jobs += 1;
-        let mut r = prepare_segment(
-            buf,
-            first_start,
-            seam,
-            Some(CompressionPolicy::Best),
-            &mut c,
-        )
-        .unwrap();
-        // Keep the chunks after the true position: it must be the chain's start or a boundary.
-        let starts_at = |r: &PreparedSegment, start: usize| {
-            if start == rel {
-                Some(0)
-            } else {
-                (0..r.len())
-                    .position(|i| r.chunk_end(i) == rel)
-                    .map(|i| i + 1)
-            }
+        let mut r = prepare_segment(buf, spec, policy, &mut c).unwrap();
+        // Keep the chunks after the true position: the start of the first chunk, or a boundary.
+        let from = if rel == r.first_start() {
+            Some(0)
+        } else {
+            (0..r.len())
+                .position(|i| r.chunk_end(i) == rel)
+                .map(|i| i + 1)
         };
-        let from = match starts_at(&r, first_start) {
+        let from = match from {
             Some(i) => i,
             None => {
                 stats.reruns += 1;
-                r = prepare_segment(buf, rel, seam, Some(CompressionPolicy::Best), &mut c).unwrap();
+                let again = SegmentSpec {
+                    start: rel,
+                    emit_from: rel,
+                    seam,
+                };
+                r = prepare_segment(buf, again, policy, &mut c).unwrap();
+                assert_eq!(r.first_start(), rel);
                 0
             }
         };
@@ -91,7 +109,7 @@ fn assemble(data: &[u8], seg: usize, overlap: usize, start_mode: Start) -> (Vec<
         for i in from..r.len() {
             let len = r.record_len(i);
             out.push(Assembled {
-                end: s + r.chunk_end(i),
+                end: base + r.chunk_end(i),
                 hash: *r.hash(i).as_bytes(),
                 record: recs[off..off + len].to_vec(),
             });
@@ -104,9 +122,9 @@ fn assemble(data: &[u8], seg: usize, overlap: usize, start_mode: Start) -> (Vec<
                 break;
             }
             SegmentEnd::Met(p) | SegmentEnd::Open(p) => {
-                assert!(p >= seg, "the seam's chunks end at or after it");
+                assert!(p >= x + seg, "the seam's chunks end at or after it");
                 assert_eq!(r.chunk_end(r.len() - 1), p);
-                pos = s + p;
+                pos = base + p;
             }
         }
         s += seg;
@@ -134,17 +152,30 @@ fn check(data: &[u8], got: &[Assembled], what: &str) {
     }
 }
 
-fn check_all(data: &[u8], seg: usize, overlap: usize, what: &str) -> Stats {
-    let (spec, stats) = assemble(data, seg, overlap, Start::Speculative);
-    check(data, &spec, &format!("{what} speculative"));
-    let (known, kstats) = assemble(data, seg, overlap, Start::Known);
+/// Checks every way of assembling: speculative jobs without pre-roll and with pre-rolls of one
+/// and two maximal chunks, and jobs that know their start. Returns the stats of the speculative
+/// runs without pre-roll and with the longest.
+fn check_all(data: &[u8], seg: usize, overlap: usize, what: &str) -> (Stats, Stats) {
+    let mut out = Vec::new();
+    for preroll in [0, MAX_CHUNK, 2 * MAX_CHUNK] {
+        let preroll = preroll.min(seg - 1);
+        let (spec, stats) = assemble(data, seg, overlap, preroll, Start::Speculative);
+        check(
+            data,
+            &spec,
+            &format!("{what} speculative, pre-roll {preroll}"),
+        );
+        out.push(stats);
+    }
+    let (known, kstats) = assemble(data, seg, overlap, MAX_CHUNK.min(seg - 1), Start::Known);
     check(data, &known, &format!("{what} known start"));
     assert_eq!(
         kstats.reruns, 0,
         "{what}: a known start never needs a second pass"
     );
     assert_eq!(kstats.dropped, 0, "{what}: a known start drops nothing");
-    stats
+    let last = out.pop().unwrap_or_default();
+    (out.swap_remove(0), last)
 }
 
 const K: usize = 1024;
@@ -161,20 +192,17 @@ fn random_data_many_segment_sizes() {
         (3 * 1024 * K + 17, 1024 * K),
         (4 * 1024 * K, 512 * K),
     ] {
-        let st = check_all(
-            &data,
-            seg,
-            overlap,
-            &format!("random seg {seg} overlap {overlap}"),
-        );
+        let what = format!("random seg {seg} overlap {overlap}");
+        let (st, pre) = check_all(&data, seg, overlap, &what);
         // On random data the chains meet within a few chunks: with an overlap of 256 KiB or
-        // more no segment is prepared twice, and about one chunk per seam is dropped.
+        // more no segment is prepared twice, and without pre-roll about one chunk per seam is
+        // dropped; after a pre-roll of 256 KiB the chain has converged before the segment
+        // starts (almost) always, so (almost) nothing is dropped.
         if overlap >= 256 * K {
-            assert_eq!(st.reruns, 0, "seg {seg} overlap {overlap}: {st:?}");
-            assert!(
-                st.dropped <= 2 * st.jobs,
-                "seg {seg} overlap {overlap}: {st:?}"
-            );
+            assert_eq!(st.reruns, 0, "{what}: {st:?}");
+            assert!(st.dropped <= 2 * st.jobs, "{what}: {st:?}");
+            assert_eq!(pre.reruns, 0, "{what} pre-roll: {pre:?}");
+            assert!(pre.dropped * 20 <= pre.jobs, "{what} pre-roll: {pre:?}");
         }
     }
 }
@@ -198,7 +226,7 @@ fn constant_data_falls_back_to_the_sequential_chain() {
     // All zeros from the start with segments that are multiples of 131,072: the chains share
     // the seam itself.
     let zeros = vec![0u8; 2 * 1024 * K + 5];
-    let st = check_all(&zeros, 512 * K, 256 * K, "zeros aligned");
+    let (st, _) = check_all(&zeros, 512 * K, 256 * K, "zeros aligned");
     assert_eq!(st.reruns, 0);
 }
 
@@ -254,15 +282,32 @@ fn argument_errors() {
     let mut c = ChunkCompressor::new();
     let data = vec![7u8; 300 * K];
     let p = Some(CompressionPolicy::None);
-    assert!(prepare_segment(&data, data.len() + 1, None, p, &mut c).is_err());
-    // A seam needs 131,072 bytes after it, and comes at or after the start.
-    assert!(prepare_segment(&data, 0, Some(data.len() - MAX_CHUNK + 1), p, &mut c).is_err());
-    assert!(prepare_segment(&data, 10, Some(5), p, &mut c).is_err());
-    assert!(prepare_segment(&data, 0, Some(data.len() - MAX_CHUNK), p, &mut c).is_ok());
+    let spec = |start, emit_from, seam: Option<(usize, usize)>| SegmentSpec {
+        start,
+        emit_from,
+        seam: seam.map(|(at, chain_start)| Seam { at, chain_start }),
+    };
+    let n = data.len();
+    for bad in [
+        spec(n + 1, n + 1, None),
+        spec(10, 5, None),
+        // A seam needs 131,072 bytes after it, comes after the first chunk, and its chain
+        // starts before it.
+        spec(0, 0, Some((n - MAX_CHUNK + 1, 0))),
+        spec(0, 20, Some((10, 0))),
+        spec(0, 0, Some((1000, 1001))),
+    ] {
+        let e = prepare_segment(&data, bad, p, &mut c).unwrap_err();
+        assert_eq!(e.kind, xet_core::ErrorKind::InvalidArgument, "{bad:?}");
+    }
+    assert!(prepare_segment(&data, spec(0, 0, Some((n - MAX_CHUNK, 5))), p, &mut c).is_ok());
     // An empty final segment has no chunk.
-    let r = prepare_segment(&[], 0, None, p, &mut c).unwrap();
+    let r = prepare_segment(&[], SegmentSpec::last(0), p, &mut c).unwrap();
     assert!(r.is_empty());
     assert_eq!(r.end(), SegmentEnd::Final);
+    // Emitting from the end of the data: no chunk either.
+    let r = prepare_segment(&data, spec(0, n, None), p, &mut c).unwrap();
+    assert!(r.is_empty());
 }
 
 proptest! {
@@ -292,8 +337,9 @@ proptest! {
 fn hashes_only() {
     let data = splitmix64(5, 2 * 1024 * K);
     let mut c = ChunkCompressor::new();
-    let full = prepare_segment(&data, 0, None, Some(CompressionPolicy::Lz4), &mut c).unwrap();
-    let bare = prepare_segment(&data, 0, None, None, &mut c).unwrap();
+    let whole = SegmentSpec::last(0);
+    let full = prepare_segment(&data, whole, Some(CompressionPolicy::Lz4), &mut c).unwrap();
+    let bare = prepare_segment(&data, whole, None, &mut c).unwrap();
     assert_eq!(bare.len(), full.len());
     assert!(bare.records().is_empty());
     for i in 0..bare.len() {

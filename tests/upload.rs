@@ -780,7 +780,7 @@ fn many_small_files_share_xorbs() {
 /// the xorb bodies as the placements say; queries answered after every batch with `answer`.
 fn run_external(opts: UploadOptions, files: &[&[u8]], batch: usize, answer: Answer) -> Outcome {
     use std::collections::VecDeque;
-    use xet_core::prepare::prepare_segment;
+    use xet_core::prepare::{prepare_segment, SegmentSpec};
     use xet_core::xorb::ChunkCompressor;
     let mut s = UploadSession::new(opts.clone()).unwrap();
     let mut c = ChunkCompressor::new();
@@ -807,7 +807,8 @@ fn run_external(opts: UploadOptions, files: &[&[u8]], batch: usize, answer: Answ
     };
     for data in files {
         s.start_file(false).unwrap();
-        let seg = prepare_segment(data, 0, None, Some(opts.compression), &mut c).unwrap();
+        let seg =
+            prepare_segment(data, SegmentSpec::last(0), Some(opts.compression), &mut c).unwrap();
         let recs = seg.records();
         let mut off = 0;
         let mut prev = 0;
