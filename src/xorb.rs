@@ -566,10 +566,15 @@ fn walk_records(
         }
         let header = read_record_header(bytes, at, index)?;
         let payload = &bytes[at + RECORD_HEADER_LEN..at + header.record_len()];
-        decoded.clear();
-        decode_payload(&header, payload, &mut decoded, &mut scratch, at, index)?;
         offsets.push(at as u32);
-        f(index, &header, &decoded)?;
+        if header.scheme == CompressionScheme::None {
+            // Stored raw: the payload is the chunk (validated length), no copy.
+            f(index, &header, payload)?;
+        } else {
+            decoded.clear();
+            decode_payload(&header, payload, &mut decoded, &mut scratch, at, index)?;
+            f(index, &header, &decoded)?;
+        }
         at += header.record_len();
         index += 1;
     }
