@@ -143,6 +143,22 @@ export async function readBody(ctx: RequestContext, limit: number, what: string)
   const tooLarge = () =>
     new HttpError(413, `${what} too large: at most ${limit} bytes are accepted`, { headers: { Connection: "close" } });
   if (declared !== undefined && Number(declared) > limit) throw tooLarge();
+  const expected = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+  if (expected !== undefined && expected > 0) {
+    // Declared length: one buffer of that size, filled as the body arrives (no list of parts to
+    // concatenate at the end: half the copying and garbage for 64 MiB xorbs).
+    const body = Buffer.allocUnsafeSlow(expected);
+    let size = 0;
+    for await (const part of req as AsyncIterable<Buffer>) {
+      if (size + part.length > expected) {
+        throw badRequest(`${what} longer than its Content-Length of ${expected} bytes`);
+      }
+      part.copy(body, size);
+      size += part.length;
+    }
+    if (size !== expected) throw badRequest(`${what} truncated: received ${size} of ${declared} bytes`);
+    return body;
+  }
   const parts: Buffer[] = [];
   let size = 0;
   for await (const part of req as AsyncIterable<Buffer>) {
