@@ -15,6 +15,17 @@ export type CoreInput = URL | string | Response | BufferSource | WebAssembly.Mod
 
 let initialized = false;
 let pending: Promise<void> | undefined;
+/** The compiled module, when known (chunking workers instantiate it too). */
+let compiled: WebAssembly.Module | undefined;
+/** Where the module was fetched from, when it was loaded from a URL. */
+let loadedFrom: URL | string | undefined;
+
+function isBufferSource(x: unknown): x is BufferSource {
+  return x instanceof ArrayBuffer || ArrayBuffer.isView(x);
+}
+
+/** The `.wasm` file next to this module (the web build points this at its copy of the file). */
+const defaultWasmUrl = (): URL => new URL("./wasm/xet_core_bg.wasm", import.meta.url);
 
 function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string; bun?: string } } }).process;
@@ -29,13 +40,21 @@ function isNode(): boolean {
 export function initCore(input?: CoreInput): Promise<void> {
   if (initialized) return Promise.resolve();
   pending ??= (async () => {
-    if (input !== undefined) {
+    if (input instanceof WebAssembly.Module) {
+      compiled = input;
+      await initWasm({ module_or_path: input });
+    } else if (isBufferSource(input)) {
+      compiled = await WebAssembly.compile(input);
+      await initWasm({ module_or_path: compiled });
+    } else if (input !== undefined) {
+      if (typeof input === "string" || input instanceof URL) loadedFrom = input;
       await initWasm({ module_or_path: input });
     } else if (isNode()) {
       const fs = "node:fs/promises";
       const { readFile } = (await import(/* @vite-ignore */ fs)) as typeof import("node:fs/promises");
-      const bytes = await readFile(new URL("./wasm/xet_core_bg.wasm", import.meta.url));
-      wasm.initSync({ module: bytes });
+      const bytes = await readFile(defaultWasmUrl());
+      compiled = new WebAssembly.Module(bytes);
+      wasm.initSync({ module: compiled });
     } else {
       await initWasm();
     }
@@ -55,8 +74,25 @@ export function initCore(input?: CoreInput): Promise<void> {
 /** Initialises the core synchronously from the module's bytes or a compiled module. */
 export function initCoreSync(input: BufferSource | WebAssembly.Module): void {
   if (initialized) return;
-  wasm.initSync({ module: input });
+  const module = input instanceof WebAssembly.Module ? input : new WebAssembly.Module(input);
+  wasm.initSync({ module });
+  compiled = module;
   initialized = true;
+}
+
+/**
+ * The compiled core module, for chunking workers that instantiate it themselves (js/src/pool). Known
+ * when the core was loaded from a module, from bytes, or from disk (Node); otherwise compiled here once
+ * from the URL the core was loaded from (or the default `.wasm` file next to this module).
+ */
+export async function coreModule(): Promise<WebAssembly.Module> {
+  await initCore();
+  if (compiled) return compiled;
+  const url = loadedFrom ?? defaultWasmUrl();
+  const res = await fetch(url);
+  if (!res.ok) throw new XetBucketsError("CORE_LOAD_FAILED", `could not fetch the xet-buckets WebAssembly core for workers: HTTP ${res.status}`);
+  compiled = await WebAssembly.compile(await res.arrayBuffer());
+  return compiled;
 }
 
 export function isCoreReady(): boolean {
@@ -193,6 +229,8 @@ export interface UploadSessionOptions {
 }
 
 export const MAX_XORB_BYTES = 64 * 1024 * 1024;
+/** `takePlacements` value of a deduplicated chunk. */
+export const PLACED_DEDUP = 0xffffffff;
 export const MAX_XORB_CHUNKS = 8192;
 export const MAX_SHARD_BYTES = 64 * 1024 * 1024;
 
@@ -248,6 +286,22 @@ export class UploadSession {
   }
   push(data: Uint8Array): void {
     guard(() => this.#inner.push(data));
+  }
+  /**
+   * Feeds chunks prepared elsewhere (`prepareSegment`, the chunking workers) in file order, whose records
+   * the caller keeps: packed raw hashes, chunk lengths, record lengths. A session takes either these or
+   * `push`. Where each resolved chunk went: `takePlacements`; the caller writes the records of new chunks
+   * into the xorb bodies (`takeXorb` then returns empty `data`).
+   */
+  pushChunks(hashes: Uint8Array, lengths: Uint32Array, recordLengths: Uint32Array): void {
+    guard(() => this.#inner.pushChunks(hashes, lengths, recordLengths));
+  }
+  /**
+   * For each chunk resolved since the previous call, in file order: the id (0, 1, … in `takeXorb` order) of
+   * the xorb a new chunk goes into, or `PLACED_DEDUP` for a deduplicated chunk.
+   */
+  takePlacements(): Uint32Array {
+    return guard(() => this.#inner.takePlacements());
   }
   /**
    * Declares the end of the open file's input: cuts its last chunk (which may need a dedup query), so that
@@ -331,6 +385,39 @@ export class UploadSession {
   free(): void {
     this.#inner.free();
   }
+}
+
+/** Compression code of a segment prepared without records (boundaries and hashes only). */
+export const HASHES_ONLY = 255;
+
+/** The core's number for a compression policy (the numbering of `prepareSegment` and the workers). */
+export function compressionCode(policy: CompressionPolicy | undefined): number {
+  const code = COMPRESSION[policy ?? "best"];
+  if (code === undefined) throw new XetCoreError("INVALID_ARGUMENT", `unknown compression ${policy}`);
+  return code;
+}
+
+/** What to prepare from a segment's bytes (src/prepare.rs `SegmentSpec`). */
+export interface SegmentSpec {
+  /** Offset where the chunk chain starts. */
+  start: number;
+  /** Chunks are emitted from the chain's first boundary at or after this offset. */
+  emitFrom: number;
+  /** Offset where the next segment starts, or -1 when the data ends the file. */
+  seam: number;
+  /** Offset where the next segment's chain starts (its pre-roll); ignored without a seam. */
+  seamChain: number;
+  /** `compressionCode(policy)` or `HASHES_ONLY`. */
+  compression: number;
+}
+
+/**
+ * Prepares one segment of a file on this thread: chunk boundaries, hashes and records (src/prepare.rs).
+ * Returns the packed result (js/src/pool/segment.ts reads it) in its own ArrayBuffer.
+ */
+export function prepareSegment(data: Uint8Array, spec: SegmentSpec): ArrayBuffer {
+  const out = guard(() => wasm.prepareSegment(data, spec.start, spec.emitFrom, spec.seam, spec.seamChain, spec.compression));
+  return out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? (out.buffer as ArrayBuffer) : (out.slice().buffer as ArrayBuffer);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,340 @@
+/**
+ * Where segments of files are prepared (chunked, hashed, compressed; src/prepare.rs): a pool of workers
+ * (Node `worker_threads`, or module Web Workers in browsers and Deno) each running its own instance of the
+ * core's `WebAssembly.Module`, or this thread (`InlinePreparer`) where workers are off or unavailable.
+ *
+ * Workers receive each segment's bytes as a transferred `ArrayBuffer` and hand it back with the result
+ * (also transferred): nothing is copied between threads and no `SharedArrayBuffer` is needed, so pages need
+ * no cross-origin isolation. Each worker runs one segment at a time; jobs wait in one queue, so a slow
+ * worker never holds more than its own job.
+ *
+ * Memory of a worker: its JavaScript isolate (a few MiB) plus its WebAssembly heap, which holds one
+ * segment's input and its result (about 2 × segment bytes, kept for reuse).
+ *
+ * One pool per process is shared by concurrent calls (`acquireWorkerPool`); its workers do not keep Node
+ * alive while idle and are stopped after a few idle seconds, which frees their heaps.
+ */
+import { coreModule, prepareSegment, type SegmentSpec } from "../core/index.js";
+import { XetBucketsError } from "../errors.js";
+import { PreparedSegment } from "./segment.js";
+import { WORKER_SOURCE } from "./worker-source.js";
+
+/** One segment to prepare. `data` is transferred to the worker and handed back in the output. */
+export interface SegmentJob extends SegmentSpec {
+  data: ArrayBuffer;
+  /** Bytes of `data` that hold the segment (from offset 0). */
+  length: number;
+}
+
+export interface SegmentOutput {
+  segment: PreparedSegment;
+  /** The job's input buffer, handed back for reuse (or for a second pass). */
+  data: ArrayBuffer;
+}
+
+/** Prepares segments: on workers or on this thread. */
+export interface SegmentPreparer {
+  /** Segments prepared at once (workers; 1 on this thread). */
+  readonly width: number;
+  prepare(job: SegmentJob): Promise<SegmentOutput>;
+  /** Done with it (a shared pool stops its workers once idle). */
+  release(): void;
+}
+
+/** Prepares on the calling thread, synchronously (the promise is already settled). */
+export class InlinePreparer implements SegmentPreparer {
+  readonly width = 1;
+  prepare(job: SegmentJob): Promise<SegmentOutput> {
+    try {
+      const packed = prepareSegment(new Uint8Array(job.data, 0, job.length), job);
+      return Promise.resolve({ segment: new PreparedSegment(packed), data: job.data });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  release(): void {}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workers
+// ---------------------------------------------------------------------------------------------
+
+/** The part of a Node or Web Worker the pool uses. */
+interface WorkerLike {
+  postMessage(msg: unknown, transfer?: Transferable[]): void;
+  terminate(): unknown;
+}
+
+interface Pending {
+  job: SegmentJob;
+  resolve: (o: SegmentOutput) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Slot {
+  worker: WorkerLike;
+  ready: boolean;
+  busy: Pending | undefined;
+  ref(): void;
+  unref(): void;
+}
+
+type FromWorker =
+  | { type: "ready" }
+  | { type: "fatal"; error: string }
+  | { type: "done"; id: number; packed?: ArrayBuffer; data: ArrayBuffer; error?: string; fatal?: boolean };
+
+const isNodeRuntime = (): boolean => {
+  const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown; Bun?: unknown };
+  return typeof g.process?.versions?.node === "string" && g.Deno === undefined && g.Bun === undefined;
+};
+
+/** Stop idle workers after this long. */
+const IDLE_MS = 5000;
+
+export class WorkerPool implements SegmentPreparer {
+  readonly width: number;
+  readonly #module: WebAssembly.Module;
+  readonly #slots: Slot[] = [];
+  readonly #queue: Pending[] = [];
+  #nextId = 1;
+  #users = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #blobUrl: string | undefined;
+  #closed = false;
+  #nodeWorker: NodeWorkerCtor | undefined;
+  readonly #inflight = new Map<number, Slot>();
+
+  private constructor(width: number, module: WebAssembly.Module) {
+    this.width = width;
+    this.#module = module;
+  }
+
+  /** A pool of `width` workers (started on first use). */
+  static async create(width: number): Promise<WorkerPool> {
+    const pool = new WorkerPool(width, await coreModule());
+    if (isNodeRuntime()) {
+      const wt = "node:worker_threads";
+      pool.#nodeWorker = ((await import(/* @vite-ignore */ wt)) as unknown as { Worker: NodeWorkerCtor }).Worker;
+    } else if (typeof Worker === "undefined") {
+      throw new XetBucketsError("NO_WORKERS", "this runtime has no workers: use workers: 0");
+    }
+    return pool;
+  }
+
+  prepare(job: SegmentJob): Promise<SegmentOutput> {
+    if (this.#closed) return Promise.reject(new XetBucketsError("POOL_CLOSED", "the chunking pool was stopped"));
+    this.#cancelIdle();
+    return new Promise<SegmentOutput>((resolve, reject) => {
+      this.#queue.push({ job, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /** Counts a user of a shared pool (see `acquireWorkerPool`). */
+  acquire(): this {
+    this.#users++;
+    this.#cancelIdle();
+    return this;
+  }
+
+  release(): void {
+    if (this.#users > 0) this.#users--;
+    this.#maybeIdle();
+  }
+
+  /** Stops every worker; queued and running jobs reject. */
+  terminate(): void {
+    this.#closed = true;
+    this.#cancelIdle();
+    const err = new XetBucketsError("POOL_CLOSED", "the chunking pool was stopped");
+    for (const p of this.#queue.splice(0)) p.reject(err);
+    for (const s of this.#slots.splice(0)) {
+      s.busy?.reject(err);
+      void s.worker.terminate();
+    }
+    this.#inflight.clear();
+    if (this.#blobUrl) URL.revokeObjectURL(this.#blobUrl);
+    this.#blobUrl = undefined;
+    if (sharedPool === this) sharedPool = undefined;
+  }
+
+  /** True while a caller holds the pool or a job is queued or running. */
+  get inUse(): boolean {
+    return this.#users > 0 || this.#queue.length > 0 || this.#slots.some((s) => s.busy);
+  }
+
+  /** Workers started (for tests and diagnostics). */
+  get workers(): number {
+    return this.#slots.length;
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0) {
+      let slot = this.#slots.find((s) => s.ready && !s.busy);
+      if (!slot) {
+        if (this.#slots.length < this.width) {
+          this.#spawn();
+          continue;
+        }
+        return;
+      }
+      const p = this.#queue.shift()!;
+      const id = this.#nextId++;
+      slot.busy = p;
+      slot.ref();
+      this.#inflight.set(id, slot);
+      const { data, length, start, emitFrom, seam, seamChain, compression } = p.job;
+      try {
+        slot.worker.postMessage({ type: "job", id, data, length, start, emitFrom, seam, seamChain, compression }, [data]);
+      } catch (err) {
+        slot.busy = undefined;
+        this.#inflight.delete(id);
+        p.reject(err);
+      }
+    }
+  }
+
+  #spawn(): void {
+    let worker: WorkerLike;
+    let slot: Slot;
+    const onMessage = (msg: FromWorker) => this.#onMessage(slot, msg);
+    const onError = (err: unknown) => this.#onCrash(slot, err);
+    if (this.#nodeWorker) {
+      const w = new this.#nodeWorker(WORKER_SOURCE, { eval: true });
+      w.on("message", onMessage);
+      w.on("error", onError);
+      w.on("exit", (code: number) => {
+        if (!this.#closed && this.#slots.includes(slot)) onError(new Error(`the chunking worker exited (code ${code})`));
+      });
+      w.unref();
+      worker = w;
+      slot = { worker, ready: false, busy: undefined, ref: () => w.ref(), unref: () => w.unref() };
+    } else {
+      this.#blobUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+      const w = new Worker(this.#blobUrl, { type: "module", name: "xet-buckets chunking" });
+      w.addEventListener("message", (ev: MessageEvent<FromWorker>) => onMessage(ev.data));
+      w.addEventListener("error", (ev: ErrorEvent) => {
+        ev.preventDefault?.();
+        onError(new Error(ev.message || "the chunking worker failed to start"));
+      });
+      worker = w;
+      slot = { worker, ready: false, busy: undefined, ref: () => {}, unref: () => {} };
+    }
+    this.#slots.push(slot);
+    slot.ref();
+    worker.postMessage({ type: "init", module: this.#module });
+  }
+
+  #onMessage(slot: Slot, msg: FromWorker): void {
+    if (msg.type === "ready") {
+      slot.ready = true;
+      if (!slot.busy) slot.unref();
+      this.#pump();
+      return;
+    }
+    if (msg.type === "fatal") {
+      this.#onCrash(slot, new Error(msg.error));
+      return;
+    }
+    const p = slot.busy;
+    this.#inflight.delete(msg.id);
+    slot.busy = undefined;
+    slot.unref();
+    if (p) {
+      if (msg.error !== undefined || !msg.packed) {
+        p.reject(new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`));
+      } else {
+        try {
+          p.resolve({ segment: new PreparedSegment(msg.packed), data: msg.data });
+        } catch (err) {
+          p.reject(err);
+        }
+      }
+    }
+    if (msg.fatal) this.#drop(slot);
+    this.#pump();
+    this.#maybeIdle();
+  }
+
+  #onCrash(slot: Slot, err: unknown): void {
+    if (!this.#slots.includes(slot)) return;
+    const e = new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${(err as Error)?.message ?? err}`, { cause: err });
+    const p = slot.busy;
+    slot.busy = undefined;
+    this.#drop(slot);
+    p?.reject(e);
+    if (!slot.ready) {
+      // The worker never started: the runtime cannot run these workers. Fail what waits, rather
+      // than respawning forever.
+      for (const q of this.#queue.splice(0)) q.reject(e);
+      return;
+    }
+    this.#pump();
+  }
+
+  #drop(slot: Slot): void {
+    const i = this.#slots.indexOf(slot);
+    if (i >= 0) this.#slots.splice(i, 1);
+    void slot.worker.terminate();
+  }
+
+  #cancelIdle(): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  #maybeIdle(): void {
+    if (this.#closed || this.#users > 0 || this.#queue.length > 0 || this.#slots.some((s) => s.busy)) return;
+    this.#cancelIdle();
+    const t = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#users === 0 && this.#queue.length === 0 && !this.#slots.some((s) => s.busy)) {
+        for (const s of this.#slots.splice(0)) void s.worker.terminate();
+      }
+    }, IDLE_MS);
+    (t as { unref?: () => void }).unref?.();
+    this.#idleTimer = t;
+  }
+}
+
+type NodeWorkerCtor = new (src: string, opts: { eval: boolean }) => WorkerLike & NodeEvents;
+
+interface NodeEvents {
+  on(ev: "message", f: (m: FromWorker) => void): void;
+  on(ev: "error", f: (e: unknown) => void): void;
+  on(ev: "exit", f: (code: number) => void): void;
+  ref(): void;
+  unref(): void;
+}
+
+let sharedPool: WorkerPool | undefined;
+let sharedPending: Promise<WorkerPool> | undefined;
+
+/**
+ * The process's shared pool, with at least `width` workers allowed (a wider request replaces an idle
+ * narrower pool). Call `release()` when done.
+ */
+export async function acquireWorkerPool(width: number): Promise<WorkerPool> {
+  if (sharedPool && sharedPool.width >= width) return sharedPool.acquire();
+  if (!sharedPending) {
+    sharedPending = WorkerPool.create(width).finally(() => (sharedPending = undefined));
+    const pool = await sharedPending;
+    // A narrower pool still in use finishes its jobs; its workers stop once idle.
+    if (sharedPool && sharedPool !== pool && !sharedPool.inUse) sharedPool.terminate();
+    sharedPool = pool;
+    return pool.acquire();
+  }
+  const pool = await sharedPending;
+  return pool.width >= width ? pool.acquire() : acquireWorkerPool(width);
+}
+
+/** The default number of chunking workers: the cores available, at most 4 (Node); 0 elsewhere. */
+export function defaultWorkers(): number {
+  if (!isNodeRuntime()) return 0;
+  const os = (globalThis as { process?: { getBuiltinModule?: (m: string) => unknown } }).process?.getBuiltinModule?.("node:os") as
+    | { availableParallelism?: () => number; cpus: () => unknown[] }
+    | undefined;
+  const n = os ? (os.availableParallelism?.() ?? os.cpus().length) : 2;
+  return Math.max(1, Math.min(4, n));
+}

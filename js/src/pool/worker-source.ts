@@ -1,0 +1,73 @@
+/**
+ * The chunking worker's code, as source text: a Node `worker_threads` worker (`eval: true`) or a module
+ * Web Worker (from a Blob URL) runs it. It is self-contained on purpose (no import, no file next to the
+ * package to locate, the same text in every bundle): it instantiates the core's `WebAssembly.Module`,
+ * posted once by the pool, with every import stubbed (the worker ABI of src/wasm.rs, `xb_input` and
+ * `xb_prepare`, reaches none of them), and prepares segments (src/prepare.rs).
+ *
+ * Messages (see pool.ts):
+ *   in:  { type: "init", module }                                     → { type: "ready" } | { type: "fatal", error }
+ *   in:  { type: "job", id, data, length, start, emitFrom, seam, seamChain, compression }
+ *                                                  → { type: "done", id, packed, data } | { type: "done", id, error, fatal, data }
+ * `data` (the input ArrayBuffer) is transferred both ways, so the pool reuses it; `packed` (the result,
+ * src/prepare.rs's packed form) is transferred to the pool. Nothing is shared (no SharedArrayBuffer).
+ */
+
+// Plain JavaScript in a string, not a function's `toString()`: transpilers add helpers (esbuild's
+// `__name`, for one) that do not exist in the worker.
+export const WORKER_SOURCE = String.raw`"use strict";
+(() => {
+  const g = globalThis;
+  let post;
+  let ex = null;
+  const handle = (m) => {
+    if (m.type === "init") {
+      try {
+        const imports = {};
+        for (const imp of WebAssembly.Module.imports(m.module)) {
+          if (imp.kind !== "function") throw new Error("the core imports a " + imp.kind + " (" + imp.name + ")");
+          if (!imports[imp.module]) imports[imp.module] = {};
+          imports[imp.module][imp.name] = () => {
+            throw new Error("xet-buckets chunking worker: unexpected call to " + imp.name);
+          };
+        }
+        ex = new WebAssembly.Instance(m.module, imports).exports;
+        if (typeof ex.xb_prepare !== "function") throw new Error("this core has no worker ABI (xb_prepare)");
+        post({ type: "ready" });
+      } catch (e) {
+        post({ type: "fatal", error: String((e && e.message) || e) });
+      }
+      return;
+    }
+    if (m.type !== "job") return;
+    const data = m.data;
+    try {
+      const len = m.length;
+      const ptr = ex.xb_input(len) >>> 0;
+      new Uint8Array(ex.memory.buffer, ptr, len).set(new Uint8Array(data, 0, len));
+      const out = ex.xb_prepare(len, m.start, m.emitFrom, m.seam < 0 ? -1 : m.seam, m.seamChain, m.compression) >>> 0;
+      if (out === 0) {
+        throw new Error("invalid segment arguments (start " + m.start + ", first chunk " + m.emitFrom + ", seam " + m.seam + "/" + m.seamChain + ", " + len + " bytes)");
+      }
+      const head = new DataView(ex.memory.buffer, out, 32);
+      const n = head.getUint32(0, true);
+      const records = head.getUint32(12, true);
+      const packed = ex.memory.buffer.slice(out, out + 32 + 40 * n + records);
+      post({ type: "done", id: m.id, packed, data }, [packed, data]);
+    } catch (e) {
+      // A trap (a panic in the core) leaves the instance unusable: fatal for this worker.
+      const fatal = e instanceof WebAssembly.RuntimeError;
+      post({ type: "done", id: m.id, error: String((e && e.message) || e), fatal, data }, [data]);
+    }
+  };
+  const req = typeof require === "function" ? require : g.require;
+  if (typeof req === "function" && g.process && g.process.versions && g.process.versions.node) {
+    const { parentPort } = req("node:worker_threads");
+    post = (m, t) => parentPort.postMessage(m, t);
+    parentPort.on("message", handle);
+  } else {
+    post = (m, t) => g.postMessage(m, t);
+    g.onmessage = (e) => handle(e.data);
+  }
+})();
+`;

@@ -1,0 +1,354 @@
+/**
+ * Files cut into segments and prepared (chunked, hashed, compressed; src/prepare.rs) ahead of the upload
+ * session, in parallel on a `SegmentPreparer` (workers, or this thread), then handed to the session in file
+ * order with exactly the boundaries of one sequential pass.
+ *
+ * Segments: job k of a file gets the bytes [s_k − X, s_k + L + W): a pre-roll X (none for the first job),
+ * its segment of L bytes and an overlap W into the next one (src/prepare.rs explains why the chunks agree
+ * with the sequential chain). Jobs of several files are in flight at once (across files and across the
+ * segments of one large file), at most `maxSegments` at a time. Results arrive in any order; this module
+ * consumes them in order and checks each seam: the true position (where the previous job's chunks end) must
+ * be the start of one of the job's chunks; when it is not, the job is prepared again with its chain starting
+ * there (the sequential fallback, e.g. on constant data). When the previous job's outcome is already known
+ * at dispatch, a job starts at the true position directly.
+ *
+ * Reading: local files with positional reads straight into the job buffers; other sources as a stream, the
+ * overlap and next pre-roll copied from one job buffer into the next. Job buffers are reused (a worker
+ * hands its input back with the result), so at most `maxSegments + 1` exist.
+ *
+ * Memory: `(maxSegments + 1) × (X + L + W)` of job buffers, plus the prepared results not yet consumed
+ * (about L each) — see `UploadTuning` in upload.ts.
+ */
+import type { SegmentSpec } from "../core/index.js";
+import { InlinePreparer, type SegmentOutput, type SegmentPreparer } from "../pool/pool.js";
+import type { PreparedSegment } from "../pool/segment.js";
+import { readBlocks, type UploadItem } from "./upload-sources.js";
+
+export interface PrepareOptions {
+  preparer: SegmentPreparer;
+  /** `compressionCode(policy)` or `HASHES_ONLY`. */
+  compression: number;
+  /** L: bytes per segment (≥ 256 KiB). */
+  segmentBytes: number;
+  /** X: pre-roll before each segment but the first (< L). */
+  prerollBytes: number;
+  /** W: overlap into the next segment (≥ 131,072, < L). */
+  overlapBytes: number;
+  /** Jobs dispatched and not yet consumed, at most. */
+  maxSegments: number;
+  /** Files of at most this many bytes (when their size is known) are prepared on this thread. */
+  inlineBelow?: number;
+  signal: AbortSignal;
+  /** Called when a segment is prepared (any order), e.g. to send dedup queries early. `first`: the file's first job. */
+  onPrepared?: (file: number, first: boolean, segment: PreparedSegment) => void;
+}
+
+/** What the consumer receives, in order: per file `start`, its `chunks` batches, `end`. */
+export type PreparedEvent =
+  | { type: "start"; file: number }
+  | {
+      type: "chunks";
+      file: number;
+      segment: PreparedSegment;
+      /** Chunks [from, to) of `segment`. */
+      from: number;
+      to: number;
+      /** File offset of the segment's data[0] (chunk ends are relative to it). */
+      base: number;
+    }
+  | { type: "end"; file: number; size: number };
+
+/** Counters (tests and benchmarks). */
+export interface PrepareStats {
+  jobs: number;
+  /** Jobs prepared a second time because their chain had not met the true one. */
+  reruns: number;
+  /** Chunks prepared and dropped (before the true position). */
+  dropped: number;
+}
+
+const MAX_CHUNK = 131072;
+
+interface Job {
+  file: number;
+  index: number;
+  /** File offset of data[0]. */
+  base: number;
+  length: number;
+  spec: SegmentSpec;
+  promise: Promise<SegmentOutput>;
+  buffer: ArrayBuffer;
+  /** File offset where this job's chunks end, once consumed. */
+  confirmedEnd?: number;
+}
+
+interface FileState {
+  jobs: Job[];
+  done: boolean;
+}
+
+/**
+ * Prepares `items` and yields their chunks in order. Stop early with `return()` (or by breaking out of a
+ * `for await`): the background reader stops, and jobs still running are dropped.
+ */
+export class PreparedFiles {
+  readonly stats: PrepareStats = { jobs: 0, reruns: 0, dropped: 0 };
+  readonly #items: UploadItem[];
+  readonly #o: Required<Omit<PrepareOptions, "onPrepared">> & Pick<PrepareOptions, "onPrepared">;
+  readonly #inline = new InlinePreparer();
+  readonly #files: FileState[] = [];
+  readonly #free: ArrayBuffer[] = [];
+  #outstanding = 0;
+  #error: { error: unknown } | undefined;
+  #stopped = false;
+  #waiters: (() => void)[] = [];
+  readonly #capacity: number;
+
+  constructor(items: UploadItem[], options: PrepareOptions) {
+    const o = { inlineBelow: 64 * 1024, ...options };
+    if (!(o.overlapBytes >= MAX_CHUNK && o.overlapBytes < o.segmentBytes && o.prerollBytes >= 0 && o.prerollBytes < o.segmentBytes)) {
+      throw new RangeError(`bad segment geometry: segment ${o.segmentBytes}, pre-roll ${o.prerollBytes}, overlap ${o.overlapBytes}`);
+    }
+    this.#items = items;
+    this.#o = o;
+    this.#capacity = o.prerollBytes + o.segmentBytes + o.overlapBytes;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<PreparedEvent> {
+    const producer = this.#produce().catch((error: unknown) => {
+      this.#error ??= { error };
+      this.#wake();
+    });
+    try {
+      for (let f = 0; f < this.#items.length; f++) {
+        while (this.#files.length <= f) await this.#wait();
+        yield { type: "start", file: f };
+        const state = this.#files[f]!;
+        let pos = 0;
+        for (let j = 0; ; j++) {
+          while (state.jobs.length <= j && !state.done) await this.#wait();
+          if (state.jobs.length <= j) break;
+          const job = state.jobs[j]!;
+          let out = await job.promise;
+          this.#check();
+          const rel = pos - job.base;
+          let from = out.segment.firstChunkAt(rel);
+          if (from < 0) {
+            // The job's chain did not meet the true chain: prepare it again from the true position.
+            this.stats.reruns++;
+            const again: SegmentSpec = { ...job.spec, start: rel, emitFrom: rel };
+            out = await this.#preparerFor(job).prepare({ data: out.data, length: job.length, ...again });
+            this.#check();
+            from = 0;
+          }
+          this.stats.dropped += from;
+          const seg = out.segment;
+          if (from < seg.count) yield { type: "chunks", file: f, segment: seg, from, to: seg.count, base: job.base };
+          pos = job.base + seg.endAt;
+          job.confirmedEnd = pos;
+          this.#recycle(out.data);
+          this.#outstanding--;
+          this.#wake();
+        }
+        yield { type: "end", file: f, size: pos };
+      }
+      this.#check();
+    } finally {
+      this.#stopped = true;
+      this.#wake();
+      await producer;
+    }
+  }
+
+  #check(): void {
+    if (this.#error) throw this.#error.error;
+    this.#o.signal.throwIfAborted();
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  #wait(): Promise<void> {
+    this.#check();
+    return new Promise<void>((resolve) => {
+      const onAbort = () => resolve();
+      this.#o.signal.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(() => {
+        this.#o.signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+    }).then(() => this.#check());
+  }
+
+  #buffer(): ArrayBuffer {
+    return this.#free.pop() ?? new ArrayBuffer(this.#capacity);
+  }
+
+  #recycle(b: ArrayBuffer): void {
+    if (b.byteLength === this.#capacity && this.#free.length < 2) this.#free.push(b);
+  }
+
+  #preparerFor(job: Job): SegmentPreparer {
+    const size = this.#items[job.file]!.size;
+    return size !== undefined && size <= this.#o.inlineBelow ? this.#inline : this.#o.preparer;
+  }
+
+  /** Reads every file and dispatches its jobs, at most `maxSegments` outstanding. */
+  async #produce(): Promise<void> {
+    for (let f = 0; f < this.#items.length && !this.#stopped; f++) {
+      const state: FileState = { jobs: [], done: false };
+      this.#files.push(state);
+      this.#wake();
+      const item = this.#items[f]!;
+      if (item.local && (typeof item.source === "string" || item.source instanceof URL)) await this.#produceLocal(f, item.source, state);
+      else await this.#produceStream(f, item, state);
+      state.done = true;
+      this.#wake();
+    }
+  }
+
+  /** Waits for a free job slot; false when the consumer stopped. */
+  async #slot(): Promise<boolean> {
+    while (this.#outstanding >= this.#o.maxSegments && !this.#stopped) await this.#wait();
+    return !this.#stopped;
+  }
+
+  /**
+   * Dispatches job `index` of file `f`: `length` bytes of `buffer` starting at file offset `base`, whose
+   * segment starts at `segStart`; `full` when the buffer holds the whole overlap (then a seam follows).
+   */
+  #dispatch(state: FileState, f: number, buffer: ArrayBuffer, base: number, segStart: number, length: number, full: boolean): void {
+    const o = this.#o;
+    const x = segStart - base;
+    const nextSeg = segStart + o.segmentBytes;
+    const nextBase = nextSeg - Math.min(o.prerollBytes, nextSeg);
+    const prev = state.jobs[state.jobs.length - 1];
+    let start = 0;
+    let emitFrom = x;
+    if (prev?.confirmedEnd !== undefined) {
+      // The previous job is consumed: its chunks end at the true position; start the chain there.
+      start = emitFrom = prev.confirmedEnd - base;
+    }
+    const spec: SegmentSpec = {
+      start,
+      emitFrom,
+      seam: full ? x + o.segmentBytes : -1,
+      seamChain: full ? nextBase - base : 0,
+      compression: o.compression,
+    };
+    const job: Job = { file: f, index: state.jobs.length, base, length, spec, buffer, promise: undefined as unknown as Promise<SegmentOutput> };
+    job.promise = this.#preparerFor(job).prepare({ data: buffer, length, ...spec });
+    // Rejections surface where the consumer awaits the job; this handler only keeps them from being
+    // reported as unhandled when the consumer stopped first.
+    job.promise.catch(() => undefined);
+    if (o.onPrepared) {
+      const cb = o.onPrepared;
+      job.promise.then((out) => cb(f, job.index === 0, out.segment)).catch(() => undefined);
+    }
+    this.stats.jobs++;
+    this.#outstanding++;
+    state.jobs.push(job);
+    this.#wake();
+  }
+
+  async #produceLocal(f: number, source: string | URL, state: FileState): Promise<void> {
+    const { toPath, LocalFileError } = await import("../node/files.js");
+    const { open } = await import("node:fs/promises");
+    const path = toPath(source);
+    let fh: import("node:fs/promises").FileHandle;
+    try {
+      fh = await open(path, "r");
+    } catch (err) {
+      throw new LocalFileError(path, err as NodeJS.ErrnoException);
+    }
+    const o = this.#o;
+    try {
+      for (let s = 0; ; s += o.segmentBytes) {
+        if (!(await this.#slot())) return;
+        const base = s - Math.min(o.prerollBytes, s);
+        const want = s + o.segmentBytes + o.overlapBytes - base;
+        const buffer = this.#buffer();
+        const view = new Uint8Array(buffer, 0, want);
+        let got = 0;
+        while (got < want) {
+          const { bytesRead } = await fh.read(view, got, want - got, base + got).catch((err: unknown) => {
+            throw new LocalFileError(path, err as NodeJS.ErrnoException);
+          });
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        this.#o.signal.throwIfAborted();
+        if (s === 0 && got === 0) {
+          this.#recycle(buffer);
+          return; // empty file: no job
+        }
+        this.#dispatch(state, f, buffer, base, s, got, got === want);
+        if (got < want) return;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async #produceStream(f: number, item: UploadItem, state: FileState): Promise<void> {
+    const o = this.#o;
+    const it = readBlocks(item, 1024 * 1024, o.signal)[Symbol.asyncIterator]();
+    let block: Uint8Array | undefined;
+    let blockOff = 0;
+    let eof = false;
+    /** Copies stream bytes into `view` from `at`; returns the filled length. */
+    const fill = async (view: Uint8Array, at: number): Promise<number> => {
+      while (at < view.length && !eof) {
+        if (!block || blockOff >= block.length) {
+          const r = await it.next();
+          if (r.done) {
+            eof = true;
+            break;
+          }
+          block = r.value;
+          blockOff = 0;
+          continue;
+        }
+        const n = Math.min(view.length - at, block.length - blockOff);
+        view.set(block.subarray(blockOff, blockOff + n), at);
+        at += n;
+        blockOff += n;
+      }
+      return at;
+    };
+    try {
+      let carry: Uint8Array | undefined;
+      for (let s = 0; ; s += o.segmentBytes) {
+        if (!(await this.#slot())) return;
+        const base = s - Math.min(o.prerollBytes, s);
+        const want = s + o.segmentBytes + o.overlapBytes - base;
+        const buffer = this.#buffer();
+        const view = new Uint8Array(buffer, 0, want);
+        let at = 0;
+        if (carry) {
+          view.set(carry);
+          at = carry.length;
+        }
+        const got = await fill(view, at);
+        if (s === 0 && got === 0) {
+          this.#recycle(buffer);
+          return;
+        }
+        const full = got === want;
+        if (full) {
+          // The next job's bytes from its pre-roll on are already here.
+          const nextSeg = s + o.segmentBytes;
+          const nextBase = nextSeg - Math.min(o.prerollBytes, nextSeg);
+          carry = view.slice(nextBase - base, got);
+        }
+        this.#dispatch(state, f, buffer, base, s, got, full);
+        if (!full) return;
+      }
+    } finally {
+      await it.return?.(undefined);
+    }
+  }
+}
