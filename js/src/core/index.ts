@@ -20,6 +20,14 @@ let compiled: WebAssembly.Module | undefined;
 /** Where the module was fetched from, when it was loaded from a URL. */
 let loadedFrom: URL | string | undefined;
 
+/** The plain exports of the worker ABI (src/wasm.rs), used on this thread by `prepareSegmentInto`. */
+interface RawExports {
+  memory: WebAssembly.Memory;
+  xb_input(len: number): number;
+  xb_prepare(len: number, start: number, emitFrom: number, seam: number, seamChain: number, compression: number): number;
+}
+let raw: RawExports | undefined;
+
 function isBufferSource(x: unknown): x is BufferSource {
   return x instanceof ArrayBuffer || ArrayBuffer.isView(x);
 }
@@ -42,21 +50,21 @@ export function initCore(input?: CoreInput): Promise<void> {
   pending ??= (async () => {
     if (input instanceof WebAssembly.Module) {
       compiled = input;
-      await initWasm({ module_or_path: input });
+      raw = (await initWasm({ module_or_path: input })) as unknown as RawExports;
     } else if (isBufferSource(input)) {
       compiled = await WebAssembly.compile(input);
-      await initWasm({ module_or_path: compiled });
+      raw = (await initWasm({ module_or_path: compiled })) as unknown as RawExports;
     } else if (input !== undefined) {
       if (typeof input === "string" || input instanceof URL) loadedFrom = input;
-      await initWasm({ module_or_path: input });
+      raw = (await initWasm({ module_or_path: input })) as unknown as RawExports;
     } else if (isNode()) {
       const fs = "node:fs/promises";
       const { readFile } = (await import(/* @vite-ignore */ fs)) as typeof import("node:fs/promises");
       const bytes = await readFile(defaultWasmUrl());
       compiled = new WebAssembly.Module(bytes);
-      wasm.initSync({ module: compiled });
+      raw = wasm.initSync({ module: compiled }) as unknown as RawExports;
     } else {
-      await initWasm();
+      raw = (await initWasm()) as unknown as RawExports;
     }
     initialized = true;
   })().catch((err: unknown) => {
@@ -75,7 +83,7 @@ export function initCore(input?: CoreInput): Promise<void> {
 export function initCoreSync(input: BufferSource | WebAssembly.Module): void {
   if (initialized) return;
   const module = input instanceof WebAssembly.Module ? input : new WebAssembly.Module(input);
-  wasm.initSync({ module });
+  raw = wasm.initSync({ module }) as unknown as RawExports;
   compiled = module;
   initialized = true;
 }
@@ -418,6 +426,32 @@ export interface SegmentSpec {
 export function prepareSegment(data: Uint8Array, spec: SegmentSpec): ArrayBuffer {
   const out = guard(() => wasm.prepareSegment(data, spec.start, spec.emitFrom, spec.seam, spec.seamChain, spec.compression));
   return out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? (out.buffer as ArrayBuffer) : (out.slice().buffer as ArrayBuffer);
+}
+
+/**
+ * `prepareSegment` into a reusable buffer (what the chunking workers do, on this thread): the packed
+ * result is written into `spare` when it is large enough, else into a new buffer of at least `minSize`
+ * bytes. A fresh multi-MiB ArrayBuffer costs about as much as preparing its bytes (zeroing, page faults),
+ * hence the reuse. Returns the buffer and the packed length.
+ */
+export function prepareSegmentInto(data: Uint8Array, spec: SegmentSpec, spare?: ArrayBuffer, minSize = 0): { packed: ArrayBuffer; length: number } {
+  assertReady();
+  const r = raw;
+  if (!r || typeof r.xb_prepare !== "function") {
+    const packed = prepareSegment(data, spec);
+    return { packed, length: packed.byteLength };
+  }
+  const ptr = r.xb_input(data.length) >>> 0;
+  new Uint8Array(r.memory.buffer, ptr, data.length).set(data);
+  const out = r.xb_prepare(data.length, spec.start, spec.emitFrom, spec.seam < 0 ? -1 : spec.seam, spec.seamChain, spec.compression) >>> 0;
+  if (out === 0) {
+    throw new XetCoreError("INVALID_ARGUMENT", `invalid segment (start ${spec.start}, first chunk ${spec.emitFrom}, seam ${spec.seam}/${spec.seamChain}, ${data.length} bytes)`);
+  }
+  const head = new DataView(r.memory.buffer, out, 32);
+  const length = 32 + 40 * head.getUint32(0, true) + head.getUint32(12, true);
+  const packed = spare && spare.byteLength >= length ? spare : new ArrayBuffer(Math.max(length, minSize));
+  new Uint8Array(packed, 0, length).set(new Uint8Array(r.memory.buffer, out, length));
+  return { packed, length };
 }
 
 // ---------------------------------------------------------------------------------------------

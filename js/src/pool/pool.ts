@@ -14,8 +14,9 @@
  * One pool per process is shared by concurrent calls (`acquireWorkerPool`); its workers do not keep Node
  * alive while idle and are stopped after a few idle seconds, which frees their heaps.
  */
-import { coreModule, prepareSegment, type SegmentSpec } from "../core/index.js";
+import { coreModule, prepareSegmentInto, type SegmentSpec } from "../core/index.js";
 import { XetBucketsError } from "../errors.js";
+import { releaseBuffer } from "../xet/upload-sources.js";
 import { PreparedSegment } from "./segment.js";
 import { WORKER_SOURCE } from "./worker-source.js";
 
@@ -37,22 +38,66 @@ export interface SegmentPreparer {
   /** Segments prepared at once (workers; 1 on this thread). */
   readonly width: number;
   prepare(job: SegmentJob): Promise<SegmentOutput>;
+  /**
+   * Hands back the buffer of a prepared segment nothing uses any more, for a later result (results are
+   * written into spent buffers: a fresh multi-MiB buffer costs as much as preparing it). False when it was
+   * not kept (too small, or enough spares): the caller frees it.
+   */
+  recycle(packed: ArrayBuffer): boolean;
   /** Done with it (a shared pool stops its workers once idle). */
   release(): void;
+}
+
+/** Size of a result buffer for inputs of `inputBytes` (records ≤ input + 8 per chunk, 40 bytes of metadata per chunk). */
+export function packedCapacity(inputBytes: number): number {
+  const chunks = Math.ceil(inputBytes / 8192) + 2;
+  return 32 + 48 * chunks + inputBytes;
+}
+
+/** Spent result buffers, reused for later results. */
+class Spares {
+  readonly #free: ArrayBuffer[] = [];
+  /** The largest size asked for: smaller buffers are not kept. */
+  #want = 0;
+  constructor(readonly max: number) {}
+  take(size: number): ArrayBuffer | undefined {
+    this.#want = Math.max(this.#want, size);
+    for (let i = this.#free.length - 1; i >= 0; i--) {
+      if (this.#free[i]!.byteLength >= size) return this.#free.splice(i, 1)[0];
+    }
+    return undefined;
+  }
+  give(b: ArrayBuffer): boolean {
+    if (b.byteLength >= this.#want && b.byteLength > 0 && this.#free.length < this.max) {
+      this.#free.push(b);
+      return true;
+    }
+    return false;
+  }
+  clear(): void {
+    this.#free.length = 0;
+  }
 }
 
 /** Prepares on the calling thread, synchronously (the promise is already settled). */
 export class InlinePreparer implements SegmentPreparer {
   readonly width = 1;
+  readonly #spares = new Spares(4);
   prepare(job: SegmentJob): Promise<SegmentOutput> {
     try {
-      const packed = prepareSegment(new Uint8Array(job.data, 0, job.length), job);
-      return Promise.resolve({ segment: new PreparedSegment(packed), data: job.data });
+      const size = packedCapacity(job.data.byteLength);
+      const { packed, length } = prepareSegmentInto(new Uint8Array(job.data, 0, job.length), job, this.#spares.take(size), size);
+      return Promise.resolve({ segment: new PreparedSegment(packed, length), data: job.data });
     } catch (err) {
       return Promise.reject(err);
     }
   }
-  release(): void {}
+  recycle(packed: ArrayBuffer): boolean {
+    return this.#spares.give(packed);
+  }
+  release(): void {
+    this.#spares.clear();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -82,7 +127,7 @@ interface Slot {
 type FromWorker =
   | { type: "ready" }
   | { type: "fatal"; error: string }
-  | { type: "done"; id: number; packed?: ArrayBuffer; data: ArrayBuffer; error?: string; fatal?: boolean };
+  | { type: "done"; id: number; packed?: ArrayBuffer; length?: number; data: ArrayBuffer; spare?: ArrayBuffer; error?: string; fatal?: boolean };
 
 const isNodeRuntime = (): boolean => {
   const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown; Bun?: unknown };
@@ -104,10 +149,16 @@ export class WorkerPool implements SegmentPreparer {
   #closed = false;
   #nodeWorker: NodeWorkerCtor | undefined;
   readonly #inflight = new Map<number, Slot>();
+  readonly #spares: Spares;
 
   private constructor(width: number, module: WebAssembly.Module) {
     this.width = width;
     this.#module = module;
+    this.#spares = new Spares(width + 1);
+  }
+
+  recycle(packed: ArrayBuffer): boolean {
+    return this.#spares.give(packed);
   }
 
   /** A pool of `width` workers (started on first use). */
@@ -147,6 +198,7 @@ export class WorkerPool implements SegmentPreparer {
   terminate(): void {
     this.#closed = true;
     this.#cancelIdle();
+    this.#spares.clear();
     const err = new XetBucketsError("POOL_CLOSED", "the chunking pool was stopped");
     for (const p of this.#queue.splice(0)) p.reject(err);
     for (const s of this.#slots.splice(0)) {
@@ -185,8 +237,11 @@ export class WorkerPool implements SegmentPreparer {
       slot.ref();
       this.#inflight.set(id, slot);
       const { data, length, start, emitFrom, seam, seamChain, compression } = p.job;
+      const spareSize = packedCapacity(data.byteLength);
+      const spare = this.#spares.take(spareSize);
       try {
-        slot.worker.postMessage({ type: "job", id, data, length, start, emitFrom, seam, seamChain, compression }, [data]);
+        const msg = { type: "job", id, data, length, start, emitFrom, seam, seamChain, compression, spare, spareSize };
+        slot.worker.postMessage(msg, spare ? [data, spare] : [data]);
       } catch (err) {
         slot.busy = undefined;
         this.#inflight.delete(id);
@@ -241,12 +296,14 @@ export class WorkerPool implements SegmentPreparer {
     this.#inflight.delete(msg.id);
     slot.busy = undefined;
     slot.unref();
+    // A spare the worker could not use comes back.
+    if (msg.spare && !this.#spares.give(msg.spare)) releaseBuffer(new Uint8Array(msg.spare));
     if (p) {
       if (msg.error !== undefined || !msg.packed) {
         p.reject(new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`));
       } else {
         try {
-          p.resolve({ segment: new PreparedSegment(msg.packed), data: msg.data });
+          p.resolve({ segment: new PreparedSegment(msg.packed, msg.length), data: msg.data });
         } catch (err) {
           p.reject(err);
         }
@@ -291,6 +348,7 @@ export class WorkerPool implements SegmentPreparer {
       this.#idleTimer = undefined;
       if (this.#users === 0 && this.#queue.length === 0 && !this.#slots.some((s) => s.busy)) {
         for (const s of this.#slots.splice(0)) void s.worker.terminate();
+        this.#spares.clear();
       }
     }, IDLE_MS);
     (t as { unref?: () => void }).unref?.();

@@ -30,10 +30,14 @@ export class PreparedSegment {
   readonly records: Uint8Array;
   readonly buffer: ArrayBuffer;
 
-  constructor(buffer: ArrayBuffer) {
+  /** Bytes of `buffer` that hold the packed segment (the buffer may be larger: it is reused). */
+  readonly length: number;
+
+  constructor(buffer: ArrayBuffer, length = buffer.byteLength) {
     const head = new Uint32Array(buffer, 0, 8);
     const n = head[0]!;
     this.buffer = buffer;
+    this.length = length;
     this.count = n;
     this.endKind = head[1]! as SegmentEndKind;
     this.endAt = head[2]!;
@@ -42,8 +46,8 @@ export class PreparedSegment {
     this.recordLengths = new Uint32Array(buffer, 32 + 4 * n, n);
     this.hashes = new Uint8Array(buffer, 32 + 8 * n, 32 * n);
     this.records = new Uint8Array(buffer, 32 + 40 * n, head[3]!);
-    if (32 + 40 * n + head[3]! !== buffer.byteLength) {
-      throw new Error(`malformed prepared segment: ${buffer.byteLength} bytes for ${n} chunks and ${head[3]} bytes of records`);
+    if (32 + 40 * n + head[3]! !== length || length > buffer.byteLength) {
+      throw new Error(`malformed prepared segment: ${length} bytes for ${n} chunks and ${head[3]} bytes of records`);
     }
   }
 

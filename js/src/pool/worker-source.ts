@@ -7,10 +7,11 @@
  *
  * Messages (see pool.ts):
  *   in:  { type: "init", module }                                     → { type: "ready" } | { type: "fatal", error }
- *   in:  { type: "job", id, data, length, start, emitFrom, seam, seamChain, compression }
- *                                                  → { type: "done", id, packed, data } | { type: "done", id, error, fatal, data }
+ *   in:  { type: "job", id, data, length, start, emitFrom, seam, seamChain, compression, spare?, spareSize }
+ *                                                  → { type: "done", id, packed, length, data } | { type: "done", id, error, fatal, data }
  * `data` (the input ArrayBuffer) is transferred both ways, so the pool reuses it; `packed` (the result,
- * src/prepare.rs's packed form) is transferred to the pool. Nothing is shared (no SharedArrayBuffer).
+ * src/prepare.rs's packed form, in its first `length` bytes) is written into `spare` (a spent result the pool
+ * hands back) and transferred to the pool. Nothing is shared (no SharedArrayBuffer).
  */
 
 // Plain JavaScript in a string, not a function's `toString()`: transpilers add helpers (esbuild's
@@ -52,12 +53,21 @@ export const WORKER_SOURCE = String.raw`"use strict";
       const head = new DataView(ex.memory.buffer, out, 32);
       const n = head.getUint32(0, true);
       const records = head.getUint32(12, true);
-      const packed = ex.memory.buffer.slice(out, out + 32 + 40 * n + records);
-      post({ type: "done", id: m.id, packed, data }, [packed, data]);
+      const length = 32 + 40 * n + records;
+      // The result goes into the spare buffer the pool sent (a fresh multi-MiB buffer costs as much as
+      // preparing it: zeroing and page faults), else into a new one of the pool's standard size.
+      const spare = m.spare;
+      const fits = spare && spare.byteLength >= length;
+      const packed = fits ? spare : new ArrayBuffer(Math.max(length, m.spareSize || 0));
+      new Uint8Array(packed, 0, length).set(new Uint8Array(ex.memory.buffer, out, length));
+      // A spare too small goes back too (the pool frees it): nothing large stays here for the collector.
+      if (spare && !fits) post({ type: "done", id: m.id, packed, length, data, spare }, [packed, data, spare]);
+      else post({ type: "done", id: m.id, packed, length, data }, [packed, data]);
     } catch (e) {
       // A trap (a panic in the core) leaves the instance unusable: fatal for this worker.
       const fatal = e instanceof WebAssembly.RuntimeError;
-      post({ type: "done", id: m.id, error: String((e && e.message) || e), fatal, data }, [data]);
+      const msg = { type: "done", id: m.id, error: String((e && e.message) || e), fatal, data, spare: m.spare };
+      post(msg, m.spare ? [data, m.spare] : [data]);
     }
   };
   const req = typeof require === "function" ? require : g.require;

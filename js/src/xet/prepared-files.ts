@@ -22,10 +22,12 @@
 import type { SegmentSpec } from "../core/index.js";
 import { InlinePreparer, type SegmentOutput, type SegmentPreparer } from "../pool/pool.js";
 import type { PreparedSegment } from "../pool/segment.js";
-import { readBlocks, type UploadItem } from "./upload-sources.js";
+import { readBlocks, releaseBuffer, type UploadItem } from "./upload-sources.js";
 
 export interface PrepareOptions {
   preparer: SegmentPreparer;
+  /** Prepares the small files (`inlineBelow`) on this thread (default: a new `InlinePreparer`). */
+  inline?: SegmentPreparer;
   /** `compressionCode(policy)` or `HASHES_ONLY`. */
   compression: number;
   /** L: bytes per segment (≥ 256 KiB). */
@@ -38,6 +40,8 @@ export interface PrepareOptions {
   maxSegments: number;
   /** Files of at most this many bytes (when their size is known) are prepared on this thread. */
   inlineBelow?: number;
+  /** Blocks in which sources other than local files are read (default 1 MiB). */
+  readBlockBytes?: number;
   signal: AbortSignal;
   /** Called when a segment is prepared (any order), e.g. to send dedup queries early. `first`: the file's first job. */
   onPrepared?: (file: number, first: boolean, segment: PreparedSegment) => void;
@@ -94,8 +98,8 @@ interface FileState {
 export class PreparedFiles {
   readonly stats: PrepareStats = { jobs: 0, reruns: 0, dropped: 0 };
   readonly #items: UploadItem[];
-  readonly #o: Required<Omit<PrepareOptions, "onPrepared">> & Pick<PrepareOptions, "onPrepared">;
-  readonly #inline = new InlinePreparer();
+  readonly #o: Required<Omit<PrepareOptions, "onPrepared" | "inline">> & Pick<PrepareOptions, "onPrepared">;
+  readonly #inline: SegmentPreparer;
   readonly #files: FileState[] = [];
   readonly #free: ArrayBuffer[] = [];
   #outstanding = 0;
@@ -105,12 +109,13 @@ export class PreparedFiles {
   readonly #capacity: number;
 
   constructor(items: UploadItem[], options: PrepareOptions) {
-    const o = { inlineBelow: 64 * 1024, ...options };
+    const o = { inlineBelow: 64 * 1024, readBlockBytes: 1024 * 1024, ...options };
     if (!(o.overlapBytes >= MAX_CHUNK && o.overlapBytes < o.segmentBytes && o.prerollBytes >= 0 && o.prerollBytes < o.segmentBytes)) {
       throw new RangeError(`bad segment geometry: segment ${o.segmentBytes}, pre-roll ${o.prerollBytes}, overlap ${o.overlapBytes}`);
     }
     this.#items = items;
     this.#o = o;
+    this.#inline = o.inline ?? new InlinePreparer();
     this.#capacity = o.prerollBytes + o.segmentBytes + o.overlapBytes;
   }
 
@@ -137,13 +142,16 @@ export class PreparedFiles {
             // The job's chain did not meet the true chain: prepare it again from the true position.
             this.stats.reruns++;
             const again: SegmentSpec = { ...job.spec, start: rel, emitFrom: rel };
+            const first = out.segment;
             out = await this.#preparerFor(job).prepare({ data: out.data, length: job.length, ...again });
+            if (!this.#preparerFor(job).recycle(first.buffer)) releaseBuffer(new Uint8Array(first.buffer));
             this.#check();
             from = 0;
           }
           this.stats.dropped += from;
           const seg = out.segment;
           if (from < seg.count) yield { type: "chunks", file: f, segment: seg, from, to: seg.count, base: job.base };
+          else if (!this.#preparerFor(job).recycle(seg.buffer)) releaseBuffer(new Uint8Array(seg.buffer));
           pos = job.base + seg.endAt;
           job.confirmedEnd = pos;
           this.#recycle(out.data);
@@ -157,6 +165,7 @@ export class PreparedFiles {
       this.#stopped = true;
       this.#wake();
       await producer;
+      for (const b of this.#free.splice(0)) releaseBuffer(new Uint8Array(b));
     }
   }
 
@@ -187,8 +196,10 @@ export class PreparedFiles {
     return this.#free.pop() ?? new ArrayBuffer(this.#capacity);
   }
 
+  /** Keeps a job buffer for the next job (at most as many as can be in use); frees the others now. */
   #recycle(b: ArrayBuffer): void {
-    if (b.byteLength === this.#capacity && this.#free.length < 2) this.#free.push(b);
+    if (b.byteLength === this.#capacity && this.#free.length < this.#o.maxSegments + 1) this.#free.push(b);
+    else releaseBuffer(new Uint8Array(b));
   }
 
   #preparerFor(job: Job): SegmentPreparer {
@@ -295,7 +306,7 @@ export class PreparedFiles {
 
   async #produceStream(f: number, item: UploadItem, state: FileState): Promise<void> {
     const o = this.#o;
-    const it = readBlocks(item, 1024 * 1024, o.signal)[Symbol.asyncIterator]();
+    const it = readBlocks(item, o.readBlockBytes, o.signal)[Symbol.asyncIterator]();
     let block: Uint8Array | undefined;
     let blockOff = 0;
     let eof = false;
