@@ -137,7 +137,7 @@ export function headerSafe(s: string): string {
  * Reads a request body into one buffer, refusing more than `limit` bytes with 413 (from
  * `Content-Length` before reading anything, or while reading).
  */
-export async function readBody(ctx: RequestContext, limit: number, what: string): Promise<Buffer> {
+export async function readBody(ctx: RequestContext, limit: number, what: string, alloc?: (size: number) => Buffer): Promise<Buffer> {
   const { req } = ctx;
   const declared = req.headers["content-length"];
   const tooLarge = () =>
@@ -147,7 +147,7 @@ export async function readBody(ctx: RequestContext, limit: number, what: string)
   if (expected !== undefined && expected > 0) {
     // Declared length: one buffer of that size, filled as the body arrives (no list of parts to
     // concatenate at the end: half the copying and garbage for 64 MiB xorbs).
-    const body = Buffer.allocUnsafeSlow(expected);
+    const body = alloc ? alloc(expected) : Buffer.allocUnsafeSlow(expected);
     let size = 0;
     for await (const part of req as AsyncIterable<Buffer>) {
       if (size + part.length > expected) {
