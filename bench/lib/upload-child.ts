@@ -18,6 +18,8 @@ interface ChildArgs {
   file: string;
   /** Destination path in the bucket (default big.bin). */
   path?: string;
+  /** xet-buckets upload tuning (UploadTuning), for experiments; defaults when absent. */
+  tuning?: Record<string, unknown>;
 }
 
 const a = JSON.parse(process.argv[2]!) as ChildArgs;
@@ -50,7 +52,7 @@ if (a.kind === "idle") {
   await initCore();
 } else if (a.kind === "ours") {
   const { uploadFiles } = await import("../../js/src/api/upload.js");
-  report = await uploadFiles({ repo: `buckets/${a.bucket}`, hubUrl: a.hubUrl, accessToken: a.token, files: [{ path: a.path ?? "big.bin", content: a.file }] });
+  report = await uploadFiles({ ...a.tuning, repo: `buckets/${a.bucket}`, hubUrl: a.hubUrl, accessToken: a.token, files: [{ path: a.path ?? "big.bin", content: a.file }] });
 } else {
   const hub = await import("@huggingface/hub");
   const url = pathToFileURL(a.file);
@@ -60,4 +62,7 @@ if (a.kind === "idle") {
 const seconds = (performance.now() - t0) / 1000;
 const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
 clearInterval(sampler);
-process.stdout.write(JSON.stringify({ seconds, peakRss: m ? Number(m[1]) * 1024 : process.memoryUsage().rss, atPeak: peak, report }) + "\n");
+const cpu = process.cpuUsage();
+process.stdout.write(
+  JSON.stringify({ seconds, peakRss: m ? Number(m[1]) * 1024 : process.memoryUsage().rss, cpuSeconds: (cpu.user + cpu.system) / 1e6, atPeak: peak, report }) + "\n",
+);

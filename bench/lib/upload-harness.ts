@@ -20,6 +20,8 @@ export interface Run {
   peakRss: number;
   /** Highest VmRSS sampled every 100 ms by the parent. */
   sampledPeak: number;
+  /** CPU time of the child (user + system, every thread), seconds. */
+  cpuSeconds?: number;
   /** Node children: what the process held at its sampled RSS peak. */
   atPeak?: { rss: number; wasm: number; arrayBuffers: number; heapTotal: number };
   /** xet-buckets only: the dedup report. */
@@ -141,13 +143,14 @@ export async function nodeUpload(kind: "ours" | "hubjs" | "idle", hubUrl: string
 }
 
 const PY_UPLOAD = `
-import json, re, sys, time
+import json, re, resource, sys, time
 from huggingface_hub import batch_bucket_files
 t = time.perf_counter()
 batch_bucket_files(sys.argv[1], add=[(sys.argv[2], sys.argv[3])])
 s = time.perf_counter() - t
 hwm = int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
-print(json.dumps({"seconds": s, "peakRss": hwm}))
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": s, "peakRss": hwm, "cpuSeconds": ru.ru_utime + ru.ru_stime}))
 `;
 
 /** One upload with huggingface_hub + hf_xet in a fresh Python process (own HF_HOME: no shared cache). */
