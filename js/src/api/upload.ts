@@ -9,13 +9,9 @@
  *
  * Memory does not depend on file size (see `UploadTuning` and `uploadMemoryBound`):
  *
- *   peak ≈ maxXorbUploads × maxXorbBytes + segment buffers + chunking workers + maxPendingBytes
- *          + shard metadata + runtime  (the terms: xet/upload.ts; `uploadMemoryBound` computes it)
- *        ≈ 2 × 48 MiB + 20 MiB + 2 × 13 MiB + 16 MiB + ≈1.5 MiB per GiB + ≈50 MiB ≈ 208 MiB with the defaults
- *          (measured: peak RSS uploading a 4 GiB file; BENCHMARKS.md)
- *
- * Speed: files are chunked, hashed and compressed by chunking workers (`workers`, default: the cores in
- * Node, at most 4), across files and within large files, while xorbs upload; see xet/upload.ts.
+ *   peak ≈ (maxXorbUploads + 1.5) × maxXorbBytes + maxPendingBytes + 3 × readBlockBytes + shard metadata + runtime
+ *        = 2.5 × 64 MiB + 16 MiB + 3 MiB + ≈1.5 MiB per GiB + ≈50 MiB ≈ 229 MiB with the defaults
+ *          (measured: ≈ 224 MiB peak RSS uploading a 2 GiB file; BENCHMARKS.md)
  *
  * Abort (`abortSignal`): checked in every stage (reads, dedup queries, xorb and shard uploads, retry
  * waits, the bucket batch); the call rejects with the signal's reason. An aborted call never registers a
@@ -33,7 +29,6 @@ import { hubContext, type HubCallOptions } from "../hub/context.js";
 import { XetTokenProvider } from "../hub/xet-token.js";
 import { checkBucketPath, isValidName, joinBucketPath, parseBucket, type BucketDesignation, type BucketRef } from "../repo.js";
 import type { ContentSource } from "../sources.js";
-import { defaultWorkers } from "../pool/pool.js";
 import { CasClient, newSessionId } from "../xet/cas.js";
 import {
   UploadPipeline,
@@ -43,6 +38,7 @@ import {
   type UploadTuning,
 } from "../xet/upload.js";
 import { resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
+import { resumeKey, UploadResume, type ResumeStore, type ResumeSummary } from "../xet/resume.js";
 
 export {
   UPLOAD_DEFAULTS,
@@ -58,6 +54,7 @@ export {
 } from "../xet/upload.js";
 export { guessContentType, type ContentEdit, type UploadFileInput } from "../xet/upload-sources.js";
 export type { BatchFailure } from "../hub/batch.js";
+export type { ResumeState, ResumeStore, ResumeSummary } from "../xet/resume.js";
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -87,12 +84,18 @@ export interface UploadOptions extends HubCallOptions, UploadTuning {
   isPullRequest?: boolean;
   /** Ignored for buckets. */
   parentCommit?: string;
-  /**
-   * @huggingface/hub's option, mapped onto `workers` when that is not given: `true` or `{ poolSize }` turns
-   * the chunking workers on (`poolSize` of them; by default the cores, at most 4), also in browsers; `false`
-   * keeps this runtime's default. `minSize` is ignored (small files are always chunked on the calling thread).
-   */
+  /** Ignored: the core runs on the calling thread. */
   useWebWorkers?: boolean | { minSize?: number; poolSize?: number };
+  /**
+   * Node, Deno, Bun: a directory for resume states. An upload that was killed or failed, run again with the
+   * same files and destination, does not send again the xorbs the CAS already accepted (xet/resume.ts).
+   * The state is deleted once the files are registered.
+   */
+  resumeDir?: string;
+  /** Any runtime: where resume states live (e.g. `indexedDbResumeStore()` in browsers). Overrides `resumeDir`. */
+  resumeStore?: ResumeStore;
+  /** Receives warnings (an ignored resume state...). Default `console.warn`. */
+  onWarning?: (message: string) => void;
 }
 
 /** What an upload or commit did: the dedup report, plus copies, deletes and refused paths. */
@@ -103,6 +106,8 @@ export interface CommitResult extends DedupReport {
   deleted: number;
   /** Operations the bucket refused (non-empty only with `allowPartial`). */
   failed: BatchFailure[];
+  /** What resuming saved, when `resumeDir` or `resumeStore` was given. */
+  resumed?: ResumeSummary;
 }
 
 export interface CommitDeletedEntry {
@@ -398,9 +403,13 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
   }
 
   let report: DedupReport = emptyReport();
+  const resume = items.length > 0 ? await openResume(ctx.hubUrl, bucket, items, params) : undefined;
   if (items.length > 0) {
     emit({ event: "phase", phase: "uploadingLargeFiles" });
-    report = await uploadItems(ctx, bucket, items, params, emit);
+    report = await uploadItems(ctx, bucket, items, params, emit, resume).catch(async (err: unknown) => {
+      await resume?.close();
+      throw err;
+    });
   }
   signal?.throwIfAborted();
 
@@ -413,8 +422,11 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
     ...(f.contentType ? { contentType: f.contentType } : {}),
   }));
   ops.push(...copies, ...deletes);
-  if (ops.length === 0) return { ...report, copied: 0, deleted: 0, failed: [] };
+  if (ops.length === 0) return { ...report, copied: 0, deleted: 0, failed: [], ...(resume ? { resumed: resume.summary() } : {}) };
   const result = await batchBucketOps(ctx, bucket, ops, { abortSignal: signal });
+  // The files are registered (or refused for good): the resume state has served its purpose.
+  await resume?.registered();
+  const resumed = resume ? { resumed: resume.summary() } : {};
   const failedPaths = new Set(result.failed.map((f) => f.path));
   const added = new Set(report.perFile.map((f) => f.path));
   for (const f of result.failed) {
@@ -436,14 +448,26 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
     copied: copies.filter((c) => !failedPaths.has(c.path)).length,
     deleted: deletes.filter((d) => !failedPaths.has(d.path)).length,
     failed: result.failed,
+    ...resumed,
   };
 }
 
-/** `workers` from @huggingface/hub's `useWebWorkers` (undefined: this runtime's default). */
-function workersFromHubOption(o: UploadOptions["useWebWorkers"]): number | undefined {
-  if (!o) return undefined;
-  if (o === true) return Math.max(2, defaultWorkers());
-  return o.poolSize ?? Math.max(2, defaultWorkers());
+/** Opens the resume state of this upload when `resumeStore` or `resumeDir` is given. */
+async function openResume(endpoint: string, bucket: BucketRef, items: UploadItem[], params: CommitParams): Promise<UploadResume | undefined> {
+  let store = params.resumeStore;
+  if (!store && params.resumeDir !== undefined) {
+    if (typeof params.resumeDir !== "string" || params.resumeDir === "") throw new InvalidArgumentError("resumeDir must be a directory path");
+    const { directoryResumeStore } = await import("../node/resume.js");
+    store = directoryResumeStore(params.resumeDir);
+  }
+  if (!store) return undefined;
+  const key = await resumeKey({
+    endpoint,
+    bucket: bucket.id,
+    files: items.map((i) => ({ path: i.path, size: i.size, mtime: i.mtime, kind: i.local ? "local" : "data" })),
+  });
+  const warn = params.onWarning ?? ((m: string) => console.warn(`xet-buckets: ${m}`));
+  return new UploadResume(await store.open(key, warn));
 }
 
 function joinPrefix(prefix: string, path: string): string {
@@ -457,6 +481,7 @@ async function uploadItems(
   items: UploadItem[],
   params: CommitParams,
   emit: Emit,
+  resume?: UploadResume,
 ): Promise<DedupReport> {
   const sessionId = newSessionId();
   const tokens = new XetTokenProvider(ctx, bucket, "write", { sessionId });
@@ -466,17 +491,19 @@ async function uploadItems(
   const sizes = items.map((i) => i.size);
   const totalBytes = sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : undefined;
   const pipeline = await UploadPipeline.create(cas, {
-    tuning: { ...params, workers: params.workers ?? workersFromHubOption(params.useWebWorkers) },
+    tuning: params,
     abortSignal: params.abortSignal,
     onEvent: emit,
     totalBytes,
     fileCount: items.length,
+    resume,
   });
   try {
-    await pipeline.addFiles(items);
+    for (const item of items) await pipeline.addFile(item);
     return await pipeline.finish();
   } finally {
     await pipeline.close();
+    await resume?.close();
   }
 }
 

@@ -18,7 +18,7 @@ import { BucketNotFoundError, InvalidArgumentError, XetBucketsError } from "../e
 import type { HubCallOptions } from "../hub/context.js";
 import { parseBucket, type BucketRef } from "../repo.js";
 import { listFiles, parseTime, type ListFileEntry } from "../api/files.js";
-import { commitIter, type CommitOperation, type CommitResult, type UploadProgressEvent, type UploadTuning } from "../api/upload.js";
+import { commitIter, type CommitOperation, type CommitResult, type ResumeStore, type UploadProgressEvent, type UploadTuning } from "../api/upload.js";
 import { downloadBucketFiles, type DownloadProgress, type RemoteFileEntry } from "../api/download.js";
 import { FilterMatcher, parseFilterRules } from "./filters.js";
 import {
@@ -69,6 +69,13 @@ export interface SyncOptions extends HubCallOptions, UploadTuning {
   force?: boolean;
   /** Refuse (before doing anything) when the plan would delete more than this many files. */
   maxDelete?: number;
+  /**
+   * Directory for resume states (Node): a sync killed during its upload, run again, does not send again
+   * the xorbs the CAS already accepted (see `uploadFiles`' `resumeDir`).
+   */
+  resumeDir?: string;
+  /** Where resume states live, for any runtime (overrides `resumeDir`). */
+  resumeStore?: ResumeStore;
   onEvent?: (e: SyncEvent) => void;
 }
 
@@ -295,7 +302,11 @@ async function execute(
       if (o.action === "upload") operations.push({ operation: "addOrUpdate", path: remotePath(o.path), content: join(s.localRoot, o.path) });
       else if (o.action === "delete") operations.push({ operation: "delete", path: remotePath(o.path) });
     }
-    const gen = commitIter({ ...tuning, repo: `hf://buckets/${s.bucket.id}`, operations });
+    const onWarning = (message: string) => {
+      warnings.push(message);
+      options.onEvent?.({ type: "warning", message });
+    };
+    const gen = commitIter({ ...tuning, repo: `hf://buckets/${s.bucket.id}`, operations, onWarning });
     for (;;) {
       const n = await gen.next();
       if (n.done) {
