@@ -9,9 +9,13 @@
  *
  * Memory does not depend on file size (see `UploadTuning` and `uploadMemoryBound`):
  *
- *   peak ≈ (maxXorbUploads + 1.5) × maxXorbBytes + maxPendingBytes + 3 × readBlockBytes + shard metadata + runtime
- *        = 2.5 × 64 MiB + 16 MiB + 3 MiB + ≈1.5 MiB per GiB + ≈50 MiB ≈ 229 MiB with the defaults
- *          (measured: ≈ 224 MiB peak RSS uploading a 2 GiB file; BENCHMARKS.md)
+ *   peak ≈ maxXorbUploads × maxXorbBytes + segment buffers + chunking workers + maxPendingBytes
+ *          + shard metadata + runtime  (the terms: xet/upload.ts; `uploadMemoryBound` computes it)
+ *        ≈ 2 × 48 MiB + 20 MiB + 2 × 13 MiB + 16 MiB + ≈1.5 MiB per GiB + ≈50 MiB ≈ 208 MiB with the defaults
+ *          (measured: peak RSS uploading a 4 GiB file; BENCHMARKS.md)
+ *
+ * Speed: files are chunked, hashed and compressed by chunking workers (`workers`, default: the cores in
+ * Node, at most 4), across files and within large files, while xorbs upload; see xet/upload.ts.
  *
  * Abort (`abortSignal`): checked in every stage (reads, dedup queries, xorb and shard uploads, retry
  * waits, the bucket batch); the call rejects with the signal's reason. An aborted call never registers a
@@ -29,6 +33,7 @@ import { hubContext, type HubCallOptions } from "../hub/context.js";
 import { XetTokenProvider } from "../hub/xet-token.js";
 import { checkBucketPath, isValidName, joinBucketPath, parseBucket, type BucketDesignation, type BucketRef } from "../repo.js";
 import type { ContentSource } from "../sources.js";
+import { defaultWorkers } from "../pool/pool.js";
 import { CasClient, newSessionId } from "../xet/cas.js";
 import {
   UploadPipeline,
@@ -84,7 +89,11 @@ export interface UploadOptions extends HubCallOptions, UploadTuning {
   isPullRequest?: boolean;
   /** Ignored for buckets. */
   parentCommit?: string;
-  /** Ignored: the core runs on the calling thread. */
+  /**
+   * @huggingface/hub's option, mapped onto `workers` when that is not given: `true` or `{ poolSize }` turns
+   * the chunking workers on (`poolSize` of them; by default the cores, at most 4), also in browsers; `false`
+   * keeps this runtime's default. `minSize` is ignored (small files are always chunked on the calling thread).
+   */
   useWebWorkers?: boolean | { minSize?: number; poolSize?: number };
   /**
    * Node, Deno, Bun: a directory for resume states. An upload that was killed or failed, run again with the
@@ -470,6 +479,13 @@ async function openResume(endpoint: string, bucket: BucketRef, items: UploadItem
   return new UploadResume(await store.open(key, warn));
 }
 
+/** `workers` from @huggingface/hub's `useWebWorkers` (undefined: this runtime's default). */
+function workersFromHubOption(o: UploadOptions["useWebWorkers"]): number | undefined {
+  if (!o) return undefined;
+  if (o === true) return Math.max(2, defaultWorkers());
+  return o.poolSize ?? Math.max(2, defaultWorkers());
+}
+
 function joinPrefix(prefix: string, path: string): string {
   if (typeof path !== "string" || path === "") throw new InvalidArgumentError("each operation needs a non-empty path");
   return prefix ? joinBucketPath(prefix, path) : path;
@@ -491,7 +507,7 @@ async function uploadItems(
   const sizes = items.map((i) => i.size);
   const totalBytes = sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : undefined;
   const pipeline = await UploadPipeline.create(cas, {
-    tuning: params,
+    tuning: { ...params, workers: params.workers ?? workersFromHubOption(params.useWebWorkers) },
     abortSignal: params.abortSignal,
     onEvent: emit,
     totalBytes,
@@ -499,7 +515,7 @@ async function uploadItems(
     resume,
   });
   try {
-    for (const item of items) await pipeline.addFile(item);
+    await pipeline.addFiles(items);
     return await pipeline.finish();
   } finally {
     await pipeline.close();

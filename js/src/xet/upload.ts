@@ -5,39 +5,51 @@
  * upload shards (v2, falling back to v1). Registering the paths in the bucket is the caller's last step
  * (api/upload.ts), and happens only when everything here succeeded.
  *
- * Data flow per file: read block (the next read already in flight) → `push` into the core → dispatch the
- * core's dedup queries → take finished xorbs and upload them → repeat; at the end of the file wait for its
- * queries, `resolve`, `finishFile`. Nothing is read twice and no stage holds more than its bound below.
+ * Data flow: files are cut into segments that chunking workers (js/src/pool; or this thread with
+ * `workers: 0`) chunk, hash and compress in parallel, across files and within large files, ahead of the
+ * session (xet/prepared-files.ts keeps the boundaries those of one sequential pass). In file order, each
+ * segment's chunk hashes and record lengths go into the session (`pushChunks`), which deduplicates them and
+ * says where each new chunk goes; the records are copied into the xorb bodies here, in JavaScript buffers
+ * that are reused, and each closed xorb is uploaded while the next one fills. Dedup queries go out as soon as
+ * a segment's chunk hashes are known (its file's first chunk, and chunks with `hash % 1024 == 0`), so a file
+ * rarely waits for an answer when the session reaches it. Nothing is read twice.
  *
  * Memory (upper bound, all terms in bytes; see `uploadMemoryBound`):
  *
- *   peak ≈ (maxXorbUploads + 1.5) × maxXorbBytes   xorbs on the wire (JS) + in the core (WASM): the xorb being
- *                                                  filled, and the last one's buffer kept for reuse while
- *                                                  the next grows (the core recycles xorb buffers)
- *        + maxPendingBytes                         bytes held in the core while dedup queries are unanswered
- *        + 3 × readBlockBytes                      two read buffers (current + read-ahead) + the copy in WASM
- *        + shard metadata                          ≈ 96 bytes per new chunk (≈ 1.5 MiB per GiB), ≤ maxShardBytes per shard
+ *   peak ≈ maxXorbUploads × maxXorbBytes            xorb bodies: the one being filled and those uploading
+ *        + (2 × maxSegments + 2) × segment job       segment buffers (segmentBytes + 512 KiB of pre-roll and
+ *                                                   overlap) in flight or reused, and prepared results
+ *        + workers × (2 × segment job + 8 MiB)      each worker: its isolate and its core's heap (one input
+ *                                                   and one result)
+ *        + maxPendingBytes                         records held while dedup answers are awaited
+ *        + shard metadata                          ≈ 96 bytes per new chunk (≈ 1.5 MiB per GiB)
  *        + runtime baseline                        Node + this package + the WebAssembly module, ≈ 50 MiB
  *
- * With the defaults (64 MiB xorbs, 1 upload in flight, 16 MiB pending, 1 MiB blocks) that is
- * 160 + 16 + 3 + 50 ≈ 229 MiB whatever the file size (measured: ≈ 224 MiB peak RSS for a 2 GiB file, see
- * BENCHMARKS.md). Each further upload in flight adds one xorb (64 MiB): raise `maxXorbUploads` on
- * high-latency links where one connection cannot fill the bandwidth, or lower `maxXorbBytes` to keep the
- * same memory with more connections (e.g. 3 uploads of 32 MiB xorbs ≈ 144 MiB of xorbs).
+ * where maxSegments = workers + 1 (2 without workers). A xorb body is filled only while fewer than
+ * `maxXorbUploads` others are uploading: with the default of 2, one xorb fills while one uploads, and when
+ * the filled one closes both upload at once (the CAS stores one while receiving the other) until one is
+ * acknowledged. With the defaults (48 MiB xorbs, 2 xorb bodies, 2 workers, 2 MiB segments, 16 MiB pending)
+ * that is 96 + 20 + 26 + 16 + 50 ≈ 208 MiB whatever the file size (measured: BENCHMARKS.md, upload of a
+ * 4 GiB file). Each further upload in flight adds one xorb; each further worker about 13 MiB.
+ * Raise `maxXorbUploads` on high-latency links where two connections cannot fill the bandwidth, or lower
+ * `maxXorbBytes` to keep the same memory with more connections (e.g. 4 uploads of 32 MiB xorbs).
  *
- * Xorb bodies are sent as streams of views (Node) so that fetch does not copy them, and each xorb's buffer
- * is freed as soon as the CAS acknowledged it (not when the garbage collector gets to it).
+ * Xorb bodies are sent as streams of views (Node) so that fetch does not copy them; their buffers are
+ * reused for the next xorbs once the CAS acknowledged them.
  *
  * Abort and failure: one internal AbortController stops every stage (reads, queries, xorb and shard
  * uploads, retry waits) on the caller's abort or on the first failure; the pipeline then rejects with
  * the caller's abort reason or that first failure.
  */
 import {
+  compressionCode,
   initCore,
+  rawToHex,
   UploadSession,
   MAX_SHARD_BYTES,
   MAX_XORB_BYTES,
   MAX_XORB_CHUNKS,
+  PLACED_DEDUP,
   type CompressionPolicy,
   type XorbResult,
 } from "../core/index.js";
@@ -45,7 +57,10 @@ import { ProtocolError, XetBucketsError } from "../errors.js";
 import { retryConfig, sleep, type HttpOptions, type RequestBody, type RetryOptions } from "../http.js";
 import { CasClient } from "./cas.js";
 import type { UploadResume } from "./resume.js";
-import { readBlocks, releaseBuffer, type UploadItem } from "./upload-sources.js";
+import { acquireWorkerPool, defaultWorkers, InlinePreparer, type SegmentPreparer } from "../pool/pool.js";
+import type { PreparedSegment } from "../pool/segment.js";
+import { PreparedFiles, type PrepareStats } from "./prepared-files.js";
+import { releaseBuffer, type UploadItem } from "./upload-sources.js";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -53,12 +68,14 @@ import { readBlocks, releaseBuffer, type UploadItem } from "./upload-sources.js"
 
 /**
  * Upload tuning. Every knob states its default and its term in the memory bound (see the module doc):
- * `peak ≈ (maxXorbUploads + 1.5) × maxXorbBytes + maxPendingBytes + 3 × readBlockBytes + shard metadata + ≈50 MiB`.
+ * `peak ≈ maxXorbUploads × maxXorbBytes + (2 × maxSegments + 2 + 2 × workers) × (segmentBytes + 512 KiB)
+ *  + 8 MiB × workers + maxPendingBytes + shard metadata + ≈50 MiB`, with `maxSegments = workers + 1`.
  */
 export interface UploadTuning {
   /**
-   * Largest xorb, raw and serialized (default and maximum 64 MiB). Term: `(maxXorbUploads + 1.5) ×
-   * maxXorbBytes`. Smaller xorbs lower memory (edge runtimes, small browser tabs) at the cost of more requests.
+   * Largest xorb, raw and serialized (default 48 MiB, maximum 64 MiB). Term: `maxXorbUploads ×
+   * maxXorbBytes`. Smaller xorbs lower memory (edge runtimes, small browser tabs) at the cost of more
+   * requests; 64 MiB with the default 2 uploads needs about 32 MiB more than the 256 MiB the defaults fit in.
    */
   maxXorbBytes?: number;
   /** Most chunks per xorb (default and maximum 8192). */
@@ -66,21 +83,33 @@ export interface UploadTuning {
   /** Largest upload shard (default and maximum 64 MiB); larger registrations are split. */
   maxShardBytes?: number;
   /**
-   * Xorb uploads in flight at once (default 1: each upload overlaps with reading and chunking the next
-   * xorb). Term: `maxXorbUploads × maxXorbBytes`: each further upload costs one more xorb of memory.
+   * Xorb bodies in memory, so xorb uploads in flight at once (default 2: one xorb fills while the previous
+   * one uploads, then both upload together; at least 2 to overlap filling and uploading). Term:
+   * `maxXorbUploads × maxXorbBytes`: each further upload costs one more xorb of memory.
    */
   maxXorbUploads?: number;
   /** Global dedup queries in flight at once (default 8). Negligible memory. */
   maxDedupQueries?: number;
   /**
-   * Bytes the core may hold while dedup answers are awaited (default 16 MiB). When exceeded, reading pauses
+   * Bytes of chunks that may wait for dedup answers (default 16 MiB). When exceeded, the session pauses
    * until answers arrive. Term: `maxPendingBytes`.
    */
   maxPendingBytes?: number;
   /**
-   * Read block (default 1 MiB; at most `maxXorbBytes`). Term: `3 × readBlockBytes` (two JS buffers for
-   * read-ahead, one copy in WASM).
+   * Chunking workers: threads that chunk, hash and compress segments of files in parallel, each with its
+   * own instance of the WebAssembly core (default: the available cores, at most 4, in Node; 0 in browsers,
+   * Deno, Bun and edge runtimes, where `workers: n` opts in to module Web Workers). 0 does the work on the
+   * calling thread. Term: `workers × (2 × (segmentBytes + 512 KiB) + 8 MiB)`, plus one segment job each in
+   * flight.
    */
+  workers?: number;
+  /**
+   * Bytes per segment a worker prepares at once (default 2 MiB, at least 1 MiB). Each job also reads 256
+   * KiB before its segment and 256 KiB after it. Term: `(2 × maxSegments + 2 + 2 × workers) × (segmentBytes +
+   * 512 KiB)`.
+   */
+  segmentBytes?: number;
+  /** Read block of sources other than local files (default 1 MiB): the unit in which streams are copied. */
   readBlockBytes?: number;
   /** Compression of new chunks (default "best": the smaller of LZ4 and BG4-LZ4, raw when neither helps). */
   compression?: CompressionPolicy;
@@ -93,13 +122,18 @@ export interface UploadTuning {
   streamUploads?: boolean;
 }
 
+/** Pre-roll and overlap of each segment job (xet/prepared-files.ts, src/prepare.rs). */
+export const SEGMENT_PREROLL_BYTES = 256 * 1024;
+export const SEGMENT_OVERLAP_BYTES = 256 * 1024;
+
 export const UPLOAD_DEFAULTS = {
-  maxXorbBytes: MAX_XORB_BYTES,
+  maxXorbBytes: 48 * 1024 * 1024,
   maxXorbChunks: MAX_XORB_CHUNKS,
   maxShardBytes: MAX_SHARD_BYTES,
-  maxXorbUploads: 1,
+  maxXorbUploads: 2,
   maxDedupQueries: 8,
   maxPendingBytes: 16 * 1024 * 1024,
+  segmentBytes: 2 * 1024 * 1024,
   readBlockBytes: 1024 * 1024,
   compression: "best" as CompressionPolicy,
   globalDedup: true,
@@ -107,19 +141,36 @@ export const UPLOAD_DEFAULTS = {
 
 /** Runtime baseline used in `uploadMemoryBound` (Node with the WebAssembly module loaded). */
 export const RUNTIME_BASELINE_BYTES = 50 * 1024 * 1024;
+/** A worker's isolate and fixed core memory, in `uploadMemoryBound`. */
+export const WORKER_BASELINE_BYTES = 8 * 1024 * 1024;
 
-/** The memory bound of the module doc for the given options, in bytes, excluding shard metadata. */
+/** Segments dispatched and not yet placed, for `workers` workers. */
+function maxSegmentsFor(workers: number): number {
+  return workers > 0 ? workers + 1 : 2;
+}
+
+/**
+ * The memory bound of the module doc for the given options, in bytes, excluding shard metadata. `workers`
+ * defaults to this runtime's default.
+ */
 export function uploadMemoryBound(t: UploadTuning = {}): number {
   const x = t.maxXorbBytes ?? UPLOAD_DEFAULTS.maxXorbBytes;
   const n = t.maxXorbUploads ?? UPLOAD_DEFAULTS.maxXorbUploads;
-  const block = Math.min(t.readBlockBytes ?? UPLOAD_DEFAULTS.readBlockBytes, x);
-  return (n + 1.5) * x + (t.maxPendingBytes ?? UPLOAD_DEFAULTS.maxPendingBytes) + 3 * block + RUNTIME_BASELINE_BYTES;
+  const w = t.workers ?? defaultWorkers();
+  const job = (t.segmentBytes ?? UPLOAD_DEFAULTS.segmentBytes) + SEGMENT_PREROLL_BYTES + SEGMENT_OVERLAP_BYTES;
+  return (
+    n * x +
+    (2 * maxSegmentsFor(w) + 2) * job +
+    w * (2 * job + WORKER_BASELINE_BYTES) +
+    (t.maxPendingBytes ?? UPLOAD_DEFAULTS.maxPendingBytes) +
+    RUNTIME_BASELINE_BYTES
+  );
 }
 
-function positiveInt(name: string, v: number | undefined, def: number, max = Number.MAX_SAFE_INTEGER): number {
+function positiveInt(name: string, v: number | undefined, def: number, max = Number.MAX_SAFE_INTEGER, min = 1): number {
   if (v === undefined) return def;
-  if (!Number.isInteger(v) || v < 1 || v > max) {
-    throw new XetBucketsError("INVALID_ARGUMENT", `${name} must be an integer between 1 and ${max}, got ${v}`);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new XetBucketsError("INVALID_ARGUMENT", `${name} must be an integer between ${min} and ${max}, got ${v}`);
   }
   return v;
 }
@@ -131,6 +182,8 @@ interface Tuning {
   maxXorbUploads: number;
   maxDedupQueries: number;
   maxPendingBytes: number;
+  workers: number;
+  segmentBytes: number;
   readBlockBytes: number;
   compression: CompressionPolicy;
   globalDedup: boolean;
@@ -146,13 +199,14 @@ function resolveTuning(t: UploadTuning, http: HttpOptions): Tuning {
     maxXorbUploads: positiveInt("maxXorbUploads", t.maxXorbUploads, UPLOAD_DEFAULTS.maxXorbUploads, 64),
     maxDedupQueries: positiveInt("maxDedupQueries", t.maxDedupQueries, UPLOAD_DEFAULTS.maxDedupQueries, 64),
     maxPendingBytes: positiveInt("maxPendingBytes", t.maxPendingBytes, UPLOAD_DEFAULTS.maxPendingBytes),
-    readBlockBytes: 0,
+    workers: positiveInt("workers", t.workers, defaultWorkers(), 64, 0),
+    segmentBytes: positiveInt("segmentBytes", t.segmentBytes, UPLOAD_DEFAULTS.segmentBytes, 256 * 1024 * 1024, 1024 * 1024),
+    readBlockBytes: positiveInt("readBlockBytes", t.readBlockBytes, UPLOAD_DEFAULTS.readBlockBytes, 256 * 1024 * 1024),
     compression: t.compression ?? UPLOAD_DEFAULTS.compression,
     globalDedup: t.globalDedup ?? UPLOAD_DEFAULTS.globalDedup,
     streamUploads: t.streamUploads ?? (isNode && http.fetch === undefined),
   };
-  // A block never spans more than two xorbs, so one push closes at most one xorb of normal size.
-  out.readBlockBytes = Math.min(positiveInt("readBlockBytes", t.readBlockBytes, UPLOAD_DEFAULTS.readBlockBytes, 256 * 1024 * 1024), out.maxXorbBytes);
+  compressionCode(out.compression); // validates it
   return out;
 }
 
@@ -273,6 +327,24 @@ const STREAM_STEP = 1024 * 1024;
 /** Largest chunk (xet-protocol.md §2). */
 const MAX_CHUNK_BYTES = 131072;
 
+/** Pushed chunks of one prepared segment whose records are not placed yet: chunks [next, to). */
+interface RecordBatch {
+  seg: PreparedSegment;
+  next: number;
+  to: number;
+  /** Offset of chunk `next`'s record in `seg.records`. */
+  off: number;
+}
+
+/** A xorb body being assembled: session xorb `id`, `len` bytes of records in `buffer`. */
+interface XorbBody {
+  id: number;
+  buffer: ArrayBuffer;
+  len: number;
+  raw: number;
+  chunks: number;
+}
+
 /** Per-file state kept until its data is stored. */
 interface FileDone {
   report: FileUploadReport;
@@ -296,8 +368,9 @@ export interface PipelineOptions {
 }
 
 /**
- * One upload: `addFile` for each item in order, then `finish` to store everything on the CAS. Always
- * call `close` (in a finally) to stop background work and free the core's memory.
+ * One upload: `addFiles` with the items (or `addFile` for each, without read-ahead across files), then
+ * `finish` to store everything on the CAS. Always call `close` (in a finally) to stop background work and
+ * free the core's memory.
  */
 export class UploadPipeline {
   readonly #cas: CasClient;
@@ -310,8 +383,25 @@ export class UploadPipeline {
   readonly #emit: (ev: UploadProgressEvent) => void;
   readonly #resume: UploadResume | undefined;
   #session: UploadSession | undefined;
+  #preparer: SegmentPreparer | undefined;
+  /** Small files are prepared on this thread (a worker round trip costs more than their bytes). */
+  readonly #inline = new InlinePreparer();
   #failure: { error: unknown } | undefined;
   #waiters: (() => void)[] = [];
+  /** Chunking counters of the last `addFiles` (tests and benchmarks). */
+  prepareStats: PrepareStats = { jobs: 0, reruns: 0, dropped: 0 };
+
+  // records of pushed chunks not placed yet, in push order (batches of one prepared segment)
+  #fifo: RecordBatch[] = [];
+  #fifoHead = 0;
+  #fifoBytes = 0;
+  #fifoRaw = 0;
+  #fifoChunks = 0;
+  // xorb bodies: the open one (being filled), closed ones waiting to be taken, free buffers
+  #open: XorbBody | undefined;
+  #closed = new Map<number, XorbBody>();
+  #freeBodies: ArrayBuffer[] = [];
+  #copy: { body: XorbBody; src: Uint8Array; start: number; end: number } | undefined;
 
   // xorbs
   #inflight = new Set<Promise<void>>();
@@ -328,8 +418,11 @@ export class UploadPipeline {
   #xorbsAlreadyStored = 0;
   #bytesSent = 0;
 
-  // dedup queries
+  // dedup queries: the session's (`wanted`), and early ones for chunks the session will reach
   #queryQueue: string[] = [];
+  #prefetchQueue: string[] = [];
+  #wanted = new Set<string>();
+  #answers = new Map<string, Uint8Array | undefined>();
   #queriesInflight = new Map<string, Promise<void>>();
   #queries = 0;
   #queryHits = 0;
@@ -369,7 +462,7 @@ export class UploadPipeline {
     this.#queryCas = new CasClient(cas.tokens, { ...http, retry }, cas.sessionId);
   }
 
-  /** Loads the core and opens the session. */
+  /** Loads the core, opens the session and gets the chunking workers (the process's shared pool). */
   static async create(cas: CasClient, opts: PipelineOptions = {}): Promise<UploadPipeline> {
     await initCore();
     const p = new UploadPipeline(cas, opts);
@@ -379,6 +472,7 @@ export class UploadPipeline {
       maxShardBytes: p.#t.maxShardBytes,
       compression: p.#t.compression,
     });
+    p.#preparer = p.#t.workers > 0 ? await acquireWorkerPool(p.#t.workers) : p.#inline;
     return p;
   }
 
@@ -421,46 +515,96 @@ export class UploadPipeline {
 
   /** Reads, chunks and deduplicates one file; its new chunks go into xorbs (uploaded in the background). */
   async addFile(item: UploadItem): Promise<FileUploadReport> {
+    return (await this.addFiles([item]))[0]!;
+  }
+
+  /**
+   * Reads, chunks and deduplicates files in order, preparing the next ones while the session works through
+   * the current one; new chunks go into xorbs uploaded in the background.
+   */
+  async addFiles(items: UploadItem[]): Promise<FileUploadReport[]> {
     this.#check();
     const s = this.#s;
-    s.startFile(false);
+    const reports: FileUploadReport[] = [];
+    const workers = this.#t.workers;
+    const prepared = new PreparedFiles(items, {
+      preparer: this.#preparer ?? this.#inline,
+      inline: this.#inline,
+      compression: compressionCode(this.#t.compression),
+      segmentBytes: this.#t.segmentBytes,
+      prerollBytes: SEGMENT_PREROLL_BYTES,
+      overlapBytes: SEGMENT_OVERLAP_BYTES,
+      maxSegments: maxSegmentsFor(workers),
+      readBlockBytes: this.#t.readBlockBytes,
+      inlineBelow: workers > 0 ? 64 * 1024 : Number.MAX_SAFE_INTEGER,
+      signal: this.#ctl.signal,
+      onPrepared: (_file, first, segment) => this.#prefetch(first, segment),
+    });
+    this.prepareStats = prepared.stats;
+    let item: UploadItem | undefined;
     let processed = 0;
-    this.#emit({ event: "fileProgress", path: item.path, progress: 0, state: "hashing", processed: 0, size: item.size });
-    for await (const block of readBlocks(item, this.#t.readBlockBytes, this.#ctl.signal)) {
-      // Keep filling the open xorb while uploads are busy, but not past the point where this block could
-      // close it: a closed xorb with no free upload slot would be one more xorb in memory.
-      while (!this.#roomFor(block.length)) {
-        this.#check();
-        await this.#wait();
+    for await (const ev of prepared) {
+      if (ev.type === "start") {
+        item = items[ev.file]!;
+        s.startFile(false);
+        processed = 0;
+        this.#emit({ event: "fileProgress", path: item.path, progress: 0, state: "hashing", processed: 0, size: item.size });
+      } else if (ev.type === "chunks") {
+        const { segment: seg, to } = ev;
+        for (let from = ev.from; from < to; ) {
+          this.#check();
+          // Push the chunks that fit in the open xorb even if all are new; a xorb closes (and starts
+          // uploading) only when it is full and a body is free for the next one.
+          const end = this.#fitting(seg, from, to);
+          if (end > from) {
+            if (!this.#open && this.#bodiesBusy() >= this.#t.maxXorbUploads) {
+              await this.#wait();
+              continue;
+            }
+            processed += this.#push(seg, from, end);
+            from = end;
+            // Bound what waits for dedup answers.
+            while (s.pendingBytes > this.#t.maxPendingBytes && this.#wanted.size > 0) {
+              this.#check();
+              await this.#wait();
+            }
+            continue;
+          }
+          if (this.#fifoChunks > 0) {
+            // Chunks wait for dedup answers: once placed, the open xorb's fill is exact.
+            await this.#wait();
+            continue;
+          }
+          // The next chunk would close the open xorb: close it now; it uploads while the next one fills.
+          s.flushXorb();
+          this.#takeXorbs();
+        }
+        this.#emit({
+          event: "fileProgress",
+          path: item!.path,
+          progress: item!.size ? Math.min(1, processed / item!.size) : 0,
+          state: "hashing",
+          processed,
+          size: item!.size,
+        });
+        this.#emitBytes(false);
+      } else {
+        reports.push(await this.#finishFile(item!));
       }
-      this.#check();
-      s.push(block);
-      processed += block.length;
-      this.#processed += block.length;
-      this.#pumpQueries();
-      this.#takeXorbs();
-      // Bound what the core holds while answers are awaited.
-      while (s.pendingBytes > this.#t.maxPendingBytes && this.#queriesInflight.size + this.#queryQueue.length > 0) {
-        this.#check();
-        await this.#wait();
-      }
-      this.#emit({
-        event: "fileProgress",
-        path: item.path,
-        progress: item.size ? Math.min(1, processed / item.size) : 0,
-        state: "hashing",
-        processed,
-        size: item.size,
-      });
-      this.#emitBytes(false);
     }
+    return reports;
+  }
+
+  /** Ends the open file: waits for the answers its chunks wait on, then records it. */
+  async #finishFile(item: UploadItem): Promise<FileUploadReport> {
+    const s = this.#s;
     // Cut the last chunk (it may be the file's first, always queried), then wait for the answers that
     // bytes of this file still wait on: finishFile() would count them as misses. Answers nothing waits
     // on may arrive later; they still serve the next files.
     s.endInput();
     this.#pumpQueries();
     this.#takeXorbs();
-    while (s.pendingBytes > 0 && this.#queriesInflight.size + this.#queryQueue.length > 0) {
+    while (s.pendingBytes > 0 && this.#wanted.size > 0) {
       this.#check();
       await this.#wait();
       this.#pumpQueries();
@@ -498,15 +642,53 @@ export class UploadPipeline {
     return report;
   }
 
-  /** True when pushing `n` more bytes cannot leave a closed xorb waiting for an upload slot. */
-  #roomFor(n: number): boolean {
-    if (this.#inflight.size + this.#xorbQueue.length < this.#t.maxXorbUploads) return true;
-    if (this.#xorbQueue.length > 0) return false;
-    // Raw bytes of the open xorb, plus what this push (and the bytes awaiting dedup answers) may add,
-    // with a margin for the serialized form (record headers) and the chunk cut at the block's end.
+  /** Xorb bodies that are closed, queued or uploading (not available for filling). */
+  #bodiesBusy(): number {
+    return this.#inflight.size + this.#xorbQueue.length + this.#closed.size;
+  }
+
+  /**
+   * End of the chunks from `from` that fit in the open xorb (or a new one when none is open), counting the
+   * chunks still waiting for placement and assuming every chunk is new: the session's rule (raw bytes,
+   * serialized bytes, chunk count), so it never closes a xorb in the middle of a push.
+   */
+  #fitting(seg: PreparedSegment, from: number, to: number): number {
+    const o = this.#open;
+    const t = this.#t;
+    let len = (o?.len ?? 0) + this.#fifoBytes;
+    let raw = (o?.raw ?? 0) + this.#fifoRaw;
+    let n = (o?.chunks ?? 0) + this.#fifoChunks;
+    let i = from;
+    for (; i < to; i++) {
+      len += seg.recordLengths[i]!;
+      raw += seg.ends[i]! - seg.chunkStart(i);
+      n++;
+      if (len > t.maxXorbBytes || raw > t.maxXorbBytes || n > t.maxXorbChunks) break;
+    }
+    // An empty xorb takes any chunk.
+    if (i === from && !o && this.#fifoChunks === 0) return from + 1;
+    return i;
+  }
+
+  /** Pushes chunks [from, to) of a prepared segment into the session; returns their raw bytes. */
+  #push(seg: PreparedSegment, from: number, to: number): number {
     const s = this.#s;
-    const openRaw = s.stats().newBytes - this.#takenRaw;
-    return openRaw + s.pendingBytes + n + 2 * MAX_CHUNK_BYTES < this.#t.maxXorbBytes;
+    let rec = 0;
+    const lengths = new Uint32Array(to - from);
+    for (let i = from; i < to; i++) {
+      lengths[i - from] = seg.ends[i]! - seg.chunkStart(i);
+      rec += seg.recordLengths[i]!;
+    }
+    const raw = seg.ends[to - 1]! - seg.chunkStart(from);
+    this.#fifo.push({ seg, next: from, to, off: seg.recordOffset(from) });
+    this.#fifoBytes += rec;
+    this.#fifoRaw += raw;
+    this.#fifoChunks += to - from;
+    s.pushChunks(seg.hashes.subarray(32 * from, 32 * to), lengths, seg.recordLengths.subarray(from, to));
+    this.#processed += raw;
+    this.#pumpQueries();
+    this.#takeXorbs();
+    return raw;
   }
 
   #settleFiles(): void {
@@ -541,6 +723,10 @@ export class UploadPipeline {
 
   // ----- dedup queries ----------------------------------------------------------------------
 
+  /**
+   * Hands the session's new queries out (answered at once when an early query already has the answer),
+   * then starts queries while slots are free: the session's first, then early ones.
+   */
   #pumpQueries(): void {
     const s = this.#s;
     const fresh = s.takeQueries();
@@ -549,15 +735,27 @@ export class UploadPipeline {
       if (fresh.length) this.#takeXorbs();
       return;
     }
-    this.#queryQueue.push(...fresh);
-    while (this.#queryQueue.length > 0 && this.#queriesInflight.size < this.#t.maxDedupQueries && !this.#ctl.signal.aborted) {
-      const hash = this.#queryQueue.shift()!;
-      if (this.#queriesInflight.has(hash)) continue;
+    for (const h of fresh) {
+      if (this.#answers.has(h)) {
+        const shard = this.#answers.get(h);
+        this.#answers.delete(h);
+        this.#answer(h, shard);
+      } else {
+        this.#wanted.add(h);
+        if (!this.#queriesInflight.has(h)) this.#queryQueue.push(h);
+      }
+    }
+    while (this.#queriesInflight.size < this.#t.maxDedupQueries && !this.#ctl.signal.aborted) {
+      const hash = this.#queryQueue.shift() ?? this.#prefetchQueue.shift();
+      if (hash === undefined) break;
+      if (this.#queriesInflight.has(hash) || this.#answers.has(hash)) continue;
       this.#queries++;
       const p = this.#query(hash)
         .then((shard) => {
           if (!this.#session || this.#ctl.signal.aborted) return;
-          this.#answer(hash, this.#resume ? this.#resume.filterAnswer(shard) : shard);
+          const answer = this.#resume ? this.#resume.filterAnswer(shard) : shard;
+          if (this.#wanted.delete(hash)) this.#answer(hash, answer);
+          else this.#keepAnswer(hash, answer);
         })
         .catch((err: unknown) => this.#fail(err))
         .finally(() => {
@@ -567,6 +765,30 @@ export class UploadPipeline {
         });
       this.#queriesInflight.set(hash, p);
     }
+  }
+
+  /** Keeps an early answer until the session asks (bounded: the oldest are dropped). */
+  #keepAnswer(hash: string, shard: Uint8Array | undefined): void {
+    this.#answers.set(hash, shard);
+    if (this.#answers.size > 4096) this.#answers.delete(this.#answers.keys().next().value!);
+  }
+
+  /**
+   * Early dedup queries for a prepared segment (any order, possibly before its file is reached): its file's
+   * first chunk, and every chunk eligible for global dedup (`hash % 1024 == 0`, xet-protocol.md §3.10). The
+   * session asks for the same ones when it gets there (unless it knows them locally by then), and finds
+   * the answer waiting.
+   */
+  #prefetch(first: boolean, seg: PreparedSegment): void {
+    if (!this.#t.globalDedup || !this.#session || this.#ctl.signal.aborted) return;
+    const h = seg.hashes;
+    for (let i = 0; i < seg.count; i++) {
+      const eligible = h[32 * i + 24] === 0 && (h[32 * i + 25]! & 3) === 0;
+      if (!eligible && !(first && i === 0)) continue;
+      const hex = rawToHex(h.subarray(32 * i, 32 * i + 32));
+      if (!this.#answers.has(hex) && !this.#queriesInflight.has(hex) && !this.#wanted.has(hex)) this.#prefetchQueue.push(hex);
+    }
+    this.#pumpQueriesSafe();
   }
 
   #pumpQueriesSafe(): void {
@@ -612,16 +834,105 @@ export class UploadPipeline {
 
   // ----- xorbs ------------------------------------------------------------------------------
 
-  /** Takes every closed xorb from the core and starts uploads while slots are free. */
+  /**
+   * Writes the records of the chunks the session placed into the xorb bodies (the session says which new
+   * chunk goes into which xorb; deduplicated chunks are dropped), then takes every closed xorb from the
+   * session and starts uploads while slots are free.
+   */
   #takeXorbs(): void {
     const s = this.#s;
+    const placed = s.takePlacements();
+    let done: PreparedSegment[] | undefined;
+    for (let k = 0; k < placed.length; k++) {
+      const b = this.#fifo[this.#fifoHead]!;
+      const i = b.next++;
+      const len = b.seg.recordLengths[i]!;
+      const raw = b.seg.ends[i]! - b.seg.chunkStart(i);
+      const off = b.off;
+      b.off += len;
+      this.#fifoBytes -= len;
+      this.#fifoRaw -= raw;
+      this.#fifoChunks--;
+      if (b.next === b.to) {
+        if (b.to === b.seg.count) (done ??= []).push(b.seg);
+        this.#fifo[this.#fifoHead++] = undefined as unknown as RecordBatch;
+        if (this.#fifoHead > 1024 && this.#fifoHead * 2 > this.#fifo.length) {
+          this.#fifo = this.#fifo.slice(this.#fifoHead);
+          this.#fifoHead = 0;
+        }
+      }
+      const id = placed[k]!;
+      if (id !== PLACED_DEDUP) this.#append(id, b.seg.records, off, len, raw);
+    }
+    this.#flushCopy();
+    // Every record of these segments is placed: their buffers are reused or freed now.
+    if (done) for (const seg of done) this.#recycleSegment(seg);
     for (let x = s.takeXorb(); x !== undefined; x = s.takeXorb()) {
-      this.#xorbsTaken++;
+      const id = this.#xorbsTaken++;
+      let body = this.#closed.get(id);
+      if (body) this.#closed.delete(id);
+      else if (this.#open?.id === id) {
+        body = this.#open;
+        this.#open = undefined;
+      }
+      if (!body || body.len !== x.serializedBytes) {
+        throw new XetBucketsError("INTERNAL", `xorb ${id}: ${body?.len ?? "no"} bytes of records assembled for ${x.serializedBytes} serialized bytes`);
+      }
+      x.data = new Uint8Array(body.buffer, 0, body.len);
+      this.#bodyOf.set(x, body.buffer);
       this.#takenRaw += x.rawBytes;
       this.#toSend += x.serializedBytes;
       this.#xorbQueue.push(x);
     }
     this.#launchXorbs();
+  }
+
+  /** Copies a new chunk's record into the body of xorb `id` (consecutive records in one copy). */
+  #append(id: number, src: Uint8Array, off: number, len: number, raw: number): void {
+    if (this.#open?.id !== id) {
+      this.#flushCopy();
+      if (this.#open) this.#closed.set(this.#open.id, this.#open);
+      this.#open = { id, buffer: this.#freeBodies.pop() ?? new ArrayBuffer(this.#t.maxXorbBytes), len: 0, raw: 0, chunks: 0 };
+    }
+    const body = this.#open;
+    body.raw += raw;
+    body.chunks++;
+    const c = this.#copy;
+    if (c && c.body === body && c.src === src && c.end === off) {
+      c.end += len;
+      return;
+    }
+    this.#flushCopy();
+    this.#copy = { body, src, start: off, end: off + len };
+  }
+
+  #flushCopy(): void {
+    const c = this.#copy;
+    if (!c) return;
+    this.#copy = undefined;
+    const n = c.end - c.start;
+    new Uint8Array(c.body.buffer, c.body.len, n).set(c.src.subarray(c.start, c.end));
+    c.body.len += n;
+  }
+
+  /**
+   * A prepared segment whose records are all placed: its buffer goes back for a later result, or is freed
+   * now (prepared results arrive faster than the garbage collector reclaims large buffers).
+   */
+  #recycleSegment(seg: PreparedSegment): void {
+    if (this.#preparer?.recycle(seg.buffer) || this.#inline.recycle(seg.buffer)) return;
+    releaseBuffer(new Uint8Array(seg.buffer));
+  }
+
+  /** The body buffer of each xorb handed to an upload, reused once the CAS acknowledged it. */
+  #bodyOf = new WeakMap<XorbResult, ArrayBuffer>();
+
+  #recycleBody(x: XorbResult): void {
+    const buf = this.#bodyOf.get(x);
+    this.#bodyOf.delete(x);
+    x.data = new Uint8Array(0);
+    if (buf && this.#freeBodies.length < this.#t.maxXorbUploads && buf.byteLength === this.#t.maxXorbBytes) this.#freeBodies.push(buf);
+    else if (buf) releaseBuffer(new Uint8Array(buf));
   }
 
   #launchXorbs(): void {
@@ -663,7 +974,7 @@ export class UploadPipeline {
     const body = (): RequestBody => (this.#t.streamUploads ? streamBody(data!, onBytes) : data!);
     // Resume: a xorb an earlier run of this upload stored is not sent again (xet/resume.ts).
     if (this.#resume && (await this.#resume.alreadyStored(this.#cas, x.hash, size, this.#ctl.signal))) {
-      releaseBuffer(x.data);
+      this.#recycleBody(x);
       this.#sentConfirmed += size;
       return;
     }
@@ -686,8 +997,8 @@ export class UploadPipeline {
       },
     );
     // The server answered after reading the whole body: no write uses the buffer any more.
-    releaseBuffer(x.data);
     data = undefined;
+    this.#recycleBody(x);
     this.#sentPartial.delete(idx);
     this.#sentConfirmed += size;
     this.#bytesSent += size;
@@ -797,8 +1108,15 @@ export class UploadPipeline {
       await Promise.allSettled([...this.#inflight, ...this.#queriesInflight.values()]);
     }
     this.#xorbQueue = [];
+    this.#fifo = [];
+    this.#open = undefined;
+    this.#closed.clear();
+    this.#freeBodies = [];
     this.#session?.free();
     this.#session = undefined;
+    this.#preparer?.release();
+    this.#preparer = undefined;
+    this.#inline.release();
   }
 }
 
