@@ -181,29 +181,56 @@ impl SegmentSpec {
     }
 }
 
-/// First common boundary `p ≥ seam.at` of the own chain `own` (sorted) and the chain started at
-/// `seam.chain_start` (which counts as one of its boundaries).
-fn meet(data: &[u8], own: &[usize], seam: Seam) -> Option<usize> {
-    let first = own.partition_point(|&c| c < seam.at);
-    let own = &own[first..];
-    let last = *own.last()?;
-    if seam.chain_start >= seam.at && own.binary_search(&seam.chain_start).is_ok() {
-        return Some(seam.chain_start);
+/// Feeds `data[from..to]` to `c`, appending the boundaries found (absolute offsets) to `cuts`.
+fn feed(c: &mut Chunker, data: &[u8], from: usize, to: usize, cuts: &mut Vec<usize>) {
+    let at = cuts.len();
+    c.push(&data[from..to], cuts);
+    for x in &mut cuts[at..] {
+        *x += from;
     }
-    // The other chain is only needed up to the own chain's last boundary.
+}
+
+/// Bytes both chains advance by between checks for a common boundary past the seam.
+const MEET_STEP: usize = 16 * 1024;
+
+/// The own chain's boundaries (absolute, sorted) from `start`, and with a seam the first common
+/// boundary `p ≥ seam.at` of the own chain and the chain started at `seam.chain_start` (which
+/// counts as one of its boundaries). Past the seam both chains advance together only until they
+/// meet: the overlap after the meeting point is not chunked.
+fn chains(data: &[u8], start: usize, seam: Option<Seam>) -> (Vec<usize>, Option<usize>) {
+    let mut own = Vec::with_capacity((data.len() - start) / MIN_CHUNK + 2);
+    let Some(s) = seam else {
+        chain(data, start, &mut own);
+        return (own, None);
+    };
+    let mut c = Chunker::new();
+    feed(&mut c, data, start, s.at, &mut own);
+    let mut o = Chunker::new();
     let mut other = Vec::new();
-    chain(&data[..last], seam.chain_start, &mut other);
-    let skip = other.partition_point(|&c| c < seam.at);
-    let other = &other[skip..];
-    let (mut i, mut j) = (0, 0);
-    while i < own.len() && j < other.len() {
-        match own[i].cmp(&other[j]) {
-            std::cmp::Ordering::Equal => return Some(own[i]),
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-        }
+    feed(&mut o, data, s.chain_start, s.at, &mut other);
+    other.retain(|&x| x >= s.at);
+    if s.chain_start == s.at {
+        other.push(s.at);
     }
-    None
+    let mut i = own.partition_point(|&x| x < s.at);
+    let mut j = 0;
+    let mut pos = s.at;
+    loop {
+        while i < own.len() && j < other.len() {
+            match own[i].cmp(&other[j]) {
+                std::cmp::Ordering::Equal => return (own, Some(other[j])),
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+            }
+        }
+        if pos == data.len() {
+            return (own, None);
+        }
+        let end = (pos + MEET_STEP).min(data.len());
+        feed(&mut c, data, pos, end, &mut own);
+        feed(&mut o, data, pos, end, &mut other);
+        pos = end;
+    }
 }
 
 /// Prepares the chunks of `data` described by `spec` (see [`SegmentSpec`] and the module
@@ -259,8 +286,7 @@ pub fn prepare_segment(
             );
         }
     }
-    let mut own = Vec::with_capacity((data.len() - start) / MIN_CHUNK + 2);
-    chain(data, start, &mut own);
+    let (mut own, met) = chains(data, start, seam);
     let (cut_count, end) = match seam {
         None => {
             if own.last().copied().unwrap_or(start) < data.len() {
@@ -268,7 +294,7 @@ pub fn prepare_segment(
             }
             (own.len(), SegmentEnd::Final)
         }
-        Some(s) => match meet(data, &own, s) {
+        Some(_) => match met {
             Some(p) => (own.partition_point(|&c| c <= p), SegmentEnd::Met(p)),
             None => {
                 // The chain has a boundary at or after the seam: its open chunk at `s.at`
