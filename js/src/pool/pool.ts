@@ -14,29 +14,35 @@
  * One pool per process is shared by concurrent calls (`acquireWorkerPool`); its workers do not keep Node
  * alive while idle and are stopped after a few idle seconds, which frees their heaps.
  */
-import { coreModule, prepareSegmentInto, type SegmentSpec } from "../core/index.js";
+import { coreModule, HASHES_ONLY, prepareSegmentInto, type SegmentSpec } from "../core/index.js";
 import { XetBucketsError } from "../errors.js";
 import { releaseBuffer } from "../xet/upload-sources.js";
 import { PreparedSegment } from "./segment.js";
 import { WORKER_SOURCE } from "./worker-source.js";
 
-/** One segment to prepare. `data` is transferred to the worker and handed back in the output. */
+/**
+ * One segment to prepare: `length` bytes of `data` (transferred to the worker and handed back in the
+ * output), or of a local file from `file.offset` (preparers with `readsFiles`: the worker reads them into
+ * its core's memory, so they never pass through this thread).
+ */
 export interface SegmentJob extends SegmentSpec {
-  data: ArrayBuffer;
-  /** Bytes of `data` that hold the segment (from offset 0). */
+  data?: ArrayBuffer;
+  file?: { path: string; offset: number };
   length: number;
 }
 
 export interface SegmentOutput {
   segment: PreparedSegment;
-  /** The job's input buffer, handed back for reuse (or for a second pass). */
-  data: ArrayBuffer;
+  /** The job's input buffer, handed back for reuse (or for a second pass); none for file jobs. */
+  data?: ArrayBuffer;
 }
 
 /** Prepares segments: on workers or on this thread. */
 export interface SegmentPreparer {
   /** Segments prepared at once (workers; 1 on this thread). */
   readonly width: number;
+  /** True when jobs may name a local file instead of carrying its bytes. */
+  readonly readsFiles: boolean;
   prepare(job: SegmentJob): Promise<SegmentOutput>;
   /**
    * Hands back the buffer of a prepared segment nothing uses any more, for a later result (results are
@@ -48,10 +54,13 @@ export interface SegmentPreparer {
   release(): void;
 }
 
-/** Size of a result buffer for inputs of `inputBytes` (records ≤ input + 8 per chunk, 40 bytes of metadata per chunk). */
-export function packedCapacity(inputBytes: number): number {
+/**
+ * Size of a result buffer for inputs of `inputBytes` (records ≤ input + 8 per chunk, 40 bytes of metadata
+ * per chunk; metadata only without records).
+ */
+export function packedCapacity(inputBytes: number, compression: number): number {
   const chunks = Math.ceil(inputBytes / 8192) + 2;
-  return 32 + 48 * chunks + inputBytes;
+  return compression === HASHES_ONLY ? 32 + 40 * chunks : 32 + 48 * chunks + inputBytes;
 }
 
 /** Spent result buffers, reused for later results. */
@@ -82,10 +91,12 @@ class Spares {
 /** Prepares on the calling thread, synchronously (the promise is already settled). */
 export class InlinePreparer implements SegmentPreparer {
   readonly width = 1;
+  readonly readsFiles = false;
   readonly #spares = new Spares(4);
   prepare(job: SegmentJob): Promise<SegmentOutput> {
     try {
-      const size = packedCapacity(job.data.byteLength);
+      if (!job.data) throw new XetBucketsError("INVALID_ARGUMENT", "the in-thread preparer needs the segment's bytes");
+      const size = packedCapacity(job.data.byteLength, job.compression);
       const { packed, length } = prepareSegmentInto(new Uint8Array(job.data, 0, job.length), job, this.#spares.take(size), size);
       return Promise.resolve({ segment: new PreparedSegment(packed, length), data: job.data });
     } catch (err) {
@@ -127,7 +138,17 @@ interface Slot {
 type FromWorker =
   | { type: "ready" }
   | { type: "fatal"; error: string }
-  | { type: "done"; id: number; packed?: ArrayBuffer; length?: number; data: ArrayBuffer; spare?: ArrayBuffer; error?: string; fatal?: boolean };
+  | {
+      type: "done";
+      id: number;
+      packed?: ArrayBuffer;
+      length?: number;
+      data?: ArrayBuffer;
+      spare?: ArrayBuffer;
+      error?: string;
+      code?: string;
+      fatal?: boolean;
+    };
 
 const isNodeRuntime = (): boolean => {
   const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown; Bun?: unknown };
@@ -139,6 +160,8 @@ const IDLE_MS = 5000;
 
 export class WorkerPool implements SegmentPreparer {
   readonly width: number;
+  /** Node workers read local files themselves. */
+  readsFiles = false;
   readonly #module: WebAssembly.Module;
   readonly #slots: Slot[] = [];
   readonly #queue: Pending[] = [];
@@ -154,7 +177,7 @@ export class WorkerPool implements SegmentPreparer {
   private constructor(width: number, module: WebAssembly.Module) {
     this.width = width;
     this.#module = module;
-    this.#spares = new Spares(width + 1);
+    this.#spares = new Spares(2 * width + 2);
   }
 
   recycle(packed: ArrayBuffer): boolean {
@@ -167,6 +190,7 @@ export class WorkerPool implements SegmentPreparer {
     if (isNodeRuntime()) {
       const wt = "node:worker_threads";
       pool.#nodeWorker = ((await import(/* @vite-ignore */ wt)) as unknown as { Worker: NodeWorkerCtor }).Worker;
+      pool.readsFiles = true;
     } else if (typeof Worker === "undefined") {
       throw new XetBucketsError("NO_WORKERS", "this runtime has no workers: use workers: 0");
     }
@@ -236,12 +260,15 @@ export class WorkerPool implements SegmentPreparer {
       slot.busy = p;
       slot.ref();
       this.#inflight.set(id, slot);
-      const { data, length, start, emitFrom, seam, seamChain, compression } = p.job;
-      const spareSize = packedCapacity(data.byteLength);
+      const { data, file, length, start, emitFrom, seam, seamChain, compression } = p.job;
+      const spareSize = packedCapacity(data?.byteLength ?? length, compression);
       const spare = this.#spares.take(spareSize);
       try {
-        const msg = { type: "job", id, data, length, start, emitFrom, seam, seamChain, compression, spare, spareSize };
-        slot.worker.postMessage(msg, spare ? [data, spare] : [data]);
+        const msg = { type: "job", id, data, file, length, start, emitFrom, seam, seamChain, compression, spare, spareSize };
+        const transfer: Transferable[] = [];
+        if (data) transfer.push(data);
+        if (spare) transfer.push(spare);
+        slot.worker.postMessage(msg, transfer);
       } catch (err) {
         slot.busy = undefined;
         this.#inflight.delete(id);
@@ -299,7 +326,9 @@ export class WorkerPool implements SegmentPreparer {
     // A spare the worker could not use comes back.
     if (msg.spare && !this.#spares.give(msg.spare)) releaseBuffer(new Uint8Array(msg.spare));
     if (p) {
-      if (msg.error !== undefined || !msg.packed) {
+      if (msg.code === "SOURCE_CHANGED" || msg.code === "READ_FAILED") {
+        p.reject(new XetBucketsError(msg.code, msg.error ?? "read failed"));
+      } else if (msg.error !== undefined || !msg.packed) {
         p.reject(new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`));
       } else {
         try {

@@ -7,9 +7,10 @@
  *
  * Messages (see pool.ts):
  *   in:  { type: "init", module }                                     → { type: "ready" } | { type: "fatal", error }
- *   in:  { type: "job", id, data, length, start, emitFrom, seam, seamChain, compression, spare?, spareSize }
+ *   in:  { type: "job", id, data | file: { path, offset }, length, start, emitFrom, seam, seamChain, compression, spare?, spareSize }
  *                                                  → { type: "done", id, packed, length, data } | { type: "done", id, error, fatal, data }
- * `data` (the input ArrayBuffer) is transferred both ways, so the pool reuses it; `packed` (the result,
+ * `data` (the input ArrayBuffer) is transferred both ways, so the pool reuses it; a `file` job (Node) reads
+ * `length` bytes of a local file at `offset` straight into the core's memory instead; `packed` (the result,
  * src/prepare.rs's packed form, in its first `length` bytes) is written into `spare` (a spent result the pool
  * hands back) and transferred to the pool. Nothing is shared (no SharedArrayBuffer).
  */
@@ -19,8 +20,34 @@
 export const WORKER_SOURCE = String.raw`"use strict";
 (() => {
   const g = globalThis;
+  const req = typeof require === "function" ? require : g.require;
+  const isNode = typeof req === "function" && g.process && g.process.versions && g.process.versions.node;
   let post;
   let ex = null;
+  let fs = null;
+  /** Reads len bytes of a local file at offset into core memory (Node): no copy through the pool. */
+  const readInto = (view, file) => {
+    fs = fs || req("node:fs");
+    let fd;
+    try {
+      fd = fs.openSync(file.path, "r");
+    } catch (e) {
+      throw Object.assign(new Error("cannot open " + file.path + ": " + e.message), { code: e.code === "ENOENT" ? "SOURCE_CHANGED" : "READ_FAILED" });
+    }
+    try {
+      let got = 0;
+      while (got < view.length) {
+        const n = fs.readSync(fd, view, got, view.length - got, file.offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      if (got < view.length) {
+        throw Object.assign(new Error(file.path + " is shorter than when the upload started (" + (file.offset + got) + " bytes): it changed while it was read"), { code: "SOURCE_CHANGED" });
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
   const handle = (m) => {
     if (m.type === "init") {
       try {
@@ -42,10 +69,12 @@ export const WORKER_SOURCE = String.raw`"use strict";
     }
     if (m.type !== "job") return;
     const data = m.data;
+    const back = data ? [data] : [];
     try {
       const len = m.length;
       const ptr = ex.xb_input(len) >>> 0;
-      new Uint8Array(ex.memory.buffer, ptr, len).set(new Uint8Array(data, 0, len));
+      if (m.file) readInto(new Uint8Array(ex.memory.buffer, ptr, len), m.file);
+      else new Uint8Array(ex.memory.buffer, ptr, len).set(new Uint8Array(data, 0, len));
       const out = ex.xb_prepare(len, m.start, m.emitFrom, m.seam < 0 ? -1 : m.seam, m.seamChain, m.compression) >>> 0;
       if (out === 0) {
         throw new Error("invalid segment arguments (start " + m.start + ", first chunk " + m.emitFrom + ", seam " + m.seam + "/" + m.seamChain + ", " + len + " bytes)");
@@ -61,17 +90,16 @@ export const WORKER_SOURCE = String.raw`"use strict";
       const packed = fits ? spare : new ArrayBuffer(Math.max(length, m.spareSize || 0));
       new Uint8Array(packed, 0, length).set(new Uint8Array(ex.memory.buffer, out, length));
       // A spare too small goes back too (the pool frees it): nothing large stays here for the collector.
-      if (spare && !fits) post({ type: "done", id: m.id, packed, length, data, spare }, [packed, data, spare]);
-      else post({ type: "done", id: m.id, packed, length, data }, [packed, data]);
+      if (spare && !fits) post({ type: "done", id: m.id, packed, length, data, spare }, [packed, ...back, spare]);
+      else post({ type: "done", id: m.id, packed, length, data }, [packed, ...back]);
     } catch (e) {
       // A trap (a panic in the core) leaves the instance unusable: fatal for this worker.
       const fatal = e instanceof WebAssembly.RuntimeError;
-      const msg = { type: "done", id: m.id, error: String((e && e.message) || e), fatal, data, spare: m.spare };
-      post(msg, m.spare ? [data, m.spare] : [data]);
+      const msg = { type: "done", id: m.id, error: String((e && e.message) || e), code: e && e.code, fatal, data, spare: m.spare };
+      post(msg, m.spare ? [...back, m.spare] : back);
     }
   };
-  const req = typeof require === "function" ? require : g.require;
-  if (typeof req === "function" && g.process && g.process.versions && g.process.versions.node) {
+  if (isNode) {
     const { parentPort } = req("node:worker_threads");
     post = (m, t) => parentPort.postMessage(m, t);
     parentPort.on("message", handle);

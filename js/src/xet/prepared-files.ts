@@ -12,14 +12,17 @@
  * there (the sequential fallback, e.g. on constant data). When the previous job's outcome is already known
  * at dispatch, a job starts at the true position directly.
  *
- * Reading: local files with positional reads straight into the job buffers; other sources as a stream, the
- * overlap and next pre-roll copied from one job buffer into the next. Job buffers are reused (a worker
- * hands its input back with the result), so at most `maxSegments + 1` exist.
+ * Reading: local files in Node are read by the workers themselves, straight into their core's memory (the
+ * bytes never pass through this thread); on this thread, local files are read with positional reads into
+ * the job buffers; other sources as a stream, the overlap and next pre-roll copied from one job buffer into
+ * the next. Job buffers are reused (a worker hands its input back with the result), so at most
+ * `maxSegments + 1` exist.
  *
  * Memory: `(maxSegments + 1) × (X + L + W)` of job buffers, plus the prepared results not yet consumed
  * (about L each) — see `UploadTuning` in upload.ts.
  */
 import type { SegmentSpec } from "../core/index.js";
+import { XetBucketsError } from "../errors.js";
 import { InlinePreparer, type SegmentOutput, type SegmentPreparer } from "../pool/pool.js";
 import type { PreparedSegment } from "../pool/segment.js";
 import { readBlocks, releaseBuffer, type UploadItem } from "./upload-sources.js";
@@ -81,7 +84,8 @@ interface Job {
   length: number;
   spec: SegmentSpec;
   promise: Promise<SegmentOutput>;
-  buffer: ArrayBuffer;
+  /** The job's bytes: a buffer, or a local file the preparer reads. */
+  input: { buffer: ArrayBuffer } | { path: string };
   /** File offset where this job's chunks end, once consumed. */
   confirmedEnd?: number;
 }
@@ -143,7 +147,8 @@ export class PreparedFiles {
             this.stats.reruns++;
             const again: SegmentSpec = { ...job.spec, start: rel, emitFrom: rel };
             const first = out.segment;
-            out = await this.#preparerFor(job).prepare({ data: out.data, length: job.length, ...again });
+            const input = "path" in job.input ? { file: { path: job.input.path, offset: job.base } } : { data: out.data };
+            out = await this.#preparerFor(job).prepare({ ...input, length: job.length, ...again });
             if (!this.#preparerFor(job).recycle(first.buffer)) releaseBuffer(new Uint8Array(first.buffer));
             this.#check();
             from = 0;
@@ -154,7 +159,7 @@ export class PreparedFiles {
           else if (!this.#preparerFor(job).recycle(seg.buffer)) releaseBuffer(new Uint8Array(seg.buffer));
           pos = job.base + seg.endAt;
           job.confirmedEnd = pos;
-          this.#recycle(out.data);
+          if (out.data) this.#recycle(out.data);
           this.#outstanding--;
           this.#wake();
         }
@@ -203,8 +208,13 @@ export class PreparedFiles {
   }
 
   #preparerFor(job: Job): SegmentPreparer {
-    const size = this.#items[job.file]!.size;
-    return size !== undefined && size <= this.#o.inlineBelow ? this.#inline : this.#o.preparer;
+    return this.#inlineFile(job.file) ? this.#inline : this.#o.preparer;
+  }
+
+  /** Small files (known size ≤ `inlineBelow`) are prepared on this thread. */
+  #inlineFile(f: number): boolean {
+    const size = this.#items[f]!.size;
+    return size !== undefined && size <= this.#o.inlineBelow;
   }
 
   /** Reads every file and dispatches its jobs, at most `maxSegments` outstanding. */
@@ -231,7 +241,7 @@ export class PreparedFiles {
    * Dispatches job `index` of file `f`: `length` bytes of `buffer` starting at file offset `base`, whose
    * segment starts at `segStart`; `full` when the buffer holds the whole overlap (then a seam follows).
    */
-  #dispatch(state: FileState, f: number, buffer: ArrayBuffer, base: number, segStart: number, length: number, full: boolean): void {
+  #dispatch(state: FileState, f: number, input: Job["input"], base: number, segStart: number, length: number, full: boolean): void {
     const o = this.#o;
     const x = segStart - base;
     const nextSeg = segStart + o.segmentBytes;
@@ -250,8 +260,9 @@ export class PreparedFiles {
       seamChain: full ? nextBase - base : 0,
       compression: o.compression,
     };
-    const job: Job = { file: f, index: state.jobs.length, base, length, spec, buffer, promise: undefined as unknown as Promise<SegmentOutput> };
-    job.promise = this.#preparerFor(job).prepare({ data: buffer, length, ...spec });
+    const job: Job = { file: f, index: state.jobs.length, base, length, spec, input, promise: undefined as unknown as Promise<SegmentOutput> };
+    const source = "path" in input ? { file: { path: input.path, offset: base } } : { data: input.buffer };
+    job.promise = this.#preparerFor(job).prepare({ ...source, length, ...spec });
     // Rejections surface where the consumer awaits the job; this handler only keeps them from being
     // reported as unhandled when the consumer stopped first.
     job.promise.catch(() => undefined);
@@ -277,6 +288,23 @@ export class PreparedFiles {
     }
     const o = this.#o;
     try {
+      if (o.preparer.readsFiles && !this.#inlineFile(f)) {
+        // The workers read the file: jobs carry its path and offsets, sized from its length now.
+        const size = (await fh.stat()).size;
+        for (let s = 0; size > 0; s += o.segmentBytes) {
+          if (!(await this.#slot())) return;
+          const base = s - Math.min(o.prerollBytes, s);
+          const want = s + o.segmentBytes + o.overlapBytes - base;
+          const length = Math.min(want, size - base);
+          this.#dispatch(state, f, { path }, base, s, length, length === want);
+          if (length < want) break;
+        }
+        // A file that grew while it was read would be uploaded cut short.
+        if ((await fh.stat()).size !== size) {
+          throw new XetBucketsError("SOURCE_CHANGED", `${path} changed size while it was uploaded — retry the upload`);
+        }
+        return;
+      }
       for (let s = 0; ; s += o.segmentBytes) {
         if (!(await this.#slot())) return;
         const base = s - Math.min(o.prerollBytes, s);
@@ -296,7 +324,7 @@ export class PreparedFiles {
           this.#recycle(buffer);
           return; // empty file: no job
         }
-        this.#dispatch(state, f, buffer, base, s, got, got === want);
+        this.#dispatch(state, f, { buffer }, base, s, got, got === want);
         if (got < want) return;
       }
     } finally {
@@ -355,7 +383,7 @@ export class PreparedFiles {
           const nextBase = nextSeg - Math.min(o.prerollBytes, nextSeg);
           carry = view.slice(nextBase - base, got);
         }
-        this.#dispatch(state, f, buffer, base, s, got, full);
+        this.#dispatch(state, f, { buffer }, base, s, got, full);
         if (!full) return;
       }
     } finally {

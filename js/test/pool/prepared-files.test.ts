@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compressionCode, decodeChunkRecords, FileHashBuilder, HASHES_ONLY, initCore, XetHasher } from "../../src/core/index.js";
@@ -184,4 +184,36 @@ test("a failing source rejects; an abort stops the producer", async (t) => {
     /stop/,
   );
   assert.ok(pf2.stats.jobs < 20, `the producer stopped (${pf2.stats.jobs} jobs)`);
+});
+
+test("a local file that shrinks or grows while it is read fails with SOURCE_CHANGED", async (t) => {
+  await initCore();
+  const pool = await acquireWorkerPool(2);
+  t.after(() => pool.release());
+  const dir = mkdtempSync(join(tmpdir(), "xb-changed-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const geometry = { segmentBytes: 1 * M, prerollBytes: 256 * K, overlapBytes: 256 * K, maxSegments: 1, inlineBelow: 0 };
+  for (const change of ["shrink", "grow"] as const) {
+    const path = join(dir, change);
+    writeFileSync(path, fastRandom(12 * M, 8));
+    const pf = new PreparedFiles([{ path: change, source: path, size: 12 * M, local: true }], {
+      preparer: pool,
+      compression: 3,
+      signal: new AbortController().signal,
+      ...geometry,
+    });
+    await assert.rejects(
+      (async () => {
+        let n = 0;
+        for await (const ev of pf) {
+          if (ev.type === "chunks" && ++n === 1) {
+            if (change === "shrink") truncateSync(path, 3 * M);
+            else appendFileSync(path, new Uint8Array(100));
+          }
+        }
+      })(),
+      (e: unknown) => (e as { code?: string }).code === "SOURCE_CHANGED",
+      change,
+    );
+  }
 });
