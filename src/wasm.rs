@@ -239,6 +239,58 @@ pub extern "C" fn xb_prepare(
     }
 }
 
+thread_local! {
+    static WORKER_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Decodes the chunk records written at `xb_input` (`decodeChunkRecords`: every chunk decoded and
+/// hashed). Returns the address of the packed result, valid until the next call: u32 LE chunk
+/// count n, decoded length d, two zero words, then n chunk lengths, 32·n raw chunk hashes and the
+/// d decoded bytes (length `16 + 36 n + d`). 0 on malformed records: `xb_error` tells why.
+#[no_mangle]
+pub extern "C" fn xb_decode(len: usize) -> *const u8 {
+    WORKER_OUTPUT.with(|o| drop(std::mem::take(&mut *o.borrow_mut())));
+    let out = WORKER_INPUT.with(|input| {
+        let input = input.borrow();
+        xorb::decode_chunk_records(&input[..len.min(input.len())])
+    });
+    match out {
+        Ok(d) => WORKER_OUTPUT.with(|o| {
+            let n = d.lengths.len();
+            let mut b = Vec::with_capacity(16 + 36 * n + d.data.len());
+            b.extend_from_slice(&(n as u32).to_le_bytes());
+            b.extend_from_slice(&(d.data.len() as u32).to_le_bytes());
+            b.extend_from_slice(&[0u8; 8]);
+            for l in &d.lengths {
+                b.extend_from_slice(&l.to_le_bytes());
+            }
+            for h in &d.hashes {
+                b.extend_from_slice(h.as_bytes());
+            }
+            b.extend_from_slice(&d.data);
+            let mut o = o.borrow_mut();
+            *o = b;
+            o.as_ptr()
+        }),
+        Err(e) => {
+            WORKER_ERROR.with(|m| *m.borrow_mut() = format!("{}\0{}", e.code(), e.message));
+            std::ptr::null()
+        }
+    }
+}
+
+/// The last `xb_decode` error as UTF-8 `CODE\0message`; its length is `xb_error_len()`.
+#[no_mangle]
+pub extern "C" fn xb_error() -> *const u8 {
+    WORKER_ERROR.with(|m| m.borrow().as_ptr())
+}
+
+/// Length of the string at `xb_error()`.
+#[no_mangle]
+pub extern "C" fn xb_error_len() -> usize {
+    WORKER_ERROR.with(|m| m.borrow().len())
+}
+
 /// Streaming chunker: returns completed chunks packed 36 bytes each (32 raw hash bytes + u32
 /// LE length).
 #[wasm_bindgen(js_name = Chunker)]

@@ -15,7 +15,7 @@
  * alive while idle and are stopped after a few idle seconds, which frees their heaps.
  */
 import { coreModule, HASHES_ONLY, prepareSegmentInto, type SegmentSpec } from "../core/index.js";
-import { XetBucketsError } from "../errors.js";
+import { XetBucketsError, XetCoreError } from "../errors.js";
 import { releaseBuffer } from "../xet/upload-sources.js";
 import { PreparedSegment } from "./segment.js";
 import { WORKER_SOURCE } from "./worker-source.js";
@@ -121,10 +121,23 @@ interface WorkerLike {
   terminate(): unknown;
 }
 
+/** A queued task: the message it posts, and what to do with the worker's answer. */
 interface Pending {
-  job: SegmentJob;
-  resolve: (o: SegmentOutput) => void;
+  post(id: number): { msg: unknown; transfer: Transferable[] };
+  settle(msg: DoneMessage): void;
   reject: (e: unknown) => void;
+}
+
+type DoneMessage = Extract<FromWorker, { type: "done" }>;
+
+/** Decoded chunk records (a downloaded range), from `WorkerPool.decode`. */
+export interface DecodedRecords {
+  count: number;
+  lengths: Uint32Array;
+  /** 32 raw bytes per chunk. */
+  hashes: Uint8Array;
+  /** The decoded chunks, concatenated. */
+  data: Uint8Array;
 }
 
 interface Slot {
@@ -147,6 +160,8 @@ type FromWorker =
       spare?: ArrayBuffer;
       error?: string;
       code?: string;
+      /** The error is the core's (malformed input), not the worker's. */
+      core?: boolean;
       fatal?: boolean;
     };
 
@@ -201,7 +216,55 @@ export class WorkerPool implements SegmentPreparer {
     if (this.#closed) return Promise.reject(new XetBucketsError("POOL_CLOSED", "the chunking pool was stopped"));
     this.#cancelIdle();
     return new Promise<SegmentOutput>((resolve, reject) => {
-      this.#queue.push({ job, resolve, reject });
+      this.#queue.push({
+        reject,
+        post: (id) => {
+          const { data, file, length, start, emitFrom, seam, seamChain, compression } = job;
+          const spareSize = packedCapacity(data?.byteLength ?? length, compression);
+          const spare = this.#spares.take(spareSize);
+          const transfer: Transferable[] = [];
+          if (data) transfer.push(data);
+          if (spare) transfer.push(spare);
+          return { msg: { type: "job", id, data, file, length, start, emitFrom, seam, seamChain, compression, spare, spareSize }, transfer };
+        },
+        settle: (msg) => {
+          if (msg.code === "SOURCE_CHANGED" || msg.code === "READ_FAILED") {
+            reject(new XetBucketsError(msg.code, msg.error ?? "read failed"));
+          } else if (msg.error !== undefined || !msg.packed) {
+            reject(new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`));
+          } else {
+            resolve({ segment: new PreparedSegment(msg.packed, msg.length), data: msg.data });
+          }
+        },
+      });
+      this.#pump();
+    });
+  }
+
+  /**
+   * Decodes and hashes the chunk records in the first `length` bytes of `data` (transferred, handed back)
+   * on a worker: what `decodeChunkRecords` does on this thread. Malformed records reject with the core's
+   * `XetCoreError`.
+   */
+  decode(data: ArrayBuffer, length: number): Promise<{ decoded: DecodedRecords; data: ArrayBuffer }> {
+    if (this.#closed) return Promise.reject(new XetBucketsError("POOL_CLOSED", "the chunking pool was stopped"));
+    this.#cancelIdle();
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        reject,
+        post: (id) => ({ msg: { type: "decode", id, data, length }, transfer: [data] }),
+        settle: (msg) => {
+          if (msg.core) return reject(new XetCoreError(msg.code ?? "CORE_ERROR", msg.error ?? "undecodable chunk records"));
+          if (msg.error !== undefined || !msg.packed || !msg.data) return reject(new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`));
+          const b = msg.packed;
+          const head = new Uint32Array(b, 0, 2);
+          const n = head[0]!;
+          resolve({
+            decoded: { count: n, lengths: new Uint32Array(b, 16, n), hashes: new Uint8Array(b, 16 + 4 * n, 32 * n), data: new Uint8Array(b, 16 + 36 * n, head[1]!) },
+            data: msg.data,
+          });
+        },
+      });
       this.#pump();
     });
   }
@@ -260,14 +323,8 @@ export class WorkerPool implements SegmentPreparer {
       slot.busy = p;
       slot.ref();
       this.#inflight.set(id, slot);
-      const { data, file, length, start, emitFrom, seam, seamChain, compression } = p.job;
-      const spareSize = packedCapacity(data?.byteLength ?? length, compression);
-      const spare = this.#spares.take(spareSize);
       try {
-        const msg = { type: "job", id, data, file, length, start, emitFrom, seam, seamChain, compression, spare, spareSize };
-        const transfer: Transferable[] = [];
-        if (data) transfer.push(data);
-        if (spare) transfer.push(spare);
+        const { msg, transfer } = p.post(id);
         slot.worker.postMessage(msg, transfer);
       } catch (err) {
         slot.busy = undefined;
@@ -326,16 +383,10 @@ export class WorkerPool implements SegmentPreparer {
     // A spare the worker could not use comes back.
     if (msg.spare && !this.#spares.give(msg.spare)) releaseBuffer(new Uint8Array(msg.spare));
     if (p) {
-      if (msg.code === "SOURCE_CHANGED" || msg.code === "READ_FAILED") {
-        p.reject(new XetBucketsError(msg.code, msg.error ?? "read failed"));
-      } else if (msg.error !== undefined || !msg.packed) {
-        p.reject(new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`));
-      } else {
-        try {
-          p.resolve({ segment: new PreparedSegment(msg.packed, msg.length), data: msg.data });
-        } catch (err) {
-          p.reject(err);
-        }
+      try {
+        p.settle(msg);
+      } catch (err) {
+        p.reject(err);
       }
     }
     if (msg.fatal) this.#drop(slot);

@@ -7,6 +7,7 @@
  *
  * Messages (see pool.ts):
  *   in:  { type: "init", module }                                     → { type: "ready" } | { type: "fatal", error }
+ *   in:  { type: "decode", id, data, length }   (chunk records of a download) → { type: "done", id, packed, length, data } | { …, error, code, core }
  *   in:  { type: "job", id, data | file: { path, offset }, length, start, emitFrom, seam, seamChain, compression, spare?, spareSize }
  *                                                  → { type: "done", id, packed, length, data } | { type: "done", id, error, fatal, data }
  * `data` (the input ArrayBuffer) is transferred both ways, so the pool reuses it; a `file` job (Node) reads
@@ -64,6 +65,30 @@ export const WORKER_SOURCE = String.raw`"use strict";
         post({ type: "ready" });
       } catch (e) {
         post({ type: "fatal", error: String((e && e.message) || e) });
+      }
+      return;
+    }
+    if (m.type === "decode") {
+      // Chunk records of a downloaded range: decoded and hashed here, the result in a new buffer (the
+      // reader hands the decoded bytes on), the input handed back for reuse.
+      const data = m.data;
+      try {
+        const len = m.length;
+        const ptr = ex.xb_input(len) >>> 0;
+        new Uint8Array(ex.memory.buffer, ptr, len).set(new Uint8Array(data, 0, len));
+        const out = ex.xb_decode(len) >>> 0;
+        if (out === 0) {
+          const msg = new TextDecoder().decode(new Uint8Array(ex.memory.buffer, ex.xb_error() >>> 0, ex.xb_error_len() >>> 0));
+          const cut = msg.indexOf("\0");
+          throw Object.assign(new Error(msg.slice(cut + 1)), { code: msg.slice(0, cut), core: true });
+        }
+        const head = new DataView(ex.memory.buffer, out, 8);
+        const length = 16 + 36 * head.getUint32(0, true) + head.getUint32(4, true);
+        const packed = ex.memory.buffer.slice(out, out + length);
+        post({ type: "done", id: m.id, packed, length, data }, [packed, data]);
+      } catch (e) {
+        const fatal = e instanceof WebAssembly.RuntimeError;
+        post({ type: "done", id: m.id, error: String((e && e.message) || e), code: e && e.code, core: !!(e && e.core), fatal, data }, [data]);
       }
       return;
     }

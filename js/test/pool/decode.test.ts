@@ -1,0 +1,67 @@
+/**
+ * Downloaded chunk records decoded on the chunking workers (RecordDecoder with the pool's decoder): the same
+ * chunks, lengths and hashes as decoding on this thread, for any split of the bytes and batches of several
+ * MiB; damaged records fail with IntegrityError CORRUPT_DATA.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { decodeChunkRecords, initCore, UploadSession } from "../../src/core/index.js";
+import { IntegrityError } from "../../src/errors.js";
+import { acquireWorkerPool } from "../../src/pool/pool.js";
+import { RecordDecoder, WindowPool, type RecordsDecoder } from "../../src/xet/download.js";
+import { fastRandom, readVector, textInput } from "../helpers/generators.js";
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** A xorb body of `data` (LZ4 / BG4 / raw records, as the upload writes them). */
+function xorbOf(data: Uint8Array): Uint8Array {
+  const s = new UploadSession({ compression: "best" });
+  s.startFile();
+  s.push(data);
+  for (const q of s.takeQueries()) s.answerQuery(q, undefined);
+  s.finishFile();
+  s.flushXorb();
+  const x = s.takeXorb()!;
+  s.free();
+  return x.data;
+}
+
+test("records decoded on the workers equal records decoded here, in any split", async (t) => {
+  await initCore();
+  const pool = await acquireWorkerPool(2);
+  t.after(() => pool.release());
+  const decode: RecordsDecoder = (b, n) => pool.decode(b, n);
+  const mixed = fastRandom(9 * 1024 * 1024, 5);
+  mixed.set(textInput(3 * 1024 * 1024), 2 * 1024 * 1024);
+  for (const body of [xorbOf(mixed), readVector("xorb_zeros_1MiB_2e39f13c2480.bin"), readVector("xorb_text_200KiB_754334b8c0ee.bin")]) {
+    const whole = decodeChunkRecords(body);
+    for (const piece of [1 << 20, 65536, 77777]) {
+      const dec = new RecordDecoder({ start: 0, end: whole.count, byteStart: 0, byteEnd: body.length - 1 }, "x", new WindowPool(), decode);
+      for (let pos = 0; pos < body.length; pos += piece) {
+        dec.push(body.subarray(pos, pos + piece));
+        await dec.ready();
+      }
+      const got = await dec.done();
+      assert.deepEqual(concat(got.batches.map((b) => b.data)), whole.data);
+      assert.deepEqual(concat(got.batches.map((b) => b.hashes)), whole.hashes);
+      assert.deepEqual(got.batches.flatMap((b) => [...b.lengths]), [...whole.lengths]);
+      assert.equal(got.batches[0]!.chunkStart, 0);
+    }
+  }
+  // A corrupt LZ4 frame: CORRUPT_DATA from the worker's core.
+  const bytes = readVector("xorb_zeros_1MiB_2e39f13c2480.bin");
+  const bad = bytes.slice();
+  bad[8] ^= 0xff; // the first record's LZ4 frame magic
+  const n = decodeChunkRecords(bytes).count;
+  const dec = new RecordDecoder({ start: 0, end: n }, "x", undefined, decode);
+  dec.push(bad);
+  await assert.rejects(dec.done(), (e: unknown) => e instanceof IntegrityError && e.code === "CORRUPT_DATA");
+});
