@@ -26,6 +26,7 @@
  * (F: the head fetch, decoded plus its decoding window; small for files made of small xorbs.)
  */
 import { decodeChunkRecords, FileHashBuilder, initCore } from "../core/index.js";
+import { acquireWorkerPool, defaultWorkers } from "../pool/pool.js";
 import { HubApiError, IntegrityError, ProtocolError, XetCoreError } from "../errors.js";
 import { httpRequestRead, redactUrl } from "../http.js";
 import type { CasClient } from "./cas.js";
@@ -78,28 +79,111 @@ function corrupt(message: string, cause?: unknown): IntegrityError {
 }
 
 /**
+ * Buffers for the serialized records of fetched ranges, reused from range to range by one reader: a fresh
+ * multi-MiB buffer per range costs its page faults and, with many small files, frequent full collections
+ * (the external memory they add up to). Sizes are powers of two from 256 KiB to the decode window; at most
+ * 4 are kept.
+ */
+export class WindowPool {
+  readonly #free: Uint8Array[] = [];
+  readonly #batches: ArrayBuffer[] = [];
+  /** A buffer for one batch of records sent to a worker (`decode`); at most 4 are kept. */
+  takeBatch(size: number): ArrayBuffer {
+    const i = this.#batches.findIndex((b) => b.byteLength >= size);
+    return i >= 0 ? this.#batches.splice(i, 1)[0]! : new ArrayBuffer(Math.max(size, DECODE_BATCH_BYTES + 256 * 1024));
+  }
+  giveBatch(b: ArrayBuffer): void {
+    if (this.#batches.length < 4 && b.byteLength >= DECODE_BATCH_BYTES) this.#batches.push(b);
+  }
+  take(size: number): Uint8Array {
+    let cap = 256 * 1024;
+    while (cap < size && cap < DECODE_WINDOW_BYTES) cap *= 2;
+    cap = Math.max(cap, size);
+    const i = this.#free.findIndex((w) => w.length >= cap);
+    return i >= 0 ? this.#free.splice(i, 1)[0]! : new Uint8Array(cap);
+  }
+  give(w: Uint8Array): void {
+    if (w.length < 256 * 1024 || w.length > DECODE_WINDOW_BYTES) return;
+    if (this.#free.length >= 4) {
+      // Keep the larger ones.
+      const smallest = this.#free.reduce((a, b, i, all) => (b.length < all[a]!.length ? i : a), 0);
+      if (this.#free[smallest]!.length >= w.length) return;
+      this.#free.splice(smallest, 1);
+    }
+    this.#free.push(w);
+  }
+}
+
+/**
+ * Decodes and hashes chunk records elsewhere (the chunking workers: `WorkerPool.decode`), handing the
+ * input buffer back.
+ */
+export type RecordsDecoder = (
+  bytes: ArrayBuffer,
+  length: number,
+) => Promise<{ decoded: { count: number; lengths: Uint32Array; hashes: Uint8Array; data: Uint8Array }; data: ArrayBuffer }>;
+
+/** Batches a decoder has on the workers at most; the network read waits beyond. */
+const MAX_PENDING_BATCHES = 2;
+
+/**
  * Streaming decoder of the chunk records of one fetched range (chunks [start, end)): serialized bytes go
  * in as they arrive; complete records are decoded (and their chunks hashed) by the core in batches of
- * about 4 MiB, so only the decoded chunks and a small window of serialized bytes are held.
+ * about 4 MiB, so only the decoded chunks and a small window of serialized bytes are held. With a
+ * `RecordsDecoder` the batches are decoded on the chunking workers (at most 2 at a time per range; read
+ * the result with `done()`), else here.
  */
 export class RecordDecoder implements RangeSink {
   readonly range: { start: number; end: number };
   readonly xorb: string;
   readonly batches: Batch[] = [];
-  #buf = new Uint8Array(0);
+  #pending: Promise<Batch>[] = [];
+  #inflight = 0;
+  #waiters: (() => void)[] = [];
+  readonly #decode: RecordsDecoder | undefined;
+  #buf: Uint8Array = new Uint8Array(0);
   #len = 0;
   #chunk: number;
 
-  constructor(range: { start: number; end: number }, xorb: string) {
+  /** The range's serialized length, when known: the window is sized for it at once (no regrowth). */
+  readonly #expected: number;
+  readonly #pool: WindowPool | undefined;
+
+  constructor(range: { start: number; end: number; byteStart?: number; byteEnd?: number }, xorb: string, pool?: WindowPool, decode?: RecordsDecoder) {
     this.range = range;
     this.xorb = xorb;
     this.#chunk = range.start;
+    this.#expected = range.byteEnd !== undefined && range.byteStart !== undefined ? range.byteEnd - range.byteStart + 1 : 0;
+    this.#pool = pool;
+    this.#decode = decode;
+  }
+
+  /** Resolves once fewer than 2 batches are being decoded on the workers (backpressure for the reader). */
+  ready(): Promise<void> {
+    if (this.#inflight < MAX_PENDING_BATCHES) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** `finish()`, then the batches decoded on the workers, in order. */
+  async done(): Promise<DecodedRange> {
+    const r = this.finish();
+    if (this.#pending.length > 0) {
+      this.batches.push(...(await Promise.all(this.#pending)));
+      this.#pending = [];
+    }
+    return r;
+  }
+
+  #alloc(size: number): Uint8Array {
+    return this.#pool ? this.#pool.take(size) : new Uint8Array(size);
   }
 
   push(bytes: Uint8Array): void {
+    if (this.#buf.length === 0 && this.#expected > 0) this.#buf = this.#alloc(Math.min(this.#expected, DECODE_WINDOW_BYTES));
     if (this.#len + bytes.length > this.#buf.length) {
-      const grown = new Uint8Array(Math.max(this.#len + bytes.length, Math.min(2 * this.#buf.length, DECODE_WINDOW_BYTES), 256 * 1024));
+      const grown = this.#alloc(Math.max(this.#len + bytes.length, Math.min(2 * this.#buf.length, DECODE_WINDOW_BYTES), 256 * 1024));
       grown.set(this.#buf.subarray(0, this.#len));
+      this.#pool?.give(this.#buf);
       this.#buf = grown;
     }
     this.#buf.set(bytes, this.#len);
@@ -113,6 +197,7 @@ export class RecordDecoder implements RangeSink {
     if (this.#len > 0) throw corrupt(`truncated chunk record in xorb ${this.xorb}`);
     const { start, end } = this.range;
     if (this.#chunk !== end) throw corrupt(`xorb ${this.xorb}: the range holds ${this.#chunk - start} chunks, the reconstruction announced ${end - start}`);
+    this.#pool?.give(this.#buf);
     this.#buf = new Uint8Array(0);
     return { start, end, batches: this.batches };
   }
@@ -139,6 +224,12 @@ export class RecordDecoder implements RangeSink {
       }
       if (n === 0 || (!full && !final)) break;
       if (this.#chunk + n > this.range.end) throw corrupt(`xorb ${this.xorb}: the range holds more chunks than the ${this.range.end - this.range.start} announced`);
+      if (this.#decode) {
+        this.#offload(buf.subarray(pos, stop), this.#chunk, n);
+        this.#chunk += n;
+        pos = stop;
+        continue;
+      }
       let d;
       try {
         d = decodeChunkRecords(buf.subarray(pos, stop));
@@ -158,6 +249,36 @@ export class RecordDecoder implements RangeSink {
       this.#len -= pos;
     }
   }
+
+  /** Sends one batch of records (chunks from `chunkStart`, `n` of them) to the workers. */
+  #offload(records: Uint8Array, chunkStart: number, n: number): void {
+    const input = this.#pool ? this.#pool.takeBatch(records.length) : new ArrayBuffer(records.length);
+    new Uint8Array(input, 0, records.length).set(records);
+    this.#inflight++;
+    const p = this.#decode!(input, records.length)
+      .then(
+        ({ decoded: d, data }) => {
+          this.#pool?.giveBatch(data);
+          if (d.count !== n) throw corrupt(`xorb ${this.xorb}: decoded ${d.count} chunks where ${n} records were framed`);
+          const offsets = new Uint32Array(n + 1);
+          for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + d.lengths[i]!;
+          return { chunkStart, count: n, data: d.data, lengths: d.lengths, hashes: d.hashes, offsets };
+        },
+        (err: unknown) => {
+          if (err instanceof XetCoreError) throw corrupt(`undecodable chunk records in xorb ${this.xorb} (${err.code}: ${err.message})`, err);
+          throw err;
+        },
+      )
+      .finally(() => {
+        this.#inflight--;
+        const w = this.#waiters;
+        this.#waiters = [];
+        for (const f of w) f();
+      });
+    // Failures surface in done(); a decoder abandoned on a broken connection must not report them.
+    p.catch(() => undefined);
+    this.#pending.push(p);
+  }
 }
 
 /** Decodes the chunk records of a whole fetched range (chunks [start, end)). */
@@ -172,11 +293,19 @@ export function decodeRange(bytes: Uint8Array, start: number, end: number, xorb:
  * part, a multipart/byteranges body, or a whole 200 body — is streamed into one decoder per range.
  * Returns the decoded ranges, in order. Inside the retry loop: a broken body is fetched again.
  */
-async function fetchRanges(cas: CasClient, url: string, ranges: ReconRange[], xorb: string, signal: AbortSignal): Promise<DecodedRange[]> {
+async function fetchRanges(
+  cas: CasClient,
+  url: string,
+  ranges: ReconRange[],
+  xorb: string,
+  signal: AbortSignal,
+  pool?: WindowPool,
+  decode?: RecordsDecoder,
+): Promise<DecodedRange[]> {
   const header = `bytes=${ranges.map((r) => `${r.byteStart}-${r.byteEnd}`).join(",")}`;
   const what = `GET ${redactUrl(url)}`;
   return httpRequestRead(url, { headers: { Range: header }, signal }, { ...cas.http, abortSignal: signal }, async (res, at) => {
-    const decoders = ranges.map((r) => new RecordDecoder(r, xorb));
+    const decoders = ranges.map((r) => new RecordDecoder(r, xorb, pool, decode));
     const router = new RangeRouter(ranges.map((r, i) => ({ start: r.byteStart, end: r.byteEnd, sink: decoders[i]! })));
     const type = res.headers.get("content-type") ?? "";
     let feed: (chunk: Uint8Array) => void;
@@ -212,6 +341,7 @@ async function fetchRanges(cas: CasClient, url: string, ranges: ReconRange[], xo
           at.heartbeat();
           total += value.length;
           feed(value);
+          if (decode) await Promise.all(decoders.map((d) => d.ready()));
           // A server that ignored the Range header sends the whole object: stop once we have our bytes.
           if (res.status === 200 && router.complete) {
             await reader.cancel();
@@ -228,7 +358,7 @@ async function fetchRanges(cas: CasClient, url: string, ranges: ReconRange[], xo
       throw new ProtocolError(`${what}: the answer lacks bytes ${router.missing()}`);
     }
     multipart?.end();
-    return decoders.map((d) => d.finish());
+    return Promise.all(decoders.map((d) => d.done()));
   });
 }
 
@@ -275,12 +405,31 @@ export class XetReader {
   readonly windowBytes: number;
   readonly multiRange: boolean;
   #version: "v1" | "v2" | undefined;
+  readonly #windows = new WindowPool();
+  readonly #workers: number;
+
+  /**
+   * Where fetched records are decoded and hashed: the chunking workers (Node: `workers`, default the cores,
+   * at most 4) so that decoding runs beside the network reads and file writes, else this thread.
+   */
+  async #decoder(): Promise<RecordsDecoder | undefined> {
+    if (this.#workers <= 0) return undefined;
+    try {
+      const pool = await acquireWorkerPool(this.#workers);
+      // The pool stays while jobs run and stops its workers once idle; no need to hold it.
+      pool.release();
+      return (bytes, length) => pool.decode(bytes, length);
+    } catch {
+      return undefined;
+    }
+  }
 
   constructor(cas: CasClient, tuning: DownloadTuning = {}, limiter?: DownloadLimiter) {
     this.cas = cas;
     this.limiter = limiter ?? new DownloadLimiter(tuning);
     this.windowBytes = Math.max(1, tuning.reconstructionWindowBytes ?? DEFAULT_WINDOW_BYTES);
     this.multiRange = tuning.multiRange ?? true;
+    this.#workers = tuning.workers ?? defaultWorkers();
   }
 
   #uncount(u: Unit): void {
@@ -474,7 +623,7 @@ export class XetReader {
           for (const part of u.parts) {
             const groups = this.multiRange ? [part.ranges] : part.ranges.map((r) => [r]);
             for (const group of groups) {
-              const decoded = await fetchRanges(this.cas, part.url, group, u.xorb, signal);
+              const decoded = await fetchRanges(this.cas, part.url, group, u.xorb, signal, this.#windows, await this.#decoder());
               group.forEach((r, i) => out.set(rangeKey(u.xorb, r.start, r.end), decoded[i]!));
             }
           }

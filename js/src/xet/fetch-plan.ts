@@ -29,6 +29,12 @@ export interface DownloadTuning {
    * false for CDNs or proxies that do not support multi-range requests: one request per range.
    */
   multiRange?: boolean;
+  /**
+   * Chunking workers that decode and hash the fetched records beside the network reads and file writes
+   * (default: the cores, at most 4, in Node, sharing the upload's pool; 0 elsewhere: this thread). Each
+   * range has at most 2 batches of 4 MiB on the workers.
+   */
+  workers?: number;
 }
 
 function isBrowserLike(): boolean {
