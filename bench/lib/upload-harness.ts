@@ -137,31 +137,79 @@ export async function bundleChild(): Promise<string> {
   return childJs;
 }
 
+/** A file of a multi-file run: its path in the bucket and its local file. */
+export interface BenchFile {
+  path: string;
+  file: string;
+}
+
 /** One upload in a fresh Node process: "ours" (xet-buckets defaults), "hubjs" (@huggingface/hub) or "idle". */
 export async function nodeUpload(kind: "ours" | "hubjs" | "idle", hubUrl: string, bucket: string, file: string, path = "big.bin"): Promise<Run> {
   return runChild(process.execPath, [await bundleChild(), JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, file, path })]);
 }
 
-const PY_UPLOAD = `
-import json, re, resource, sys, time
-from huggingface_hub import batch_bucket_files
-t = time.perf_counter()
-batch_bucket_files(sys.argv[1], add=[(sys.argv[2], sys.argv[3])])
+/**
+ * One run of the bundled child in a fresh Node process on several files: an upload ("ours", "hubjs"), a
+ * download ("ours-download", "hubjs-download": `file` is the local destination) or hashing ("ours-hash").
+ */
+export async function nodeRun(
+  kind: "ours" | "hubjs" | "ours-download" | "hubjs-download" | "ours-hash",
+  hubUrl: string,
+  bucket: string,
+  files: BenchFile[],
+  tuning?: Record<string, unknown>,
+): Promise<Run> {
+  return runChild(process.execPath, [await bundleChild(), JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, files, tuning })]);
+}
+
+function pythonEnv(hubUrl: string, home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("HF_")) env[k] = v;
+  Object.assign(env, { HF_ENDPOINT: hubUrl, HF_TOKEN: TOKEN, HF_HOME: home, HF_HUB_DISABLE_TELEMETRY: "1", HF_HUB_DISABLE_PROGRESS_BARS: "1" });
+  return env;
+}
+
+const PY_EPILOGUE = `
 s = time.perf_counter() - t
 hwm = int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
 ru = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"seconds": s, "peakRss": hwm, "cpuSeconds": ru.ru_utime + ru.ru_stime}))
 `;
 
-/** One upload with huggingface_hub + hf_xet in a fresh Python process (own HF_HOME: no shared cache). */
-export async function pythonUpload(hubUrl: string, bucket: string, file: string, path = "big.bin"): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("HF_")) env[k] = v;
+/** Python scripts: argv[1] = bucket, argv[2] = JSON list of [bucket path, local file]. */
+const PY_SCRIPTS = {
+  upload: `import json, re, resource, sys, time
+from huggingface_hub import batch_bucket_files
+files = json.loads(sys.argv[2])
+t = time.perf_counter()
+batch_bucket_files(sys.argv[1], add=[(f, p) for p, f in files])` + PY_EPILOGUE,
+  download: `import json, re, resource, sys, time
+from huggingface_hub import HfApi
+files = json.loads(sys.argv[2])
+t = time.perf_counter()
+HfApi().download_bucket_files(sys.argv[1], [(p, f) for p, f in files], raise_on_missing_files=True)` + PY_EPILOGUE,
+  hash: `import json, re, resource, sys, time
+import hf_xet
+files = json.loads(sys.argv[2])
+t = time.perf_counter()
+hf_xet.hash_files([f for _, f in files])` + PY_EPILOGUE,
+};
+
+/**
+ * One run of huggingface_hub + hf_xet in a fresh Python process (own HF_HOME: no shared cache): an upload
+ * (`batch_bucket_files`), a download (`download_bucket_files`) or hashing (`hf_xet.hash_files`).
+ */
+export async function pythonRun(kind: keyof typeof PY_SCRIPTS, hubUrl: string, bucket: string, files: BenchFile[]): Promise<Run> {
   const home = mkdtempSync(join(tmpdir(), "xet-bench-hfhome-"));
-  Object.assign(env, { HF_ENDPOINT: hubUrl, HF_TOKEN: TOKEN, HF_HOME: home, HF_HUB_DISABLE_TELEMETRY: "1", HF_HUB_DISABLE_PROGRESS_BARS: "1" });
   try {
-    return await runChild(PYTHON, ["-c", PY_UPLOAD, bucket, file, path], env);
+    const list = JSON.stringify(files.map((f) => [f.path, f.file]));
+    return await runChild(PYTHON, ["-c", PY_SCRIPTS[kind], bucket, list], pythonEnv(hubUrl, home));
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
+}
+
+/** One upload with huggingface_hub + hf_xet in a fresh Python process (own HF_HOME: no shared cache). */
+export async function pythonUpload(hubUrl: string, bucket: string, file: string, path = "big.bin"): Promise<Run> {
+  return pythonRun("upload", hubUrl, bucket, [{ path, file }]);
 }
