@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { constants, createReadStream, type ReadStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 
 export class XorbFiles {
@@ -75,6 +75,22 @@ export class XorbFiles {
     await fsyncDir(dir);
   }
 
+  /**
+   * A temp file for the xorb `hash` that is written while its body arrives (`XorbTempFile`): the disk
+   * work overlaps the upload instead of following it.
+   */
+  async begin(hash: string): Promise<XorbTempFile> {
+    const dir = join(this.#root, hash.slice(0, 2));
+    if (!this.#madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      await fsyncDir(this.#root);
+      this.#madeDirs.add(dir);
+    }
+    const tmp = join(this.#tmp, `${hash}.${randomBytes(6).toString("hex")}`);
+    const fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+    return new XorbTempFile(fh, tmp, dir, this.path(hash));
+  }
+
   /** A stream of bytes [start, end] (inclusive) of a stored xorb. */
   stream(hash: string, start: number, end: number): ReadStream {
     return createReadStream(this.path(hash), { start, end });
@@ -124,6 +140,89 @@ export class XorbFiles {
       for (const f of await readdir(join(this.#root, d)).catch(() => [] as string[])) out.push(f);
     }
     return out.sort();
+  }
+}
+
+/** Bytes written between two background flushes of a temp file. */
+const FLUSH_EVERY = 16 * 1024 * 1024;
+
+/**
+ * A xorb body written to its temp file as it arrives (positional writes, in any order), flushed to disk in
+ * the background every 16 MiB so that little is left for the final fsync. `commit` makes it the stored
+ * xorb exactly as `XorbFiles.write` does (fsync, rename, fsync of the directory); `discard` removes it (an
+ * invalid body, or a xorb stored meanwhile).
+ */
+export class XorbTempFile {
+  readonly #fh: FileHandle;
+  readonly #tmp: string;
+  readonly #dir: string;
+  readonly #final: string;
+  #writes: Promise<unknown>[] = [];
+  #failed: unknown;
+  #unflushed = 0;
+  #done = false;
+
+  constructor(fh: FileHandle, tmp: string, dir: string, final: string) {
+    this.#fh = fh;
+    this.#tmp = tmp;
+    this.#dir = dir;
+    this.#final = final;
+  }
+
+  /** Writes `part` at `position` (the caller keeps `part` unchanged until `commit` or `discard`). */
+  write(part: Uint8Array, position: number): void {
+    if (this.#done || this.#failed !== undefined) return;
+    const p = writeFully(this.#fh, part, position).catch((err: unknown) => {
+      this.#failed ??= err;
+    });
+    this.#writes.push(p);
+    this.#unflushed += part.length;
+    if (this.#unflushed >= FLUSH_EVERY) {
+      this.#unflushed = 0;
+      // Start writing back what is written so far; the final fsync then has little left.
+      const written = Promise.all(this.#writes);
+      this.#writes = [written.then(() => this.#fh.datasync()).catch(() => {})];
+    }
+  }
+
+  /** Waits for the writes, fsyncs, runs the test hook, renames over the final name, fsyncs the directory. */
+  async commit(afterTempWrite?: () => Promise<void> | void): Promise<void> {
+    this.#done = true;
+    try {
+      await Promise.all(this.#writes);
+      if (this.#failed !== undefined) throw this.#failed;
+      await this.#fh.sync();
+    } catch (err) {
+      await this.#fh.close().catch(() => {});
+      await rm(this.#tmp, { force: true });
+      throw err;
+    }
+    await this.#fh.close();
+    try {
+      await afterTempWrite?.();
+      await rename(this.#tmp, this.#final);
+    } catch (err) {
+      await rm(this.#tmp, { force: true });
+      throw err;
+    }
+    await fsyncDir(this.#dir);
+  }
+
+  /** Removes the temp file. */
+  async discard(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    await Promise.allSettled(this.#writes);
+    await this.#fh.close().catch(() => {});
+    await rm(this.#tmp, { force: true });
+  }
+}
+
+async function writeFully(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const { bytesWritten } = await fh.write(data, off, data.length - off, position + off);
+    off += bytesWritten;
   }
 }
 

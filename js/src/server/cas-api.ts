@@ -9,6 +9,7 @@ import type { CasClaims, CasScope } from "./auth.js";
 import { nowSecs, type HubContext } from "./context.js";
 import { HttpError, badRequest, bearerToken, readBody, sendJson, writeChunk, type RequestContext } from "./http.js";
 import { parseRange, rangesCovered, type ByteRange } from "./ranges.js";
+import type { XorbTempFile } from "./blobs.js";
 import { planReconstruction, type XorbLayout } from "./reconstruction.js";
 import { ZERO_HASH, type ShardRegistration, type TermRow, type XorbRow } from "./store.js";
 
@@ -71,16 +72,20 @@ export async function uploadXorb(hub: HubContext, ctx: RequestContext, prefix: s
   const hash = hashParam(hashText, "xorb hash");
   let pool = bodyBuffers.get(hub);
   if (!pool) bodyBuffers.set(hub, (pool = new BodyBuffers(hub.config.limits.xorb)));
-  const body = await readBody(ctx, hub.config.limits.xorb, "xorb", (n) => pool.take(n));
+  // A new xorb goes to its temp file while it arrives; it is renamed into place only once checked.
+  const temp = hub.store.xorbStoredBytes(hash) === undefined ? await hub.xorbs.begin(hash) : undefined;
+  let body: Buffer | undefined;
   try {
-    await storeXorb(hub, ctx, hash, body);
+    body = await readBody(ctx, hub.config.limits.xorb, "xorb", (n) => pool.take(n), temp && ((part, at) => temp.write(part, at)));
+    await storeXorb(hub, ctx, hash, body, temp);
   } finally {
-    pool.give(body);
+    await temp?.discard();
+    if (body) pool.give(body);
   }
 }
 
 /** Checks a xorb body, stores it (file and row) unless already stored, and answers. */
-async function storeXorb(hub: HubContext, ctx: RequestContext, hash: string, body: Buffer): Promise<void> {
+async function storeXorb(hub: HubContext, ctx: RequestContext, hash: string, body: Buffer, temp?: XorbTempFile): Promise<void> {
   if (body.length === 0) throw badRequest("empty xorb body: a xorb holds at least one chunk");
   let info;
   try {
@@ -98,7 +103,8 @@ async function storeXorb(hub: HubContext, ctx: RequestContext, hash: string, bod
   let inserted = false;
   if (hub.store.xorbStoredBytes(hash) === undefined) {
     const hook = hub.config.hooks.afterXorbTempWrite;
-    await hub.xorbs.write(hash, body, hook && (() => hook(hash)));
+    if (temp) await temp.commit(hook && (() => hook(hash)));
+    else await hub.xorbs.write(hash, body, hook && (() => hook(hash)));
     const eligible: Array<{ hash: string; index: number }> = [];
     for (let i = 0; i < info.count; i++) {
       const h = hub.core.rawToHex(info.hashes.subarray(i * 32, i * 32 + 32));

@@ -137,7 +137,13 @@ export function headerSafe(s: string): string {
  * Reads a request body into one buffer, refusing more than `limit` bytes with 413 (from
  * `Content-Length` before reading anything, or while reading).
  */
-export async function readBody(ctx: RequestContext, limit: number, what: string, alloc?: (size: number) => Buffer): Promise<Buffer> {
+export async function readBody(
+  ctx: RequestContext,
+  limit: number,
+  what: string,
+  alloc?: (size: number) => Buffer,
+  onPart?: (part: Buffer, offset: number) => void,
+): Promise<Buffer> {
   const { req } = ctx;
   const declared = req.headers["content-length"];
   const tooLarge = () =>
@@ -154,6 +160,7 @@ export async function readBody(ctx: RequestContext, limit: number, what: string,
         throw badRequest(`${what} longer than its Content-Length of ${expected} bytes`);
       }
       part.copy(body, size);
+      onPart?.(part, size);
       size += part.length;
     }
     if (size !== expected) throw badRequest(`${what} truncated: received ${size} of ${declared} bytes`);
@@ -162,10 +169,11 @@ export async function readBody(ctx: RequestContext, limit: number, what: string,
   const parts: Buffer[] = [];
   let size = 0;
   for await (const part of req as AsyncIterable<Buffer>) {
-    size += part.length;
-    if (size > limit) {
+    if (size + part.length > limit) {
       throw tooLarge();
     }
+    onPart?.(part, size);
+    size += part.length;
     parts.push(part);
   }
   if (declared !== undefined && Number(declared) !== size) {
