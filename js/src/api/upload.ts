@@ -7,12 +7,13 @@
  * with the CAS (shards), and only then registers the paths in the bucket, with `mtime` (ms) and
  * `contentType`, in requests of at most 1000 operations. Every call returns a `DedupReport`.
  *
- * Memory does not depend on file size (see `UploadTuning` and `uploadMemoryBound`):
+ * Memory does not depend on file size, except ≈4 MiB of chunk metadata per GiB (see `UploadTuning` and
+ * `uploadMemoryBound`):
  *
  *   peak ≈ maxXorbUploads × maxXorbBytes + segment buffers + chunking workers + maxPendingBytes
- *          + shard metadata + runtime  (the terms: xet/upload.ts; `uploadMemoryBound` computes it)
- *        ≈ 2 × 48 MiB + 20 MiB + 2 × 13 MiB + 16 MiB + ≈1.5 MiB per GiB + ≈50 MiB ≈ 208 MiB with the defaults
- *          (measured: peak RSS uploading a 4 GiB file; BENCHMARKS.md)
+ *          + chunk metadata + runtime  (the terms: xet/upload.ts; `uploadMemoryBound` computes it)
+ *        ≈ 2 × 40 MiB + 20 MiB + 2 × 15 MiB + 16 MiB + 4 MiB per GiB + ≈75 MiB ≈ 237 MiB for 4 GiB with the
+ *          defaults (measured: peak RSS uploading a 4 GiB file; BENCHMARKS.md)
  *
  * Speed: files are chunked, hashed and compressed by chunking workers (`workers`, default: the cores in
  * Node, at most 4), across files and within large files, while xorbs upload; see xet/upload.ts.

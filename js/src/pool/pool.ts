@@ -92,7 +92,7 @@ class Spares {
 export class InlinePreparer implements SegmentPreparer {
   readonly width = 1;
   readonly readsFiles = false;
-  readonly #spares = new Spares(4);
+  readonly #spares = new Spares(2);
   prepare(job: SegmentJob): Promise<SegmentOutput> {
     try {
       if (!job.data) throw new XetBucketsError("INVALID_ARGUMENT", "the in-thread preparer needs the segment's bytes");
@@ -192,7 +192,7 @@ export class WorkerPool implements SegmentPreparer {
   private constructor(width: number, module: WebAssembly.Module) {
     this.width = width;
     this.#module = module;
-    this.#spares = new Spares(2 * width + 2);
+    this.#spares = new Spares(width);
   }
 
   recycle(packed: ArrayBuffer): boolean {

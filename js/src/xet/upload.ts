@@ -19,20 +19,23 @@
  *   peak ≈ maxXorbUploads × maxXorbBytes            xorb bodies: the one being filled and those uploading
  *        + (2 × maxSegments + 2) × segment job       segment buffers (segmentBytes + 512 KiB of pre-roll and
  *                                                   overlap) in flight or reused, and prepared results
- *        + workers × (2 × segment job + 8 MiB)      each worker: its isolate and its core's heap (one input
+ *        + workers × (2 × segment job + 10 MiB)     each worker: its isolate and its core's heap (one input
  *                                                   and one result)
  *        + maxPendingBytes                         records held while dedup answers are awaited
- *        + shard metadata                          ≈ 96 bytes per new chunk (≈ 1.5 MiB per GiB)
- *        + runtime baseline                        Node + this package + the WebAssembly module, ≈ 50 MiB
+ *        + chunk metadata                          ≈ 4 MiB per GiB of new chunks: the session's chunk index
+ *                                                   and the shard records (in the core), until the shards
+ *                                                   are sent at the end of the call
+ *        + runtime                                 Node + this package + the WebAssembly module ≈ 50 MiB, and
+ *                                                   V8's heap growing under load: ≈ 75 MiB in all
  *
  * where maxSegments = workers + 1 (2 without workers). A xorb body is filled only while fewer than
  * `maxXorbUploads` others are uploading: with the default of 2, one xorb fills while one uploads, and when
  * the filled one closes both upload at once (the CAS stores one while receiving the other) until one is
- * acknowledged. With the defaults (48 MiB xorbs, 2 xorb bodies, 2 workers, 2 MiB segments, 16 MiB pending)
- * that is 96 + 20 + 26 + 16 + 50 ≈ 208 MiB whatever the file size (measured: BENCHMARKS.md, upload of a
- * 4 GiB file). Each further upload in flight adds one xorb; each further worker about 13 MiB.
- * Raise `maxXorbUploads` on high-latency links where two connections cannot fill the bandwidth, or lower
- * `maxXorbBytes` to keep the same memory with more connections (e.g. 4 uploads of 32 MiB xorbs).
+ * acknowledged. With the defaults (40 MiB xorbs, 2 xorb bodies, 2 workers, 2 MiB segments, 16 MiB pending)
+ * that is 80 + 20 + 30 + 16 + 75 ≈ 221 MiB plus 4 MiB per GiB: ≈ 237 MiB for a 4 GiB file (measured:
+ * BENCHMARKS.md). Each further upload in flight adds one xorb; each further worker about 15 MiB. Raise
+ * `maxXorbUploads` on high-latency links where two connections cannot fill the bandwidth, or lower
+ * `maxXorbBytes` to keep the same memory with more connections (e.g. 4 uploads of 20 MiB xorbs).
  *
  * Xorb bodies are sent as streams of views (Node) so that fetch does not copy them; their buffers are
  * reused for the next xorbs once the CAS acknowledged them.
@@ -69,13 +72,15 @@ import { releaseBuffer, type UploadItem } from "./upload-sources.js";
 /**
  * Upload tuning. Every knob states its default and its term in the memory bound (see the module doc):
  * `peak ≈ maxXorbUploads × maxXorbBytes + (2 × maxSegments + 2 + 2 × workers) × (segmentBytes + 512 KiB)
- *  + 8 MiB × workers + maxPendingBytes + shard metadata + ≈50 MiB`, with `maxSegments = workers + 1`.
+ *  + 10 MiB × workers + maxPendingBytes + 4 MiB per GiB of new chunks + ≈75 MiB`, with `maxSegments =
+ * workers + 1`.
  */
 export interface UploadTuning {
   /**
-   * Largest xorb, raw and serialized (default 48 MiB, maximum 64 MiB). Term: `maxXorbUploads ×
+   * Largest xorb, raw and serialized (default 40 MiB, maximum 64 MiB). Term: `maxXorbUploads ×
    * maxXorbBytes`. Smaller xorbs lower memory (edge runtimes, small browser tabs) at the cost of more
-   * requests; 64 MiB with the default 2 uploads needs about 32 MiB more than the 256 MiB the defaults fit in.
+   * requests; 64 MiB with the default 2 uploads needs 48 MiB more, past the 256 MiB the defaults fit in for a
+   * 4 GiB file.
    */
   maxXorbBytes?: number;
   /** Most chunks per xorb (default and maximum 8192). */
@@ -127,7 +132,7 @@ export const SEGMENT_PREROLL_BYTES = 256 * 1024;
 export const SEGMENT_OVERLAP_BYTES = 256 * 1024;
 
 export const UPLOAD_DEFAULTS = {
-  maxXorbBytes: 48 * 1024 * 1024,
+  maxXorbBytes: 40 * 1024 * 1024,
   maxXorbChunks: MAX_XORB_CHUNKS,
   maxShardBytes: MAX_SHARD_BYTES,
   maxXorbUploads: 2,
@@ -140,9 +145,11 @@ export const UPLOAD_DEFAULTS = {
 } as const;
 
 /** Runtime baseline used in `uploadMemoryBound` (Node with the WebAssembly module loaded). */
-export const RUNTIME_BASELINE_BYTES = 50 * 1024 * 1024;
+export const RUNTIME_BASELINE_BYTES = 75 * 1024 * 1024;
 /** A worker's isolate and fixed core memory, in `uploadMemoryBound`. */
-export const WORKER_BASELINE_BYTES = 8 * 1024 * 1024;
+export const WORKER_BASELINE_BYTES = 10 * 1024 * 1024;
+/** The session's chunk metadata per GiB of new chunks (chunk index, shard records), in `uploadMemoryBound`. */
+export const METADATA_BYTES_PER_GIB = 4 * 1024 * 1024;
 
 /** Segments dispatched and not yet placed, for `workers` workers. */
 function maxSegmentsFor(workers: number): number {
@@ -150,10 +157,10 @@ function maxSegmentsFor(workers: number): number {
 }
 
 /**
- * The memory bound of the module doc for the given options, in bytes, excluding shard metadata. `workers`
- * defaults to this runtime's default.
+ * The memory bound of the module doc for the given options and `bytes` uploaded (the chunk metadata
+ * grows with them), in bytes. `workers` defaults to this runtime's default.
  */
-export function uploadMemoryBound(t: UploadTuning = {}): number {
+export function uploadMemoryBound(t: UploadTuning = {}, bytes = 0): number {
   const x = t.maxXorbBytes ?? UPLOAD_DEFAULTS.maxXorbBytes;
   const n = t.maxXorbUploads ?? UPLOAD_DEFAULTS.maxXorbUploads;
   const w = t.workers ?? defaultWorkers();
@@ -163,6 +170,7 @@ export function uploadMemoryBound(t: UploadTuning = {}): number {
     (2 * maxSegmentsFor(w) + 2) * job +
     w * (2 * job + WORKER_BASELINE_BYTES) +
     (t.maxPendingBytes ?? UPLOAD_DEFAULTS.maxPendingBytes) +
+    Math.ceil((bytes / 2 ** 30) * METADATA_BYTES_PER_GIB) +
     RUNTIME_BASELINE_BYTES
   );
 }
