@@ -123,6 +123,9 @@ export type RecordsDecoder = (
   length: number,
 ) => Promise<{ decoded: { count: number; lengths: Uint32Array; hashes: Uint8Array; data: Uint8Array }; data: ArrayBuffer }>;
 
+/** Smaller batches are decoded here: a worker round trip would cost them more latency than it saves. */
+const SMALL_BATCH_BYTES = 2 * MiB;
+
 /** Batches a decoder has on the workers at most; the network read waits beyond. */
 const MAX_PENDING_BATCHES = 2;
 
@@ -130,8 +133,9 @@ const MAX_PENDING_BATCHES = 2;
  * Streaming decoder of the chunk records of one fetched range (chunks [start, end)): serialized bytes go
  * in as they arrive; complete records are decoded (and their chunks hashed) by the core in batches of
  * about 4 MiB, so only the decoded chunks and a small window of serialized bytes are held. With a
- * `RecordsDecoder` the batches are decoded on the chunking workers (at most 2 at a time per range; read
- * the result with `done()`), else here.
+ * `RecordsDecoder` the batches of 2 MiB or more are decoded on the chunking workers (at most 2 at a time per
+ * range; read the result with `done()`), smaller ones here (a worker round trip would cost a small file more
+ * latency than it saves), in order either way.
  */
 export class RecordDecoder implements RangeSink {
   readonly range: { start: number; end: number };
@@ -224,7 +228,7 @@ export class RecordDecoder implements RangeSink {
       }
       if (n === 0 || (!full && !final)) break;
       if (this.#chunk + n > this.range.end) throw corrupt(`xorb ${this.xorb}: the range holds more chunks than the ${this.range.end - this.range.start} announced`);
-      if (this.#decode) {
+      if (this.#decode && stop - pos >= SMALL_BATCH_BYTES) {
         this.#offload(buf.subarray(pos, stop), this.#chunk, n);
         this.#chunk += n;
         pos = stop;
@@ -240,7 +244,10 @@ export class RecordDecoder implements RangeSink {
       if (d.count !== n) throw corrupt(`xorb ${this.xorb}: decoded ${d.count} chunks where ${n} records were framed`);
       const offsets = new Uint32Array(n + 1);
       for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + d.lengths[i]!;
-      this.batches.push({ chunkStart: this.#chunk, count: n, data: d.data, lengths: d.lengths, hashes: d.hashes, offsets });
+      const batch = { chunkStart: this.#chunk, count: n, data: d.data, lengths: d.lengths, hashes: d.hashes, offsets };
+      // With batches on the workers, keep the order: this one comes after theirs.
+      if (this.#decode) this.#pending.push(Promise.resolve(batch));
+      else this.batches.push(batch);
       this.#chunk += n;
       pos = stop;
     }

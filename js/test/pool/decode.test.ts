@@ -65,3 +65,23 @@ test("records decoded on the workers equal records decoded here, in any split", 
   dec.push(bad);
   await assert.rejects(dec.done(), (e: unknown) => e instanceof IntegrityError && e.code === "CORRUPT_DATA");
 });
+
+test("with workers, small batches decoded here and large ones on the workers keep their order", async (t) => {
+  await initCore();
+  const pool = await acquireWorkerPool(2);
+  t.after(() => pool.release());
+  const decode: RecordsDecoder = (b, n) => pool.decode(b, n);
+  // 11 MiB: batches of about 4 MiB on the workers, then a short last batch decoded here.
+  const body = xorbOf(fastRandom(11 * 1024 * 1024 + 12345, 9));
+  const whole = decodeChunkRecords(body);
+  const dec = new RecordDecoder({ start: 0, end: whole.count, byteStart: 0, byteEnd: body.length - 1 }, "x", new WindowPool(), decode);
+  dec.push(body);
+  const got = await dec.done();
+  assert.ok(got.batches.length >= 3);
+  assert.deepEqual(concat(got.batches.map((b) => b.data)), whole.data);
+  let next = 0;
+  for (const b of got.batches) {
+    assert.equal(b.chunkStart, next);
+    next += b.count;
+  }
+});
