@@ -108,7 +108,8 @@ export function shardXorbsRaw(shard: Uint8Array): string[] | undefined {
     for (let i = at; i < at + 32; i++) if (shard[i] !== 0xff) return false;
     return true;
   };
-  const u32 = (at: number) => shard[at]! | (shard[at + 1]! << 8) | (shard[at + 2]! << 16) | (shard[at + 3]! * 2 ** 24);
+  const view = new DataView(shard.buffer, shard.byteOffset, shard.byteLength);
+  const u32 = (at: number) => view.getUint32(at, true);
   let at = HEADER;
   // File section: headers with num_entries terms (+ verification, + metadata ext), up to the bookend.
   for (;;) {
@@ -116,8 +117,8 @@ export function shardXorbsRaw(shard: Uint8Array): string[] | undefined {
     if (isBookend(at)) break;
     const flags = u32(at + 32);
     const n = u32(at + 36);
-    const per = 1 + (flags & 0x80000000 ? 1 : 0);
-    at += RECORD * (1 + n * per + (flags & 0x40000000 ? 1 : 0));
+    const per = 1 + (flags >= 0x80000000 ? 1 : 0);
+    at += RECORD * (1 + n * per + ((flags & 0x40000000) !== 0 ? 1 : 0));
   }
   at += RECORD;
   const out: string[] = [];

@@ -154,3 +154,28 @@ export function loadSuiteReports(): SuiteReport[] {
     .sort()
     .map((n) => JSON.parse(readFileSync(join(REPORT_DIR, n), "utf8")) as SuiteReport);
 }
+
+/**
+ * The xorbs a resume state lists that the hub holds (HEAD /v1/xorbs with a CAS read token): what the killed
+ * or failed run got stored, whether or not its answer arrived.
+ */
+export async function storedFromState(hub: TestHub, bucket: string, resumeDir: string, token: string): Promise<{ count: number; bytes: number }> {
+  const files = readdirSync(resumeDir).filter((n) => n.endsWith(".xbresume"));
+  if (files.length !== 1) throw new Error(`expected one state file in ${resumeDir}, found ${files.length}`);
+  const hashes = new Set<string>();
+  for (const l of readFileSync(join(resumeDir, files[0]!), "utf8").split("\n").slice(1)) {
+    const m = /^[pa] ([0-9a-f]{64})$/.exec(l);
+    if (m) hashes.add(m[1]!);
+  }
+  const t = (await (await fetch(`${hub.url}/api/buckets/${bucket}/xet-read-token`, { headers: hub.auth(token) })).json()) as { accessToken: string; casUrl: string };
+  let count = 0;
+  let bytes = 0;
+  for (const h of hashes) {
+    const res = await fetch(`${t.casUrl}/v1/xorbs/default/${h}`, { method: "HEAD", headers: { Authorization: `Bearer ${t.accessToken}` } });
+    if (res.status === 200) {
+      count++;
+      bytes += Number(res.headers.get("content-length"));
+    }
+  }
+  return { count, bytes };
+}
