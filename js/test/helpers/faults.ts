@@ -24,6 +24,9 @@
  * | `delay`       | forwarded after `delayMs`                                                                    |
  * | `truncate`    | forwarded; the answer's headers and only `keepBytes` (default half) of its body, then cut    |
  * | `corrupt`     | forwarded; one byte of the answer's body (at `offset`, default the middle) is flipped        |
+ * | `wrong-length`| forwarded; the answer's `Content-Length` is off by `lengthDelta` (default +100): more bytes   |
+ * |               | announced than sent (the connection then closes), or fewer (the rest is cut off)             |
+ * | `corrupt-request` | the request body has one byte flipped (at `offset`, default the middle) on its way in   |
  *
  * Matching: `method` (case-insensitive), `path` (a substring of path + query, a RegExp, or a predicate),
  * `skip` (let the first n matching requests through), `times` (inject at most n times), `probability`
@@ -32,7 +35,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
-export type FaultAction = "reset" | "reset-after" | "status" | "delay" | "truncate" | "corrupt";
+export type FaultAction = "reset" | "reset-after" | "status" | "delay" | "truncate" | "corrupt" | "wrong-length" | "corrupt-request";
 
 export interface FaultRule {
   action: FaultAction;
@@ -50,8 +53,10 @@ export interface FaultRule {
   delayMs?: number;
   /** `truncate`: body bytes delivered before the cut (default half of the body). */
   keepBytes?: number;
-  /** `corrupt`: offset of the flipped body byte (default the middle). */
+  /** `corrupt`, `corrupt-request`: offset of the flipped body byte (default the middle). */
   offset?: number;
+  /** `wrong-length`: declared minus actual body length (default +100; negative announces fewer bytes). */
+  lengthDelta?: number;
   /** Let this many matching requests through first (default 0). */
   skip?: number;
   /** Inject at most this many times (default unlimited). */
@@ -181,6 +186,19 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
         (upRes) => onUpstream(upRes),
       );
       up.on("error", () => req.socket.destroy());
+      if (rule?.action === "corrupt-request") {
+        const parts: Buffer[] = [];
+        req.on("data", (d: Buffer) => parts.push(d));
+        req.on("end", () => {
+          const body = Buffer.concat(parts);
+          if (body.length > 0) {
+            const at = Math.min(body.length - 1, rule.offset ?? body.length >> 1);
+            body[at] = body[at]! ^ 0xff;
+          }
+          up.end(body);
+        });
+        return;
+      }
       req.pipe(up);
     };
     const onUpstream = (upRes: IncomingMessage) => {
@@ -197,6 +215,7 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
         rule?.action === "reset-after" ||
         rule?.action === "truncate" ||
         rule?.action === "corrupt" ||
+        rule?.action === "wrong-length" ||
         (rewrite && textual && Number.isFinite(len) && len <= REWRITE_LIMIT);
       if (!mustBuffer) {
         res.writeHead(status, headers);
@@ -217,6 +236,22 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
         if (rule?.action === "corrupt" && body.length > 0) {
           const at = Math.min(body.length - 1, rule.offset ?? body.length >> 1);
           body[at] = body[at]! ^ 0xff;
+        }
+        if (rule?.action === "wrong-length") {
+          // Written raw on the socket: Node's response object refuses a body that contradicts its length.
+          const delta = rule.lengthDelta ?? 100;
+          const declared = Math.max(0, body.length + delta);
+          const lines = [`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ""}`];
+          for (const [k, v] of Object.entries(headers)) {
+            if (v === undefined || /^(content-length|transfer-encoding|connection|keep-alive)$/i.test(k)) continue;
+            for (const one of Array.isArray(v) ? v : [String(v)]) lines.push(`${k}: ${one}`);
+          }
+          lines.push(`content-length: ${declared}`, "connection: close", "", "");
+          entry.status = status;
+          const sock = req.socket;
+          sock.write(lines.join("\r\n"));
+          sock.end(delta < 0 ? body.subarray(0, declared) : body);
+          return;
         }
         if (rule?.action === "truncate") {
           delete headers["transfer-encoding"];
