@@ -278,33 +278,41 @@ export class PreparedFiles {
 
   async #produceLocal(f: number, source: string | URL, state: FileState): Promise<void> {
     const { toPath, LocalFileError } = await import("../node/files.js");
-    const { open } = await import("node:fs/promises");
+    const { open, stat } = await import("node:fs/promises");
     const path = toPath(source);
+    const o = this.#o;
+    if (o.preparer.readsFiles && !this.#inlineFile(f)) {
+      // The workers read the file: jobs carry its path and offsets, sized from its length now (no file
+      // handle here: two stats per file).
+      const sizeNow = async () => {
+        try {
+          return (await stat(path)).size;
+        } catch (err) {
+          throw new LocalFileError(path, err as NodeJS.ErrnoException);
+        }
+      };
+      const size = await sizeNow();
+      for (let s = 0; size > 0; s += o.segmentBytes) {
+        if (!(await this.#slot())) return;
+        const base = s - Math.min(o.prerollBytes, s);
+        const want = s + o.segmentBytes + o.overlapBytes - base;
+        const length = Math.min(want, size - base);
+        this.#dispatch(state, f, { path }, base, s, length, length === want);
+        if (length < want) break;
+      }
+      // A file that grew while it was read would be uploaded cut short (one that shrank fails its reads).
+      if ((await sizeNow()) !== size) {
+        throw new XetBucketsError("SOURCE_CHANGED", `${path} changed size while it was uploaded — retry the upload`);
+      }
+      return;
+    }
     let fh: import("node:fs/promises").FileHandle;
     try {
       fh = await open(path, "r");
     } catch (err) {
       throw new LocalFileError(path, err as NodeJS.ErrnoException);
     }
-    const o = this.#o;
     try {
-      if (o.preparer.readsFiles && !this.#inlineFile(f)) {
-        // The workers read the file: jobs carry its path and offsets, sized from its length now.
-        const size = (await fh.stat()).size;
-        for (let s = 0; size > 0; s += o.segmentBytes) {
-          if (!(await this.#slot())) return;
-          const base = s - Math.min(o.prerollBytes, s);
-          const want = s + o.segmentBytes + o.overlapBytes - base;
-          const length = Math.min(want, size - base);
-          this.#dispatch(state, f, { path }, base, s, length, length === want);
-          if (length < want) break;
-        }
-        // A file that grew while it was read would be uploaded cut short.
-        if ((await fh.stat()).size !== size) {
-          throw new XetBucketsError("SOURCE_CHANGED", `${path} changed size while it was uploaded — retry the upload`);
-        }
-        return;
-      }
       for (let s = 0; ; s += o.segmentBytes) {
         if (!(await this.#slot())) return;
         const base = s - Math.min(o.prerollBytes, s);
