@@ -39,6 +39,10 @@ function checkEntry(x: unknown, where: string): BucketTreeEntry {
   if (type === "file" && (typeof o.size !== "number" || typeof o.xetHash !== "string")) {
     throw new ProtocolError(`malformed file entry "${o.path}" from ${where}: "size" and "xetHash" are required`);
   }
+  // The hash goes into CAS URLs and the size into Range headers and buffers: refuse anything else.
+  if (type === "file" && (!Number.isSafeInteger(o.size) || o.size! < 0 || !/^[0-9a-fA-F]{64}$/.test(o.xetHash!))) {
+    throw new ProtocolError(`malformed file entry "${o.path}" from ${where}: size must be a non-negative integer and xetHash 64 hex characters`);
+  }
   return { ...o, type, path: o.path, size: typeof o.size === "number" ? o.size : 0 } as BucketTreeEntry;
 }
 

@@ -57,6 +57,8 @@ export class XetTokenProvider {
     const body = await this.#ctx.json<Partial<XetToken>>(this.#url, { headers, signal });
     if (
       typeof body?.accessToken !== "string" ||
+      // It becomes an Authorization header: visible ASCII only (no CR/LF to inject headers, no spaces).
+      !/^[\x21-\x7e]+$/.test(body.accessToken) ||
       typeof body.casUrl !== "string" ||
       !/^https?:\/\//.test(body.casUrl) ||
       typeof body.exp !== "number" ||

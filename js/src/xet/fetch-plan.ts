@@ -147,6 +147,8 @@ export interface Reconstruction {
 }
 
 const isUint = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+/** Fetch URLs are fetched without credentials, but never with another scheme (file:, data:, javascript:...). */
+const isHttpUrl = (x: unknown): x is string => typeof x === "string" && /^https?:\/\/[^\s]+$/i.test(x);
 
 function bad(what: string): never {
   throw new ProtocolError(`malformed reconstruction answer: ${what}`);
@@ -175,7 +177,7 @@ export function parseReconstruction(json: unknown, version: "v1" | "v2"): Recons
     for (const [xorb, list] of Object.entries(xorbs)) {
       if (!Array.isArray(list)) bad(`xorbs[${xorb}] is not an array`);
       for (const e of list as any[]) {
-        if (!e || typeof e.url !== "string" || !Array.isArray(e.ranges) || e.ranges.length === 0) bad(`fetch entry of ${xorb}`);
+        if (!e || !isHttpUrl(e.url) || !Array.isArray(e.ranges) || e.ranges.length === 0) bad(`fetch entry of ${xorb} (an http(s) URL and ranges are required)`);
         const ranges = e.ranges.map((r: any) => {
           const rr = { start: r?.chunks?.start, end: r?.chunks?.end, byteStart: r?.bytes?.start, byteEnd: r?.bytes?.end };
           checkRange(rr, `range of ${xorb}`);
@@ -191,7 +193,7 @@ export function parseReconstruction(json: unknown, version: "v1" | "v2"): Recons
       if (!Array.isArray(list)) bad(`fetch_info[${xorb}] is not an array`);
       for (const e of list as any[]) {
         const rr = { start: e?.range?.start, end: e?.range?.end, byteStart: e?.url_range?.start, byteEnd: e?.url_range?.end };
-        if (!e || typeof e.url !== "string") bad(`fetch entry of ${xorb}`);
+        if (!e || !isHttpUrl(e.url)) bad(`fetch entry of ${xorb} (an http(s) URL is required)`);
         checkRange(rr, `fetch entry of ${xorb}`);
         entries.push({ xorb: xorb.toLowerCase(), url: e.url, ranges: [rr] });
       }

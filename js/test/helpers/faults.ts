@@ -27,6 +27,8 @@
  * | `wrong-length`| forwarded; the answer's `Content-Length` is off by `lengthDelta` (default +100): more bytes   |
  * |               | announced than sent (the connection then closes), or fewer (the rest is cut off)             |
  * | `corrupt-request` | the request body has one byte flipped (at `offset`, default the middle) on its way in   |
+ * | `rewrite`     | forwarded; `rewrite(answer)` returns the answer to send instead (status, headers, body): a   |
+ * |               | hostile peer built on the real hub's answers                                                 |
  *
  * Matching: `method` (case-insensitive), `path` (a substring of path + query, a RegExp, or a predicate),
  * `skip` (let the first n matching requests through), `times` (inject at most n times), `probability`
@@ -35,7 +37,16 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
-export type FaultAction = "reset" | "reset-after" | "status" | "delay" | "truncate" | "corrupt" | "wrong-length" | "corrupt-request";
+export type FaultAction = "reset" | "reset-after" | "status" | "delay" | "truncate" | "corrupt" | "wrong-length" | "corrupt-request" | "rewrite";
+
+/** An answer as the `rewrite` action sees and returns it (headers lower-case). */
+export interface ProxyAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** The request's path and query. */
+  path: string;
+}
 
 export interface FaultRule {
   action: FaultAction;
@@ -57,6 +68,8 @@ export interface FaultRule {
   offset?: number;
   /** `wrong-length`: declared minus actual body length (default +100; negative announces fewer bytes). */
   lengthDelta?: number;
+  /** `rewrite`: the answer to send instead of the target's (Content-Length is set from the new body). */
+  rewrite?: (answer: ProxyAnswer) => { status?: number; headers?: Record<string, string>; body: Buffer | Uint8Array | string };
   /** Let this many matching requests through first (default 0). */
   skip?: number;
   /** Inject at most this many times (default unlimited). */
@@ -216,6 +229,7 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
         rule?.action === "truncate" ||
         rule?.action === "corrupt" ||
         rule?.action === "wrong-length" ||
+        rule?.action === "rewrite" ||
         (rewrite && textual && Number.isFinite(len) && len <= REWRITE_LIMIT);
       if (!mustBuffer) {
         res.writeHead(status, headers);
@@ -236,6 +250,18 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
         if (rule?.action === "corrupt" && body.length > 0) {
           const at = Math.min(body.length - 1, rule.offset ?? body.length >> 1);
           body[at] = body[at]! ^ 0xff;
+        }
+        if (rule?.action === "rewrite" && rule.rewrite) {
+          const flat: Record<string, string> = {};
+          for (const [k, v] of Object.entries(headers)) if (v !== undefined) flat[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
+          const out = rule.rewrite({ status, headers: flat, body, path });
+          const outBody = typeof out.body === "string" ? Buffer.from(out.body) : Buffer.from(out.body);
+          const outHeaders: Record<string, string> = { ...(out.headers ?? flat) };
+          delete outHeaders["transfer-encoding"];
+          outHeaders["content-length"] = String(outBody.length);
+          res.writeHead(out.status ?? status, outHeaders);
+          res.end(outBody);
+          return;
         }
         if (rule?.action === "wrong-length") {
           // Written raw on the socket: Node's response object refuses a body that contradicts its length.
