@@ -16,6 +16,12 @@ import { ZERO_HASH, type ShardRegistration, type TermRow, type XorbRow } from ".
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 export const MAX_XORB_CHUNKS = 8192;
 export const MAX_XORB_RAW_BYTES = 64 * 1024 * 1024;
+/**
+ * Chunks the files of one shard may reference in all (2^25 ≈ 2 TiB of 64 KiB chunks): registering a file
+ * costs time proportional to its chunks (sizes, verification and file hashes), so a small hostile shard
+ * naming whole xorbs over and over must not occupy the hub for minutes.
+ */
+export const MAX_SHARD_CHUNK_REFS = 2 ** 25;
 /** Fetch ranges per fetch URL in v2 answers (keeps URLs well below 8 KiB). */
 const RANGES_PER_URL = 256;
 
@@ -167,6 +173,14 @@ function validateShard(hub: HubContext, body: Buffer, bucketId: number): ShardRe
   } catch (err) {
     coreError("invalid shard", err);
   }
+  // An upload shard without footer ends with its xorb bookend (xet-protocol.md §5.7): nothing may follow.
+  if (shard.footerSize === 0) {
+    let end = 48 + 48;
+    for (const f of shard.files) end += 48 * (1 + f.terms.length * (f.verification ? 2 : 1) + (f.sha256 ? 1 : 0));
+    end += 48;
+    for (const x of shard.xorbs) end += 48 * (1 + x.chunks.length);
+    if (body.length !== end) throw badRequest(`invalid shard: ${body.length - end} bytes after the xorb section of a shard without footer`);
+  }
   const xorbCache = new Map<string, XorbRow>();
   const xorb = (hash: string, where: string): XorbRow => {
     let x = xorbCache.get(hash);
@@ -193,6 +207,7 @@ function validateShard(hub: HubContext, body: Buffer, bucketId: number): ShardRe
   }
   const files: ShardRegistration["files"] = [];
   const seen = new Set<string>();
+  let shardChunks = 0;
   for (const f of shard.files) {
     if (seen.has(f.hash)) continue; // like xet-core: the first entry of a file id wins
     seen.add(f.hash);
@@ -205,36 +220,47 @@ function validateShard(hub: HubContext, body: Buffer, bucketId: number): ShardRe
     if (!f.verification || f.verification.length !== f.terms.length) {
       throw badRequest(`file ${f.hash} lacks verification entries: every term needs one (xet-protocol.md §5.7)`);
     }
-    const terms: TermRow[] = [];
-    let offset = 0;
+    // Every term is checked against its stored xorb before any work (or memory) proportional to its chunk
+    // count: a hostile term such as [0, 2^32 - 1) must be a 400, not an allocation failure.
     let chunkTotal = 0;
-    for (const t of f.terms) chunkTotal += Math.max(0, t.end - t.start);
-    const hashes = new Uint8Array(chunkTotal * 32);
-    const lengths = new Uint32Array(chunkTotal);
-    let k = 0;
     f.terms.forEach((t, i) => {
       const x = xorb(t.xorb, `term ${i} of file ${f.hash}`);
       allXorbs.add(t.xorb);
       if (!(t.start < t.end && t.end <= x.chunkCount)) {
         throw badRequest(`term ${i} of file ${f.hash}: chunk range [${t.start}, ${t.end}) is not inside xorb ${t.xorb} (${x.chunkCount} chunks)`);
       }
-      let sum = 0;
-      for (let c = t.start; c < t.end; c++) sum += x.chunkLengths[c]!;
-      if (sum !== t.unpacked) {
-        throw badRequest(`term ${i} of file ${f.hash}: unpacked size ${t.unpacked} does not match its chunks (${sum} bytes)`);
-      }
-      const termHashes = x.chunkHashes.subarray(t.start * 32, t.end * 32);
-      if (core.verificationHash(termHashes) !== f.verification![i]!.toLowerCase()) {
-        throw badRequest(`term ${i} of file ${f.hash}: wrong verification hash`);
-      }
-      hashes.set(termHashes, k * 32);
-      lengths.set(x.chunkLengths.subarray(t.start, t.end), k);
-      k += t.end - t.start;
-      terms.push({ offset, xorbHash: t.xorb, chunkStart: t.start, chunkEnd: t.end, unpacked: t.unpacked });
-      offset += t.unpacked;
+      chunkTotal += t.end - t.start;
     });
+    shardChunks += chunkTotal;
+    if (shardChunks > MAX_SHARD_CHUNK_REFS) {
+      throw badRequest(`the shard's files reference ${shardChunks} chunks; at most ${MAX_SHARD_CHUNK_REFS} are accepted in one shard`);
+    }
+    const terms: TermRow[] = [];
+    let offset = 0;
+    // The file hash is computed incrementally (O(log n) memory), term by term.
+    const fileHash = new core.FileHashBuilder();
+    let computed: string | undefined;
+    try {
+      f.terms.forEach((t, i) => {
+        const x = xorbCache.get(t.xorb)!;
+        let sum = 0;
+        for (let c = t.start; c < t.end; c++) sum += x.chunkLengths[c]!;
+        if (sum !== t.unpacked) {
+          throw badRequest(`term ${i} of file ${f.hash}: unpacked size ${t.unpacked} does not match its chunks (${sum} bytes)`);
+        }
+        const termHashes = x.chunkHashes.subarray(t.start * 32, t.end * 32);
+        if (core.verificationHash(termHashes) !== f.verification![i]!.toLowerCase()) {
+          throw badRequest(`term ${i} of file ${f.hash}: wrong verification hash`);
+        }
+        fileHash.addChunks(termHashes, x.chunkLengths.subarray(t.start, t.end));
+        terms.push({ offset, xorbHash: t.xorb, chunkStart: t.start, chunkEnd: t.end, unpacked: t.unpacked });
+        offset += t.unpacked;
+      });
+    } finally {
+      computed = fileHash.finish(); // also frees the builder's WebAssembly memory
+    }
     if (!Number.isSafeInteger(offset)) throw badRequest(`file ${f.hash} is too large`);
-    if (core.fileHashFromChunks(hashes, lengths) !== f.hash) {
+    if (computed !== f.hash) {
       throw badRequest(`file ${f.hash}: the file hash does not match the chunks of its terms`);
     }
     const t0 = terms[0]!;
