@@ -179,3 +179,65 @@ export async function storedFromState(hub: TestHub, bucket: string, resumeDir: s
   }
   return { count, bytes };
 }
+
+/**
+ * Consistency of a hub's data directory (read-only, while it runs): SQLite's integrity and foreign-key
+ * checks, then the invariants between tables and files: every file row names a registered CAS file of the
+ * same size; every CAS file has its terms (count and sizes add up) on stored xorbs, inside their chunk
+ * ranges; dedup and shard rows name stored xorbs; bucket totals match their files; every xorb row has its
+ * file on disk with the stored size, and no xorb file lacks its row. Returns the problems found (none = []).
+ */
+export async function hubIntegrity(dataDir: string): Promise<{ problems: string[]; counts: Record<string, number> }> {
+  const { loadSqlite } = await import("../../src/server/store.js");
+  const { statSync } = await import("node:fs");
+  const Database = loadSqlite();
+  const db = new Database(join(dataDir, "hub.sqlite"), { readonly: true, fileMustExist: true });
+  const problems: string[] = [];
+  const all = <T>(sql: string) => db.prepare(sql).all() as T[];
+  try {
+    const ic = all<{ integrity_check: string }>("PRAGMA integrity_check").map((r) => r.integrity_check);
+    if (ic.join() !== "ok") problems.push(`integrity_check: ${ic.join("; ")}`);
+    const fk = all<unknown>("PRAGMA foreign_key_check");
+    if (fk.length) problems.push(`foreign_key_check: ${JSON.stringify(fk).slice(0, 500)}`);
+    const q = (label: string, sql: string) => {
+      const rows = all<Record<string, unknown>>(sql);
+      if (rows.length) problems.push(`${label}: ${rows.length} row(s), e.g. ${JSON.stringify(rows.slice(0, 3))}`);
+    };
+    const ZERO = "0".repeat(64);
+    q("files without their CAS file", `SELECT f.path, f.xet_hash FROM files f LEFT JOIN cas_files c ON c.hash = f.xet_hash WHERE f.xet_hash <> '${ZERO}' AND c.hash IS NULL`);
+    q("files whose size differs from their CAS file", "SELECT f.path, f.size, c.size AS cas FROM files f JOIN cas_files c ON c.hash = f.xet_hash WHERE f.size <> c.size");
+    q("CAS files whose terms do not add up", "SELECT c.hash FROM cas_files c LEFT JOIN (SELECT file_hash, count(*) n, sum(unpacked) s FROM file_terms GROUP BY file_hash) t ON t.file_hash = c.hash WHERE c.size > 0 AND (t.n IS NULL OR t.n <> c.term_count OR t.s <> c.size)");
+    q("terms on xorbs that are not stored", "SELECT t.file_hash, t.xorb_hash FROM file_terms t LEFT JOIN xorbs x ON x.hash = t.xorb_hash WHERE x.hash IS NULL");
+    q("terms outside their xorb", "SELECT t.file_hash FROM file_terms t JOIN xorbs x ON x.hash = t.xorb_hash WHERE t.chunk_start >= t.chunk_end OR t.chunk_end > x.chunk_count");
+    q("terms of unknown CAS files", "SELECT t.file_hash FROM file_terms t LEFT JOIN cas_files c ON c.hash = t.file_hash WHERE c.hash IS NULL");
+    q("dedup entries on missing xorbs", "SELECT d.chunk_hash FROM dedup_chunks d LEFT JOIN xorbs x ON x.hash = d.xorb_hash WHERE x.hash IS NULL");
+    q("shard rows on missing xorbs", "SELECT s.xorb_hash FROM shard_xorbs s LEFT JOIN xorbs x ON x.hash = s.xorb_hash WHERE x.hash IS NULL");
+    q("bucket totals that do not match their files", "SELECT b.namespace, b.name, b.total_files, b.total_size, count(f.path) n, coalesce(sum(f.size), 0) s FROM buckets b LEFT JOIN files f ON f.bucket_id = b.id GROUP BY b.id HAVING b.total_files <> n OR b.total_size <> s");
+    const xorbs = all<{ hash: string; stored_bytes: number }>("SELECT hash, stored_bytes FROM xorbs");
+    const rows = new Set<string>();
+    for (const x of xorbs) {
+      rows.add(x.hash);
+      let size = -1;
+      try {
+        size = statSync(join(dataDir, "xorbs", x.hash.slice(0, 2), x.hash)).size;
+      } catch {
+        // missing
+      }
+      if (size !== x.stored_bytes) problems.push(`xorb ${x.hash}: file of ${size} bytes, row says ${x.stored_bytes}`);
+    }
+    const dir = join(dataDir, "xorbs");
+    if (existsSync(dir)) {
+      for (const d of readdirSync(dir)) {
+        if (!/^[0-9a-f]{2}$/.test(d)) continue;
+        for (const f of readdirSync(join(dir, d))) if (/^[0-9a-f]{64}$/.test(f) && !rows.has(f)) problems.push(`xorb file ${f} has no row`);
+      }
+    }
+    const counts: Record<string, number> = {};
+    for (const t of ["buckets", "files", "cas_files", "file_terms", "xorbs", "shards", "dedup_chunks"]) {
+      counts[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    }
+    return { problems, counts };
+  } finally {
+    db.close();
+  }
+}
