@@ -76,6 +76,15 @@ export async function uploadXorb(hub: HubContext, ctx: RequestContext, prefix: s
   casAuth(hub, ctx, "write");
   if (prefix !== "default") throw badRequest(`unknown xorb prefix ${JSON.stringify(prefix)}: use "default"`);
   const hash = hashParam(hashText, "xorb hash");
+  const release = await hub.bodies.acquire(ctx.req, hub.config.limits.xorb);
+  try {
+    await receiveXorb(hub, ctx, hash);
+  } finally {
+    release();
+  }
+}
+
+async function receiveXorb(hub: HubContext, ctx: RequestContext, hash: string): Promise<void> {
   let pool = bodyBuffers.get(hub);
   if (!pool) bodyBuffers.set(hub, (pool = new BodyBuffers(hub.config.limits.xorb)));
   // A new xorb goes to its temp file while it arrives; it is renamed into place only once checked.
@@ -283,6 +292,15 @@ function validateShard(hub: HubContext, body: Buffer, bucketId: number): ShardRe
 
 export async function uploadShard(hub: HubContext, ctx: RequestContext, version: 1 | 2): Promise<void> {
   const claims = casAuth(hub, ctx, "write");
+  const release = await hub.bodies.acquire(ctx.req, hub.config.limits.shard);
+  try {
+    await receiveShard(hub, ctx, version, claims);
+  } finally {
+    release();
+  }
+}
+
+async function receiveShard(hub: HubContext, ctx: RequestContext, version: 1 | 2, claims: CasClaims): Promise<void> {
   const body = await readBody(ctx, hub.config.limits.shard, "shard");
   const reg = validateShard(hub, body, claims.bucketId);
   if (version === 1) {

@@ -1,5 +1,6 @@
 /** What every request handler of one hub instance shares. No module-level state: a process may run many hubs. */
 import type { Auth } from "./auth.js";
+import type { BodyBudget } from "./budget.js";
 import type { XorbFiles } from "./blobs.js";
 import type { Store } from "./store.js";
 
@@ -47,6 +48,8 @@ export interface HubContext {
   auth: Auth;
   core: Core;
   config: HubConfig;
+  /** Request bodies held in memory at once (xorb, shard and batch uploads take their share first). */
+  bodies: BodyBudget;
   /** Current time in ms (injectable for tests). */
   now(): number;
 }

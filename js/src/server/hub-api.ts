@@ -362,7 +362,13 @@ function parseBatchLine(text: string, line: number): ParsedLine {
 export async function batch(hub: HubContext, ctx: RequestContext, ns: string, name: string): Promise<void> {
   const p = principalOf(hub, ctx);
   const b = writableBucket(hub, p, ns, name);
-  const body = await readBody(ctx, hub.config.limits.ndjson, "batch body");
+  const release = await hub.bodies.acquire(ctx.req, hub.config.limits.ndjson);
+  let body: Buffer;
+  try {
+    body = await readBody(ctx, hub.config.limits.ndjson, "batch body");
+  } finally {
+    release(); // the body is decoded to text at once; the budget covers the read
+  }
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(body);

@@ -31,6 +31,7 @@ import {
   setCommonHeaders,
   type RequestContext,
 } from "./http.js";
+import { BodyBudget } from "./budget.js";
 import { route } from "./router.js";
 import { Store } from "./store.js";
 
@@ -88,6 +89,12 @@ export interface LocalHubOptions {
   dedupMaxBytes?: number;
   /** Request body limits; larger bodies get 413. */
   limits?: Partial<BodyLimits>;
+  /**
+   * Bytes of xorb, shard and batch bodies held in memory at once, over all requests (default: twice the
+   * xorb limit, 130 MiB). Further uploads wait their turn, so the hub's memory stays about its baseline +
+   * this budget + one xorb being checked, however many clients upload at once.
+   */
+  maxBodyBytesInFlight?: number;
   /** Request logging: `true` prints one line per request to stderr, a function receives the lines. Default off. */
   log?: boolean | ((line: string) => void);
   /** Called after every request (tests count xorb uploads with it). */
@@ -230,6 +237,7 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       auth: new Auth(users, secret),
       core,
       config,
+      bodies: new BodyBudget(positive("maxBodyBytesInFlight", options.maxBodyBytesInFlight, 2 * config.limits.xorb)),
       now: options.now ?? Date.now,
     };
     const log =
