@@ -5,6 +5,7 @@
 //   node scripts/setup.mjs --build     Rust wasm32 target, the pinned wasm-bindgen CLI, npm packages
 //   node scripts/setup.mjs --python    + a project venv (.venv) with huggingface_hub + hf_xet (interop tests, benchmarks)
 //   node scripts/setup.mjs --browser   + Debian chromium (browser tests)
+//   node scripts/setup.mjs --fuzz      + the nightly Rust toolchain and cargo-fuzz (bounded fuzzing of the core)
 //   node scripts/setup.mjs --all       everything
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -106,6 +107,21 @@ function ensureBrowser() {
   apt(["install", "-y", "-qq", "--no-install-recommends", "chromium"]);
 }
 
+/** cargo-fuzz needs nightly (libFuzzer + sanitizer flags); no rust-src: the targets do not rebuild std. */
+export const CARGO_FUZZ_VERSION = "0.13.2";
+function ensureFuzz() {
+  if (!capture("cargo", ["--version"])) throw new Error("cargo is not on PATH: install Rust with rustup (https://rustup.rs) and run again");
+  const toolchains = capture("rustup", ["toolchain", "list"]) ?? "";
+  if (!/^nightly/m.test(toolchains)) {
+    log("installing the nightly Rust toolchain (fuzzing)");
+    run("rustup", ["toolchain", "install", "nightly", "--profile", "minimal"]);
+  }
+  if (capture("cargo", ["fuzz", "--version"]) !== `cargo-fuzz ${CARGO_FUZZ_VERSION}`) {
+    log(`installing cargo-fuzz ${CARGO_FUZZ_VERSION}; about 30 s`);
+    run("cargo", ["install", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION, "--locked", "--force"]);
+  }
+}
+
 export function setup(parts) {
   if (parts.has("build") || parts.has("all")) {
     ensureRust();
@@ -113,6 +129,7 @@ export function setup(parts) {
   }
   if (parts.has("python") || parts.has("all")) ensurePython();
   if (parts.has("browser") || parts.has("all")) ensureBrowser();
+  if (parts.has("fuzz") || parts.has("all")) ensureFuzz();
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
