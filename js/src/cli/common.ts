@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import type { HubCallOptions } from "../hub/context.js";
 import { parseBucket, type BucketRef } from "../repo.js";
 import { InvalidArgumentError } from "../errors.js";
@@ -72,6 +72,14 @@ export function tokenFiles(env: Record<string, string | undefined>): string[] {
   if (env.HF_HOME) return [join(env.HF_HOME, "token")];
   const cache = env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache");
   return [join(cache, "huggingface", "token")];
+}
+
+/** `--resume-dir` > `XET_BUCKETS_RESUME_DIR` > none; relative paths against the command's directory. */
+export function resumeDirOption(flag: unknown, io: CommandIo): string | undefined {
+  const raw = typeof flag === "string" ? flag : io.env.XET_BUCKETS_RESUME_DIR?.trim() || undefined;
+  if (raw === undefined) return undefined;
+  if (raw === "") throw new UsageError("--resume-dir is empty");
+  return resolvePath(io.cwd ?? process.cwd(), raw);
 }
 
 /** `--endpoint` > `HF_ENDPOINT` > https://huggingface.co. */

@@ -8,7 +8,7 @@ import { downloadBucketFiles, downloadFile } from "../api/download.js";
 import { commitIter, type CommitResult } from "../api/upload.js";
 import { EntryNotFoundError } from "../errors.js";
 import { BucketFileSystem } from "../fs/index.js";
-import { COMMON_HELP, bucketArg, isBucketUri, setup, type Context } from "./common.js";
+import { COMMON_HELP, bucketArg, isBucketUri, resumeDirOption, setup, type Context } from "./common.js";
 import { formatSize } from "./output.js";
 import { ProgressLine } from "./progress.js";
 import { EXIT_OK, UsageError, type CommandIo } from "./util.js";
@@ -32,7 +32,9 @@ Arguments:
   [DST]  Destination: local path, hf://buckets/namespace/bucket_name/path, or - for stdout.
 
 Options:
-  -h, --help  Show this message and exit.
+  --resume-dir DIR  Upload: keep resume state in DIR (default: $XET_BUCKETS_RESUME_DIR). An upload that was
+                    interrupted, run again, does not send again the data the server already stored.
+  -h, --help        Show this message and exit.
 
 ${COMMON_HELP}
 
@@ -53,7 +55,7 @@ function checkBucketSide(arg: string): void {
 }
 
 export async function runCp(argv: string[], io: CommandIo): Promise<number> {
-  const ctx = setup(argv, { name: "cp", usage: CP_USAGE, positionals: ["SRC", "DST?"], options: [] }, io);
+  const ctx = setup(argv, { name: "cp", usage: CP_USAGE, positionals: ["SRC", "DST?"], options: [{ name: "resume-dir", type: "string" }] }, io);
   if (!ctx) return EXIT_OK;
   const [src, dst] = ctx.positionals as [string, string | undefined];
   checkBucketSide(src);
@@ -185,7 +187,13 @@ async function upload(ctx: Context, src: string, dst: string): Promise<number> {
   const bar = new ProgressLine(ctx.io, ctx.progress, "Uploading");
   let result: CommitResult;
   try {
-    const it = commitIter({ ...ctx.hub, repo: `buckets/${ref.id}`, operations: [{ operation: "addOrUpdate", path: remotePath, content }] });
+    const it = commitIter({
+      ...ctx.hub,
+      repo: `buckets/${ref.id}`,
+      operations: [{ operation: "addOrUpdate", path: remotePath, content }],
+      resumeDir: resumeDirOption(ctx.values["resume-dir"], ctx.io),
+      onWarning: (m) => ctx.out.warning(m),
+    });
     for (;;) {
       const r = await it.next();
       if (r.done) {

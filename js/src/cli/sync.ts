@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { parsePlan, summarize, syncBucket, type SyncEvent, type SyncOptions, type SyncResult, type SyncSummary } from "../sync/index.js";
 import { intOption } from "./args.js";
-import { COMMON_HELP, isBucketUri, setup } from "./common.js";
+import { COMMON_HELP, isBucketUri, resumeDirOption, setup } from "./common.js";
 import { formatSize } from "./output.js";
 import { ProgressLine } from "./progress.js";
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CommandIo } from "./util.js";
@@ -34,6 +34,8 @@ Options:
   --ignore-existing       Skip updating files that exist on receiver (only create new files).
   --max-delete N          Refuse (change nothing) when the plan deletes more than N files.
   --force                 Allow --delete to remove every destination file when the source is empty.
+  --resume-dir DIR        Keep upload resume state in DIR (default: $XET_BUCKETS_RESUME_DIR): a sync
+                          interrupted while uploading, run again, does not send again what the server stored.
   -v, --verbose           Show detailed logging with reasoning.
   -h, --help              Show this message and exit.
 
@@ -80,6 +82,7 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
         { name: "ignore-existing", type: "boolean" },
         { name: "max-delete", type: "string" },
         { name: "force", type: "boolean" },
+        { name: "resume-dir", type: "string" },
         { name: "verbose", short: "v", type: "boolean" },
       ],
     },
@@ -157,6 +160,7 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
     apply,
     force: v.force ? true : undefined,
     maxDelete,
+    resumeDir: resumeDirOption(v["resume-dir"], io),
     onEvent,
   };
   if (apply !== undefined && !out.json) {
