@@ -133,10 +133,12 @@ impl LearnedIndex {
             let map = &mut self.slots[slot].map;
             let xorbs = &self.xorbs;
             for (i, c) in x.chunks.iter().enumerate() {
-                // A chunk already indexed keeps its location unless that xorb has expired.
+                // A chunk already indexed keeps its location unless that xorb has expired. A chunk
+                // repeated inside this xorb keeps its first index: the xorb is not stored yet
+                // (`e.0 == id`), and looking it up indexed out of bounds (found by fuzzing).
                 map.entry(c.hash)
                     .and_modify(|e| {
-                        if is_expired(xorbs[e.0 as usize].expiry, now) {
+                        if e.0 != id && is_expired(xorbs[e.0 as usize].expiry, now) {
                             *e = (id, i as u32);
                         }
                     })
