@@ -42,6 +42,11 @@ function seed(target, dir) {
       if (target === "answer_query") put(f, Buffer.concat([Buffer.from([0]), bytes]));
     }
   }
+  // Inputs that once crashed a target (their regression tests are in tests/fuzz_regressions.rs).
+  const regressions = join(ROOT, "tests", "fuzz_regressions");
+  if (existsSync(regressions)) {
+    for (const f of readdirSync(regressions)) if (f.startsWith(`${target}-`)) put(f, readFileSync(join(regressions, f)));
+  }
   if (target === "answer_query") {
     put("valid-plain", Buffer.from([1, 0, 0, 0]));
     put("valid-keyed", Buffer.from([1, 1, 0, 0]));

@@ -11,4 +11,5 @@ export * from "./api/files.js";
 export * from "./api/download.js";
 export { HubApiError, BucketNotFoundError, EntryNotFoundError, NetworkError, IntegrityError, BatchError, ProtocolError } from "./errors.js";
 export * from "./sync/index.js";
+export { indexedDbResumeStore, type IndexedDbResumeOptions } from "./browser/resume.js";
 export * from "./fs/index.js";

@@ -11,7 +11,13 @@ import type { CoreInput } from "../core/index.js";
 export type WorkerFileInput = File | { path: string; content: Blob | Uint8Array | ArrayBuffer };
 
 /** Upload options that can cross to a worker (functions such as `fetch` or `onRetry` cannot). */
-export type WorkerUploadOptions = Omit<UploadOptions, "fetch" | "onRetry" | "abortSignal">;
+export type WorkerUploadOptions = Omit<UploadOptions, "fetch" | "onRetry" | "abortSignal" | "resumeStore" | "resumeDir" | "onWarning"> & {
+  /**
+   * Keep resume state in IndexedDB (browser/resume.ts): an interrupted upload of the same files, started
+   * again, does not send again what the CAS stored. `true`, or the database to use.
+   */
+  resume?: boolean | { dbName?: string };
+};
 
 export interface UploadRequest {
   type: "upload";

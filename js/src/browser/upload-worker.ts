@@ -7,6 +7,7 @@
  * `SharedArrayBuffer`, so the page needs no cross-origin isolation headers.
  */
 import { uploadFilesWithProgress } from "../api/upload.js";
+import { indexedDbResumeStore } from "./resume.js";
 import { initCore } from "../core/index.js";
 import type { FromWorker, ToWorker, UploadRequest, WireError } from "./protocol.js";
 
@@ -32,7 +33,9 @@ async function run(req: UploadRequest): Promise<void> {
   jobs.set(req.id, ctl);
   try {
     await initCore(req.wasm);
-    const it = uploadFilesWithProgress({ ...req.options, repo: req.repo, files: req.files, abortSignal: ctl.signal });
+    const { resume, ...options } = req.options;
+    const resumeStore = resume ? indexedDbResumeStore(typeof resume === "object" ? resume : {}) : undefined;
+    const it = uploadFilesWithProgress({ ...options, resumeStore, repo: req.repo, files: req.files, abortSignal: ctl.signal });
     for (;;) {
       const r = await it.next();
       if (r.done) {

@@ -181,6 +181,11 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
         const body = rule.body ?? JSON.stringify({ error: `injected ${status}` });
         const headers: Record<string, string> = { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(body)) };
         if (rule.retryAfter !== undefined) headers["Retry-After"] = String(rule.retryAfter);
+        // Like the hub's own answers, readable by a page on another origin (browser tests).
+        if (typeof req.headers.origin === "string") {
+          headers["Access-Control-Allow-Origin"] = req.headers.origin;
+          headers["Access-Control-Expose-Headers"] = "Retry-After, X-Request-Id, X-Error-Code";
+        }
         res.writeHead(status, headers);
         res.end(body);
       });
