@@ -76,6 +76,13 @@ export interface PrepareStats {
 
 const MAX_CHUNK = 131072;
 
+/** Node's file modules, loaded once (a dynamic import per file cost a module resolution each). */
+let nodeFs: ReturnType<typeof loadNodeFs> | undefined;
+async function loadNodeFs() {
+  const [files, fsp] = await Promise.all([import("../node/files.js"), import("node:fs/promises")]);
+  return { toPath: files.toPath, LocalFileError: files.LocalFileError, open: fsp.open, stat: fsp.stat };
+}
+
 interface Job {
   file: number;
   index: number;
@@ -93,6 +100,8 @@ interface Job {
 interface FileState {
   jobs: Job[];
   done: boolean;
+  /** A check to pass before the file ends (its size did not change while it was read). */
+  check?: Promise<void>;
 }
 
 /**
@@ -107,6 +116,9 @@ export class PreparedFiles {
   readonly #files: FileState[] = [];
   readonly #free: ArrayBuffer[] = [];
   #outstanding = 0;
+  /** Bytes of the outstanding jobs, and how many of them hold a job buffer. */
+  #outstandingBytes = 0;
+  #bufferJobs = 0;
   #error: { error: unknown } | undefined;
   #stopped = false;
   #waiters: (() => void)[] = [];
@@ -161,8 +173,11 @@ export class PreparedFiles {
           job.confirmedEnd = pos;
           if (out.data) this.#recycle(out.data);
           this.#outstanding--;
+          this.#outstandingBytes -= job.length;
+          if ("buffer" in job.input) this.#bufferJobs--;
           this.#wake();
         }
+        if (state.check) await state.check;
         yield { type: "end", file: f, size: pos };
       }
       this.#check();
@@ -217,7 +232,10 @@ export class PreparedFiles {
     return size !== undefined && size <= this.#o.inlineBelow;
   }
 
-  /** Reads every file and dispatches its jobs, at most `maxSegments` outstanding. */
+  /**
+   * Reads every file and dispatches its jobs: at most `maxSegments` full jobs' worth of bytes outstanding
+   * (so several small files count as one job), at most `maxSegments` of them holding a job buffer.
+   */
   async #produce(): Promise<void> {
     for (let f = 0; f < this.#items.length && !this.#stopped; f++) {
       const state: FileState = { jobs: [], done: false };
@@ -231,9 +249,12 @@ export class PreparedFiles {
     }
   }
 
-  /** Waits for a free job slot; false when the consumer stopped. */
-  async #slot(): Promise<boolean> {
-    while (this.#outstanding >= this.#o.maxSegments && !this.#stopped) await this.#wait();
+  /** Waits until a job of `length` bytes may go out (`buffered`: it holds a job buffer); false when the consumer stopped. */
+  async #slot(length: number, buffered: boolean): Promise<boolean> {
+    const full = () =>
+      this.#outstanding > 0 &&
+      (this.#outstandingBytes + length > this.#o.maxSegments * this.#capacity || (buffered && this.#bufferJobs >= this.#o.maxSegments));
+    while (full() && !this.#stopped) await this.#wait();
     return !this.#stopped;
   }
 
@@ -272,13 +293,14 @@ export class PreparedFiles {
     }
     this.stats.jobs++;
     this.#outstanding++;
+    this.#outstandingBytes += length;
+    if ("buffer" in input) this.#bufferJobs++;
     state.jobs.push(job);
     this.#wake();
   }
 
   async #produceLocal(f: number, source: string | URL, state: FileState): Promise<void> {
-    const { toPath, LocalFileError } = await import("../node/files.js");
-    const { open, stat } = await import("node:fs/promises");
+    const { toPath, LocalFileError, open, stat } = await (nodeFs ??= loadNodeFs());
     const path = toPath(source);
     const o = this.#o;
     if (o.preparer.readsFiles && !this.#inlineFile(f)) {
@@ -291,19 +313,22 @@ export class PreparedFiles {
           throw new LocalFileError(path, err as NodeJS.ErrnoException);
         }
       };
-      const size = await sizeNow();
+      // The size stated when the upload was resolved, else now.
+      const size = this.#items[f]!.size ?? (await sizeNow());
       for (let s = 0; size > 0; s += o.segmentBytes) {
-        if (!(await this.#slot())) return;
         const base = s - Math.min(o.prerollBytes, s);
         const want = s + o.segmentBytes + o.overlapBytes - base;
         const length = Math.min(want, size - base);
+        if (!(await this.#slot(length, false))) return;
         this.#dispatch(state, f, { path }, base, s, length, length === want);
         if (length < want) break;
       }
-      // A file that grew while it was read would be uploaded cut short (one that shrank fails its reads).
-      if ((await sizeNow()) !== size) {
-        throw new XetBucketsError("SOURCE_CHANGED", `${path} changed size while it was uploaded — retry the upload`);
-      }
+      // A file that grew while it was read would be uploaded cut short (one that shrank fails its reads):
+      // checked before the file ends, without holding up the next files.
+      state.check = sizeNow().then((now) => {
+        if (now !== size) throw new XetBucketsError("SOURCE_CHANGED", `${path} changed size while it was uploaded — retry the upload`);
+      });
+      state.check.catch(() => undefined);
       return;
     }
     let fh: import("node:fs/promises").FileHandle;
@@ -314,9 +339,9 @@ export class PreparedFiles {
     }
     try {
       for (let s = 0; ; s += o.segmentBytes) {
-        if (!(await this.#slot())) return;
         const base = s - Math.min(o.prerollBytes, s);
         const want = s + o.segmentBytes + o.overlapBytes - base;
+        if (!(await this.#slot(want, true))) return;
         const buffer = this.#buffer();
         const view = new Uint8Array(buffer, 0, want);
         let got = 0;
@@ -369,9 +394,9 @@ export class PreparedFiles {
     try {
       let carry: Uint8Array | undefined;
       for (let s = 0; ; s += o.segmentBytes) {
-        if (!(await this.#slot())) return;
         const base = s - Math.min(o.prerollBytes, s);
         const want = s + o.segmentBytes + o.overlapBytes - base;
+        if (!(await this.#slot(want, true))) return;
         const buffer = this.#buffer();
         const view = new Uint8Array(buffer, 0, want);
         let at = 0;

@@ -217,3 +217,62 @@ test("a local file that shrinks or grows while it is read fails with SOURCE_CHAN
     );
   }
 });
+
+test("jobs in flight are bounded by bytes: small local files go out many at once, segments maxSegments at a time", async (t) => {
+  await initCore();
+  const pool = await acquireWorkerPool(2);
+  t.after(() => pool.release());
+  const dir = mkdtempSync(join(tmpdir(), "xb-inflight-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  let bytes = 0;
+  let jobs = 0;
+  let maxBytes = 0;
+  let maxJobs = 0;
+  /** The workers (reading the files), answering a little later, counting what is in flight. */
+  const slow: SegmentPreparer = {
+    width: pool.width,
+    readsFiles: true,
+    async prepare(job) {
+      bytes += job.length;
+      jobs++;
+      maxBytes = Math.max(maxBytes, bytes);
+      maxJobs = Math.max(maxJobs, jobs);
+      try {
+        const out = await pool.prepare(job);
+        await new Promise((r) => setTimeout(r, 2));
+        return out;
+      } finally {
+        bytes -= job.length;
+        jobs--;
+      }
+    },
+    recycle: (b) => pool.recycle(b),
+    release: () => undefined,
+  };
+  const geometry = { seg: 1 * M, pre: 256 * K, over: 256 * K, max: 2 };
+  const jobBytes = geometry.seg + geometry.pre + geometry.over;
+  const local = (datas: Uint8Array[], name: string) =>
+    datas.map((d, i) => {
+      const path = join(dir, `${name}${i}`);
+      writeFileSync(path, d);
+      return { path: `${name}${i}`, source: path, size: d.length, local: true };
+    });
+  const smalls = Array.from({ length: 64 }, (_, i) => fastRandom(16 * K + i, 100 + i));
+  const { files } = await collect(local(smalls, "s"), smalls, slow, geometry);
+  assert.deepEqual(files.map((f) => f.hash), smalls.map(reference));
+  assert.ok(maxJobs > 2 * geometry.max, `small files in flight at once: ${maxJobs}`);
+  assert.ok(maxBytes <= geometry.max * jobBytes, `${maxBytes} bytes in flight`);
+
+  maxBytes = maxJobs = 0;
+  const bigs = [fastRandom(5 * M, 7), fastRandom(3 * M + 5, 8)];
+  const big = await collect(local(bigs, "b"), bigs, slow, geometry);
+  assert.deepEqual(big.files.map((f) => f.hash), bigs.map(reference));
+  assert.ok(maxJobs <= geometry.max, `segments in flight at once: ${maxJobs}`);
+  assert.ok(maxBytes <= geometry.max * jobBytes, `${maxBytes} bytes in flight`);
+
+  // Sources in memory are copied into job buffers: at most maxSegments of those, small or not.
+  maxBytes = maxJobs = 0;
+  const mem = await collect(smalls.map((d, i) => ({ path: `m${i}`, source: d, size: d.length })), smalls, slow, geometry);
+  assert.deepEqual(mem.files.map((f) => f.hash), smalls.map(reference));
+  assert.ok(maxJobs <= geometry.max, `buffered jobs in flight at once: ${maxJobs}`);
+});
