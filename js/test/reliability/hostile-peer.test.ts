@@ -319,6 +319,13 @@ describe("uploads", () => {
       return s;
     }),
     dedup("a shard with every count byte flipped", () => Buffer.from(validDedupShard()).map((x, i) => (i % 48 >= 32 && i % 48 < 40 ? x ^ 0xff : x))),
+    // Found by fuzzing (tests/fuzz_regressions.rs): a xorb listing one chunk twice aborted the core.
+    dedup("a xorb listing the same chunk twice", () => {
+      const b = new DedupShardBuilder();
+      const h = randomData(32, 11);
+      b.addXorb("ef".repeat(32), Buffer.concat([h, randomData(32, 12), h]), new Uint32Array([100, 50, 100]), 274);
+      return b.finish(new Uint8Array(32).fill(3), 1, 4e9);
+    }),
   ]) {
     it(`dedup answer: ${c.name} → a miss, the upload completes and verifies`, () => uploadCase("dedup shard", c));
   }
