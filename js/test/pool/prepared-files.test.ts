@@ -58,7 +58,7 @@ async function collect(items: UploadItem[], datas: Uint8Array[], preparer: Segme
       const data = datas[ev.file]!;
       let roff = seg.recordOffset(ev.from);
       for (let i = ev.from; i < ev.to; i++) {
-        const start = ev.base + seg.chunkStart(i);
+        const start: number = ev.base + seg.chunkStart(i);
         const end = ev.base + seg.ends[i]!;
         assert.equal(start, pos, `file ${ev.file}: chunk ${i} starts where the previous ended`);
         if (compression !== HASHES_ONLY) {
