@@ -6,6 +6,10 @@
 //   npm test -- --rust            only the Rust tests
 //   npm test -- --js [filter...]  only the TypeScript tests (optionally those whose path contains a filter)
 //   npm test -- --no-build        skip setup and build (when you just built)
+//   npm test -- --reliability     only the reliability step (scripts/reliability.mjs)
+//
+// The full run ends with the reliability step (issue 8): bounded fuzzing of the core, the reliability
+// tests (js/test/reliability, kept out of the general TypeScript run so they run once), RELIABILITY.md.
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ROOT, run, setup } from "./setup.mjs";
@@ -26,18 +30,21 @@ const flags = new Set(args.filter((a) => a.startsWith("--")));
 const filters = args.filter((a) => !a.startsWith("--"));
 const onlyRust = flags.has("--rust");
 const onlyJs = flags.has("--js");
+const onlyReliability = flags.has("--reliability");
+const everything = !onlyRust && !onlyJs && !onlyReliability;
 
 try {
   if (!flags.has("--no-build")) {
-    setup(new Set(onlyRust ? ["build"] : ["all"]));
+    setup(new Set(onlyRust ? ["build"] : onlyReliability ? ["build", "fuzz"] : ["all"]));
     if (!onlyRust) {
       buildWasm();
       buildTs();
     }
   }
-  if (!onlyJs) run("cargo", ["test", "--quiet"]);
-  if (!onlyRust) {
+  if (!onlyJs && !onlyReliability) run("cargo", ["test", "--quiet"]);
+  if (!onlyRust && !onlyReliability) {
     let files = findTests(join(ROOT, "js", "test"));
+    if (everything) files = files.filter((f) => !f.startsWith(join(ROOT, "js", "test", "reliability") + "/"));
     if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
     if (files.length === 0) throw new Error("no TypeScript test matched");
     process.stderr.write(`[test] ${files.length} TypeScript test files\n`);
@@ -49,6 +56,7 @@ try {
       ...files.map((f) => relative(ROOT, f)),
     ]);
   }
+  if (everything || onlyReliability) run(process.execPath, [join(ROOT, "scripts", "reliability.mjs"), "--no-build"]);
 } catch (err) {
   process.stderr.write(`[test] error: ${err.message}\n`);
   process.exit(1);
