@@ -77,7 +77,7 @@ export function writeReport({ command, testsPassed, fuzzRan }) {
   const L = [];
   L.push("# Reliability");
   L.push("");
-  L.push(`Written by \`${command}\` (scripts/reliability.mjs) on ${new Date().toISOString().slice(0, 10)} at commit \`${git(["rev-parse", "--short", "HEAD"]) || "?"}\`${git(["status", "--porcelain"]) ? " (with local changes)" : ""}, ${process.platform} ${process.arch}, Node ${process.version}. Do not edit by hand: run the command again.`);
+  L.push(`Written by \`${command}\` (scripts/reliability.mjs) on ${new Date().toISOString().slice(0, 10)} at commit \`${git(["rev-parse", "--short", "HEAD"]) || "?"}\`${git(["status", "--porcelain", "--untracked-files=no"]) ? " (with local changes)" : ""}, ${process.platform} ${process.arch}, Node ${process.version}. Do not edit by hand: run the command again.`);
   L.push("");
   L.push(`Tests: **${testsPassed ? "all passed" : "SOME FAILED"}**.${missing.length ? ` Not run: ${missing.join(", ")}.` : ""} Issue 8 asks that every run end complete and verified, or with a clear error and nothing partial registered or written; the numbers below are what the suite measured.`);
   L.push("");

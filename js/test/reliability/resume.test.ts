@@ -294,11 +294,11 @@ describe("resume after SIGKILL (child processes)", () => {
       assert.ok(refOut.json?.ok, refOut.stderr);
       const total = xorbPosts(ref, refMark);
 
-      // Run 1: slowed down (each xorb answer takes 60 ms), killed once a third of the xorbs are stored.
+      // Run 1: slowed down (each xorb answer takes 100 ms), killed once a third of the xorbs are stored.
       const bucket = await newBucket(hub, `kill-${mode}`);
       const resumeDir = join(tmp, `state-${mode}`);
       const proxy = await startFaultProxy(hub.url);
-      proxy.add({ method: "POST", path: "/v1/xorbs/", action: "delay", delayMs: 60 });
+      proxy.add({ method: "POST", path: "/v1/xorbs/", action: "delay", delayMs: 100 });
       const mark = hub.requests.length;
       const run1 = startChild({ ...jobFor(hub, bucket, { resumeDir }), hubUrl: proxy.url });
       await until(() => xorbPosts(hub, mark).ok >= Math.floor(total.count / 3), 60_000, "a third of the xorbs");
