@@ -376,7 +376,8 @@ export async function downloadBucketFiles(
       const source =
         entry.size === 0
           ? (async function* () {})()
-          : exactly(entry.size, entry.path, reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal }));
+          : // The file sink writes each block before it asks for the next: the reader may reuse its buffers.
+            exactly(entry.size, entry.path, reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal, reuse: true }));
       try {
         const written = await writeFileAtomic(localPath, source, {
           signal,

@@ -158,6 +158,8 @@ type FromWorker =
       length?: number;
       data?: ArrayBuffer;
       spare?: ArrayBuffer;
+      /** The output buffer of a decode job, when the result did not fit in it. */
+      unused?: ArrayBuffer;
       error?: string;
       code?: string;
       /** The error is the core's (malformed input), not the worker's. */
@@ -244,15 +246,16 @@ export class WorkerPool implements SegmentPreparer {
   /**
    * Decodes and hashes the chunk records in the first `length` bytes of `data` (transferred, handed back)
    * on a worker: what `decodeChunkRecords` does on this thread. Malformed records reject with the core's
-   * `XetCoreError`.
+   * `XetCoreError`. The result goes into `out` (transferred) when it fits; otherwise `out` comes back as
+   * `unused`.
    */
-  decode(data: ArrayBuffer, length: number): Promise<{ decoded: DecodedRecords; data: ArrayBuffer }> {
+  decode(data: ArrayBuffer, length: number, out?: ArrayBuffer): Promise<{ decoded: DecodedRecords; data: ArrayBuffer; unused?: ArrayBuffer }> {
     if (this.#closed) return Promise.reject(new XetBucketsError("POOL_CLOSED", "the chunking pool was stopped"));
     this.#cancelIdle();
     return new Promise((resolve, reject) => {
       this.#queue.push({
         reject,
-        post: (id) => ({ msg: { type: "decode", id, data, length }, transfer: [data] }),
+        post: (id) => ({ msg: { type: "decode", id, data, length, out }, transfer: out ? [data, out] : [data] }),
         settle: (msg) => {
           if (msg.core) return reject(new XetCoreError(msg.code ?? "CORE_ERROR", msg.error ?? "undecodable chunk records"));
           if (msg.error !== undefined || !msg.packed || !msg.data) return reject(new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`));
@@ -262,6 +265,7 @@ export class WorkerPool implements SegmentPreparer {
           resolve({
             decoded: { count: n, lengths: new Uint32Array(b, 16, n), hashes: new Uint8Array(b, 16 + 4 * n, 32 * n), data: new Uint8Array(b, 16 + 36 * n, head[1]!) },
             data: msg.data,
+            unused: msg.unused,
           });
         },
       });

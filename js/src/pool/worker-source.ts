@@ -7,7 +7,8 @@
  *
  * Messages (see pool.ts):
  *   in:  { type: "init", module }                                     → { type: "ready" } | { type: "fatal", error }
- *   in:  { type: "decode", id, data, length }   (chunk records of a download) → { type: "done", id, packed, length, data } | { …, error, code, core }
+ *   in:  { type: "decode", id, data, length, out? } (chunk records of a download; `out`: a buffer for the result)
+ *        → { type: "done", id, packed, length, data, unused? } | { …, error, code, core }
  *   in:  { type: "job", id, data | file: { path, offset }, length, start, emitFrom, seam, seamChain, compression, spare?, spareSize }
  *                                                  → { type: "done", id, packed, length, data } | { type: "done", id, error, fatal, data }
  * `data` (the input ArrayBuffer) is transferred both ways, so the pool reuses it; a `file` job (Node) reads
@@ -84,11 +85,17 @@ export const WORKER_SOURCE = String.raw`"use strict";
         }
         const head = new DataView(ex.memory.buffer, out, 8);
         const length = 16 + 36 * head.getUint32(0, true) + head.getUint32(4, true);
-        const packed = ex.memory.buffer.slice(out, out + length);
-        post({ type: "done", id: m.id, packed, length, data }, [packed, data]);
+        // Into the caller's spent output buffer when it fits (no new multi-MiB buffer), else a new one.
+        const given = m.out;
+        const packed = given && given.byteLength >= length ? given : new ArrayBuffer(length);
+        new Uint8Array(packed, 0, length).set(new Uint8Array(ex.memory.buffer, out, length));
+        if (given && packed !== given) post({ type: "done", id: m.id, packed, length, data, unused: given }, [packed, data, given]);
+        else post({ type: "done", id: m.id, packed, length, data }, [packed, data]);
       } catch (e) {
         const fatal = e instanceof WebAssembly.RuntimeError;
-        post({ type: "done", id: m.id, error: String((e && e.message) || e), code: e && e.code, core: !!(e && e.core), fatal, data }, [data]);
+        const msg = { type: "done", id: m.id, error: String((e && e.message) || e), code: e && e.code, core: !!(e && e.core), fatal, data };
+        if (m.out) msg.unused = m.out;
+        post(msg, m.out ? [data, m.out] : [data]);
       }
       return;
     }

@@ -67,6 +67,8 @@ interface Batch {
   hashes: Uint8Array;
   /** count + 1 offsets into data. */
   offsets: Uint32Array;
+  /** The buffer under data, lengths and hashes when a worker wrote it (reusable once the batch is consumed). */
+  packed?: ArrayBuffer;
 }
 interface DecodedRange {
   start: number;
@@ -87,6 +89,23 @@ function corrupt(message: string, cause?: unknown): IntegrityError {
 export class WindowPool {
   readonly #free: Uint8Array[] = [];
   readonly #batches: ArrayBuffer[] = [];
+  readonly #outputs: ArrayBuffer[] = [];
+  /** Output buffers handed out again (for tests and diagnostics). */
+  reusedOutputs = 0;
+  /**
+   * A spent output buffer for a worker's decoded batch, if one is kept: decoded batches live until they are
+   * written, long enough to reach V8's old generation, where a fresh multi-MiB buffer per batch (1 GiB
+   * downloaded: hundreds of them) triggers a full collection every few of them.
+   */
+  takeOutput(): ArrayBuffer | undefined {
+    const b = this.#outputs.pop();
+    if (b) this.reusedOutputs++;
+    return b;
+  }
+  /** Keeps a consumed batch's buffer for a later batch (at most 4, of at most 2 decode windows each). */
+  giveOutput(b: ArrayBuffer): void {
+    if (this.#outputs.length < 4 && b.byteLength >= 256 * 1024 && b.byteLength <= 2 * DECODE_WINDOW_BYTES) this.#outputs.push(b);
+  }
   /** A buffer for one batch of records sent to a worker (`decode`); at most 4 are kept. */
   takeBatch(size: number): ArrayBuffer {
     const i = this.#batches.findIndex((b) => b.byteLength >= size);
@@ -121,7 +140,8 @@ export class WindowPool {
 export type RecordsDecoder = (
   bytes: ArrayBuffer,
   length: number,
-) => Promise<{ decoded: { count: number; lengths: Uint32Array; hashes: Uint8Array; data: Uint8Array }; data: ArrayBuffer }>;
+  out?: ArrayBuffer,
+) => Promise<{ decoded: { count: number; lengths: Uint32Array; hashes: Uint8Array; data: Uint8Array }; data: ArrayBuffer; unused?: ArrayBuffer }>;
 
 /**
  * Smaller batches (tiny files) are decoded here: a worker round trip would cost them more than it saves.
@@ -267,14 +287,15 @@ export class RecordDecoder implements RangeSink {
     const input = this.#pool ? this.#pool.takeBatch(records.length) : new ArrayBuffer(records.length);
     new Uint8Array(input, 0, records.length).set(records);
     this.#inflight++;
-    const p = this.#decode!(input, records.length)
+    const p = this.#decode!(input, records.length, this.#pool?.takeOutput())
       .then(
-        ({ decoded: d, data }) => {
+        ({ decoded: d, data, unused }) => {
           this.#pool?.giveBatch(data);
+          if (unused) this.#pool?.giveOutput(unused);
           if (d.count !== n) throw corrupt(`xorb ${this.xorb}: decoded ${d.count} chunks where ${n} records were framed`);
           const offsets = new Uint32Array(n + 1);
           for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + d.lengths[i]!;
-          return { chunkStart, count: n, data: d.data, lengths: d.lengths, hashes: d.hashes, offsets };
+          return { chunkStart, count: n, data: d.data, lengths: d.lengths, hashes: d.hashes, offsets, packed: d.data.buffer as ArrayBuffer };
         },
         (err: unknown) => {
           if (err instanceof XetCoreError) throw corrupt(`undecodable chunk records in xorb ${this.xorb} (${err.code}: ${err.message})`, err);
@@ -430,7 +451,7 @@ export class XetReader {
       const pool = await acquireWorkerPool(this.#workers);
       // The pool stays while jobs run and stops its workers once idle; no need to hold it.
       pool.release();
-      return (bytes, length) => pool.decode(bytes, length);
+      return (bytes, length, out) => pool.decode(bytes, length, out);
     } catch {
       return undefined;
     }
@@ -489,11 +510,13 @@ export class XetReader {
   /**
    * Yields the bytes [start, end) of a file, in order. Whole-file reads (start 0, end = size) are verified
    * against `file.hash` unless `verify` is false; a mismatch ends the iteration with `IntegrityError`
-   * (HASH_MISMATCH) after the last byte. Yielded arrays are never reused by the reader.
+   * (HASH_MISMATCH) after the last byte. Yielded arrays are never reused by the reader, unless `reuse` is
+   * set: for a sink that is done with each array (wrote or copied it) when it asks for the next one, the
+   * reader then reuses the buffers of consumed batches (fewer full collections).
    */
   async *read(
     file: XetFileRef,
-    opts: { start?: number; end?: number; signal?: AbortSignal; verify?: boolean } = {},
+    opts: { start?: number; end?: number; signal?: AbortSignal; verify?: boolean; reuse?: boolean } = {},
   ): AsyncGenerator<Uint8Array> {
     const start = Math.max(0, opts.start ?? 0);
     const end = Math.min(file.size, opts.end ?? file.size);
@@ -507,7 +530,7 @@ export class XetReader {
     const state = { hashedUpTo: 0, builder };
     try {
       for (let ws = start; ws < end; ws += this.windowBytes) {
-        yield* this.#window(file, ws, Math.min(end, ws + this.windowBytes), state, signal);
+        yield* this.#window(file, ws, Math.min(end, ws + this.windowBytes), state, signal, opts.reuse === true);
       }
       if (builder) {
         finished = true;
@@ -538,6 +561,7 @@ export class XetReader {
     we: number,
     state: { hashedUpTo: number; builder: FileHashBuilder | undefined },
     userSignal: AbortSignal | undefined,
+    reuse: boolean,
   ): AsyncGenerator<Uint8Array> {
     const hash = file.hash.toLowerCase();
     let plan = await this.reconstruction(hash, ws, we - 1, userSignal);
@@ -714,7 +738,11 @@ export class XetReader {
           yield slice;
         }
         out = [];
-        if (ti === u.lastUse) release(u);
+        if (ti === u.lastUse) {
+          // The consumer asked for more after the unit's last slice: with `reuse`, it is done with them.
+          if (reuse) for (const d of u.decoded?.values() ?? []) for (const b of d.batches) if (b.packed) this.#windows.giveOutput(b.packed);
+          release(u);
+        }
       }
       const remaining = cur.remaining;
       if (remaining !== 0) {

@@ -90,3 +90,38 @@ test("with workers, small batches decoded here and large ones on the workers kee
     next += b.count;
   }
 });
+
+test("workers decode into spent output buffers: reused when the result fits, handed back when it does not", async (t) => {
+  await initCore();
+  const pool = await acquireWorkerPool(2);
+  t.after(() => pool.release());
+  const decode: RecordsDecoder = (b, n, out) => pool.decode(b, n, out);
+  const body = xorbOf(fastRandom(8 * 1024 * 1024 + 100 * 1024, 10));
+  const whole = decodeChunkRecords(body);
+  const range = { start: 0, end: whole.count, byteStart: 0, byteEnd: body.length - 1 };
+
+  // Two outputs large enough for a 4 MiB batch: both batches on the workers are written into them.
+  const windows = new WindowPool();
+  windows.giveOutput(new ArrayBuffer(6 * 1024 * 1024));
+  windows.giveOutput(new ArrayBuffer(6 * 1024 * 1024));
+  const dec = new RecordDecoder(range, "x", windows, decode);
+  dec.push(body);
+  const got = await dec.done();
+  assert.deepEqual(concat(got.batches.map((b) => b.data)), whole.data);
+  assert.equal(windows.reusedOutputs, 2);
+  const packed = got.batches.filter((b) => b.packed);
+  assert.equal(packed.length, 2);
+  assert.ok(packed.every((b) => b.packed!.byteLength === 6 * 1024 * 1024 && b.data.buffer === b.packed));
+  assert.equal(windows.takeOutput(), undefined, "both outputs hold batches");
+
+  // Outputs too small for a batch: the workers use new buffers and hand these back to the pool.
+  const small = new WindowPool();
+  small.giveOutput(new ArrayBuffer(300 * 1024));
+  small.giveOutput(new ArrayBuffer(300 * 1024));
+  const dec2 = new RecordDecoder(range, "x", small, decode);
+  dec2.push(body);
+  const got2 = await dec2.done();
+  assert.deepEqual(concat(got2.batches.map((b) => b.data)), whole.data);
+  assert.equal(small.takeOutput()?.byteLength, 300 * 1024);
+  assert.equal(small.takeOutput()?.byteLength, 300 * 1024);
+});
