@@ -21,7 +21,10 @@
  * starts; fetches ahead of it start only while their total (decoded estimate + window) stays under
  * `maxBufferedBytes`, and at most `maxRangeFetches` requests are in flight. So:
  *
- *     download memory ≈ maxBufferedBytes + F per file being read + one write block,  F ≤ 64 + 8 MiB
+ *     download memory ≈ maxBufferedBytes + F per file being read + one write block + spares,  F ≤ 64 + 8 MiB
+ *
+ * (spares: the reader keeps at most 4 spent windows, 4 record batches and 4 decoded outputs for reuse,
+ * each at most one decoding window: ≤ 96 MiB, ≈ 30 MiB for incompressible data.)
  *
  * (F: the head fetch, decoded plus its decoding window; small for files made of small xorbs.)
  */
@@ -102,9 +105,9 @@ export class WindowPool {
     if (b) this.reusedOutputs++;
     return b;
   }
-  /** Keeps a consumed batch's buffer for a later batch (at most 4, of at most 2 decode windows each). */
+  /** Keeps a consumed batch's buffer for a later batch (at most 4, of at most one decode window each). */
   giveOutput(b: ArrayBuffer): void {
-    if (this.#outputs.length < 4 && b.byteLength >= 256 * 1024 && b.byteLength <= 2 * DECODE_WINDOW_BYTES) this.#outputs.push(b);
+    if (this.#outputs.length < 4 && b.byteLength >= 256 * 1024 && b.byteLength <= DECODE_WINDOW_BYTES) this.#outputs.push(b);
   }
   /** A buffer for one batch of records sent to a worker (`decode`); at most 4 are kept. */
   takeBatch(size: number): ArrayBuffer {
