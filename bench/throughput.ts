@@ -13,7 +13,7 @@
  * with the same WebAssembly core). Rounds are interleaved (client A, B, C, A, B, C, …) and medians reported;
  * ratios are taken within this run. Writes the "throughput" section of BENCHMARKS.md.
  *
- *   npx tsx bench/throughput.ts [--rounds 3] [--skip-4gib]
+ *   npx tsx bench/throughput.ts [--rounds 5] [--skip-4gib]
  *
  * Data (generated once under bench-data/, AES-128-CTR keystreams: incompressible, no duplicates).
  */
@@ -25,7 +25,7 @@ import { parseArgs } from "node:util";
 import { BENCH_DATA, ensureDir, median, table, writeSection } from "./lib/report.js";
 import { BenchHub, MiB, nodeRun, nodeUpload, pythonRun, type BenchFile, type Run } from "./lib/upload-harness.js";
 
-const { values } = parseArgs({ options: { rounds: { type: "string", default: "3" }, "skip-4gib": { type: "boolean", default: false } } });
+const { values } = parseArgs({ options: { rounds: { type: "string", default: "5" }, "skip-4gib": { type: "boolean", default: false } } });
 const ROUNDS = Number(values.rounds);
 const GiB = 1024 * MiB;
 
