@@ -8,7 +8,7 @@
  */
 import { ProtocolError } from "../errors.js";
 import type { BucketRef } from "../repo.js";
-import type { HubContext } from "./context.js";
+import { strictText, type HubContext } from "./context.js";
 
 export const MAX_BATCH_LINES = 1000;
 
@@ -73,8 +73,9 @@ export async function batchBucketOps(
       signal: opts.abortSignal,
     });
     let json: { processed?: unknown; succeeded?: unknown; failed?: unknown };
+    const text = await strictText(res, `batch answered ${res.status} with a body that`);
     try {
-      json = (await res.json()) as typeof json;
+      json = JSON.parse(text) as typeof json;
     } catch (err) {
       throw new ProtocolError(`batch answered ${res.status} with a body that is not JSON`, { cause: err });
     }

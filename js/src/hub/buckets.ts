@@ -7,7 +7,7 @@
 import { ProtocolError } from "../errors.js";
 import type { RequestInit2 } from "../http.js";
 import type { BucketRef } from "../repo.js";
-import type { HubContext } from "./context.js";
+import { strictText, type HubContext } from "./context.js";
 
 /** A bucket as the Hub describes it (B2). Extra keys the Hub sends are kept. */
 export interface BucketInfo {
@@ -69,7 +69,7 @@ export async function* paginate<T>(ctx: HubContext, first: string, init: Request
       url,
       { ...init, headers: { Accept: "application/json", ...init.headers } },
       async (res) => {
-        const text = await res.text();
+        const text = await strictText(res, `listing page ${url.replace(/[?#].*$/, "")}`);
         let items: unknown;
         try {
           items = JSON.parse(text);

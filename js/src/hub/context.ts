@@ -75,7 +75,7 @@ export function hubContext(opts: HubCallOptions = {}): HubContext {
     json<T>(pathOrUrl: string, init: RequestInit2 = {}) {
       // The body is read inside the retry loop, so a connection that breaks mid-body is retried.
       return requestRead(pathOrUrl, { ...init, headers: { Accept: "application/json", ...init.headers } }, async (res) => {
-        const text = await res.text();
+        const text = await strictText(res, `${init.method ?? "GET"} ${redactUrl(res.url || pathOrUrl)} answered ${res.status} with a body that`);
         try {
           return JSON.parse(text) as T;
         } catch (err) {
@@ -87,6 +87,19 @@ export function hubContext(opts: HubCallOptions = {}): HubContext {
       });
     },
   };
+}
+
+/**
+ * The body as text, refusing bytes that are not valid UTF-8: the Hub sends valid UTF-8, so invalid bytes
+ * mean a damaged answer, and a lenient decoder would turn a damaged path into another name (U+FFFD).
+ */
+export async function strictText(res: Response, what: string): Promise<string> {
+  const bytes = await res.arrayBuffer();
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (err) {
+    throw new ProtocolError(`${what} is not valid UTF-8 (a damaged answer)`, { cause: err });
+  }
 }
 
 /** Percent-encodes each segment of a bucket path, keeping the "/" separators. */

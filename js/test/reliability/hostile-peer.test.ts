@@ -233,6 +233,36 @@ function foreignRecords(n: number): Buffer {
 }
 
 describe("sync from a hostile listing", () => {
+  // Found by a 1000-run campaign (seed 99): a byte flipped inside a path of a listing decoded to U+FFFD,
+  // and sync-down wrote the file under that mangled name, reporting success. Invalid UTF-8 is corruption.
+  it("a listing whose bytes are not valid UTF-8 (a flipped byte in a path) is refused; nothing is written", async () => {
+    const t = (tally["listing (traversal)"] ??= { tried: 0, rejected: 0, harmless: 0 });
+    t.tried++;
+    proxy.clear();
+    proxy.add({
+      path: "/tree",
+      action: "rewrite",
+      rewrite: (a) => {
+        const body = Buffer.from(a.body);
+        const at = body.indexOf("g.bin");
+        if (at >= 0) body[at + 1] ^= 0xff; // "." → 0xd1, a lead byte without its continuation
+        return { body, headers: a.headers };
+      },
+    });
+    const dest = join(work, "sync-bad-utf8");
+    let err: unknown;
+    try {
+      await withTimeout(syncBucket(`hf://buckets/${bucket}/d`, dest, { hubUrl: proxy.url, accessToken: ALICE.token, retry: RETRY }), "invalid UTF-8");
+    } catch (e) {
+      err = e;
+    } finally {
+      proxy.clear();
+    }
+    assert.ok(err instanceof XetBucketsError && err.code === "PROTOCOL", `ProtocolError expected, got ${String(err)}`);
+    assert.deepEqual(listFilesRec(dest), []);
+    t.rejected++;
+  });
+
   for (const [name, bad] of [
     ["a path with ..", "d/../../escape.bin"],
     ["an absolute path", "d//etc/escape.bin"],
