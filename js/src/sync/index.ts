@@ -103,6 +103,44 @@ export class SyncRefusedError extends XetBucketsError {
   }
 }
 
+/**
+ * Temporary files of downloads (`.<name>.<12 hex>.xet-tmp`, node/download.ts). A process killed mid-download
+ * leaves one behind: it is never a local file of a sync (a sync up would upload the partial bytes), and a
+ * sync that downloads that name again removes it once it is stale.
+ */
+const DOWNLOAD_TEMP = /(?:^|\/)\.[^/]+\.[0-9a-f]{12}\.xet-tmp$/;
+/** A temporary download file untouched for this long belongs to a process that is gone. */
+const STALE_TEMP_MS = 10 * 60 * 1000;
+
+/** Removes stale temporary files of earlier downloads of these targets; returns how many. */
+async function removeStaleTemps(targets: string[]): Promise<number> {
+  const { readdir, stat, unlink } = await import("node:fs/promises");
+  const { basename, dirname, join } = await import("node:path");
+  const byDir = new Map<string, Set<string>>();
+  for (const t of targets) {
+    const d = dirname(t);
+    if (!byDir.has(d)) byDir.set(d, new Set());
+    byDir.get(d)!.add(basename(t));
+  }
+  let removed = 0;
+  for (const [dir, names] of byDir) {
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    for (const e of entries) {
+      const m = /^\.(.+)\.[0-9a-f]{12}\.xet-tmp$/.exec(e);
+      if (!m || !names.has(m[1]!)) continue;
+      const p = join(dir, e);
+      const st = await stat(p).catch(() => undefined);
+      if (st?.isFile() && Date.now() - st.mtimeMs > STALE_TEMP_MS) {
+        await unlink(p).then(
+          () => removed++,
+          () => undefined,
+        );
+      }
+    }
+  }
+  return removed;
+}
+
 function isRemote(p: string): boolean {
   return p.startsWith("hf://");
 }
@@ -217,7 +255,7 @@ export async function syncBucket(source: string | undefined, dest: string | unde
     if (!rootStat?.isDirectory()) throw new InvalidArgumentError(`the source must be a local directory: ${s.localRoot}`);
     const walked = await walkDirectory(s.localRoot, { signal: options.abortSignal });
     problems = walked.problems;
-    for (const f of walked.files) if (filter.matches(f.path)) local.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
+    for (const f of walked.files) if (filter.matches(f.path) && !DOWNLOAD_TEMP.test(f.path)) local.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
   } else if (rootStat && !rootStat.isDirectory()) {
     throw new InvalidArgumentError(`the destination must be a directory: ${s.localRoot}`);
   }
@@ -228,7 +266,7 @@ export async function syncBucket(source: string | undefined, dest: string | unde
     if (options.delete) {
       const walked = await walkDirectory(s.localRoot, { signal: options.abortSignal });
       problems = walked.problems;
-      for (const f of walked.files) if (filter.matches(f.path)) local.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
+      for (const f of walked.files) if (filter.matches(f.path) && !DOWNLOAD_TEMP.test(f.path)) local.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
     } else {
       for (const rel of remote.keys()) {
         const st = await stat(join(s.localRoot, rel)).catch(() => undefined);
@@ -329,6 +367,8 @@ async function execute(
       return [e && e.xetHash ? (e as RemoteFileEntry) : remotePath(o.path), target];
     });
   if (downloads.length) {
+    const stale = await removeStaleTemps(downloads.map(([, target]) => target));
+    if (stale) warnings.push(`removed ${stale} temporary file(s) left by an interrupted download`);
     const r = await downloadBucketFiles(`hf://buckets/${s.bucket.id}`, downloads, {
       ...tuning,
       raiseOnMissingFiles: true,
