@@ -6,7 +6,7 @@
  * are collected from every request (200 with `failed[]` for a partial failure, 422 when all failed) and
  * returned; callers decide whether to throw (`BatchError`).
  */
-import { ProtocolError } from "../errors.js";
+import { NetworkError, ProtocolError, XetBucketsError } from "../errors.js";
 import type { BucketRef } from "../repo.js";
 import { strictText, type HubContext } from "./context.js";
 
@@ -73,7 +73,14 @@ export async function batchBucketOps(
       signal: opts.abortSignal,
     });
     let json: { processed?: unknown; succeeded?: unknown; failed?: unknown };
-    const text = await strictText(res, `batch answered ${res.status} with a body that`);
+    let text: string;
+    try {
+      text = await strictText(res, `batch answered ${res.status} with a body that`);
+    } catch (err) {
+      if (err instanceof XetBucketsError || opts.abortSignal?.aborted) throw err;
+      // The connection broke while the answer was read: the batch may or may not have been applied.
+      throw new NetworkError("NETWORK", `batch: the connection broke while its answer was read (${String((err as Error)?.message ?? err)}); the operations may or may not have been applied — run them again`, res.url, { cause: err });
+    }
     try {
       json = JSON.parse(text) as typeof json;
     } catch (err) {
