@@ -42,6 +42,8 @@ try {
     }
   }
   if (!onlyJs && !onlyReliability) run("cargo", ["test", "--quiet"]);
+  // The sources and the tests type-check (tsx runs them without checking).
+  if (everything) run(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.test.json", "--noEmit"]);
   if (!onlyRust && !onlyReliability) {
     let files = findTests(join(ROOT, "js", "test"));
     if (everything) files = files.filter((f) => !f.startsWith(join(ROOT, "js", "test", "reliability") + "/"));

@@ -63,10 +63,10 @@ function uploadInPage(via: "page" | "worker", bucket: string, b64: string, dbNam
       try {
         let r;
         if (via === "page") {
-          const m = await import("/dist/web/index.js");
+          const m = await import("/dist/web/index.js" as string);
           r = await m.uploadFiles({ repo: `buckets/${bucket}`, hubUrl, accessToken: token, files, maxXorbBytes: 256 * 1024, retry: { maxAttempts: 2, baseDelayMs: 10 }, resumeStore: m.indexedDbResumeStore({ dbName }) });
         } else {
-          const { UploadWorker } = await import("/dist/web/browser.js");
+          const { UploadWorker } = await import("/dist/web/browser.js" as string);
           const w = new UploadWorker();
           try {
             r = await w.upload({ repo: `buckets/${bucket}`, hubUrl, accessToken: token, files, maxXorbBytes: 256 * 1024, retry: { maxAttempts: 2, baseDelayMs: 10 }, resume: { dbName } });
