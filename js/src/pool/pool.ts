@@ -202,7 +202,7 @@ export class WorkerPool implements SegmentPreparer {
   private constructor(width: number, module: WebAssembly.Module) {
     this.width = width;
     this.#module = module;
-    this.#spares = new Spares(width * DEPTH);
+    this.#spares = new Spares(width);
   }
 
   recycle(packed: ArrayBuffer): boolean {
