@@ -277,7 +277,7 @@ ${table(header, transferRows(results.upload, upRate))}
 ### Download of the same 1 GiB (uploaded once by xet-buckets), to a fresh directory
 
 @huggingface/hub has no multi-file download: its \`downloadFile\` runs 4 files at a time, each streamed to disk
-(xet-buckets' \`downloadBucketFiles\` also reads 4 files at a time by default).
+(xet-buckets' \`downloadBucketFiles\` reads 4 files at a time by default, or up to 16 while they are ≤ 4 MiB).
 
 ${table(header, transferRows(results.download, dlRate))}
 

@@ -288,7 +288,10 @@ export interface DownloadProgress {
 export interface DownloadBucketFilesOptions extends DownloadTuning, CommonOptions {
   /** Throw `EntryNotFoundError` (before downloading anything) when a path does not exist; default: warn and skip. */
   raiseOnMissingFiles?: boolean;
-  /** Files downloaded at once (default 4). They share maxRangeFetches and maxBufferedBytes. */
+  /**
+   * Files downloaded at once. Default: 4, or up to 16 while they are small (≤ 4 MiB). They share
+   * maxRangeFetches and maxBufferedBytes.
+   */
   maxFileDownloads?: number;
   /** Set each local file's mtime to the remote mtime when the bucket has one (default true). */
   preserveMtime?: boolean;
@@ -365,47 +368,63 @@ export async function downloadBucketFiles(
   const ctl = new AbortController();
   const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, ctl.signal]) : ctl.signal;
   const result: DownloadBucketFilesResult = { downloaded: [], missing };
-  let next = 0;
   let firstError: unknown;
-  const worker = async () => {
-    while (next < jobs.length && firstError === undefined) {
-      const { entry, localPath } = jobs[next++]!;
-      let bytes = 0;
-      const progress = (done: boolean) =>
-        options.onProgress?.({ path: entry.path, localPath, bytes, totalBytes: entry.size, done });
-      const source =
-        entry.size === 0
-          ? (async function* () {})()
-          : // The file sink writes each block before it asks for the next: the reader may reuse its buffers.
-            exactly(entry.size, entry.path, reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal, reuse: true }));
-      try {
-        const written = await writeFileAtomic(localPath, source, {
-          signal,
-          mtime: options.preserveMtime === false ? undefined : parseTime(entry.mtime),
-          onBytes: (n) => {
-            bytes += n;
-            progress(false);
-          },
-        });
-        progress(true);
-        result.downloaded.push({ path: entry.path, localPath, size: written });
-      } catch (err) {
-        if (err instanceof IntegrityError) err.message += ` Nothing was written to ${localPath} (an existing file there is unchanged).`;
-        if (firstError === undefined) {
-          firstError = err;
-          ctl.abort(err);
-        }
+  const runOne = async ({ entry, localPath }: (typeof jobs)[number]) => {
+    let bytes = 0;
+    const progress = (done: boolean) => options.onProgress?.({ path: entry.path, localPath, bytes, totalBytes: entry.size, done });
+    const source =
+      entry.size === 0
+        ? (async function* () {})()
+        : // The file sink writes each block before it asks for the next: the reader may reuse its buffers.
+          exactly(entry.size, entry.path, reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal, reuse: true }));
+    try {
+      const written = await writeFileAtomic(localPath, source, {
+        signal,
+        mtime: options.preserveMtime === false ? undefined : parseTime(entry.mtime),
+        onBytes: (n) => {
+          bytes += n;
+          progress(false);
+        },
+      });
+      progress(true);
+      result.downloaded.push({ path: entry.path, localPath, size: written });
+    } catch (err) {
+      if (err instanceof IntegrityError) err.message += ` Nothing was written to ${localPath} (an existing file there is unchanged).`;
+      if (firstError === undefined) {
+        firstError = err;
+        ctl.abort(err);
       }
     }
   };
-  const n = Math.max(1, Math.min(jobs.length, Math.floor(options.maxFileDownloads ?? 4)));
-  await Promise.all(Array.from({ length: n }, worker));
+  // Files at once: `maxFileDownloads` when given; by default 4, or up to 16 while they are small (a small
+  // file is mostly round trips and file-system calls, and holds at most about twice its size).
+  const explicit = options.maxFileDownloads !== undefined;
+  const units = explicit ? Math.max(1, Math.floor(options.maxFileDownloads!)) : 4 * SMALL_FILES_PER_SLOT;
+  const weight = (size: number) => (explicit ? 1 : size <= SMALL_FILE_BYTES ? 1 : SMALL_FILES_PER_SLOT);
+  let free = units;
+  const running = new Set<Promise<void>>();
+  for (const job of jobs) {
+    const w = weight(job.entry.size);
+    while (free < w && firstError === undefined) await Promise.race(running);
+    if (firstError !== undefined) break;
+    free -= w;
+    const p: Promise<void> = runOne(job).finally(() => {
+      free += w;
+      running.delete(p);
+    });
+    running.add(p);
+  }
+  await Promise.all(running);
   if (firstError !== undefined) {
     if (options.abortSignal?.aborted) throw options.abortSignal.reason;
     throw firstError;
   }
   return result;
 }
+
+/** Files of at most this size count as a quarter of a download slot (default scheduling). */
+const SMALL_FILE_BYTES = 4 * 1024 * 1024;
+const SMALL_FILES_PER_SLOT = 4;
 
 /** Passes the blocks through and fails (before the sink commits) unless they total `size` bytes. */
 async function* exactly(size: number, path: string, blocks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
