@@ -111,6 +111,14 @@ impl XetHasher {
         self.file.finish()
     }
 
+    /// Like [`XetHasher::finish`], with the file's chunk count.
+    pub fn finish_counted(mut self) -> (MerkleHash, u64) {
+        let file = &mut self.file;
+        self.chunks.finish(|h, len| file.add_chunk(h, len as u64));
+        let chunks = self.file.chunk_count();
+        (self.file.finish(), chunks)
+    }
+
     /// Same as [`XetHasher::finish`] but leaves a fresh hasher behind (for the WASM class).
     pub fn finish_reset(&mut self) -> MerkleHash {
         std::mem::take(self).finish()

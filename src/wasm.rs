@@ -240,6 +240,40 @@ pub extern "C" fn xb_prepare(
 }
 
 thread_local! {
+    static WORKER_HASHER: RefCell<hasher::XetHasher> = RefCell::new(hasher::XetHasher::new());
+    static WORKER_DIGEST: RefCell<[u8; 40]> = const { RefCell::new([0u8; 40]) };
+}
+
+/// Starts the Xet file hash of a new file, fed by `xb_hash_update` and ended by `xb_hash_finish`
+/// (whole local files hashed on a worker, read block by block into the `xb_input` buffer).
+#[no_mangle]
+pub extern "C" fn xb_hash_begin() {
+    WORKER_HASHER.with(|h| *h.borrow_mut() = hasher::XetHasher::new());
+}
+
+/// Feeds the first `len` bytes of the `xb_input` buffer to the file hash.
+#[no_mangle]
+pub extern "C" fn xb_hash_update(len: usize) {
+    WORKER_INPUT.with(|input| {
+        let input = input.borrow();
+        WORKER_HASHER.with(|h| h.borrow_mut().update(&input[..len.min(input.len())]));
+    });
+}
+
+/// Ends the file: returns the address of 40 bytes, valid until the next call: the 32 raw bytes of
+/// the file hash, then its chunk count (u64 LE).
+#[no_mangle]
+pub extern "C" fn xb_hash_finish() -> *const u8 {
+    let (hash, chunks) = WORKER_HASHER.with(|h| std::mem::take(&mut *h.borrow_mut()).finish_counted());
+    WORKER_DIGEST.with(|d| {
+        let mut d = d.borrow_mut();
+        d[..32].copy_from_slice(hash.as_bytes());
+        d[32..].copy_from_slice(&chunks.to_le_bytes());
+        d.as_ptr()
+    })
+}
+
+thread_local! {
     static WORKER_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
 }
 

@@ -222,6 +222,12 @@ fn vectors_json_roots_files_terms_verification() {
             assert_eq!(x.bytes(), data.len() as u64);
             assert_eq!(x.finish().to_hex(), e["xet_file_hash"].as_str().unwrap());
         }
+        // finish_counted: the same hash, and the file's chunk count.
+        let mut x = XetHasher::new();
+        x.update(&data);
+        let (h, n) = x.finish_counted();
+        assert_eq!(h.to_hex(), e["xet_file_hash"].as_str().unwrap());
+        assert_eq!(n, chunks.len() as u64, "{name}");
         // Xorb hashes of the uploaded xorbs: the file's chunks are the xorb's chunks (for the
         // zero file: the one distinct chunk).
         for x in e["xorbs_uploaded"].as_array().unwrap() {

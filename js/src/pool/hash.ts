@@ -2,14 +2,16 @@
  * Xet file hashes (file ids) of many files, or of large ones, on every core: the files are cut into segments
  * that the chunking workers chunk and hash in parallel (boundaries and chunk hashes only, no records;
  * xet/prepared-files.ts keeps the boundaries those of one sequential pass), and the merkle tree of each file
- * is built on this thread from its chunk hashes in order. The result equals `xetHash` of each file.
+ * is built on this thread from its chunk hashes in order. Local files no larger than a segment (Node) go to the
+ * workers whole, several per task: a worker reads each into its core's memory and returns its file hash, so
+ * a tree of small files costs this thread one message per task. The result equals `xetHash` of each file.
  *
  * Memory: the workers (`workers × (2 × segment job + 8 MiB)`) and `maxSegments` segments in flight.
  */
-import { FileHashBuilder, HASHES_ONLY, initCore } from "../core/index.js";
+import { FileHashBuilder, HASHES_ONLY, initCore, rawToHex } from "../core/index.js";
 import { PreparedFiles } from "../xet/prepared-files.js";
 import type { UploadItem } from "../xet/upload-sources.js";
-import { acquireWorkerPool, defaultWorkers, InlinePreparer, type SegmentPreparer } from "./pool.js";
+import { acquireWorkerPool, defaultWorkers, InlinePreparer, WorkerPool, type SegmentPreparer } from "./pool.js";
 import type { ContentSource } from "../sources.js";
 
 export interface HashFilesOptions {
@@ -34,48 +36,130 @@ export async function xetHashFiles(sources: ContentSource[], options: HashFilesO
   await initCore();
   const workers = options.workers ?? defaultWorkers();
   const preparer: SegmentPreparer = workers > 0 ? await acquireWorkerPool(workers) : new InlinePreparer();
-  const items: UploadItem[] = sources.map((source, i) => ({
-    path: `file${i}`,
-    source,
-    local: typeof source === "string" || (source instanceof URL && source.protocol === "file:"),
-    size: source instanceof Uint8Array ? source.length : undefined,
-  }));
   const ctl = new AbortController();
   const onAbort = () => ctl.abort(options.abortSignal?.reason);
   options.abortSignal?.addEventListener("abort", onAbort, { once: true });
-  const out: FileHash[] = [];
+  const out: FileHash[] = new Array(sources.length);
   try {
-    const prepared = new PreparedFiles(items, {
-      preparer,
-      compression: HASHES_ONLY,
-      segmentBytes: options.segmentBytes ?? 4 * 1024 * 1024,
-      prerollBytes: 256 * 1024,
-      overlapBytes: 256 * 1024,
-      maxSegments: Math.max(2, 2 * workers),
-      inlineBelow: workers > 0 ? 64 * 1024 : Number.MAX_SAFE_INTEGER,
-      signal: ctl.signal,
-    });
-    let fh: FileHashBuilder | undefined;
-    let chunks = 0;
-    for await (const ev of prepared) {
-      if (ev.type === "start") {
-        fh = new FileHashBuilder();
-        chunks = 0;
-      } else if (ev.type === "chunks") {
-        const { segment: seg, from, to } = ev;
-        const lengths = new Uint32Array(to - from);
-        for (let i = from; i < to; i++) lengths[i - from] = seg.ends[i]! - seg.chunkStart(i);
-        fh!.addChunks(seg.hashes.subarray(32 * from, 32 * to), lengths);
-        chunks += to - from;
-        preparer.recycle(seg.buffer);
-      } else {
-        out.push({ xetHash: fh!.finish(), size: ev.size, chunks });
-        fh = undefined;
+    const segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
+    // Local files no larger than a segment go to the workers whole, several per task: one worker reads and
+    // hashes each (one message per task, not per file). Larger ones are cut into segments hashed in parallel.
+    let rest = sources.map((_, i) => i);
+    if (preparer instanceof WorkerPool && preparer.readsFiles) {
+      const whole = await wholeLocalFiles(sources, segmentBytes);
+      if (whole.size > 0) {
+        rest = rest.filter((i) => !whole.has(i));
+        await Promise.all([hashWhole(preparer, whole, out, workers, ctl.signal), hashSegmented(preparer, sources, rest, out, segmentBytes, workers, ctl.signal)]);
+        return out;
       }
     }
+    await hashSegmented(preparer, sources, rest, out, segmentBytes, workers, ctl.signal);
+  } catch (err) {
+    ctl.abort(err);
+    throw options.abortSignal?.aborted ? options.abortSignal.reason : err;
   } finally {
     options.abortSignal?.removeEventListener("abort", onAbort);
     preparer.release();
   }
   return out;
+}
+
+/** Local paths among `sources` (Node) of at most `maxBytes`, with their sizes: index → [path, size]. */
+async function wholeLocalFiles(sources: ContentSource[], maxBytes: number): Promise<Map<number, [string, number]>> {
+  const found = new Map<number, [string, number]>();
+  const idx = sources.flatMap((s, i) => (typeof s === "string" || (s instanceof URL && s.protocol === "file:") ? [i] : []));
+  if (idx.length === 0) return found;
+  const { toPath } = await import("../node/files.js");
+  const fsName = "node:fs/promises";
+  const { stat } = (await import(/* @vite-ignore */ fsName)) as typeof import("node:fs/promises");
+  await Promise.all(
+    idx.map(async (i) => {
+      const path = toPath(sources[i] as string | URL);
+      // A file that cannot be stat'ed takes the general path, which reports it.
+      const st = await stat(path).catch(() => undefined);
+      if (st?.isFile() && st.size <= maxBytes) found.set(i, [path, st.size]);
+    }),
+  );
+  return found;
+}
+
+/** Hashes whole local files on the workers, in tasks of about 8 MiB or 64 files, a few tasks per worker at once. */
+async function hashWhole(pool: WorkerPool, files: Map<number, [string, number]>, out: FileHash[], workers: number, signal: AbortSignal): Promise<void> {
+  const tasks: number[][] = [];
+  let task: number[] = [];
+  let bytes = 0;
+  for (const i of [...files.keys()].sort((a, b) => a - b)) {
+    task.push(i);
+    bytes += files.get(i)![1];
+    if (bytes >= 8 * 1024 * 1024 || task.length >= 64) {
+      tasks.push(task);
+      task = [];
+      bytes = 0;
+    }
+  }
+  if (task.length) tasks.push(task);
+  let next = 0;
+  const lane = async () => {
+    while (next < tasks.length) {
+      signal.throwIfAborted();
+      const t = tasks[next++]!;
+      const got = await pool.hashFiles(
+        t.map((i) => files.get(i)![0]),
+        t.map((i) => files.get(i)![1]),
+      );
+      t.forEach((i, k) => (out[i] = { xetHash: rawToHex(got[k]!.hash), size: got[k]!.size, chunks: got[k]!.chunks }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(tasks.length, 2 * Math.max(1, workers)) }, lane));
+}
+
+/** Hashes `which` of `sources` through PreparedFiles (segments on the preparer, merkle trees here). */
+async function hashSegmented(
+  preparer: SegmentPreparer,
+  sources: ContentSource[],
+  which: number[],
+  out: FileHash[],
+  segmentBytes: number,
+  workers: number,
+  signal: AbortSignal,
+): Promise<void> {
+  if (which.length === 0) return;
+  const items: UploadItem[] = which.map((i) => {
+    const source = sources[i]!;
+    return {
+      path: `file${i}`,
+      source,
+      local: typeof source === "string" || (source instanceof URL && source.protocol === "file:"),
+      size: source instanceof Uint8Array ? source.length : undefined,
+    };
+  });
+  const prepared = new PreparedFiles(items, {
+    preparer,
+    compression: HASHES_ONLY,
+    segmentBytes,
+    prerollBytes: 256 * 1024,
+    overlapBytes: 256 * 1024,
+    maxSegments: Math.max(2, 2 * workers),
+    inlineBelow: workers > 0 ? 64 * 1024 : Number.MAX_SAFE_INTEGER,
+    signal,
+  });
+  let fh: FileHashBuilder | undefined;
+  let chunks = 0;
+  let n = 0;
+  for await (const ev of prepared) {
+    if (ev.type === "start") {
+      fh = new FileHashBuilder();
+      chunks = 0;
+    } else if (ev.type === "chunks") {
+      const { segment: seg, from, to } = ev;
+      const lengths = new Uint32Array(to - from);
+      for (let i = from; i < to; i++) lengths[i - from] = seg.ends[i]! - seg.chunkStart(i);
+      fh!.addChunks(seg.hashes.subarray(32 * from, 32 * to), lengths);
+      chunks += to - from;
+      preparer.recycle(seg.buffer);
+    } else {
+      out[which[n++]!] = { xetHash: fh!.finish(), size: ev.size, chunks };
+      fh = undefined;
+    }
+  }
 }

@@ -281,6 +281,30 @@ export class WorkerPool implements SegmentPreparer {
     });
   }
 
+  /**
+   * Xet file hashes of whole local files (Node), on one worker, which reads each `block` bytes at a time into
+   * its core's memory: nothing passes through this thread. `sizes` are the sizes the caller saw; a file whose
+   * size differs, or that changes while it is read, fails with SOURCE_CHANGED.
+   */
+  hashFiles(paths: string[], sizes: number[], block = 1024 * 1024): Promise<{ hash: Uint8Array; size: number; chunks: number }[]> {
+    if (this.#closed) return Promise.reject(new XetBucketsError("POOL_CLOSED", "the chunking pool was stopped"));
+    if (!this.readsFiles) return Promise.reject(new XetBucketsError("INVALID_ARGUMENT", "these workers cannot read local files"));
+    this.#cancelIdle();
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        reject,
+        post: (id) => ({ msg: { type: "hash", id, files: paths, sizes, block }, transfer: [] }),
+        settle: (msg) => {
+          if (msg.code === "SOURCE_CHANGED" || msg.code === "READ_FAILED") return reject(new XetBucketsError(msg.code, msg.error ?? "read failed"));
+          if (msg.error !== undefined || !msg.packed) return reject(new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`));
+          const dv = new DataView(msg.packed);
+          resolve(paths.map((_, i) => ({ hash: new Uint8Array(msg.packed!, 48 * i, 32), size: dv.getFloat64(48 * i + 32, true), chunks: dv.getFloat64(48 * i + 40, true) })));
+        },
+      });
+      this.#pump();
+    });
+  }
+
   /** Counts a user of a shared pool (see `acquireWorkerPool`). */
   acquire(): this {
     this.#users++;

@@ -9,6 +9,8 @@
  *   in:  { type: "init", module }                                     → { type: "ready" } | { type: "fatal", error }
  *   in:  { type: "decode", id, data, length, out? } (chunk records of a download; `out`: a buffer for the result)
  *        → { type: "done", id, packed, length, data, unused? } | { …, error, code, core }
+ *   in:  { type: "hash", id, files, sizes, block } (Node: Xet file hashes of whole local files, read `block` bytes at a time)
+ *        → { type: "done", id, packed (48 bytes per file: raw hash, size, chunks), length } | { …, error, code, fatal }
  *   in:  { type: "job", id, data | file: { path, offset }, length, start, emitFrom, seam, seamChain, compression, spare?, spareSize }
  *                                                  → { type: "done", id, packed, length, data } | { type: "done", id, error, fatal, data }
  * `data` (the input ArrayBuffer) is transferred both ways, so the pool reuses it; a `file` job (Node) reads
@@ -96,6 +98,57 @@ export const WORKER_SOURCE = String.raw`"use strict";
         const msg = { type: "done", id: m.id, error: String((e && e.message) || e), code: e && e.code, core: !!(e && e.core), fatal, data };
         if (m.out) msg.unused = m.out;
         post(msg, m.out ? [data, m.out] : [data]);
+      }
+      return;
+    }
+    if (m.type === "hash") {
+      // Xet file hashes of whole local files (Node): each read block by block into the core's memory and
+      // hashed there; the result is 48 bytes per file (raw hash, size and chunk count as float64 LE).
+      const out = new ArrayBuffer(48 * m.files.length);
+      const dv = new DataView(out);
+      let current = "";
+      try {
+        fs = fs || req("node:fs");
+        const block = m.block;
+        const ptr = ex.xb_input(block) >>> 0;
+        for (let i = 0; i < m.files.length; i++) {
+          const path = (current = m.files[i]);
+          let fd;
+          try {
+            fd = fs.openSync(path, "r");
+          } catch (e) {
+            throw Object.assign(new Error("cannot open " + path + ": " + e.message), { code: e.code === "ENOENT" ? "SOURCE_CHANGED" : "READ_FAILED" });
+          }
+          try {
+            const size = fs.fstatSync(fd).size;
+            if (size !== m.sizes[i]) {
+              throw Object.assign(new Error(path + " changed while it was hashed (" + size + " bytes, was " + m.sizes[i] + ")"), { code: "SOURCE_CHANGED" });
+            }
+            ex.xb_hash_begin();
+            let pos = 0;
+            for (;;) {
+              // A new view every time: the core's memory may have grown (and moved) meanwhile.
+              const n = fs.readSync(fd, new Uint8Array(ex.memory.buffer, ptr, block), 0, block, pos);
+              if (n === 0) break;
+              ex.xb_hash_update(n);
+              pos += n;
+            }
+            if (pos !== size) {
+              throw Object.assign(new Error(path + " changed while it was hashed (read " + pos + " of " + size + " bytes)"), { code: "SOURCE_CHANGED" });
+            }
+            const r = ex.xb_hash_finish() >>> 0;
+            const digest = new Uint8Array(ex.memory.buffer, r, 40);
+            new Uint8Array(out, 48 * i, 32).set(digest.subarray(0, 32));
+            dv.setFloat64(48 * i + 32, size, true);
+            dv.setFloat64(48 * i + 40, Number(new DataView(ex.memory.buffer, r + 32, 8).getBigUint64(0, true)), true);
+          } finally {
+            fs.closeSync(fd);
+          }
+        }
+        post({ type: "done", id: m.id, packed: out, length: out.byteLength }, [out]);
+      } catch (e) {
+        const fatal = e instanceof WebAssembly.RuntimeError;
+        post({ type: "done", id: m.id, error: String((e && e.message) || e) + (fatal ? " (hashing " + current + ")" : ""), code: e && e.code, fatal });
       }
       return;
     }
