@@ -84,55 +84,89 @@ function corrupt(message: string, cause?: unknown): IntegrityError {
 }
 
 /**
+ * Spent buffers kept for reuse, up to `capBytes` in all: when full, a larger buffer replaces the smallest.
+ * Capped by bytes, not by count, so that many small files in flight (each holding a buffer of about its size)
+ * reuse as well as a few large ones.
+ */
+class Spares<T extends { byteLength: number }> {
+  readonly #free: T[] = [];
+  #bytes = 0;
+  constructor(readonly capBytes: number) {}
+  /** The smallest kept buffer of at least `size` bytes. */
+  take(size: number): T | undefined {
+    let best = -1;
+    for (let i = 0; i < this.#free.length; i++) {
+      const b = this.#free[i]!;
+      if (b.byteLength >= size && (best < 0 || b.byteLength < this.#free[best]!.byteLength)) best = i;
+    }
+    if (best < 0) return undefined;
+    const b = this.#free.splice(best, 1)[0]!;
+    this.#bytes -= b.byteLength;
+    return b;
+  }
+  give(b: T): void {
+    if (b.byteLength === 0 || b.byteLength > this.capBytes) return;
+    while (this.#bytes + b.byteLength > this.capBytes) {
+      let smallest = 0;
+      for (let i = 1; i < this.#free.length; i++) if (this.#free[i]!.byteLength < this.#free[smallest]!.byteLength) smallest = i;
+      if (this.#free.length === 0 || this.#free[smallest]!.byteLength >= b.byteLength) return;
+      this.#bytes -= this.#free.splice(smallest, 1)[0]!.byteLength;
+    }
+    this.#free.push(b);
+    this.#bytes += b.byteLength;
+  }
+  get count(): number {
+    return this.#free.length;
+  }
+}
+
+/** Bytes of spent buffers a reader keeps, for each kind (record windows, worker batches, decoded outputs). */
+const SPARE_BYTES = 3 * DECODE_WINDOW_BYTES;
+
+/**
  * Buffers for the serialized records of fetched ranges, reused from range to range by one reader: a fresh
  * multi-MiB buffer per range costs its page faults and, with many small files, frequent full collections
- * (the external memory they add up to). Sizes are powers of two from 256 KiB to the decode window; at most
- * 4 are kept.
+ * (the external memory they add up to). Window sizes are powers of two from 256 KiB to the decode window.
+ * Each kind keeps at most `SPARE_BYTES` (24 MiB).
  */
 export class WindowPool {
-  readonly #free: Uint8Array[] = [];
-  readonly #batches: ArrayBuffer[] = [];
-  readonly #outputs: ArrayBuffer[] = [];
+  readonly #free = new Spares<Uint8Array>(SPARE_BYTES);
+  readonly #batches = new Spares<ArrayBuffer>(SPARE_BYTES);
+  readonly #outputs = new Spares<ArrayBuffer>(SPARE_BYTES);
   /** Output buffers handed out again (for tests and diagnostics). */
   reusedOutputs = 0;
   /**
    * A spent output buffer for a worker's decoded batch, if one is kept: decoded batches live until they are
    * written, long enough to reach V8's old generation, where a fresh multi-MiB buffer per batch (1 GiB
-   * downloaded: hundreds of them) triggers a full collection every few of them.
+   * downloaded: hundreds of them) triggers a full collection every few of them. The smallest kept of at
+   * least `size` bytes (the expected result); the worker writes into it when the result fits.
    */
-  takeOutput(): ArrayBuffer | undefined {
-    const b = this.#outputs.pop();
+  takeOutput(size = 0): ArrayBuffer | undefined {
+    const b = this.#outputs.take(size);
     if (b) this.reusedOutputs++;
     return b;
   }
-  /** Keeps a consumed batch's buffer for a later batch (at most 4, of at most one decode window each). */
+  /** Keeps a consumed batch's buffer for a later batch (of at most one decode window). */
   giveOutput(b: ArrayBuffer): void {
-    if (this.#outputs.length < 4 && b.byteLength >= 256 * 1024 && b.byteLength <= DECODE_WINDOW_BYTES) this.#outputs.push(b);
+    if (b.byteLength >= 64 * 1024 && b.byteLength <= DECODE_WINDOW_BYTES) this.#outputs.give(b);
   }
-  /** A buffer for one batch of records sent to a worker (`decode`); at most 4 are kept. */
+  /** A buffer for one batch of records sent to a worker (`decode`). */
   takeBatch(size: number): ArrayBuffer {
-    const i = this.#batches.findIndex((b) => b.byteLength >= size);
-    return i >= 0 ? this.#batches.splice(i, 1)[0]! : new ArrayBuffer(Math.max(size, DECODE_BATCH_BYTES + 256 * 1024));
+    const alloc = size >= DECODE_BATCH_BYTES / 2 ? Math.max(size, DECODE_BATCH_BYTES + 256 * 1024) : Math.ceil(size / (64 * 1024)) * 64 * 1024;
+    return this.#batches.take(size) ?? new ArrayBuffer(alloc);
   }
   giveBatch(b: ArrayBuffer): void {
-    if (this.#batches.length < 4 && b.byteLength >= DECODE_BATCH_BYTES) this.#batches.push(b);
+    if (b.byteLength <= DECODE_WINDOW_BYTES) this.#batches.give(b);
   }
   take(size: number): Uint8Array {
     let cap = 256 * 1024;
     while (cap < size && cap < DECODE_WINDOW_BYTES) cap *= 2;
     cap = Math.max(cap, size);
-    const i = this.#free.findIndex((w) => w.length >= cap);
-    return i >= 0 ? this.#free.splice(i, 1)[0]! : new Uint8Array(cap);
+    return this.#free.take(cap) ?? new Uint8Array(cap);
   }
   give(w: Uint8Array): void {
     if (w.length < 256 * 1024 || w.length > DECODE_WINDOW_BYTES) return;
-    if (this.#free.length >= 4) {
-      // Keep the larger ones.
-      const smallest = this.#free.reduce((a, b, i, all) => (b.length < all[a]!.length ? i : a), 0);
-      if (this.#free[smallest]!.length >= w.length) return;
-      this.#free.splice(smallest, 1);
-    }
-    this.#free.push(w);
+    this.#free.give(w);
   }
 }
 
@@ -290,7 +324,7 @@ export class RecordDecoder implements RangeSink {
     const input = this.#pool ? this.#pool.takeBatch(records.length) : new ArrayBuffer(records.length);
     new Uint8Array(input, 0, records.length).set(records);
     this.#inflight++;
-    const p = this.#decode!(input, records.length, this.#pool?.takeOutput())
+    const p = this.#decode!(input, records.length, this.#pool?.takeOutput(records.length + 36 * n + 16))
       .then(
         ({ decoded: d, data, unused }) => {
           this.#pool?.giveBatch(data);
