@@ -1,6 +1,7 @@
 /** `xet-buckets hash FILE...`: prints `<xet hash>  <path>` per file, like sha256sum (`-` reads stdin). */
 import { parseArgs } from "node:util";
 import { xetHash } from "../hash.js";
+import { xetHashFiles } from "../pool/hash.js";
 import { UsageError, type CommandIo } from "./util.js";
 
 export const HASH_USAGE = `Usage: xet-buckets hash [--json] FILE...
@@ -24,22 +25,43 @@ export async function runHash(argv: string[], io: CommandIo): Promise<number> {
     return 0;
   }
   if (parsed.positionals.length === 0) throw new UsageError("hash needs at least one FILE (or - for stdin)", HASH_USAGE);
-  let failures = 0;
-  for (const path of parsed.positionals) {
+  // Files are hashed together on every core (xetHashFiles); "-" (stdin) where it stands. When that fails
+  // (a missing or unreadable file), each file is hashed on its own so that every error names its file.
+  const names = parsed.positionals;
+  const results = new Map<number, { hash: string; size: number } | Error>();
+  const files = names.flatMap((p, i) => (p === "-" ? [] : [i]));
+  if (files.length > 0) {
     try {
-      let size = 0;
-      const counting = async function* (src: AsyncIterable<Uint8Array>) {
-        for await (const b of src) {
-          size += b.length;
-          yield b;
-        }
-      };
-      const source = path === "-" ? counting(io.stdin) : counting(readPath(path));
-      const hash = await xetHash(source);
-      io.stdout.write(parsed.values.json ? JSON.stringify({ path, xetHash: hash, size }) + "\n" : `${hash}  ${path}\n`);
-    } catch (err) {
+      const got = await xetHashFiles(files.map((i) => names[i]!));
+      files.forEach((i, k) => results.set(i, { hash: got[k]!.xetHash, size: got[k]!.size }));
+    } catch {
+      results.clear();
+    }
+  }
+  let failures = 0;
+  for (let i = 0; i < names.length; i++) {
+    const path = names[i]!;
+    let r = results.get(i);
+    if (!r) {
+      try {
+        let size = 0;
+        const counting = async function* (src: AsyncIterable<Uint8Array>) {
+          for await (const b of src) {
+            size += b.length;
+            yield b;
+          }
+        };
+        const hash = await xetHash(path === "-" ? counting(io.stdin) : counting(readPath(path)));
+        r = { hash, size };
+      } catch (err) {
+        r = err as Error;
+      }
+    }
+    if (r instanceof Error) {
       failures++;
-      io.stderr.write(`xet-buckets hash: ${(err as Error).message}\n`);
+      io.stderr.write(`xet-buckets hash: ${r.message}\n`);
+    } else {
+      io.stdout.write(parsed.values.json ? JSON.stringify({ path, xetHash: r.hash, size: r.size }) + "\n" : `${r.hash}  ${path}\n`);
     }
   }
   return failures ? 1 : 0;

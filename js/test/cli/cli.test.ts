@@ -149,6 +149,15 @@ describe("files", () => {
     assert.equal(out, `${entries[0].xet_hash}  ${join(work, "model.bin")}\n`);
     const viaStdin = json(ok(await cli(["hash", "--json", "-"], { input: data })));
     assert.equal(viaStdin.xetHash, entries[0].xet_hash);
+    // Several files (hashed together on the workers), stdin between them, in argument order; a missing
+    // file is reported on stderr, the others still print, the exit code is 1.
+    await writeFile(join(work, "a.txt"), "a");
+    const mixed = await cli(["hash", join(work, "a.txt"), "-", join(work, "model.bin")], { input: data });
+    assert.equal(ok(mixed), [`49a7fffaf5f34109d4a191757f3e541e26437dcd1e0e83153454a503757856be  ${join(work, "a.txt")}`, `${entries[0].xet_hash}  -`, `${entries[0].xet_hash}  ${join(work, "model.bin")}`].join("\n") + "\n");
+    const withMissing = await cli(["hash", join(work, "a.txt"), join(work, "missing.bin"), join(work, "model.bin")]);
+    assert.equal(withMissing.code, 1);
+    assert.match(withMissing.stderr, /missing\.bin/);
+    assert.equal(withMissing.stdout, `49a7fffaf5f34109d4a191757f3e541e26437dcd1e0e83153454a503757856be  ${join(work, "a.txt")}\n${entries[0].xet_hash}  ${join(work, "model.bin")}\n`);
   });
 
   it("cp down: to a file, into a directory, to the cwd, to stdout (bytes equal); missing → exit 1", async () => {
