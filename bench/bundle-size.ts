@@ -34,7 +34,8 @@ export interface EntrySize {
  */
 export const BUDGETS: Record<string, number> = {
   "xet-buckets": 160 * 1024,
-  "xet-buckets/hash": 100 * 1024,
+  // The core's .wasm (one module for every entry, ≈ 95 KiB gzipped) is most of it.
+  "xet-buckets/hash": 102 * 1024,
   "xet-buckets/download": 130 * 1024,
   browser: 130 * 1024,
 };

@@ -105,10 +105,8 @@ impl XetHasher {
     }
 
     /// The file hash (all zeros for empty input). Consumes the hasher.
-    pub fn finish(mut self) -> MerkleHash {
-        let file = &mut self.file;
-        self.chunks.finish(|h, len| file.add_chunk(h, len as u64));
-        self.file.finish()
+    pub fn finish(self) -> MerkleHash {
+        self.finish_counted().0
     }
 
     /// Like [`XetHasher::finish`], with the file's chunk count.
