@@ -46,6 +46,8 @@ export async function xetHashFiles(sources: ContentSource[], options: HashFilesO
     // hashes each (one message per task, not per file). Larger ones are cut into segments hashed in parallel.
     let rest = sources.map((_, i) => i);
     if (preparer instanceof WorkerPool && preparer.readsFiles) {
+      // The workers start while the files are stat'ed.
+      preparer.warm();
       const whole = await wholeLocalFiles(sources, segmentBytes);
       if (whole.size > 0) {
         rest = rest.filter((i) => !whole.has(i));

@@ -305,6 +305,14 @@ export class WorkerPool implements SegmentPreparer {
     });
   }
 
+  /** Starts every worker now (they start on the first task otherwise), e.g. while the caller lists files. */
+  warm(): void {
+    if (this.#closed) return;
+    this.#cancelIdle();
+    while (this.#slots.length < this.width) this.#spawn();
+    this.#maybeIdle();
+  }
+
   /** Counts a user of a shared pool (see `acquireWorkerPool`). */
   acquire(): this {
     this.#users++;

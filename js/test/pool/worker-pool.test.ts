@@ -50,3 +50,17 @@ test("one worker runs queued tasks in turn; a trap rejects the tasks posted to i
   assert.deepEqual(again.segment.hashes, expected[0]!.hashes);
   assert.equal(pool.workers, 1);
 });
+
+test("warm() starts every worker before the first task; they answer tasks as usual", async (t) => {
+  await initCore();
+  const pool = await WorkerPool.create(2);
+  t.after(() => pool.terminate());
+  assert.equal(pool.workers, 0, "workers start lazily");
+  pool.warm();
+  assert.equal(pool.workers, 2);
+  pool.warm();
+  assert.equal(pool.workers, 2, "warm() twice starts no more");
+  const b = fastRandom(200_000, 77);
+  const out = await pool.prepare({ ...whole, data: b.slice().buffer, length: b.length });
+  assert.deepEqual(out.segment.hashes, new PreparedSegment(prepareSegment(b, whole)).hashes);
+});
