@@ -44,14 +44,7 @@ export class XorbFiles {
    * `afterTempWrite` is a test hook run between the temp write and the rename.
    */
   async write(hash: string, data: Uint8Array, afterTempWrite?: () => Promise<void> | void): Promise<void> {
-    const dir = join(this.#root, hash.slice(0, 2));
-    if (!this.#madeDirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
-      await fsyncDir(this.#root);
-      this.#madeDirs.add(dir);
-    }
-    const tmp = join(this.#tmp, `${hash}.${randomBytes(6).toString("hex")}`);
-    const fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+    const { dir, tmp, fh } = await this.#createTemp(hash);
     try {
       let off = 0;
       while (off < data.length) {
@@ -80,6 +73,12 @@ export class XorbFiles {
    * work overlaps the upload instead of following it.
    */
   async begin(hash: string): Promise<XorbTempFile> {
+    const { dir, tmp, fh } = await this.#createTemp(hash);
+    return new XorbTempFile(fh, tmp, dir, this.path(hash));
+  }
+
+  /** A new temp file for the xorb `hash`, with its final directory made (and made durable) first. */
+  async #createTemp(hash: string): Promise<{ dir: string; tmp: string; fh: FileHandle }> {
     const dir = join(this.#root, hash.slice(0, 2));
     if (!this.#madeDirs.has(dir)) {
       await mkdir(dir, { recursive: true });
@@ -88,7 +87,7 @@ export class XorbFiles {
     }
     const tmp = join(this.#tmp, `${hash}.${randomBytes(6).toString("hex")}`);
     const fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
-    return new XorbTempFile(fh, tmp, dir, this.path(hash));
+    return { dir, tmp, fh };
   }
 
   /** A stream of bytes [start, end] (inclusive) of a stored xorb. */
