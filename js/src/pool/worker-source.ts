@@ -29,15 +29,18 @@ export const WORKER_SOURCE = String.raw`"use strict";
   let post;
   let ex = null;
   let fs = null;
+  /** Opens a local file for reading (Node); a file gone since it was listed is SOURCE_CHANGED. */
+  const openFile = (path) => {
+    fs = fs || req("node:fs");
+    try {
+      return fs.openSync(path, "r");
+    } catch (e) {
+      throw Object.assign(new Error("cannot open " + path + ": " + e.message), { code: e.code === "ENOENT" ? "SOURCE_CHANGED" : "READ_FAILED" });
+    }
+  };
   /** Reads len bytes of a local file at offset into core memory (Node): no copy through the pool. */
   const readInto = (view, file) => {
-    fs = fs || req("node:fs");
-    let fd;
-    try {
-      fd = fs.openSync(file.path, "r");
-    } catch (e) {
-      throw Object.assign(new Error("cannot open " + file.path + ": " + e.message), { code: e.code === "ENOENT" ? "SOURCE_CHANGED" : "READ_FAILED" });
-    }
+    const fd = openFile(file.path);
     try {
       let got = 0;
       while (got < view.length) {
@@ -108,17 +111,11 @@ export const WORKER_SOURCE = String.raw`"use strict";
       const dv = new DataView(out);
       let current = "";
       try {
-        fs = fs || req("node:fs");
         const block = m.block;
         const ptr = ex.xb_input(block) >>> 0;
         for (let i = 0; i < m.files.length; i++) {
           const path = (current = m.files[i]);
-          let fd;
-          try {
-            fd = fs.openSync(path, "r");
-          } catch (e) {
-            throw Object.assign(new Error("cannot open " + path + ": " + e.message), { code: e.code === "ENOENT" ? "SOURCE_CHANGED" : "READ_FAILED" });
-          }
+          const fd = openFile(path);
           try {
             const size = fs.fstatSync(fd).size;
             if (size !== m.sizes[i]) {
