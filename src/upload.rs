@@ -799,35 +799,34 @@ impl UploadSession {
                 &compressed
             }
         };
-        if !self.open_xorb.fits(len as usize, record.len()) {
+        self.append_new(hash, len, record.len(), |x| {
+            x.push_record(hash, len, record)
+        })
+    }
+
+    /// The external-records form of [`UploadSession::store_new`].
+    fn store_external(&mut self, hash: MerkleHash, len: u32, record_len: usize) -> (u32, u32) {
+        self.append_new(hash, len, record_len, |x| {
+            x.push_external(hash, len, record_len)
+        })
+    }
+
+    /// Adds a new chunk of `record_len` serialized bytes to the open xorb with `push` (closing the
+    /// xorb first if the chunk does not fit, and after if it is full) and indexes it.
+    fn append_new(
+        &mut self,
+        hash: MerkleHash,
+        len: u32,
+        record_len: usize,
+        push: impl FnOnce(&mut XorbBuilder) -> Result<u32>,
+    ) -> (u32, u32) {
+        if !self.open_xorb.fits(len as usize, record_len) {
             self.close_xorb();
         }
         let id = self.open_xorb_id();
         // Fits by construction: the xorb was just closed if needed, and an empty xorb takes
         // any single chunk.
-        let index = self
-            .open_xorb
-            .push_record(hash, len, record)
-            .unwrap_or_default();
-        self.session_xorbs[id as usize].chunks.push(hash);
-        self.session_index.insert(hash, (id, index));
-        if self.open_xorb.is_full() {
-            self.close_xorb();
-        }
-        (id, index)
-    }
-
-    /// The external-records form of [`UploadSession::store_new`].
-    fn store_external(&mut self, hash: MerkleHash, len: u32, record_len: usize) -> (u32, u32) {
-        if !self.open_xorb.fits(len as usize, record_len) {
-            self.close_xorb();
-        }
-        let id = self.open_xorb_id();
-        // Fits by construction (see store_new).
-        let index = self
-            .open_xorb
-            .push_external(hash, len, record_len)
-            .unwrap_or_default();
+        let index = push(&mut self.open_xorb).unwrap_or_default();
         self.session_xorbs[id as usize].chunks.push(hash);
         self.session_index.insert(hash, (id, index));
         if self.open_xorb.is_full() {
