@@ -258,6 +258,13 @@ export class PreparedFiles {
     return !this.#stopped;
   }
 
+  /** The file bytes of the segment job starting at `s`: from its pre-roll (`base`), `want` of them through its overlap. */
+  #window(s: number): { base: number; want: number } {
+    const o = this.#o;
+    const base = s - Math.min(o.prerollBytes, s);
+    return { base, want: s + o.segmentBytes + o.overlapBytes - base };
+  }
+
   /**
    * Dispatches job `index` of file `f`: `length` bytes of `buffer` starting at file offset `base`, whose
    * segment starts at `segStart`; `full` when the buffer holds the whole overlap (then a seam follows).
@@ -265,8 +272,7 @@ export class PreparedFiles {
   #dispatch(state: FileState, f: number, input: Job["input"], base: number, segStart: number, length: number, full: boolean): void {
     const o = this.#o;
     const x = segStart - base;
-    const nextSeg = segStart + o.segmentBytes;
-    const nextBase = nextSeg - Math.min(o.prerollBytes, nextSeg);
+    const nextBase = this.#window(segStart + o.segmentBytes).base;
     const prev = state.jobs[state.jobs.length - 1];
     let start = 0;
     let emitFrom = x;
@@ -316,8 +322,7 @@ export class PreparedFiles {
       // The size stated when the upload was resolved, else now.
       const size = this.#items[f]!.size ?? (await sizeNow());
       for (let s = 0; size > 0; s += o.segmentBytes) {
-        const base = s - Math.min(o.prerollBytes, s);
-        const want = s + o.segmentBytes + o.overlapBytes - base;
+        const { base, want } = this.#window(s);
         const length = Math.min(want, size - base);
         if (!(await this.#slot(length, false))) return;
         this.#dispatch(state, f, { path }, base, s, length, length === want);
@@ -339,8 +344,7 @@ export class PreparedFiles {
     }
     try {
       for (let s = 0; ; s += o.segmentBytes) {
-        const base = s - Math.min(o.prerollBytes, s);
-        const want = s + o.segmentBytes + o.overlapBytes - base;
+        const { base, want } = this.#window(s);
         if (!(await this.#slot(want, true))) return;
         const buffer = this.#buffer();
         const view = new Uint8Array(buffer, 0, want);
@@ -394,8 +398,7 @@ export class PreparedFiles {
     try {
       let carry: Uint8Array | undefined;
       for (let s = 0; ; s += o.segmentBytes) {
-        const base = s - Math.min(o.prerollBytes, s);
-        const want = s + o.segmentBytes + o.overlapBytes - base;
+        const { base, want } = this.#window(s);
         if (!(await this.#slot(want, true))) return;
         const buffer = this.#buffer();
         const view = new Uint8Array(buffer, 0, want);
@@ -412,9 +415,7 @@ export class PreparedFiles {
         const full = got === want;
         if (full) {
           // The next job's bytes from its pre-roll on are already here.
-          const nextSeg = s + o.segmentBytes;
-          const nextBase = nextSeg - Math.min(o.prerollBytes, nextSeg);
-          carry = view.slice(nextBase - base, got);
+          carry = view.slice(this.#window(s + o.segmentBytes).base - base, got);
         }
         this.#dispatch(state, f, { buffer }, base, s, got, full);
         if (!full) return;
