@@ -264,7 +264,8 @@ pub extern "C" fn xb_hash_update(len: usize) {
 /// the file hash, then its chunk count (u64 LE).
 #[no_mangle]
 pub extern "C" fn xb_hash_finish() -> *const u8 {
-    let (hash, chunks) = WORKER_HASHER.with(|h| std::mem::take(&mut *h.borrow_mut()).finish_counted());
+    let (hash, chunks) =
+        WORKER_HASHER.with(|h| std::mem::take(&mut *h.borrow_mut()).finish_counted());
     WORKER_DIGEST.with(|d| {
         let mut d = d.borrow_mut();
         d[..32].copy_from_slice(hash.as_bytes());

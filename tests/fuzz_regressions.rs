@@ -11,7 +11,10 @@ use xet_core::upload::{UploadOptions, UploadSession};
 use xet_core::MerkleHash;
 
 fn input(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("fuzz_regressions").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fuzz_regressions")
+        .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -23,7 +26,8 @@ fn a_dedup_answer_repeating_a_chunk_in_one_xorb_is_learned_without_panic() {
     let h = chunk_hash(b"a chunk");
     let other = chunk_hash(b"another chunk");
     let mut b = DedupShardBuilder::new();
-    b.add_xorb(MerkleHash([7; 32]), &[h, other, h], &[7, 13, 7], 100).unwrap();
+    b.add_xorb(MerkleHash([7; 32]), &[h, other, h], &[7, 13, 7], 100)
+        .unwrap();
     for key in [None, Some([5u8; 32])] {
         let shard = parse_shard(&b.finish(key, 1, 0).unwrap()).unwrap();
         let mut idx = LearnedIndex::new();
@@ -58,12 +62,17 @@ fn answer_query(input: &[u8]) {
         start = c;
     }
     let mut b = DedupShardBuilder::new();
-    b.add_xorb(MerkleHash([7u8; 32]), &hashes, &lengths, 200_000).unwrap();
+    b.add_xorb(MerkleHash([7u8; 32]), &hashes, &lengths, 200_000)
+        .unwrap();
     let shard: Vec<u8> = match input.first() {
         None => return,
         Some(m) if m % 2 == 0 => input[1..].to_vec(),
         Some(_) => {
-            let mut s = if input[1] % 2 == 0 { b.finish(None, 1, 4_000_000_000).unwrap() } else { b.finish(Some([9u8; 32]), 1, 4_000_000_000).unwrap() };
+            let mut s = if input[1] % 2 == 0 {
+                b.finish(None, 1, 4_000_000_000).unwrap()
+            } else {
+                b.finish(Some([9u8; 32]), 1, 4_000_000_000).unwrap()
+            };
             let at = u16::from_le_bytes([input[2], input[3]]) as usize % s.len();
             for (i, v) in input[4..].iter().enumerate() {
                 if at + i < s.len() {
@@ -73,7 +82,11 @@ fn answer_query(input: &[u8]) {
             s
         }
     };
-    let mut s = UploadSession::new(UploadOptions { max_xorb_bytes: 200_000, ..UploadOptions::default() }).unwrap();
+    let mut s = UploadSession::new(UploadOptions {
+        max_xorb_bytes: 200_000,
+        ..UploadOptions::default()
+    })
+    .unwrap();
     s.start_file(false).unwrap();
     for part in data.chunks(40_000) {
         s.push(part).unwrap();
@@ -88,7 +101,10 @@ fn answer_query(input: &[u8]) {
     s.resolve();
     let r = s.finish_file().unwrap();
     assert_eq!(r.size, data.len() as u64);
-    assert_eq!(r.new_bytes + r.dedup_local_bytes + r.dedup_global_bytes, r.size);
+    assert_eq!(
+        r.new_bytes + r.dedup_local_bytes + r.dedup_global_bytes,
+        r.size
+    );
     s.flush_xorb();
     while s.take_xorb().is_some() {}
     while let Ok(Some(_)) = s.take_shard() {}
