@@ -92,7 +92,8 @@ export const WORKER_SOURCE = String.raw`"use strict";
         const length = 16 + 36 * head.getUint32(0, true) + head.getUint32(4, true);
         // Into the caller's spent output buffer when it fits (no new multi-MiB buffer), else a new one.
         const given = m.out;
-        const packed = given && given.byteLength >= length ? given : new ArrayBuffer(length);
+        // A new one is rounded up to 64 KiB, so that it fits the next batches of about the same size.
+        const packed = given && given.byteLength >= length ? given : new ArrayBuffer(Math.ceil(length / 65536) * 65536);
         new Uint8Array(packed, 0, length).set(new Uint8Array(ex.memory.buffer, out, length));
         if (given && packed !== given) post({ type: "done", id: m.id, packed, length, data, unused: given }, [packed, data, given]);
         else post({ type: "done", id: m.id, packed, length, data }, [packed, data]);

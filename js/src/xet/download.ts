@@ -120,19 +120,28 @@ class Spares<T extends { byteLength: number }> {
   }
 }
 
-/** Bytes of spent buffers a reader keeps, for each kind (record windows, worker batches, decoded outputs). */
+/** Bytes of spent buffers a reader keeps, for each kind (record windows, decoded outputs). */
 const SPARE_BYTES = 3 * DECODE_WINDOW_BYTES;
+
+/** Granule of window sizes: a range of 1 MiB and a few record headers takes 1.25 MiB, not 2. */
+const WINDOW_STEP = 256 * 1024;
+/** A window handed to a worker: one batch, one network read, one record (most reads fit, or it grows). */
+const BATCH_WINDOW_BYTES = DECODE_BATCH_BYTES + 2 * WINDOW_STEP;
+/** Bytes of spent windows a reader keeps: with 16 small files in flight, each holds one. */
+const WINDOW_SPARE_BYTES = 4 * DECODE_WINDOW_BYTES;
 
 /**
  * Buffers for the serialized records of fetched ranges, reused from range to range by one reader: a fresh
  * multi-MiB buffer per range costs its page faults and, with many small files, frequent full collections
- * (the external memory they add up to). Window sizes are powers of two from 256 KiB to the decode window.
- * Each kind keeps at most `SPARE_BYTES` (24 MiB).
+ * (the external memory they add up to). A window is a whole `ArrayBuffer` (it is handed to a worker as the
+ * batch it holds); sizes are multiples of 256 KiB. It keeps at most `WINDOW_SPARE_BYTES` (32 MiB) of windows
+ * and `SPARE_BYTES` (24 MiB) of decoded outputs.
  */
 export class WindowPool {
-  readonly #free = new Spares<Uint8Array>(SPARE_BYTES);
-  readonly #batches = new Spares<ArrayBuffer>(SPARE_BYTES);
+  readonly #free = new Spares<Uint8Array>(WINDOW_SPARE_BYTES);
   readonly #outputs = new Spares<ArrayBuffer>(SPARE_BYTES);
+  /** Windows handed out again (for tests and diagnostics). */
+  reusedWindows = 0;
   /** Output buffers handed out again (for tests and diagnostics). */
   reusedOutputs = 0;
   /**
@@ -150,22 +159,16 @@ export class WindowPool {
   giveOutput(b: ArrayBuffer): void {
     if (b.byteLength >= 64 * 1024 && b.byteLength <= DECODE_WINDOW_BYTES) this.#outputs.give(b);
   }
-  /** A buffer for one batch of records sent to a worker (`decode`). */
-  takeBatch(size: number): ArrayBuffer {
-    const alloc = size >= DECODE_BATCH_BYTES / 2 ? Math.max(size, DECODE_BATCH_BYTES + 256 * 1024) : Math.ceil(size / (64 * 1024)) * 64 * 1024;
-    return this.#batches.take(size) ?? new ArrayBuffer(alloc);
-  }
-  giveBatch(b: ArrayBuffer): void {
-    if (b.byteLength <= DECODE_WINDOW_BYTES) this.#batches.give(b);
-  }
+  /** A window of at least `size` bytes (a whole buffer). */
   take(size: number): Uint8Array {
-    let cap = 256 * 1024;
-    while (cap < size && cap < DECODE_WINDOW_BYTES) cap *= 2;
-    cap = Math.max(cap, size);
-    return this.#free.take(cap) ?? new Uint8Array(cap);
+    const cap = Math.max(WINDOW_STEP, Math.ceil(size / WINDOW_STEP) * WINDOW_STEP);
+    const w = this.#free.take(cap);
+    if (w) this.reusedWindows++;
+    return w ?? new Uint8Array(cap);
   }
+  /** Keeps a spent window (a whole buffer of at most one decode window) for a later range. */
   give(w: Uint8Array): void {
-    if (w.length < 256 * 1024 || w.length > DECODE_WINDOW_BYTES) return;
+    if (w.length < WINDOW_STEP || w.length > DECODE_WINDOW_BYTES || w.byteOffset !== 0 || w.length !== w.buffer.byteLength) return;
     this.#free.give(w);
   }
 }
@@ -213,6 +216,8 @@ export class RecordDecoder implements RangeSink {
 
   /** The range's serialized length, when known: the window is sized for it at once (no regrowth). */
   readonly #expected: number;
+  /** Serialized bytes already handed on in batches (the window holds the ones after them). */
+  #consumed = 0;
   readonly #pool: WindowPool | undefined;
 
   constructor(range: { start: number; end: number; byteStart?: number; byteEnd?: number }, xorb: string, pool?: WindowPool, decode?: RecordsDecoder) {
@@ -244,8 +249,16 @@ export class RecordDecoder implements RangeSink {
     return this.#pool ? this.#pool.take(size) : new Uint8Array(size);
   }
 
+  /** The size of a new window that already holds `carry` bytes: the rest of the range, up to a decode window. */
+  #windowSize(carry: number): number {
+    const rest = this.#expected > 0 ? this.#expected - this.#consumed : 0;
+    // A window that goes to a worker holds one batch, one network read and one record; one decoded here
+    // stays, and holds up to a decode window.
+    return Math.max(carry, Math.min(rest, this.#decode ? BATCH_WINDOW_BYTES : DECODE_WINDOW_BYTES));
+  }
+
   push(bytes: Uint8Array): void {
-    if (this.#buf.length === 0 && this.#expected > 0) this.#buf = this.#alloc(Math.min(this.#expected, DECODE_WINDOW_BYTES));
+    if (this.#buf.length === 0 && this.#expected > 0) this.#buf = this.#alloc(this.#windowSize(0));
     if (this.#len + bytes.length > this.#buf.length) {
       const grown = this.#alloc(Math.max(this.#len + bytes.length, Math.min(2 * this.#buf.length, DECODE_WINDOW_BYTES), 256 * 1024));
       grown.set(this.#buf.subarray(0, this.#len));
@@ -290,11 +303,19 @@ export class RecordDecoder implements RangeSink {
       }
       if (n === 0 || (!full && !final)) break;
       if (this.#chunk + n > this.range.end) throw corrupt(`xorb ${this.xorb}: the range holds more chunks than the ${this.range.end - this.range.start} announced`);
-      if (this.#decode && stop - pos >= SMALL_BATCH_BYTES) {
-        this.#offload(buf.subarray(pos, stop), this.#chunk, n);
+      if (this.#decode && stop - pos >= SMALL_BATCH_BYTES && pos === 0) {
+        // The window itself goes to the worker (its records are at its start, no copy); the bytes after
+        // them move to a new window.
+        const carry = this.#len - stop;
+        const next = carry > 0 || !final ? this.#alloc(this.#windowSize(carry)) : new Uint8Array(0);
+        next.set(buf.subarray(stop, this.#len));
+        this.#consumed += stop;
+        this.#buf = next;
+        this.#len = carry;
+        this.#offload(buf, stop, this.#chunk, n);
         this.#chunk += n;
-        pos = stop;
-        continue;
+        this.#drain(final);
+        return;
       }
       let d;
       try {
@@ -311,6 +332,7 @@ export class RecordDecoder implements RangeSink {
       if (this.#decode) this.#pending.push(Promise.resolve(batch));
       else this.batches.push(batch);
       this.#chunk += n;
+      this.#consumed += stop - pos;
       pos = stop;
     }
     if (pos > 0) {
@@ -319,15 +341,16 @@ export class RecordDecoder implements RangeSink {
     }
   }
 
-  /** Sends one batch of records (chunks from `chunkStart`, `n` of them) to the workers. */
-  #offload(records: Uint8Array, chunkStart: number, n: number): void {
-    const input = this.#pool ? this.#pool.takeBatch(records.length) : new ArrayBuffer(records.length);
-    new Uint8Array(input, 0, records.length).set(records);
+  /**
+   * Sends one batch of records to the workers: the first `length` bytes of `window` (a whole buffer, given
+   * up here and handed back by the worker), chunks from `chunkStart`, `n` of them.
+   */
+  #offload(window: Uint8Array, length: number, chunkStart: number, n: number): void {
     this.#inflight++;
-    const p = this.#decode!(input, records.length, this.#pool?.takeOutput(records.length + 36 * n + 16))
+    const p = this.#decode!(window.buffer as ArrayBuffer, length, this.#pool?.takeOutput(length + 36 * n + 16))
       .then(
         ({ decoded: d, data, unused }) => {
-          this.#pool?.giveBatch(data);
+          this.#pool?.give(new Uint8Array(data));
           if (unused) this.#pool?.giveOutput(unused);
           if (d.count !== n) throw corrupt(`xorb ${this.xorb}: decoded ${d.count} chunks where ${n} records were framed`);
           const offsets = new Uint32Array(n + 1);

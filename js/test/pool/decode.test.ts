@@ -125,3 +125,31 @@ test("workers decode into spent output buffers: reused when the result fits, han
   assert.equal(small.takeOutput()?.byteLength, 300 * 1024);
   assert.equal(small.takeOutput()?.byteLength, 300 * 1024);
 });
+
+test("record windows go to the workers as the batches they hold and come back to the pool", async (t) => {
+  await initCore();
+  const pool = await acquireWorkerPool(2);
+  t.after(() => pool.release());
+  const sent: number[] = [];
+  const decode: RecordsDecoder = (b, n, out) => {
+    sent.push(b.byteLength); // before the transfer detaches it
+    return pool.decode(b, n, out);
+  };
+  const body = xorbOf(fastRandom(12 * 1024 * 1024 + 300 * 1024, 11));
+  const whole = decodeChunkRecords(body);
+  const windows = new WindowPool();
+  const dec = new RecordDecoder({ start: 0, end: whole.count, byteStart: 0, byteEnd: body.length - 1 }, "x", windows, decode);
+  for (let pos = 0; pos < body.length; pos += 65536) {
+    dec.push(body.subarray(pos, pos + 65536));
+    await dec.ready();
+  }
+  const got = await dec.done();
+  assert.deepEqual(concat(got.batches.map((b) => b.data)), whole.data);
+  assert.ok(sent.length >= 3, `${sent.length} batches on the workers`);
+  // Each batch went as a whole window, no copy: its buffer is a window size (a multiple of 256 KiB).
+  for (const size of sent) assert.ok(size > 0 && size % (256 * 1024) === 0, `a batch buffer of ${size} bytes`);
+  // Handed back by the workers, the windows serve the next ranges.
+  const before = windows.reusedWindows;
+  for (let i = 0; i < sent.length; i++) windows.take(256 * 1024);
+  assert.ok(windows.reusedWindows - before >= sent.length - 1, `${windows.reusedWindows - before} of ${sent.length} windows reused`);
+});
