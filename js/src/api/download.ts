@@ -295,6 +295,11 @@ export interface DownloadBucketFilesOptions extends DownloadTuning, CommonOption
   maxFileDownloads?: number;
   /** Set each local file's mtime to the remote mtime when the bucket has one (default true). */
   preserveMtime?: boolean;
+  /**
+   * fsync each file before it is renamed over its target (default false, like huggingface_hub, hf_xet and
+   * @huggingface/hub): the rename is atomic either way; fsync makes the files survive a power loss or OS crash.
+   */
+  fsync?: boolean;
   onProgress?: (p: DownloadProgress) => void;
   /** Where warnings go (missing files); default console.warn. */
   onWarning?: (message: string) => void;
@@ -310,8 +315,8 @@ export interface DownloadBucketFilesResult {
  * Downloads bucket files to local paths (huggingface_hub's `download_bucket_files`; Node only). Each item
  * is `[remotePath | entry, localPath]`; string paths are looked up with paths-info (≤ 1000 per request),
  * entries from listFiles/pathsInfo are used as they are. Each file is written to a temporary file in its
- * destination directory, verified against its xetHash, fsynced, renamed over the target and given the
- * remote mtime. Size-0 files need no CAS request. On the first failure the other downloads are stopped
+ * destination directory, verified against its xetHash, fsynced (with `fsync: true`), renamed over the target
+ * and given the remote mtime. Size-0 files need no CAS request. On the first failure the other downloads are stopped
  * and their temporary files removed; files completed before stay.
  */
 export async function downloadBucketFiles(
@@ -380,6 +385,7 @@ export async function downloadBucketFiles(
     try {
       const written = await writeFileAtomic(localPath, source, {
         signal,
+        fsync: options.fsync,
         mtime: options.preserveMtime === false ? undefined : parseTime(entry.mtime),
         onBytes: (n) => {
           bytes += n;

@@ -34,6 +34,8 @@ Arguments:
 Options:
   --resume-dir DIR  Upload: keep resume state in DIR (default: $XET_BUCKETS_RESUME_DIR). An upload that was
                     interrupted, run again, does not send again the data the server already stored.
+  --fsync           Download: flush the file to disk before it replaces the target (survives a power loss;
+                    slower). The file is replaced atomically either way.
   -h, --help        Show this message and exit.
 
 ${COMMON_HELP}
@@ -55,7 +57,7 @@ function checkBucketSide(arg: string): void {
 }
 
 export async function runCp(argv: string[], io: CommandIo): Promise<number> {
-  const ctx = setup(argv, { name: "cp", usage: CP_USAGE, positionals: ["SRC", "DST?"], options: [{ name: "resume-dir", type: "string" }] }, io);
+  const ctx = setup(argv, { name: "cp", usage: CP_USAGE, positionals: ["SRC", "DST?"], options: [{ name: "resume-dir", type: "string" }, { name: "fsync", type: "boolean" }] }, io);
   if (!ctx) return EXIT_OK;
   const [src, dst] = ctx.positionals as [string, string | undefined];
   checkBucketSide(src);
@@ -122,6 +124,7 @@ async function download(ctx: Context, src: string, dst: string | undefined): Pro
     const r = await downloadBucketFiles(ref.id, [[ref.path, local]], {
       ...ctx.hub,
       raiseOnMissingFiles: true,
+      fsync: ctx.values.fsync ? true : undefined,
       onProgress: (p) => {
         total ??= p.totalBytes;
         bar.download(p, total, 1);

@@ -34,6 +34,8 @@ Options:
   --ignore-existing       Skip updating files that exist on receiver (only create new files).
   --max-delete N          Refuse (change nothing) when the plan deletes more than N files.
   --force                 Allow --delete to remove every destination file when the source is empty.
+  --fsync                 Downloads: flush each file to disk before it replaces its target (survives a
+                          power loss; slower). Files are replaced atomically either way.
   --resume-dir DIR        Keep upload resume state in DIR (default: $XET_BUCKETS_RESUME_DIR): a sync
                           interrupted while uploading, run again, does not send again what the server stored.
   -v, --verbose           Show detailed logging with reasoning.
@@ -83,6 +85,7 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
         { name: "max-delete", type: "string" },
         { name: "force", type: "boolean" },
         { name: "resume-dir", type: "string" },
+        { name: "fsync", type: "boolean" },
         { name: "verbose", short: "v", type: "boolean" },
       ],
     },
@@ -161,6 +164,7 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
     force: v.force ? true : undefined,
     maxDelete,
     resumeDir: resumeDirOption(v["resume-dir"], io),
+    fsync: v.fsync ? true : undefined,
     onEvent,
   };
   if (apply !== undefined && !out.json) {

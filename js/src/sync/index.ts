@@ -76,6 +76,8 @@ export interface SyncOptions extends HubCallOptions, UploadTuning {
   resumeDir?: string;
   /** Where resume states live, for any runtime (overrides `resumeDir`). */
   resumeStore?: ResumeStore;
+  /** Downloads: fsync each file before it is renamed over its target (default false; see `downloadBucketFiles`). */
+  fsync?: boolean;
   onEvent?: (e: SyncEvent) => void;
 }
 

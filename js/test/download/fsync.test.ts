@@ -1,0 +1,73 @@
+/**
+ * `fsync`: files are flushed to disk before they replace their targets only when asked (downloadBucketFiles,
+ * sync, CLI `--fsync`); the rename is atomic either way. Counted at FileHandle.sync.
+ */
+import assert from "node:assert/strict";
+import { open, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { downloadBucketFiles } from "../../src/api/download.js";
+import { writeFileAtomic } from "../../src/node/download.js";
+import { startTestHub, type TestHub } from "../helpers/hub.js";
+import { assertFileEquals, randomBytes, seed, tempDir } from "./helpers.js";
+
+const B = "alice/fsync";
+
+/** Counts FileHandle.sync calls while `f` runs. */
+async function countSyncs(dir: string, f: () => Promise<void>): Promise<number> {
+  const probe = await open(join(dir, ".probe"), "w");
+  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+  await probe.close();
+  const original = proto.sync;
+  let n = 0;
+  proto.sync = function (this: unknown) {
+    n++;
+    return original.call(this);
+  };
+  try {
+    await f();
+  } finally {
+    proto.sync = original;
+  }
+  return n;
+}
+
+describe("fsync", () => {
+  let hub: TestHub;
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  const files = { "a.bin": randomBytes(300_000, 1), "b.bin": randomBytes(70_000, 2) };
+  before(async () => {
+    hub = await startTestHub();
+    await seed({ hubUrl: hub.url, accessToken: hub.users.alice.token }, B, files);
+    tmp = await tempDir();
+  });
+  after(async () => {
+    await hub.close();
+    await tmp.cleanup();
+  });
+
+  it("writeFileAtomic flushes the file before the rename only with fsync: true", async () => {
+    const target = join(tmp.dir, "atomic.bin");
+    const blocks = async function* () {
+      yield new Uint8Array([1, 2, 3]);
+      yield new Uint8Array([4]);
+    };
+    assert.equal(await countSyncs(tmp.dir, async () => void (await writeFileAtomic(target, blocks()))), 0);
+    assert.deepEqual([...(await readFile(target))], [1, 2, 3, 4]);
+    assert.equal(await countSyncs(tmp.dir, async () => void (await writeFileAtomic(target, blocks(), { fsync: true }))), 1);
+    assert.deepEqual([...(await readFile(target))], [1, 2, 3, 4]);
+  });
+
+  it("downloadBucketFiles passes fsync on: one flush per file, none by default", async () => {
+    const access = { hubUrl: hub.url, accessToken: hub.users.alice.token };
+    const pairs = (dest: string) => Object.keys(files).map((p) => [p, join(tmp.dir, dest, p)] as [string, string]);
+    const plain = await countSyncs(tmp.dir, async () => void (await downloadBucketFiles(B, pairs("plain"), access)));
+    const synced = await countSyncs(tmp.dir, async () => void (await downloadBucketFiles(B, pairs("synced"), { ...access, fsync: true })));
+    assert.equal(plain, 0);
+    assert.equal(synced, 2);
+    for (const [p, bytes] of Object.entries(files)) {
+      await assertFileEquals(join(tmp.dir, "plain", p), bytes);
+      await assertFileEquals(join(tmp.dir, "synced", p), bytes);
+    }
+  });
+});
