@@ -96,8 +96,12 @@ if (!values["skip-4gib"]) generate(FOUR, 4 * GiB, "xet-buckets bench 4 GiB");
 
 type Client = "ours" | "hubjs" | "hfxet";
 const CLIENTS: Client[] = ["ours", "hfxet", "hubjs"];
-const NAMES: Record<Client, string> = {
+/** Downloads also run xet-buckets with `fsync: true` (every file flushed before its rename). */
+type DlClient = Client | "oursFsync";
+const DL_CLIENTS: DlClient[] = ["ours", "oursFsync", "hfxet", "hubjs"];
+const NAMES: Record<DlClient, string> = {
   ours: "xet-buckets",
+  oursFsync: "xet-buckets, `fsync: true`",
   hubjs: "@huggingface/hub 2.17.5",
   hfxet: "huggingface_hub 2.4.0 + hf_xet 1.8.0",
 };
@@ -120,10 +124,12 @@ function upload(client: Client, bucket: string, files: BenchFile[]): Promise<Mea
   return measured(() => (client === "hfxet" ? pythonRun("upload", hub.url, bucket, files) : nodeRun(client, hub.url, bucket, files)));
 }
 
-function download(client: Client, bucket: string, files: BenchFile[]): Promise<Measured> {
-  return measured(() =>
-    client === "hfxet" ? pythonRun("download", hub.url, bucket, files) : nodeRun(client === "ours" ? "ours-download" : "hubjs-download", hub.url, bucket, files),
-  );
+function download(client: DlClient, bucket: string, files: BenchFile[]): Promise<Measured> {
+  return measured(() => {
+    if (client === "hfxet") return pythonRun("download", hub.url, bucket, files);
+    if (client === "hubjs") return nodeRun("hubjs-download", hub.url, bucket, files);
+    return nodeRun("ours-download", hub.url, bucket, files, client === "oursFsync" ? { fsync: true } : undefined);
+  });
 }
 
 const log = (s: string) => process.stderr.write(s + "\n");
@@ -131,8 +137,8 @@ const mibps = (bytes: number, s: number) => bytes / MiB / s;
 const fmt = (x: number, d = 0) => x.toFixed(d);
 
 const results = {
-  upload: new Map<Client, Measured[]>(),
-  download: new Map<Client, Measured[]>(),
+  upload: new Map<DlClient, Measured[]>(),
+  download: new Map<DlClient, Measured[]>(),
   reupload: new Map<Client, (Measured & { sent: number })[]>(),
   hash: new Map<"ours" | "hfxet", Measured[]>(),
 };
@@ -154,7 +160,7 @@ try {
   const dlBucket = await hub.bucket("dl");
   await nodeRun("ours", hub.url, dlBucket, SET_FILES);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const c of CLIENTS) {
+    for (const c of DL_CLIENTS) {
       const dest = mkdtempSync(join(tmpdir(), "xet-bench-dl-"));
       try {
         const files = SET_FILES.map((f) => ({ path: f.path, file: join(dest, f.path) }));
@@ -215,12 +221,12 @@ if (!values["skip-4gib"]) {
 const med = <R>(runs: R[], f: (r: R) => number) => median(runs.map(f));
 const rate = <K>(m: Map<K, Measured[]>, c: K, bytes: number) => bytes / MiB / med(m.get(c)!, (r) => r.seconds);
 
-const upRate = (c: Client) => rate(results.upload, c, SET_BYTES);
-const dlRate = (c: Client) => rate(results.download, c, SET_BYTES);
+const upRate = (c: DlClient) => rate(results.upload, c, SET_BYTES);
+const dlRate = (c: DlClient) => rate(results.download, c, SET_BYTES);
 const hashRate = (c: "ours" | "hfxet") => rate(results.hash, c, SET_BYTES);
 
-const transferRows = (m: Map<Client, Measured[]>, rateOf: (c: Client) => number) =>
-  CLIENTS.map((c) => {
+const transferRows = (clients: DlClient[], m: Map<DlClient, Measured[]>, rateOf: (c: DlClient) => number) =>
+  clients.map((c) => {
     const runs = m.get(c)!;
     return [
       NAMES[c],
@@ -272,14 +278,18 @@ ${table(["must show", "measured", "result"], mustShow)}
 
 ### Upload of 1 GiB: one 512 MiB file and 512 files of 1 MiB, each run against a fresh local hub
 
-${table(header, transferRows(results.upload, upRate))}
+${table(header, transferRows(CLIENTS, results.upload, upRate))}
 
 ### Download of the same 1 GiB (uploaded once by xet-buckets), to a fresh directory
 
 @huggingface/hub has no multi-file download: its \`downloadFile\` runs 4 files at a time, each streamed to disk
 (xet-buckets' \`downloadBucketFiles\` reads 4 files at a time by default, or up to 16 while they are ≤ 4 MiB).
+Every client writes each file under a temporary name and renames it; none flushes files to disk by default
+(\`fsync\`). Before every run of this benchmark, dirty pages are written back (\`sync\`, untimed), so that no
+run pays for the writeback of the run before it. The \`fsync: true\` row flushes each file before its rename
+(durable across a power loss), and pays for its writes inside its time.
 
-${table(header, transferRows(results.download, dlRate))}
+${table(header, transferRows(DL_CLIENTS, results.download, dlRate))}
 
 ### Re-upload of the 512 MiB file after 10 % changed (4 regions), on a hub holding version 1
 

@@ -4,7 +4,7 @@
  * bundle of bench/lib/upload-child.ts (no TypeScript loader in the measure), huggingface_hub + hf_xet
  * from the project venv — with the child's RSS sampled from /proc and its peak (VmHWM) reported.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -93,8 +93,13 @@ function sampleRss(pid: number): number {
   }
 }
 
-/** Runs a child to completion; its last stdout line is JSON `{ seconds, peakRss, ... }`. */
+/**
+ * Runs a child to completion; its last stdout line is JSON `{ seconds, peakRss, ... }`. Dirty pages are
+ * written back first (`sync`, outside the child's timing): a run that fsyncs its files pays for its own
+ * writes, and without this a run that does not would leave its writeback to the next run's time.
+ */
 export function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  spawnSync("sync");
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     let sampledPeak = 0;
