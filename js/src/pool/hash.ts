@@ -1,10 +1,13 @@
 /**
- * Xet file hashes (file ids) of many files, or of large ones, on every core: the files are cut into segments
- * that the chunking workers chunk and hash in parallel (boundaries and chunk hashes only, no records;
- * xet/prepared-files.ts keeps the boundaries those of one sequential pass), and the merkle tree of each file
- * is built on this thread from its chunk hashes in order. Local files no larger than a segment (Node) go to the
- * workers whole, several per task: a worker reads each into its core's memory and returns its file hash, so
- * a tree of small files costs this thread one message per task. The result equals `xetHash` of each file.
+ * Xet file hashes (file ids) of many files, or of large ones, on every core. Local files (Node) go to the
+ * workers whole where that keeps the cores evenly busy: a worker reads each file into its core's memory and
+ * returns its file hash (small files several per task, so a tree of small files costs this thread one
+ * message per task). A file larger than a segment goes whole when it fits a worker's even share of the work
+ * (longest first); the others are cut into segments that the workers chunk and hash in parallel (boundaries
+ * and chunk hashes only, no records; xet/prepared-files.ts keeps the boundaries those of one sequential
+ * pass), and the merkle tree of each is built on this thread from its chunk hashes in order. A whole file
+ * costs ≈ 10 % less CPU than a segmented one (no pre-roll, no seams). The result equals `xetHash` of each
+ * file.
  *
  * Memory: the workers (`workers × (2 × segment job + 8 MiB)`) and `maxSegments` segments in flight.
  */
@@ -48,7 +51,7 @@ export async function xetHashFiles(sources: ContentSource[], options: HashFilesO
     if (preparer instanceof WorkerPool && preparer.readsFiles) {
       // The workers start while the files are stat'ed.
       preparer.warm();
-      const whole = await wholeLocalFiles(sources, segmentBytes);
+      const whole = wholeFiles(await localFileSizes(sources), segmentBytes, workers);
       if (whole.size > 0) {
         rest = rest.filter((i) => !whole.has(i));
         await Promise.all([hashWhole(preparer, whole, out, workers, ctl.signal), hashSegmented(preparer, sources, rest, out, segmentBytes, workers, ctl.signal)]);
@@ -66,8 +69,8 @@ export async function xetHashFiles(sources: ContentSource[], options: HashFilesO
   return out;
 }
 
-/** Local paths among `sources` (Node) of at most `maxBytes`, with their sizes: index → [path, size]. */
-async function wholeLocalFiles(sources: ContentSource[], maxBytes: number): Promise<Map<number, [string, number]>> {
+/** Local paths among `sources` (Node) that are regular files, with their sizes: index → [path, size]. */
+async function localFileSizes(sources: ContentSource[]): Promise<Map<number, [string, number]>> {
   const found = new Map<number, [string, number]>();
   const idx = sources.flatMap((s, i) => (typeof s === "string" || (s instanceof URL && s.protocol === "file:") ? [i] : []));
   if (idx.length === 0) return found;
@@ -79,21 +82,52 @@ async function wholeLocalFiles(sources: ContentSource[], maxBytes: number): Prom
       const path = toPath(sources[i] as string | URL);
       // A file that cannot be stat'ed takes the general path, which reports it.
       const st = await stat(path).catch(() => undefined);
-      if (st?.isFile() && st.size <= maxBytes) found.set(i, [path, st.size]);
+      if (st?.isFile()) found.set(i, [path, st.size]);
     }),
   );
   return found;
 }
 
-/** Hashes whole local files on the workers, in tasks of about 8 MiB or 64 files, a few tasks per worker at once. */
+/**
+ * The local files to hash whole: every file no larger than a segment, and larger ones, longest first, while
+ * the least loaded worker stays within an even share of all the bytes (plus a segment). Segments and small
+ * files are handed out as workers free up, so they fill in around the whole files; a file that would
+ * overload a worker is segmented instead (one file larger than the share always is).
+ */
+export function wholeFiles(files: Map<number, [string, number]>, segmentBytes: number, workers: number): Map<number, [string, number]> {
+  const whole = new Map<number, [string, number]>();
+  let total = 0;
+  for (const [, size] of files.values()) total += size;
+  const share = total / Math.max(1, workers) + segmentBytes;
+  const loads = new Array<number>(Math.max(1, workers)).fill(0);
+  const large = [...files].filter(([, [, size]]) => size > segmentBytes).sort((a, b) => b[1][1] - a[1][1] || a[0] - b[0]);
+  for (const [i, f] of large) {
+    const w = loads.indexOf(Math.min(...loads));
+    if (loads[w]! + f[1] > share) continue;
+    loads[w]! += f[1];
+    whole.set(i, f);
+  }
+  for (const [i, f] of files) if (f[1] <= segmentBytes) whole.set(i, f);
+  return whole;
+}
+
+/**
+ * Hashes whole local files on the workers, a few tasks per worker at once: the files larger than 8 MiB one per
+ * task, longest first, then the others in tasks of about 8 MiB or 64 files.
+ */
 async function hashWhole(pool: WorkerPool, files: Map<number, [string, number]>, out: FileHash[], workers: number, signal: AbortSignal): Promise<void> {
-  const tasks: number[][] = [];
+  const TASK_BYTES = 8 * 1024 * 1024;
+  const order = [...files.keys()].sort((a, b) => a - b);
+  const tasks: number[][] = order
+    .filter((i) => files.get(i)![1] > TASK_BYTES)
+    .sort((a, b) => files.get(b)![1] - files.get(a)![1])
+    .map((i) => [i]);
   let task: number[] = [];
   let bytes = 0;
-  for (const i of [...files.keys()].sort((a, b) => a - b)) {
+  for (const i of order.filter((i) => files.get(i)![1] <= TASK_BYTES)) {
     task.push(i);
     bytes += files.get(i)![1];
-    if (bytes >= 8 * 1024 * 1024 || task.length >= 64) {
+    if (bytes >= TASK_BYTES || task.length >= 64) {
       tasks.push(task);
       task = [];
       bytes = 0;
@@ -105,14 +139,28 @@ async function hashWhole(pool: WorkerPool, files: Map<number, [string, number]>,
     while (next < tasks.length) {
       signal.throwIfAborted();
       const t = tasks[next++]!;
-      const got = await pool.hashFiles(
-        t.map((i) => files.get(i)![0]),
-        t.map((i) => files.get(i)![1]),
+      // An abort settles the call at once; a worker finishes the file it is reading and its answer is dropped.
+      const got = await abortable(
+        pool.hashFiles(
+          t.map((i) => files.get(i)![0]),
+          t.map((i) => files.get(i)![1]),
+        ),
+        signal,
       );
       t.forEach((i, k) => (out[i] = { xetHash: rawToHex(got[k]!.hash), size: got[k]!.size, chunks: got[k]!.chunks }));
     }
   };
   await Promise.all(Array.from({ length: Math.min(tasks.length, 2 * Math.max(1, workers)) }, lane));
+}
+
+/** `p`, or the abort reason as soon as `signal` aborts. */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** Hashes `which` of `sources` through PreparedFiles (segments on the preparer, merkle trees here). */

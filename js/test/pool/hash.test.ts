@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { xetHash } from "../../src/index.js";
-import { xetHashFiles } from "../../src/pool/hash.js";
+import { wholeFiles, xetHashFiles } from "../../src/pool/hash.js";
 import { acquireWorkerPool } from "../../src/pool/pool.js";
 import { rawToHex } from "../../src/core/index.js";
 import { XetBucketsError } from "../../src/errors.js";
@@ -82,4 +82,80 @@ test("xetHashFiles: a missing path or a directory is a typed error; a worker tol
   const [good] = await pool.hashFiles([ok], [70_000]);
   assert.equal(rawToHex(good!.hash), await xetHash(fastRandom(70_000, 9)));
   assert.equal(good!.size, 70_000);
+});
+
+test("wholeFiles: large files go whole while each fits a worker's even share (longest first), the others are segmented", () => {
+  const M = 1024 * 1024;
+  const files = (sizes: number[]) => new Map(sizes.map((s, i) => [i, [`f${i}`, s] as [string, number]]));
+  const whole = (sizes: number[], workers: number, seg = 4 * M) => [...wholeFiles(files(sizes), seg, workers).keys()].sort((a, b) => a - b);
+  // One 512 MiB file and 512 files of 1 MiB on 2 workers: the large one fills one worker, the small ones the other.
+  assert.deepEqual(whole([512 * M, ...Array(512).fill(M)], 2).length, 513);
+  // Three of 400 MiB on 2 workers: two whole, the third (it would make one worker do 800) segmented.
+  assert.deepEqual(whole([400 * M, 400 * M, 400 * M], 2), [0, 1]);
+  // One file larger than the share: segmented, so that both workers share it; small files stay whole.
+  assert.deepEqual(whole([1024 * M, M, 2 * M], 2), [1, 2]);
+  // Longest first: 300 and 200 on the two workers (share 350 + a segment), one 100 joins the 200; the other 100
+  // would take a worker to 400: segmented, so that both workers end at 350.
+  assert.deepEqual(whole([100 * M, 300 * M, 200 * M, 100 * M], 2), [0, 1, 2]);
+  assert.deepEqual(whole([350 * M, 340 * M, 10 * M], 2, M), [0, 1, 2]);
+  // One worker: everything whole (segments would only add work).
+  assert.deepEqual(whole([1024 * M, 5 * M], 1), [0, 1]);
+});
+
+test("xetHashFiles: a large file that fits a worker's share is read whole by one worker, one that does not is segmented; both equal xetHash", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "xb-hashlpt-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const M = 1024 * 1024;
+  const pool = await acquireWorkerPool(2);
+  t.after(() => pool.release());
+  const sent: number[][] = [];
+  const original = pool.hashFiles.bind(pool);
+  pool.hashFiles = (paths, sizes, block) => {
+    sent.push(sizes);
+    return original(paths, sizes, block);
+  };
+  t.after(() => void (pool.hashFiles = original));
+  const write = (name: string, data: Uint8Array) => {
+    const p = join(dir, name);
+    writeFileSync(p, data);
+    return p;
+  };
+  // 6 + 5 + 2.5 MiB on 2 workers (share 6.75 MiB + a segment): all whole. 20 MiB with two small files: segmented.
+  const fits = [fastRandom(6 * M + 1, 41), fastRandom(5 * M + 2, 42), textInput(2.5 * M + 3)];
+  const big = [fastRandom(20 * M + 5, 43), fastRandom(70_000, 44), new Uint8Array(3)];
+  for (const datas of [fits, big]) {
+    sent.length = 0;
+    const paths = datas.map((d, i) => write(`f${datas.length}-${i}-${d.length}`, d));
+    const got = await xetHashFiles(paths, { workers: 2, segmentBytes: M });
+    assert.deepEqual(
+      got.map((g) => [g.xetHash, g.size]),
+      await Promise.all(datas.map(async (d) => [await xetHash(d), d.length])),
+    );
+    const wholeSizes = sent.flat().sort((a, b) => a - b);
+    if (datas === fits) assert.deepEqual(wholeSizes, datas.map((d) => d.length).sort((a, b) => a - b), "every file whole");
+    else assert.deepEqual(wholeSizes, [3, 70_000], "the 20 MiB file segmented");
+  }
+});
+
+test("xetHashFiles: an abort while workers read whole files rejects at once with the abort reason", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "xb-hashabort-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const M = 1024 * 1024;
+  const paths = [0, 1].map((i) => {
+    const p = join(dir, `big${i}`);
+    writeFileSync(p, fastRandom(48 * M + i, 50 + i));
+    return p;
+  });
+  const pool = await acquireWorkerPool(2);
+  t.after(() => pool.release());
+  let answered = 0;
+  const original = pool.hashFiles.bind(pool);
+  pool.hashFiles = (p, sizes, block) => original(p, sizes, block).finally(() => answered++);
+  t.after(() => void (pool.hashFiles = original));
+  const ctl = new AbortController();
+  const reason = new Error("stop");
+  const run = xetHashFiles(paths, { workers: 2, abortSignal: ctl.signal });
+  setTimeout(() => ctl.abort(reason), 5);
+  await assert.rejects(run, (e: unknown) => e === reason);
+  assert.equal(answered, 0, "rejected before the workers finished their files");
 });
