@@ -111,11 +111,16 @@ function isIterable(x: unknown): x is Iterable<unknown> {
   return x != null && typeof (x as Iterable<unknown>)[Symbol.iterator] === "function";
 }
 
+/** A local file (Node): a path, or a `file:` URL. */
+export function isLocalPath(source: unknown): source is string | URL {
+  return typeof source === "string" || (source instanceof URL && source.protocol === "file:");
+}
+
 /** Size of a source when known without reading it (undefined for streams). */
 export async function sourceSize(source: ContentSource): Promise<number | undefined> {
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) return source.byteLength;
   if (typeof Blob !== "undefined" && source instanceof Blob) return source.size;
-  if (typeof source === "string" || (source instanceof URL && source.protocol === "file:")) {
+  if (isLocalPath(source)) {
     const { statFile } = await import("./node/files.js");
     return (await statFile(source)).size;
   }

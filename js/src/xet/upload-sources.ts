@@ -8,7 +8,7 @@
  */
 import { InvalidArgumentError } from "../errors.js";
 import { checkBucketPath } from "../repo.js";
-import { readSource, type ContentSource } from "../sources.js";
+import { isLocalPath, readSource, type ContentSource } from "../sources.js";
 
 /** One file to upload, resolved. */
 export interface UploadItem {
@@ -204,7 +204,7 @@ async function fromContent(dest: string, content: ContentSource, opts: ResolveOp
   if (content instanceof URL && (content.protocol === "http:" || content.protocol === "https:")) {
     return [{ path: withPrefix(opts.prefix, dest), source: remoteSource(content, opts.fetch), contentType: guessContentType(dest) }];
   }
-  if (typeof content === "string" || (content instanceof URL && content.protocol === "file:")) {
+  if (isLocalPath(content)) {
     if (!isNode()) throw new InvalidArgumentError("local paths and file: URLs can only be uploaded from Node, Bun or Deno");
     const found = await localEntries(content, maxDepth);
     if (!Array.isArray(found)) {
