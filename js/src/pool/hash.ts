@@ -15,7 +15,7 @@ import { FileHashBuilder, HASHES_ONLY, initCore, rawToHex } from "../core/index.
 import { PreparedFiles } from "../xet/prepared-files.js";
 import type { UploadItem } from "../xet/upload-sources.js";
 import { acquireWorkerPool, defaultWorkers, InlinePreparer, WorkerPool, type SegmentPreparer } from "./pool.js";
-import type { ContentSource } from "../sources.js";
+import { isLocalPath, type ContentSource } from "../sources.js";
 
 export interface HashFilesOptions {
   /** Chunking workers (default: the cores, at most 4, in Node; 0 elsewhere: this thread). */
@@ -45,20 +45,20 @@ export async function xetHashFiles(sources: ContentSource[], options: HashFilesO
   const out: FileHash[] = new Array(sources.length);
   try {
     const segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
-    // Local files no larger than a segment go to the workers whole, several per task: one worker reads and
-    // hashes each (one message per task, not per file). Larger ones are cut into segments hashed in parallel.
-    let rest = sources.map((_, i) => i);
-    if (preparer instanceof WorkerPool && preparer.readsFiles) {
+    // Local files go to workers that read them whole where that keeps the workers evenly busy (`wholeFiles`);
+    // the others are cut into segments.
+    const pool = preparer instanceof WorkerPool && preparer.readsFiles ? preparer : undefined;
+    let whole = new Map<number, [string, number]>();
+    if (pool) {
       // The workers start while the files are stat'ed.
-      preparer.warm();
-      const whole = wholeFiles(await localFileSizes(sources), segmentBytes, workers);
-      if (whole.size > 0) {
-        rest = rest.filter((i) => !whole.has(i));
-        await Promise.all([hashWhole(preparer, whole, out, workers, ctl.signal), hashSegmented(preparer, sources, rest, out, segmentBytes, workers, ctl.signal)]);
-        return out;
-      }
+      pool.warm();
+      whole = wholeFiles(await localFileSizes(sources), segmentBytes, workers);
     }
-    await hashSegmented(preparer, sources, rest, out, segmentBytes, workers, ctl.signal);
+    const rest = sources.flatMap((_, i) => (whole.has(i) ? [] : [i]));
+    await Promise.all([
+      pool && whole.size > 0 ? hashWhole(pool, whole, out, workers, ctl.signal) : undefined,
+      hashSegmented(preparer, sources, rest, out, segmentBytes, workers, ctl.signal),
+    ]);
   } catch (err) {
     ctl.abort(err);
     throw options.abortSignal?.aborted ? options.abortSignal.reason : err;
@@ -72,7 +72,7 @@ export async function xetHashFiles(sources: ContentSource[], options: HashFilesO
 /** Local paths among `sources` (Node) that are regular files, with their sizes: index → [path, size]. */
 async function localFileSizes(sources: ContentSource[]): Promise<Map<number, [string, number]>> {
   const found = new Map<number, [string, number]>();
-  const idx = sources.flatMap((s, i) => (typeof s === "string" || (s instanceof URL && s.protocol === "file:") ? [i] : []));
+  const idx = sources.flatMap((s, i) => (isLocalPath(s) ? [i] : []));
   if (idx.length === 0) return found;
   const { toPath } = await import("../node/files.js");
   const fsName = "node:fs/promises";
@@ -179,7 +179,7 @@ async function hashSegmented(
     return {
       path: `file${i}`,
       source,
-      local: typeof source === "string" || (source instanceof URL && source.protocol === "file:"),
+      local: isLocalPath(source),
       size: source instanceof Uint8Array ? source.length : undefined,
     };
   });
