@@ -23,8 +23,8 @@
  *
  *     download memory ≈ maxBufferedBytes + F per file being read + one write block + spares,  F ≤ 64 + 8 MiB
  *
- * (spares: the reader keeps at most 4 spent windows, 4 record batches and 4 decoded outputs for reuse,
- * each at most one decoding window: ≤ 96 MiB, ≈ 30 MiB for incompressible data.)
+ * (spares: the reader keeps spent record windows, at most 32 MiB of them, and decoded outputs, at most 24 MiB,
+ * for reuse: see WindowPool.)
  *
  * (F: the head fetch, decoded plus its decoding window; small for files made of small xorbs.)
  */
@@ -114,9 +114,6 @@ class Spares<T extends { byteLength: number }> {
     }
     this.#free.push(b);
     this.#bytes += b.byteLength;
-  }
-  get count(): number {
-    return this.#free.length;
   }
 }
 
@@ -282,7 +279,7 @@ export class RecordDecoder implements RangeSink {
   }
 
   #drain(final: boolean): void {
-    const buf = this.#buf;
+    let buf = this.#buf;
     let pos = 0;
     for (;;) {
       let stop = pos;
@@ -314,8 +311,8 @@ export class RecordDecoder implements RangeSink {
         this.#len = carry;
         this.#offload(buf, stop, this.#chunk, n);
         this.#chunk += n;
-        this.#drain(final);
-        return;
+        buf = next;
+        continue;
       }
       let d;
       try {
