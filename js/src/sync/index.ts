@@ -106,11 +106,18 @@ export class SyncRefusedError extends XetBucketsError {
 }
 
 /**
- * Temporary files of downloads (`.<name>.<12 hex>.xet-tmp`, node/download.ts). A process killed mid-download
- * leaves one behind: it is never a local file of a sync (a sync up would upload the partial bytes), and a
- * sync that downloads that name again removes it once it is stale.
+ * Names of temporary download files (`.<name>.<12 hex>.xet-tmp`, node/download.ts; group 1: `<name>`). A process
+ * killed mid-download leaves one behind: it is never a local file of a sync (a sync up would upload the
+ * partial bytes), and a sync that downloads that name again removes it once it is stale.
  */
-const DOWNLOAD_TEMP = /(?:^|\/)\.[^/]+\.[0-9a-f]{12}\.xet-tmp$/;
+const DOWNLOAD_TEMP = /^\.(.+)\.[0-9a-f]{12}\.xet-tmp$/;
+
+/** The walked files of a sync's local side: those the filter selects, without temporary download files. */
+function localSide(files: { path: string; size: number; mtimeMs: number }[], filter: FilterMatcher, into: Map<string, SideFile>): void {
+  for (const f of files) {
+    if (filter.matches(f.path) && !DOWNLOAD_TEMP.test(f.path.slice(f.path.lastIndexOf("/") + 1))) into.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
+  }
+}
 /** A temporary download file untouched for this long belongs to a process that is gone. */
 const STALE_TEMP_MS = 10 * 60 * 1000;
 
@@ -128,7 +135,7 @@ async function removeStaleTemps(targets: string[]): Promise<number> {
   for (const [dir, names] of byDir) {
     const entries = await readdir(dir).catch(() => [] as string[]);
     for (const e of entries) {
-      const m = /^\.(.+)\.[0-9a-f]{12}\.xet-tmp$/.exec(e);
+      const m = DOWNLOAD_TEMP.exec(e);
       if (!m || !names.has(m[1]!)) continue;
       const p = join(dir, e);
       const st = await stat(p).catch(() => undefined);
@@ -257,7 +264,7 @@ export async function syncBucket(source: string | undefined, dest: string | unde
     if (!rootStat?.isDirectory()) throw new InvalidArgumentError(`the source must be a local directory: ${s.localRoot}`);
     const walked = await walkDirectory(s.localRoot, { signal: options.abortSignal });
     problems = walked.problems;
-    for (const f of walked.files) if (filter.matches(f.path) && !DOWNLOAD_TEMP.test(f.path)) local.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
+    localSide(walked.files, filter, local);
   } else if (rootStat && !rootStat.isDirectory()) {
     throw new InvalidArgumentError(`the destination must be a directory: ${s.localRoot}`);
   }
@@ -268,7 +275,7 @@ export async function syncBucket(source: string | undefined, dest: string | unde
     if (options.delete) {
       const walked = await walkDirectory(s.localRoot, { signal: options.abortSignal });
       problems = walked.problems;
-      for (const f of walked.files) if (filter.matches(f.path) && !DOWNLOAD_TEMP.test(f.path)) local.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
+      localSide(walked.files, filter, local);
     } else {
       for (const rel of remote.keys()) {
         const st = await stat(join(s.localRoot, rel)).catch(() => undefined);
