@@ -61,6 +61,14 @@ function ensureRust() {
     log("adding the Rust target wasm32-unknown-unknown");
     run("rustup", ["target", "add", "wasm32-unknown-unknown"]);
   }
+  // rustfmt and clippy (npm run lint); rustup's default profile has them, the minimal one does not.
+  const components = capture("rustup", ["component", "list", "--installed"]) ?? "";
+  for (const c of ["rustfmt", "clippy"]) {
+    if (!components.split("\n").some((l) => l.startsWith(`${c}-`) || l === c)) {
+      log(`adding the Rust component ${c}`);
+      run("rustup", ["component", "add", c]);
+    }
+  }
   const want = wasmBindgenVersion();
   const have = capture("wasm-bindgen", ["--version"]);
   if (have !== `wasm-bindgen ${want}`) {

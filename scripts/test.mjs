@@ -7,6 +7,7 @@
 //   npm test -- --js [filter...]  only the TypeScript tests (optionally those whose path contains a filter)
 //   npm test -- --no-build        skip setup and build (when you just built)
 //   npm test -- --reliability     only the reliability step (scripts/reliability.mjs)
+// The full run also runs `npm run lint` (formatting, ESLint, rustfmt, clippy) before the tests.
 //
 // The full run ends with the reliability step (issue 8): bounded fuzzing of the core, the reliability
 // tests (js/test/reliability, kept out of the general TypeScript run so they run once), RELIABILITY.md.
@@ -41,6 +42,8 @@ try {
       buildTs();
     }
   }
+  // Formatting and static checks (npm run lint) first: they take seconds.
+  if (everything) run(process.execPath, [join(ROOT, "scripts", "lint.mjs")]);
   if (!onlyJs && !onlyReliability) run("cargo", ["test", "--quiet"]);
   // The sources and the tests type-check (tsx runs them without checking).
   if (everything) run(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.test.json", "--noEmit"]);

@@ -13,6 +13,7 @@ import type { CommandIo } from "./util.js";
 
 export type OutputMode = "human" | "agent" | "json" | "quiet";
 
+// eslint-disable-next-line no-control-regex -- ANSI escapes are what it matches
 const ANSI_RE = /\x1b\[[0-9;]*m/g;
 
 /** Escapes control characters so names from the Hub cannot move the cursor or clear the screen. */
@@ -104,7 +105,7 @@ export class Output {
         const names = headers.map((h) => h.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase());
         const widths = names.map((n, c) => Math.max(n.length, ...rows.map((r) => r[c]!.length)));
         const right = new Set(
-          headers.filter((h, c) => opts.right?.includes(h) || items.every((it) => it[h] === undefined || it[h] === null || typeof it[h] === "number")).map((h) => headers.indexOf(h)),
+          headers.filter((h) => opts.right?.includes(h) || items.every((it) => it[h] === undefined || it[h] === null || typeof it[h] === "number")).map((h) => headers.indexOf(h)),
         );
         const pad = (s: string, c: number) => (right.has(c) ? s.padStart(widths[c]!) : s.padEnd(widths[c]!));
         this.#line(names.map(pad).join(" ").trimEnd());

@@ -167,7 +167,7 @@ export function headXorb(hub: HubContext, ctx: RequestContext, hashText: string)
 }
 
 /** C2/C3: grants are not implemented; 404 makes hf_xet upload with C4 (xet-protocol.md §6.3). */
-export function noGrants(ctx: RequestContext): void {
+export function noGrants(_ctx: RequestContext): void {
   throw new HttpError(404, "xorb upload grants are not supported by the local hub: upload with POST /v1/xorbs/default/{hash}");
 }
 

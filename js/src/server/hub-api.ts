@@ -17,7 +17,7 @@ import {
 } from "./http.js";
 import { assertValidName, assertValidPath, describe, normalizePrefix, pathProblem } from "./paths.js";
 import { parseRange } from "./ranges.js";
-import { ZERO_HASH, type BatchOp, type BucketRow, type Cursor, type FileRow, type TreeEntry } from "./store.js";
+import { type BatchOp, type BucketRow, type Cursor, type FileRow, type TreeEntry } from "./store.js";
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 const XET_FILEINFO = "application/vnd.xet-fileinfo+json";
@@ -483,11 +483,10 @@ export async function resolve(hub: HubContext, ctx: RequestContext, ns: string, 
 /** Decodes bytes [first, last] of a CAS file from its xorbs and writes them to the response. */
 async function streamFileBytes(hub: HubContext, ctx: RequestContext, fileHash: string, first: number, last: number): Promise<void> {
   const terms = hub.store.termsInRange(fileHash, first, last);
-  let pos = terms[0]?.offset ?? 0;
   for (const t of terms) {
     const x = hub.store.getXorb(t.xorbHash);
     if (!x) throw new Error(`xorb ${t.xorbHash} of file ${fileHash} is missing from the database`);
-    pos = t.offset;
+    let pos = t.offset;
     // Decode in slices of at most 8 MiB of records to bound memory.
     let c = t.chunkStart;
     while (c < t.chunkEnd) {

@@ -146,6 +146,10 @@ export interface Reconstruction {
   entries: ReconEntry[];
 }
 
+/** Parsed JSON from the CAS, checked field by field before any of it is used. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untrusted JSON, validated where it is read
+type Untrusted = any;
+
 const isUint = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
 /** Fetch URLs are fetched without credentials, but never with another scheme (file:, data:, javascript:...). */
 const isHttpUrl = (x: unknown): x is string => typeof x === "string" && /^https?:\/\/[^\s]+$/i.test(x);
@@ -161,7 +165,7 @@ export function parseReconstruction(json: unknown, version: "v1" | "v2"): Recons
   const offset = o.offset_into_first_range ?? 0;
   if (!isUint(offset)) bad("offset_into_first_range");
   if (!Array.isArray(o.terms)) bad("terms is not an array");
-  const terms: ReconTerm[] = o.terms.map((t: any, i: number) => {
+  const terms: ReconTerm[] = o.terms.map((t: Untrusted, i: number) => {
     if (!t || typeof t.hash !== "string" || !isUint(t.unpacked_length) || !isUint(t.range?.start) || !isUint(t.range?.end) || t.range.end <= t.range.start) {
       bad(`term ${i}`);
     }
@@ -176,9 +180,9 @@ export function parseReconstruction(json: unknown, version: "v1" | "v2"): Recons
     if (!xorbs || typeof xorbs !== "object") bad("xorbs is missing");
     for (const [xorb, list] of Object.entries(xorbs)) {
       if (!Array.isArray(list)) bad(`xorbs[${xorb}] is not an array`);
-      for (const e of list as any[]) {
+      for (const e of list as Untrusted[]) {
         if (!e || !isHttpUrl(e.url) || !Array.isArray(e.ranges) || e.ranges.length === 0) bad(`fetch entry of ${xorb} (an http(s) URL and ranges are required)`);
-        const ranges = e.ranges.map((r: any) => {
+        const ranges = e.ranges.map((r: Untrusted) => {
           const rr = { start: r?.chunks?.start, end: r?.chunks?.end, byteStart: r?.bytes?.start, byteEnd: r?.bytes?.end };
           checkRange(rr, `range of ${xorb}`);
           return rr;
@@ -191,7 +195,7 @@ export function parseReconstruction(json: unknown, version: "v1" | "v2"): Recons
     if (!info || typeof info !== "object") bad("fetch_info is missing");
     for (const [xorb, list] of Object.entries(info)) {
       if (!Array.isArray(list)) bad(`fetch_info[${xorb}] is not an array`);
-      for (const e of list as any[]) {
+      for (const e of list as Untrusted[]) {
         const rr = { start: e?.range?.start, end: e?.range?.end, byteStart: e?.url_range?.start, byteEnd: e?.url_range?.end };
         if (!e || !isHttpUrl(e.url)) bad(`fetch entry of ${xorb} (an http(s) URL is required)`);
         checkRange(rr, `fetch entry of ${xorb}`);

@@ -167,7 +167,7 @@ export class UploadResume {
    */
   async alreadyStored(cas: CasClient, hash: string, bytes: number, signal: AbortSignal): Promise<boolean> {
     if (!this.state.known.has(hash)) return false;
-    let held = false;
+    let held: boolean;
     try {
       held = await cas.requestRead(`/v1/xorbs/default/${hash}`, { method: "HEAD", accept: [404], signal }, async (res) => {
         await res.body?.cancel();

@@ -332,8 +332,6 @@ export type UploadProgressEvent = PhaseEvent | FileProgressEvent | BytesEvent;
 // ---------------------------------------------------------------------------------------------
 
 const STREAM_STEP = 1024 * 1024;
-/** Largest chunk (xet-protocol.md §2). */
-const MAX_CHUNK_BYTES = 131072;
 
 /** Pushed chunks of one prepared segment whose records are not placed yet: chunks [next, to). */
 interface RecordBatch {

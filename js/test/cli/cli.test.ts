@@ -348,9 +348,11 @@ describe("environment", () => {
       env: cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, TERM: "xterm" }),
     });
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    // eslint-disable-next-line no-control-regex -- the progress line's ANSI escape
     assert.match(r.stdout, /\r\x1b\[KUploading/);
     assert.match(r.stdout, /Uploaded 2\.1 MB: 0 B new, 2\.1 MB deduplicated, 0 B sent/);
     const piped = ok(await cli(["cp", join(work, "model.bin"), "hf://buckets/alice/files/tty/model2.bin"]));
+    // eslint-disable-next-line no-control-regex -- no ANSI escape when piped
     assert.doesNotMatch(piped, /\x1b\[K/);
   });
 });

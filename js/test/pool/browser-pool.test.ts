@@ -12,7 +12,6 @@ import { createBucket } from "../../src/api/buckets.js";
 import { listFiles } from "../../src/api/files.js";
 import { xetHash } from "../../src/hash.js";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
-import { seededBytes } from "../edge/data.mjs";
 import { ROOT } from "../edge/helpers.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
 

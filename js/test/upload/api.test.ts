@@ -34,7 +34,7 @@ before(async () => {
 });
 after(() => h.close());
 
-test("bucket designations: buckets/ns/name, { type: bucket }, hf://buckets/ns/name/prefix; other repos refused", async (t) => {
+test("bucket designations: buckets/ns/name, { type: bucket }, hf://buckets/ns/name/prefix; other repos refused", async () => {
   const bucket = await newBucket(h, "desig");
   const common = { hubUrl: h.url, accessToken: ALICE.token };
   await uploadFile({ ...common, repo: `buckets/${bucket}`, file: { path: "a.txt", content: enc("a") } });
@@ -87,7 +87,7 @@ test("mtime (ms) and contentType are registered: local mtime, File.lastModified,
   assert.equal(info.length, 1);
 });
 
-test("commit: addOrUpdate, edit, copy (by xetHash, from another bucket) and delete, in one call", async (t) => {
+test("commit: addOrUpdate, edit, copy (by xetHash, from another bucket) and delete, in one call", async () => {
   const src = await newBucket(h, "csrc");
   const dst = await newBucket(h, "cdst");
   const common = { hubUrl: h.url, accessToken: ALICE.token };
@@ -142,7 +142,7 @@ test("batchBucketFiles: Python-style add / copy / delete; more than 1000 operati
   assert.deepEqual((await listTree(h.url, bucket)).map((e) => e.path).sort(), ["copy-of-x.bin", "copy2.bin", "x.bin"]);
 });
 
-test("refused paths: BatchError listing them; with allowPartial the call resolves with `failed`", async (t) => {
+test("refused paths: BatchError listing them; with allowPartial the call resolves with `failed`", async () => {
   const bucket = await newBucket(h, "refused");
   const common = { hubUrl: h.url, accessToken: ALICE.token, repo: `buckets/${bucket}` };
   const unknown = "ab".repeat(32);
@@ -163,7 +163,7 @@ test("refused paths: BatchError listing them; with allowPartial the call resolve
   assert.equal(r.copied, 0);
 });
 
-test("uploadFilesWithProgress: phases in order, per-file hashing → uploading, byte counters that end on the report", async (t) => {
+test("uploadFilesWithProgress: phases in order, per-file hashing → uploading, byte counters that end on the report", async () => {
   const bucket = await newBucket(h, "progress");
   const files = [
     { path: "a.bin", content: randomData(5 * MiB, 1) },
