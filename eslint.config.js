@@ -4,10 +4,20 @@ import js from "@eslint/js";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 
-
 export default tseslint.config(
   {
-    ignores: ["target/", "dist/", "pkg/", "js/src/core/wasm/", ".venv/", ".cache/", "test-artifacts/", "bench-data/", "fuzz/", "node_modules/"],
+    ignores: [
+      "target/",
+      "dist/",
+      "pkg/",
+      "js/src/core/wasm/",
+      ".venv/",
+      ".cache/",
+      "test-artifacts/",
+      "bench-data/",
+      "fuzz/",
+      "node_modules/",
+    ],
   },
   js.configs.recommended,
   {

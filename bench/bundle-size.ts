@@ -67,7 +67,11 @@ export async function measureEntries(): Promise<EntrySize[]> {
       for (const spec of e.specifiers) {
         const res = await esbuild.build({
           // A library entry keeps everything it exports; the worker script is run for its effects.
-          stdin: { contents: spec.endsWith("upload-worker") ? `import ${JSON.stringify(spec)};` : `export * from ${JSON.stringify(spec)};`, resolveDir: dir, loader: "js" },
+          stdin: {
+            contents: spec.endsWith("upload-worker") ? `import ${JSON.stringify(spec)};` : `export * from ${JSON.stringify(spec)};`,
+            resolveDir: dir,
+            loader: "js",
+          },
           bundle: true,
           write: false,
           format: "esm",
@@ -81,7 +85,15 @@ export async function measureEntries(): Promise<EntrySize[]> {
         jsBytes += js.length;
         jsGzip += gz(js);
       }
-      out.push({ name: e.name, specifiers: e.specifiers, jsBytes, jsGzip, wasmBytes: wasm.length, wasmGzip: gz(wasm), budget: BUDGETS[e.name]! });
+      out.push({
+        name: e.name,
+        specifiers: e.specifiers,
+        jsBytes,
+        jsGzip,
+        wasmBytes: wasm.length,
+        wasmGzip: gz(wasm),
+        budget: BUDGETS[e.name]!,
+      });
     }
     return out;
   } finally {

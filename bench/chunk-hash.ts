@@ -119,7 +119,9 @@ const body = `${MIB} MiB of seeded random bytes, in memory (hf_xet reads them fr
 ${table(["implementation", "MiB/s", "vs xetchunk-wasm", "vs hf_xet", "file hash"], rows)}
 
 - File hashes of ours (WASM and native) and hf_xet ${agree ? "**agree**" : "**DIFFER**"}${
-  hashes.get(impls[2]![0]) !== hashes.get(impls[3]![0]) ? "; xetchunk-wasm's differs (it applies the legacy boundary rule, xet-protocol.md §2.6)" : ""
+  hashes.get(impls[2]![0]) !== hashes.get(impls[3]![0])
+    ? "; xetchunk-wasm's differs (it applies the legacy boundary rule, xet-protocol.md §2.6)"
+    : ""
 }.
 - \`xet_core_bg.wasm\`: ${(wasmBytes.length / 1024).toFixed(1)} KiB, **${(gz / 1024).toFixed(1)} KiB gzipped** (glue \`xet_core.js\`: ${(gzGlue / 1024).toFixed(1)} KiB gzipped).`;
 

@@ -151,7 +151,9 @@ try {
       await hub.fresh();
       const run = await upload(c, await hub.bucket(`up-${c}`), SET_FILES);
       push(results.upload, c, run);
-      log(`upload round ${r + 1} ${c}: ${fmt(mibps(SET_BYTES, run.seconds))} MiB/s, peak RSS ${fmt(run.peakRss / MiB)} MiB, client CPU ${fmt(run.cpuSeconds ?? 0, 1)} s, hub CPU ${fmt(run.hubCpu, 1)} s`);
+      log(
+        `upload round ${r + 1} ${c}: ${fmt(mibps(SET_BYTES, run.seconds))} MiB/s, peak RSS ${fmt(run.peakRss / MiB)} MiB, client CPU ${fmt(run.cpuSeconds ?? 0, 1)} s, hub CPU ${fmt(run.hubCpu, 1)} s`,
+      );
     }
   }
 
@@ -210,7 +212,9 @@ if (!values["skip-4gib"]) {
     floor = await nodeUpload("idle", hub.url, await hub.bucket("idle"), FOUR);
     await hub.fresh();
     four = await upload("ours", await hub.bucket("four"), [{ path: "big.bin", file: FOUR }]);
-    log(`4 GiB: ${fmt(mibps(4 * GiB, four.seconds))} MiB/s, peak RSS ${fmt(four.peakRss / MiB)} MiB (idle floor ${fmt(floor.peakRss / MiB)} MiB)`);
+    log(
+      `4 GiB: ${fmt(mibps(4 * GiB, four.seconds))} MiB/s, peak RSS ${fmt(four.peakRss / MiB)} MiB (idle floor ${fmt(floor.peakRss / MiB)} MiB)`,
+    );
   } finally {
     await hub.close();
   }
@@ -231,26 +235,57 @@ const transferRows = (clients: DlClient[], m: Map<DlClient, Measured[]>, rateOf:
     return [
       NAMES[c],
       `**${fmt(rateOf(c))}**`,
-      fmt(med(runs, (r) => r.seconds), 2),
+      fmt(
+        med(runs, (r) => r.seconds),
+        2,
+      ),
       (rateOf(c) / rateOf("hubjs")).toFixed(2) + "×",
       (rateOf(c) / rateOf("hfxet")).toFixed(2) + "×",
-      fmt(med(runs, (r) => r.cpuSeconds ?? 0), 1),
-      fmt(med(runs, (r) => r.hubCpu), 1),
+      fmt(
+        med(runs, (r) => r.cpuSeconds ?? 0),
+        1,
+      ),
+      fmt(
+        med(runs, (r) => r.hubCpu),
+        1,
+      ),
       fmt(Math.max(...runs.map((r) => r.peakRss)) / MiB),
     ];
   });
 
-const header = ["client", "MiB/s (median)", "seconds", "vs @huggingface/hub", "vs hf_xet", "client CPU s", "hub CPU s", "peak RSS MiB (max)"];
+const header = [
+  "client",
+  "MiB/s (median)",
+  "seconds",
+  "vs @huggingface/hub",
+  "vs hf_xet",
+  "client CPU s",
+  "hub CPU s",
+  "peak RSS MiB (max)",
+];
 
 const reRows = CLIENTS.map((c) => {
   const runs = results.reupload.get(c)!;
   const s = med(runs, (r) => r.seconds);
-  return [NAMES[c], fmt(s, 2), fmt(512 / s), fmt(med(runs, (r) => r.sent) / MiB, 1) + ` (${fmt((100 * med(runs, (r) => r.sent)) / (512 * MiB), 1)} %)`];
+  return [
+    NAMES[c],
+    fmt(s, 2),
+    fmt(512 / s),
+    fmt(med(runs, (r) => r.sent) / MiB, 1) + ` (${fmt((100 * med(runs, (r) => r.sent)) / (512 * MiB), 1)} %)`,
+  ];
 });
 
 const hashRows = (["ours", "hfxet"] as const).map((c) => {
   const runs = results.hash.get(c)!;
-  return [c === "ours" ? "xet-buckets `xetHashFiles` (chunking workers)" : "hf_xet 1.8.0 `hash_files`", `**${fmt(hashRate(c))}**`, (hashRate(c) / hashRate("hfxet")).toFixed(2) + "×", fmt(med(runs, (r) => r.cpuSeconds ?? 0), 2)];
+  return [
+    c === "ours" ? "xet-buckets `xetHashFiles` (chunking workers)" : "hf_xet 1.8.0 `hash_files`",
+    `**${fmt(hashRate(c))}**`,
+    (hashRate(c) / hashRate("hfxet")).toFixed(2) + "×",
+    fmt(
+      med(runs, (r) => r.cpuSeconds ?? 0),
+      2,
+    ),
+  ];
 });
 
 const { UPLOAD_DEFAULTS, uploadMemoryBound } = await import("../js/src/xet/upload.js");
@@ -319,4 +354,9 @@ js/src/xet/upload.ts): ${fmt(uploadMemoryBound({}, 4 * GiB) / MiB)} MiB; of it o
   cores: "hub CPU" is its time during each run.`;
 
 process.stdout.write(body + "\n");
-writeSection("throughput", "Throughput on every core, with bounded memory", `npx tsx bench/throughput.ts --rounds ${ROUNDS}${values["skip-4gib"] ? " --skip-4gib" : ""}`, body);
+writeSection(
+  "throughput",
+  "Throughput on every core, with bounded memory",
+  `npx tsx bench/throughput.ts --rounds ${ROUNDS}${values["skip-4gib"] ? " --skip-4gib" : ""}`,
+  body,
+);

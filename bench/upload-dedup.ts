@@ -78,7 +78,9 @@ try {
       const s2 = hub.storedXorbBytes();
       const third = await upload(hub.url, bucket, v1, "copy/model.safetensors");
       const s3 = hub.storedXorbBytes();
-      process.stderr.write(`  v1 ${(s1 / MiB).toFixed(1)} MiB, v2 +${((s2 - s1) / MiB).toFixed(2)} MiB, v1 again +${((s3 - s2) / MiB).toFixed(2)} MiB\n`);
+      process.stderr.write(
+        `  v1 ${(s1 / MiB).toFixed(1)} MiB, v2 +${((s2 - s1) / MiB).toFixed(2)} MiB, v1 again +${((s3 - s2) / MiB).toFixed(2)} MiB\n`,
+      );
       rows.push([
         name,
         `${(s1 / MiB).toFixed(1)} (${pct(s1)})`,
@@ -113,4 +115,9 @@ ${table(["client", "version 1 sent, MiB", "version 2 sent, MiB", "version 1 agai
 - The local hub answers a dedup query with the queried chunk's xorb and the xorbs uploaded with it, so one
   answer covers the whole earlier version for every client here.`;
 process.stdout.write(body + "\n");
-writeSection("upload-dedup", "Upload dedup: re-uploading a checkpoint with 10 % changed", `npx tsx bench/upload-dedup.ts --mib ${values.mib}`, body);
+writeSection(
+  "upload-dedup",
+  "Upload dedup: re-uploading a checkpoint with 10 % changed",
+  `npx tsx bench/upload-dedup.ts --mib ${values.mib}`,
+  body,
+);

@@ -14,7 +14,9 @@ try {
   setup(new Set(["build", "python"]));
   buildWasm();
   buildTs();
-  let benches = readdirSync(join(ROOT, "bench")).filter((f) => f.endsWith(".ts")).sort();
+  let benches = readdirSync(join(ROOT, "bench"))
+    .filter((f) => f.endsWith(".ts"))
+    .sort();
   if (filters.length) benches = benches.filter((b) => filters.some((f) => b.includes(f)));
   for (const b of benches) {
     process.stderr.write(`[bench] ${b}\n`);

@@ -148,7 +148,9 @@ export function buildCjs() {
     const outfile = join(out, `${entry}.cjs`);
     // The core finds its .wasm with new URL("./wasm/xet_core_bg.wasm", import.meta.url): point import.meta.url
     // at the ESM core module's location so the same relative path resolves from the bundle.
-    const coreFromBundle = relative(dirname(outfile), join(DIST, "core", "index.js")).split("\\").join("/");
+    const coreFromBundle = relative(dirname(outfile), join(DIST, "core", "index.js"))
+      .split("\\")
+      .join("/");
     esbuild.buildSync({
       entryPoints: [join(DIST, `${entry}.js`)],
       outfile,
@@ -190,12 +192,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.stderr.write(`[build] error in the web build: ${err.message}\n`);
       process.exit(1);
     });
-  } else try {
-    setup(new Set(["build"]));
-    if (!args.has("--ts")) buildWasm();
-    if (!args.has("--wasm")) buildTs();
-  } catch (err) {
-    process.stderr.write(`[build] error: ${err.message}\n`);
-    process.exit(1);
-  }
+  } else
+    try {
+      setup(new Set(["build"]));
+      if (!args.has("--ts")) buildWasm();
+      if (!args.has("--wasm")) buildTs();
+    } catch (err) {
+      process.stderr.write(`[build] error: ${err.message}\n`);
+      process.exit(1);
+    }
 }

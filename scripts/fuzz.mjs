@@ -35,7 +35,8 @@ function seed(target, dir) {
     if (f.startsWith("xorb_")) {
       if (target === "decode_chunk_records") copyFileSync(join(VECTORS, f), join(dir, f));
       if (target === "parse_xorb") put(f, Buffer.concat([Buffer.alloc(32), bytes]));
-      if (target === "lz4_frame" && bytes[4] === 1) put(f, Buffer.concat([bytes.subarray(5, 8), bytes.subarray(8, 8 + bytes.readUIntLE(1, 3))]));
+      if (target === "lz4_frame" && bytes[4] === 1)
+        put(f, Buffer.concat([bytes.subarray(5, 8), bytes.subarray(8, 8 + bytes.readUIntLE(1, 3))]));
     }
     if (f.startsWith("shard_")) {
       if (target === "parse_shard") copyFileSync(join(VECTORS, f), join(dir, f));
@@ -60,7 +61,13 @@ function seed(target, dir) {
 
 export function runFuzz({ seconds = 30, targets = FUZZ_TARGETS } = {}) {
   setup(new Set(["fuzz"]));
-  const cargo = (args, opts = {}) => spawnSync("rustup", ["run", "nightly", "cargo", "fuzz", ...args], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, ...opts });
+  const cargo = (args, opts = {}) =>
+    spawnSync("rustup", ["run", "nightly", "cargo", "fuzz", ...args], {
+      cwd: ROOT,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+      ...opts,
+    });
   log("building the fuzz targets (nightly, release, sanitizer)");
   const b = cargo(["build", "-O"], { stdio: "inherit" });
   if (b.status !== 0) throw new Error("cargo fuzz build failed");
@@ -70,14 +77,32 @@ export function runFuzz({ seconds = 30, targets = FUZZ_TARGETS } = {}) {
     seed(t, corpus);
     log(`${t}: ${seconds} s`);
     const t0 = Date.now();
-    const r = cargo(["run", "-O", t, corpus, "--", `-max_total_time=${seconds}`, "-rss_limit_mb=2048", "-timeout=10", "-print_final_stats=1"]);
+    const r = cargo([
+      "run",
+      "-O",
+      t,
+      corpus,
+      "--",
+      `-max_total_time=${seconds}`,
+      "-rss_limit_mb=2048",
+      "-timeout=10",
+      "-print_final_stats=1",
+    ]);
     const out = `${r.stdout ?? ""}${r.stderr ?? ""}`;
     const runs = Number(/Done (\d+) runs/.exec(out)?.[1] ?? /stat::number_of_executed_units:\s*(\d+)/.exec(out)?.[1] ?? 0);
     const cov = Number([...out.matchAll(/cov: (\d+)/g)].pop()?.[1] ?? 0);
     const artifacts = join(FUZZ, "artifacts", t);
     const crashFiles = existsSync(artifacts) ? readdirSync(artifacts).filter((n) => /^(crash|oom|timeout|leak)-/.test(n)) : [];
     const crashed = r.status !== 0 || /==ERROR|panicked at|deadly signal/.test(out);
-    results.push({ target: t, seconds, wallSeconds: Math.round((Date.now() - t0) / 100) / 10, runs, coverage: cov, crashes: crashed ? Math.max(1, crashFiles.length) : 0, artifacts: crashFiles });
+    results.push({
+      target: t,
+      seconds,
+      wallSeconds: Math.round((Date.now() - t0) / 100) / 10,
+      runs,
+      coverage: cov,
+      crashes: crashed ? Math.max(1, crashFiles.length) : 0,
+      artifacts: crashFiles,
+    });
     log(`${t}: ${runs} runs, coverage ${cov}${crashed ? `, CRASH (exit ${r.status}); see fuzz/artifacts/${t}/` : ""}`);
     if (crashed) process.stderr.write(out.split("\n").slice(-60).join("\n") + "\n");
   }

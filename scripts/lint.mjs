@@ -10,7 +10,13 @@ import { ROOT, run, setup } from "./setup.mjs";
 
 const fix = process.argv.includes("--fix");
 const bin = (pkg, file) => [process.execPath, join(ROOT, "node_modules", pkg, file)];
-const PRETTIER_GLOBS = ["js/**/*.{ts,mts,mjs,js}", "scripts/**/*.mjs", "bench/**/*.ts", "examples/**/*.{js,mjs,mts,html,css}", "*.{js,json}"];
+const PRETTIER_GLOBS = [
+  "js/**/*.{ts,mts,mjs,js}",
+  "scripts/**/*.mjs",
+  "bench/**/*.ts",
+  "examples/**/*.{js,mjs,mts,html,css}",
+  "*.{js,json}",
+];
 
 try {
   setup(new Set(["build"]));

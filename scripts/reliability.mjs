@@ -56,7 +56,11 @@ function load(name) {
 const n = (x) => (typeof x === "number" ? x.toLocaleString("en-US") : "–");
 /** A Markdown table; the first `textColumns` columns are left-aligned, the others right-aligned (numbers). */
 const table = (head, rows, textColumns = 1) =>
-  [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i < textColumns ? "---" : "---:")).join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  [
+    `| ${head.join(" | ")} |`,
+    `|${head.map((_, i) => (i < textColumns ? "---" : "---:")).join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
 
 function git(args) {
   const r = spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
@@ -71,15 +75,27 @@ export function writeReport({ command, testsPassed, fuzzRan }) {
   const conc = load("concurrency");
   const loadR = load("load");
   const fuzz = fuzzRan ? load("fuzz") : undefined;
-  const missing = [["fault campaign", campaign], ["resume", resume], ["hostile peers", client], ["hub hostile inputs", hubHostile], ["concurrency", conc], ["load", loadR], ["fuzzing", fuzz]]
+  const missing = [
+    ["fault campaign", campaign],
+    ["resume", resume],
+    ["hostile peers", client],
+    ["hub hostile inputs", hubHostile],
+    ["concurrency", conc],
+    ["load", loadR],
+    ["fuzzing", fuzz],
+  ]
     .filter(([, r]) => !r)
     .map(([k]) => k);
   const L = [];
   L.push("# Reliability");
   L.push("");
-  L.push(`Written by \`${command}\` (scripts/reliability.mjs) on ${new Date().toISOString().slice(0, 10)} at commit \`${git(["rev-parse", "--short", "HEAD"]) || "?"}\`${git(["status", "--porcelain", "--untracked-files=no"]) ? " (with local changes)" : ""}, ${process.platform} ${process.arch}, Node ${process.version}. Do not edit by hand: run the command again.`);
+  L.push(
+    `Written by \`${command}\` (scripts/reliability.mjs) on ${new Date().toISOString().slice(0, 10)} at commit \`${git(["rev-parse", "--short", "HEAD"]) || "?"}\`${git(["status", "--porcelain", "--untracked-files=no"]) ? " (with local changes)" : ""}, ${process.platform} ${process.arch}, Node ${process.version}. Do not edit by hand: run the command again.`,
+  );
   L.push("");
-  L.push(`Tests: **${testsPassed ? "all passed" : "SOME FAILED"}**.${missing.length ? ` Not run: ${missing.join(", ")}.` : ""} Issue 8 asks that every run end complete and verified, or with a clear error and nothing partial registered or written; the numbers below are what the suite measured.`);
+  L.push(
+    `Tests: **${testsPassed ? "all passed" : "SOME FAILED"}**.${missing.length ? ` Not run: ${missing.join(", ")}.` : ""} Issue 8 asks that every run end complete and verified, or with a clear error and nothing partial registered or written; the numbers below are what the suite measured.`,
+  );
   L.push("");
   L.push("## Summary");
   L.push("");
@@ -93,16 +109,34 @@ export function writeReport({ command, testsPassed, fuzzRan }) {
         ["Fault campaign: runs (upload, download, sync up, sync down)", campaign ? `${n(campaign.runs)} (seed ${campaign.seed})` : "–"],
         ["Faults injected", n(faults)],
         ["Runs ending complete and verified", n(campaign?.outcomes.verified)],
-        ["Runs ending in a typed error, nothing partial registered or written", n(campaign ? campaign.outcomes["typed-error"] + campaign.outcomes["committed-despite-error"] : undefined)],
+        [
+          "Runs ending in a typed error, nothing partial registered or written",
+          n(campaign ? campaign.outcomes["typed-error"] + campaign.outcomes["committed-despite-error"] : undefined),
+        ],
         ["Runs that hung or ended with an untyped error", n(campaign?.failures.length)],
         ["**Bytes lost**", `**${n(campaign?.bytesLost)}**`],
         ["Temporary files left behind", n(campaign?.tempFilesLeft)],
-        ["Resume: runs killed (SIGKILL) or failed, then resumed and verified", resume ? `${n(resume.resumedRuns)} (${n(resume.kills)} SIGKILL)` : "–"],
-        ["Resume: xorb bytes re-sent / bytes not accepted before the interruption", resume ? `${n(resume.bytesResent)} / ${n(resume.bytesNotAcceptedBeforeKill)}` : "–"],
+        [
+          "Resume: runs killed (SIGKILL) or failed, then resumed and verified",
+          resume ? `${n(resume.resumedRuns)} (${n(resume.kills)} SIGKILL)` : "–",
+        ],
+        [
+          "Resume: xorb bytes re-sent / bytes not accepted before the interruption",
+          resume ? `${n(resume.bytesResent)} / ${n(resume.bytesNotAcceptedBeforeKill)}` : "–",
+        ],
         ["Hostile inputs tried / ended typed (or harmless and verified)", `${n(hostileTried)} / ${n(hostileRejected)}`],
-        ["Concurrent writers: reads checked / inconsistencies / hub integrity problems", conc ? `${n(conc.reads + conc.pathsInfoChecks)} / ${n(conc.inconsistencies)} / ${n(conc.integrityProblems)}` : "–"],
-        ["Hub under load: clients, files verified, peak RSS / bound", loadR ? `${n(loadR.clients)}, ${n(loadR.files)}, ${n(loadR.hubPeakRssMiB)} MiB / ${n(loadR.boundMiB)} MiB` : "–"],
-        ["Fuzzing: targets × seconds, executions", fuzz ? `${fuzz.targets.length} × ${fuzz.targets[0]?.seconds ?? 0} s, ${n(fuzz.runs)}` : "not run"],
+        [
+          "Concurrent writers: reads checked / inconsistencies / hub integrity problems",
+          conc ? `${n(conc.reads + conc.pathsInfoChecks)} / ${n(conc.inconsistencies)} / ${n(conc.integrityProblems)}` : "–",
+        ],
+        [
+          "Hub under load: clients, files verified, peak RSS / bound",
+          loadR ? `${n(loadR.clients)}, ${n(loadR.files)}, ${n(loadR.hubPeakRssMiB)} MiB / ${n(loadR.boundMiB)} MiB` : "–",
+        ],
+        [
+          "Fuzzing: targets × seconds, executions",
+          fuzz ? `${fuzz.targets.length} × ${fuzz.targets[0]?.seconds ?? 0} s, ${n(fuzz.runs)}` : "not run",
+        ],
         ["**Fuzzing crashes**", fuzz ? `**${n(fuzz.crashes)}**` : "not run"],
       ],
     ),
@@ -117,11 +151,25 @@ export function writeReport({ command, testsPassed, fuzzRan }) {
     L.push("");
     L.push("Faults injected, by kind:");
     L.push("");
-    L.push(table(["fault", "injected"], Object.entries(campaign.faultsInjected).sort((a, b) => b[1] - a[1]).map(([k, v]) => [`\`${k}\``, n(v)])));
+    L.push(
+      table(
+        ["fault", "injected"],
+        Object.entries(campaign.faultsInjected)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => [`\`${k}\``, n(v)]),
+      ),
+    );
     L.push("");
     L.push("Rules planned, by endpoint:");
     L.push("");
-    L.push(table(["endpoint", "rules"], Object.entries(campaign.rulesByEndpoint).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, n(v)])));
+    L.push(
+      table(
+        ["endpoint", "rules"],
+        Object.entries(campaign.rulesByEndpoint)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => [k, n(v)]),
+      ),
+    );
     L.push("");
     L.push("Outcomes, by kind of run:");
     L.push("");
@@ -134,7 +182,14 @@ export function writeReport({ command, testsPassed, fuzzRan }) {
     L.push("");
     L.push("Typed errors, by code:");
     L.push("");
-    L.push(table(["code", "runs"], Object.entries(campaign.errorCodes).sort((a, b) => b[1] - a[1]).map(([k, v]) => [`\`${k}\``, n(v)])));
+    L.push(
+      table(
+        ["code", "runs"],
+        Object.entries(campaign.errorCodes)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => [`\`${k}\``, n(v)]),
+      ),
+    );
     if (campaign.failures.length) {
       L.push("");
       L.push("Failures:");
@@ -175,13 +230,25 @@ export function writeReport({ command, testsPassed, fuzzRan }) {
         "Against the client: answers of the real hub rewritten on their way (sources: js/test/reliability/hostile-peer.test.ts). *Typed* = a XetBucketsError (ProtocolError, IntegrityError, XetCoreError, HubApiError, NetworkError, BatchError) within 30 s with nothing written (no target, no temporary file, nothing outside the destination) and nothing registered that does not verify; *harmless* = the input only cost an optimisation (a bad dedup answer is a miss) and the result verified.",
       );
       L.push("");
-      L.push(table(["input", "tried", "typed error", "harmless, verified"], Object.entries(client.byKind).map(([k, v]) => [k, n(v.tried), n(v.rejected), n(v.harmless)])));
+      L.push(
+        table(
+          ["input", "tried", "typed error", "harmless, verified"],
+          Object.entries(client.byKind).map(([k, v]) => [k, n(v.tried), n(v.rejected), n(v.harmless)]),
+        ),
+      );
       L.push("");
     }
     if (hubHostile) {
-      L.push("Against the local hub: every request answered 4xx (never 5xx, never a hang), and the store (every table row, every xorb file) unchanged (source: js/test/reliability/hub-hostile.test.ts; more cases in js/test/server/).");
+      L.push(
+        "Against the local hub: every request answered 4xx (never 5xx, never a hang), and the store (every table row, every xorb file) unchanged (source: js/test/reliability/hub-hostile.test.ts; more cases in js/test/server/).",
+      );
       L.push("");
-      L.push(table(["input", "tried", "refused (4xx)"], Object.entries(hubHostile.byKind).map(([k, v]) => [k, n(v.tried), n(v.rejected)])));
+      L.push(
+        table(
+          ["input", "tried", "refused (4xx)"],
+          Object.entries(hubHostile.byKind).map(([k, v]) => [k, n(v.tried), n(v.rejected)]),
+        ),
+      );
     }
   }
   if (conc) {
@@ -201,7 +268,12 @@ export function writeReport({ command, testsPassed, fuzzRan }) {
           ["paths-info entries checked", n(conc.pathsInfoChecks)],
           ["Inconsistencies seen", n(conc.inconsistencies)],
           ["Hub integrity problems after", n(conc.integrityProblems)],
-          ["Hub rows after", Object.entries(conc.hubRows ?? {}).map(([k, v]) => `${k} ${v}`).join(", ")],
+          [
+            "Hub rows after",
+            Object.entries(conc.hubRows ?? {})
+              .map(([k, v]) => `${k} ${v}`)
+              .join(", "),
+          ],
         ],
       ),
     );
@@ -237,7 +309,13 @@ export function writeReport({ command, testsPassed, fuzzRan }) {
       "cargo-fuzz (libFuzzer, AddressSanitizer) on the core's decoders, each corpus seeded from tests/vectors (source: fuzz/fuzz_targets/, runner: scripts/fuzz.mjs). A crash fails the run and leaves its input in fuzz/artifacts/.",
     );
     L.push("");
-    L.push(table(["target", "what", "seconds", "executions", "coverage", "crashes"], fuzz.targets.map((t) => [`\`${t.target}\``, FUZZ_WHAT[t.target] ?? "", n(t.seconds), n(t.runs), n(t.coverage), n(t.crashes)]), 2));
+    L.push(
+      table(
+        ["target", "what", "seconds", "executions", "coverage", "crashes"],
+        fuzz.targets.map((t) => [`\`${t.target}\``, FUZZ_WHAT[t.target] ?? "", n(t.seconds), n(t.runs), n(t.coverage), n(t.crashes)]),
+        2,
+      ),
+    );
     const regressions = existsSync(join(ROOT, "tests", "fuzz_regressions")) ? readdirSync(join(ROOT, "tests", "fuzz_regressions")) : [];
     L.push("");
     L.push(
@@ -291,12 +369,20 @@ if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
       if (f.crashes > 0) ok = false;
     }
     const dir = join(ROOT, "js", "test", "reliability");
-    const files = readdirSync(dir).filter((f) => f.endsWith(".test.ts")).sort().map((f) => relative(ROOT, join(dir, f)));
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(".test.ts"))
+      .sort()
+      .map((f) => relative(ROOT, join(dir, f)));
     log(`${files.length} test files, campaign of ${o.runs} runs (seed ${o.seed})`);
     const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files], {
       cwd: ROOT,
       stdio: "inherit",
-      env: { ...process.env, XET_RELIABILITY_RUNS: String(o.runs), XET_RELIABILITY_SEED: String(o.seed), XET_RELIABILITY_LOAD_CLIENTS: String(o.loadClients) },
+      env: {
+        ...process.env,
+        XET_RELIABILITY_RUNS: String(o.runs),
+        XET_RELIABILITY_SEED: String(o.seed),
+        XET_RELIABILITY_LOAD_CLIENTS: String(o.loadClients),
+      },
     });
     if (r.status !== 0) ok = false;
     if (o.write) {

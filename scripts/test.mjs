@@ -53,13 +53,7 @@ try {
     if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
     if (files.length === 0) throw new Error("no TypeScript test matched");
     process.stderr.write(`[test] ${files.length} TypeScript test files\n`);
-    run(process.execPath, [
-      "--import",
-      "tsx",
-      "--test",
-      "--test-reporter=spec",
-      ...files.map((f) => relative(ROOT, f)),
-    ]);
+    run(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files.map((f) => relative(ROOT, f))]);
   }
   if (everything || onlyReliability) run(process.execPath, [join(ROOT, "scripts", "reliability.mjs"), "--no-build"]);
 } catch (err) {

@@ -47,7 +47,8 @@ let peak: Breakdown = { rss: 0, wasm: 0, arrayBuffers: 0, heapTotal: 0 };
 let wasmMemory: WebAssembly.Memory | undefined;
 const sampler = setInterval(() => {
   const m = process.memoryUsage();
-  if (m.rss > peak.rss) peak = { rss: m.rss, wasm: wasmMemory?.buffer.byteLength ?? 0, arrayBuffers: m.arrayBuffers, heapTotal: m.heapTotal };
+  if (m.rss > peak.rss)
+    peak = { rss: m.rss, wasm: wasmMemory?.buffer.byteLength ?? 0, arrayBuffers: m.arrayBuffers, heapTotal: m.heapTotal };
 }, 100);
 if (!a.kind.startsWith("hubjs")) {
   const { initCore } = await import("../../js/src/core/index.js");
@@ -65,7 +66,12 @@ if (a.kind === "idle") {
   await initCore();
 } else if (a.kind === "ours") {
   const { uploadFiles } = await import("../../js/src/api/upload.js");
-  report = await uploadFiles({ ...a.tuning, repo: `buckets/${a.bucket}`, ...access, files: files.map((f) => ({ path: f.path, content: f.file })) });
+  report = await uploadFiles({
+    ...a.tuning,
+    repo: `buckets/${a.bucket}`,
+    ...access,
+    files: files.map((f) => ({ path: f.path, content: f.file })),
+  });
 } else if (a.kind === "hubjs") {
   const hub = await import("@huggingface/hub");
   await hub.uploadFiles({
@@ -75,7 +81,11 @@ if (a.kind === "idle") {
   });
 } else if (a.kind === "ours-download") {
   const { downloadBucketFiles } = await import("../../js/src/api/download.js");
-  const r = await downloadBucketFiles(a.bucket, files.map((f) => [f.path, f.file] as [string, string]), { ...access, ...a.tuning });
+  const r = await downloadBucketFiles(
+    a.bucket,
+    files.map((f) => [f.path, f.file] as [string, string]),
+    { ...access, ...a.tuning },
+  );
   report = { files: r.downloaded.length };
 } else if (a.kind === "hubjs-download") {
   const hub = await import("@huggingface/hub");
@@ -101,5 +111,11 @@ const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
 clearInterval(sampler);
 const cpu = process.cpuUsage();
 process.stdout.write(
-  JSON.stringify({ seconds, peakRss: m ? Number(m[1]) * 1024 : process.memoryUsage().rss, cpuSeconds: (cpu.user + cpu.system) / 1e6, atPeak: peak, report }) + "\n",
+  JSON.stringify({
+    seconds,
+    peakRss: m ? Number(m[1]) * 1024 : process.memoryUsage().rss,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    atPeak: peak,
+    report,
+  }) + "\n",
 );

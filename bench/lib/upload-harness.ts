@@ -149,7 +149,13 @@ export interface BenchFile {
 }
 
 /** One upload in a fresh Node process: "ours" (xet-buckets defaults), "hubjs" (@huggingface/hub) or "idle". */
-export async function nodeUpload(kind: "ours" | "hubjs" | "idle", hubUrl: string, bucket: string, file: string, path = "big.bin"): Promise<Run> {
+export async function nodeUpload(
+  kind: "ours" | "hubjs" | "idle",
+  hubUrl: string,
+  bucket: string,
+  file: string,
+  path = "big.bin",
+): Promise<Run> {
   return runChild(process.execPath, [await bundleChild(), JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, file, path })]);
 }
 
@@ -170,7 +176,13 @@ export async function nodeRun(
 function pythonEnv(hubUrl: string, home: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("HF_")) env[k] = v;
-  Object.assign(env, { HF_ENDPOINT: hubUrl, HF_TOKEN: TOKEN, HF_HOME: home, HF_HUB_DISABLE_TELEMETRY: "1", HF_HUB_DISABLE_PROGRESS_BARS: "1" });
+  Object.assign(env, {
+    HF_ENDPOINT: hubUrl,
+    HF_TOKEN: TOKEN,
+    HF_HOME: home,
+    HF_HUB_DISABLE_TELEMETRY: "1",
+    HF_HUB_DISABLE_PROGRESS_BARS: "1",
+  });
   return env;
 }
 
@@ -183,17 +195,20 @@ print(json.dumps({"seconds": s, "peakRss": hwm, "cpuSeconds": ru.ru_utime + ru.r
 
 /** Python scripts: argv[1] = bucket, argv[2] = JSON list of [bucket path, local file]. */
 const PY_SCRIPTS = {
-  upload: `import json, re, resource, sys, time
+  upload:
+    `import json, re, resource, sys, time
 from huggingface_hub import batch_bucket_files
 files = json.loads(sys.argv[2])
 t = time.perf_counter()
 batch_bucket_files(sys.argv[1], add=[(f, p) for p, f in files])` + PY_EPILOGUE,
-  download: `import json, re, resource, sys, time
+  download:
+    `import json, re, resource, sys, time
 from huggingface_hub import HfApi
 files = json.loads(sys.argv[2])
 t = time.perf_counter()
 HfApi().download_bucket_files(sys.argv[1], [(p, f) for p, f in files], raise_on_missing_files=True)` + PY_EPILOGUE,
-  hash: `import json, re, resource, sys, time
+  hash:
+    `import json, re, resource, sys, time
 import hf_xet
 files = json.loads(sys.argv[2])
 t = time.perf_counter()

@@ -19,7 +19,13 @@ $("prefix").value = query.get("prefix") ?? "";
 const state = (window.__xetUpload = { state: "idle", result: undefined, error: undefined, maxStallMs: 0, progressEvents: 0 });
 
 const fmt = (n) =>
-  n >= 1 << 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 1 << 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
+  n >= 1 << 30
+    ? `${(n / 2 ** 30).toFixed(2)} GiB`
+    : n >= 1 << 20
+      ? `${(n / 2 ** 20).toFixed(1)} MiB`
+      : n >= 1024
+        ? `${(n / 1024).toFixed(1)} KiB`
+        : `${n} B`;
 const pct = (a, b) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : "–");
 
 $("isolation").textContent = `crossOriginIsolated: ${self.crossOriginIsolated === true} (SharedArrayBuffer not needed)`;
@@ -155,9 +161,13 @@ function watchMainThread() {
 }
 
 $("upload").addEventListener("click", async () => {
-  const bucket = $("bucket").value.trim().replace(/^hf:\/\/buckets\//, "");
+  const bucket = $("bucket")
+    .value.trim()
+    .replace(/^hf:\/\/buckets\//, "");
   if (!/^[^/\s]+\/[^/\s]+$/.test(bucket)) return setStatus("error", "Enter the bucket as namespace/name.");
-  const prefix = $("prefix").value.trim().replace(/^\/+|\/+$/g, "");
+  const prefix = $("prefix")
+    .value.trim()
+    .replace(/^\/+|\/+$/g, "");
   const files = selection.map((x) => ({ path: prefix ? `${prefix}/${x.path}` : x.path, content: x.file }));
   const opts = hubOptions();
   abort = new AbortController();

@@ -81,7 +81,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     token = "hf_demo_local_token";
     const dataDir = await mkdtemp(join(tmpdir(), "xet-buckets-browser-hub-"));
     const hub = await startLocalHub({ dataDir, port: Number(process.env.HUB_PORT ?? 0), users: [{ name: "demo", token }] });
-    cleanups.push(() => hub.close(), () => rm(dataDir, { recursive: true, force: true }));
+    cleanups.push(
+      () => hub.close(),
+      () => rm(dataDir, { recursive: true, force: true }),
+    );
     hubUrl = hub.url;
     console.log(`Local hub on ${hubUrl} (data in ${dataDir}, deleted on exit; user "demo", token ${token})`);
   }

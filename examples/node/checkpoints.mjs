@@ -77,7 +77,8 @@ try {
   // --- Listing -----------------------------------------------------------------------------------------------
   const info = await bucketInfo(bucket, opts);
   console.log(`\nBucket holds ${info.totalFiles} files, ${fmt(info.size)} logical:`);
-  for await (const e of listFiles({ repo: `buckets/${bucket}`, ...opts })) console.log(`  ${e.type === "directory" ? "dir " : "file"} ${e.path}`);
+  for await (const e of listFiles({ repo: `buckets/${bucket}`, ...opts }))
+    console.log(`  ${e.type === "directory" ? "dir " : "file"} ${e.path}`);
 
   // --- Download the last checkpoint and verify it ------------------------------------------------------------
   const last = `step-${String(STEPS).padStart(4, "0")}`;

@@ -10,13 +10,7 @@
  * Retries are quiet (reported through `onRetry` only); the caller sees one error, carrying the number of
  * attempts and the elapsed time, when the budget is spent.
  */
-import {
-  BucketNotFoundError,
-  EntryNotFoundError,
-  HubApiError,
-  NetworkError,
-  XetBucketsError,
-} from "./errors.js";
+import { BucketNotFoundError, EntryNotFoundError, HubApiError, NetworkError, XetBucketsError } from "./errors.js";
 
 export interface RetryOptions {
   /** Attempts in all, the first included (default 5). */
@@ -146,7 +140,11 @@ export async function errorFromResponse(res: Response, method: string, url: stri
   const where = `${method} ${u}`;
   const suffix = `${detail ? `: ${detail}` : ""}${requestId ? ` (request id ${requestId})` : ""}`;
   if (status === 404 && serverCode === "RepoNotFound") {
-    return new BucketNotFoundError("BUCKET_NOT_FOUND", `bucket not found (${where})${suffix}. Check the bucket id and that your token may read it.`, init);
+    return new BucketNotFoundError(
+      "BUCKET_NOT_FOUND",
+      `bucket not found (${where})${suffix}. Check the bucket id and that your token may read it.`,
+      init,
+    );
   }
   if (status === 404 && serverCode === "EntryNotFound") {
     return new EntryNotFoundError("ENTRY_NOT_FOUND", `file not found (${where})${suffix}`, init);

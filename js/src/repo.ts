@@ -44,10 +44,15 @@ function check(namespace: string, name: string, original: unknown): void {
  * Parses a bucket designation. Throws `InvalidArgumentError` (code INVALID_ARGUMENT) with the accepted
  * forms when it is not one. `allowBareId` accepts "ns/name" without a prefix.
  */
-export function parseBucket(designation: BucketDesignation | { type: string; name: string }, options: { allowBareId?: boolean } = {}): BucketRef {
+export function parseBucket(
+  designation: BucketDesignation | { type: string; name: string },
+  options: { allowBareId?: boolean } = {},
+): BucketRef {
   if (typeof designation === "object" && designation !== null) {
     if (designation.type !== "bucket") {
-      throw new InvalidArgumentError(`expected a bucket, got a ${designation.type} (${designation.name}); use { type: "bucket", name: "ns/name" }`);
+      throw new InvalidArgumentError(
+        `expected a bucket, got a ${designation.type} (${designation.name}); use { type: "bucket", name: "ns/name" }`,
+      );
     }
     return parseId(designation.name, designation);
   }

@@ -9,14 +9,7 @@ import { InvalidArgumentError } from "./errors.js";
 
 /** Anything the API accepts as content. Strings and `file:` URLs are local paths (Node, Bun, Deno). */
 export type ContentSource =
-  | Uint8Array
-  | ArrayBuffer
-  | Blob
-  | ReadableStream<Uint8Array>
-  | AsyncIterable<Uint8Array>
-  | Iterable<Uint8Array>
-  | URL
-  | string;
+  Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array> | URL | string;
 
 /** Default read block: large enough to amortise calls into WebAssembly, small enough to bound memory. */
 export const DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024;

@@ -29,7 +29,7 @@ export type CommonOptions = HubCallOptions;
 export type RepoDesignation = BucketDesignation | { type: string; name: string };
 
 const NOT_A_BUCKET =
-  "xet-buckets handles Storage Buckets only: designate one as \"buckets/ns/name\", { type: \"bucket\", name: \"ns/name\" } or \"hf://buckets/ns/name\"; use @huggingface/hub for models, datasets and spaces";
+  'xet-buckets handles Storage Buckets only: designate one as "buckets/ns/name", { type: "bucket", name: "ns/name" } or "hf://buckets/ns/name"; use @huggingface/hub for models, datasets and spaces';
 
 /**
  * Parses the `repo` of a call into a bucket. Models, datasets, spaces and kernels are refused with an
@@ -101,7 +101,9 @@ export async function deleteRepo(params: { repo: RepoDesignation } & CommonOptio
 }
 
 /** True when the bucket exists and is visible with this token (404 and 401 → false; other errors throw). */
-export async function repoExists(params: { repo: RepoDesignation; /** Unused for buckets. */ revision?: string } & CommonOptions): Promise<boolean> {
+export async function repoExists(
+  params: { repo: RepoDesignation; /** Unused for buckets. */ revision?: string } & CommonOptions,
+): Promise<boolean> {
   const bucket = toBucket(params.repo);
   const ctx = contextOf(params);
   const res = await ctx.request(`/api/buckets/${bucket.namespace}/${bucket.name}?expand[]=likes`, {
@@ -143,10 +145,14 @@ function bucketUrl(ctx: HubContext, url: string | undefined, fallbackId: string)
 }
 
 function alreadyExists(bucket: BucketRef, ctx: HubContext): HubApiError {
-  return new HubApiError("CONFLICT", `bucket ${bucket.id} already exists: pass { existOk: true } to createBucket() to accept an existing bucket`, {
-    statusCode: 409,
-    url: `${ctx.hubUrl}/api/buckets/${bucket.id}`,
-  });
+  return new HubApiError(
+    "CONFLICT",
+    `bucket ${bucket.id} already exists: pass { existOk: true } to createBucket() to accept an existing bucket`,
+    {
+      statusCode: 409,
+      url: `${ctx.hubUrl}/api/buckets/${bucket.id}`,
+    },
+  );
 }
 
 /**
@@ -168,7 +174,10 @@ export async function createBucket(
     resourceGroupId?: string;
   } & CommonOptions = {},
 ): Promise<BucketUrl> {
-  const ref = typeof bucket === "string" && /^[^/:]+$/.test(bucket) ? toBucket(`me/${bucket}`, { allowBareId: true }) : toBucket(bucket, { allowBareId: true });
+  const ref =
+    typeof bucket === "string" && /^[^/:]+$/.test(bucket)
+      ? toBucket(`me/${bucket}`, { allowBareId: true })
+      : toBucket(bucket, { allowBareId: true });
   if (options.private !== undefined && options.visibility !== undefined && (options.visibility === "private") !== options.private) {
     throw new InvalidArgumentError(`private: ${options.private} contradicts visibility: "${options.visibility}"; pass only one of them`);
   }
@@ -211,7 +220,12 @@ export async function* listBuckets(options: { namespace?: string; search?: strin
 
 /** Deletes a bucket and its files. `missingOk`: a missing bucket (any 404) is not an error. */
 export async function deleteBucket(bucket: RepoDesignation, options: { missingOk?: boolean } & CommonOptions = {}): Promise<void> {
-  await deleteBucketRequest(contextOf(options), toBucket(bucket, { allowBareId: true }), options.abortSignal, options.missingOk ? [404] : []);
+  await deleteBucketRequest(
+    contextOf(options),
+    toBucket(bucket, { allowBareId: true }),
+    options.abortSignal,
+    options.missingOk ? [404] : [],
+  );
 }
 
 /** Changes a bucket's settings (`PUT …/settings`): currently its visibility (`private`). */

@@ -258,7 +258,13 @@ export async function downloadFile(
   if (!info.xet || params.xet === false) {
     return new ResolveUrlBlob({ ctx, url: info.url, start: 0, end: info.size });
   }
-  const reader = readerFor(ctx, bucket, tuningOf(params), info.xet.refreshUrl.href, typeof params.xet === "object" ? params.xet.readToken : undefined);
+  const reader = readerFor(
+    ctx,
+    bucket,
+    tuningOf(params),
+    info.xet.refreshUrl.href,
+    typeof params.xet === "object" ? params.xet.readToken : undefined,
+  );
   return new BucketFileBlob({ reader, file: { hash: info.xet.hash, size: info.size, path }, signal: params.abortSignal });
 }
 
@@ -381,7 +387,11 @@ export async function downloadBucketFiles(
       entry.size === 0
         ? (async function* () {})()
         : // The file sink writes each block before it asks for the next: the reader may reuse its buffers.
-          exactly(entry.size, entry.path, reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal, reuse: true }));
+          exactly(
+            entry.size,
+            entry.path,
+            reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal, reuse: true }),
+          );
     try {
       const written = await writeFileAtomic(localPath, source, {
         signal,
@@ -440,7 +450,11 @@ async function* exactly(size: number, path: string, blocks: AsyncIterable<Uint8A
     if (total > size) break;
     yield b;
   }
-  if (total !== size) throw new IntegrityError("LENGTH_MISMATCH", `"${path}": the download produced ${total > size ? "more than " : ""}${total} bytes, the bucket lists ${size}.`);
+  if (total !== size)
+    throw new IntegrityError(
+      "LENGTH_MISMATCH",
+      `"${path}": the download produced ${total > size ? "more than " : ""}${total} bytes, the bucket lists ${size}.`,
+    );
 }
 
 /**

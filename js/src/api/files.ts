@@ -7,15 +7,7 @@
  */
 import { BatchError, EntryNotFoundError, InvalidArgumentError } from "../errors.js";
 import { batchBucketOps, type BatchFailure, type CopyFileOp } from "../hub/batch.js";
-import {
-  entryNotFound,
-  getResolveInfo,
-  headResolve,
-  isUnderPrefix,
-  listTree,
-  postPathsInfo,
-  type BucketTreeEntry,
-} from "../hub/files.js";
+import { entryNotFound, getResolveInfo, headResolve, isUnderPrefix, listTree, postPathsInfo, type BucketTreeEntry } from "../hub/files.js";
 import { checkBucketPath, joinBucketPath, type BucketDesignation, type BucketRef } from "../repo.js";
 import { contextOf, toBucket, type CommonOptions, type RepoDesignation } from "./buckets.js";
 
@@ -85,7 +77,13 @@ export function parseTime(iso: unknown): number | undefined {
  * the folder (the Hub matches prefixes lexically) are dropped. `path` may name a file: it is yielded.
  */
 export async function* listFiles(
-  params: { repo: RepoDesignation; path?: string; recursive?: boolean; expand?: boolean; /** Unused for buckets. */ revision?: string } & CommonOptions,
+  params: {
+    repo: RepoDesignation;
+    path?: string;
+    recursive?: boolean;
+    expand?: boolean;
+    /** Unused for buckets. */ revision?: string;
+  } & CommonOptions,
 ): AsyncGenerator<ListFileEntry> {
   const bucket = toBucket(params.repo);
   const ctx = contextOf(params);
@@ -112,7 +110,9 @@ export async function pathsInfo(
 }
 
 /** True when the file exists (`HEAD …/resolve/{path}`; any 404 → false). */
-export async function fileExists(params: { repo: RepoDesignation; path: string; /** Unused for buckets. */ revision?: string } & CommonOptions): Promise<boolean> {
+export async function fileExists(
+  params: { repo: RepoDesignation; path: string; /** Unused for buckets. */ revision?: string } & CommonOptions,
+): Promise<boolean> {
   const bucket = toBucket(params.repo);
   const path = checkBucketPath(withBase(bucket, params.path));
   return (await headResolve(contextOf(params), bucket, path, { signal: params.abortSignal, anyNotFound: true })) !== null;
@@ -178,7 +178,11 @@ export interface BucketFileMetadata {
 }
 
 /** Metadata of one file from `HEAD …/resolve/{path}`. A missing file → `EntryNotFoundError`. */
-export async function getBucketFileMetadata(bucket: RepoDesignation, path: string, options: CommonOptions = {}): Promise<BucketFileMetadata> {
+export async function getBucketFileMetadata(
+  bucket: RepoDesignation,
+  path: string,
+  options: CommonOptions = {},
+): Promise<BucketFileMetadata> {
   const ref = toBucket(bucket, { allowBareId: true });
   const ctx = contextOf(options);
   const full = checkBucketPath(withBase(ref, path));
@@ -218,7 +222,9 @@ function batchError(verb: string, failures: BatchFailure[]): BatchError {
 }
 
 /** Deletes one file (a `deleteFile` batch line). A failure (e.g. missing file) → `BatchError`. */
-export async function deleteFile(params: { repo: RepoDesignation; path: string; commitTitle?: string; commitDescription?: string } & CommonOptions): Promise<undefined> {
+export async function deleteFile(
+  params: { repo: RepoDesignation; path: string; commitTitle?: string; commitDescription?: string } & CommonOptions,
+): Promise<undefined> {
   return deleteFiles({ ...params, paths: [params.path] });
 }
 
@@ -226,7 +232,9 @@ export async function deleteFile(params: { repo: RepoDesignation; path: string; 
  * Deletes files (`deleteFile` batch lines, ≤ 1000 per request). Operations are applied independently:
  * when some fail, the others are done and a `BatchError` lists the failed paths.
  */
-export async function deleteFiles(params: { repo: RepoDesignation; paths: string[]; commitTitle?: string; commitDescription?: string } & CommonOptions): Promise<undefined> {
+export async function deleteFiles(
+  params: { repo: RepoDesignation; paths: string[]; commitTitle?: string; commitDescription?: string } & CommonOptions,
+): Promise<undefined> {
   const bucket = toBucket(params.repo);
   if (!Array.isArray(params.paths)) throw new InvalidArgumentError("deleteFiles needs `paths`, an array of paths");
   const paths = params.paths.map((p) => checkBucketPath(withBase(bucket, p)));
@@ -313,11 +321,21 @@ async function commitCopies(params: CommonOptions, destination: BucketRef, ops: 
 
 /** Copies one file from a bucket to a bucket, server-side (a `copyFile` batch line; no data transfer). */
 export function copyFile(params: { source: CopySource; destination: CopyDestination } & CommonOptions): Promise<undefined> {
-  return copyFiles({ ...params, destination: params.destination.repo, files: [{ source: params.source, destinationPath: params.destination.path }] });
+  return copyFiles({
+    ...params,
+    destination: params.destination.repo,
+    files: [{ source: params.source, destinationPath: params.destination.path }],
+  });
 }
 
-export function copyFileIter(params: { source: CopySource; destination: CopyDestination } & CommonOptions): AsyncGenerator<CopyProgressEvent, undefined> {
-  return copyFilesIter({ ...params, destination: params.destination.repo, files: [{ source: params.source, destinationPath: params.destination.path }] });
+export function copyFileIter(
+  params: { source: CopySource; destination: CopyDestination } & CommonOptions,
+): AsyncGenerator<CopyProgressEvent, undefined> {
+  return copyFilesIter({
+    ...params,
+    destination: params.destination.repo,
+    files: [{ source: params.source, destinationPath: params.destination.path }],
+  });
 }
 
 /**
@@ -377,7 +395,10 @@ export async function* copyFilesIter(
  * source path with no file below it → `EntryNotFoundError`. Failures → `BatchError`.
  */
 export async function copyFolder(
-  params: { source: Omit<CopySource, "path"> & { path?: string }; destination: Omit<CopyDestination, "path"> & { path?: string } } & CommonOptions,
+  params: {
+    source: Omit<CopySource, "path"> & { path?: string };
+    destination: Omit<CopyDestination, "path"> & { path?: string };
+  } & CommonOptions,
 ): Promise<undefined> {
   for await (const _ of copyFolderIter(params)) {
     // no events for bucket sources
@@ -386,7 +407,10 @@ export async function copyFolder(
 }
 
 export async function* copyFolderIter(
-  params: { source: Omit<CopySource, "path"> & { path?: string }; destination: Omit<CopyDestination, "path"> & { path?: string } } & CommonOptions,
+  params: {
+    source: Omit<CopySource, "path"> & { path?: string };
+    destination: Omit<CopyDestination, "path"> & { path?: string };
+  } & CommonOptions,
 ): AsyncGenerator<CopyProgressEvent, undefined> {
   const src = sourceBucket(params.source.repo);
   const destination = toBucket(params.destination.repo as RepoDesignation);

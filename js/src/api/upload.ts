@@ -36,13 +36,7 @@ import { checkBucketPath, isValidName, joinBucketPath, parseBucket, type BucketD
 import type { ContentSource } from "../sources.js";
 import { defaultWorkers } from "../pool/pool.js";
 import { CasClient, newSessionId } from "../xet/cas.js";
-import {
-  UploadPipeline,
-  type DedupReport,
-  type FileProgressEvent,
-  type UploadProgressEvent,
-  type UploadTuning,
-} from "../xet/upload.js";
+import { UploadPipeline, type DedupReport, type FileProgressEvent, type UploadProgressEvent, type UploadTuning } from "../xet/upload.js";
 import { resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
 import { resumeKey, UploadResume, type ResumeStore, type ResumeSummary } from "../xet/resume.js";
 
@@ -228,8 +222,7 @@ export type BatchAdd = [ContentSource, string] | { source: ContentSource; path: 
  * is server-side; no data moves.
  */
 export type BatchCopy =
-  | [CopyFileOp["sourceRepoType"], string, string, string]
-  | { sourceRepo: RepoDesignation; xetHash: string; path: string; mtime?: number };
+  [CopyFileOp["sourceRepoType"], string, string, string] | { sourceRepo: RepoDesignation; xetHash: string; path: string; mtime?: number };
 
 export interface BatchBucketFilesParams extends UploadOptions {
   add?: BatchAdd[];
@@ -277,7 +270,8 @@ const OVERRIDES = Symbol("overrides");
 type Overridable = { [OVERRIDES]?: { mtime?: number; contentType?: string } };
 
 function overrides(a: { mtime?: number; contentType?: string }): Overridable {
-  if (a.mtime !== undefined && !(Number.isFinite(a.mtime) && a.mtime >= 0)) throw new InvalidArgumentError(`mtime must be ms since the epoch, got ${a.mtime}`);
+  if (a.mtime !== undefined && !(Number.isFinite(a.mtime) && a.mtime >= 0))
+    throw new InvalidArgumentError(`mtime must be ms since the epoch, got ${a.mtime}`);
   return { [OVERRIDES]: { mtime: a.mtime, contentType: a.contentType } };
 }
 
@@ -287,12 +281,15 @@ const WHOLE = Symbol("whole");
 function filesToOperations(files: UploadFileInput[]): CommitOperation[] {
   if (!Array.isArray(files)) throw new InvalidArgumentError("files must be an array");
   return files.map((f): CommitOperation => {
-    if (f && typeof f === "object" && "edits" in f) return { operation: "edit", path: f.path, originalContent: f.originalContent, edits: f.edits };
+    if (f && typeof f === "object" && "edits" in f)
+      return { operation: "edit", path: f.path, originalContent: f.originalContent, edits: f.edits };
     if (f instanceof URL || (typeof File !== "undefined" && f instanceof File)) {
       return { operation: "addOrUpdate", path: "", content: f as unknown as ContentSource, [WHOLE]: f } as CommitFile;
     }
     if (f && typeof f === "object" && "path" in f && "content" in f) return { operation: "addOrUpdate", path: f.path, content: f.content };
-    throw new InvalidArgumentError(`unsupported file ${Object.prototype.toString.call(f)}: pass a URL, a File, { path, content } or { path, originalContent, edits }`);
+    throw new InvalidArgumentError(
+      `unsupported file ${Object.prototype.toString.call(f)}: pass a URL, a File, { path, content } or { path, originalContent, edits }`,
+    );
   });
 }
 
@@ -322,7 +319,8 @@ const REPO_PREFIXES: Record<string, CopyFileOp["sourceRepoType"]> = {
 export function parseSourceRepo(repo: RepoDesignation): { type: CopyFileOp["sourceRepoType"]; id: string } {
   if (repo && typeof repo === "object") {
     const type = repo.type as CopyFileOp["sourceRepoType"];
-    if (!["bucket", "model", "dataset", "space", "kernel"].includes(type)) throw new InvalidArgumentError(`unknown source repository type "${repo.type}"`);
+    if (!["bucket", "model", "dataset", "space", "kernel"].includes(type))
+      throw new InvalidArgumentError(`unknown source repository type "${repo.type}"`);
     return { type, id: checkRepoId(repo.name) };
   }
   if (typeof repo !== "string") throw new InvalidArgumentError("sourceRepo must be a repository designation");
@@ -342,7 +340,8 @@ function checkRepoId(id: string): string {
 }
 
 function checkXetHash(h: string, path: string): string {
-  if (typeof h !== "string" || !/^[0-9a-f]{64}$/i.test(h)) throw new InvalidArgumentError(`copy to "${path}": sourceXetHash must be 64 hex characters`);
+  if (typeof h !== "string" || !/^[0-9a-f]{64}$/i.test(h))
+    throw new InvalidArgumentError(`copy to "${path}": sourceXetHash must be 64 hex characters`);
   return h.toLowerCase();
 }
 
@@ -392,13 +391,19 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
         deletes.push({ type: "deleteFile", path: checkBucketPath(joinPrefix(bucket.path, op.path), "path to delete") });
         break;
       default:
-        throw new InvalidArgumentError(`unknown operation ${JSON.stringify((op as { operation?: unknown })?.operation)}: use addOrUpdate, edit, copy or delete`);
+        throw new InvalidArgumentError(
+          `unknown operation ${JSON.stringify((op as { operation?: unknown })?.operation)}: use addOrUpdate, edit, copy or delete`,
+        );
     }
   }
   // One input may expand to many items (a folder); overrides apply to single-file inputs.
   const items: UploadItem[] = [];
   for (let i = 0; i < inputs.length; i++) {
-    const resolved = await resolveUploadItems([inputs[i]!], { prefix: bucket.path, maxFolderDepth: params.maxFolderDepth, fetch: params.fetch });
+    const resolved = await resolveUploadItems([inputs[i]!], {
+      prefix: bucket.path,
+      maxFolderDepth: params.maxFolderDepth,
+      fetch: params.fetch,
+    });
     const o = forced.get(i);
     if (o && resolved.length === 1) {
       if (o.mtime !== undefined) resolved[0]!.mtime = o.mtime;
@@ -446,7 +451,10 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
     }
   }
   if (result.failed.length > 0 && !params.allowPartial) {
-    const shown = result.failed.slice(0, 10).map((f) => `${f.path}: ${f.error}`).join("; ");
+    const shown = result.failed
+      .slice(0, 10)
+      .map((f) => `${f.path}: ${f.error}`)
+      .join("; ");
     throw new BatchError(
       `the bucket refused ${result.failed.length} of ${ops.length} operation(s) (${shown}${result.failed.length > 10 ? "; …" : ""}). ` +
         "The other operations were applied; fix these paths and run them again.",
@@ -463,10 +471,16 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
 }
 
 /** Opens the resume state of this upload when `resumeStore` or `resumeDir` is given. */
-async function openResume(endpoint: string, bucket: BucketRef, items: UploadItem[], params: CommitParams): Promise<UploadResume | undefined> {
+async function openResume(
+  endpoint: string,
+  bucket: BucketRef,
+  items: UploadItem[],
+  params: CommitParams,
+): Promise<UploadResume | undefined> {
   let store = params.resumeStore;
   if (!store && params.resumeDir !== undefined) {
-    if (typeof params.resumeDir !== "string" || params.resumeDir === "") throw new InvalidArgumentError("resumeDir must be a directory path");
+    if (typeof params.resumeDir !== "string" || params.resumeDir === "")
+      throw new InvalidArgumentError("resumeDir must be a directory path");
     const { directoryResumeStore } = await import("../node/resume.js");
     store = directoryResumeStore(params.resumeDir);
   }
@@ -557,7 +571,10 @@ class EventChannel {
   push(ev: UploadProgressEvent): void {
     if (ev.event === "bytes" || (ev.event === "fileProgress" && ev.state === "hashing")) {
       const i = this.#queue.findIndex(
-        (q) => q.event === ev.event && (q.event === "bytes" || (q.event === "fileProgress" && ev.event === "fileProgress" && q.state === "hashing" && q.path === ev.path)),
+        (q) =>
+          q.event === ev.event &&
+          (q.event === "bytes" ||
+            (q.event === "fileProgress" && ev.event === "fileProgress" && q.state === "hashing" && q.path === ev.path)),
       );
       if (i >= 0) {
         this.#queue[i] = ev;

@@ -27,7 +27,15 @@ import type { UploadProgressEvent } from "../xet/upload.js";
 import type { FromWorker, ToWorker, WireError, WorkerFileInput, WorkerUploadOptions } from "./protocol.js";
 
 export type { WorkerFileInput, WorkerUploadOptions } from "./protocol.js";
-export type { CommitResult, DedupReport, FileUploadReport, UploadProgressEvent, BytesEvent, FileProgressEvent, PhaseEvent } from "../api/upload.js";
+export type {
+  CommitResult,
+  DedupReport,
+  FileUploadReport,
+  UploadProgressEvent,
+  BytesEvent,
+  FileProgressEvent,
+  PhaseEvent,
+} from "../api/upload.js";
 
 export interface WorkerUploadParams extends WorkerUploadOptions {
   /** The destination bucket: `buckets/ns/name`, `hf://buckets/ns/name` or `{ type: "bucket", name }`. */

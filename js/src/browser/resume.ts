@@ -118,13 +118,18 @@ export function indexedDbResumeStore(options: IndexedDbResumeOptions = {}): Resu
           const tx = db.transaction(["uploads", "xorbs"], "readwrite");
           tx.objectStore("xorbs").put({ key, hash, state });
           const p = done(tx).catch((err: unknown) => {
-            if (!failed) warn(`resume state in IndexedDB ${dbName} can no longer be written (${(err as Error)?.message}): this upload will not be resumable`);
+            if (!failed)
+              warn(
+                `resume state in IndexedDB ${dbName} can no longer be written (${(err as Error)?.message}): this upload will not be resumable`,
+              );
             failed = true;
           });
           pending = pending.then(() => p);
         } catch (err) {
           failed = true;
-          warn(`resume state in IndexedDB ${dbName} can no longer be written (${(err as Error)?.message}): this upload will not be resumable`);
+          warn(
+            `resume state in IndexedDB ${dbName} can no longer be written (${(err as Error)?.message}): this upload will not be resumable`,
+          );
         }
       };
       let closed = false;
@@ -144,7 +149,9 @@ export function indexedDbResumeStore(options: IndexedDbResumeOptions = {}): Resu
             const tx = db.transaction(["uploads", "xorbs"], "readwrite");
             tx.objectStore("uploads").delete(key);
             tx.objectStore("xorbs").delete(range(key));
-            await done(tx).catch((err: unknown) => warn(`resume state in IndexedDB ${dbName} could not be deleted: ${(err as Error)?.message}`));
+            await done(tx).catch((err: unknown) =>
+              warn(`resume state in IndexedDB ${dbName} could not be deleted: ${(err as Error)?.message}`),
+            );
             await close();
             return;
           }
@@ -154,7 +161,9 @@ export function indexedDbResumeStore(options: IndexedDbResumeOptions = {}): Resu
             const tx = again.transaction(["uploads", "xorbs"], "readwrite");
             tx.objectStore("uploads").delete(key);
             tx.objectStore("xorbs").delete(range(key));
-            await done(tx).catch((err: unknown) => warn(`resume state in IndexedDB ${dbName} could not be deleted: ${(err as Error)?.message}`));
+            await done(tx).catch((err: unknown) =>
+              warn(`resume state in IndexedDB ${dbName} could not be deleted: ${(err as Error)?.message}`),
+            );
           } finally {
             again.close();
           }

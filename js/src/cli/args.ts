@@ -164,6 +164,7 @@ function distance(a: string, b: string): number {
 /** A string option as a non-negative integer, or a UsageError. */
 export function intOption(v: unknown, flag: string, usage: string): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== "string" || !/^\d+$/.test(v)) throw new UsageError(`${flag} expects a whole number ≥ 0, got ${JSON.stringify(v)}`, usage);
+  if (typeof v !== "string" || !/^\d+$/.test(v))
+    throw new UsageError(`${flag} expects a whole number ≥ 0, got ${JSON.stringify(v)}`, usage);
   return Number(v);
 }

@@ -55,7 +55,8 @@ export async function runCreate(argv: string[], io: CommandIo): Promise<number> 
     region: ctx.values.region as string | undefined,
     existOk: !!ctx.values["exist-ok"],
   }).catch((err) => {
-    if ((err as XetBucketsError)?.code === "CONFLICT") err.message = `bucket ${ref.id} already exists (pass --exist-ok to accept an existing bucket)`;
+    if ((err as XetBucketsError)?.code === "CONFLICT")
+      err.message = `bucket ${ref.id} already exists (pass --exist-ok to accept an existing bucket)`;
     throw err;
   });
   ctx.out.result("Bucket created", { uri: url.uri, url: url.url });
@@ -95,7 +96,11 @@ Examples
   $ xet-buckets ls hf://buckets/user/my-bucket/sub -R`;
 
 function isBucketIdArg(arg: string): boolean {
-  const rest = arg.startsWith("hf://buckets/") ? arg.slice("hf://buckets/".length) : arg.startsWith("buckets/") ? arg.slice("buckets/".length) : arg;
+  const rest = arg.startsWith("hf://buckets/")
+    ? arg.slice("hf://buckets/".length)
+    : arg.startsWith("buckets/")
+      ? arg.slice("buckets/".length)
+      : arg;
   return rest.replace(/\/+$/, "").includes("/");
 }
 
@@ -126,7 +131,10 @@ export async function runList(argv: string[], io: CommandIo): Promise<number> {
   if (arg === undefined || !isBucketIdArg(arg)) {
     if (tree) throw new UsageError("cannot use --tree when listing buckets (give a bucket ID to list its files)", LIST_USAGE);
     if (recursive) throw new UsageError("cannot use --recursive when listing buckets (give a bucket ID to list its files)", LIST_USAGE);
-    let namespace: string | undefined = arg?.replace(/^hf:\/\/buckets\//, "").replace(/^buckets\//, "").replace(/\/+$/, "");
+    let namespace: string | undefined = arg
+      ?.replace(/^hf:\/\/buckets\//, "")
+      .replace(/^buckets\//, "")
+      .replace(/\/+$/, "");
     if (namespace === "") namespace = undefined;
     if (arg?.startsWith("hf://") && !arg.startsWith("hf://buckets/")) {
       throw new UsageError(`"${arg}" is not a namespace or bucket: expected hf://buckets/namespace[/bucket_name]`, LIST_USAGE);
@@ -229,7 +237,9 @@ export function buildTree(items: ListFileEntry[], human: boolean, quiet: boolean
       const connector = lastOne ? "└── " : "├── ";
       const label = `${indent}${connector}${printable(name)}${child.dir ? "/" : ""}`;
       if (prefixW > 0) {
-        const prefix = child.entry ? `${formatSize(child.entry.size, human).padStart(sizeW)}  ${date(child.entry)}`.padEnd(prefixW) : " ".repeat(prefixW);
+        const prefix = child.entry
+          ? `${formatSize(child.entry.size, human).padStart(sizeW)}  ${date(child.entry)}`.padEnd(prefixW)
+          : " ".repeat(prefixW);
         lines.push(`${prefix}  ${label}`);
       } else lines.push(label);
       if (child.children.size) render(child, indent + (lastOne ? "    " : "│   "));

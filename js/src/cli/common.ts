@@ -147,11 +147,16 @@ export function setup(argv: string[], spec: CommandSpec, io: CommandIo, opts: { 
  * (`ns/name/path`). `allowPath: false` refuses a path; `allowBareName` accepts `name` alone (namespace
  * `me`, for create).
  */
-export function bucketArg(arg: string, usage: string, opts: { allowPath?: boolean; allowBareName?: boolean; what?: string } = {}): BucketRef {
+export function bucketArg(
+  arg: string,
+  usage: string,
+  opts: { allowPath?: boolean; allowBareName?: boolean; what?: string } = {},
+): BucketRef {
   const what = opts.what ?? "bucket";
   let uri: string;
   if (arg.startsWith("hf://")) {
-    if (!arg.startsWith("hf://buckets/")) throw new UsageError(`${what} "${arg}" is not a bucket: expected hf://buckets/namespace/bucket_name`, usage);
+    if (!arg.startsWith("hf://buckets/"))
+      throw new UsageError(`${what} "${arg}" is not a bucket: expected hf://buckets/namespace/bucket_name`, usage);
     uri = arg;
   } else if (arg.startsWith("buckets/")) uri = `hf://${arg}`;
   else if (/^https?:\/\//.test(arg)) {
@@ -170,7 +175,10 @@ export function bucketArg(arg: string, usage: string, opts: { allowPath?: boolea
     throw err;
   }
   if (opts.allowPath === false && ref.path) {
-    throw new UsageError(`cannot specify a path inside the bucket here: "${arg}". Use namespace/bucket_name or hf://buckets/namespace/bucket_name`, usage);
+    throw new UsageError(
+      `cannot specify a path inside the bucket here: "${arg}". Use namespace/bucket_name or hf://buckets/namespace/bucket_name`,
+      usage,
+    );
   }
   return ref;
 }

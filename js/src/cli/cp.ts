@@ -52,12 +52,27 @@ Examples
 
 function checkBucketSide(arg: string): void {
   if (isBucketUri(arg) && !arg.startsWith("hf://buckets/")) {
-    throw new UsageError(`\`xet-buckets cp\` only works with buckets (hf://buckets/...), got "${arg}". Use \`hf cp\` for model, dataset and space repositories.`, CP_USAGE);
+    throw new UsageError(
+      `\`xet-buckets cp\` only works with buckets (hf://buckets/...), got "${arg}". Use \`hf cp\` for model, dataset and space repositories.`,
+      CP_USAGE,
+    );
   }
 }
 
 export async function runCp(argv: string[], io: CommandIo): Promise<number> {
-  const ctx = setup(argv, { name: "cp", usage: CP_USAGE, positionals: ["SRC", "DST?"], options: [{ name: "resume-dir", type: "string" }, { name: "fsync", type: "boolean" }] }, io);
+  const ctx = setup(
+    argv,
+    {
+      name: "cp",
+      usage: CP_USAGE,
+      positionals: ["SRC", "DST?"],
+      options: [
+        { name: "resume-dir", type: "string" },
+        { name: "fsync", type: "boolean" },
+      ],
+    },
+    io,
+  );
   if (!ctx) return EXIT_OK;
   const [src, dst] = ctx.positionals as [string, string | undefined];
   checkBucketSide(src);

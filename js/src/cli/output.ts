@@ -105,7 +105,11 @@ export class Output {
         const names = headers.map((h) => h.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase());
         const widths = names.map((n, c) => Math.max(n.length, ...rows.map((r) => r[c]!.length)));
         const right = new Set(
-          headers.filter((h) => opts.right?.includes(h) || items.every((it) => it[h] === undefined || it[h] === null || typeof it[h] === "number")).map((h) => headers.indexOf(h)),
+          headers
+            .filter(
+              (h) => opts.right?.includes(h) || items.every((it) => it[h] === undefined || it[h] === null || typeof it[h] === "number"),
+            )
+            .map((h) => headers.indexOf(h)),
         );
         const pad = (s: string, c: number) => (right.has(c) ? s.padStart(widths[c]!) : s.padEnd(widths[c]!));
         this.#line(names.map(pad).join(" ").trimEnd());

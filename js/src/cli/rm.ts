@@ -72,7 +72,8 @@ export async function runRm(argv: string[], io: CommandIo): Promise<number> {
     );
   }
   if ((include || exclude) && !recursive) throw new UsageError("--include and --exclude require --recursive", RM_USAGE);
-  if (!recursive && arg.endsWith("/")) throw new UsageError(`"${arg}" is a folder path: add --recursive to remove the files below it`, RM_USAGE);
+  if (!recursive && arg.endsWith("/"))
+    throw new UsageError(`"${arg}" is a folder path: add --recursive to remove the files below it`, RM_USAGE);
 
   if (!recursive) {
     if (dryRun) {
@@ -103,7 +104,8 @@ export async function runRm(argv: string[], io: CommandIo): Promise<number> {
   const paths = matched.map((f) => f.path);
   const total = matched.reduce((a, f) => a + f.size, 0);
   if (paths.length === 0) {
-    if (out.json) out.print(JSON.stringify({ bucket_id: ref.id, files_deleted: 0, size: 0, ...(dryRun ? { dry_run: true, files: [] } : {}) }));
+    if (out.json)
+      out.print(JSON.stringify({ bucket_id: ref.id, files_deleted: 0, size: 0, ...(dryRun ? { dry_run: true, files: [] } : {}) }));
     else out.text("No files to remove.");
     return EXIT_OK;
   }

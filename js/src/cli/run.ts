@@ -106,7 +106,9 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   }
   const json = wantsJson(rest);
   try {
-    return await (await load())(rest, io);
+    return await (
+      await load()
+    )(rest, io);
   } catch (err) {
     if (io.signal?.aborted) {
       io.stderr.write(`\nxet-buckets ${given}: interrupted\n`);
@@ -114,7 +116,10 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     }
     if (err instanceof UsageError || err instanceof InvalidArgumentError) {
       if (json) io.stderr.write(JSON.stringify({ error: errorJson(err) }) + "\n");
-      else if (err instanceof UsageError && err.usage) io.stderr.write(`xet-buckets ${given}: ${err.message}\n\n${shortUsage(err.usage)}\nRun "xet-buckets ${given} --help" for the options.\n`);
+      else if (err instanceof UsageError && err.usage)
+        io.stderr.write(
+          `xet-buckets ${given}: ${err.message}\n\n${shortUsage(err.usage)}\nRun "xet-buckets ${given} --help" for the options.\n`,
+        );
       else io.stderr.write(`xet-buckets ${given}: ${err.message}\nRun "xet-buckets ${given} --help" for usage.\n`);
       return EXIT_USAGE;
     }

@@ -101,17 +101,31 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
   const apply = v.apply as string | undefined;
   if (apply !== undefined) {
     if (source !== undefined || dest !== undefined) fail("--apply executes a saved plan: do not give SOURCE or DEST");
-    const bad = (["delete", "ignore-times", "ignore-sizes", "plan", "dry-run", "include", "exclude", "filter-from", "existing", "ignore-existing"] as const).filter(
-      (k) => v[k] !== undefined && v[k] !== false,
-    );
+    const bad = (
+      [
+        "delete",
+        "ignore-times",
+        "ignore-sizes",
+        "plan",
+        "dry-run",
+        "include",
+        "exclude",
+        "filter-from",
+        "existing",
+        "ignore-existing",
+      ] as const
+    ).filter((k) => v[k] !== undefined && v[k] !== false);
     if (bad.length) fail(`--apply cannot be combined with ${bad.map((k) => `--${k}`).join(", ")}`);
   } else {
     if (source === undefined || dest === undefined) fail("SOURCE and DEST are both required (unless --apply FILE is given)");
     const sRemote = isBucketUri(source!);
     const dRemote = isBucketUri(dest!);
-    if (sRemote && dRemote) fail("remote to remote sync is not supported: one path must be a local directory (use `xet-buckets cp` between buckets)");
+    if (sRemote && dRemote)
+      fail("remote to remote sync is not supported: one path must be a local directory (use `xet-buckets cp` between buckets)");
     if (!sRemote && !dRemote) fail("one of SOURCE or DEST must be a bucket path (hf://buckets/namespace/bucket_name[/prefix])");
-    for (const p of [source!, dest!]) if (isBucketUri(p) && !p.startsWith("hf://buckets/")) fail(`"${p}" is not a bucket path: expected hf://buckets/namespace/bucket_name[/prefix]`);
+    for (const p of [source!, dest!])
+      if (isBucketUri(p) && !p.startsWith("hf://buckets/"))
+        fail(`"${p}" is not a bucket path: expected hf://buckets/namespace/bucket_name[/prefix]`);
     if (v["ignore-times"] && v["ignore-sizes"]) fail("cannot specify both --ignore-times and --ignore-sizes");
     if (v.existing && v["ignore-existing"]) fail("cannot specify both --existing and --ignore-existing");
     if (v["dry-run"] && v.plan !== undefined) fail("cannot specify both --dry-run and --plan");
@@ -222,9 +236,7 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
         uploaded: up?.files ?? 0,
         downloaded: result.downloaded,
         deleted: result.deleted,
-        ...(up
-          ? { new_bytes: up.newBytes, deduplicated_bytes: up.dedupLocalBytes + up.dedupGlobalBytes, sent_bytes: up.bytesSent }
-          : {}),
+        ...(up ? { new_bytes: up.newBytes, deduplicated_bytes: up.dedupLocalBytes + up.dedupGlobalBytes, sent_bytes: up.bytesSent } : {}),
         warnings: result.warnings,
         problems: result.problems,
       }),
@@ -239,7 +251,9 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
     out.text("Sync completed.");
   }
   if (result.problems.length) {
-    out.warning(`${result.problems.length} local entr${result.problems.length === 1 ? "y" : "ies"} could not be read; see the warnings above`);
+    out.warning(
+      `${result.problems.length} local entr${result.problems.length === 1 ? "y" : "ies"} could not be read; see the warnings above`,
+    );
     return EXIT_FAILURE;
   }
   return EXIT_OK;

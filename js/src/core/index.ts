@@ -98,7 +98,8 @@ export async function coreModule(): Promise<WebAssembly.Module> {
   if (compiled) return compiled;
   const url = loadedFrom ?? defaultWasmUrl();
   const res = await fetch(url);
-  if (!res.ok) throw new XetBucketsError("CORE_LOAD_FAILED", `could not fetch the xet-buckets WebAssembly core for workers: HTTP ${res.status}`);
+  if (!res.ok)
+    throw new XetBucketsError("CORE_LOAD_FAILED", `could not fetch the xet-buckets WebAssembly core for workers: HTTP ${res.status}`);
   compiled = await WebAssembly.compile(await res.arrayBuffer());
   return compiled;
 }
@@ -425,7 +426,9 @@ export interface SegmentSpec {
  */
 export function prepareSegment(data: Uint8Array, spec: SegmentSpec): ArrayBuffer {
   const out = guard(() => wasm.prepareSegment(data, spec.start, spec.emitFrom, spec.seam, spec.seamChain, spec.compression));
-  return out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? (out.buffer as ArrayBuffer) : (out.slice().buffer as ArrayBuffer);
+  return out.byteOffset === 0 && out.byteLength === out.buffer.byteLength
+    ? (out.buffer as ArrayBuffer)
+    : (out.slice().buffer as ArrayBuffer);
 }
 
 /**
@@ -434,7 +437,12 @@ export function prepareSegment(data: Uint8Array, spec: SegmentSpec): ArrayBuffer
  * bytes. A fresh multi-MiB ArrayBuffer costs about as much as preparing its bytes (zeroing, page faults),
  * hence the reuse. Returns the buffer and the packed length.
  */
-export function prepareSegmentInto(data: Uint8Array, spec: SegmentSpec, spare?: ArrayBuffer, minSize = 0): { packed: ArrayBuffer; length: number } {
+export function prepareSegmentInto(
+  data: Uint8Array,
+  spec: SegmentSpec,
+  spare?: ArrayBuffer,
+  minSize = 0,
+): { packed: ArrayBuffer; length: number } {
   assertReady();
   const r = raw;
   if (!r || typeof r.xb_prepare !== "function") {
@@ -445,7 +453,10 @@ export function prepareSegmentInto(data: Uint8Array, spec: SegmentSpec, spare?: 
   new Uint8Array(r.memory.buffer, ptr, data.length).set(data);
   const out = r.xb_prepare(data.length, spec.start, spec.emitFrom, spec.seam < 0 ? -1 : spec.seam, spec.seamChain, spec.compression) >>> 0;
   if (out === 0) {
-    throw new XetCoreError("INVALID_ARGUMENT", `invalid segment (start ${spec.start}, first chunk ${spec.emitFrom}, seam ${spec.seam}/${spec.seamChain}, ${data.length} bytes)`);
+    throw new XetCoreError(
+      "INVALID_ARGUMENT",
+      `invalid segment (start ${spec.start}, first chunk ${spec.emitFrom}, seam ${spec.seam}/${spec.seamChain}, ${data.length} bytes)`,
+    );
   }
   const head = new DataView(r.memory.buffer, out, 32);
   const length = 32 + 40 * head.getUint32(0, true) + head.getUint32(12, true);

@@ -17,7 +17,14 @@ export {
   type FileDownloadInfoOutput,
   type BucketFileMetadata,
 } from "../api/files.js";
-export { bucketInfo, listBuckets, type BucketInfo, type BucketDesignation, type CommonOptions, type RepoDesignation } from "../api/buckets.js";
+export {
+  bucketInfo,
+  listBuckets,
+  type BucketInfo,
+  type BucketDesignation,
+  type CommonOptions,
+  type RepoDesignation,
+} from "../api/buckets.js";
 export {
   XetBucketsError,
   XetCoreError,

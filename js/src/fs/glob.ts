@@ -23,7 +23,7 @@ function escapeRe(s: string): string {
 /** Translates one path segment (no `/`) into a regular expression source. */
 function segmentToRe(seg: string): string {
   let re = "";
-  for (let i = 0; i < seg.length; ) {
+  for (let i = 0; i < seg.length;) {
     const c = seg[i++]!;
     if (c === "*") {
       if (seg[i] === "*") {

@@ -184,7 +184,12 @@ export class BucketFileSystem {
     const entries = await this.#walk(bucket, p);
     let out = entries;
     if (options.withDirs) {
-      const dirs = [...impliedFolders(entries.map((e) => e.path), p)].map((d) => dirEntry(bucket, d));
+      const dirs = [
+        ...impliedFolders(
+          entries.map((e) => e.path),
+          p,
+        ),
+      ].map((d) => dirEntry(bucket, d));
       out = [...entries, ...dirs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     }
     return options.detail === false ? out.map((e) => e.name) : out;
@@ -248,7 +253,15 @@ export class BucketFileSystem {
       const depth = globDepth(rest);
       const re = globToRegExp(p);
       const files = await this.#walk(bucket, base);
-      const candidates = [...files, ...[...impliedFolders(files.map((f) => f.path), base)].map((d) => dirEntry(bucket, d))];
+      const candidates = [
+        ...files,
+        ...[
+          ...impliedFolders(
+            files.map((f) => f.path),
+            base,
+          ),
+        ].map((d) => dirEntry(bucket, d)),
+      ];
       const baseDepth = base === "" ? 0 : base.split("/").length;
       matches = candidates
         .filter((e) => e.path.split("/").length - baseDepth <= depth && re.test(e.path))
@@ -347,8 +360,10 @@ export class BucketFileSystem {
    */
   createReadStream(path: string, options: { start?: number; end?: number; signal?: AbortSignal } = {}): ReadableStream<Uint8Array> {
     const { start, end } = options;
-    if (start !== undefined && !(Number.isInteger(start) && start >= 0)) throw new InvalidArgumentError(`start must be an integer ≥ 0, got ${start}`);
-    if (end !== undefined && !(Number.isInteger(end) && end >= (start ?? 0))) throw new InvalidArgumentError(`end must be an integer ≥ start, got ${end}`);
+    if (start !== undefined && !(Number.isInteger(start) && start >= 0))
+      throw new InvalidArgumentError(`start must be an integer ≥ 0, got ${start}`);
+    if (end !== undefined && !(Number.isInteger(end) && end >= (start ?? 0)))
+      throw new InvalidArgumentError(`end must be an integer ≥ start, got ${end}`);
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     const open = async () => {
       const blob = await this.open(path);
@@ -466,7 +481,10 @@ export class BucketFileSystem {
     const srcInfo = s.path === "" ? [] : await pathsInfo({ ...this.#call(), repo: `buckets/${s.bucket.id}`, paths: [s.path] });
     const single = srcInfo.find((e) => e.type === "file" && e.path === s.path && e.xetHash);
     if (single) {
-      copies.push({ entry: fileEntry(s.bucket, single as ListFileEntry), target: copyTarget(single.path, null, true, d.path, dstIsDir, dstExistsAsDir, mergeContents) });
+      copies.push({
+        entry: fileEntry(s.bucket, single as ListFileEntry),
+        target: copyTarget(single.path, null, true, d.path, dstIsDir, dstExistsAsDir, mergeContents),
+      });
     } else {
       for (const f of await this.#walk(s.bucket, s.path)) {
         if (!f.xetHash) continue;

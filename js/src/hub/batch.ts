@@ -79,7 +79,12 @@ export async function batchBucketOps(
     } catch (err) {
       if (err instanceof XetBucketsError || opts.abortSignal?.aborted) throw err;
       // The connection broke while the answer was read: the batch may or may not have been applied.
-      throw new NetworkError("NETWORK", `batch: the connection broke while its answer was read (${String((err as Error)?.message ?? err)}); the operations may or may not have been applied — run them again`, res.url, { cause: err });
+      throw new NetworkError(
+        "NETWORK",
+        `batch: the connection broke while its answer was read (${String((err as Error)?.message ?? err)}); the operations may or may not have been applied — run them again`,
+        res.url,
+        { cause: err },
+      );
     }
     try {
       json = JSON.parse(text) as typeof json;

@@ -63,7 +63,8 @@ export async function* paginate<T>(ctx: HubContext, first: string, init: Request
   const seen = new Set<string>();
   while (next) {
     const url: string = /^https?:\/\//.test(next) ? next : `${ctx.hubUrl}${next}`;
-    if (seen.has(url)) throw new ProtocolError(`pagination loops: the server announced ${url.replace(/[?#].*$/, "")} twice as the next page`);
+    if (seen.has(url))
+      throw new ProtocolError(`pagination loops: the server announced ${url.replace(/[?#].*$/, "")} twice as the next page`);
     seen.add(url);
     const page: { items: unknown; link: string | null } = await ctx.requestRead(
       url,
@@ -159,7 +160,12 @@ export async function* listBucketsPages(
 }
 
 /** B4: `DELETE /api/buckets/{ns}/{name}`. `accept` lets callers turn statuses (404) into answers. */
-export async function deleteBucketRequest(ctx: HubContext, bucket: BucketRef, signal?: AbortSignal, accept: number[] = []): Promise<number> {
+export async function deleteBucketRequest(
+  ctx: HubContext,
+  bucket: BucketRef,
+  signal?: AbortSignal,
+  accept: number[] = [],
+): Promise<number> {
   const res = await ctx.request(bucketApiPath(bucket), {
     method: "DELETE",
     headers: { "Content-Type": "application/json" },
@@ -171,7 +177,12 @@ export async function deleteBucketRequest(ctx: HubContext, bucket: BucketRef, si
 }
 
 /** B5: `PUT /api/buckets/{ns}/{name}/settings`. */
-export async function putBucketSettings(ctx: HubContext, bucket: BucketRef, settings: { private?: boolean }, signal?: AbortSignal): Promise<void> {
+export async function putBucketSettings(
+  ctx: HubContext,
+  bucket: BucketRef,
+  settings: { private?: boolean },
+  signal?: AbortSignal,
+): Promise<void> {
   const res = await ctx.request(`${bucketApiPath(bucket)}/settings`, {
     method: "PUT",
     headers: { "Content-Type": "application/json" },

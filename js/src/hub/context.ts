@@ -3,14 +3,7 @@
  * `credentials`, `fetch`, `abortSignal`), resolved once into a context.
  */
 import { InvalidArgumentError, ProtocolError } from "../errors.js";
-import {
-  httpRequestRead,
-  redactUrl,
-  type HttpOptions,
-  type RequestInit2,
-  type RetryInfo,
-  type RetryOptions,
-} from "../http.js";
+import { httpRequestRead, redactUrl, type HttpOptions, type RequestInit2, type RetryInfo, type RetryOptions } from "../http.js";
 
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
@@ -75,7 +68,10 @@ export function hubContext(opts: HubCallOptions = {}): HubContext {
     json<T>(pathOrUrl: string, init: RequestInit2 = {}) {
       // The body is read inside the retry loop, so a connection that breaks mid-body is retried.
       return requestRead(pathOrUrl, { ...init, headers: { Accept: "application/json", ...init.headers } }, async (res) => {
-        const text = await strictText(res, `${init.method ?? "GET"} ${redactUrl(res.url || pathOrUrl)} answered ${res.status} with a body that`);
+        const text = await strictText(
+          res,
+          `${init.method ?? "GET"} ${redactUrl(res.url || pathOrUrl)} answered ${res.status} with a body that`,
+        );
         try {
           return JSON.parse(text) as T;
         } catch (err) {

@@ -41,7 +41,9 @@ function checkEntry(x: unknown, where: string): BucketTreeEntry {
   }
   // The hash goes into CAS URLs and the size into Range headers and buffers: refuse anything else.
   if (type === "file" && (!Number.isSafeInteger(o.size) || o.size! < 0 || !/^[0-9a-fA-F]{64}$/.test(o.xetHash!))) {
-    throw new ProtocolError(`malformed file entry "${o.path}" from ${where}: size must be a non-negative integer and xetHash 64 hex characters`);
+    throw new ProtocolError(
+      `malformed file entry "${o.path}" from ${where}: size must be a non-negative integer and xetHash 64 hex characters`,
+    );
   }
   return { ...o, type, path: o.path, size: typeof o.size === "number" ? o.size : 0 } as BucketTreeEntry;
 }
@@ -124,7 +126,8 @@ function parseResolved(res: Response, url: string, hubUrl: string): ResolvedFile
     const cr = /\/(\d+)\s*$/.exec(h.get("content-range") ?? "");
     size = cr ? Number(cr[1]) : Number.parseInt(h.get("content-length") ?? "", 10);
   }
-  if (!Number.isFinite(size) || size < 0) throw new ProtocolError(`resolve ${url.replace(/[?#].*$/, "")}: no file size (X-Linked-Size) in the answer`);
+  if (!Number.isFinite(size) || size < 0)
+    throw new ProtocolError(`resolve ${url.replace(/[?#].*$/, "")}: no file size (X-Linked-Size) in the answer`);
   const refreshRoute = h.get("x-xet-refresh-route");
   return {
     size,
@@ -172,7 +175,7 @@ export async function getResolveInfo(ctx: HubContext, bucket: BucketRef, path: s
           await res.body?.cancel();
           return null;
         }
-            throw await errorFromResponse(res, "GET", url);
+        throw await errorFromResponse(res, "GET", url);
       }
       await res.body?.cancel();
       const info = parseResolved(res, url, ctx.hubUrl);
@@ -189,9 +192,13 @@ export async function getResolveInfo(ctx: HubContext, bucket: BucketRef, path: s
 
 /** Raises the error a missing file gets in this package. */
 export function entryNotFound(bucket: BucketRef, path: string, hubUrl: string): EntryNotFoundError {
-  return new EntryNotFoundError("ENTRY_NOT_FOUND", `file not found: "${path}" in bucket ${bucket.id}. Check the path (they are case-sensitive) with listFiles().`, {
-    statusCode: 404,
-    url: `${hubUrl}/buckets/${bucket.id}/resolve/${encodePath(path)}`,
-    serverCode: "EntryNotFound",
-  });
+  return new EntryNotFoundError(
+    "ENTRY_NOT_FOUND",
+    `file not found: "${path}" in bucket ${bucket.id}. Check the path (they are case-sensitive) with listFiles().`,
+    {
+      statusCode: 404,
+      url: `${hubUrl}/buckets/${bucket.id}/resolve/${encodePath(path)}`,
+      serverCode: "EntryNotFound",
+    },
+  );
 }

@@ -31,7 +31,11 @@ export interface AtomicWriteOptions {
  * iteration must complete without error for the file to be committed (a verification error thrown by
  * the source after its last block leaves nothing behind).
  */
-export async function writeFileAtomic(target: string | URL, source: AsyncIterable<Uint8Array>, options: AtomicWriteOptions = {}): Promise<number> {
+export async function writeFileAtomic(
+  target: string | URL,
+  source: AsyncIterable<Uint8Array>,
+  options: AtomicWriteOptions = {},
+): Promise<number> {
   const path = resolve(toPath(target));
   const dir = dirname(path);
   try {

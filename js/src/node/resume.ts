@@ -39,7 +39,8 @@ export function directoryResumeStore(dir: string, options: DirectoryResumeOption
       try {
         text = readFileSync(file, "utf8");
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") warn(`resume state ${file} cannot be read (${(err as Error).message}): starting afresh`);
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+          warn(`resume state ${file} cannot be read (${(err as Error).message}): starting afresh`);
       }
       let keep = false;
       if (text !== undefined) {
@@ -52,7 +53,8 @@ export function directoryResumeStore(dir: string, options: DirectoryResumeOption
         }
       }
       // A line cut by a kill is dropped from the file too, so that the next mark starts a line of its own.
-      if (keep && text !== undefined && !text.endsWith("\n")) truncateSync(file, Buffer.byteLength(text.slice(0, text.lastIndexOf("\n") + 1)));
+      if (keep && text !== undefined && !text.endsWith("\n"))
+        truncateSync(file, Buffer.byteLength(text.slice(0, text.lastIndexOf("\n") + 1)));
       let fd: number | undefined = openSync(file, keep ? "a" : "w");
       if (!keep) writeSync(fd, `${JSON.stringify({ ...stamp, key, created: Date.now() })}\n`);
       let failed = false;
@@ -78,7 +80,8 @@ export function directoryResumeStore(dir: string, options: DirectoryResumeOption
           try {
             unlinkSync(file);
           } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== "ENOENT") warn(`resume state ${file} could not be deleted: ${(err as Error).message}`);
+            if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+              warn(`resume state ${file} could not be deleted: ${(err as Error).message}`);
           }
         },
         async close() {
@@ -91,7 +94,12 @@ export function directoryResumeStore(dir: string, options: DirectoryResumeOption
 }
 
 /** Fills `known` from a state file; returns why the file cannot be trusted, or undefined. */
-function parseState(text: string, stamp: Awaited<ReturnType<typeof resumeStamp>>, key: string, known: Map<string, "p" | "a">): string | undefined {
+function parseState(
+  text: string,
+  stamp: Awaited<ReturnType<typeof resumeStamp>>,
+  key: string,
+  known: Map<string, "p" | "a">,
+): string | undefined {
   const lines = text.split("\n");
   // The last element is "" after a final newline, or a line cut by a kill: dropped either way.
   lines.pop();

@@ -115,7 +115,13 @@ export function wholeFiles(files: Map<number, [string, number]>, segmentBytes: n
  * Hashes whole local files on the workers, a few tasks per worker at once: the files larger than 8 MiB one per
  * task, longest first, then the others in tasks of about 8 MiB or 64 files.
  */
-async function hashWhole(pool: WorkerPool, files: Map<number, [string, number]>, out: FileHash[], workers: number, signal: AbortSignal): Promise<void> {
+async function hashWhole(
+  pool: WorkerPool,
+  files: Map<number, [string, number]>,
+  out: FileHash[],
+  workers: number,
+  signal: AbortSignal,
+): Promise<void> {
   const TASK_BYTES = 8 * 1024 * 1024;
   const order = [...files.keys()].sort((a, b) => a - b);
   const tasks: number[][] = order

@@ -245,7 +245,10 @@ export class WorkerPool implements SegmentPreparer {
           const transfer: Transferable[] = [];
           if (data) transfer.push(data);
           if (spare) transfer.push(spare);
-          return { msg: { type: "job", id, data, file, length, start, emitFrom, seam, seamChain, compression, spare, spareSize }, transfer };
+          return {
+            msg: { type: "job", id, data, file, length, start, emitFrom, seam, seamChain, compression, spare, spareSize },
+            transfer,
+          };
         },
         settle: (msg) => {
           const failure = answerFailure(msg);
@@ -263,7 +266,11 @@ export class WorkerPool implements SegmentPreparer {
    * `XetCoreError`. The result goes into `out` (transferred) when it fits; otherwise `out` comes back as
    * `unused`.
    */
-  decode(data: ArrayBuffer, length: number, out?: ArrayBuffer): Promise<{ decoded: DecodedRecords; data: ArrayBuffer; unused?: ArrayBuffer }> {
+  decode(
+    data: ArrayBuffer,
+    length: number,
+    out?: ArrayBuffer,
+  ): Promise<{ decoded: DecodedRecords; data: ArrayBuffer; unused?: ArrayBuffer }> {
     if (this.#closed) return Promise.reject(new XetBucketsError("POOL_CLOSED", "the chunking pool was stopped"));
     this.#cancelIdle();
     return new Promise((resolve, reject) => {
@@ -272,12 +279,18 @@ export class WorkerPool implements SegmentPreparer {
         post: (id) => ({ msg: { type: "decode", id, data, length, out }, transfer: out ? [data, out] : [data] }),
         settle: (msg) => {
           if (msg.core) return reject(new XetCoreError(msg.code ?? "CORE_ERROR", msg.error ?? "undecodable chunk records"));
-          if (msg.error !== undefined || !msg.packed || !msg.data) return reject(new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`));
+          if (msg.error !== undefined || !msg.packed || !msg.data)
+            return reject(new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`));
           const b = msg.packed;
           const head = new Uint32Array(b, 0, 2);
           const n = head[0]!;
           resolve({
-            decoded: { count: n, lengths: new Uint32Array(b, 16, n), hashes: new Uint8Array(b, 16 + 4 * n, 32 * n), data: new Uint8Array(b, 16 + 36 * n, head[1]!) },
+            decoded: {
+              count: n,
+              lengths: new Uint32Array(b, 16, n),
+              hashes: new Uint8Array(b, 16 + 4 * n, 32 * n),
+              data: new Uint8Array(b, 16 + 36 * n, head[1]!),
+            },
             data: msg.data,
             unused: msg.unused,
           });
@@ -305,7 +318,13 @@ export class WorkerPool implements SegmentPreparer {
           if (failure) return reject(failure);
           const packed = msg.packed!;
           const dv = new DataView(packed);
-          resolve(paths.map((_, i) => ({ hash: new Uint8Array(packed, 48 * i, 32), size: dv.getFloat64(48 * i + 32, true), chunks: dv.getFloat64(48 * i + 40, true) })));
+          resolve(
+            paths.map((_, i) => ({
+              hash: new Uint8Array(packed, 48 * i, 32),
+              size: dv.getFloat64(48 * i + 32, true),
+              chunks: dv.getFloat64(48 * i + 40, true),
+            })),
+          );
         },
       });
       this.#pump();
@@ -530,8 +549,7 @@ export async function acquireWorkerPool(width: number): Promise<WorkerPool> {
 export function defaultWorkers(): number {
   if (!isNodeRuntime()) return 0;
   const os = (globalThis as { process?: { getBuiltinModule?: (m: string) => unknown } }).process?.getBuiltinModule?.("node:os") as
-    | { availableParallelism?: () => number; cpus: () => unknown[] }
-    | undefined;
+    { availableParallelism?: () => number; cpus: () => unknown[] } | undefined;
   const n = os ? (os.availableParallelism?.() ?? os.cpus().length) : 2;
   return Math.max(1, Math.min(4, n));
 }

@@ -236,7 +236,9 @@ function validateShard(hub: HubContext, body: Buffer, bucketId: number): ShardRe
       const x = xorb(t.xorb, `term ${i} of file ${f.hash}`);
       allXorbs.add(t.xorb);
       if (!(t.start < t.end && t.end <= x.chunkCount)) {
-        throw badRequest(`term ${i} of file ${f.hash}: chunk range [${t.start}, ${t.end}) is not inside xorb ${t.xorb} (${x.chunkCount} chunks)`);
+        throw badRequest(
+          `term ${i} of file ${f.hash}: chunk range [${t.start}, ${t.end}) is not inside xorb ${t.xorb} (${x.chunkCount} chunks)`,
+        );
       }
       chunkTotal += t.end - t.start;
     });
@@ -278,7 +280,11 @@ function validateShard(hub: HubContext, body: Buffer, bucketId: number): ShardRe
       hash: f.hash,
       size: offset,
       terms,
-      firstChunk: { hash: core.rawToHex(x0.chunkHashes.subarray(t0.chunkStart * 32, t0.chunkStart * 32 + 32)), xorb: t0.xorbHash, index: t0.chunkStart },
+      firstChunk: {
+        hash: core.rawToHex(x0.chunkHashes.subarray(t0.chunkStart * 32, t0.chunkStart * 32 + 32)),
+        xorb: t0.xorbHash,
+        index: t0.chunkStart,
+      },
     });
   }
   return {
@@ -391,7 +397,11 @@ export function reconstruction(hub: HubContext, ctx: RequestContext, version: 1 
   const id = hashParam(idText, "file id");
   const { size } = readableFile(hub, claims, id);
   if (size === 0) {
-    sendJson(ctx, 200, version === 2 ? { offset_into_first_range: 0, terms: [], xorbs: {} } : { offset_into_first_range: 0, terms: [], fetch_info: {} });
+    sendJson(
+      ctx,
+      200,
+      version === 2 ? { offset_into_first_range: 0, terms: [], xorbs: {} } : { offset_into_first_range: 0, terms: [], fetch_info: {} },
+    );
     return;
   }
   const header = typeof ctx.req.headers.range === "string" ? ctx.req.headers.range : undefined;
@@ -420,15 +430,20 @@ export function reconstruction(hub: HubContext, ctx: RequestContext, version: 1 
   };
   const plan = planReconstruction(hub.store.termsInRange(id, first, last), first, last, layout);
   const exp = nowSecs(hub) + hub.config.fetchUrlTtlSeconds;
-  const url = (xorb: string, ranges: Array<[number, number]>) =>
-    `${ctx.origin}/fetch/${xorb}?${hub.auth.signFetch(xorb, ranges, exp)}`;
+  const url = (xorb: string, ranges: Array<[number, number]>) => `${ctx.origin}/fetch/${xorb}?${hub.auth.signFetch(xorb, ranges, exp)}`;
   if (version === 2) {
     const xorbs: Record<string, unknown[]> = {};
     for (const [hash, runs] of plan.fetch) {
       const entries: unknown[] = [];
       for (let i = 0; i < runs.length; i += RANGES_PER_URL) {
         const part = runs.slice(i, i + RANGES_PER_URL);
-        entries.push({ url: url(hash, part.map((r) => [r.bytes.start, r.bytes.end])), ranges: part });
+        entries.push({
+          url: url(
+            hash,
+            part.map((r) => [r.bytes.start, r.bytes.end]),
+          ),
+          ranges: part,
+        });
       }
       xorbs[hash] = entries;
     }
@@ -488,8 +503,7 @@ export async function fetchXorb(hub: HubContext, ctx: RequestContext, hashText: 
   }
   const boundary = `xetbuckets-${randomBytes(12).toString("hex")}`;
   const heads = range.ranges.map(
-    (r) =>
-      `\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,
+    (r) => `\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,
   );
   const tail = `\r\n--${boundary}--\r\n`;
   let length = Buffer.byteLength(tail);

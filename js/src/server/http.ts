@@ -146,8 +146,7 @@ export async function readBody(
 ): Promise<Buffer> {
   const { req } = ctx;
   const declared = req.headers["content-length"];
-  const tooLarge = () =>
-    new HttpError(413, `${what} too large: at most ${limit} bytes are accepted`, { headers: { Connection: "close" } });
+  const tooLarge = () => new HttpError(413, `${what} too large: at most ${limit} bytes are accepted`, { headers: { Connection: "close" } });
   if (declared !== undefined && Number(declared) > limit) throw tooLarge();
   const expected = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
   if (expected !== undefined && expected > 0) {

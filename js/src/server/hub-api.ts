@@ -97,8 +97,7 @@ function entryJson(e: TreeEntry): Record<string, unknown> {
   return out;
 }
 
-const bucketUrl = (ctx: RequestContext, b: { namespace: string; name: string }) =>
-  `${ctx.origin}/buckets/${b.namespace}/${b.name}`;
+const bucketUrl = (ctx: RequestContext, b: { namespace: string; name: string }) => `${ctx.origin}/buckets/${b.namespace}/${b.name}`;
 
 function encodeCursor(c: Cursor | string): string {
   return Buffer.from(JSON.stringify(c)).toString("base64url");
@@ -238,7 +237,9 @@ export async function moveRepo(hub: HubContext, ctx: RequestContext): Promise<vo
   const b = writableBucket(hub, p, fromNs, fromName);
   assertCanWrite(hub, p, toNs);
   if (!hub.store.moveBucket(b.id, toNs, toName, hub.now())) {
-    throw new HttpError(409, `a bucket ${toNs}/${toName} already exists`, { body: { url: bucketUrl(ctx, { namespace: toNs, name: toName }) } });
+    throw new HttpError(409, `a bucket ${toNs}/${toName} already exists`, {
+      body: { url: bucketUrl(ctx, { namespace: toNs, name: toName }) },
+    });
   }
   sendJson(ctx, 200, { url: bucketUrl(ctx, { namespace: toNs, name: toName }), id: `${toNs}/${toName}` });
 }
@@ -401,7 +402,10 @@ export async function batch(hub: HubContext, ctx: RequestContext, ns: string, na
   const answer: Record<string, unknown> = { success: failed.length === 0, processed: results.length, succeeded, failed };
   if (failed.length > 0) {
     // A readable summary for clients that only show `error` (the JS client's HubApiError on a 422).
-    const shown = failed.slice(0, 3).map((f) => `${f.path}: ${f.error}`).join("; ");
+    const shown = failed
+      .slice(0, 3)
+      .map((f) => `${f.path}: ${f.error}`)
+      .join("; ");
     answer.error = `${failed.length} of ${results.length} operation(s) failed: ${shown}${failed.length > 3 ? "; ..." : ""}`;
   }
   sendJson(ctx, status, answer);
@@ -441,7 +445,13 @@ export async function resolve(hub: HubContext, ctx: RequestContext, ns: string, 
   res.setHeader("X-Linked-Size", String(f.size));
   res.setHeader("ETag", `"${f.xetHash}"`);
   res.setHeader("X-Linked-ETag", `"${f.xetHash}"`);
-  res.setHeader("Link", linkHeader([[tokenUrl, "xet-auth"], [reconUrl, "xet-reconstruction-info"]]));
+  res.setHeader(
+    "Link",
+    linkHeader([
+      [tokenUrl, "xet-auth"],
+      [reconUrl, "xet-reconstruction-info"],
+    ]),
+  );
   res.setHeader("Accept-Ranges", "bytes");
   res.setHeader("Last-Modified", new Date(f.uploadedAt).toUTCString());
   const contentType = f.contentType ?? "application/octet-stream";
@@ -449,9 +459,14 @@ export async function resolve(hub: HubContext, ctx: RequestContext, ns: string, 
 
   if (ctx.method === "GET" && accept.includes(XET_FILEINFO)) {
     // JS fileDownloadInfo: metadata only, the client then downloads through the CAS.
-    sendJson(ctx, 200, { hash: f.xetHash, size: f.size, refreshUrl: tokenUrl, reconstructionUrl: reconUrl }, {
-      "Content-Type": XET_FILEINFO,
-    });
+    sendJson(
+      ctx,
+      200,
+      { hash: f.xetHash, size: f.size, refreshUrl: tokenUrl, reconstructionUrl: reconUrl },
+      {
+        "Content-Type": XET_FILEINFO,
+      },
+    );
     return;
   }
 

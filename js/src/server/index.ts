@@ -22,15 +22,7 @@ import { XetBucketsError } from "../errors.js";
 import { Auth, validateUsers, type HubUser } from "./auth.js";
 import { XorbFiles } from "./blobs.js";
 import type { BodyLimits, Core, HubConfig, HubContext } from "./context.js";
-import {
-  HttpError,
-  answerPreflight,
-  newRequestId,
-  publicOrigin,
-  sendError,
-  setCommonHeaders,
-  type RequestContext,
-} from "./http.js";
+import { HttpError, answerPreflight, newRequestId, publicOrigin, sendError, setCommonHeaders, type RequestContext } from "./http.js";
 import { BodyBudget } from "./budget.js";
 import { route } from "./router.js";
 import { Store } from "./store.js";
@@ -209,7 +201,10 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
     const openedStore = store;
     await xorbs.sweep((hash) => openedStore.xorbStoredBytes(hash) !== undefined);
 
-    const secret = Buffer.from(store.metaOrInit(SECRET_KEY, () => randomBytes(32).toString("base64")), "base64");
+    const secret = Buffer.from(
+      store.metaOrInit(SECRET_KEY, () => randomBytes(32).toString("base64")),
+      "base64",
+    );
     let users = options.users ?? [];
     let devUser: HubUser | undefined;
     if (users.length === 0) {

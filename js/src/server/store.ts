@@ -327,13 +327,9 @@ export class Store {
       deleteBucket: db.prepare("DELETE FROM buckets WHERE id = ?"),
       setPrivate: db.prepare("UPDATE buckets SET private = ?, updated_at = ? WHERE id = ?"),
       moveBucket: db.prepare("UPDATE buckets SET namespace = ?, name = ?, updated_at = ? WHERE id = ?"),
-      bumpBucket: db.prepare(
-        "UPDATE buckets SET total_files = total_files + ?, total_size = total_size + ?, updated_at = ? WHERE id = ?",
-      ),
+      bumpBucket: db.prepare("UPDATE buckets SET total_files = total_files + ?, total_size = total_size + ?, updated_at = ? WHERE id = ?"),
       getFile: db.prepare<[number, string], RawFile>(`SELECT ${FILE_COLS} FROM files WHERE bucket_id = ? AND path = ?`),
-      fileWithHash: db.prepare<[number, string], RawFile>(
-        `SELECT ${FILE_COLS} FROM files WHERE bucket_id = ? AND xet_hash = ? LIMIT 1`,
-      ),
+      fileWithHash: db.prepare<[number, string], RawFile>(`SELECT ${FILE_COLS} FROM files WHERE bucket_id = ? AND xet_hash = ? LIMIT 1`),
       upsertFile: db.prepare(
         `INSERT INTO files (bucket_id, path, xet_hash, size, mtime, uploaded_at, content_type) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (bucket_id, path) DO UPDATE SET xet_hash = excluded.xet_hash, size = excluded.size,
@@ -355,10 +351,7 @@ export class Store {
       dirUploadedAt: db.prepare<[number, string, string], { t: number | null }>(
         "SELECT max(uploaded_at) AS t FROM files WHERE bucket_id = ? AND path >= ? AND path < ?",
       ),
-      listBuckets: db.prepare<
-        [{ ns: string; search: string | null; priv: number; after: string | null; limit: number }],
-        RawBucket
-      >(
+      listBuckets: db.prepare<[{ ns: string; search: string | null; priv: number; after: string | null; limit: number }], RawBucket>(
         `SELECT * FROM buckets WHERE namespace = @ns AND (@search IS NULL OR instr(lower(name), lower(@search)) > 0)
            AND (private = 0 OR @priv) AND (@after IS NULL OR name > @after) ORDER BY name LIMIT @limit`,
       ),
@@ -399,9 +392,7 @@ export class Store {
         "SELECT 1 AS one FROM files WHERE bucket_id = ? AND xet_hash = ? LIMIT 1",
       ),
       shardByDigest: db.prepare<[string], { id: number }>("SELECT id FROM shards WHERE digest = ?"),
-      insertShard: db.prepare(
-        "INSERT INTO shards (digest, bucket_id, size, file_count, xorb_count, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-      ),
+      insertShard: db.prepare("INSERT INTO shards (digest, bucket_id, size, file_count, xorb_count, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
       insertShardXorb: db.prepare("INSERT OR IGNORE INTO shard_xorbs (xorb_hash, shard_id) VALUES (?, ?)"),
       shardsOfXorb: db.prepare<[string, number], { shard_id: number }>(
         "SELECT shard_id FROM shard_xorbs WHERE xorb_hash = ? ORDER BY shard_id DESC LIMIT ?",
@@ -493,7 +484,13 @@ export class Store {
   /** Buckets of a namespace ordered by name, after `afterName`, optionally only public ones. */
   listBuckets(namespace: string, opts: { search?: string; includePrivate: boolean; afterName?: string; limit: number }): BucketRow[] {
     return this.#stmts.listBuckets
-      .all({ ns: namespace, search: opts.search ?? null, priv: opts.includePrivate ? 1 : 0, after: opts.afterName ?? null, limit: opts.limit })
+      .all({
+        ns: namespace,
+        search: opts.search ?? null,
+        priv: opts.includePrivate ? 1 : 0,
+        after: opts.afterName ?? null,
+        limit: opts.limit,
+      })
       .map(bucketRow);
   }
 

@@ -18,7 +18,7 @@ export type FilterRule = ["+" | "-", string];
 /** Translates an fnmatch pattern into an anchored regular expression (as Python's fnmatch.translate). */
 export function fnmatchToRegExp(pattern: string): RegExp {
   let re = "";
-  for (let i = 0; i < pattern.length; ) {
+  for (let i = 0; i < pattern.length;) {
     const c = pattern[i++]!;
     if (c === "*") {
       while (pattern[i] === "*") i++;

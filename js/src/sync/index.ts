@@ -18,7 +18,14 @@ import { BucketNotFoundError, InvalidArgumentError, XetBucketsError } from "../e
 import type { HubCallOptions } from "../hub/context.js";
 import { parseBucket, type BucketRef } from "../repo.js";
 import { listFiles, parseTime, type ListFileEntry } from "../api/files.js";
-import { commitIter, type CommitOperation, type CommitResult, type ResumeStore, type UploadProgressEvent, type UploadTuning } from "../api/upload.js";
+import {
+  commitIter,
+  type CommitOperation,
+  type CommitResult,
+  type ResumeStore,
+  type UploadProgressEvent,
+  type UploadTuning,
+} from "../api/upload.js";
 import { downloadBucketFiles, type DownloadProgress, type RemoteFileEntry } from "../api/download.js";
 import { FilterMatcher, parseFilterRules } from "./filters.js";
 import {
@@ -115,7 +122,8 @@ const DOWNLOAD_TEMP = /^\.(.+)\.[0-9a-f]{12}\.xet-tmp$/;
 /** The walked files of a sync's local side: those the filter selects, without temporary download files. */
 function localSide(files: { path: string; size: number; mtimeMs: number }[], filter: FilterMatcher, into: Map<string, SideFile>): void {
   for (const f of files) {
-    if (filter.matches(f.path) && !DOWNLOAD_TEMP.test(f.path.slice(f.path.lastIndexOf("/") + 1))) into.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
+    if (filter.matches(f.path) && !DOWNLOAD_TEMP.test(f.path.slice(f.path.lastIndexOf("/") + 1)))
+      into.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
   }
 }
 /** A temporary download file untouched for this long belongs to a process that is gone. */
@@ -182,7 +190,11 @@ async function sides(source: string, dest: string): Promise<Sides> {
   };
 }
 
-async function listRemote(s: Sides, filter: FilterMatcher, opts: HubCallOptions): Promise<Map<string, SideFile & { entry: ListFileEntry }>> {
+async function listRemote(
+  s: Sides,
+  filter: FilterMatcher,
+  opts: HubCallOptions,
+): Promise<Map<string, SideFile & { entry: ListFileEntry }>> {
   const out = new Map<string, SideFile & { entry: ListFileEntry }>();
   const repo = `hf://buckets/${s.bucket.id}` as const;
   try {
@@ -219,7 +231,8 @@ export async function syncBucket(source: string | undefined, dest: string | unde
       const v = options[k];
       return Array.isArray(v) ? v.length > 0 : Boolean(v);
     });
-    if (source !== undefined || dest !== undefined) throw new InvalidArgumentError("apply executes a saved plan: do not give source or dest");
+    if (source !== undefined || dest !== undefined)
+      throw new InvalidArgumentError("apply executes a saved plan: do not give source or dest");
     if (conflicting.length) throw new InvalidArgumentError(`apply cannot be combined with ${conflicting.join(", ")}`);
     let text: string;
     try {
@@ -290,7 +303,9 @@ export async function syncBucket(source: string | undefined, dest: string | unde
   if (problems.length && !options.force && operations.some((o) => o.action === "delete")) {
     const n = operations.filter((o) => o.action === "delete").length;
     operations = operations.filter((o) => o.action !== "delete");
-    warn(`${n} delete(s) left out because ${problems.length} local entr${problems.length === 1 ? "y" : "ies"} could not be read (force to delete anyway)`);
+    warn(
+      `${n} delete(s) left out because ${problems.length} local entr${problems.length === 1 ? "y" : "ies"} could not be read (force to delete anyway)`,
+    );
   }
   const plan: SyncPlan = {
     source: s.direction === "upload" ? s.localRoot : s.remoteUri,
@@ -346,7 +361,8 @@ async function execute(
   if (s.direction === "upload") {
     const operations: CommitOperation[] = [];
     for (const o of plan.operations) {
-      if (o.action === "upload") operations.push({ operation: "addOrUpdate", path: remotePath(o.path), content: join(s.localRoot, o.path) });
+      if (o.action === "upload")
+        operations.push({ operation: "addOrUpdate", path: remotePath(o.path), content: join(s.localRoot, o.path) });
       else if (o.action === "delete") operations.push({ operation: "delete", path: remotePath(o.path) });
     }
     const onWarning = (message: string) => {

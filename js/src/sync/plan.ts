@@ -111,7 +111,12 @@ export function compareListings(
         [srcKey]: isoFromMs(s.mtimeMs),
       });
     } else if (s && d) {
-      const base = { path, size: s.size, local_mtime: isoFromMs(up ? s.mtimeMs : d.mtimeMs), remote_mtime: isoFromMs(up ? d.mtimeMs : s.mtimeMs) };
+      const base = {
+        path,
+        size: s.size,
+        local_mtime: isoFromMs(up ? s.mtimeMs : d.mtimeMs),
+        remote_mtime: isoFromMs(up ? d.mtimeMs : s.mtimeMs),
+      };
       const sizeDiffers = s.size !== d.size;
       const sourceNewer = s.mtimeMs - d.mtimeMs > SYNC_TIME_WINDOW_MS;
       if (opts.ignoreExisting) ops.push({ action: "skip", reason: "exists on receiver (--ignore-existing)", ...base });

@@ -80,7 +80,11 @@ interface DecodedRange {
 }
 
 function corrupt(message: string, cause?: unknown): IntegrityError {
-  return new IntegrityError("CORRUPT_DATA", `${message}: the downloaded xorb data is corrupt. Retry the download; if it persists, the stored data is damaged.`, { cause });
+  return new IntegrityError(
+    "CORRUPT_DATA",
+    `${message}: the downloaded xorb data is corrupt. Retry the download; if it persists, the stored data is damaged.`,
+    { cause },
+  );
 }
 
 /**
@@ -178,7 +182,11 @@ export type RecordsDecoder = (
   bytes: ArrayBuffer,
   length: number,
   out?: ArrayBuffer,
-) => Promise<{ decoded: { count: number; lengths: Uint32Array; hashes: Uint8Array; data: Uint8Array }; data: ArrayBuffer; unused?: ArrayBuffer }>;
+) => Promise<{
+  decoded: { count: number; lengths: Uint32Array; hashes: Uint8Array; data: Uint8Array };
+  data: ArrayBuffer;
+  unused?: ArrayBuffer;
+}>;
 
 /**
  * Smaller batches (tiny files) are decoded here: a worker round trip would cost them more than it saves.
@@ -217,7 +225,12 @@ export class RecordDecoder implements RangeSink {
   #consumed = 0;
   readonly #pool: WindowPool | undefined;
 
-  constructor(range: { start: number; end: number; byteStart?: number; byteEnd?: number }, xorb: string, pool?: WindowPool, decode?: RecordsDecoder) {
+  constructor(
+    range: { start: number; end: number; byteStart?: number; byteEnd?: number },
+    xorb: string,
+    pool?: WindowPool,
+    decode?: RecordsDecoder,
+  ) {
     this.range = range;
     this.xorb = xorb;
     this.#chunk = range.start;
@@ -272,7 +285,8 @@ export class RecordDecoder implements RangeSink {
     this.#drain(true);
     if (this.#len > 0) throw corrupt(`truncated chunk record in xorb ${this.xorb}`);
     const { start, end } = this.range;
-    if (this.#chunk !== end) throw corrupt(`xorb ${this.xorb}: the range holds ${this.#chunk - start} chunks, the reconstruction announced ${end - start}`);
+    if (this.#chunk !== end)
+      throw corrupt(`xorb ${this.xorb}: the range holds ${this.#chunk - start} chunks, the reconstruction announced ${end - start}`);
     this.#pool?.give(this.#buf);
     this.#buf = new Uint8Array(0);
     return { start, end, batches: this.batches };
@@ -299,7 +313,8 @@ export class RecordDecoder implements RangeSink {
         }
       }
       if (n === 0 || (!full && !final)) break;
-      if (this.#chunk + n > this.range.end) throw corrupt(`xorb ${this.xorb}: the range holds more chunks than the ${this.range.end - this.range.start} announced`);
+      if (this.#chunk + n > this.range.end)
+        throw corrupt(`xorb ${this.xorb}: the range holds more chunks than the ${this.range.end - this.range.start} announced`);
       if (this.#decode && stop - pos >= SMALL_BATCH_BYTES && pos === 0) {
         // The window itself goes to the worker (its records are at its start, no copy); the bytes after
         // them move to a new window.
@@ -352,10 +367,19 @@ export class RecordDecoder implements RangeSink {
           if (d.count !== n) throw corrupt(`xorb ${this.xorb}: decoded ${d.count} chunks where ${n} records were framed`);
           const offsets = new Uint32Array(n + 1);
           for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + d.lengths[i]!;
-          return { chunkStart, count: n, data: d.data, lengths: d.lengths, hashes: d.hashes, offsets, packed: d.data.buffer as ArrayBuffer };
+          return {
+            chunkStart,
+            count: n,
+            data: d.data,
+            lengths: d.lengths,
+            hashes: d.hashes,
+            offsets,
+            packed: d.data.buffer as ArrayBuffer,
+          };
         },
         (err: unknown) => {
-          if (err instanceof XetCoreError) throw corrupt(`undecodable chunk records in xorb ${this.xorb} (${err.code}: ${err.message})`, err);
+          if (err instanceof XetCoreError)
+            throw corrupt(`undecodable chunk records in xorb ${this.xorb} (${err.code}: ${err.message})`, err);
           throw err;
         },
       )
@@ -660,7 +684,19 @@ export class XetReader {
           reject = rej;
         });
         ready.catch(() => {});
-        u = { index: units.length, xorb: entry.xorb, parts: [], cost: 0, lastUse: ti, counted: 0, done: false, ready, decoded: undefined, resolve, reject };
+        u = {
+          index: units.length,
+          xorb: entry.xorb,
+          parts: [],
+          cost: 0,
+          lastUse: ti,
+          counted: 0,
+          done: false,
+          ready,
+          decoded: undefined,
+          resolve,
+          reject,
+        };
         units.push(u);
         unitOf.set(key, u);
         rangesOfUnit.set(u, new Set());
@@ -729,7 +765,10 @@ export class XetReader {
             for (const part of u.parts) {
               for (const r of part.ranges) {
                 const fresh = byRange.get(rangeKey(u.xorb, r.start, r.end));
-                if (!fresh) throw new ProtocolError(`after a 403, the new reconstruction of ${hash} no longer lists chunks ${r.start}-${r.end} of xorb ${u.xorb}`);
+                if (!fresh)
+                  throw new ProtocolError(
+                    `after a 403, the new reconstruction of ${hash} no longer lists chunks ${r.start}-${r.end} of xorb ${u.xorb}`,
+                  );
                 regroup.set(fresh.url, [...(regroup.get(fresh.url) ?? []), fresh.range]);
               }
             }
@@ -803,7 +842,9 @@ export class XetReader {
       }
       const remaining = cur.remaining;
       if (remaining !== 0) {
-        throw new ProtocolError(`the reconstruction of ${hash} for bytes ${ws}-${we - 1} covers ${we - ws - remaining} bytes, not ${we - ws}`);
+        throw new ProtocolError(
+          `the reconstruction of ${hash} for bytes ${ws}-${we - 1} covers ${we - ws - remaining} bytes, not ${we - ws}`,
+        );
       }
     } finally {
       ctl.abort(new DOMException("download finished or abandoned", "AbortError"));

@@ -166,7 +166,14 @@ export function parseReconstruction(json: unknown, version: "v1" | "v2"): Recons
   if (!isUint(offset)) bad("offset_into_first_range");
   if (!Array.isArray(o.terms)) bad("terms is not an array");
   const terms: ReconTerm[] = o.terms.map((t: Untrusted, i: number) => {
-    if (!t || typeof t.hash !== "string" || !isUint(t.unpacked_length) || !isUint(t.range?.start) || !isUint(t.range?.end) || t.range.end <= t.range.start) {
+    if (
+      !t ||
+      typeof t.hash !== "string" ||
+      !isUint(t.unpacked_length) ||
+      !isUint(t.range?.start) ||
+      !isUint(t.range?.end) ||
+      t.range.end <= t.range.start
+    ) {
       bad(`term ${i}`);
     }
     return { xorb: t.hash.toLowerCase(), start: t.range.start, end: t.range.end, unpacked: t.unpacked_length };
@@ -181,7 +188,8 @@ export function parseReconstruction(json: unknown, version: "v1" | "v2"): Recons
     for (const [xorb, list] of Object.entries(xorbs)) {
       if (!Array.isArray(list)) bad(`xorbs[${xorb}] is not an array`);
       for (const e of list as Untrusted[]) {
-        if (!e || !isHttpUrl(e.url) || !Array.isArray(e.ranges) || e.ranges.length === 0) bad(`fetch entry of ${xorb} (an http(s) URL and ranges are required)`);
+        if (!e || !isHttpUrl(e.url) || !Array.isArray(e.ranges) || e.ranges.length === 0)
+          bad(`fetch entry of ${xorb} (an http(s) URL and ranges are required)`);
         const ranges = e.ranges.map((r: Untrusted) => {
           const rr = { start: r?.chunks?.start, end: r?.chunks?.end, byteStart: r?.bytes?.start, byteEnd: r?.bytes?.end };
           checkRange(rr, `range of ${xorb}`);

@@ -287,7 +287,15 @@ export class PreparedFiles {
       seamChain: full ? nextBase - base : 0,
       compression: o.compression,
     };
-    const job: Job = { file: f, index: state.jobs.length, base, length, spec, input, promise: undefined as unknown as Promise<SegmentOutput> };
+    const job: Job = {
+      file: f,
+      index: state.jobs.length,
+      base,
+      length,
+      spec,
+      input,
+      promise: undefined as unknown as Promise<SegmentOutput>,
+    };
     const source = "path" in input ? { file: { path: input.path, offset: base } } : { data: input.buffer };
     job.promise = this.#preparerFor(job).prepare({ ...source, length, ...spec });
     // Rejections surface where the consumer awaits the job; this handler only keeps them from being

@@ -69,7 +69,9 @@ async function localEntries(p: string | URL, maxDepth: number): Promise<LocalEnt
   const out: LocalEntry[] = [];
   const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
     if (depth > maxDepth) {
-      throw new InvalidArgumentError(`${dir} is nested more than maxFolderDepth (${maxDepth}) levels deep: raise maxFolderDepth or upload a deeper folder`);
+      throw new InvalidArgumentError(
+        `${dir} is nested more than maxFolderDepth (${maxDepth}) levels deep: raise maxFolderDepth or upload a deeper folder`,
+      );
     }
     const names = (await readdir(dir)).sort();
     for (const name of names) {
@@ -111,7 +113,9 @@ export function splicedSource(original: Blob, edits: ContentEdit[]): { source: A
   let size = 0;
   for (const e of sorted) {
     if (!(Number.isInteger(e.start) && Number.isInteger(e.end) && e.start >= pos && e.end >= e.start && e.end <= original.size)) {
-      throw new InvalidArgumentError(`edits must be non-overlapping ranges [start, end) inside the original content (${original.size} bytes)`);
+      throw new InvalidArgumentError(
+        `edits must be non-overlapping ranges [start, end) inside the original content (${original.size} bytes)`,
+      );
     }
     size += e.start - pos + e.content.size;
     pos = e.end;
@@ -137,10 +141,7 @@ export function splicedSource(original: Blob, edits: ContentEdit[]): { source: A
 
 /** What `uploadFiles` accepts for each file (the @huggingface/hub shapes, plus any `ContentSource` as content). */
 export type UploadFileInput =
-  | URL
-  | File
-  | { path: string; content: ContentSource }
-  | { path: string; originalContent: Blob; edits: ContentEdit[] };
+  URL | File | { path: string; content: ContentSource } | { path: string; originalContent: Blob; edits: ContentEdit[] };
 
 export interface ResolveOptions {
   /** Prefix joined before every destination path (from an `hf://buckets/ns/name/prefix` designation). */
@@ -228,7 +229,8 @@ async function fromContent(dest: string, content: ContentSource, opts: ResolveOp
       local: true,
     }));
   }
-  if (content instanceof URL) throw new InvalidArgumentError(`unsupported URL protocol ${content.protocol} for "${dest}": use file:, http: or https:`);
+  if (content instanceof URL)
+    throw new InvalidArgumentError(`unsupported URL protocol ${content.protocol} for "${dest}": use file:, http: or https:`);
   const item: UploadItem = { path: withPrefix(opts.prefix, dest), source: content };
   if (isBlob(content)) {
     item.size = content.size;

@@ -464,7 +464,8 @@ export class UploadPipeline {
     const http: HttpOptions = { ...cas.http, abortSignal: this.#ctl.signal };
     this.#cas = new CasClient(cas.tokens, http, cas.sessionId);
     // Dedup is an optimisation: queries get a short retry budget, and a query that still fails is a miss.
-    const retry = cas.http.retry === false ? false : { ...cas.http.retry, maxAttempts: 3, budgetMs: Math.min(this.#retry.budgetMs, 20_000) };
+    const retry =
+      cas.http.retry === false ? false : { ...cas.http.retry, maxAttempts: 3, budgetMs: Math.min(this.#retry.budgetMs, 20_000) };
     this.#queryCas = new CasClient(cas.tokens, { ...http, retry }, cas.sessionId);
   }
 
@@ -557,7 +558,7 @@ export class UploadPipeline {
         this.#emit({ event: "fileProgress", path: item.path, progress: 0, state: "hashing", processed: 0, size: item.size });
       } else if (ev.type === "chunks") {
         const { segment: seg, to } = ev;
-        for (let from = ev.from; from < to; ) {
+        for (let from = ev.from; from < to;) {
           this.#check();
           // Push the chunks that fit in the open xorb even if all are new; a xorb closes (and starts
           // uploading) only when it is full and a body is free for the next one.
@@ -631,7 +632,10 @@ export class UploadPipeline {
     };
     if (item.contentType) report.contentType = item.contentType;
     if (item.size !== undefined && item.size !== r.size) {
-      throw new XetBucketsError("SOURCE_CHANGED", `${item.path}: expected ${item.size} bytes, read ${r.size}; the source changed while it was uploaded — retry the upload`);
+      throw new XetBucketsError(
+        "SOURCE_CHANGED",
+        `${item.path}: expected ${item.size} bytes, read ${r.size}; the source changed while it was uploaded — retry the upload`,
+      );
     }
     this.#files.push(report);
     this.#emit({ event: "fileProgress", path: item.path, progress: 1, state: "hashing", processed: r.size, size: r.size });
@@ -701,7 +705,14 @@ export class UploadPipeline {
     while (this.#waitingFiles.length > 0 && this.#waitingFiles[0]!.needXorb < this.#doneBelow) {
       const f = this.#waitingFiles.shift()!;
       this.#filesDone++;
-      this.#emit({ event: "fileProgress", path: f.report.path, progress: 1, state: "uploading", processed: f.report.size, size: f.report.size });
+      this.#emit({
+        event: "fileProgress",
+        path: f.report.path,
+        progress: 1,
+        state: "uploading",
+        processed: f.report.size,
+        size: f.report.size,
+      });
     }
   }
 
@@ -882,7 +893,10 @@ export class UploadPipeline {
         this.#open = undefined;
       }
       if (!body || body.len !== x.serializedBytes) {
-        throw new XetBucketsError("INTERNAL", `xorb ${id}: ${body?.len ?? "no"} bytes of records assembled for ${x.serializedBytes} serialized bytes`);
+        throw new XetBucketsError(
+          "INTERNAL",
+          `xorb ${id}: ${body?.len ?? "no"} bytes of records assembled for ${x.serializedBytes} serialized bytes`,
+        );
       }
       x.data = new Uint8Array(body.buffer, 0, body.len);
       this.#bodyOf.set(x, body.buffer);
@@ -971,7 +985,10 @@ export class UploadPipeline {
     let data: Uint8Array | undefined = x.data;
     const size = data.length;
     // An attempt may take as long as the body needs at a slow 128 KiB/s, on top of the usual timeout.
-    const retry = this.#http.retry === false ? false : { ...this.#http.retry, attemptTimeoutMs: this.#retry.attemptTimeoutMs + Math.ceil(size / 131072) * 1000 };
+    const retry =
+      this.#http.retry === false
+        ? false
+        : { ...this.#http.retry, attemptTimeoutMs: this.#retry.attemptTimeoutMs + Math.ceil(size / 131072) * 1000 };
     const cas = new CasClient(this.#cas.tokens, { ...this.#cas.http, retry }, this.#cas.sessionId);
     const onBytes = (n: number) => {
       if (n > (this.#sentPartial.get(idx) ?? 0)) this.#sentPartial.set(idx, n);

@@ -77,7 +77,10 @@ describe("@huggingface/hub calls on buckets", () => {
     }
     const err = await createRepo({ repo: { type: "model", name: "alice/m" }, ...alice }).catch((e) => e);
     assert.match(err.message, /buckets only/i);
-    await assert.rejects(createRepo({ repo: "buckets/alice/with-files", files: [{ path: "a", content: new Blob(["x"]) }], ...alice }), InvalidArgumentError);
+    await assert.rejects(
+      createRepo({ repo: "buckets/alice/with-files", files: [{ path: "a", content: new Blob(["x"]) }], ...alice }),
+      InvalidArgumentError,
+    );
     assert.equal(hub.requests.length, before, "nothing was sent");
   });
 });
@@ -113,7 +116,13 @@ describe("huggingface_hub-style bucket calls", () => {
     for (const n of ["list-a1", "list-a2", "list-a3", "list-b1", "list-b2"]) await createBucket(`bob/${n}`, bob);
     const all = [];
     for await (const b of listBuckets(bob)) all.push(b.id);
-    assert.deepEqual(all.filter((id) => id.startsWith("bob/list-")).sort(), ["bob/list-a1", "bob/list-a2", "bob/list-a3", "bob/list-b1", "bob/list-b2"]);
+    assert.deepEqual(all.filter((id) => id.startsWith("bob/list-")).sort(), [
+      "bob/list-a1",
+      "bob/list-a2",
+      "bob/list-a3",
+      "bob/list-b1",
+      "bob/list-b2",
+    ]);
     assert.ok(hub.count("GET", "/api/buckets/me") >= 3, "several pages were fetched");
     const found = [];
     for await (const b of listBuckets({ namespace: "bob", search: "list-a", ...bob })) found.push(b.id);

@@ -74,15 +74,24 @@ describe("listFiles", () => {
 
   it("lists a folder recursively without the lexical neighbours (logs.json is not in logs/)", async () => {
     const entries = await collect(listFiles({ repo, path: "logs", recursive: true, ...alice }));
-    assert.deepEqual(entries.map((e) => e.path), ["logs/a.log", "logs/deep/b.log"]);
+    assert.deepEqual(
+      entries.map((e) => e.path),
+      ["logs/a.log", "logs/deep/b.log"],
+    );
     assert.ok(entries.every((e) => e.type === "file"));
     const viaUri = await collect(listFiles({ repo: `hf://buckets/${B}/logs`, ...alice }));
-    assert.deepEqual(viaUri.map((e) => `${e.type}:${e.path}`), ["file:logs/a.log", "directory:logs/deep"]);
+    assert.deepEqual(
+      viaUri.map((e) => `${e.type}:${e.path}`),
+      ["file:logs/a.log", "directory:logs/deep"],
+    );
   });
 
   it("handles paths that need percent-encoding (spaces, #, ?, non-ASCII)", async () => {
     const entries = await collect(listFiles({ repo, path: "dir with space", ...alice }));
-    assert.deepEqual(entries.map((e) => e.path), ["dir with space/file #1?.txt"]);
+    assert.deepEqual(
+      entries.map((e) => e.path),
+      ["dir with space/file #1?.txt"],
+    );
     assert.equal(await fileExists({ repo, path: "dir with space/file #1?.txt", ...alice }), true);
     assert.equal(await fileExists({ repo, path: "unicode/été.txt", ...alice }), true);
     const info = await getBucketFileMetadata(B, "dir with space/file #1?.txt", alice);
@@ -104,7 +113,10 @@ describe("listFiles", () => {
 
   it("recursive listing of the whole bucket returns every file once", async () => {
     const entries = await collect(listFiles({ repo, recursive: true, ...alice }));
-    assert.deepEqual(entries.map((e) => e.path), Object.keys(FILES).sort((a, b) => a.localeCompare(b)));
+    assert.deepEqual(
+      entries.map((e) => e.path),
+      Object.keys(FILES).sort((a, b) => a.localeCompare(b)),
+    );
   });
 });
 
@@ -149,7 +161,10 @@ describe("deleteFile(s)", () => {
     assert.equal(await fileExists({ repo: `buckets/${D}`, path: "a.txt", ...alice }), false);
     const err = await deleteFiles({ repo: `buckets/${D}`, paths: ["b.txt", "not-there.txt"], ...alice }).catch((e) => e);
     assert.ok(err instanceof BatchError, String(err));
-    assert.deepEqual(err.failures.map((f: { path: string }) => f.path), ["not-there.txt"]);
+    assert.deepEqual(
+      err.failures.map((f: { path: string }) => f.path),
+      ["not-there.txt"],
+    );
     assert.match(err.message, /not transactional/);
     assert.equal(await fileExists({ repo: `buckets/${D}`, path: "b.txt", ...alice }), false, "b.txt was deleted anyway");
     await deleteFiles({ repo: `buckets/${D}`, paths: [], ...alice });
@@ -172,7 +187,12 @@ describe("server-side copies", () => {
     assert.equal(info?.mtime, new Date(MTIME).toISOString());
     assert.equal(hub.count("POST", "/v1/xorbs") + hub.count("POST", "/v1/shards") + hub.count("POST", "/v2/shards"), uploadsBefore);
     const events = [];
-    for await (const e of copyFileIter({ source: { repo, path: "top.txt" }, destination: { repo: "buckets/alice/copy-dst", path: "top2.txt" }, ...alice })) events.push(e);
+    for await (const e of copyFileIter({
+      source: { repo, path: "top.txt" },
+      destination: { repo: "buckets/alice/copy-dst", path: "top2.txt" },
+      ...alice,
+    }))
+      events.push(e);
     assert.deepEqual(events, [], "no download events for bucket sources");
     assert.equal(await fileExists({ repo: "buckets/alice/copy-dst", path: "top2.txt", ...alice }), true);
   });
@@ -189,13 +209,25 @@ describe("server-side copies", () => {
     });
     const got = await pathsInfo({ repo: "buckets/alice/copy-dst", paths: ["multi/top.txt", "multi/x.bin"], ...alice });
     assert.equal(got.length, 2);
-    const folder = await copyFiles({ destination: "buckets/alice/copy-dst", files: [{ source: { repo, path: "logs" }, destinationPath: "z" }], ...alice }).catch((e) => e);
+    const folder = await copyFiles({
+      destination: "buckets/alice/copy-dst",
+      files: [{ source: { repo, path: "logs" }, destinationPath: "z" }],
+      ...alice,
+    }).catch((e) => e);
     assert.ok(folder instanceof InvalidArgumentError);
     assert.match(folder.message, /copyFolder/);
-    const missing = await copyFiles({ destination: "buckets/alice/copy-dst", files: [{ source: { repo, path: "nope" }, destinationPath: "z" }], ...alice }).catch((e) => e);
+    const missing = await copyFiles({
+      destination: "buckets/alice/copy-dst",
+      files: [{ source: { repo, path: "nope" }, destinationPath: "z" }],
+      ...alice,
+    }).catch((e) => e);
     assert.ok(missing instanceof EntryNotFoundError);
     assert.match(missing.message, /source file not found/);
-    const model = await copyFiles({ destination: "buckets/alice/copy-dst", files: [{ source: { repo: "alice/some-model", path: "w.bin" }, destinationPath: "w" }], ...alice }).catch((e) => e);
+    const model = await copyFiles({
+      destination: "buckets/alice/copy-dst",
+      files: [{ source: { repo: "alice/some-model", path: "w.bin" }, destinationPath: "w" }],
+      ...alice,
+    }).catch((e) => e);
     assert.ok(model instanceof InvalidArgumentError);
     assert.match(model.message, /between buckets only/);
   });
@@ -203,12 +235,18 @@ describe("server-side copies", () => {
   it("copyFolder: relative paths under the destination prefix, recursive; empty source folder → EntryNotFoundError", async () => {
     await copyFolder({ source: { repo, path: "logs/" }, destination: { repo: "buckets/alice/copy-dst", path: "backup/" }, ...alice });
     const entries = await collect(listFiles({ repo: "buckets/alice/copy-dst", path: "backup", recursive: true, ...alice }));
-    assert.deepEqual(entries.map((e) => e.path), ["backup/a.log", "backup/deep/b.log"]);
+    assert.deepEqual(
+      entries.map((e) => e.path),
+      ["backup/a.log", "backup/deep/b.log"],
+    );
     // The whole bucket to the root of another.
     await createBucket("alice/mirror", { existOk: true, ...alice });
     await copyFolder({ source: { repo }, destination: { repo: "buckets/alice/mirror" }, ...alice });
     const all = await collect(listFiles({ repo: "buckets/alice/mirror", recursive: true, ...alice }));
     assert.equal(all.length, Object.keys(FILES).length);
-    await assert.rejects(copyFolder({ source: { repo, path: "no-such-dir" }, destination: { repo: "buckets/alice/mirror" }, ...alice }), EntryNotFoundError);
+    await assert.rejects(
+      copyFolder({ source: { repo, path: "no-such-dir" }, destination: { repo: "buckets/alice/mirror" }, ...alice }),
+      EntryNotFoundError,
+    );
   });
 });

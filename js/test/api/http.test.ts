@@ -82,28 +82,24 @@ describe("httpRequestRead", () => {
         }
       }, 120);
     });
-    const got = await httpRequestRead(
-      `${base}/slow`,
-      {},
-      { retry: { ...fast, attemptTimeoutMs: 250 } },
-      async (res, at) => {
-        const reader = res.body!.getReader();
-        let s = "";
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return s;
-          at.heartbeat();
-          s += new TextDecoder().decode(value);
-        }
-      },
-    );
+    const got = await httpRequestRead(`${base}/slow`, {}, { retry: { ...fast, attemptTimeoutMs: 250 } }, async (res, at) => {
+      const reader = res.body!.getReader();
+      let s = "";
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return s;
+        at.heartbeat();
+        s += new TextDecoder().decode(value);
+      }
+    });
     assert.equal(got, "ababab", "360 ms in total, more than the 250 ms timeout, but never idle that long");
   });
 
   it("retries a stalled body as TIMEOUT", async () => {
     handlers.set("/stall", (_req, res, hit) => {
       res.writeHead(200, { "Content-Length": "4" });
-      if (hit === 1) res.write("ab"); // then nothing
+      if (hit === 1)
+        res.write("ab"); // then nothing
       else res.end("abcd");
     });
     const got = await httpRequestRead(`${base}/stall`, {}, { retry: { ...fast, attemptTimeoutMs: 150 } }, (r) => r.text());
@@ -173,12 +169,14 @@ describe("hub context", () => {
 
 describe("parseLinkHeader", () => {
   it("reads the Hub's form and tolerates others", () => {
-    assert.deepEqual(parseLinkHeader('<https://h/api/buckets/a/b/tree?cursor=2>; rel="next"'), { next: "https://h/api/buckets/a/b/tree?cursor=2" });
+    assert.deepEqual(parseLinkHeader('<https://h/api/buckets/a/b/tree?cursor=2>; rel="next"'), {
+      next: "https://h/api/buckets/a/b/tree?cursor=2",
+    });
     assert.deepEqual(parseLinkHeader("</p?cursor=3>;rel=next", "http://h:1/api/x"), { next: "http://h:1/p?cursor=3" });
-    assert.deepEqual(
-      parseLinkHeader('<http://h/t>; rel="xet-auth", <http://c/v1/reconstructions/abc>; rel="xet-reconstruction-info"'),
-      { "xet-auth": "http://h/t", "xet-reconstruction-info": "http://c/v1/reconstructions/abc" },
-    );
+    assert.deepEqual(parseLinkHeader('<http://h/t>; rel="xet-auth", <http://c/v1/reconstructions/abc>; rel="xet-reconstruction-info"'), {
+      "xet-auth": "http://h/t",
+      "xet-reconstruction-info": "http://c/v1/reconstructions/abc",
+    });
     assert.deepEqual(parseLinkHeader(null), {});
   });
 });

@@ -15,7 +15,9 @@ test("bundle size: every entry point bundles for the browser and stays within it
   );
   for (const s of sizes) {
     const total = s.jsGzip + s.wasmGzip;
-    process.stderr.write(`# ${s.name}: JS ${(s.jsGzip / 1024).toFixed(1)} KiB + WASM ${(s.wasmGzip / 1024).toFixed(1)} KiB gzipped (budget ${s.budget / 1024} KiB)\n`);
+    process.stderr.write(
+      `# ${s.name}: JS ${(s.jsGzip / 1024).toFixed(1)} KiB + WASM ${(s.wasmGzip / 1024).toFixed(1)} KiB gzipped (budget ${s.budget / 1024} KiB)\n`,
+    );
     assert.ok(total <= s.budget, `${s.name}: ${total} bytes gzipped exceeds its budget of ${s.budget}`);
     assert.ok(s.jsGzip > 0 && s.wasmGzip > 50 * 1024, JSON.stringify(s));
   }

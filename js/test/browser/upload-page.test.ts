@@ -80,7 +80,8 @@ const opts = () => ({ hubUrl: hub.url, accessToken: hub.users.alice.token });
 
 async function listed(repo: string, path: string): Promise<Map<string, { size: number; xetHash?: string }>> {
   const out = new Map<string, { size: number; xetHash?: string }>();
-  for await (const e of listFiles({ repo, path, recursive: true, ...opts() })) if (e.type === "file") out.set(e.path, { size: e.size, xetHash: e.xetHash });
+  for await (const e of listFiles({ repo, path, recursive: true, ...opts() }))
+    if (e.type === "file") out.set(e.path, { size: e.size, xetHash: e.xetHash });
   return out;
 }
 
@@ -178,7 +179,9 @@ test("upload page: a folder chosen in the page arrives in the bucket, every file
   for (const q of uploads) assert.ok(q.requestBytes > 0, `${q.path} was sent without Content-Length`);
 
   assert.deepEqual(problems, []);
-  process.stderr.write(`# browser folder upload: ${(r.logicalBytes / MiB).toFixed(1)} MiB in ${ms} ms, main-thread stall ${state.maxStallMs} ms\n`);
+  process.stderr.write(
+    `# browser folder upload: ${(r.logicalBytes / MiB).toFixed(1)} MiB in ${ms} ms, main-thread stall ${state.maxStallMs} ms\n`,
+  );
   await page.close();
 });
 
@@ -191,7 +194,9 @@ test("upload page: a changed file dropped on the page sends only what changed (g
   // The dropped file: the 12 MiB weights of run 1 with 64 KiB changed in the middle, built in the page from the
   // same generator. Dropped through a DataTransfer, as a drag from the desktop delivers it.
   await page.evaluate(async () => {
-    const { seededBytes } = (await import("/js/test/edge/data.mjs" as string)) as { seededBytes: (n: number, s: number) => Uint8Array<ArrayBuffer> };
+    const { seededBytes } = (await import("/js/test/edge/data.mjs" as string)) as {
+      seededBytes: (n: number, s: number) => Uint8Array<ArrayBuffer>;
+    };
     const bytes = seededBytes(12 * 2 ** 20, 1);
     bytes.set(seededBytes(64 * 1024, 99), 6 * 2 ** 20);
     const dt = new DataTransfer();
@@ -226,7 +231,9 @@ test("upload page: Cancel aborts the upload in the worker and registers nothing"
     await route.continue().catch(() => undefined);
   });
   await page.evaluate(async () => {
-    const { seededBytes } = (await import("/js/test/edge/data.mjs" as string)) as { seededBytes: (n: number, s: number) => Uint8Array<ArrayBuffer> };
+    const { seededBytes } = (await import("/js/test/edge/data.mjs" as string)) as {
+      seededBytes: (n: number, s: number) => Uint8Array<ArrayBuffer>;
+    };
     const dt = new DataTransfer();
     dt.items.add(new File([seededBytes(8 * 2 ** 20, 1234)], "big.bin"));
     document.querySelector("#drop")!.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
@@ -298,7 +305,10 @@ test("browser: the README's browser snippet runs as written", async () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       assert.match(logs.find((l) => l.startsWith("uploaded ")) ?? logs.join("\n"), /^uploaded 6 files: sent \d+ of \d+ bytes$/);
-      assert.ok(logs.some((l) => /^processed \d+, deduplicated \d+, sent \d+$/.test(l)), logs.join("\n"));
+      assert.ok(
+        logs.some((l) => /^processed \d+, deduplicated \d+, sent \d+$/.test(l)),
+        logs.join("\n"),
+      );
       const onHub = await listed("buckets/alice/runtimes", "browser");
       for (const [rel, bytes] of Object.entries(FOLDER)) {
         assert.deepEqual(onHub.get(`browser/photos/${rel}`), { size: bytes.length, xetHash: await xetHash(bytes) }, rel);

@@ -79,7 +79,11 @@ describe("token and endpoint", () => {
       assert.equal(resolveToken("hf_flag", { HF_TOKEN: "hf_env" }), "hf_flag");
       assert.equal(resolveToken(undefined, { HF_TOKEN: "hf_env", HF_TOKEN_PATH: join(dir, "t1") }), "hf_env");
       assert.equal(resolveToken(undefined, { HF_TOKEN_PATH: join(dir, "t1") }), "hf_from_path");
-      assert.equal(resolveToken(undefined, { HF_TOKEN_PATH: join(dir, "missing"), HF_HOME: dir }), undefined, "only the first location counts");
+      assert.equal(
+        resolveToken(undefined, { HF_TOKEN_PATH: join(dir, "missing"), HF_HOME: dir }),
+        undefined,
+        "only the first location counts",
+      );
       assert.deepEqual(tokenFiles({ HF_HOME: "/h" }), ["/h/token"]);
       assert.deepEqual(tokenFiles({ HOME: "/home/u" }), ["/home/u/.cache/huggingface/token"]);
       assert.deepEqual(tokenFiles({ HOME: "/home/u", XDG_CACHE_HOME: "/c" }), ["/c/huggingface/token"]);
@@ -115,7 +119,13 @@ describe("output", () => {
       const o = io();
       const out = new Output(mode, o);
       out.result("Done", { a: 1, b: "x", c: undefined });
-      out.table([{ id: "n/a", private: true, size: 10 }, { id: "n/bb", private: false, size: 200 }], { idKey: "id" });
+      out.table(
+        [
+          { id: "n/a", private: true, size: 10 },
+          { id: "n/bb", private: false, size: 200 },
+        ],
+        { idKey: "id" },
+      );
       return o.out;
     };
     assert.equal(render("human"), "✓ Done\n  a: 1\n  b: x\nID   PRIVATE SIZE\n---- ------- ----\nn/a  ✔         10\nn/bb          200\n");
@@ -163,7 +173,10 @@ describe("dispatcher", () => {
     const c = io();
     assert.equal(await main(["nope"], c), 2);
     assert.match(c.err, /unknown command "nope"/);
-    assert.equal(shortUsage("Usage: xet-buckets rm [OPTIONS] A\n       xet-buckets remove [OPTIONS] A\n\n  Text"), "Usage: xet-buckets rm [OPTIONS] A\n       xet-buckets remove [OPTIONS] A");
+    assert.equal(
+      shortUsage("Usage: xet-buckets rm [OPTIONS] A\n       xet-buckets remove [OPTIONS] A\n\n  Text"),
+      "Usage: xet-buckets rm [OPTIONS] A\n       xet-buckets remove [OPTIONS] A",
+    );
     const d = io();
     assert.equal(await main(["info", "a/b", "--format", "json", "--bogus"], d), 2);
     assert.deepEqual(JSON.parse(d.err), { error: { code: "USAGE", message: "unknown option --bogus" } });

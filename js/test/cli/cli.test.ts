@@ -62,7 +62,9 @@ describe("bucket commands", () => {
     const listed = json(ok(await cli(["list", "alice", "--json"])));
     assert.ok(listed.some((b: { id: string }) => b.id === "alice/life"));
     assert.deepEqual(Object.keys(listed[0]).sort(), ["created_at", "id", "private", "size", "total_files"]);
-    const ids = ok(await cli(["ls", "--search", "life2", "-q"])).trim().split("\n");
+    const ids = ok(await cli(["ls", "--search", "life2", "-q"]))
+      .trim()
+      .split("\n");
     assert.deepEqual(ids, ["alice/life2"]);
     assert.match(ok(await cli(["list", "--format", "agent"])), /^id\tprivate\tsize\ttotal_files\tcreated_at\n/);
 
@@ -112,7 +114,10 @@ describe("files", () => {
     const again = json(ok(await cli(["cp", "model.bin", "hf://buckets/alice/files/ckpt/copy.bin", "--json"], { cwd: work })));
     assert.equal(again.new_bytes, 0);
     assert.equal(again.deduplicated_bytes, data.length);
-    assert.match(ok(await cli(["cp", join(work, "notes.txt"), "hf://buckets/alice/files"])), /dst: hf:\/\/buckets\/alice\/files\/notes.txt/);
+    assert.match(
+      ok(await cli(["cp", join(work, "notes.txt"), "hf://buckets/alice/files"])),
+      /dst: hf:\/\/buckets\/alice\/files\/notes.txt/,
+    );
     const piped = json(ok(await cli(["cp", "-", "hf://buckets/alice/files/docs/from-stdin.txt", "--json"], { input: "piped text\n" })));
     assert.equal(piped.src, "stdin");
     assert.equal(piped.size, 11);
@@ -124,16 +129,27 @@ describe("files", () => {
     assert.match(flat.stdout, /^ {12} {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}ckpt\/\n/m);
     assert.match(flat.stdout, /^ +11 {2}\d{4}-.* {2}notes.txt$/m);
     assert.match(flat.stderr, /Hint: Use -R to list files recursively/);
-    assert.deepEqual(ok(await cli(["ls", "alice/files", "-R", "-q"])).trim().split("\n"), [
-      "ckpt/copy.bin",
-      "ckpt/model.bin",
-      "docs/from-stdin.txt",
-      "notes.txt",
-    ]);
-    assert.deepEqual(ok(await cli(["ls", "alice/files", "-q"])).trim().split("\n"), ["ckpt/", "docs/", "notes.txt"]);
-    assert.match(ok(await cli(["ls", "hf://buckets/alice/files/ckpt", "-h"])), / 2\.1 MB +[A-Z][a-z]{2} \d\d \d\d:\d\d {2}ckpt\/model.bin$/m);
+    assert.deepEqual(
+      ok(await cli(["ls", "alice/files", "-R", "-q"]))
+        .trim()
+        .split("\n"),
+      ["ckpt/copy.bin", "ckpt/model.bin", "docs/from-stdin.txt", "notes.txt"],
+    );
+    assert.deepEqual(
+      ok(await cli(["ls", "alice/files", "-q"]))
+        .trim()
+        .split("\n"),
+      ["ckpt/", "docs/", "notes.txt"],
+    );
+    assert.match(
+      ok(await cli(["ls", "hf://buckets/alice/files/ckpt", "-h"])),
+      / 2\.1 MB +[A-Z][a-z]{2} \d\d \d\d:\d\d {2}ckpt\/model.bin$/m,
+    );
     const tree = ok(await cli(["ls", "alice/files", "-R", "--tree", "-q"]));
-    assert.equal(tree, ["├── ckpt/", "│   ├── copy.bin", "│   └── model.bin", "├── docs/", "│   └── from-stdin.txt", "└── notes.txt", ""].join("\n"));
+    assert.equal(
+      tree,
+      ["├── ckpt/", "│   ├── copy.bin", "│   └── model.bin", "├── docs/", "│   └── from-stdin.txt", "└── notes.txt", ""].join("\n"),
+    );
     const entries = json(ok(await cli(["ls", "alice/files/ckpt", "--json"])));
     assert.equal(entries.length, 2);
     assert.deepEqual(Object.keys(entries[0]).sort(), ["mtime", "path", "size", "type", "uploaded_at", "xet_hash"]);
@@ -153,11 +169,21 @@ describe("files", () => {
     // file is reported on stderr, the others still print, the exit code is 1.
     await writeFile(join(work, "a.txt"), "a");
     const mixed = await cli(["hash", join(work, "a.txt"), "-", join(work, "model.bin")], { input: data });
-    assert.equal(ok(mixed), [`49a7fffaf5f34109d4a191757f3e541e26437dcd1e0e83153454a503757856be  ${join(work, "a.txt")}`, `${entries[0].xet_hash}  -`, `${entries[0].xet_hash}  ${join(work, "model.bin")}`].join("\n") + "\n");
+    assert.equal(
+      ok(mixed),
+      [
+        `49a7fffaf5f34109d4a191757f3e541e26437dcd1e0e83153454a503757856be  ${join(work, "a.txt")}`,
+        `${entries[0].xet_hash}  -`,
+        `${entries[0].xet_hash}  ${join(work, "model.bin")}`,
+      ].join("\n") + "\n",
+    );
     const withMissing = await cli(["hash", join(work, "a.txt"), join(work, "missing.bin"), join(work, "model.bin")]);
     assert.equal(withMissing.code, 1);
     assert.match(withMissing.stderr, /missing\.bin/);
-    assert.equal(withMissing.stdout, `49a7fffaf5f34109d4a191757f3e541e26437dcd1e0e83153454a503757856be  ${join(work, "a.txt")}\n${entries[0].xet_hash}  ${join(work, "model.bin")}\n`);
+    assert.equal(
+      withMissing.stdout,
+      `49a7fffaf5f34109d4a191757f3e541e26437dcd1e0e83153454a503757856be  ${join(work, "a.txt")}\n${entries[0].xet_hash}  ${join(work, "model.bin")}\n`,
+    );
   });
 
   it("cp down: to a file, into a directory, to the cwd, to stdout (bytes equal); missing → exit 1", async () => {
@@ -172,7 +198,10 @@ describe("files", () => {
     assert.equal(await readFile(join(out, "notes.txt"), "utf8"), "some notes\n");
     const text = ok(await cli(["cp", "hf://buckets/alice/files/docs/from-stdin.txt", "-"]));
     assert.equal(text, "piped text\n");
-    const bytes = await spawnBytes([CLI, "cp", "hf://buckets/alice/files/ckpt/model.bin", "-"], cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token }));
+    const bytes = await spawnBytes(
+      [CLI, "cp", "hf://buckets/alice/files/ckpt/model.bin", "-"],
+      cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token }),
+    );
     assert.deepEqual(bytes, data, "stdout carries the exact bytes");
     const missing = await cli(["cp", "hf://buckets/alice/files/nope.bin", join(out, "nope.bin")]);
     assert.equal(missing.code, 1);
@@ -186,17 +215,17 @@ describe("files", () => {
     ok(await cli(["cp", "hf://buckets/alice/files/ckpt", "hf://buckets/alice/other/backup/"]));
     ok(await cli(["cp", "hf://buckets/alice/files/ckpt", "hf://buckets/alice/other/backup"]));
     ok(await cli(["cp", "hf://buckets/alice/files/ckpt/", "hf://buckets/alice/other/backup"]));
-    const copied = json(ok(await cli(["cp", "hf://buckets/alice/files/docs/from-stdin.txt", "hf://buckets/alice/other/renamed.txt", "--json"])));
+    const copied = json(
+      ok(await cli(["cp", "hf://buckets/alice/files/docs/from-stdin.txt", "hf://buckets/alice/other/renamed.txt", "--json"])),
+    );
     assert.equal(copied.files, 1);
     assert.equal(hub.count("POST", "/v1/xorbs"), before, "no data uploaded for server-side copies");
-    assert.deepEqual(ok(await cli(["ls", "alice/other", "-R", "-q"])).trim().split("\n"), [
-      "backup/ckpt/copy.bin",
-      "backup/ckpt/model.bin",
-      "backup/copy.bin",
-      "backup/model.bin",
-      "notes.txt",
-      "renamed.txt",
-    ]);
+    assert.deepEqual(
+      ok(await cli(["ls", "alice/other", "-R", "-q"]))
+        .trim()
+        .split("\n"),
+      ["backup/ckpt/copy.bin", "backup/ckpt/model.bin", "backup/copy.bin", "backup/model.bin", "notes.txt", "renamed.txt"],
+    );
     assert.equal(ok(await cli(["cp", "hf://buckets/alice/other/renamed.txt", "-"])), "piped text\n");
     const none = await cli(["cp", "hf://buckets/alice/files/absent/", "hf://buckets/alice/other/"]);
     assert.equal(none.code, 1);
@@ -212,12 +241,23 @@ describe("files", () => {
     const refused = await cli(["rm", "alice/other", "-R", "--include", "*.bin"]);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /Refusing without confirmation/);
-    assert.equal(ok(await cli(["ls", "alice/other", "-R", "-q"])).trim().split("\n").length, 6, "nothing removed");
+    assert.equal(
+      ok(await cli(["ls", "alice/other", "-R", "-q"]))
+        .trim()
+        .split("\n").length,
+      6,
+      "nothing removed",
+    );
     const removed = json(ok(await cli(["rm", "alice/other", "-R", "--include", "*.bin", "--exclude", "backup/ckpt/*", "-y", "--json"])));
     assert.deepEqual(removed, { bucket_id: "alice/other", files_deleted: 2, size: 2 * data.length });
     assert.match(ok(await cli(["rm", "hf://buckets/alice/other/renamed.txt", "-y"])), /✓ File removed/);
     ok(await cli(["rm", "alice/other/backup/", "-R", "-y"]));
-    assert.deepEqual(ok(await cli(["ls", "alice/other", "-R", "-q"])).trim().split("\n"), ["notes.txt"]);
+    assert.deepEqual(
+      ok(await cli(["ls", "alice/other", "-R", "-q"]))
+        .trim()
+        .split("\n"),
+      ["notes.txt"],
+    );
     const missing = await cli(["rm", "alice/other/nope.txt", "-y"]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /nope\.txt: /);
@@ -241,7 +281,10 @@ describe("sync", () => {
     const lines = dry.trim().split("\n").map(json);
     assert.equal(lines[0].type, "header");
     assert.deepEqual(lines[0].summary, { uploads: 2, downloads: 0, deletes: 0, skips: 0, total_size: 300_000 + 9 });
-    assert.deepEqual(lines.slice(1).map((l: { path: string; action: string }) => `${l.action} ${l.path}`), ["upload config.json", "upload step1/weights.bin"]);
+    assert.deepEqual(
+      lines.slice(1).map((l: { path: string; action: string }) => `${l.action} ${l.path}`),
+      ["upload config.json", "upload step1/weights.bin"],
+    );
     assert.equal(ok(await cli(["ls", "alice/sync", "-R", "-q"])), "", "dry run uploads nothing");
 
     const planFile = join(work, "plan.jsonl");
@@ -252,7 +295,12 @@ describe("sync", () => {
     assert.equal(json((await readFile(planFile, "utf8")).split("\n")[0]!).type, "header");
     const applied = ok(await cli(["sync", "--apply", planFile]));
     assert.match(applied, /Executing plan\.\.\.\n[\s\S]*Sync completed\./);
-    assert.deepEqual(ok(await cli(["ls", "alice/sync", "-R", "-q"])).trim().split("\n"), ["run/config.json", "run/step1/weights.bin"]);
+    assert.deepEqual(
+      ok(await cli(["ls", "alice/sync", "-R", "-q"]))
+        .trim()
+        .split("\n"),
+      ["run/config.json", "run/step1/weights.bin"],
+    );
 
     const again = ok(await cli(["sync", src, "hf://buckets/alice/sync/run", "--exclude", "*.log"]));
     assert.match(again, /Skips: 2\nNothing to sync\./);
@@ -272,11 +320,19 @@ describe("sync", () => {
     await utimes(join(dir, "keep.txt"), old, old); // changed size, older than the bucket's copy
     await writeFile(join(dir, "new.txt"), "n");
     const plan = async (...extra: string[]) => {
-      const lines = ok(await cli(["sync", dir, "hf://buckets/alice/sync/opts", "--dry-run", ...extra])).trim().split("\n").slice(1).map(json);
+      const lines = ok(await cli(["sync", dir, "hf://buckets/alice/sync/opts", "--dry-run", ...extra]))
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map(json);
       return lines.map((l: { action: string; path: string; reason: string }) => `${l.action} ${l.path}: ${l.reason}`);
     };
     assert.deepEqual(await plan(), ["upload keep.txt: size differs", "upload new.txt: new file", "skip skip.log: identical"]);
-    assert.deepEqual(await plan("--existing"), ["upload keep.txt: size differs", "skip new.txt: new file (--existing)", "skip skip.log: identical"]);
+    assert.deepEqual(await plan("--existing"), [
+      "upload keep.txt: size differs",
+      "skip new.txt: new file (--existing)",
+      "skip skip.log: identical",
+    ]);
     assert.deepEqual(await plan("--ignore-existing"), [
       "skip keep.txt: exists on receiver (--ignore-existing)",
       "upload new.txt: new file",
@@ -302,10 +358,21 @@ describe("sync", () => {
     const capped = await cli(["sync", src, "hf://buckets/alice/sync/run", "--delete", "--max-delete", "0"]);
     assert.equal(capped.code, 1);
     assert.match(capped.stderr, /maxDelete|max-delete|SYNC_REFUSED/);
-    assert.equal(ok(await cli(["ls", "alice/sync/run", "-R", "-q"])).trim().split("\n").length, 3, "nothing deleted");
+    assert.equal(
+      ok(await cli(["ls", "alice/sync/run", "-R", "-q"]))
+        .trim()
+        .split("\n").length,
+      3,
+      "nothing deleted",
+    );
     const del = json(ok(await cli(["sync", src, "hf://buckets/alice/sync/run", "--delete", "--json"])));
     assert.equal(del.deleted, 1);
-    assert.deepEqual(ok(await cli(["ls", "alice/sync/run", "-R", "-q"])).trim().split("\n"), ["run/config.json", "run/step1/weights.bin"]);
+    assert.deepEqual(
+      ok(await cli(["ls", "alice/sync/run", "-R", "-q"]))
+        .trim()
+        .split("\n"),
+      ["run/config.json", "run/step1/weights.bin"],
+    );
   });
 });
 
@@ -325,9 +392,16 @@ describe("environment", () => {
       await writeFile(join(cli.home, ".cache", "huggingface", "token"), `${alice}\n`);
       ok(await cli(["info", "alice/secret"], { token: null }), "~/.cache/huggingface/token");
       await writeFile(join(dir, "token"), bob);
-      assert.equal((await cli(["info", "alice/secret"], { token: null, env: { HF_HOME: dir } })).code, 1, "HF_HOME/token replaces the default location");
+      assert.equal(
+        (await cli(["info", "alice/secret"], { token: null, env: { HF_HOME: dir } })).code,
+        1,
+        "HF_HOME/token replaces the default location",
+      );
       await writeFile(join(dir, "alice-token"), alice);
-      ok(await cli(["info", "alice/secret"], { token: null, env: { HF_HOME: dir, HF_TOKEN_PATH: join(dir, "alice-token") } }), "HF_TOKEN_PATH first");
+      ok(
+        await cli(["info", "alice/secret"], { token: null, env: { HF_HOME: dir, HF_TOKEN_PATH: join(dir, "alice-token") } }),
+        "HF_TOKEN_PATH first",
+      );
       assert.equal((await cli(["info", "alice/secret"], { token: bob })).code, 1, "HF_TOKEN beats the token file");
     } finally {
       await rm(join(cli.home, ".cache"), { recursive: true, force: true });
@@ -342,19 +416,25 @@ describe("environment", () => {
     assert.equal(json(unreachable.stderr).error.code, "NETWORK");
   });
 
-  it("progress on a terminal: bytes, rate, deduplicated and sent (and none when piped)", { skip: !existsSync("/usr/bin/script") && "needs script(1)" }, async () => {
-    const cmd = [process.execPath, CLI, "cp", join(work, "model.bin"), "hf://buckets/alice/files/tty/model.bin"].map((a) => `'${a}'`).join(" ");
-    const r = await runProcess("/usr/bin/script", ["-qfec", cmd, "/dev/null"], {
-      env: cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, TERM: "xterm" }),
-    });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    // eslint-disable-next-line no-control-regex -- the progress line's ANSI escape
-    assert.match(r.stdout, /\r\x1b\[KUploading/);
-    assert.match(r.stdout, /Uploaded 2\.1 MB: 0 B new, 2\.1 MB deduplicated, 0 B sent/);
-    const piped = ok(await cli(["cp", join(work, "model.bin"), "hf://buckets/alice/files/tty/model2.bin"]));
-    // eslint-disable-next-line no-control-regex -- no ANSI escape when piped
-    assert.doesNotMatch(piped, /\x1b\[K/);
-  });
+  it(
+    "progress on a terminal: bytes, rate, deduplicated and sent (and none when piped)",
+    { skip: !existsSync("/usr/bin/script") && "needs script(1)" },
+    async () => {
+      const cmd = [process.execPath, CLI, "cp", join(work, "model.bin"), "hf://buckets/alice/files/tty/model.bin"]
+        .map((a) => `'${a}'`)
+        .join(" ");
+      const r = await runProcess("/usr/bin/script", ["-qfec", cmd, "/dev/null"], {
+        env: cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, TERM: "xterm" }),
+      });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      // eslint-disable-next-line no-control-regex -- the progress line's ANSI escape
+      assert.match(r.stdout, /\r\x1b\[KUploading/);
+      assert.match(r.stdout, /Uploaded 2\.1 MB: 0 B new, 2\.1 MB deduplicated, 0 B sent/);
+      const piped = ok(await cli(["cp", join(work, "model.bin"), "hf://buckets/alice/files/tty/model2.bin"]));
+      // eslint-disable-next-line no-control-regex -- no ANSI escape when piped
+      assert.doesNotMatch(piped, /\x1b\[K/);
+    },
+  );
 });
 
 describe("interrupts", () => {
@@ -389,22 +469,26 @@ describe("interrupts", () => {
 });
 
 describe("confirmation on a terminal", () => {
-  it("delete asks [y/N]: 'n' keeps the bucket (exit 1), 'y' deletes it", { skip: !existsSync("/usr/bin/script") && "needs script(1)" }, async () => {
-    ok(await cli(["create", "alice/ask"]));
-    const ask = (answer: string) =>
-      runProcess("/usr/bin/script", ["-qfec", `'${process.execPath}' '${CLI}' delete alice/ask`, "/dev/null"], {
-        env: cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, TERM: "xterm" }),
-        input: answer,
-      });
-    const no = await ask("n\n");
-    assert.equal(no.code, 1, no.stdout);
-    assert.match(no.stdout, /Are you sure you want to delete bucket 'alice\/ask'\? \[y\/N\]: [\s\S]*Aborted\./);
-    ok(await cli(["info", "alice/ask"]), "kept");
-    const yes = await ask("y\n");
-    assert.equal(yes.code, 0, yes.stdout);
-    assert.match(yes.stdout, /Bucket deleted/);
-    assert.equal((await cli(["info", "alice/ask"])).code, 1, "deleted");
-  });
+  it(
+    "delete asks [y/N]: 'n' keeps the bucket (exit 1), 'y' deletes it",
+    { skip: !existsSync("/usr/bin/script") && "needs script(1)" },
+    async () => {
+      ok(await cli(["create", "alice/ask"]));
+      const ask = (answer: string) =>
+        runProcess("/usr/bin/script", ["-qfec", `'${process.execPath}' '${CLI}' delete alice/ask`, "/dev/null"], {
+          env: cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, TERM: "xterm" }),
+          input: answer,
+        });
+      const no = await ask("n\n");
+      assert.equal(no.code, 1, no.stdout);
+      assert.match(no.stdout, /Are you sure you want to delete bucket 'alice\/ask'\? \[y\/N\]: [\s\S]*Aborted\./);
+      ok(await cli(["info", "alice/ask"]), "kept");
+      const yes = await ask("y\n");
+      assert.equal(yes.code, 0, yes.stdout);
+      assert.match(yes.stdout, /Bucket deleted/);
+      assert.equal((await cli(["info", "alice/ask"])).code, 1, "deleted");
+    },
+  );
 });
 
 describe("serve", () => {

@@ -27,7 +27,10 @@ export function cleanEnv(home: string, extra: Record<string, string | undefined>
 }
 
 export interface CliRunner {
-  (args: string[], opts?: { input?: string | Uint8Array; env?: Record<string, string | undefined>; cwd?: string; token?: string | null }): Promise<RunResult>;
+  (
+    args: string[],
+    opts?: { input?: string | Uint8Array; env?: Record<string, string | undefined>; cwd?: string; token?: string | null },
+  ): Promise<RunResult>;
   home: string;
   cleanup(): Promise<void>;
 }

@@ -55,7 +55,11 @@ describe("help", () => {
     const top = await cli(["--help"]);
     assert.equal(top.code, 0);
     for (const c of COMMANDS) assert.match(top.stdout, new RegExp(`\\b${c}\\b`), `top-level help mentions ${c}`);
-    assert.match((await cli(["buckets", "info", "--help"])).stdout, /^Usage: xet-buckets info/, "the hf-style `buckets` prefix is accepted");
+    assert.match(
+      (await cli(["buckets", "info", "--help"])).stdout,
+      /^Usage: xet-buckets info/,
+      "the hf-style `buckets` prefix is accepted",
+    );
     assert.match((await cli(["--version"])).stdout, /^xet-buckets \d+\.\d+\.\d+/);
   });
 });
@@ -130,7 +134,17 @@ describe("usage errors: exit 2, what was wrong, the usage line, no request sent"
   it(`${cases.length} cases`, async () => {
     const requests = hub.requests.length;
     const subst = (a: string) =>
-      a === "FILE" ? join(dir, "f.txt") : a === "FOLDER" ? join(dir, "folder") : a === "MISSING" ? join(dir, "missing") : a === "DIR" ? dir : a === "DIR2" ? join(dir, "folder") : a;
+      a === "FILE"
+        ? join(dir, "f.txt")
+        : a === "FOLDER"
+          ? join(dir, "folder")
+          : a === "MISSING"
+            ? join(dir, "missing")
+            : a === "DIR"
+              ? dir
+              : a === "DIR2"
+                ? join(dir, "folder")
+                : a;
     await limited(cases, 3, async ([args, message]) => {
       const r = await cli(args.map(subst));
       const shown = `xet-buckets ${args.join(" ")}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;

@@ -29,14 +29,15 @@ test("xet-buckets hash agrees with hf_xet.hash_files on edge sizes, zeros, text 
   files.push(["text-5MiB.txt", textInput(5 << 20)]);
   // Random sizes up to 64 MiB, from a fixed seed so a failure reproduces.
   let seed = 20261127;
-  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   for (let i = 0; i < 6; i++) {
     const n = i === 0 ? 64 << 20 : Math.floor(rand() * (i < 3 ? 1 << 20 : 64 << 20));
     files.push([`sized-${i}-${n}.bin`, fastRandom(n, i + 1)]);
   }
   // A file mixing structure and noise: repeated blocks with random islands.
   const mixed = new Uint8Array(12 << 20);
-  for (let off = 0; off < mixed.length; off += 1 << 20) mixed.set(off % (3 << 20) === 0 ? fastRandom(1 << 20, off) : textInput(1 << 20), off);
+  for (let off = 0; off < mixed.length; off += 1 << 20)
+    mixed.set(off % (3 << 20) === 0 ? fastRandom(1 << 20, off) : textInput(1 << 20), off);
   files.push(["mixed-12MiB.bin", mixed]);
 
   const paths = files.map(([name, data]) => {

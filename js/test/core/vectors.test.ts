@@ -76,10 +76,22 @@ test("bad input crosses the boundary as a typed XetCoreError with a code", () =>
       (e: unknown) => e instanceof ExportedCoreError && e instanceof XetCoreError && e.code === "INVALID_HEX" && e.message.length > 0,
     );
   }
-  assert.throws(() => rawToHex(new Uint8Array(31)), (e: unknown) => e instanceof XetCoreError && typeof e.code === "string");
-  assert.throws(() => parseXorb(new Uint8Array([0, 5, 0]), "0".repeat(64)), (e: unknown) => e instanceof XetCoreError);
-  assert.throws(() => parseShard(new Uint8Array(47)), (e: unknown) => e instanceof XetCoreError);
-  assert.throws(() => decodeChunkRecords(new Uint8Array([0, 10, 0, 0, 0, 10, 0, 0, 1])), (e: unknown) => e instanceof XetCoreError);
+  assert.throws(
+    () => rawToHex(new Uint8Array(31)),
+    (e: unknown) => e instanceof XetCoreError && typeof e.code === "string",
+  );
+  assert.throws(
+    () => parseXorb(new Uint8Array([0, 5, 0]), "0".repeat(64)),
+    (e: unknown) => e instanceof XetCoreError,
+  );
+  assert.throws(
+    () => parseShard(new Uint8Array(47)),
+    (e: unknown) => e instanceof XetCoreError,
+  );
+  assert.throws(
+    () => decodeChunkRecords(new Uint8Array([0, 10, 0, 0, 0, 10, 0, 0, 1])),
+    (e: unknown) => e instanceof XetCoreError,
+  );
 });
 
 for (const [name, v] of Object.entries(vectors)) {
@@ -173,14 +185,24 @@ test("xorb fixtures: parsed, every chunk verified, decoded bytes equal the input
     const hash = vectors[name].xorbs_uploaded[0].xorb_hash;
     const info = parseXorb(bytes, hash);
     assert.equal(info.hash, hash);
-    assert.deepEqual([...info.lengths], vectors[name].chunks.map((c: any) => c.len));
+    assert.deepEqual(
+      [...info.lengths],
+      vectors[name].chunks.map((c: any) => c.len),
+    );
     assert.deepEqual(decodeChunkRecords(bytes).data, input);
     // The wrong expected hash is refused.
-    assert.throws(() => parseXorb(bytes, "1".repeat(64)), (e: unknown) => e instanceof XetCoreError && e.code === "HASH_MISMATCH");
+    assert.throws(
+      () => parseXorb(bytes, "1".repeat(64)),
+      (e: unknown) => e instanceof XetCoreError && e.code === "HASH_MISMATCH",
+    );
     // Any truncation is refused with a typed error.
     for (const cut of [1, 7, 8, 9, bytes.length - 1]) {
       if (cut >= bytes.length) continue;
-      assert.throws(() => parseXorb(bytes.subarray(0, cut), hash), (e: unknown) => e instanceof XetCoreError, `cut ${cut}`);
+      assert.throws(
+        () => parseXorb(bytes.subarray(0, cut), hash),
+        (e: unknown) => e instanceof XetCoreError,
+        `cut ${cut}`,
+      );
     }
   }
   const zeros = readVector("xorb_zeros_1MiB_2e39f13c2480.bin");
@@ -195,7 +217,10 @@ test("chunking vectors: random_1mb, const_1mb, streaming_256000 (1/37/255-byte f
   assert.equal(sha256(data), r.input_check.sha256);
   const chunks = chunkAll(data, 65536);
   assert.deepEqual(boundaries(chunks), r.boundaries);
-  assert.deepEqual(chunks.map((c) => c.hex), r.chunk_hashes);
+  assert.deepEqual(
+    chunks.map((c) => c.hex),
+    r.chunk_hashes,
+  );
   const hashes = pack(r.chunk_hashes);
   const lengths = Uint32Array.from(chunks.map((c) => c.length));
   assert.equal(xorbHashFromChunks(hashes, lengths), r.derived.xorb_hash_all_chunks);

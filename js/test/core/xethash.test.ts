@@ -28,9 +28,12 @@ test("xetHash of bytes, ArrayBuffer, Blob, File, ReadableStream, async iterable,
       ["Blob", new Blob([data as Uint8Array<ArrayBuffer>])],
       ["File", new File([data as Uint8Array<ArrayBuffer>], name)],
       ["ReadableStream", new Blob([data as Uint8Array<ArrayBuffer>]).stream()],
-      ["async iterable", (async function* () {
-        yield* pieces;
-      })()],
+      [
+        "async iterable",
+        (async function* () {
+          yield* pieces;
+        })(),
+      ],
       ["Node Readable", Readable.from([Buffer.from(data)])],
       ["path", path],
       ["file: URL", pathToFileURL(path)],
@@ -42,7 +45,10 @@ test("xetHash of bytes, ArrayBuffer, Blob, File, ReadableStream, async iterable,
 });
 
 test("xetHash errors: missing file, unsupported source, non-file URL, abort", async () => {
-  await assert.rejects(xetHash("/nonexistent/xet-buckets/file.bin"), (e: unknown) => e instanceof XetBucketsError && e.code === "FILE_NOT_FOUND");
+  await assert.rejects(
+    xetHash("/nonexistent/xet-buckets/file.bin"),
+    (e: unknown) => e instanceof XetBucketsError && e.code === "FILE_NOT_FOUND",
+  );
   await assert.rejects(xetHash(42 as unknown as Uint8Array), InvalidArgumentError);
   await assert.rejects(xetHash(new URL("https://example.com/x")), InvalidArgumentError);
   const ac = new AbortController();

@@ -51,11 +51,15 @@ async function inFlightAtStart(files: Record<string, Uint8Array>, dest: string, 
       return false;
     },
   });
-  const r = await downloadBucketFiles(B, Object.keys(files).map((p) => [p, join(dest, p)] as [string, string]), {
-    hubUrl: proxy.url,
-    accessToken: hub.users.alice.token,
-    ...extra,
-  });
+  const r = await downloadBucketFiles(
+    B,
+    Object.keys(files).map((p) => [p, join(dest, p)] as [string, string]),
+    {
+      hubUrl: proxy.url,
+      accessToken: hub.users.alice.token,
+      ...extra,
+    },
+  );
   assert.equal(r.downloaded.length, Object.keys(files).length);
   for (const [p, bytes] of Object.entries(files)) await assertFileEquals(join(dest, p), bytes);
   const first = Math.min(...arrivals);

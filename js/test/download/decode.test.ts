@@ -10,7 +10,12 @@ import { IntegrityError } from "../../src/errors.js";
 import { decodeRange, RecordDecoder } from "../../src/xet/download.js";
 import { readVector } from "../helpers/generators.js";
 
-const XORBS = ["xorb_one_byte_a4d4ed80fcb2.bin", "xorb_splitmix_100KiB_4232f96e026e.bin", "xorb_text_200KiB_754334b8c0ee.bin", "xorb_zeros_1MiB_2e39f13c2480.bin"];
+const XORBS = [
+  "xorb_one_byte_a4d4ed80fcb2.bin",
+  "xorb_splitmix_100KiB_4232f96e026e.bin",
+  "xorb_text_200KiB_754334b8c0ee.bin",
+  "xorb_zeros_1MiB_2e39f13c2480.bin",
+];
 
 before(() => initCore());
 
@@ -33,7 +38,7 @@ describe("RecordDecoder", () => {
       assert.ok(xorbHashFromChunks(whole.hashes, whole.lengths).startsWith(prefix));
       let seed = bytes.length;
       const dec = new RecordDecoder({ start: 0, end: whole.count }, prefix);
-      for (let pos = 0; pos < bytes.length; ) {
+      for (let pos = 0; pos < bytes.length;) {
         seed = (seed * 1103515245 + 12345) & 0x7fffffff;
         const n = 1 + (seed % 5000);
         dec.push(bytes.subarray(pos, pos + n));
@@ -42,7 +47,10 @@ describe("RecordDecoder", () => {
       const got = dec.finish();
       assert.deepEqual(concat(got.batches.map((b) => b.data)), whole.data);
       assert.deepEqual(concat(got.batches.map((b) => b.hashes)), whole.hashes);
-      assert.deepEqual(got.batches.flatMap((b) => [...b.lengths]), [...whole.lengths]);
+      assert.deepEqual(
+        got.batches.flatMap((b) => [...b.lengths]),
+        [...whole.lengths],
+      );
     });
   }
 
@@ -52,7 +60,10 @@ describe("RecordDecoder", () => {
     const from = whole.recordOffsets[1]!;
     const r = decodeRange(bytes.subarray(from), 1, whole.count, "x");
     assert.equal(r.batches[0]!.chunkStart, 1);
-    assert.equal(r.batches.reduce((s, b) => s + b.count, 0), whole.count - 1);
+    assert.equal(
+      r.batches.reduce((s, b) => s + b.count, 0),
+      whole.count - 1,
+    );
   });
 
   it("damaged ranges: truncated, a bad record version, a chunk count different from the reconstruction's, a corrupt LZ4 frame", () => {
@@ -67,14 +78,29 @@ describe("RecordDecoder", () => {
       }
       assert.fail("no error");
     };
-    assert.equal(code(() => decodeRange(bytes.subarray(0, bytes.length - 3), 0, n, "x")), "CORRUPT_DATA");
+    assert.equal(
+      code(() => decodeRange(bytes.subarray(0, bytes.length - 3), 0, n, "x")),
+      "CORRUPT_DATA",
+    );
     const badVersion = bytes.slice();
     badVersion[0] = 1;
-    assert.equal(code(() => decodeRange(badVersion, 0, n, "x")), "CORRUPT_DATA");
-    assert.equal(code(() => decodeRange(bytes, 0, n + 1, "x")), "CORRUPT_DATA");
-    assert.equal(code(() => decodeRange(bytes, 0, n - 1, "x")), "CORRUPT_DATA");
+    assert.equal(
+      code(() => decodeRange(badVersion, 0, n, "x")),
+      "CORRUPT_DATA",
+    );
+    assert.equal(
+      code(() => decodeRange(bytes, 0, n + 1, "x")),
+      "CORRUPT_DATA",
+    );
+    assert.equal(
+      code(() => decodeRange(bytes, 0, n - 1, "x")),
+      "CORRUPT_DATA",
+    );
     const badLz4 = bytes.slice();
     badLz4[8 + 20] ^= 0xff; // inside the first record's LZ4 frame
-    assert.equal(code(() => decodeRange(badLz4, 0, n, "x")), "CORRUPT_DATA");
+    assert.equal(
+      code(() => decodeRange(badLz4, 0, n, "x")),
+      "CORRUPT_DATA",
+    );
   });
 });

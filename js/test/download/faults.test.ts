@@ -84,7 +84,14 @@ describe("transient faults: the download completes and verifies", () => {
     const a = proxy.add({ path: "/paths-info", action: "status", status: 504, times: 1 });
     const b = proxy.add({ path: "/xet-read-token", action: "reset", times: 1 });
     const dest = join(tmp.dir, "hubfaults");
-    await downloadBucketFiles(B, [["big.bin", join(dest, "big.bin")], ["small.bin", join(dest, "small.bin")]], via);
+    await downloadBucketFiles(
+      B,
+      [
+        ["big.bin", join(dest, "big.bin")],
+        ["small.bin", join(dest, "small.bin")],
+      ],
+      via,
+    );
     await assertFileEquals(join(dest, "big.bin"), big);
     await assertFileEquals(join(dest, "small.bin"), small);
     assert.deepEqual([a.injected, b.injected], [1, 1]);
@@ -166,7 +173,10 @@ describe("corruption", () => {
     const dest = join(tmp.dir, "corrupt-existing");
     await downloadBucketFiles(B, [["small.bin", join(dest, "f.bin")]], via);
     proxy.add({ path: "/fetch/", action: "corrupt", offset: 777 });
-    await assert.rejects(downloadFileToPath({ repo, path: "big.bin", localPath: join(dest, "f.bin"), ...via }), (e: IntegrityError) => e.code === "HASH_MISMATCH");
+    await assert.rejects(
+      downloadFileToPath({ repo, path: "big.bin", localPath: join(dest, "f.bin"), ...via }),
+      (e: IntegrityError) => e.code === "HASH_MISMATCH",
+    );
     await assertFileEquals(join(dest, "f.bin"), small);
     assert.deepEqual(await listDir(dest), ["f.bin"]);
   });
@@ -201,7 +211,10 @@ describe("deduplicated reconstructions", () => {
     };
     const blob = (await downloadFile({ repo, path: "spliced.bin", ...alice, fetch: recording }))!;
     assertBytesEqual(new Uint8Array(await blob.arrayBuffer()), spliced, "spliced");
-    assert.ok(ranges.some((r) => r.includes(",")), `a multi-range request was made: ${ranges.join(" | ")}`);
+    assert.ok(
+      ranges.some((r) => r.includes(",")),
+      `a multi-range request was made: ${ranges.join(" | ")}`,
+    );
     // The same, one request per range.
     const single = (await downloadFile({ repo, path: "spliced.bin", ...alice, multiRange: false }))!;
     assertBytesEqual(new Uint8Array(await single.arrayBuffer()), spliced, "spliced, one range per request");
@@ -209,6 +222,10 @@ describe("deduplicated reconstructions", () => {
     const block = randomBytes(300_000, 43);
     const repeated = Buffer.concat([block, block, block, block]);
     await seed(alice, B, { "repeated.bin": repeated });
-    assertBytesEqual(new Uint8Array(await (await downloadFile({ repo, path: "repeated.bin", ...alice }))!.arrayBuffer()), repeated, "repeated");
+    assertBytesEqual(
+      new Uint8Array(await (await downloadFile({ repo, path: "repeated.bin", ...alice }))!.arrayBuffer()),
+      repeated,
+      "repeated",
+    );
   });
 });

@@ -54,7 +54,11 @@ describe("parseReconstruction", () => {
   });
 
   it("accepts the empty file's answer", () => {
-    assert.deepEqual(parseReconstruction({ offset_into_first_range: 0, terms: [], xorbs: {} }, "v2"), { offset: 0, terms: [], entries: [] });
+    assert.deepEqual(parseReconstruction({ offset_into_first_range: 0, terms: [], xorbs: {} }, "v2"), {
+      offset: 0,
+      terms: [],
+      entries: [],
+    });
   });
 
   it("rejects malformed answers with ProtocolError", () => {
@@ -98,10 +102,14 @@ describe("parseMultipart", () => {
     const boundary = "XYZ";
     const tricky = new TextEncoder().encode("--XYZ\r\n\r\n binary \r\n--XYZ--");
     const other = new Uint8Array([0, 1, 2, 255]);
-    const body = multipart(boundary, [
-      { start: 10, data: tricky, total: 1000 },
-      { start: 500, data: other, total: 1000 },
-    ], "preamble to ignore");
+    const body = multipart(
+      boundary,
+      [
+        { start: 10, data: tricky, total: 1000 },
+        { start: 500, data: other, total: 1000 },
+      ],
+      "preamble to ignore",
+    );
     const parts = parseMultipart(body, boundary);
     assert.equal(parts.length, 2);
     assert.deepEqual([parts[0]!.start, parts[0]!.end], [10, 10 + tricky.length - 1]);
@@ -121,7 +129,14 @@ describe("MultipartParser (streaming)", () => {
   it("gives the same parts whatever the split of the body (one byte at a time, random pieces)", () => {
     const a = new Uint8Array(3000).map((_, i) => (i * 7) % 256);
     const b = new Uint8Array(10).fill(0x2d); // "----------"
-    const body = multipart("bnd", [{ start: 0, data: a, total: 9999 }, { start: 5000, data: b, total: 9999 }], "pre");
+    const body = multipart(
+      "bnd",
+      [
+        { start: 0, data: a, total: 9999 },
+        { start: 5000, data: b, total: 9999 },
+      ],
+      "pre",
+    );
     const expected = parseMultipart(body, "bnd");
     for (const split of ["bytes", "random"] as const) {
       const got = new Map<number, number[]>();
@@ -129,7 +144,7 @@ describe("MultipartParser (streaming)", () => {
         for (let i = 0; i < bytes.length; i++) got.set(off + i, [bytes[i]!]);
       });
       let seed = 17;
-      for (let pos = 0; pos < body.length; ) {
+      for (let pos = 0; pos < body.length;) {
         seed = (seed * 1103515245 + 12345) & 0x7fffffff;
         const n = split === "bytes" ? 1 : 1 + (seed % 700);
         p.push(body.subarray(pos, pos + n));

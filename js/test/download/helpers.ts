@@ -14,7 +14,12 @@ export interface Who {
 }
 
 /** Creates the bucket (if needed) and uploads `files` (path → bytes) with this package's uploader. */
-export async function seed(who: Who, bucket: string, files: Record<string, Uint8Array | string>, opts: { mtime?: number } = {}): Promise<void> {
+export async function seed(
+  who: Who,
+  bucket: string,
+  files: Record<string, Uint8Array | string>,
+  opts: { mtime?: number } = {},
+): Promise<void> {
   await createBucket(bucket, { existOk: true, ...who });
   const add = Object.entries(files).map(([path, content]) => ({
     path,
@@ -55,7 +60,9 @@ export async function assertFileEquals(path: string, expected: Uint8Array): Prom
 /** Byte equality without printing megabytes on failure. */
 export function assertBytesEqual(actual: Uint8Array, expected: Uint8Array, what = "bytes"): void {
   assert.equal(actual.length, expected.length, `${what}: length ${actual.length}, expected ${expected.length}`);
-  if (!Buffer.from(actual.buffer, actual.byteOffset, actual.length).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.length))) {
+  if (
+    !Buffer.from(actual.buffer, actual.byteOffset, actual.length).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.length))
+  ) {
     let i = 0;
     while (actual[i] === expected[i]) i++;
     assert.fail(`${what}: differ at byte ${i}`);
@@ -70,12 +77,13 @@ export async function assertFilesEqual(a: string, b: string): Promise<void> {
   try {
     const ba = new Uint8Array(4 * 1024 * 1024);
     const bb = new Uint8Array(ba.length);
-    for (let off = 0; ; ) {
+    for (let off = 0; ;) {
       const { bytesRead: na } = await fa.read(ba, 0, ba.length, off);
       const { bytesRead: nb } = await fb.read(bb, 0, bb.length, off);
       assert.equal(na, nb, `${a} and ${b} differ in length near byte ${off}`);
       if (na === 0) return;
-      if (!Buffer.from(ba.buffer, 0, na).equals(Buffer.from(bb.buffer, 0, nb))) assert.fail(`${a} and ${b} differ in bytes ${off}-${off + na}`);
+      if (!Buffer.from(ba.buffer, 0, na).equals(Buffer.from(bb.buffer, 0, nb)))
+        assert.fail(`${a} and ${b} differ in bytes ${off}-${off + na}`);
       off += na;
     }
   } finally {

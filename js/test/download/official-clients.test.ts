@@ -48,7 +48,11 @@ async function downloadAllAndCompare(bucket: string, prefix: string): Promise<vo
   for await (const e of listFiles({ repo: `buckets/${bucket}`, recursive: true, ...alice })) entries.push(e);
   assert.equal(entries.length, Object.keys(CASES).length);
   const dest = join(tmp.dir, prefix);
-  const r = await downloadBucketFiles(bucket, entries.map((e) => [e, join(dest, e.path)]), alice);
+  const r = await downloadBucketFiles(
+    bucket,
+    entries.map((e) => [e, join(dest, e.path)]),
+    alice,
+  );
   assert.equal(r.downloaded.length, entries.length);
   for (const [path, bytes] of Object.entries(CASES)) {
     await assertFileEquals(join(dest, path), bytes);
@@ -57,14 +61,17 @@ async function downloadAllAndCompare(bucket: string, prefix: string): Promise<vo
   }
 }
 
-describe("official uploads, downloaded by xet-buckets", { skip: !hasPythonClients() && "no .venv: node scripts/setup.mjs --python" }, () => {
-  it("hf_xet (huggingface_hub batch_bucket_files) → downloadBucketFiles and downloadFile, byte-identical", async () => {
-    const src = join(tmp.dir, "py-src");
-    for (const [path, bytes] of Object.entries(CASES)) {
-      await mkdir(join(src, path, ".."), { recursive: true });
-      await writeFile(join(src, path), bytes);
-    }
-    const script = `
+describe(
+  "official uploads, downloaded by xet-buckets",
+  { skip: !hasPythonClients() && "no .venv: node scripts/setup.mjs --python" },
+  () => {
+    it("hf_xet (huggingface_hub batch_bucket_files) → downloadBucketFiles and downloadFile, byte-identical", async () => {
+      const src = join(tmp.dir, "py-src");
+      for (const [path, bytes] of Object.entries(CASES)) {
+        await mkdir(join(src, path, ".."), { recursive: true });
+        await writeFile(join(src, path), bytes);
+      }
+      const script = `
 import sys
 from huggingface_hub import HfApi
 api = HfApi()
@@ -74,11 +81,12 @@ paths = ${JSON.stringify(Object.keys(CASES))}
 api.batch_bucket_files("alice/from-python", add=[(src + "/" + p, p) for p in paths])
 print("ok")
 `;
-    const r = await runPython(hub.url, hub.users.alice.token, ["-c", script, src], { timeoutMs: 300_000 });
-    assert.equal(r.code, 0, r.stderr);
-    await downloadAllAndCompare("alice/from-python", "py");
-  });
-});
+      const r = await runPython(hub.url, hub.users.alice.token, ["-c", script, src], { timeoutMs: 300_000 });
+      assert.equal(r.code, 0, r.stderr);
+      await downloadAllAndCompare("alice/from-python", "py");
+    });
+  },
+);
 
 describe("official uploads, downloaded by xet-buckets (JavaScript)", () => {
   it("@huggingface/hub uploadFiles → downloadBucketFiles and downloadFile, byte-identical", async () => {
@@ -98,7 +106,12 @@ describe("xet-buckets uploads, downloaded by the official clients", () => {
 
   it("@huggingface/hub downloadFile reads them byte-identical", async () => {
     for (const [path, bytes] of Object.entries(CASES)) {
-      const blob = await hubDownloadFile({ repo: { type: "bucket", name: "alice/from-us" }, path, accessToken: alice.accessToken, hubUrl: hub.url });
+      const blob = await hubDownloadFile({
+        repo: { type: "bucket", name: "alice/from-us" },
+        path,
+        accessToken: alice.accessToken,
+        hubUrl: hub.url,
+      });
       assert.ok(blob, path);
       assertBytesEqual(new Uint8Array(await blob.arrayBuffer()), bytes, `hub.js ${path}`);
     }
@@ -115,6 +128,7 @@ print("ok")
 `;
     const r = await runPython(hub.url, hub.users.alice.token, ["-c", script, dest], { timeoutMs: 300_000 });
     assert.equal(r.code, 0, r.stderr);
-    for (const [path, bytes] of Object.entries(CASES)) assertBytesEqual(new Uint8Array(await readFile(join(dest, path))), bytes, `python ${path}`);
+    for (const [path, bytes] of Object.entries(CASES))
+      assertBytesEqual(new Uint8Array(await readFile(join(dest, path))), bytes, `python ${path}`);
   });
 });

@@ -100,7 +100,11 @@ describe("round trips", () => {
     assertBytesEqual(new Uint8Array(await windowed.arrayBuffer()), expected, "windowed");
     assert.equal(hub.count("GET", "/v2/reconstructions") - q0, Math.ceil((5 * MiB) / (MiB + 12345)));
     const single = (await downloadFile({ repo, path, multiRange: false, ...alice }))!;
-    assertBytesEqual(new Uint8Array(await single.slice(100, 4 * MiB).arrayBuffer()), expected.subarray(100, 4 * MiB), "one range per request");
+    assertBytesEqual(
+      new Uint8Array(await single.slice(100, 4 * MiB).arrayBuffer()),
+      expected.subarray(100, 4 * MiB),
+      "one range per request",
+    );
     // A CAS without /v2/reconstructions (404): the client falls back to v1.
     const proxy = await startFaultProxy(hub.url);
     try {
@@ -159,7 +163,14 @@ describe("round trips", () => {
     await assertFileEquals(join(dest, "by-path", "one.bin"), data.get("sizes/1.bin")!);
     assert.deepEqual(await listDir(join(dest, "sizes")), SIZES.map((n) => `${n}.bin`).sort(), "no temporary files left");
     const before = hub.count("GET", "/v2/reconstructions");
-    const err = await downloadBucketFiles(B, [["sizes/1.bin", join(dest, "x.bin")], ["nope.bin", join(dest, "y.bin")]], { ...alice, raiseOnMissingFiles: true }).catch((e) => e);
+    const err = await downloadBucketFiles(
+      B,
+      [
+        ["sizes/1.bin", join(dest, "x.bin")],
+        ["nope.bin", join(dest, "y.bin")],
+      ],
+      { ...alice, raiseOnMissingFiles: true },
+    ).catch((e) => e);
     assert.ok(err instanceof EntryNotFoundError);
     assert.match(err.message, /nope\.bin/);
     assert.equal(hub.count("GET", "/v2/reconstructions"), before, "nothing downloaded when raising");
@@ -177,7 +188,12 @@ describe("round trips", () => {
   it("abort: the call rejects with the signal's reason and leaves no file", async () => {
     const dest = join(tmp.dir, "aborted");
     const ctl = new AbortController();
-    const p = downloadBucketFiles(B, [[`sizes/${5 * MiB}.bin`, join(dest, "big.bin")]], { ...alice, abortSignal: ctl.signal, maxRangeFetches: 1, onProgress: () => ctl.abort(new Error("user abort")) });
+    const p = downloadBucketFiles(B, [[`sizes/${5 * MiB}.bin`, join(dest, "big.bin")]], {
+      ...alice,
+      abortSignal: ctl.signal,
+      maxRangeFetches: 1,
+      onProgress: () => ctl.abort(new Error("user abort")),
+    });
     await assert.rejects(p, /user abort/);
     assert.deepEqual(await listDir(dest).catch(() => []), []);
   });
@@ -216,13 +232,22 @@ describe("200 MiB", () => {
     const local = join(tmp.dir, "big-dst.bin");
     const t0 = Date.now();
     try {
-      await downloadFileToPath({ repo: "buckets/alice/big", path: "big.bin", localPath: local, maxBufferedBytes: 32 * MiB, maxRangeFetches: 4, ...alice });
+      await downloadFileToPath({
+        repo: "buckets/alice/big",
+        path: "big.bin",
+        localPath: local,
+        maxBufferedBytes: 32 * MiB,
+        maxRangeFetches: 4,
+        ...alice,
+      });
     } finally {
       clearInterval(timer);
     }
     const secs = (Date.now() - t0) / 1000;
     const growth = (peak - low) / MiB;
-    console.log(`[download] 200 MiB in ${secs.toFixed(1)} s with a GC every 50 ms; live ArrayBuffer peak +${growth.toFixed(0)} MiB (bound: 32 MiB budget + one fetch ≤ 72 MiB; hub in-process)`);
+    console.log(
+      `[download] 200 MiB in ${secs.toFixed(1)} s with a GC every 50 ms; live ArrayBuffer peak +${growth.toFixed(0)} MiB (bound: 32 MiB budget + one fetch ≤ 72 MiB; hub in-process)`,
+    );
     await assertFilesEqual(local, src);
     assert.ok(growth < 32 + 72 + 16, `live memory grew by ${growth.toFixed(0)} MiB for a 200 MiB file; the bound is budget + one fetch`);
   });

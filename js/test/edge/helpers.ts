@@ -72,7 +72,11 @@ export interface Finished {
 }
 
 /** Runs a command to completion (killed after `timeoutMs`). */
-export function runToEnd(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Finished> {
+export function runToEnd(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -123,7 +127,8 @@ export function startProcess(cmd: string, args: string[], opts: { cwd?: string; 
 export async function waitForHttp(url: string, proc: Running, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (proc.child.exitCode !== null) throw new Error(`the process exited (${proc.child.exitCode}) before answering ${url}:\n${proc.output()}`);
+    if (proc.child.exitCode !== null)
+      throw new Error(`the process exited (${proc.child.exitCode}) before answering ${url}:\n${proc.output()}`);
     try {
       await fetch(url, { signal: AbortSignal.timeout(2000) });
       return;

@@ -40,15 +40,36 @@ function filesUnder(dir: string): string[] {
 }
 
 const node = (args: string[], env: Record<string, string> = {}) =>
-  runToEnd(process.execPath, args, { cwd: pkg.dir, env: { ...process.env, HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, ...env }, timeoutMs: 60_000 });
+  runToEnd(process.execPath, args, {
+    cwd: pkg.dir,
+    env: { ...process.env, HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, ...env },
+    timeoutMs: 60_000,
+  });
 
 test("package: the tarball ships the .wasm as a file, ESM, web and CJS builds with types; no maps, no inlined WASM, no SharedArrayBuffer", () => {
   const files = filesUnder(pkgRoot).map((p) => relative(pkgRoot, p));
   const wasm = readFileSync(join(pkgRoot, "dist", "core", "wasm", "xet_core_bg.wasm"));
   assert.deepEqual([...wasm.subarray(0, 4)], [0x00, 0x61, 0x73, 0x6d], "\\0asm magic");
-  assert.deepEqual(files.filter((f) => f.endsWith(".wasm")), ["dist/core/wasm/xet_core_bg.wasm"], "exactly one .wasm");
-  assert.deepEqual(files.filter((f) => f.endsWith(".map")), []);
-  for (const f of ["dist/index.js", "dist/index.d.ts", "dist/web/index.js", "dist/web/workerd.js", "dist/web/browser.js", "dist/web/upload-worker.js", "dist/cjs/index.cjs", "dist/cjs/index.d.cts", "dist/cli/main.js"]) {
+  assert.deepEqual(
+    files.filter((f) => f.endsWith(".wasm")),
+    ["dist/core/wasm/xet_core_bg.wasm"],
+    "exactly one .wasm",
+  );
+  assert.deepEqual(
+    files.filter((f) => f.endsWith(".map")),
+    [],
+  );
+  for (const f of [
+    "dist/index.js",
+    "dist/index.d.ts",
+    "dist/web/index.js",
+    "dist/web/workerd.js",
+    "dist/web/browser.js",
+    "dist/web/upload-worker.js",
+    "dist/cjs/index.cjs",
+    "dist/cjs/index.d.cts",
+    "dist/cli/main.js",
+  ]) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
   for (const f of files.filter((x) => /\.(c?js|mjs)$/.test(x))) {
@@ -59,7 +80,10 @@ test("package: the tarball ships the .wasm as a file, ESM, web and CJS builds wi
   }
   // A threaded build would import a shared memory; this module owns its (unshared) memory.
   const mod = new WebAssembly.Module(wasm);
-  assert.deepEqual(WebAssembly.Module.imports(mod).filter((i) => i.kind === "memory"), []);
+  assert.deepEqual(
+    WebAssembly.Module.imports(mod).filter((i) => i.kind === "memory"),
+    [],
+  );
   assert.ok(WebAssembly.Module.exports(mod).some((e) => e.kind === "memory"));
   // The web build (browser, worker, workerd, edge-light conditions) contains no Node module at all.
   for (const f of files.filter((x) => x.startsWith("dist/web/"))) {
@@ -68,7 +92,13 @@ test("package: the tarball ships the .wasm as a file, ESM, web and CJS builds wi
     assert.doesNotMatch(text, /["'](?:\.\.?\/)+node\/[a-z-]+\.js["']/, `${f} imports a Node-only module of the package`);
   }
   // Every target of the exports map is in the tarball.
-  const pj = JSON.parse(readFileSync(join(pkgRoot, "package.json"), "utf8")) as { exports: unknown; main: string; module: string; browser: string; types: string };
+  const pj = JSON.parse(readFileSync(join(pkgRoot, "package.json"), "utf8")) as {
+    exports: unknown;
+    main: string;
+    module: string;
+    browser: string;
+    types: string;
+  };
   const targets: string[] = [pj.main, pj.module, pj.browser, pj.types];
   const walk = (v: unknown) => (typeof v === "string" ? targets.push(v) : v && typeof v === "object" && Object.values(v).forEach(walk));
   walk(pj.exports);
@@ -77,11 +107,24 @@ test("package: the tarball ships the .wasm as a file, ESM, web and CJS builds wi
 
 test("package: Node resolves each export condition to its build", async () => {
   const want: [string[], Record<string, string>][] = [
-    [[], { "xet-buckets": "dist/index.js", "xet-buckets/hash": "dist/entries/hash.js", "xet-buckets/download": "dist/entries/download.js" }],
-    [["--conditions=browser"], { "xet-buckets": "dist/web/index.js", "xet-buckets/hash": "dist/web/hash.js", "xet-buckets/browser": "dist/web/browser.js" }],
+    [
+      [],
+      { "xet-buckets": "dist/index.js", "xet-buckets/hash": "dist/entries/hash.js", "xet-buckets/download": "dist/entries/download.js" },
+    ],
+    [
+      ["--conditions=browser"],
+      { "xet-buckets": "dist/web/index.js", "xet-buckets/hash": "dist/web/hash.js", "xet-buckets/browser": "dist/web/browser.js" },
+    ],
     [["--conditions=worker"], { "xet-buckets": "dist/web/index.js", "xet-buckets/download": "dist/web/download.js" }],
     [["--conditions=edge-light"], { "xet-buckets": "dist/web/index.js" }],
-    [["--conditions=workerd"], { "xet-buckets": "dist/web/workerd.js", "xet-buckets/hash": "dist/web/workerd-hash.js", "xet-buckets/download": "dist/web/workerd-download.js" }],
+    [
+      ["--conditions=workerd"],
+      {
+        "xet-buckets": "dist/web/workerd.js",
+        "xet-buckets/hash": "dist/web/workerd-hash.js",
+        "xet-buckets/download": "dist/web/workerd-download.js",
+      },
+    ],
     [["--conditions=deno"], { "xet-buckets": "dist/index.js" }],
   ];
   for (const [flags, map] of want) {
@@ -89,12 +132,23 @@ test("package: Node resolves each export condition to its build", async () => {
     const res = await node([...flags, "--input-type=module", "-e", code]);
     assert.equal(res.code, 0, res.stderr);
     for (const [spec, file] of Object.entries(map)) {
-      assert.match(res.stdout, new RegExp(`^${spec} file://.*/node_modules/xet-buckets/${file}$`, "m"), `${flags.join(" ") || "(default)"}: ${spec}\n${res.stdout}`);
+      assert.match(
+        res.stdout,
+        new RegExp(`^${spec} file://.*/node_modules/xet-buckets/${file}$`, "m"),
+        `${flags.join(" ") || "(default)"}: ${spec}\n${res.stdout}`,
+      );
     }
   }
-  const cjs = await node(["-e", `for (const s of ["xet-buckets", "xet-buckets/hash", "xet-buckets/download"]) console.log(s, require.resolve(s));`]);
+  const cjs = await node([
+    "-e",
+    `for (const s of ["xet-buckets", "xet-buckets/hash", "xet-buckets/download"]) console.log(s, require.resolve(s));`,
+  ]);
   assert.equal(cjs.code, 0, cjs.stderr);
-  for (const [spec, file] of [["xet-buckets", "dist/cjs/index.cjs"], ["xet-buckets/hash", "dist/cjs/entries/hash.cjs"], ["xet-buckets/download", "dist/cjs/entries/download.cjs"]]) {
+  for (const [spec, file] of [
+    ["xet-buckets", "dist/cjs/index.cjs"],
+    ["xet-buckets/hash", "dist/cjs/entries/hash.cjs"],
+    ["xet-buckets/download", "dist/cjs/entries/download.cjs"],
+  ]) {
     assert.match(cjs.stdout, new RegExp(`^${spec} /.*/node_modules/xet-buckets/${file}$`, "m"), cjs.stdout);
   }
   const wasm = await node(["--input-type=module", "-e", `console.log(import.meta.resolve("xet-buckets/xet_core_bg.wasm"))`]);
@@ -140,7 +194,8 @@ test("package: the README's Node snippets (ESM and CommonJS) run as written", as
   assert.match(res.stdout, /^sent \d+ of 3145827 bytes$/m);
   assert.match(res.stdout, new RegExp(`^node/checkpoint\\.bin ${hash}$`, "m"));
   const listed = [];
-  for await (const e of listFiles({ repo: "buckets/alice/runtimes", path: "node", hubUrl: hub.url, accessToken: hub.users.alice.token })) listed.push([e.path, e.size, e.xetHash]);
+  for await (const e of listFiles({ repo: "buckets/alice/runtimes", path: "node", hubUrl: hub.url, accessToken: hub.users.alice.token }))
+    listed.push([e.path, e.size, e.xetHash]);
   assert.deepEqual(listed, [["node/checkpoint.bin", content.length, hash]]);
 
   await writeFile(join(pkg.dir, "main.cjs"), await readmeSnippet("node-cjs"));
@@ -178,12 +233,18 @@ export type R = xb.CommitResult["dedupLocalBytes"];
       join(ROOT, "node_modules", "typescript", "bin", "tsc"),
       "--noEmit",
       "--strict",
-      "--module", "node16",
-      "--moduleResolution", "node16",
-      "--target", "es2022",
-      "--lib", "es2022,dom,dom.iterable",
-      "--types", "node",
-      "--typeRoots", join(ROOT, "node_modules", "@types"),
+      "--module",
+      "node16",
+      "--moduleResolution",
+      "node16",
+      "--target",
+      "es2022",
+      "--lib",
+      "es2022,dom,dom.iterable",
+      "--types",
+      "node",
+      "--typeRoots",
+      join(ROOT, "node_modules", "@types"),
       "consumer.mts",
       "consumer.cts",
     ],

@@ -54,7 +54,11 @@ export function scriptRuntimeTests(runtime: "deno" | "bun", argsFor: (script: st
     await writeFile(join(pkg.dir, "run.mjs"), RUNNER);
     const bucket = `alice/${runtime}-scenario`;
     const t0 = Date.now();
-    const res = await runToEnd(bin, argsFor("run.mjs"), { cwd: pkg.dir, env: env({ BUCKET: bucket, RUNTIME: runtime }), timeoutMs: 120_000 });
+    const res = await runToEnd(bin, argsFor("run.mjs"), {
+      cwd: pkg.dir,
+      env: env({ BUCKET: bucket, RUNTIME: runtime }),
+      timeoutMs: 120_000,
+    });
     assert.equal(res.code, 0, `${runtime} exited with ${res.code}\nstdout: ${res.stdout}\nstderr: ${res.stderr}`);
     const result = parseResult(res.stdout, res.stderr);
     await checkScenario(result, hub, bucket, runtime);
@@ -74,7 +78,12 @@ export function scriptRuntimeTests(runtime: "deno" | "bun", argsFor: (script: st
     const want = await xetHash(content);
     assert.match(res.stdout, new RegExp(`^${runtime}/checkpoint\\.bin ${want}$`, "m"), res.stdout);
     const listed = [];
-    for await (const e of listFiles({ repo: "buckets/alice/runtimes", path: runtime, hubUrl: hub.url, accessToken: hub.users.alice.token })) {
+    for await (const e of listFiles({
+      repo: "buckets/alice/runtimes",
+      path: runtime,
+      hubUrl: hub.url,
+      accessToken: hub.users.alice.token,
+    })) {
       listed.push([e.path, e.size, e.xetHash]);
     }
     assert.deepEqual(listed, [[`${runtime}/checkpoint.bin`, content.length, want]]);

@@ -122,7 +122,9 @@ const camel = (name: string) => name.replace(/-(.)/g, (_, c: string) => c.toUppe
 
 function capnp(hubUrl: string, token: string): string {
   const services = Object.values(workers).map((w) => `(name = "${w.name}", worker = .${camel(w.name)})`);
-  const sockets = Object.values(workers).map((w) => `(name = "${w.name}", address = "127.0.0.1:${w.port}", http = (), service = "${w.name}")`);
+  const sockets = Object.values(workers).map(
+    (w) => `(name = "${w.name}", address = "127.0.0.1:${w.port}", http = (), service = "${w.name}")`,
+  );
   const defs = Object.values(workers).map(
     (w) => `const ${camel(w.name)} :Workerd.Worker = (
   modules = [
@@ -202,10 +204,19 @@ async function runScenarioIn(worker: string, runtime: string): Promise<void> {
 
 test("workerd: the `workerd` condition resolves to the web build that imports the .wasm as a module", () => {
   const inputs = workers.scenario!.inputs!;
-  assert.ok(inputs.some((p) => p.endsWith("node_modules/xet-buckets/dist/web/workerd.js")), inputs.join("\n"));
-  assert.ok(!inputs.some((p) => /node_modules\/xet-buckets\/dist\/(?!web\/)/.test(p)), `only dist/web/ files are bundled:\n${inputs.join("\n")}`);
+  assert.ok(
+    inputs.some((p) => p.endsWith("node_modules/xet-buckets/dist/web/workerd.js")),
+    inputs.join("\n"),
+  );
+  assert.ok(
+    !inputs.some((p) => /node_modules\/xet-buckets\/dist\/(?!web\/)/.test(p)),
+    `only dist/web/ files are bundled:\n${inputs.join("\n")}`,
+  );
   const edge = workers["snippet-edge"]!.inputs!;
-  assert.ok(edge.some((p) => p.endsWith("node_modules/xet-buckets/dist/web/index.js")), edge.join("\n"));
+  assert.ok(
+    edge.some((p) => p.endsWith("node_modules/xet-buckets/dist/web/index.js")),
+    edge.join("\n"),
+  );
   assert.ok(!edge.some((p) => p.includes("workerd")), edge.join("\n"));
 });
 
@@ -237,7 +248,12 @@ test("workerd: the README's Workers snippet stores the request body", async () =
   const want = await xetHash(body);
   assert.deepEqual(JSON.parse(text), [{ path: "workerd/body.bin", xetHash: want }]);
   const listed = [];
-  for await (const e of listFiles({ repo: "buckets/alice/runtimes", path: "workerd", hubUrl: hub.url, accessToken: hub.users.alice.token })) {
+  for await (const e of listFiles({
+    repo: "buckets/alice/runtimes",
+    path: "workerd",
+    hubUrl: hub.url,
+    accessToken: hub.users.alice.token,
+  })) {
     listed.push([e.path, e.size, e.xetHash]);
   }
   assert.deepEqual(listed, [["workerd/body.bin", body.length, want]]);

@@ -88,7 +88,11 @@ describe("listing", () => {
         ["buckets/alice/fs/top.txt", "file"],
       ],
     );
-    assert.deepEqual(await fs.ls(`${B}/data`, { detail: false }), ["buckets/alice/fs/data/a.bin", "buckets/alice/fs/data/b.bin", "buckets/alice/fs/data/deep"]);
+    assert.deepEqual(await fs.ls(`${B}/data`, { detail: false }), [
+      "buckets/alice/fs/data/a.bin",
+      "buckets/alice/fs/data/b.bin",
+      "buckets/alice/fs/data/deep",
+    ]);
     const file = await fs.ls(`${B}/data/a.bin`);
     assert.equal(file.length, 1);
     assert.equal(file[0]!.size, big.length);
@@ -125,7 +129,11 @@ describe("listing", () => {
       "buckets/alice/fs/dota/x.bin",
     ]);
     assert.deepEqual(await fs.glob(`${B}/*.txt`), ["buckets/alice/fs/top.txt"], "* does not cross folders");
-    assert.deepEqual(await fs.glob(`${B}/**/*.txt`), ["buckets/alice/fs/data/deep/c.txt", "buckets/alice/fs/top.txt"], "** matches zero folders too");
+    assert.deepEqual(
+      await fs.glob(`${B}/**/*.txt`),
+      ["buckets/alice/fs/data/deep/c.txt", "buckets/alice/fs/top.txt"],
+      "** matches zero folders too",
+    );
     assert.deepEqual(await fs.glob(`${B}/d?ta/*`), [
       "buckets/alice/fs/data/a.bin",
       "buckets/alice/fs/data/b.bin",

@@ -37,7 +37,8 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
-export type FaultAction = "reset" | "reset-after" | "status" | "delay" | "truncate" | "corrupt" | "wrong-length" | "corrupt-request" | "rewrite";
+export type FaultAction =
+  "reset" | "reset-after" | "status" | "delay" | "truncate" | "corrupt" | "wrong-length" | "corrupt-request" | "rewrite";
 
 /** An answer as the `rewrite` action sees and returns it (headers lower-case). */
 export interface ProxyAnswer {
@@ -258,7 +259,8 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
         }
         if (rule?.action === "rewrite" && rule.rewrite) {
           const flat: Record<string, string> = {};
-          for (const [k, v] of Object.entries(headers)) if (v !== undefined) flat[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
+          for (const [k, v] of Object.entries(headers))
+            if (v !== undefined) flat[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
           const out = rule.rewrite({ status, headers: flat, body, path });
           const outBody = typeof out.body === "string" ? Buffer.from(out.body) : Buffer.from(out.body);
           const outHeaders: Record<string, string> = { ...(out.headers ?? flat) };

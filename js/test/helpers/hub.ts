@@ -141,7 +141,11 @@ export function pythonEnv(hubUrl: string, token: string | undefined, hfHome: str
 }
 
 /** Runs a command to completion, collecting its output; rejects only if it cannot start or times out. */
-export function runProcess(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; input?: string | Uint8Array } = {}): Promise<RunResult> {
+export function runProcess(
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; input?: string | Uint8Array } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
@@ -179,7 +183,11 @@ export async function runPython(
 ): Promise<RunResult> {
   const home = opts.hfHome ? { dir: opts.hfHome, cleanup: async () => {} } : await tempHfHome();
   try {
-    return await runProcess(VENV_PYTHON, args, { env: pythonEnv(hubUrl, token, home.dir, opts.env), cwd: opts.cwd, timeoutMs: opts.timeoutMs });
+    return await runProcess(VENV_PYTHON, args, {
+      env: pythonEnv(hubUrl, token, home.dir, opts.env),
+      cwd: opts.cwd,
+      timeoutMs: opts.timeoutMs,
+    });
   } finally {
     await home.cleanup();
   }

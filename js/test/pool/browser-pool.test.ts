@@ -17,7 +17,14 @@ import { startTestHub, type TestHub } from "../helpers/hub.js";
 
 /** Debian's chromium, as js/test/browser/upload-page.test.ts (CHROMIUM_PATH overrides). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 let hub: TestHub;
 let site: StaticServer;

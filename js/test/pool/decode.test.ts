@@ -52,7 +52,10 @@ test("records decoded on the workers equal records decoded here, in any split", 
       const got = await dec.done();
       assert.deepEqual(concat(got.batches.map((b) => b.data)), whole.data);
       assert.deepEqual(concat(got.batches.map((b) => b.hashes)), whole.hashes);
-      assert.deepEqual(got.batches.flatMap((b) => [...b.lengths]), [...whole.lengths]);
+      assert.deepEqual(
+        got.batches.flatMap((b) => [...b.lengths]),
+        [...whole.lengths],
+      );
       assert.equal(got.batches[0]!.chunkStart, 0);
     }
   }

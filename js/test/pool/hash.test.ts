@@ -18,7 +18,15 @@ test("xetHashFiles on workers and on this thread equals xetHash (paths, file: UR
   const M = 1024 * 1024;
   const runs = fastRandom(9 * M + 5, 4);
   runs.fill(7, 2 * M + 3, 6 * M);
-  const datas = [new Uint8Array(0), new Uint8Array([1]), fastRandom(8191, 1), fastRandom(13 * M + 7, 2), textInput(5 * M), new Uint8Array(3 * M), runs];
+  const datas = [
+    new Uint8Array(0),
+    new Uint8Array([1]),
+    fastRandom(8191, 1),
+    fastRandom(13 * M + 7, 2),
+    textInput(5 * M),
+    new Uint8Array(3 * M),
+    runs,
+  ];
   const paths = datas.map((d, i) => {
     const p = join(dir, `f${i}`);
     writeFileSync(p, d);
@@ -47,7 +55,14 @@ test("xetHashFiles: many small local files go to the workers whole (several per 
   const M = 1024 * 1024;
   const sizes = [0, 1, 8191, 8192, 8193, 65535, 131073, 500_000, M, 3 * M + 5];
   const datas: Uint8Array[] = [];
-  for (let i = 0; i < 150; i++) datas.push(i % 50 === 7 ? fastRandom(6 * M + i, 300 + i) : i % 3 === 0 ? textInput(sizes[i % sizes.length]!) : fastRandom(sizes[i % sizes.length]!, 100 + i));
+  for (let i = 0; i < 150; i++)
+    datas.push(
+      i % 50 === 7
+        ? fastRandom(6 * M + i, 300 + i)
+        : i % 3 === 0
+          ? textInput(sizes[i % sizes.length]!)
+          : fastRandom(sizes[i % sizes.length]!, 100 + i),
+    );
   const sources: (string | Uint8Array)[] = datas.map((d, i) => {
     if (i === 40) return d; // bytes among the paths
     const p = join(dir, `f${i}`);
@@ -73,12 +88,18 @@ test("xetHashFiles: a missing path or a directory is a typed error; a worker tol
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const ok = join(dir, "ok.bin");
   writeFileSync(ok, fastRandom(70_000, 9));
-  await assert.rejects(xetHashFiles([ok, join(dir, "missing.bin")], { workers: 2 }), (e: unknown) => e instanceof XetBucketsError && e.code === "FILE_NOT_FOUND");
+  await assert.rejects(
+    xetHashFiles([ok, join(dir, "missing.bin")], { workers: 2 }),
+    (e: unknown) => e instanceof XetBucketsError && e.code === "FILE_NOT_FOUND",
+  );
   await assert.rejects(xetHashFiles([ok, dir], { workers: 2 }), (e: unknown) => e instanceof XetBucketsError);
   const pool = await acquireWorkerPool(1);
   t.after(() => pool.release());
   await assert.rejects(pool.hashFiles([ok], [69_999]), (e: unknown) => e instanceof XetBucketsError && e.code === "SOURCE_CHANGED");
-  await assert.rejects(pool.hashFiles([join(dir, "missing.bin")], [1]), (e: unknown) => e instanceof XetBucketsError && e.code === "SOURCE_CHANGED");
+  await assert.rejects(
+    pool.hashFiles([join(dir, "missing.bin")], [1]),
+    (e: unknown) => e instanceof XetBucketsError && e.code === "SOURCE_CHANGED",
+  );
   const [good] = await pool.hashFiles([ok], [70_000]);
   assert.equal(rawToHex(good!.hash), await xetHash(fastRandom(70_000, 9)));
   assert.equal(good!.size, 70_000);
@@ -132,7 +153,12 @@ test("xetHashFiles: a large file that fits a worker's share is read whole by one
       await Promise.all(datas.map(async (d) => [await xetHash(d), d.length])),
     );
     const wholeSizes = sent.flat().sort((a, b) => a - b);
-    if (datas === fits) assert.deepEqual(wholeSizes, datas.map((d) => d.length).sort((a, b) => a - b), "every file whole");
+    if (datas === fits)
+      assert.deepEqual(
+        wholeSizes,
+        datas.map((d) => d.length).sort((a, b) => a - b),
+        "every file whole",
+      );
     else assert.deepEqual(wholeSizes, [3, 70_000], "the 20 MiB file segmented");
   }
 });

@@ -32,7 +32,13 @@ interface Collected {
 }
 
 /** Runs PreparedFiles over `items`, checks every chunk's record against its bytes, returns per-file hashes. */
-async function collect(items: UploadItem[], datas: Uint8Array[], preparer: SegmentPreparer, geometry: { seg: number; pre: number; over: number; max: number }, compression = compressionCode("best")) {
+async function collect(
+  items: UploadItem[],
+  datas: Uint8Array[],
+  preparer: SegmentPreparer,
+  geometry: { seg: number; pre: number; over: number; max: number },
+  compression = compressionCode("best"),
+) {
   const ctl = new AbortController();
   const pf = new PreparedFiles(items, {
     preparer,
@@ -108,13 +114,16 @@ test("segments prepared on workers and on this thread equal one sequential pass"
   const kinds: [string, (i: number) => UploadItem][] = [
     ["local path", (i) => ({ path: `f${i}`, source: paths[i]!, size: datas[i]!.length, local: true })],
     ["bytes", (i) => ({ path: `f${i}`, source: datas[i]!, size: datas[i]!.length })],
-    ["stream of odd pieces", (i) => ({
-      path: `f${i}`,
-      source: (async function* () {
-        const d = datas[i]!;
-        for (let o = 0; o < d.length; o += 333_333) yield d.slice(o, o + 333_333);
-      })(),
-    })],
+    [
+      "stream of odd pieces",
+      (i) => ({
+        path: `f${i}`,
+        source: (async function* () {
+          const d = datas[i]!;
+          for (let o = 0; o < d.length; o += 333_333) yield d.slice(o, o + 333_333);
+        })(),
+      }),
+    ],
   ];
   const geometries = [
     { seg: 2 * M, pre: 256 * K, over: 256 * K, max: 3 },
@@ -124,7 +133,10 @@ test("segments prepared on workers and on this thread equal one sequential pass"
   let reruns = 0;
   for (const [kind, make] of kinds) {
     for (const g of geometries) {
-      for (const [name, preparer] of [["pool", pool], ["inline", new InlinePreparer()]] as const) {
+      for (const [name, preparer] of [
+        ["pool", pool],
+        ["inline", new InlinePreparer()],
+      ] as const) {
         const items = datas.map((_, i) => make(i));
         const { files, stats } = await collect(items, datas, preparer, g);
         reruns += stats.reruns;
@@ -259,20 +271,34 @@ test("jobs in flight are bounded by bytes: small local files go out many at once
     });
   const smalls = Array.from({ length: 64 }, (_, i) => fastRandom(16 * K + i, 100 + i));
   const { files } = await collect(local(smalls, "s"), smalls, slow, geometry);
-  assert.deepEqual(files.map((f) => f.hash), smalls.map(reference));
+  assert.deepEqual(
+    files.map((f) => f.hash),
+    smalls.map(reference),
+  );
   assert.ok(maxJobs > 2 * geometry.max, `small files in flight at once: ${maxJobs}`);
   assert.ok(maxBytes <= geometry.max * jobBytes, `${maxBytes} bytes in flight`);
 
   maxBytes = maxJobs = 0;
   const bigs = [fastRandom(5 * M, 7), fastRandom(3 * M + 5, 8)];
   const big = await collect(local(bigs, "b"), bigs, slow, geometry);
-  assert.deepEqual(big.files.map((f) => f.hash), bigs.map(reference));
+  assert.deepEqual(
+    big.files.map((f) => f.hash),
+    bigs.map(reference),
+  );
   assert.ok(maxJobs <= geometry.max, `segments in flight at once: ${maxJobs}`);
   assert.ok(maxBytes <= geometry.max * jobBytes, `${maxBytes} bytes in flight`);
 
   // Sources in memory are copied into job buffers: at most maxSegments of those, small or not.
   maxBytes = maxJobs = 0;
-  const mem = await collect(smalls.map((d, i) => ({ path: `m${i}`, source: d, size: d.length })), smalls, slow, geometry);
-  assert.deepEqual(mem.files.map((f) => f.hash), smalls.map(reference));
+  const mem = await collect(
+    smalls.map((d, i) => ({ path: `m${i}`, source: d, size: d.length })),
+    smalls,
+    slow,
+    geometry,
+  );
+  assert.deepEqual(
+    mem.files.map((f) => f.hash),
+    smalls.map(reference),
+  );
   assert.ok(maxJobs <= geometry.max, `buffered jobs in flight at once: ${maxJobs}`);
 });

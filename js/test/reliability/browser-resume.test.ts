@@ -18,7 +18,14 @@ import { xorbPosts } from "./helpers.js";
 
 /** As in js/test/browser/upload-page.test.ts: Debian's chromium, CHROMIUM_PATH overrides. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 let hub: TestHub;
 let proxy: FaultProxy;
@@ -26,7 +33,11 @@ let site: StaticServer;
 let browser: Browser;
 let page: Page;
 const warnings: string[] = [];
-const skip = !existsSync(CHROMIUM) ? `${CHROMIUM} is missing (node scripts/setup.mjs --browser)` : !existsSync(`${ROOT}/dist/web/index.js`) ? "dist/web is not built" : false;
+const skip = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} is missing (node scripts/setup.mjs --browser)`
+  : !existsSync(`${ROOT}/dist/web/index.js`)
+    ? "dist/web is not built"
+    : false;
 
 before(async () => {
   if (skip) return;
@@ -64,12 +75,28 @@ function uploadInPage(via: "page" | "worker", bucket: string, b64: string, dbNam
         let r;
         if (via === "page") {
           const m = await import("/dist/web/index.js" as string);
-          r = await m.uploadFiles({ repo: `buckets/${bucket}`, hubUrl, accessToken: token, files, maxXorbBytes: 256 * 1024, retry: { maxAttempts: 2, baseDelayMs: 10 }, resumeStore: m.indexedDbResumeStore({ dbName }) });
+          r = await m.uploadFiles({
+            repo: `buckets/${bucket}`,
+            hubUrl,
+            accessToken: token,
+            files,
+            maxXorbBytes: 256 * 1024,
+            retry: { maxAttempts: 2, baseDelayMs: 10 },
+            resumeStore: m.indexedDbResumeStore({ dbName }),
+          });
         } else {
           const { UploadWorker } = await import("/dist/web/browser.js" as string);
           const w = new UploadWorker();
           try {
-            r = await w.upload({ repo: `buckets/${bucket}`, hubUrl, accessToken: token, files, maxXorbBytes: 256 * 1024, retry: { maxAttempts: 2, baseDelayMs: 10 }, resume: { dbName } });
+            r = await w.upload({
+              repo: `buckets/${bucket}`,
+              hubUrl,
+              accessToken: token,
+              files,
+              maxXorbBytes: 256 * 1024,
+              retry: { maxAttempts: 2, baseDelayMs: 10 },
+              resume: { dbName },
+            });
           } finally {
             w.terminate?.();
           }
@@ -163,5 +190,8 @@ test("IndexedDB resume in Chromium: a state stamped by another core is ignored w
   assert.ok(r.ok, JSON.stringify(r.error));
   assert.equal(r.resumed?.candidates, 0, "nothing trusted");
   assert.ok(xorbPosts(hub, mark).count > 0, "the xorbs were sent again (the CAS answers already stored)");
-  assert.ok(warnings.some((w) => /ignored: written by "xet-core-rs 0\.0\.1"/.test(w)), warnings.join("\n"));
+  assert.ok(
+    warnings.some((w) => /ignored: written by "xet-core-rs 0\.0\.1"/.test(w)),
+    warnings.join("\n"),
+  );
 });

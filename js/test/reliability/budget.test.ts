@@ -55,6 +55,10 @@ test("a hub with a 1 MiB body budget serves 8 concurrent uploads of 600 KiB xorb
   t.after(() => hub.close());
   const bucket = await newBucket(hub, "budget");
   const files = Array.from({ length: 8 }, (_, i) => ({ path: `f${i}.bin`, content: randomData(1_500_000, 300 + i) }));
-  await Promise.all(files.map((f) => uploadFiles({ repo: `buckets/${bucket}`, hubUrl: hub.url, accessToken: ALICE.token, files: [f], maxXorbBytes: 600 * 1024 })));
+  await Promise.all(
+    files.map((f) =>
+      uploadFiles({ repo: `buckets/${bucket}`, hubUrl: hub.url, accessToken: ALICE.token, files: [f], maxXorbBytes: 600 * 1024 }),
+    ),
+  );
   for (const f of files) assert.ok(Buffer.from(await resolveBytes(hub.url, bucket, f.path)).equals(Buffer.from(f.content)));
 });

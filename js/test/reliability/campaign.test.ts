@@ -24,9 +24,17 @@ test(`fault campaign: ${RUNS} runs (seed ${SEED}) end verified or with a typed e
     await hub.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const report = await runCampaign({ hub, workDir: dir, runs: RUNS, seed: SEED, log: process.env.XET_RELIABILITY_LOG ? (l) => t.diagnostic(l) : undefined });
+  const report = await runCampaign({
+    hub,
+    workDir: dir,
+    runs: RUNS,
+    seed: SEED,
+    log: process.env.XET_RELIABILITY_LOG ? (l) => t.diagnostic(l) : undefined,
+  });
   saveSuiteReport({ suite: "campaign", ...report });
-  t.diagnostic(JSON.stringify({ outcomes: report.outcomes, faults: report.faultsInjected, errors: report.errorCodes, seconds: report.seconds }));
+  t.diagnostic(
+    JSON.stringify({ outcomes: report.outcomes, faults: report.faultsInjected, errors: report.errorCodes, seconds: report.seconds }),
+  );
   assert.deepEqual(report.failures, []);
   assert.equal(report.bytesLost, 0);
   assert.equal(report.tempFilesLeft, 0);

@@ -212,7 +212,13 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
           "x/two.txt": textInput(50_000 + Math.floor(rand() * 200_000)),
           "three.bin": randomData(Math.floor(rand() * 200_000), fileSeed + 7),
         };
-        op = uploadFiles({ ...common, ...tuning, abortSignal: ctl.signal, repo: `buckets/${bucket}`, files: Object.entries(expected).map(([path, content]) => ({ path, content })) });
+        op = uploadFiles({
+          ...common,
+          ...tuning,
+          abortSignal: ctl.signal,
+          repo: `buckets/${bucket}`,
+          files: Object.entries(expected).map(([path, content]) => ({ path, content })),
+        });
         break;
       }
       case "sync-up": {
@@ -233,12 +239,20 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
         const names = Object.keys(source).filter(() => rand() < 0.7);
         if (names.length === 0) names.push("d/a.bin");
         for (const n of names) expected[n] = source[n]!;
-        op = downloadBucketFiles(srcBucket, names.map((n) => [n, join(localDir, n)] as [string, string]), { ...common, abortSignal: ctl.signal });
+        op = downloadBucketFiles(
+          srcBucket,
+          names.map((n) => [n, join(localDir, n)] as [string, string]),
+          { ...common, abortSignal: ctl.signal },
+        );
         break;
       }
       case "sync-down": {
         localDir = join(runDir, "mirror");
-        expected = Object.fromEntries(Object.entries(source).filter(([k]) => k.startsWith("d/")).map(([k, v]) => [k.slice(2), v]));
+        expected = Object.fromEntries(
+          Object.entries(source)
+            .filter(([k]) => k.startsWith("d/"))
+            .map(([k, v]) => [k.slice(2), v]),
+        );
         op = syncBucket(`hf://buckets/${srcBucket}/d`, localDir, { ...common, abortSignal: ctl.signal });
         break;
       }
@@ -269,7 +283,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     }
     const counts = proxy.counts();
     await proxy.close();
-    for (const [a, n] of Object.entries(counts.byAction)) report.faultsInjected[a as FaultAction] = (report.faultsInjected[a as FaultAction] ?? 0) + n!;
+    for (const [a, n] of Object.entries(counts.byAction))
+      report.faultsInjected[a as FaultAction] = (report.faultsInjected[a as FaultAction] ?? 0) + n!;
 
     // Judge the end state, through the hub directly.
     const describe = `run ${i} (${kind}, seed ${opts.seed}, rules ${JSON.stringify(planned.map((p) => p.rule))})`;

@@ -44,7 +44,9 @@ for (const how of ["cp --resume-dir", "sync + XET_BUCKETS_RESUME_DIR"] as const)
     const { mkdirSync } = await import("node:fs");
     mkdirSync(src, { recursive: true });
     writeFileSync(join(src, "model.bin"), data);
-    const args = how.startsWith("cp") ? ["cp", join(src, "model.bin"), `hf://buckets/${bucket}/model.bin`, "--resume-dir", state] : ["sync", src, `hf://buckets/${bucket}`];
+    const args = how.startsWith("cp")
+      ? ["cp", join(src, "model.bin"), `hf://buckets/${bucket}/model.bin`, "--resume-dir", state]
+      : ["sync", src, `hf://buckets/${bucket}`];
     const env: Record<string, string> = how.startsWith("sync") ? { XET_BUCKETS_RESUME_DIR: state } : {};
     const proxy = await startFaultProxy(hub.url);
     try {

@@ -69,11 +69,16 @@ test(`two writers sync into one bucket for ${ROUNDS} rounds; readers never see a
       stats.listings++;
       for (const e of listing) {
         const versions = written.get(e.path);
-        if (!versions?.has(e.xetHash)) stats.inconsistencies.push(`reader ${id}: listed ${e.path} with ${e.xetHash}, which no writer wrote`);
+        if (!versions?.has(e.xetHash))
+          stats.inconsistencies.push(`reader ${id}: listed ${e.path} with ${e.xetHash}, which no writer wrote`);
       }
       const pick = listing.filter((_, i) => (i + stats.listings + id) % 3 === 0);
       if (pick.length) {
-        const info = await pathsInfo(hub.url, bucket, pick.map((e) => e.path));
+        const info = await pathsInfo(
+          hub.url,
+          bucket,
+          pick.map((e) => e.path),
+        );
         stats.pathsInfoChecks += info.length;
         for (const e of info) {
           const known = written.get(e.path)?.get(e.xetHash);
@@ -100,9 +105,12 @@ test(`two writers sync into one bucket for ${ROUNDS} rounds; readers never see a
           const data = new Uint8Array(await blob.arrayBuffer());
           stats.reads++;
           stats.clientReads++;
-          if (!written.get(e.path)?.has(xetHashOf(data))) stats.inconsistencies.push(`reader ${id}: client download of ${e.path} gave content no writer wrote`);
+          if (!written.get(e.path)?.has(xetHashOf(data)))
+            stats.inconsistencies.push(`reader ${id}: client download of ${e.path} gave content no writer wrote`);
         } catch (err) {
-          stats.inconsistencies.push(`reader ${id}: client download of ${e.path} failed: ${err instanceof XetBucketsError ? err.code : ""} ${(err as Error).message}`);
+          stats.inconsistencies.push(
+            `reader ${id}: client download of ${e.path} failed: ${err instanceof XetBucketsError ? err.code : ""} ${(err as Error).message}`,
+          );
         }
       }
       await new Promise((r) => setTimeout(r, 5));
@@ -115,8 +123,16 @@ test(`two writers sync into one bucket for ${ROUNDS} rounds; readers never see a
   try {
     for (let r = 0; r < ROUNDS; r++) {
       round(r);
-      const jobs = (["A", "B"] as const).map((w) =>
-        startChild({ mode: "sync", hubUrl: hub.url, accessToken: ALICE.token, source: trees[w], dest: uri, options: { maxXorbBytes: 256 * 1024 } }).done,
+      const jobs = (["A", "B"] as const).map(
+        (w) =>
+          startChild({
+            mode: "sync",
+            hubUrl: hub.url,
+            accessToken: ALICE.token,
+            source: trees[w],
+            dest: uri,
+            options: { maxXorbBytes: 256 * 1024 },
+          }).done,
       );
       for (const o of await Promise.all(jobs)) {
         assert.ok(o.json?.ok, `a writer failed: ${JSON.stringify(o.json?.error)} ${o.stderr}`);
@@ -172,7 +188,12 @@ test("the integrity check finds damage (negative control): a missing xorb file, 
   t.after(() => rmSync(copy, { recursive: true, force: true }));
   const bucket = await newBucket(hub, "damage");
   const { uploadFiles } = await import("../../src/api/upload.js");
-  await uploadFiles({ repo: `buckets/${bucket}`, hubUrl: hub.url, accessToken: ALICE.token, files: [{ path: "a.bin", content: randomData(300_000, 5) }] });
+  await uploadFiles({
+    repo: `buckets/${bucket}`,
+    hubUrl: hub.url,
+    accessToken: ALICE.token,
+    files: [{ path: "a.bin", content: randomData(300_000, 5) }],
+  });
   assert.deepEqual((await hubIntegrity(hub.dataDir)).problems, []);
   await hub.hub.close(); // stops the hub, keeps its data directory (removed by hub.close() below)
   t.after(() => hub.close());
@@ -185,7 +206,16 @@ test("the integrity check finds damage (negative control): a missing xorb file, 
   db.prepare("UPDATE buckets SET total_size = total_size + 1").run();
   db.close();
   const { problems } = await hubIntegrity(copy);
-  assert.ok(problems.some((p) => /without their CAS file/.test(p)), problems.join("\n"));
-  assert.ok(problems.some((p) => /bucket totals/.test(p)), problems.join("\n"));
-  assert.ok(problems.some((p) => /file of -1 bytes/.test(p)), problems.join("\n"));
+  assert.ok(
+    problems.some((p) => /without their CAS file/.test(p)),
+    problems.join("\n"),
+  );
+  assert.ok(
+    problems.some((p) => /bucket totals/.test(p)),
+    problems.join("\n"),
+  );
+  assert.ok(
+    problems.some((p) => /file of -1 bytes/.test(p)),
+    problems.join("\n"),
+  );
 });

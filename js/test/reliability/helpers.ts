@@ -159,7 +159,12 @@ export function loadSuiteReports(): SuiteReport[] {
  * The xorbs a resume state lists that the hub holds (HEAD /v1/xorbs with a CAS read token): what the killed
  * or failed run got stored, whether or not its answer arrived.
  */
-export async function storedFromState(hub: TestHub, bucket: string, resumeDir: string, token: string): Promise<{ count: number; bytes: number }> {
+export async function storedFromState(
+  hub: TestHub,
+  bucket: string,
+  resumeDir: string,
+  token: string,
+): Promise<{ count: number; bytes: number }> {
   const files = readdirSync(resumeDir).filter((n) => n.endsWith(".xbresume"));
   if (files.length !== 1) throw new Error(`expected one state file in ${resumeDir}, found ${files.length}`);
   const hashes = new Set<string>();
@@ -167,7 +172,10 @@ export async function storedFromState(hub: TestHub, bucket: string, resumeDir: s
     const m = /^[pa] ([0-9a-f]{64})$/.exec(l);
     if (m) hashes.add(m[1]!);
   }
-  const t = (await (await fetch(`${hub.url}/api/buckets/${bucket}/xet-read-token`, { headers: hub.auth(token) })).json()) as { accessToken: string; casUrl: string };
+  const t = (await (await fetch(`${hub.url}/api/buckets/${bucket}/xet-read-token`, { headers: hub.auth(token) })).json()) as {
+    accessToken: string;
+    casUrl: string;
+  };
   let count = 0;
   let bytes = 0;
   for (const h of hashes) {
@@ -204,15 +212,42 @@ export async function hubIntegrity(dataDir: string): Promise<{ problems: string[
       if (rows.length) problems.push(`${label}: ${rows.length} row(s), e.g. ${JSON.stringify(rows.slice(0, 3))}`);
     };
     const ZERO = "0".repeat(64);
-    q("files without their CAS file", `SELECT f.path, f.xet_hash FROM files f LEFT JOIN cas_files c ON c.hash = f.xet_hash WHERE f.xet_hash <> '${ZERO}' AND c.hash IS NULL`);
-    q("files whose size differs from their CAS file", "SELECT f.path, f.size, c.size AS cas FROM files f JOIN cas_files c ON c.hash = f.xet_hash WHERE f.size <> c.size");
-    q("CAS files whose terms do not add up", "SELECT c.hash FROM cas_files c LEFT JOIN (SELECT file_hash, count(*) n, sum(unpacked) s FROM file_terms GROUP BY file_hash) t ON t.file_hash = c.hash WHERE c.size > 0 AND (t.n IS NULL OR t.n <> c.term_count OR t.s <> c.size)");
-    q("terms on xorbs that are not stored", "SELECT t.file_hash, t.xorb_hash FROM file_terms t LEFT JOIN xorbs x ON x.hash = t.xorb_hash WHERE x.hash IS NULL");
-    q("terms outside their xorb", "SELECT t.file_hash FROM file_terms t JOIN xorbs x ON x.hash = t.xorb_hash WHERE t.chunk_start >= t.chunk_end OR t.chunk_end > x.chunk_count");
-    q("terms of unknown CAS files", "SELECT t.file_hash FROM file_terms t LEFT JOIN cas_files c ON c.hash = t.file_hash WHERE c.hash IS NULL");
-    q("dedup entries on missing xorbs", "SELECT d.chunk_hash FROM dedup_chunks d LEFT JOIN xorbs x ON x.hash = d.xorb_hash WHERE x.hash IS NULL");
-    q("shard rows on missing xorbs", "SELECT s.xorb_hash FROM shard_xorbs s LEFT JOIN xorbs x ON x.hash = s.xorb_hash WHERE x.hash IS NULL");
-    q("bucket totals that do not match their files", "SELECT b.namespace, b.name, b.total_files, b.total_size, count(f.path) n, coalesce(sum(f.size), 0) s FROM buckets b LEFT JOIN files f ON f.bucket_id = b.id GROUP BY b.id HAVING b.total_files <> n OR b.total_size <> s");
+    q(
+      "files without their CAS file",
+      `SELECT f.path, f.xet_hash FROM files f LEFT JOIN cas_files c ON c.hash = f.xet_hash WHERE f.xet_hash <> '${ZERO}' AND c.hash IS NULL`,
+    );
+    q(
+      "files whose size differs from their CAS file",
+      "SELECT f.path, f.size, c.size AS cas FROM files f JOIN cas_files c ON c.hash = f.xet_hash WHERE f.size <> c.size",
+    );
+    q(
+      "CAS files whose terms do not add up",
+      "SELECT c.hash FROM cas_files c LEFT JOIN (SELECT file_hash, count(*) n, sum(unpacked) s FROM file_terms GROUP BY file_hash) t ON t.file_hash = c.hash WHERE c.size > 0 AND (t.n IS NULL OR t.n <> c.term_count OR t.s <> c.size)",
+    );
+    q(
+      "terms on xorbs that are not stored",
+      "SELECT t.file_hash, t.xorb_hash FROM file_terms t LEFT JOIN xorbs x ON x.hash = t.xorb_hash WHERE x.hash IS NULL",
+    );
+    q(
+      "terms outside their xorb",
+      "SELECT t.file_hash FROM file_terms t JOIN xorbs x ON x.hash = t.xorb_hash WHERE t.chunk_start >= t.chunk_end OR t.chunk_end > x.chunk_count",
+    );
+    q(
+      "terms of unknown CAS files",
+      "SELECT t.file_hash FROM file_terms t LEFT JOIN cas_files c ON c.hash = t.file_hash WHERE c.hash IS NULL",
+    );
+    q(
+      "dedup entries on missing xorbs",
+      "SELECT d.chunk_hash FROM dedup_chunks d LEFT JOIN xorbs x ON x.hash = d.xorb_hash WHERE x.hash IS NULL",
+    );
+    q(
+      "shard rows on missing xorbs",
+      "SELECT s.xorb_hash FROM shard_xorbs s LEFT JOIN xorbs x ON x.hash = s.xorb_hash WHERE x.hash IS NULL",
+    );
+    q(
+      "bucket totals that do not match their files",
+      "SELECT b.namespace, b.name, b.total_files, b.total_size, count(f.path) n, coalesce(sum(f.size), 0) s FROM buckets b LEFT JOIN files f ON f.bucket_id = b.id GROUP BY b.id HAVING b.total_files <> n OR b.total_size <> s",
+    );
     const xorbs = all<{ hash: string; stored_bytes: number }>("SELECT hash, stored_bytes FROM xorbs");
     const rows = new Set<string>();
     for (const x of xorbs) {

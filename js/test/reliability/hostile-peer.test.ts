@@ -58,7 +58,10 @@ after(async () => {
   await proxy.close();
   await hub.close();
   rmSync(work, { recursive: true, force: true });
-  const total = Object.values(tally).reduce((a, t) => ({ tried: a.tried + t.tried, rejected: a.rejected + t.rejected, harmless: a.harmless + t.harmless }), { tried: 0, rejected: 0, harmless: 0 });
+  const total = Object.values(tally).reduce(
+    (a, t) => ({ tried: a.tried + t.tried, rejected: a.rejected + t.rejected, harmless: a.harmless + t.harmless }),
+    { tried: 0, rejected: 0, harmless: 0 },
+  );
   saveSuiteReport({ suite: "hostile-peer", byKind: tally, ...total });
 });
 
@@ -99,7 +102,17 @@ async function downloadCase(kind: string, c: Case): Promise<void> {
   t.tried++;
   let err: unknown;
   try {
-    await withTimeout(downloadFileToPath({ repo: `buckets/${bucket}`, path: "f.bin", localPath: target, hubUrl: proxy.url, accessToken: ALICE.token, retry: RETRY }), `${kind}: ${c.name}`);
+    await withTimeout(
+      downloadFileToPath({
+        repo: `buckets/${bucket}`,
+        path: "f.bin",
+        localPath: target,
+        hubUrl: proxy.url,
+        accessToken: ALICE.token,
+        retry: RETRY,
+      }),
+      `${kind}: ${c.name}`,
+    );
   } catch (e) {
     err = e;
   } finally {
@@ -111,10 +124,16 @@ async function downloadCase(kind: string, c: Case): Promise<void> {
     assert.ok(Buffer.from(readFileSync(target)).equals(Buffer.from(F)), `${kind}: ${c.name}: verified`);
     t.harmless++;
   } else {
-    assert.ok(err instanceof XetBucketsError, `${kind}: ${c.name}: untyped error ${(err as Error)?.name}: ${(err as Error)?.message}\n${(err as Error)?.stack}`);
+    assert.ok(
+      err instanceof XetBucketsError,
+      `${kind}: ${c.name}: untyped error ${(err as Error)?.name}: ${(err as Error)?.message}\n${(err as Error)?.stack}`,
+    );
     if (c.expect) {
       const label = `${err.name} ${err.code}`;
-      assert.ok(typeof c.expect === "string" ? label.includes(c.expect) : c.expect.test(label), `${kind}: ${c.name}: expected ${c.expect}, got ${label}: ${err.message}`);
+      assert.ok(
+        typeof c.expect === "string" ? label.includes(c.expect) : c.expect.test(label),
+        `${kind}: ${c.name}: expected ${c.expect}, got ${label}: ${err.message}`,
+      );
     }
     assert.deepEqual(readdirSync(dir), [], `${kind}: ${c.name}: nothing written (no target, no temporary file)`);
     t.rejected++;
@@ -130,7 +149,11 @@ describe("downloads", () => {
   });
   const firstRange = (o: any) => (Object.values(o.xorbs)[0] as any[])[0].ranges[0];
   const cases: Case[] = [
-    { name: "not JSON", rules: [{ path: R, action: "rewrite", rewrite: () => ({ body: "<html>502 Bad Gateway</html>" }) }], expect: "ProtocolError" },
+    {
+      name: "not JSON",
+      rules: [{ path: R, action: "rewrite", rewrite: () => ({ body: "<html>502 Bad Gateway</html>" }) }],
+      expect: "ProtocolError",
+    },
     recon("null", () => null, "ProtocolError"),
     recon("terms not an array", (o) => ({ ...o, terms: "all of them" }), "ProtocolError"),
     recon("xorbs missing", (o) => ({ ...o, xorbs: undefined }), "ProtocolError"),
@@ -150,7 +173,11 @@ describe("downloads", () => {
     recon("terms in the wrong order", (o) => ((o.terms = [...o.terms].reverse()), o), /IntegrityError/),
     recon("a term repeated", (o) => ((o.terms = [...o.terms, o.terms[0]]), o), /IntegrityError/),
     recon("fetch URL file:", (o) => (((Object.values(o.xorbs)[0] as any[])[0].url = "file:///etc/passwd"), o), "ProtocolError"),
-    recon("fetch URL data:", (o) => (((Object.values(o.xorbs)[0] as any[])[0].url = "data:application/octet-stream;base64,AAAAAAAAAAA="), o), "ProtocolError"),
+    recon(
+      "fetch URL data:",
+      (o) => (((Object.values(o.xorbs)[0] as any[])[0].url = "data:application/octet-stream;base64,AAAAAAAAAAA="), o),
+      "ProtocolError",
+    ),
     recon("fetch URL javascript:", (o) => (((Object.values(o.xorbs)[0] as any[])[0].url = "javascript:alert(1)"), o), "ProtocolError"),
     recon("fetch URL unreachable", (o) => (((Object.values(o.xorbs)[0] as any[])[0].url = "http://127.0.0.1:1/x"), o), "NetworkError"),
     recon("fetch URL not a string", (o) => (((Object.values(o.xorbs)[0] as any[])[0].url = 42), o), "ProtocolError"),
@@ -159,27 +186,88 @@ describe("downloads", () => {
 
   const fetchCases: Case[] = [
     { name: "empty 206 body", rules: [{ path: "/fetch/", action: "rewrite", rewrite: (a) => ({ body: "", headers: a.headers }) }] },
-    { name: "random bytes of the same length", rules: [{ path: "/fetch/", action: "rewrite", rewrite: (a) => ({ body: randomData(a.body.length, 9), headers: a.headers }) }], expect: /IntegrityError|XetCoreError|ProtocolError/ },
+    {
+      name: "random bytes of the same length",
+      rules: [{ path: "/fetch/", action: "rewrite", rewrite: (a) => ({ body: randomData(a.body.length, 9), headers: a.headers }) }],
+      expect: /IntegrityError|XetCoreError|ProtocolError/,
+    },
     {
       name: "the records of another file (valid records, foreign chunks)",
       rules: [{ path: "/fetch/", action: "rewrite", rewrite: (a) => ({ body: foreignRecords(a.body.length), headers: a.headers }) }],
       expect: /IntegrityError|XetCoreError|ProtocolError/,
     },
-    { name: "200 with the range bytes (no Content-Range)", rules: [{ path: "/fetch/", action: "rewrite", rewrite: (a) => ({ status: 200, body: a.body, headers: { "content-type": "application/octet-stream" } }) }], harmless: true },
-    { name: "Content-Range with absurd numbers", rules: [{ path: "/fetch/", action: "rewrite", rewrite: (a) => ({ body: a.body, headers: { ...a.headers, "content-range": "bytes 0-99999999999999999999/1" } }) }], harmless: true },
-    { name: "multipart: wrong boundary", rules: [{ path: "/fetch/", action: "rewrite", rewrite: (a) => ({ body: a.body, headers: { ...a.headers, "content-type": "multipart/byteranges; boundary=nope" } }) }], expect: /ProtocolError|IntegrityError|XetCoreError/ },
     {
-      name: "multipart: closing boundary cut off",
-      rules: [{ path: "/fetch/", action: "rewrite", rewrite: (a) => ({ body: a.headers["content-type"]?.startsWith("multipart") ? a.body.subarray(0, a.body.length - 20) : a.body.subarray(0, a.body.length - 1), headers: a.headers }) }],
+      name: "200 with the range bytes (no Content-Range)",
+      rules: [
+        {
+          path: "/fetch/",
+          action: "rewrite",
+          rewrite: (a) => ({ status: 200, body: a.body, headers: { "content-type": "application/octet-stream" } }),
+        },
+      ],
+      harmless: true,
+    },
+    {
+      name: "Content-Range with absurd numbers",
+      rules: [
+        {
+          path: "/fetch/",
+          action: "rewrite",
+          rewrite: (a) => ({ body: a.body, headers: { ...a.headers, "content-range": "bytes 0-99999999999999999999/1" } }),
+        },
+      ],
+      harmless: true,
+    },
+    {
+      name: "multipart: wrong boundary",
+      rules: [
+        {
+          path: "/fetch/",
+          action: "rewrite",
+          rewrite: (a) => ({ body: a.body, headers: { ...a.headers, "content-type": "multipart/byteranges; boundary=nope" } }),
+        },
+      ],
       expect: /ProtocolError|IntegrityError|XetCoreError/,
     },
-    { name: "body longer than asked", rules: [{ path: "/fetch/", action: "rewrite", rewrite: (a) => ({ body: Buffer.concat([a.body, randomData(5000, 3)]), headers: a.headers }) }], harmless: true },
+    {
+      name: "multipart: closing boundary cut off",
+      rules: [
+        {
+          path: "/fetch/",
+          action: "rewrite",
+          rewrite: (a) => ({
+            body: a.headers["content-type"]?.startsWith("multipart")
+              ? a.body.subarray(0, a.body.length - 20)
+              : a.body.subarray(0, a.body.length - 1),
+            headers: a.headers,
+          }),
+        },
+      ],
+      expect: /ProtocolError|IntegrityError|XetCoreError/,
+    },
+    {
+      name: "body longer than asked",
+      rules: [
+        {
+          path: "/fetch/",
+          action: "rewrite",
+          rewrite: (a) => ({ body: Buffer.concat([a.body, randomData(5000, 3)]), headers: a.headers }),
+        },
+      ],
+      harmless: true,
+    },
   ];
   for (const c of fetchCases) it(`fetch URL: ${c.name}`, () => downloadCase("xorb fetch", c));
 
   const token = (name: string, body: unknown): Case => ({
     name,
-    rules: [{ path: "/xet-read-token", action: "rewrite", rewrite: () => ({ body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" } }) }],
+    rules: [
+      {
+        path: "/xet-read-token",
+        action: "rewrite",
+        rewrite: () => ({ body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      },
+    ],
     expect: "ProtocolError",
   });
   for (const c of [
@@ -205,7 +293,11 @@ describe("downloads", () => {
     info("huge size", (e) => ({ ...e, size: 1e300 })),
     info("non-integer size", (e) => ({ ...e, size: 10.5 })),
     info("size as a string", (e) => ({ ...e, size: "600000" })),
-    { name: "not an array", rules: [{ path: "/paths-info", action: "rewrite", rewrite: json(() => ({ files: [] })) }], expect: "ProtocolError" } as Case,
+    {
+      name: "not an array",
+      rules: [{ path: "/paths-info", action: "rewrite", rewrite: json(() => ({ files: [] })) }],
+      expect: "ProtocolError",
+    } as Case,
   ]) {
     it(`paths-info: ${c.name}`, () => downloadCase("paths-info", c));
   }
@@ -252,7 +344,10 @@ describe("sync from a hostile listing", () => {
     const dest = join(work, "sync-bad-utf8");
     let err: unknown;
     try {
-      await withTimeout(syncBucket(`hf://buckets/${bucket}/d`, dest, { hubUrl: proxy.url, accessToken: ALICE.token, retry: RETRY }), "invalid UTF-8");
+      await withTimeout(
+        syncBucket(`hf://buckets/${bucket}/d`, dest, { hubUrl: proxy.url, accessToken: ALICE.token, retry: RETRY }),
+        "invalid UTF-8",
+      );
     } catch (e) {
       err = e;
     } finally {
@@ -280,14 +375,21 @@ describe("sync from a hostile listing", () => {
       mkdirSync(join(root, "inner"), { recursive: true });
       let err: unknown;
       try {
-        await withTimeout(syncBucket(`hf://buckets/${bucket}/d`, dest, { hubUrl: proxy.url, accessToken: ALICE.token, retry: RETRY }), name);
+        await withTimeout(
+          syncBucket(`hf://buckets/${bucket}/d`, dest, { hubUrl: proxy.url, accessToken: ALICE.token, retry: RETRY }),
+          name,
+        );
       } catch (e) {
         err = e;
       } finally {
         proxy.clear();
       }
       assert.ok(err instanceof XetBucketsError, `typed error, got ${String(err)}`);
-      assert.deepEqual(listFilesRec(root).filter((p) => !p.startsWith("inner/dest/")), [], "nothing outside the destination");
+      assert.deepEqual(
+        listFilesRec(root).filter((p) => !p.startsWith("inner/dest/")),
+        [],
+        "nothing outside the destination",
+      );
       assert.ok(!existsSync(join(root, "escape.bin")) && !existsSync("/etc/escape.bin"));
       t.rejected++;
     });
@@ -308,7 +410,10 @@ describe("uploads", () => {
     t.tried++;
     let err: unknown;
     try {
-      await withTimeout(uploadFiles({ repo: `buckets/${b}`, hubUrl: proxy.url, accessToken: ALICE.token, files, retry: RETRY, maxXorbBytes: 256 * 1024 }), `${kind}: ${c.name}`);
+      await withTimeout(
+        uploadFiles({ repo: `buckets/${b}`, hubUrl: proxy.url, accessToken: ALICE.token, files, retry: RETRY, maxXorbBytes: 256 * 1024 }),
+        `${kind}: ${c.name}`,
+      );
     } catch (e) {
       err = e;
     } finally {
@@ -318,7 +423,10 @@ describe("uploads", () => {
     for (const e of listing) {
       const want = files.find((f) => f.path === e.path);
       assert.ok(want, `${kind}: ${c.name}: unexpected path ${e.path}`);
-      assert.ok(Buffer.from(await resolveBytes(hub.url, b, e.path)).equals(Buffer.from(want.content)), `${kind}: ${c.name}: ${e.path} verifies`);
+      assert.ok(
+        Buffer.from(await resolveBytes(hub.url, b, e.path)).equals(Buffer.from(want.content)),
+        `${kind}: ${c.name}: ${e.path} verifies`,
+      );
     }
     if (err === undefined) {
       assert.ok(c.harmless, `${kind}: ${c.name}: succeeded on hostile input`);
@@ -328,7 +436,10 @@ describe("uploads", () => {
       assert.ok(err instanceof XetBucketsError, `${kind}: ${c.name}: untyped error ${(err as Error)?.name}: ${(err as Error)?.message}`);
       if (c.expect) {
         const label = `${err.name} ${err.code}`;
-        assert.ok(typeof c.expect === "string" ? label.includes(c.expect) : c.expect.test(label), `${kind}: ${c.name}: expected ${c.expect}, got ${label}: ${err.message}`);
+        assert.ok(
+          typeof c.expect === "string" ? label.includes(c.expect) : c.expect.test(label),
+          `${kind}: ${c.name}: expected ${c.expect}, got ${label}: ${err.message}`,
+        );
       }
       t.rejected++;
     }
@@ -336,7 +447,13 @@ describe("uploads", () => {
 
   const dedup = (name: string, body: (a: ProxyAnswer) => Uint8Array | string): Case => ({
     name,
-    rules: [{ path: "/v1/chunks/", action: "rewrite", rewrite: (a) => ({ status: 200, body: body(a), headers: { "content-type": "application/octet-stream" } }) }],
+    rules: [
+      {
+        path: "/v1/chunks/",
+        action: "rewrite",
+        rewrite: (a) => ({ status: 200, body: body(a), headers: { "content-type": "application/octet-stream" } }),
+      },
+    ],
     harmless: true,
   });
   for (const c of [
@@ -348,7 +465,9 @@ describe("uploads", () => {
       s.writeUInt32LE(0xffffffff, 48 + 48 + 36);
       return s;
     }),
-    dedup("a shard with every count byte flipped", () => Buffer.from(validDedupShard()).map((x, i) => (i % 48 >= 32 && i % 48 < 40 ? x ^ 0xff : x))),
+    dedup("a shard with every count byte flipped", () =>
+      Buffer.from(validDedupShard()).map((x, i) => (i % 48 >= 32 && i % 48 < 40 ? x ^ 0xff : x)),
+    ),
     // Found by fuzzing (tests/fuzz_regressions.rs): a xorb listing one chunk twice aborted the core.
     dedup("a xorb listing the same chunk twice", () => {
       const b = new DedupShardBuilder();
@@ -371,14 +490,24 @@ describe("uploads", () => {
     const forged = b.finish(undefined, 1, 4e9);
     await uploadCase("dedup shard", {
       name: "forged",
-      rules: [{ path: "/v1/chunks/", action: "rewrite", rewrite: () => ({ status: 200, body: forged, headers: { "content-type": "application/octet-stream" } }) }],
+      rules: [
+        {
+          path: "/v1/chunks/",
+          action: "rewrite",
+          rewrite: () => ({ status: 200, body: forged, headers: { "content-type": "application/octet-stream" } }),
+        },
+      ],
       files: [{ path: "a.bin", content }],
       expect: "HubApiError",
     });
   });
 
   it("xorb answer: 200 with a body that is not JSON → ProtocolError, nothing registered", () =>
-    uploadCase("xorb answer", { name: "html", rules: [{ path: "/v1/xorbs/", method: "POST", action: "rewrite", rewrite: () => ({ body: "<html>ok</html>" }) }], expect: "ProtocolError" }));
+    uploadCase("xorb answer", {
+      name: "html",
+      rules: [{ path: "/v1/xorbs/", method: "POST", action: "rewrite", rewrite: () => ({ body: "<html>ok</html>" }) }],
+      expect: "ProtocolError",
+    }));
 
   for (const [name, body, expect] of [
     ["garbage lines", "not json at all\n", "ProtocolError"],
@@ -390,18 +519,38 @@ describe("uploads", () => {
     it(`shard stream: ${name} → typed error, nothing registered`, () =>
       uploadCase("shard NDJSON stream", {
         name,
-        rules: [{ path: "/v2/shards", method: "POST", action: "rewrite", rewrite: () => ({ body, headers: { "content-type": "application/x-ndjson" } }) }],
+        rules: [
+          {
+            path: "/v2/shards",
+            method: "POST",
+            action: "rewrite",
+            rewrite: () => ({ body, headers: { "content-type": "application/x-ndjson" } }),
+          },
+        ],
         expect,
       }));
   }
 
   it("batch answer: 200 with a body that is not JSON → ProtocolError (the files verify if the hub applied it)", () =>
-    uploadCase("batch answer", { name: "html", rules: [{ path: "/batch", method: "POST", action: "rewrite", rewrite: () => ({ body: "<html>ok</html>" }) }], expect: "ProtocolError" }));
+    uploadCase("batch answer", {
+      name: "html",
+      rules: [{ path: "/batch", method: "POST", action: "rewrite", rewrite: () => ({ body: "<html>ok</html>" }) }],
+      expect: "ProtocolError",
+    }));
 
   it("batch answer: 200 listing our path as failed → BatchError", () =>
     uploadCase("batch answer", {
       name: "failed",
-      rules: [{ path: "/batch", method: "POST", action: "rewrite", rewrite: () => ({ body: JSON.stringify({ success: false, processed: 1, succeeded: 0, failed: [{ path: "a.bin", error: "refused by policy" }] }) }) }],
+      rules: [
+        {
+          path: "/batch",
+          method: "POST",
+          action: "rewrite",
+          rewrite: () => ({
+            body: JSON.stringify({ success: false, processed: 1, succeeded: 0, failed: [{ path: "a.bin", error: "refused by policy" }] }),
+          }),
+        },
+      ],
       expect: "BatchError",
     }));
 
@@ -411,7 +560,13 @@ describe("uploads", () => {
     ["exp missing", JSON.stringify({ accessToken: "t", casUrl: "http://127.0.0.1:9" })],
   ] as const) {
     it(`write token: ${name} → ProtocolError before anything is read or sent`, () =>
-      uploadCase("xet token", { name, rules: [{ path: "/xet-write-token", action: "rewrite", rewrite: () => ({ body, headers: { "content-type": "application/json" } }) }], expect: "ProtocolError" }));
+      uploadCase("xet token", {
+        name,
+        rules: [
+          { path: "/xet-write-token", action: "rewrite", rewrite: () => ({ body, headers: { "content-type": "application/json" } }) },
+        ],
+        expect: "ProtocolError",
+      }));
   }
 });
 

@@ -44,12 +44,18 @@ before(async () => {
 });
 after(async () => {
   await hub.close();
-  const total = Object.values(tally).reduce((a, t) => ({ tried: a.tried + t.tried, rejected: a.rejected + t.rejected }), { tried: 0, rejected: 0 });
+  const total = Object.values(tally).reduce((a, t) => ({ tried: a.tried + t.tried, rejected: a.rejected + t.rejected }), {
+    tried: 0,
+    rejected: 0,
+  });
   saveSuiteReport({ suite: "hub-hostile", byKind: tally, ...total });
 });
 
 /** Sends every case; each must get a 4xx in `statuses` (default any 4xx); the store must not change. */
-async function expectRefused(kind: string, cases: Array<[string, () => Promise<{ status: number; text?: string }>, number[]?]>): Promise<void> {
+async function expectRefused(
+  kind: string,
+  cases: Array<[string, () => Promise<{ status: number; text?: string }>, number[]?]>,
+): Promise<void> {
   const before = snapshot(hub.dataDir);
   const t = (tally[kind] ??= { tried: 0, rejected: 0 });
   for (const [what, send, statuses] of cases) {
@@ -63,7 +69,10 @@ async function expectRefused(kind: string, cases: Array<[string, () => Promise<{
 }
 
 /** A raw HTTP request (for bodies without Content-Length, lying lengths and odd request lines). */
-function raw(path: string, opts: { method?: string; headers?: Record<string, string>; chunks?: Uint8Array[]; endEarly?: boolean } = {}): Promise<{ status: number; text: string }> {
+function raw(
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; chunks?: Uint8Array[]; endEarly?: boolean } = {},
+): Promise<{ status: number; text: string }> {
   const u = new URL(hub.url);
   return new Promise((resolve) => {
     const req = http.request({ host: u.hostname, port: u.port, method: opts.method ?? "POST", path, headers: opts.headers }, (res) => {
@@ -94,20 +103,64 @@ describe("oversized and short bodies", () => {
     const big = (n: number) => Array.from({ length: Math.ceil(n / 65536) }, (_, i) => new Uint8Array(Math.min(65536, n - i * 65536)));
     const x = good.xorbs[0]!;
     await expectRefused("oversized body", [
-      ["xorb, Content-Length above the limit", () => call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: writeTok, body: new Uint8Array(LIMITS.xorb + 1) }), [413]],
-      ["xorb, chunked past the limit", () => raw(`/v1/xorbs/default/${x.hash}`, { headers: auth(writeTok), chunks: big(LIMITS.xorb + 100_000) }), [413, 499]],
-      ["shard, Content-Length above the limit", () => call(hub, "POST", "/v1/shards", { token: writeTok, body: new Uint8Array(LIMITS.shard + 1) }), [413]],
-      ["v2 shard, chunked past the limit", () => raw("/v2/shards", { headers: auth(writeTok), chunks: big(LIMITS.shard + 100_000) }), [413, 499]],
-      ["paths-info JSON above the limit", () => call(hub, "POST", "/api/buckets/alice/h/paths-info", { token: alice.token, body: { paths: Array(20_000).fill("data/file.bin") } }), [413]],
       [
-        "batch NDJSON, chunked past the limit",
-        () => raw("/api/buckets/alice/h/batch", { headers: { ...auth(alice.token), "Content-Type": "application/x-ndjson" }, chunks: big(LIMITS.ndjson + 1000).map((c) => c.fill(0x20)) }),
+        "xorb, Content-Length above the limit",
+        () => call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: writeTok, body: new Uint8Array(LIMITS.xorb + 1) }),
+        [413],
+      ],
+      [
+        "xorb, chunked past the limit",
+        () => raw(`/v1/xorbs/default/${x.hash}`, { headers: auth(writeTok), chunks: big(LIMITS.xorb + 100_000) }),
         [413, 499],
       ],
-      ["bucket creation JSON above the limit", () => call(hub, "POST", "/api/buckets/alice/huge", { token: alice.token, body: { private: false, pad: "x".repeat(LIMITS.json) } }), [413]],
+      [
+        "shard, Content-Length above the limit",
+        () => call(hub, "POST", "/v1/shards", { token: writeTok, body: new Uint8Array(LIMITS.shard + 1) }),
+        [413],
+      ],
+      [
+        "v2 shard, chunked past the limit",
+        () => raw("/v2/shards", { headers: auth(writeTok), chunks: big(LIMITS.shard + 100_000) }),
+        [413, 499],
+      ],
+      [
+        "paths-info JSON above the limit",
+        () =>
+          call(hub, "POST", "/api/buckets/alice/h/paths-info", {
+            token: alice.token,
+            body: { paths: Array(20_000).fill("data/file.bin") },
+          }),
+        [413],
+      ],
+      [
+        "batch NDJSON, chunked past the limit",
+        () =>
+          raw("/api/buckets/alice/h/batch", {
+            headers: { ...auth(alice.token), "Content-Type": "application/x-ndjson" },
+            chunks: big(LIMITS.ndjson + 1000).map((c) => c.fill(0x20)),
+          }),
+        [413, 499],
+      ],
+      [
+        "bucket creation JSON above the limit",
+        () => call(hub, "POST", "/api/buckets/alice/huge", { token: alice.token, body: { private: false, pad: "x".repeat(LIMITS.json) } }),
+        [413],
+      ],
       ["a 10 MB header", () => raw("/api/buckets/alice/h", { method: "GET", headers: { "X-Pad": "y".repeat(100_000) } }), [431, 400, 499]],
-      ["xorb shorter than its Content-Length", () => raw(`/v1/xorbs/default/${x.hash}`, { headers: { ...auth(writeTok), "Content-Length": String(x.data.length) }, chunks: [x.data.subarray(0, 100)], endEarly: true })],
-      ["telemetry above 1 MiB", () => call(hub, "POST", "/v1/telemetry", { token: writeTok, body: new Uint8Array(1024 * 1024 + 1) }), [413]],
+      [
+        "xorb shorter than its Content-Length",
+        () =>
+          raw(`/v1/xorbs/default/${x.hash}`, {
+            headers: { ...auth(writeTok), "Content-Length": String(x.data.length) },
+            chunks: [x.data.subarray(0, 100)],
+            endEarly: true,
+          }),
+      ],
+      [
+        "telemetry above 1 MiB",
+        () => call(hub, "POST", "/v1/telemetry", { token: writeTok, body: new Uint8Array(1024 * 1024 + 1) }),
+        [413],
+      ],
     ]);
   });
 });
@@ -132,7 +185,10 @@ describe("malformed xorbs", () => {
   it("every hand-crafted bad xorb is a 400 and stores nothing", async () => {
     const chunk = randomData(1000, 7);
     const h = xorbHashOf([chunk]);
-    const post = (body: Uint8Array, hash = h) => () => call(hub, "POST", `/v1/xorbs/default/${hash}`, { token: writeTok, body });
+    const post =
+      (body: Uint8Array, hash = h) =>
+      () =>
+        call(hub, "POST", `/v1/xorbs/default/${hash}`, { token: writeTok, body });
     // An LZ4 frame header, ten literal bytes where a block should start, and the end mark.
     const lz4 = (d: Uint8Array) => Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82, ...d.subarray(0, 10), 0, 0, 0, 0]);
     const tiny = Array.from({ length: 8193 }, (_, i) => new Uint8Array([i & 0xff, i >> 8]));
@@ -152,8 +208,16 @@ describe("malformed xorbs", () => {
       ["a stored footer after the records", post(Buffer.concat([record(chunk), footer])), [400]],
       ["only a footer", post(footer), [400]],
       ["a record header cut in the middle", post(record(chunk).subarray(0, 4)), [400]],
-      ["the right records under an uppercase hash of another xorb", post(record(chunk), xorbHashOf([randomData(10, 1)]).toUpperCase()), [400]],
-      ["a hash with a path in it", () => call(hub, "POST", `/v1/xorbs/default/..%2F..%2Fhub.sqlite`, { token: writeTok, body: record(chunk) }), [400, 404]],
+      [
+        "the right records under an uppercase hash of another xorb",
+        post(record(chunk), xorbHashOf([randomData(10, 1)]).toUpperCase()),
+        [400],
+      ],
+      [
+        "a hash with a path in it",
+        () => call(hub, "POST", `/v1/xorbs/default/..%2F..%2Fhub.sqlite`, { token: writeTok, body: record(chunk) }),
+        [400, 404],
+      ],
     ]);
   });
 });
@@ -192,7 +256,10 @@ describe("malformed shards", () => {
     await expectRefused(
       "malformed shard",
       cases.flatMap(([what, body]) => [
-        [`v1: ${what}`, () => call(hub, "POST", "/v1/shards", { token: writeTok, body })] as [string, () => Promise<{ status: number; text: string }>],
+        [`v1: ${what}`, () => call(hub, "POST", "/v1/shards", { token: writeTok, body })] as [
+          string,
+          () => Promise<{ status: number; text: string }>,
+        ],
         [
           `v2: ${what}`,
           async () => {
@@ -209,8 +276,14 @@ describe("malformed shards", () => {
 
 describe("hostile batch NDJSON", () => {
   it("every hostile batch is refused without any change", async () => {
-    const post = (body: string | Uint8Array, bucket = "alice/h") => () =>
-      call(hub, "POST", `/api/buckets/${bucket}/batch`, { token: alice.token, body, headers: { "Content-Type": "application/x-ndjson" } });
+    const post =
+      (body: string | Uint8Array, bucket = "alice/h") =>
+      () =>
+        call(hub, "POST", `/api/buckets/${bucket}/batch`, {
+          token: alice.token,
+          body,
+          headers: { "Content-Type": "application/x-ndjson" },
+        });
     const add = (o: Record<string, unknown>) => JSON.stringify({ type: "addFile", path: "x.bin", xetHash: good.files[0]!.hash, ...o });
     await expectRefused("hostile NDJSON", [
       ["deeply nested JSON", post(`${"[".repeat(100_000)}${"]".repeat(100_000)}\n`)],
@@ -230,8 +303,30 @@ describe("hostile batch NDJSON", () => {
       ["xetHash of an unknown file", post(add({ xetHash: "ab".repeat(32) }) + "\n")],
       ["xetHash with a path in it", post(add({ xetHash: "../../../../../../../../../../../../../../../../../../../../../etc" }) + "\n")],
       ["contentType with a newline", post(add({ contentType: "text/plain\r\nX-Evil: 1" }) + "\n")],
-      ["copy from a private bucket of another user", post(JSON.stringify({ type: "copyFile", path: "c.bin", xetHash: good.files[0]!.hash, sourceRepoType: "bucket", sourceRepoId: "bob/private" }) + "\n")],
-      ["copy with an unknown source type", post(JSON.stringify({ type: "copyFile", path: "c.bin", xetHash: good.files[0]!.hash, sourceRepoType: "folder", sourceRepoId: "alice/h" }) + "\n")],
+      [
+        "copy from a private bucket of another user",
+        post(
+          JSON.stringify({
+            type: "copyFile",
+            path: "c.bin",
+            xetHash: good.files[0]!.hash,
+            sourceRepoType: "bucket",
+            sourceRepoId: "bob/private",
+          }) + "\n",
+        ),
+      ],
+      [
+        "copy with an unknown source type",
+        post(
+          JSON.stringify({
+            type: "copyFile",
+            path: "c.bin",
+            xetHash: good.files[0]!.hash,
+            sourceRepoType: "folder",
+            sourceRepoId: "alice/h",
+          }) + "\n",
+        ),
+      ],
       ["delete of a missing path", post(JSON.stringify({ type: "deleteFile", path: "nope.bin" }) + "\n")],
       ["invalid UTF-8", post(new Uint8Array([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d, 0x0a]))],
       ["into another user's bucket", post(add({}) + "\n", "bob/private")],
@@ -241,7 +336,10 @@ describe("hostile batch NDJSON", () => {
 
 describe("path traversal", () => {
   it("every traversal form in URLs and bodies is refused; nothing outside the bucket is read", async () => {
-    const get = (path: string, token = alice.token) => () => call(hub, "GET", path, { token });
+    const get =
+      (path: string, token = alice.token) =>
+      () =>
+        call(hub, "GET", path, { token });
     await expectRefused("path traversal", [
       ["resolve ../ encoded", get("/buckets/alice/h/resolve/..%2F..%2Fhub.sqlite")],
       ["resolve %2e%2e segments", get("/buckets/alice/h/resolve/%2e%2e/%2e%2e/hub.sqlite")],
@@ -251,11 +349,17 @@ describe("path traversal", () => {
       ["resolve with a malformed escape", get("/buckets/alice/h/resolve/data/%zz")],
       ["resolve double-encoded", get("/buckets/alice/h/resolve/%252e%252e/hub.sqlite")],
       ["tree prefix ../", get("/api/buckets/alice/h/tree/..%2F..%2F")],
-      ["tree prefix of another bucket via ..", () => raw("/api/buckets/alice/h/../../bob/private/tree", { method: "GET", headers: auth(alice.token) })],
+      [
+        "tree prefix of another bucket via ..",
+        () => raw("/api/buckets/alice/h/../../bob/private/tree", { method: "GET", headers: auth(alice.token) }),
+      ],
       [
         "paths-info with ../ (answered with no entry, like any unknown path)",
         async () => {
-          const r = await call(hub, "POST", "/api/buckets/alice/h/paths-info", { token: alice.token, body: { paths: ["../bob/private/x", "data/../data/file.bin"] } });
+          const r = await call(hub, "POST", "/api/buckets/alice/h/paths-info", {
+            token: alice.token,
+            body: { paths: ["../bob/private/x", "data/../data/file.bin"] },
+          });
           return r.status === 200 && Array.isArray(r.json) && r.json.length === 0 ? { status: 404, text: "no entry" } : r;
         },
       ],
@@ -286,16 +390,44 @@ describe("tokens", () => {
       ["Bearer without a token", () => call(hub, "GET", "/api/buckets/alice/h/xet-write-token", { headers: { Authorization: "Bearer " } })],
       ["a 16 KiB token", () => call(hub, "GET", "/api/buckets/alice/h/xet-write-token", { token: `hf_${"a".repeat(16384)}` })],
       ["a read token asking for a write token", () => call(hub, "GET", "/api/buckets/alice/h/xet-write-token", { token: alice.readToken })],
-      ["a read token writing a batch", () => call(hub, "POST", "/api/buckets/alice/h/batch", { token: alice.readToken, body: "", headers: { "Content-Type": "application/x-ndjson" } })],
-      ["bob writing into alice's bucket", () => call(hub, "POST", "/api/buckets/alice/h/batch", { token: bob.token, body: "", headers: { "Content-Type": "application/x-ndjson" } })],
+      [
+        "a read token writing a batch",
+        () =>
+          call(hub, "POST", "/api/buckets/alice/h/batch", {
+            token: alice.readToken,
+            body: "",
+            headers: { "Content-Type": "application/x-ndjson" },
+          }),
+      ],
+      [
+        "bob writing into alice's bucket",
+        () =>
+          call(hub, "POST", "/api/buckets/alice/h/batch", {
+            token: bob.token,
+            body: "",
+            headers: { "Content-Type": "application/x-ndjson" },
+          }),
+      ],
       ["bob reading alice's CAS token", () => call(hub, "GET", "/api/buckets/bob/private/xet-read-token", { token: alice.token })],
       ["a CAS token as Hub token", () => call(hub, "GET", "/api/buckets/alice/h/tree", { token: writeTok })],
       ["a Hub token as CAS token", () => call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: alice.token, body: x.data })],
       ["a CAS read token uploading", () => call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: readTok, body: x.data })],
-      ["a CAS token with a flipped signature", () => call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: `xetcas_${payload}.${flip(sig!)}`, body: x.data })],
-      ["another bucket's payload with this signature", () => call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: `xetcas_${otherPayload}.${sig}`, body: x.data })],
-      ["a CAS token without signature", () => call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: `xetcas_${payload}`, body: x.data })],
-      ["another bucket's CAS token reading this file", () => call(hub, "GET", `/v2/reconstructions/${good.files[0]!.hash}`, { token: other })],
+      [
+        "a CAS token with a flipped signature",
+        () => call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: `xetcas_${payload}.${flip(sig!)}`, body: x.data }),
+      ],
+      [
+        "another bucket's payload with this signature",
+        () => call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: `xetcas_${otherPayload}.${sig}`, body: x.data }),
+      ],
+      [
+        "a CAS token without signature",
+        () => call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: `xetcas_${payload}`, body: x.data }),
+      ],
+      [
+        "another bucket's CAS token reading this file",
+        () => call(hub, "GET", `/v2/reconstructions/${good.files[0]!.hash}`, { token: other }),
+      ],
       [
         "an expired CAS token",
         async () => {

@@ -25,13 +25,26 @@ test("sync down killed mid-download: the next sync completes, removes the stale 
   });
   const bucket = await newBucket(hub, "kill-dl");
   const big = randomData(12 * 1024 * 1024, 808);
-  await uploadFiles({ repo: `buckets/${bucket}`, hubUrl: hub.url, accessToken: ALICE.token, files: [{ path: "big.bin", content: big }], maxXorbBytes: 512 * 1024 });
+  await uploadFiles({
+    repo: `buckets/${bucket}`,
+    hubUrl: hub.url,
+    accessToken: ALICE.token,
+    files: [{ path: "big.bin", content: big }],
+    maxXorbBytes: 512 * 1024,
+  });
   const dest = join(work, "dest");
   const proxy = await startFaultProxy(hub.url);
   t.after(() => proxy.close());
   // Slow fetches, one range per request: the download is killed while its temporary file is being written.
   proxy.add({ path: "/fetch/", action: "delay", delayMs: 150 });
-  const run = startChild({ mode: "sync", hubUrl: proxy.url, accessToken: ALICE.token, source: `hf://buckets/${bucket}`, dest, options: { maxRangeFetches: 1, multiRange: false, maxBufferedBytes: 1 } });
+  const run = startChild({
+    mode: "sync",
+    hubUrl: proxy.url,
+    accessToken: ALICE.token,
+    source: `hf://buckets/${bucket}`,
+    dest,
+    options: { maxRangeFetches: 1, multiRange: false, maxBufferedBytes: 1 },
+  });
   await until(() => listFilesRec(dest).some((p) => p.endsWith(".xet-tmp")), 60_000, "the temporary file");
   await new Promise((r) => setTimeout(r, 300));
   run.child.kill("SIGKILL");
@@ -53,5 +66,8 @@ test("sync down killed mid-download: the next sync completes, removes the stale 
   assert.equal(again.downloaded, 1);
   assert.deepEqual(listFilesRec(dest), ["big.bin"], "the stale temporary file is gone");
   assert.ok(readFileSync(join(dest, "big.bin")).equals(Buffer.from(big)));
-  assert.deepEqual((await listTree(hub.url, bucket)).map((e) => e.path), ["big.bin"]);
+  assert.deepEqual(
+    (await listTree(hub.url, bucket)).map((e) => e.path),
+    ["big.bin"],
+  );
 });

@@ -36,10 +36,19 @@ function status(pid: number, field: "VmRSS" | "VmHWM"): number {
 }
 
 async function startHubChild(dataDir: string, extra: Record<string, unknown> = {}) {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "js", "test", "reliability", "hub-child.ts"), JSON.stringify({ dataDir, users: [{ name: "alice", token: TEST_USERS.alice.token }], ...extra })], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "js", "test", "reliability", "hub-child.ts"),
+      JSON.stringify({ dataDir, users: [{ name: "alice", token: TEST_USERS.alice.token }], ...extra }),
+    ],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const first = await new Promise<string>((resolve, reject) => {
     let buf = "";
     child.stdout!.on("data", (d: Buffer) => {
@@ -50,58 +59,81 @@ async function startHubChild(dataDir: string, extra: Record<string, unknown> = {
     child.on("exit", (code) => reject(new Error(`hub child exited with ${code}`)));
   });
   const { url, pid } = JSON.parse(first) as { url: string; pid: number };
-  return { url, pid, stop: () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.on("exit", () => r()), child.kill("SIGTERM")))) };
+  return {
+    url,
+    pid,
+    stop: () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.on("exit", () => r()), child.kill("SIGTERM")))),
+  };
 }
 
-test(`hub under load: ${CLIENTS} concurrent clients (small and ${MEDIUM / MiB} MiB files) all verify; hub peak RSS ≤ ${BOUND / MiB} MiB`, { skip: process.platform !== "linux" && "reads /proc" }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "xet-load-"));
-  const hub = await startHubChild(dir);
-  t.after(async () => {
-    await hub.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const auth = { Authorization: `Bearer ${ALICE.token}` };
-  await new Promise((r) => setTimeout(r, 300));
-  const idle = status(hub.pid, "VmRSS");
-  let peakSampled = 0;
-  const sampler = setInterval(() => {
-    try {
-      peakSampled = Math.max(peakSampled, status(hub.pid, "VmRSS"));
-    } catch {
-      // exited
+test(
+  `hub under load: ${CLIENTS} concurrent clients (small and ${MEDIUM / MiB} MiB files) all verify; hub peak RSS ≤ ${BOUND / MiB} MiB`,
+  { skip: process.platform !== "linux" && "reads /proc" },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "xet-load-"));
+    const hub = await startHubChild(dir);
+    t.after(async () => {
+      await hub.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const auth = { Authorization: `Bearer ${ALICE.token}` };
+    await new Promise((r) => setTimeout(r, 300));
+    const idle = status(hub.pid, "VmRSS");
+    let peakSampled = 0;
+    const sampler = setInterval(() => {
+      try {
+        peakSampled = Math.max(peakSampled, status(hub.pid, "VmRSS"));
+      } catch {
+        // exited
+      }
+    }, 20);
+    const jobs = Array.from({ length: CLIENTS }, (_, i) => {
+      const medium = i % 3 === 0;
+      const files = medium
+        ? [{ path: `m${i}.bin`, content: randomData(MEDIUM, 9000 + i) }]
+        : Array.from({ length: 4 }, (_, k) => ({ path: `s${i}/f${k}.bin`, content: randomData(100_000 + k * 300_000, 9100 + i * 10 + k) }));
+      return { i, files };
+    });
+    const t0 = Date.now();
+    for (let i = 0; i < CLIENTS; i++) {
+      const res = await fetch(`${hub.url}/api/buckets/alice/load${i}`, {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "application/json" },
+        body: "{}",
+      });
+      assert.equal(res.status, 200);
     }
-  }, 20);
-  const jobs = Array.from({ length: CLIENTS }, (_, i) => {
-    const medium = i % 3 === 0;
-    const files = medium
-      ? [{ path: `m${i}.bin`, content: randomData(MEDIUM, 9000 + i) }]
-      : Array.from({ length: 4 }, (_, k) => ({ path: `s${i}/f${k}.bin`, content: randomData(100_000 + k * 300_000, 9100 + i * 10 + k) }));
-    return { i, files };
-  });
-  const t0 = Date.now();
-  for (let i = 0; i < CLIENTS; i++) {
-    const res = await fetch(`${hub.url}/api/buckets/alice/load${i}`, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: "{}" });
-    assert.equal(res.status, 200);
-  }
-  const results = await Promise.allSettled(jobs.map((j) => uploadFiles({ repo: `buckets/alice/load${j.i}`, hubUrl: hub.url, accessToken: ALICE.token, files: j.files })));
-  const seconds = (Date.now() - t0) / 1000;
-  clearInterval(sampler);
-  const peak = status(hub.pid, "VmHWM");
-  const failed = results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason));
-  assert.deepEqual(failed, []);
-  let verified = 0;
-  let bytes = 0;
-  for (const j of jobs) {
-    for (const f of j.files) {
-      const res = await fetch(`${hub.url}/buckets/alice/load${j.i}/resolve/${f.path}`, { headers: auth });
-      const got = new Uint8Array(await res.arrayBuffer());
-      assert.equal(createHash("sha256").update(got).digest("hex"), createHash("sha256").update(f.content).digest("hex"), f.path);
-      verified++;
-      bytes += f.content.length;
+    const results = await Promise.allSettled(
+      jobs.map((j) => uploadFiles({ repo: `buckets/alice/load${j.i}`, hubUrl: hub.url, accessToken: ALICE.token, files: j.files })),
+    );
+    const seconds = (Date.now() - t0) / 1000;
+    clearInterval(sampler);
+    const peak = status(hub.pid, "VmHWM");
+    const failed = results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason));
+    assert.deepEqual(failed, []);
+    let verified = 0;
+    let bytes = 0;
+    for (const j of jobs) {
+      for (const f of j.files) {
+        const res = await fetch(`${hub.url}/buckets/alice/load${j.i}/resolve/${f.path}`, { headers: auth });
+        const got = new Uint8Array(await res.arrayBuffer());
+        assert.equal(createHash("sha256").update(got).digest("hex"), createHash("sha256").update(f.content).digest("hex"), f.path);
+        verified++;
+        bytes += f.content.length;
+      }
     }
-  }
-  const summary = { clients: CLIENTS, files: verified, bytes, seconds, hubIdleRssMiB: Math.round(idle / MiB), hubPeakRssMiB: Math.round(peak / MiB), sampledPeakMiB: Math.round(peakSampled / MiB), boundMiB: BOUND / MiB };
-  t.diagnostic(JSON.stringify(summary));
-  saveSuiteReport({ suite: "load", ...summary });
-  assert.ok(peak <= BOUND, `hub peak RSS ${Math.round(peak / MiB)} MiB > ${BOUND / MiB} MiB`);
-});
+    const summary = {
+      clients: CLIENTS,
+      files: verified,
+      bytes,
+      seconds,
+      hubIdleRssMiB: Math.round(idle / MiB),
+      hubPeakRssMiB: Math.round(peak / MiB),
+      sampledPeakMiB: Math.round(peakSampled / MiB),
+      boundMiB: BOUND / MiB,
+    };
+    t.diagnostic(JSON.stringify(summary));
+    saveSuiteReport({ suite: "load", ...summary });
+    assert.ok(peak <= BOUND, `hub peak RSS ${Math.round(peak / MiB)} MiB > ${BOUND / MiB} MiB`);
+  },
+);

@@ -50,7 +50,10 @@ test("wrong-length: more bytes announced than sent fails the read; fewer cuts th
   await (await fetch(`${proxy.url}/up`, { method: "POST", body: sent })).arrayBuffer();
   const got = received[received.length - 1]!;
   assert.equal(got.length, sent.length);
-  assert.deepEqual([...got].map((b, i) => b !== sent[i]), [false, false, false, true, false, false, false, false, false, false]);
+  assert.deepEqual(
+    [...got].map((b, i) => b !== sent[i]),
+    [false, false, false, true, false, false, false, false, false, false],
+  );
   assert.equal(cr.injected, 1);
   assert.equal(proxy.counts().byAction["wrong-length"], 2);
   assert.equal(proxy.counts().byAction["corrupt-request"], 1);

@@ -21,11 +21,29 @@ import { resumeKey, resumeStamp, shardXorbsRaw } from "../../src/xet/resume.js";
 import { startFaultProxy } from "../helpers/faults.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
 import { ALICE, listTree, newBucket, randomData, resolveBytes, type TreeEntry } from "../upload/util.js";
-import { FAST_RETRY, MiB, dataWithEligibleChunk, saveSuiteReport, startChild, storedFromState, until, writeFiles, xorbPosts } from "./helpers.js";
+import {
+  FAST_RETRY,
+  MiB,
+  dataWithEligibleChunk,
+  saveSuiteReport,
+  startChild,
+  storedFromState,
+  until,
+  writeFiles,
+  xorbPosts,
+} from "./helpers.js";
 
 const XORB = 512 * 1024;
 let tmp: string;
-const stats = { kills: 0, resumedRuns: 0, xorbsSkipped: 0, bytesSkipped: 0, bytesResent: 0, bytesNotAcceptedBeforeKill: 0, runsVerified: 0 };
+const stats = {
+  kills: 0,
+  resumedRuns: 0,
+  xorbsSkipped: 0,
+  bytesSkipped: 0,
+  bytesResent: 0,
+  bytesNotAcceptedBeforeKill: 0,
+  runsVerified: 0,
+};
 
 before(async () => {
   await initCore();
@@ -69,12 +87,25 @@ describe("state files", () => {
     // A kill in the middle of a write leaves a torn line: dropped without a warning.
     writeFileSync(file, text + "a 00ff");
     const s2 = await store.open(key, warn);
-    assert.deepEqual([...s2.known], [[h(1), "a"], [h(2), "p"]]);
+    assert.deepEqual(
+      [...s2.known],
+      [
+        [h(1), "a"],
+        [h(2), "p"],
+      ],
+    );
     assert.deepEqual(warnings, []);
     s2.accepted(h(2));
     await s2.close();
     const s3 = await store.open(key, warn);
-    assert.deepEqual([...s3.known], [[h(1), "a"], [h(2), "a"]], "appending after a torn line starts on a fresh line");
+    assert.deepEqual(
+      [...s3.known],
+      [
+        [h(1), "a"],
+        [h(2), "a"],
+      ],
+      "appending after a torn line starts on a fresh line",
+    );
     await s3.close();
 
     const cases: Array<[string, (t: string) => string, RegExp]> = [
@@ -123,7 +154,10 @@ describe("state files", () => {
       b.addXorb(xorbs[0]!, hashes[0]!, new Uint32Array([100]), 108);
       b.addXorb(xorbs[1]!, Buffer.concat([hashes[1]!, hashes[0]!]), new Uint32Array([50, 100]), 166);
       const shard = b.finish(key, 1, 2);
-      assert.deepEqual(shardXorbsRaw(shard), xorbs.map((x) => Buffer.from(hexToRaw(x)).toString("hex")));
+      assert.deepEqual(
+        shardXorbsRaw(shard),
+        xorbs.map((x) => Buffer.from(hexToRaw(x)).toString("hex")),
+      );
     }
     assert.equal(shardXorbsRaw(new Uint8Array(10)), undefined);
     assert.equal(shardXorbsRaw(randomData(5000, 3)), undefined);
@@ -218,7 +252,14 @@ describe("resume after a failure (in process)", () => {
     const files = [{ path: "a.bin", content: randomData(3 * MiB, 501) }];
     const proxy = await startFaultProxy(hub.url);
     proxy.add({ method: "POST", path: "/batch", action: "status", status: 500 });
-    const opts = { repo: `buckets/${bucket}`, accessToken: ALICE.token, files, maxXorbBytes: XORB, resumeDir, retry: { ...FAST_RETRY, maxAttempts: 2 } };
+    const opts = {
+      repo: `buckets/${bucket}`,
+      accessToken: ALICE.token,
+      files,
+      maxXorbBytes: XORB,
+      resumeDir,
+      retry: { ...FAST_RETRY, maxAttempts: 2 },
+    };
     await assert.rejects(uploadFiles({ ...opts, hubUrl: proxy.url }), (e: { code?: string }) => e.code === "SERVER_ERROR");
     proxy.clear();
     const mark = hub.requests.length;
@@ -239,17 +280,30 @@ describe("resume after a failure (in process)", () => {
     const proxy = await startFaultProxy(a.url);
     proxy.add({ method: "POST", path: "/batch", action: "status", status: 400 });
     const bucketA = await newBucket(a, "st");
-    await assert.rejects(uploadFiles({ repo: `buckets/${bucketA}`, hubUrl: proxy.url, accessToken: ALICE.token, files, maxXorbBytes: XORB, resumeDir }));
+    await assert.rejects(
+      uploadFiles({ repo: `buckets/${bucketA}`, hubUrl: proxy.url, accessToken: ALICE.token, files, maxXorbBytes: XORB, resumeDir }),
+    );
     await proxy.close();
     await a.close();
     // A state keyed for another hub is not picked up; copy it under this upload's key to force the case.
     const [name] = stateFiles(resumeDir);
     const bucket = await newBucket(hub, "st");
-    const key = await resumeKey({ endpoint: hub.url, bucket, files: [{ path: "a.bin", size: files[0]!.content.length, mtime: undefined, kind: "data" }] });
+    const key = await resumeKey({
+      endpoint: hub.url,
+      bucket,
+      files: [{ path: "a.bin", size: files[0]!.content.length, mtime: undefined, kind: "data" }],
+    });
     const text = readFileSync(join(resumeDir, name!), "utf8").replace(/"key":"[0-9a-f]+"/, `"key":"${key}"`);
     writeFileSync(join(resumeDir, `${key}.xbresume`), text);
     const mark = hub.requests.length;
-    const r = await uploadFiles({ repo: `buckets/${bucket}`, hubUrl: hub.url, accessToken: ALICE.token, files, maxXorbBytes: XORB, resumeDir });
+    const r = await uploadFiles({
+      repo: `buckets/${bucket}`,
+      hubUrl: hub.url,
+      accessToken: ALICE.token,
+      files,
+      maxXorbBytes: XORB,
+      resumeDir,
+    });
     assert.ok(r.resumed!.candidates > 0);
     assert.equal(r.resumed!.xorbsSkipped, 0);
     assert.equal(r.resumed!.notStored, r.resumed!.candidates);
@@ -283,8 +337,22 @@ describe("resume after SIGKILL (child processes)", () => {
       const options = { maxXorbBytes: XORB, retry: FAST_RETRY };
       const jobFor = (h: TestHub, bucket: string, extra: Record<string, unknown> = {}) =>
         mode === "upload"
-          ? { mode, hubUrl: h.url, accessToken: ALICE.token, repo: `buckets/${bucket}`, files: rels.map((r) => [join(src, r), r] as [string, string]), options: { ...options, ...extra } }
-          : { mode, hubUrl: h.url, accessToken: ALICE.token, source: src, dest: `hf://buckets/${bucket}`, options: { ...options, ...extra } };
+          ? {
+              mode,
+              hubUrl: h.url,
+              accessToken: ALICE.token,
+              repo: `buckets/${bucket}`,
+              files: rels.map((r) => [join(src, r), r] as [string, string]),
+              options: { ...options, ...extra },
+            }
+          : {
+              mode,
+              hubUrl: h.url,
+              accessToken: ALICE.token,
+              source: src,
+              dest: `hf://buckets/${bucket}`,
+              options: { ...options, ...extra },
+            };
 
       // Reference: an uninterrupted run on another hub.
       const refBucketId = await newBucket(ref, `ref-${mode}`);
@@ -310,7 +378,10 @@ describe("resume after SIGKILL (child processes)", () => {
       assert.deepEqual(await listTree(hub.url, bucket), [], "nothing registered by the killed run");
       assert.equal(stateFiles(resumeDir).length, 1);
       const before = await storedFromState(hub, bucket, resumeDir, ALICE.token);
-      assert.ok(before.count >= xorbPosts(hub, mark).ok && before.count < total.count, `killed before the end (${before.count} of ${total.count})`);
+      assert.ok(
+        before.count >= xorbPosts(hub, mark).ok && before.count < total.count,
+        `killed before the end (${before.count} of ${total.count})`,
+      );
 
       // Run 2: a fresh process, same state directory.
       const mark2 = hub.requests.length;

@@ -9,18 +9,7 @@ import { after, before, describe, it } from "node:test";
 import * as core from "../../src/core/index.js";
 import { decodeChunkRecords, parseShard, rawToHex } from "../../src/core/index.js";
 import { startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
-import {
-  batch,
-  buildUpload,
-  call,
-  casDownload,
-  casToken,
-  createBucket,
-  manualShard,
-  pushUpload,
-  randomData,
-  snapshot,
-} from "./util.js";
+import { batch, buildUpload, call, casDownload, casToken, createBucket, manualShard, pushUpload, randomData, snapshot } from "./util.js";
 
 const { alice, bob } = TEST_USERS;
 const ZERO = "0".repeat(64);
@@ -66,11 +55,21 @@ describe("uploads", () => {
   it("v2 shards stream NDJSON progress frames ending with a result event", async () => {
     const built = await buildUpload([randomData(50_000, 2)]);
     await pushUpload(hub, writeTok, { ...built, shards: [] });
-    const res = await fetch(`${hub.url}/v2/shards`, { method: "POST", headers: { Authorization: `Bearer ${writeTok}` }, body: built.shards[0] as BodyInit });
+    const res = await fetch(`${hub.url}/v2/shards`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${writeTok}` },
+      body: built.shards[0] as BodyInit,
+    });
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type")!, /application\/x-ndjson/);
-    const frames = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
-    assert.deepEqual(frames.map((f) => f.type), ["validating", "committing", "committing", "result"]);
+    const frames = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      frames.map((f) => f.type),
+      ["validating", "committing", "committing", "result"],
+    );
     assert.deepEqual(frames.at(-1), { type: "result", result: 1 });
   });
 
@@ -179,7 +178,11 @@ describe("uploads", () => {
     assert.equal((await call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: readTok, body: x.data })).status, 403);
     assert.equal((await call(hub, "POST", "/v1/shards", { token: readTok, body: built.shards[0] })).status, 403);
     assert.equal((await call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { body: x.data })).status, 401);
-    assert.equal((await call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: alice.token, body: x.data })).status, 401, "a Hub token is not a CAS token");
+    assert.equal(
+      (await call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: alice.token, body: x.data })).status,
+      401,
+      "a Hub token is not a CAS token",
+    );
     const forged = `${writeTok.slice(0, -4)}AAAA`;
     assert.equal((await call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: forged, body: x.data })).status, 401);
     clockOffset = 601_000;
@@ -221,7 +224,13 @@ describe("reconstructions and fetch URLs", () => {
     it(`v${version}: whole files and ranges decode to the expected bytes`, async () => {
       for (const [i, data] of [base, second].entries()) {
         assert.deepEqual(await casDownload(hub, readTok, hashes[i]!, undefined, version), data);
-        for (const [a, b] of [[0, 0], [1, 70_000], [65_000, 400_123], [data.length - 10, data.length - 1], [123_456, data.length + 1000]] as const) {
+        for (const [a, b] of [
+          [0, 0],
+          [1, 70_000],
+          [65_000, 400_123],
+          [data.length - 10, data.length - 1],
+          [123_456, data.length + 1000],
+        ] as const) {
           const got = await casDownload(hub, readTok, hashes[i]!, [a, b], version);
           assert.deepEqual(got, data.subarray(a, Math.min(b, data.length - 1) + 1), `v${version} file ${i} range ${a}-${b}`);
         }
@@ -232,16 +241,24 @@ describe("reconstructions and fetch URLs", () => {
   it("v2 terms are never split across fetch descriptors", async () => {
     const rec = await call(hub, "GET", `/v2/reconstructions/${hashes[1]}`, { token: readTok, headers: { Range: "bytes=50000-600000" } });
     for (const t of rec.json.terms) {
-      const found = (rec.json.xorbs[t.hash] as any[]).some((e) => e.ranges.some((r: any) => r.chunks.start <= t.range.start && r.chunks.end >= t.range.end));
+      const found = (rec.json.xorbs[t.hash] as any[]).some((e) =>
+        e.ranges.some((r: any) => r.chunks.start <= t.range.start && r.chunks.end >= t.range.end),
+      );
       assert.ok(found, JSON.stringify(t));
     }
     assert.ok(rec.json.offset_into_first_range > 0);
   });
 
   it("answers 416 from the file size on, 400 on bad ranges and ids, and the empty file with no terms", async () => {
-    const past = await call(hub, "GET", `/v2/reconstructions/${hashes[0]}`, { token: readTok, headers: { Range: `bytes=${base.length}-` } });
+    const past = await call(hub, "GET", `/v2/reconstructions/${hashes[0]}`, {
+      token: readTok,
+      headers: { Range: `bytes=${base.length}-` },
+    });
     assert.equal(past.status, 416);
-    assert.equal((await call(hub, "GET", `/v2/reconstructions/${hashes[0]}`, { token: readTok, headers: { Range: "bytes=9-1" } })).status, 400);
+    assert.equal(
+      (await call(hub, "GET", `/v2/reconstructions/${hashes[0]}`, { token: readTok, headers: { Range: "bytes=9-1" } })).status,
+      400,
+    );
     assert.equal((await call(hub, "GET", "/v2/reconstructions/xyz", { token: readTok })).status, 400);
     assert.equal((await call(hub, "GET", `/v2/reconstructions/${"ef".repeat(32)}`, { token: readTok })).status, 404);
     const empty = await call(hub, "GET", `/v2/reconstructions/${ZERO}`, { token: readTok });
@@ -268,7 +285,11 @@ describe("reconstructions and fetch URLs", () => {
     const info = core.parseXorb(x.data, x.hash);
     assert.ok(info.count >= 9, `${info.count} chunks`);
     const known = { hash: x.hash, hashes: info.hashes, lengths: info.lengths };
-    const runs: Array<[number, number]> = [[0, 2], [4, 6], [8, 9]];
+    const runs: Array<[number, number]> = [
+      [0, 2],
+      [4, 6],
+      [8, 9],
+    ];
     const m = manualShard(core, [runs.map(([start, end]) => ({ xorb: known, start, end }))]);
     assert.equal((await call(hub, "POST", "/v1/shards", { token: writeTok, body: m.shard })).status, 200);
     const decoded = decodeChunkRecords(x.data);
@@ -367,7 +388,7 @@ describe("global dedup", () => {
       await createBucket(plain, "alice/p", alice.token);
       const tok = await casToken(plain, "alice/p", alice.token, "write");
       await pushUpload(plain, tok, built);
-        const d = decodeChunkRecords(built.xorbs[0]!.data);
+      const d = decodeChunkRecords(built.xorbs[0]!.data);
       const chunk = rawToHex(d.hashes.subarray(0, 32));
       const shard = parseShard((await call(plain, "GET", `/v1/chunks/default/${chunk}`, { token: tok })).bytes);
       assert.equal(shard.footer!.hmacKey, ZERO);

@@ -49,7 +49,18 @@ describe("xet-buckets serve", () => {
     const write = "hf_cli_write_token_123456";
     const read = "hf_cli_read_token_654321";
     try {
-      const s = await serve(["--data", data, "--port", "0", "--user", `carol=${write}`, "--read-token", `carol=${read}`, "--org", "team=carol"]);
+      const s = await serve([
+        "--data",
+        data,
+        "--port",
+        "0",
+        "--user",
+        `carol=${write}`,
+        "--read-token",
+        `carol=${read}`,
+        "--org",
+        "team=carol",
+      ]);
       assert.ok(!s.stdout.join("\n").includes(write), "configured tokens are not printed");
       const who = await call(s, "GET", "/api/whoami-v2", { token: read });
       assert.equal(who.json.name, "carol");
@@ -85,7 +96,10 @@ describe("xet-buckets serve", () => {
       assert.equal(await first.exit, 0);
       assert.equal(first.stderr().includes("GET /api"), false, "--quiet logs no requests");
       const second = await serve(["--data", data, "--quiet"]);
-      assert.ok(second.stdout.some((l) => l.includes(token)), "same token after a restart");
+      assert.ok(
+        second.stdout.some((l) => l.includes(token)),
+        "same token after a restart",
+      );
       second.child.kill("SIGTERM");
       assert.equal(await second.exit, 0);
     } finally {
@@ -94,7 +108,8 @@ describe("xet-buckets serve", () => {
   });
 
   it("prints help, and refuses bad options and tokens with clear messages", async () => {
-    const run = (args: string[]) => runProcess(process.execPath, ["--import", "tsx", MAIN, "serve", ...args], { cwd: ROOT, timeoutMs: 60_000 });
+    const run = (args: string[]) =>
+      runProcess(process.execPath, ["--import", "tsx", MAIN, "serve", ...args], { cwd: ROOT, timeoutMs: 60_000 });
     const help = await run(["--help"]);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--user NAME=TOKEN/);
@@ -107,7 +122,23 @@ describe("xet-buckets serve", () => {
   });
 
   it("parses options", () => {
-    const { options } = parseServeArgs(["--host=0.0.0.0", "--port", "8080", "--user", "a=hf_aaaaaaaa", "--user", "b=hf_bbbbbbbb", "--read-token", "a=hf_rrrrrrrr", "--org", "o=a,b", "--token-ttl", "40", "--data", "/tmp/x"]);
+    const { options } = parseServeArgs([
+      "--host=0.0.0.0",
+      "--port",
+      "8080",
+      "--user",
+      "a=hf_aaaaaaaa",
+      "--user",
+      "b=hf_bbbbbbbb",
+      "--read-token",
+      "a=hf_rrrrrrrr",
+      "--org",
+      "o=a,b",
+      "--token-ttl",
+      "40",
+      "--data",
+      "/tmp/x",
+    ]);
     assert.equal(options.host, "0.0.0.0");
     assert.equal(options.port, 8080);
     assert.equal(options.casTokenTtlSeconds, 40);

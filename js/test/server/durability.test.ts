@@ -24,7 +24,13 @@ describe("restart", () => {
     try {
       await createBucket(hub, "alice/keep", alice.token, { private: true });
       const content = randomData(1_500_000, 60);
-      const [f] = await uploadFiles(hub, "alice/keep", alice.token, [{ path: "deep/dir/file.bin", data: content, mtime: 1_600_000_000_000 }], { maxXorbBytes: 512 * 1024 });
+      const [f] = await uploadFiles(
+        hub,
+        "alice/keep",
+        alice.token,
+        [{ path: "deep/dir/file.bin", data: content, mtime: 1_600_000_000_000 }],
+        { maxXorbBytes: 512 * 1024 },
+      );
       const readTok = await casToken(hub, "alice/keep", alice.token, "read");
       const before = snapshot(hub.dataDir);
 
@@ -35,10 +41,16 @@ describe("restart", () => {
       assert.equal(info.json.totalFiles, 1);
       assert.equal(info.json.size, content.length);
       const tree = await call(hub, "GET", "/api/buckets/alice/keep/tree?recursive=true", { token: alice.token });
-      assert.deepEqual(tree.json.map((e: any) => [e.path, e.xetHash, e.mtime]), [["deep/dir/file.bin", f!.hash, "2020-09-13T12:26:40.000Z"]]);
+      assert.deepEqual(
+        tree.json.map((e: any) => [e.path, e.xetHash, e.mtime]),
+        [["deep/dir/file.bin", f!.hash, "2020-09-13T12:26:40.000Z"]],
+      );
       // A token issued before the restart still works (the signing secret is persisted).
       assert.deepEqual(await casDownload(hub, readTok, f!.hash), content);
-      const resolved = await call(hub, "GET", "/buckets/alice/keep/resolve/deep/dir/file.bin", { token: alice.token, headers: { Range: "bytes=1000-1999" } });
+      const resolved = await call(hub, "GET", "/buckets/alice/keep/resolve/deep/dir/file.bin", {
+        token: alice.token,
+        headers: { Range: "bytes=1000-1999" },
+      });
       assert.deepEqual(resolved.bytes, content.subarray(1000, 2000));
       // The dedup index survived: the first chunk of the file is still answered.
       const built = await buildUpload([content], { maxXorbBytes: 512 * 1024 });
@@ -109,7 +121,10 @@ describe("failed transactions", () => {
 });
 
 /** Starts crash-child.ts and resolves with its URL. */
-async function startChild(dataDir: string, mode: string): Promise<{ child: ChildProcess; url: string; exited: Promise<NodeJS.Signals | null> }> {
+async function startChild(
+  dataDir: string,
+  mode: string,
+): Promise<{ child: ChildProcess; url: string; exited: Promise<NodeJS.Signals | null> }> {
   const child = spawn(process.execPath, ["--import", "tsx", CHILD, dataDir, mode], { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<NodeJS.Signals | null>((r) => child.on("exit", (_code, signal) => r(signal)));
   let stderr = "";
@@ -150,7 +165,8 @@ describe("killed processes", () => {
         }
         assert.equal(await c.exited, "SIGKILL");
         if (mode === "xorb-temp") assert.equal((await readdir(join(dataDir, "tmp"))).length, 1, "the crash left a temp file");
-        if (mode === "xorb-commit") assert.equal((await readdir(join(dataDir, "xorbs"), { recursive: true })).length, 2, "and an orphan xorb");
+        if (mode === "xorb-commit")
+          assert.equal((await readdir(join(dataDir, "xorbs"), { recursive: true })).length, 2, "and an orphan xorb");
 
         const hub = await startTestHub({ dataDir });
         try {
@@ -163,10 +179,16 @@ describe("killed processes", () => {
             assert.equal(info.json.totalFiles, 0);
             // the CAS part committed before the crash is intact
             assert.equal((await call(hub, "HEAD", `/v1/files/${built.files[0]!.hash}`, { token: tok })).status, 200);
-            const retry = await batch(hub, "alice/crash", alice.token, [{ type: "addFile", path: "lost.bin", xetHash: built.files[0]!.hash }]);
+            const retry = await batch(hub, "alice/crash", alice.token, [
+              { type: "addFile", path: "lost.bin", xetHash: built.files[0]!.hash },
+            ]);
             assert.equal(retry.status, 200, retry.text);
           } else {
-            assert.deepEqual(await readdir(join(dataDir, "xorbs"), { recursive: true }).then((l) => l.filter((p) => p.includes(x.hash))), [], "no orphan xorb");
+            assert.deepEqual(
+              await readdir(join(dataDir, "xorbs"), { recursive: true }).then((l) => l.filter((p) => p.includes(x.hash))),
+              [],
+              "no orphan xorb",
+            );
             assert.equal((await call(hub, "HEAD", `/v1/xorbs/default/${x.hash}`, { token: tok })).status, 404);
             const sh = await call(hub, "POST", "/v1/shards", { token: tok, body: built.shards[0] });
             assert.equal(sh.status, 400, "a shard cannot reference the lost xorb");

@@ -51,7 +51,10 @@ describe("buckets", () => {
 
   it("resolves the namespace me to the token's user and URLs follow the Host the client used", async () => {
     const viaLocalhost = { url: hub.url.replace("127.0.0.1", "localhost") };
-    const res = await call(viaLocalhost, "POST", "/api/buckets/me/mine", { token: alice.token, body: { visibility: "private", region: "eu" } });
+    const res = await call(viaLocalhost, "POST", "/api/buckets/me/mine", {
+      token: alice.token,
+      body: { visibility: "private", region: "eu" },
+    });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.id, "alice/mine");
     assert.equal(res.json.url, `${viaLocalhost.url}/buckets/alice/mine`);
@@ -81,7 +84,11 @@ describe("buckets", () => {
       assert.equal(res.status, 400, `${path} ${JSON.stringify(body)}: ${res.text}`);
       assert.ok(res.json.error);
     }
-    const notJson = await call(hub, "POST", "/api/buckets/alice/ok", { token: alice.token, body: "{nope", headers: { "Content-Type": "application/json" } });
+    const notJson = await call(hub, "POST", "/api/buckets/alice/ok", {
+      token: alice.token,
+      body: "{nope",
+      headers: { "Content-Type": "application/json" },
+    });
     assert.equal(notJson.status, 400);
     assert.equal((await call(hub, "GET", "/api/buckets/alice/ok", { token: alice.token })).status, 404, "nothing was created");
   });
@@ -114,10 +121,16 @@ describe("buckets", () => {
     for (const n of ["list-a", "list-b", "list-c", "other"]) await createBucket(hub, `bob/${n}`, bob.token);
     await createBucket(hub, "bob/list-private", bob.token, { private: true });
     const mine = await allPages("/api/buckets/me?search=LIST", bob.token);
-    assert.deepEqual(mine.items.map((b) => b.id), ["bob/list-a", "bob/list-b", "bob/list-c", "bob/list-private"]);
+    assert.deepEqual(
+      mine.items.map((b) => b.id),
+      ["bob/list-a", "bob/list-b", "bob/list-c", "bob/list-private"],
+    );
     assert.equal(mine.pages, 2);
     const anon = await allPages("/api/buckets/bob");
-    assert.deepEqual(anon.items.map((b) => b.id), ["bob/list-a", "bob/list-b", "bob/list-c", "bob/other"]);
+    assert.deepEqual(
+      anon.items.map((b) => b.id),
+      ["bob/list-a", "bob/list-b", "bob/list-c", "bob/other"],
+    );
     for (const b of anon.items) assert.equal(typeof b.totalFiles, "number");
   });
 
@@ -142,14 +155,24 @@ describe("buckets", () => {
     assert.equal((await move({ fromRepo: "alice/old-name", toRepo: "acme/new-name", type: "bucket" })).status, 200);
     assert.equal((await call(hub, "GET", "/api/buckets/alice/old-name")).status, 404);
     const tree = await call(hub, "GET", "/api/buckets/acme/new-name/tree");
-    assert.deepEqual(tree.json.map((e: any) => e.path), ["keep.txt"]);
+    assert.deepEqual(
+      tree.json.map((e: any) => e.path),
+      ["keep.txt"],
+    );
   });
 
   it("deletes buckets (write access), then 404", async () => {
     await createBucket(hub, "alice/doomed", alice.token);
-    assert.equal((await call(hub, "DELETE", "/api/buckets/alice/doomed", { token: bob.token })).status, 403, "public: visible but not bob's");
+    assert.equal(
+      (await call(hub, "DELETE", "/api/buckets/alice/doomed", { token: bob.token })).status,
+      403,
+      "public: visible but not bob's",
+    );
     assert.equal((await call(hub, "DELETE", "/api/buckets/alice/doomed", { token: alice.readToken })).status, 403);
-    const del = await call(hub, "DELETE", "/api/buckets/alice/doomed", { token: alice.token, headers: { "Content-Type": "application/json" } });
+    const del = await call(hub, "DELETE", "/api/buckets/alice/doomed", {
+      token: alice.token,
+      headers: { "Content-Type": "application/json" },
+    });
     assert.equal(del.status, 200);
     const again = await call(hub, "DELETE", "/api/buckets/alice/doomed", { token: alice.token });
     assert.equal(again.status, 404);
@@ -161,7 +184,12 @@ describe("tree and paths-info", () => {
   const paths = ["a.txt", "logs.json", "logs/x.log", "sub/b.txt", "sub/d.txt", "sub/deeper/c.txt", "sub/deeper/e/f.txt", "z/only/deep.bin"];
   before(async () => {
     await createBucket(hub, "alice/tree", alice.token);
-    const res = await batch(hub, "alice/tree", alice.token, paths.map((p, i) => ({ type: "addFile", path: p, xetHash: ZERO, mtime: 1_795_772_582_008 + i })));
+    const res = await batch(
+      hub,
+      "alice/tree",
+      alice.token,
+      paths.map((p, i) => ({ type: "addFile", path: p, xetHash: ZERO, mtime: 1_795_772_582_008 + i })),
+    );
     assert.equal(res.status, 200, res.text);
   });
 
@@ -169,19 +197,28 @@ describe("tree and paths-info", () => {
 
   it("recursive listing: every file at or below the prefix, files only, full paths, all pages", async () => {
     const all = await list("?recursive=true&expand=false");
-    assert.deepEqual(all.map((e) => e.path), paths);
+    assert.deepEqual(
+      all.map((e) => e.path),
+      paths,
+    );
     assert.ok(all.every((e) => e.type === "file" && e.size === 0 && e.xetHash === ZERO));
     assert.equal(all[0].mtime, "2026-11-27T09:43:02.008Z");
     assert.match(all[0].uploadedAt, ISO_Z);
-    assert.deepEqual((await list("/sub?recursive=true")).map((e) => e.path), ["sub/b.txt", "sub/d.txt", "sub/deeper/c.txt", "sub/deeper/e/f.txt"]);
+    assert.deepEqual(
+      (await list("/sub?recursive=true")).map((e) => e.path),
+      ["sub/b.txt", "sub/d.txt", "sub/deeper/c.txt", "sub/deeper/e/f.txt"],
+    );
   });
 
   it("non-recursive listing: direct children, one directory entry per sub-folder, across pages", async () => {
     const root = await list("");
-    assert.deepEqual(
-      root.map((e) => `${e.type}:${e.path}`).sort(),
-      ["directory:logs", "directory:sub", "directory:z", "file:a.txt", "file:logs.json"],
-    );
+    assert.deepEqual(root.map((e) => `${e.type}:${e.path}`).sort(), [
+      "directory:logs",
+      "directory:sub",
+      "directory:z",
+      "file:a.txt",
+      "file:logs.json",
+    ]);
     const dir = root.find((e) => e.path === "sub");
     assert.match(dir.uploadedAt, ISO_Z);
     const sub = await list("/sub?recursive=false");
@@ -194,8 +231,14 @@ describe("tree and paths-info", () => {
   });
 
   it("a prefix naming a file lists that file; an unknown prefix lists nothing", async () => {
-    assert.deepEqual((await list("/a.txt")).map((e) => e.path), ["a.txt"]);
-    assert.deepEqual((await list("/sub/b.txt?recursive=true")).map((e) => e.path), ["sub/b.txt"]);
+    assert.deepEqual(
+      (await list("/a.txt")).map((e) => e.path),
+      ["a.txt"],
+    );
+    assert.deepEqual(
+      (await list("/sub/b.txt?recursive=true")).map((e) => e.path),
+      ["sub/b.txt"],
+    );
     assert.deepEqual(await list("/nothing-here"), []);
     assert.deepEqual(await list("/su"), [], "folder semantics, not a lexical prefix");
   });
@@ -213,14 +256,21 @@ describe("tree and paths-info", () => {
       headers: { Accept: "application/json" },
     });
     assert.equal(res.status, 200, res.text);
-    assert.deepEqual(res.json.map((e: any) => e.path), ["sub/b.txt", "a.txt"]);
+    assert.deepEqual(
+      res.json.map((e: any) => e.path),
+      ["sub/b.txt", "a.txt"],
+    );
     assert.deepEqual(Object.keys(res.json[0]).sort(), ["mtime", "path", "size", "type", "uploadedAt", "xetHash"]);
-    const many = await call(hub, "POST", "/api/buckets/alice/tree/paths-info", { body: { paths: Array.from({ length: 1001 }, (_, i) => `f${i}`) } });
+    const many = await call(hub, "POST", "/api/buckets/alice/tree/paths-info", {
+      body: { paths: Array.from({ length: 1001 }, (_, i) => `f${i}`) },
+    });
     assert.equal(many.status, 400);
     assert.match(many.json.error, /1000/);
     assert.equal((await call(hub, "POST", "/api/buckets/alice/tree/paths-info", { body: { paths: "a.txt" } })).status, 400);
     assert.equal((await call(hub, "POST", "/api/buckets/alice/tree/paths-info", { body: { paths: [1] } })).status, 400);
-    const exactly = await call(hub, "POST", "/api/buckets/alice/tree/paths-info", { body: { paths: Array.from({ length: 1000 }, () => "a.txt") } });
+    const exactly = await call(hub, "POST", "/api/buckets/alice/tree/paths-info", {
+      body: { paths: Array.from({ length: 1000 }, () => "a.txt") },
+    });
     assert.equal(exactly.status, 200);
   });
 });
@@ -248,7 +298,10 @@ describe("batch", () => {
     assert.equal(partial.json.success, false);
     assert.equal(partial.json.processed, 3);
     assert.equal(partial.json.succeeded, 1);
-    assert.deepEqual(partial.json.failed.map((f: any) => f.path), ["ghost.bin", "not-there.txt"]);
+    assert.deepEqual(
+      partial.json.failed.map((f: any) => f.path),
+      ["ghost.bin", "not-there.txt"],
+    );
     assert.match(partial.json.failed[0].error, /unknown to the CAS/);
     const before = snapshot(hub.dataDir);
     const total = await batch(hub, "alice/batch", alice.token, [{ type: "addFile", path: "ghost.bin", xetHash: unknown }]);
@@ -267,13 +320,29 @@ describe("batch", () => {
 
   it("copies files from a readable bucket without data transfer; refuses unreadable sources and unknown hashes", async () => {
     const res = await batch(hub, "alice/batch", alice.token, [
-      { type: "copyFile", path: "copied/weights.bin", xetHash: data[0]!.hash, sourceRepoType: "bucket", sourceRepoId: "bob/source", mtime: 1_700_000_000_123 },
-      { type: "copyFile", path: "copied/secret.bin", xetHash: ZERO.replace(/0$/, "1"), sourceRepoType: "bucket", sourceRepoId: "bob/private-source" },
+      {
+        type: "copyFile",
+        path: "copied/weights.bin",
+        xetHash: data[0]!.hash,
+        sourceRepoType: "bucket",
+        sourceRepoId: "bob/source",
+        mtime: 1_700_000_000_123,
+      },
+      {
+        type: "copyFile",
+        path: "copied/secret.bin",
+        xetHash: ZERO.replace(/0$/, "1"),
+        sourceRepoType: "bucket",
+        sourceRepoId: "bob/private-source",
+      },
       { type: "copyFile", path: "copied/nope.bin", xetHash: "cd".repeat(32), sourceRepoType: "bucket", sourceRepoId: "bob/source" },
       { type: "copyFile", path: "copied/model.bin", xetHash: "cd".repeat(32), sourceRepoType: "model", sourceRepoId: "bob/source" },
     ]);
     assert.equal(res.status, 200, res.text);
-    assert.deepEqual(res.json.failed.map((f: any) => f.path), ["copied/secret.bin", "copied/nope.bin", "copied/model.bin"]);
+    assert.deepEqual(
+      res.json.failed.map((f: any) => f.path),
+      ["copied/secret.bin", "copied/nope.bin", "copied/model.bin"],
+    );
     assert.match(res.json.failed[0].error, /not found/);
     const info = await call(hub, "POST", "/api/buckets/alice/batch/paths-info", { body: { paths: ["copied/weights.bin"] } });
     assert.equal(info.json[0].size, 5000);
@@ -345,7 +414,10 @@ describe("batch", () => {
       assert.equal(res.status, 400, `${what}: ${res.status} ${res.text}`);
       assert.match(res.json.error, re, what);
     }
-    const invalidUtf8 = await call(hub, "POST", "/api/buckets/alice/batch/batch", { token: alice.token, body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) });
+    const invalidUtf8 = await call(hub, "POST", "/api/buckets/alice/batch/batch", {
+      token: alice.token,
+      body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+    });
     assert.equal(invalidUtf8.status, 400);
     assert.equal(snapshot(hub.dataDir), before, "no malformed batch changed the store");
   });
@@ -362,7 +434,10 @@ describe("tokens and resolve", () => {
   });
 
   it("returns CAS tokens in the JSON body and the X-Xet-* headers, casUrl on the client's origin", async () => {
-    const res = await call(hub, "GET", "/api/buckets/alice/files/xet-write-token", { token: alice.token, headers: { "X-Xet-Session-Id": "abc" } });
+    const res = await call(hub, "GET", "/api/buckets/alice/files/xet-write-token", {
+      token: alice.token,
+      headers: { "X-Xet-Session-Id": "abc" },
+    });
     assert.equal(res.status, 200);
     assert.equal(res.json.casUrl, hub.url);
     assert.equal(typeof res.json.accessToken, "string");
@@ -383,8 +458,13 @@ describe("tokens and resolve", () => {
   });
 
   it("HEAD resolve: X-Xet-Hash, X-Linked-Size, ETag and absolute Link relations (also for empty files)", async () => {
-    for (const [path, hash, size] of [["dir/data.txt", file.hash, file.size], ["empty.bin", ZERO, 0]] as const) {
-      const res = await call(hub, "HEAD", `/buckets/alice/files/resolve/${encodeURIComponent(path)}`, { headers: { "Accept-Encoding": "identity" } });
+    for (const [path, hash, size] of [
+      ["dir/data.txt", file.hash, file.size],
+      ["empty.bin", ZERO, 0],
+    ] as const) {
+      const res = await call(hub, "HEAD", `/buckets/alice/files/resolve/${encodeURIComponent(path)}`, {
+        headers: { "Accept-Encoding": "identity" },
+      });
       assert.equal(res.status, 200, path);
       assert.equal(res.headers.get("x-xet-hash"), hash);
       assert.equal(res.headers.get("x-linked-size"), String(size));
@@ -421,7 +501,9 @@ describe("tokens and resolve", () => {
     assert.equal(part.status, 206);
     assert.equal(part.headers.get("content-range"), `bytes 5-14/${content.length}`);
     assert.deepEqual(part.bytes, content.subarray(5, 15));
-    const tail = await call(hub, "GET", "/buckets/alice/files/resolve/dir/data.txt", { headers: { Range: `bytes=${content.length - 3}-` } });
+    const tail = await call(hub, "GET", "/buckets/alice/files/resolve/dir/data.txt", {
+      headers: { Range: `bytes=${content.length - 3}-` },
+    });
     assert.deepEqual(tail.bytes, content.subarray(content.length - 3));
     const past = await call(hub, "GET", "/buckets/alice/files/resolve/dir/data.txt", { headers: { Range: `bytes=${content.length}-` } });
     assert.equal(past.status, 416);
@@ -444,7 +526,11 @@ describe("HTTP conventions", () => {
   it("answers CORS preflights and exposes the headers browser clients read", async () => {
     const pre = await fetch(`${hub.url}/api/buckets/alice/first/xet-read-token`, {
       method: "OPTIONS",
-      headers: { Origin: "http://example.test", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization,range" },
+      headers: {
+        Origin: "http://example.test",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization,range",
+      },
     });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers.get("access-control-allow-origin"), "http://example.test");
@@ -452,13 +538,30 @@ describe("HTTP conventions", () => {
     assert.match(pre.headers.get("access-control-allow-headers")!, /authorization/);
     const res = await fetch(`${hub.url}/api/buckets/alice/first`, { headers: { Origin: "http://example.test" } });
     const exposed = res.headers.get("access-control-expose-headers")!.toLowerCase();
-    for (const h of ["link", "etag", "x-xet-hash", "x-linked-size", "x-linked-etag", "content-range", "x-request-id", "x-error-code", "x-error-message", "x-xet-cas-url", "x-xet-access-token", "x-xet-token-expiration"]) {
+    for (const h of [
+      "link",
+      "etag",
+      "x-xet-hash",
+      "x-linked-size",
+      "x-linked-etag",
+      "content-range",
+      "x-request-id",
+      "x-error-code",
+      "x-error-message",
+      "x-xet-cas-url",
+      "x-xet-access-token",
+      "x-xet-token-expiration",
+    ]) {
       assert.ok(exposed.includes(h), h);
     }
   });
 
   it("sends X-Request-Id on every response, errors included; unknown endpoints are 404 JSON", async () => {
-    for (const [m, p] of [["GET", "/api/buckets/alice/first"], ["GET", "/api/agent-harnesses"], ["POST", "/api/buckets/alice/first/tree"]] as const) {
+    for (const [m, p] of [
+      ["GET", "/api/buckets/alice/first"],
+      ["GET", "/api/agent-harnesses"],
+      ["POST", "/api/buckets/alice/first/tree"],
+    ] as const) {
       const res = await call(hub, m, p);
       assert.match(res.headers.get("x-request-id") ?? "", /^[0-9a-f]{24}$/, `${m} ${p}`);
       if (res.status >= 400) assert.ok(res.json.error, `${m} ${p}`);
@@ -491,7 +594,10 @@ describe("HTTP conventions", () => {
     const res = await call(hub, "GET", "/api/whoami-v2", { token: alice.readToken });
     assert.equal(res.json.name, "alice");
     assert.equal(res.json.auth.accessToken.role, "read");
-    assert.deepEqual(res.json.orgs.map((o: any) => o.name), ["acme"]);
+    assert.deepEqual(
+      res.json.orgs.map((o: any) => o.name),
+      ["acme"],
+    );
     assert.equal((await call(hub, "GET", "/api/whoami-v2")).status, 401);
   });
 });

@@ -63,7 +63,10 @@ describe("official JavaScript client (@huggingface/hub 2.17.5)", () => {
     for await (const f of hf.listFiles({ repo, path: "data", ...common() })) top.push(`${f.type}:${f.path}`);
     assert.deepEqual(top.sort(), ["directory:data/nested", "file:data/big.bin"]);
     const info = await hf.pathsInfo({ repo, paths: ["small.txt", "missing.txt", "data"], ...common() });
-    assert.deepEqual(info.map((i) => i.path), ["small.txt"]);
+    assert.deepEqual(
+      info.map((i) => i.path),
+      ["small.txt"],
+    );
     assert.equal(info[0]!.size, files["small.txt"]!.length);
     assert.equal(await hf.fileExists({ repo, path: "data/big.bin", ...common() }), true);
     assert.equal(await hf.fileExists({ repo, path: "nope.bin", ...common() }), false);
@@ -91,10 +94,17 @@ describe("official JavaScript client (@huggingface/hub 2.17.5)", () => {
     const x = built.xorbs[0]!;
     const info = core.parseXorb(x.data, x.hash);
     const known = { hash: x.hash, hashes: info.hashes, lengths: info.lengths };
-    const runs: Array<[number, number]> = [[0, 2], [4, 6], [8, 9]];
+    const runs: Array<[number, number]> = [
+      [0, 2],
+      [4, 6],
+      [8, 9],
+    ];
     const m = manualShard(core, [runs.map(([start, end]) => ({ xorb: known, start, end }))]);
     assert.equal((await call(hub, "POST", "/v1/shards", { token: tok, body: m.shard })).status, 200);
-    assert.equal((await batch(hub, "alice/js", alice.token, [{ type: "addFile", path: "runs.bin", xetHash: m.fileHashes[0] }])).status, 200);
+    assert.equal(
+      (await batch(hub, "alice/js", alice.token, [{ type: "addFile", path: "runs.bin", xetHash: m.fileHashes[0] }])).status,
+      200,
+    );
     const decoded = core.decodeChunkRecords(x.data);
     const offsets = [0];
     for (const l of decoded.lengths) offsets.push(offsets.at(-1)! + l);
@@ -102,7 +112,11 @@ describe("official JavaScript client (@huggingface/hub 2.17.5)", () => {
     const multiBefore = hub.requests.filter((r) => r.path.startsWith("/fetch/")).length;
     const blob = await hf.downloadFile({ repo, path: "runs.bin", ...common() });
     assert.deepEqual(Buffer.from(await blob!.arrayBuffer()), expected);
-    assert.equal(hub.requests.filter((r) => r.path.startsWith("/fetch/")).length - multiBefore, 1, "one multi-range request for the three runs");
+    assert.equal(
+      hub.requests.filter((r) => r.path.startsWith("/fetch/")).length - multiBefore,
+      1,
+      "one multi-range request for the three runs",
+    );
   });
 
   it("copyFiles copies server-side into another bucket (bob reads alice's public bucket)", async () => {
@@ -118,7 +132,12 @@ describe("official JavaScript client (@huggingface/hub 2.17.5)", () => {
       accessToken: bob.token,
     });
     assert.equal(hub.count("POST", "/v1/xorbs/"), xorbs, "no data transfer");
-    const blob = await hf.downloadFile({ repo: { type: "bucket", name: "bob/js-copy" }, path: "copied/big.bin", hubUrl: hub.url, accessToken: bob.token });
+    const blob = await hf.downloadFile({
+      repo: { type: "bucket", name: "bob/js-copy" },
+      path: "copied/big.bin",
+      hubUrl: hub.url,
+      accessToken: bob.token,
+    });
     assert.deepEqual(new Uint8Array(await blob!.arrayBuffer()), files["data/big.bin"]);
   });
 

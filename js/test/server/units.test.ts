@@ -41,7 +41,10 @@ describe("path rules", () => {
     assert.equal(normalizePrefix("/"), "");
     assert.equal(normalizePrefix("sub/"), "sub");
     assert.equal(normalizePrefix("sub/deeper"), "sub/deeper");
-    assert.throws(() => normalizePrefix("a/../b"), (e: unknown) => e instanceof HttpError && e.status === 400);
+    assert.throws(
+      () => normalizePrefix("a/../b"),
+      (e: unknown) => e instanceof HttpError && e.status === 400,
+    );
   });
   it("checks bucket and namespace names", () => {
     assert.equal(nameProblem("my-bucket_1.0"), undefined);
@@ -55,7 +58,13 @@ describe("Range parsing", () => {
     assert.deepEqual(parseRange("bytes=90-", 100), { kind: "ranges", ranges: [{ start: 90, end: 99 }] });
     assert.deepEqual(parseRange("bytes=-10", 100), { kind: "ranges", ranges: [{ start: 90, end: 99 }] });
     assert.deepEqual(parseRange("bytes=95-200", 100), { kind: "ranges", ranges: [{ start: 95, end: 99 }] });
-    assert.deepEqual(parseRange("bytes=0-0, 5-6", 100), { kind: "ranges", ranges: [{ start: 0, end: 0 }, { start: 5, end: 6 }] });
+    assert.deepEqual(parseRange("bytes=0-0, 5-6", 100), {
+      kind: "ranges",
+      ranges: [
+        { start: 0, end: 0 },
+        { start: 5, end: 6 },
+      ],
+    });
     assert.deepEqual(parseRange(undefined, 100), { kind: "none" });
   });
   it("reports unsatisfiable and invalid ranges", () => {
@@ -67,9 +76,25 @@ describe("Range parsing", () => {
   });
   it("checks ranges against signed ranges (adjacent signed ranges merge)", () => {
     assert.ok(rangesCovered([{ start: 0, end: 9 }], [[0, 9]]));
-    assert.ok(rangesCovered([{ start: 2, end: 15 }], [[0, 9], [10, 20]]));
+    assert.ok(
+      rangesCovered(
+        [{ start: 2, end: 15 }],
+        [
+          [0, 9],
+          [10, 20],
+        ],
+      ),
+    );
     assert.ok(!rangesCovered([{ start: 0, end: 10 }], [[0, 9]]));
-    assert.ok(!rangesCovered([{ start: 5, end: 25 }], [[0, 9], [20, 30]]));
+    assert.ok(
+      !rangesCovered(
+        [{ start: 5, end: 25 }],
+        [
+          [0, 9],
+          [20, 30],
+        ],
+      ),
+    );
   });
 });
 
@@ -92,7 +117,11 @@ describe("reconstruction planning", () => {
     assert.equal(p.offsetIntoFirstRange, 0);
     assert.deepEqual(
       p.terms.map((t) => [t.hash, t.range.start, t.range.end, t.unpacked_length]),
-      [["X", 0, 2, 30], ["Y", 0, 2, 10], ["X", 1, 4, 90]],
+      [
+        ["X", 0, 2, 30],
+        ["Y", 0, 2, 10],
+        ["X", 1, 4, 90],
+      ],
     );
     assert.deepEqual(p.fetch.get("X"), [{ chunks: { start: 0, end: 4 }, bytes: { start: 0, end: 131 } }]);
     assert.deepEqual(p.fetch.get("Y"), [{ chunks: { start: 0, end: 2 }, bytes: { start: 0, end: 25 } }]);
@@ -112,7 +141,11 @@ describe("reconstruction planning", () => {
     assert.equal(p.offsetIntoFirstRange, 15);
     assert.deepEqual(
       p.terms.map((t) => [t.hash, t.range.start, t.range.end, t.unpacked_length]),
-      [["X", 1, 2, 20], ["Y", 0, 2, 10], ["X", 1, 3, 50]],
+      [
+        ["X", 1, 2, 20],
+        ["Y", 0, 2, 10],
+        ["X", 1, 3, 50],
+      ],
     );
     assert.deepEqual(p.fetch.get("X"), [{ chunks: { start: 1, end: 3 }, bytes: { start: 18, end: 83 } }]);
   });
@@ -134,7 +167,10 @@ describe("CAS tokens and fetch URLs", () => {
     assert.deepEqual(auth.principal("hf_alice_secret_token")?.scope, "write");
     assert.deepEqual(auth.principal("hf_alice_read_token")?.scope, "read");
     assert.ok(auth.principal("hf_alice_read_token")?.namespaces.has("acme"));
-    assert.throws(() => auth.principal("hf_nope_nope_nope"), (e: unknown) => e instanceof HttpError && e.status === 401);
+    assert.throws(
+      () => auth.principal("hf_nope_nope_nope"),
+      (e: unknown) => e instanceof HttpError && e.status === 401,
+    );
   });
 
   it("refuses tokens the JS client would refuse", () => {
@@ -155,9 +191,24 @@ describe("CAS tokens and fetch URLs", () => {
   });
 
   it("signs fetch URLs for exact ranges and an expiry", () => {
-    const q = new URLSearchParams(auth.signFetch("ab".repeat(32), [[0, 99], [200, 299]], 500));
-    assert.deepEqual(auth.verifyFetch("ab".repeat(32), q, 499), [[0, 99], [200, 299]]);
-    assert.throws(() => auth.verifyFetch("ab".repeat(32), q, 500), (e: unknown) => e instanceof HttpError && e.status === 403);
+    const q = new URLSearchParams(
+      auth.signFetch(
+        "ab".repeat(32),
+        [
+          [0, 99],
+          [200, 299],
+        ],
+        500,
+      ),
+    );
+    assert.deepEqual(auth.verifyFetch("ab".repeat(32), q, 499), [
+      [0, 99],
+      [200, 299],
+    ]);
+    assert.throws(
+      () => auth.verifyFetch("ab".repeat(32), q, 500),
+      (e: unknown) => e instanceof HttpError && e.status === 403,
+    );
     assert.throws(() => auth.verifyFetch("cd".repeat(32), q, 0), /signature/);
     const tampered = new URLSearchParams(q);
     tampered.set("r", "0-299");

@@ -2,12 +2,7 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import {
-  decodeChunkRecords,
-  initCore,
-  UploadSession,
-  type UploadSessionOptions,
-} from "../../src/core/index.js";
+import { decodeChunkRecords, initCore, UploadSession, type UploadSessionOptions } from "../../src/core/index.js";
 import { loadSqlite } from "../../src/server/store.js";
 /** Anything with the hub URL (a TestHub, a LocalHub, a child process hub). */
 export type HubLike = { url: string };
@@ -137,13 +132,22 @@ export async function uploadFiles(
   files: Array<{ path: string; data: Uint8Array; mtime?: number; contentType?: string }>,
   options: UploadSessionOptions = {},
 ): Promise<Array<{ path: string; hash: string; size: number }>> {
-  const built = await buildUpload(files.map((f) => f.data), options);
+  const built = await buildUpload(
+    files.map((f) => f.data),
+    options,
+  );
   await pushUpload(hub, await casToken(hub, bucket, token, "write"), built);
   const res = await batch(
     hub,
     bucket,
     token,
-    files.map((f, i) => ({ type: "addFile", path: f.path, xetHash: built.files[i]!.hash, mtime: f.mtime ?? 1_700_000_000_000, contentType: f.contentType })),
+    files.map((f, i) => ({
+      type: "addFile",
+      path: f.path,
+      xetHash: built.files[i]!.hash,
+      mtime: f.mtime ?? 1_700_000_000_000,
+      contentType: f.contentType,
+    })),
   );
   assert.equal(res.status, 200, res.text);
   assert.deepEqual(res.json.failed, []);

@@ -19,12 +19,46 @@ function py(script: string, input: unknown): any {
 }
 
 const PATHS = [
-  "a.bin", "a.txt", "dir/a.txt", "dir/sub/b.safetensors", "logs.json", "logs/x.log", "logs_backup/y", ".hidden", "dir/.hidden",
-  "weird[1].bin", "x?y", "α/β.txt", "ckpt-0001/model.bin", "ckpt-0010/optimizer.pt", "a\\b", "space name.txt", "UPPER.TXT",
+  "a.bin",
+  "a.txt",
+  "dir/a.txt",
+  "dir/sub/b.safetensors",
+  "logs.json",
+  "logs/x.log",
+  "logs_backup/y",
+  ".hidden",
+  "dir/.hidden",
+  "weird[1].bin",
+  "x?y",
+  "α/β.txt",
+  "ckpt-0001/model.bin",
+  "ckpt-0010/optimizer.pt",
+  "a\\b",
+  "space name.txt",
+  "UPPER.TXT",
 ];
 const PATTERNS = [
-  "*", "*.txt", "dir/*", "*/sub/*", "logs", "logs*", "logs/*", "[ab].*", "[!a]*", "weird[[]1].bin", "*.[Tt][Xx][Tt]", "?.bin",
-  "ckpt-00[0-9][0-9]/*", "*.safetensors", "dir\\*", "α/*", "[]]", "[!]", "x?y", "*[", "**/*.pt",
+  "*",
+  "*.txt",
+  "dir/*",
+  "*/sub/*",
+  "logs",
+  "logs*",
+  "logs/*",
+  "[ab].*",
+  "[!a]*",
+  "weird[[]1].bin",
+  "*.[Tt][Xx][Tt]",
+  "?.bin",
+  "ckpt-00[0-9][0-9]/*",
+  "*.safetensors",
+  "dir\\*",
+  "α/*",
+  "[]]",
+  "[!]",
+  "x?y",
+  "*[",
+  "**/*.pt",
 ];
 
 test("fnmatch translation matches Python's fnmatchcase on every pattern × path", () => {
@@ -64,7 +98,12 @@ print(json.dumps([m.matches(p) for p in d["paths"]]))`,
 test("comparison rules and reasons equal huggingface_hub's _compare_files_for_sync for every mode", () => {
   const t0 = 1_795_772_582_008.25;
   const pairs: [SideFile, SideFile][] = [];
-  for (const ds of [0, 1, -1]) for (const dt of [0, 999, 1000, 1001, -1001, 5000.5, -5000]) pairs.push([{ size: 100 + ds, mtimeMs: t0 + dt }, { size: 100, mtimeMs: t0 }]);
+  for (const ds of [0, 1, -1])
+    for (const dt of [0, 999, 1000, 1001, -1001, 5000.5, -5000])
+      pairs.push([
+        { size: 100 + ds, mtimeMs: t0 + dt },
+        { size: 100, mtimeMs: t0 },
+      ]);
   const modes = [{}, { ignoreTimes: true }, { ignoreSizes: true }, { ignoreExisting: true }];
   for (const direction of ["upload", "download"] as const) {
     for (const mode of modes) {
@@ -98,14 +137,23 @@ test("new files, --existing, --delete, sorted order; plan JSONL round trip and P
     ["gone.txt", { size: 7, mtimeMs: 1000 }],
   ]);
   const ops = compareListings("upload", src, dst, { delete: true });
-  assert.deepEqual(ops.map((o) => [o.action, o.path, o.reason]), [
-    ["upload", "a/new.bin", "new file"],
-    ["upload", "b.txt", "new file"],
-    ["delete", "gone.txt", "not in source (--delete)"],
-    ["skip", "same.bin", "identical"],
-  ]);
-  assert.deepEqual(compareListings("upload", src, dst, { existing: true }).map((o) => o.action), ["skip", "skip", "skip"]);
-  assert.equal(compareListings("upload", src, dst, {}).some((o) => o.action === "delete"), false);
+  assert.deepEqual(
+    ops.map((o) => [o.action, o.path, o.reason]),
+    [
+      ["upload", "a/new.bin", "new file"],
+      ["upload", "b.txt", "new file"],
+      ["delete", "gone.txt", "not in source (--delete)"],
+      ["skip", "same.bin", "identical"],
+    ],
+  );
+  assert.deepEqual(
+    compareListings("upload", src, dst, { existing: true }).map((o) => o.action),
+    ["skip", "skip", "skip"],
+  );
+  assert.equal(
+    compareListings("upload", src, dst, {}).some((o) => o.action === "delete"),
+    false,
+  );
 
   const plan = { source: "/data/run", dest: "hf://buckets/u/b/ckpt", timestamp: isoFromMs(Date.UTC(2026, 10, 27)), operations: ops };
   const text = serializePlan(plan);
@@ -122,7 +170,10 @@ print(json.dumps({"summary": p.summary(), "ops": [[o.action, o.path, o.reason, o
     text as unknown,
   );
   assert.deepEqual(loaded.summary, summarize(plan));
-  assert.deepEqual(loaded.ops, ops.map((o) => [o.action, o.path, o.reason, o.size]));
+  assert.deepEqual(
+    loaded.ops,
+    ops.map((o) => [o.action, o.path, o.reason, o.size]),
+  );
   assert.equal(loaded.rewritten, text, "Python rewrites our plan byte for byte");
 });
 

@@ -69,13 +69,21 @@ test("sync up then down reproduces the tree (bytes and mtimes); second runs in b
   const up = await syncBucket(src, "hf://buckets/alice/ckpts/run1", opts(hub));
   assert.equal(up.executed, true);
   assert.equal(up.summary.uploads, Object.keys(FILES).length);
-  assert.equal(up.summary.total_size, Object.values(FILES).reduce((n, d) => n + d.length, 0));
+  assert.equal(
+    up.summary.total_size,
+    Object.values(FILES).reduce((n, d) => n + d.length, 0),
+  );
   assert.equal(up.upload!.files, Object.keys(FILES).length);
   assert.equal(up.upload!.logicalBytes, up.summary.total_size);
 
   const remote = [];
   for await (const e of listFiles({ repo: "buckets/alice/ckpts", path: "run1", recursive: true, ...opts(hub) })) remote.push(e.path);
-  assert.deepEqual(remote.sort(), Object.keys(FILES).map((p) => `run1/${p}`).sort());
+  assert.deepEqual(
+    remote.sort(),
+    Object.keys(FILES)
+      .map((p) => `run1/${p}`)
+      .sort(),
+  );
 
   const again = await syncBucket(src, "hf://buckets/alice/ckpts/run1", opts(hub));
   assert.equal(again.executed, false);
@@ -103,9 +111,15 @@ test("sync up then down reproduces the tree (bytes and mtimes); second runs in b
   // A changed file is uploaded again; with its new mtime the download side sees "remote newer".
   await writeFile(join(src, "config.json"), '{"layers": 24}\n');
   const changed = await syncBucket(src, "hf://buckets/alice/ckpts/run1", opts(hub));
-  assert.deepEqual(changed.plan.operations.filter((o) => o.action === "upload").map((o) => [o.path, o.reason]), [["config.json", "local newer"]]);
+  assert.deepEqual(
+    changed.plan.operations.filter((o) => o.action === "upload").map((o) => [o.path, o.reason]),
+    [["config.json", "local newer"]],
+  );
   const pulled = await syncBucket("hf://buckets/alice/ckpts/run1", dst, opts(hub));
-  assert.deepEqual(pulled.plan.operations.filter((o) => o.action === "download").map((o) => [o.path, o.reason]), [["config.json", "remote newer"]]);
+  assert.deepEqual(
+    pulled.plan.operations.filter((o) => o.action === "download").map((o) => [o.path, o.reason]),
+    [["config.json", "remote newer"]],
+  );
   assert.equal(await readFile(join(dst, "config.json"), "utf8"), '{"layers": 24}\n');
 });
 
@@ -127,9 +141,18 @@ test("delete guards: excluded files are never deleted, an empty source deletes n
   await writeTree(local, { "a.txt": enc.encode("a") });
 
   const plan = await syncBucket(local, "hf://buckets/alice/b", { ...opts(hub), delete: true, exclude: ["*.log"], dryRun: true });
-  assert.deepEqual(plan.plan.operations.filter((o) => o.action === "delete").map((o) => o.path).sort(), ["dir/old2.bin", "old.bin"]);
+  assert.deepEqual(
+    plan.plan.operations
+      .filter((o) => o.action === "delete")
+      .map((o) => o.path)
+      .sort(),
+    ["dir/old2.bin", "old.bin"],
+  );
   assert.equal(plan.executed, false);
-  await assert.rejects(syncBucket(local, "hf://buckets/alice/b", { ...opts(hub), delete: true, exclude: ["*.log"], maxDelete: 1 }), SyncRefusedError);
+  await assert.rejects(
+    syncBucket(local, "hf://buckets/alice/b", { ...opts(hub), delete: true, exclude: ["*.log"], maxDelete: 1 }),
+    SyncRefusedError,
+  );
 
   const done = await syncBucket(local, "hf://buckets/alice/b", { ...opts(hub), delete: true, exclude: ["*.log"] });
   assert.equal(done.deleted, 2);
@@ -138,7 +161,10 @@ test("delete guards: excluded files are never deleted, an empty source deletes n
   assert.deepEqual(left.sort(), ["a.txt", "keep.log"]);
 
   const empty = await tempDir(t, "sync-empty-");
-  await assert.rejects(syncBucket(empty, "hf://buckets/alice/b", { ...opts(hub), delete: true }), (e: unknown) => e instanceof SyncRefusedError && e.code === "SYNC_REFUSED");
+  await assert.rejects(
+    syncBucket(empty, "hf://buckets/alice/b", { ...opts(hub), delete: true }),
+    (e: unknown) => e instanceof SyncRefusedError && e.code === "SYNC_REFUSED",
+  );
   // Nothing was deleted by the refused call.
   const still = [];
   for await (const e of listFiles({ repo: "buckets/alice/b", recursive: true, ...opts(hub) })) still.push(e.path);
@@ -171,48 +197,70 @@ test("symlinked directories are followed, loops and broken links reported, and r
   await batchBucketFiles("alice/links", { ...opts(hub), add: [[enc.encode("stale"), "stale.txt"]] });
 
   const res = await syncBucket(root, "hf://buckets/alice/links", { ...opts(hub), delete: true });
-  assert.deepEqual(res.plan.operations.filter((o) => o.action === "upload").map((o) => o.path).sort(), ["linked/w.bin", "real/a.txt"]);
+  assert.deepEqual(
+    res.plan.operations
+      .filter((o) => o.action === "upload")
+      .map((o) => o.path)
+      .sort(),
+    ["linked/w.bin", "real/a.txt"],
+  );
   assert.deepEqual(res.problems.map((p) => p.path).sort(), ["broken", "real/loop"]);
-  assert.ok(res.warnings.some((w) => /delete\(s\) left out/.test(w)), res.warnings.join("\n"));
+  assert.ok(
+    res.warnings.some((w) => /delete\(s\) left out/.test(w)),
+    res.warnings.join("\n"),
+  );
   assert.equal(res.deleted, 0, "no delete when the local listing is incomplete");
 });
 
-test("plans: ours applied by `hf buckets sync --apply`, theirs (--plan) applied by ours; dry run executes nothing", { skip: !hasPythonClients() && "no Python venv" }, async (t) => {
-  const hub = await startTestHub();
-  t.after(() => hub.close());
-  await createBucket("alice/plans", opts(hub));
-  const src = await tempDir(t, "sync-plan-src-");
-  await writeTree(src, { "x.bin": fastRandom(200_000, 9), "sub/y.txt": new TextEncoder().encode("y") });
+test(
+  "plans: ours applied by `hf buckets sync --apply`, theirs (--plan) applied by ours; dry run executes nothing",
+  { skip: !hasPythonClients() && "no Python venv" },
+  async (t) => {
+    const hub = await startTestHub();
+    t.after(() => hub.close());
+    await createBucket("alice/plans", opts(hub));
+    const src = await tempDir(t, "sync-plan-src-");
+    await writeTree(src, { "x.bin": fastRandom(200_000, 9), "sub/y.txt": new TextEncoder().encode("y") });
 
-  const dry = await syncBucket(src, "hf://buckets/alice/plans", { ...opts(hub), dryRun: true });
-  assert.equal(dry.executed, false);
-  assert.equal(parsePlan(dry.planText).operations.length, 2);
-  const listed = [];
-  for await (const e of listFiles({ repo: "buckets/alice/plans", recursive: true, ...opts(hub) })) listed.push(e.path);
-  assert.deepEqual(listed, [], "dry run uploaded nothing");
+    const dry = await syncBucket(src, "hf://buckets/alice/plans", { ...opts(hub), dryRun: true });
+    assert.equal(dry.executed, false);
+    assert.equal(parsePlan(dry.planText).operations.length, 2);
+    const listed = [];
+    for await (const e of listFiles({ repo: "buckets/alice/plans", recursive: true, ...opts(hub) })) listed.push(e.path);
+    assert.deepEqual(listed, [], "dry run uploaded nothing");
 
-  // Our plan, applied by the official CLI (from another working directory: the local root is absolute).
-  const planFile = join(await tempDir(t, "sync-planfile-"), "plan.jsonl");
-  await syncBucket(src, "hf://buckets/alice/plans", { ...opts(hub), plan: planFile });
-  const applied = await runHf(hub.url, hub.users.alice.token, ["buckets", "sync", "--apply", planFile], { cwd: tmpdir() });
-  assert.equal(applied.code, 0, applied.stderr + applied.stdout);
-  const after = [];
-  for await (const e of listFiles({ repo: "buckets/alice/plans", recursive: true, ...opts(hub) })) after.push([e.path, e.size]);
-  assert.deepEqual(after.sort(), [["sub/y.txt", 1], ["x.bin", 200_000]]);
-  // hf_xet uploads through Python carry mtimes: a sync from the same source is now a no-op.
-  assert.equal((await syncBucket(src, "hf://buckets/alice/plans", opts(hub))).executed, false);
+    // Our plan, applied by the official CLI (from another working directory: the local root is absolute).
+    const planFile = join(await tempDir(t, "sync-planfile-"), "plan.jsonl");
+    await syncBucket(src, "hf://buckets/alice/plans", { ...opts(hub), plan: planFile });
+    const applied = await runHf(hub.url, hub.users.alice.token, ["buckets", "sync", "--apply", planFile], { cwd: tmpdir() });
+    assert.equal(applied.code, 0, applied.stderr + applied.stdout);
+    const after = [];
+    for await (const e of listFiles({ repo: "buckets/alice/plans", recursive: true, ...opts(hub) })) after.push([e.path, e.size]);
+    assert.deepEqual(after.sort(), [
+      ["sub/y.txt", 1],
+      ["x.bin", 200_000],
+    ]);
+    // hf_xet uploads through Python carry mtimes: a sync from the same source is now a no-op.
+    assert.equal((await syncBucket(src, "hf://buckets/alice/plans", opts(hub))).executed, false);
 
-  // Their plan (download direction), applied by us.
-  const dst = await tempDir(t, "sync-plan-dst-");
-  const theirPlan = join(dst, "..", `their-plan-${process.pid}.jsonl`);
-  t.after(() => rm(theirPlan, { force: true }));
-  const planned = await runHf(hub.url, hub.users.alice.token, ["buckets", "sync", "hf://buckets/alice/plans", dst, "--plan", theirPlan]);
-  assert.equal(planned.code, 0, planned.stderr + planned.stdout);
-  const res = await syncBucket(undefined, undefined, { ...opts(hub), apply: theirPlan });
-  assert.equal(res.downloaded, 2);
-  assert.deepEqual(await readFile(join(dst, "x.bin")), Buffer.from(await readFile(join(src, "x.bin"))));
-  await assert.rejects(syncBucket(undefined, undefined, { ...opts(hub), apply: theirPlan, delete: true }), /apply cannot be combined with delete/);
-  await assert.rejects(syncBucket(src, undefined, { ...opts(hub) }), /needs a source and a dest/);
-  await assert.rejects(syncBucket(src, dst, { ...opts(hub) }), /one of source and dest must be a bucket/);
-  await assert.rejects(syncBucket(src, "hf://buckets/alice/plans", { ...opts(hub), ignoreTimes: true, ignoreSizes: true }), /cannot be combined/);
-});
+    // Their plan (download direction), applied by us.
+    const dst = await tempDir(t, "sync-plan-dst-");
+    const theirPlan = join(dst, "..", `their-plan-${process.pid}.jsonl`);
+    t.after(() => rm(theirPlan, { force: true }));
+    const planned = await runHf(hub.url, hub.users.alice.token, ["buckets", "sync", "hf://buckets/alice/plans", dst, "--plan", theirPlan]);
+    assert.equal(planned.code, 0, planned.stderr + planned.stdout);
+    const res = await syncBucket(undefined, undefined, { ...opts(hub), apply: theirPlan });
+    assert.equal(res.downloaded, 2);
+    assert.deepEqual(await readFile(join(dst, "x.bin")), Buffer.from(await readFile(join(src, "x.bin"))));
+    await assert.rejects(
+      syncBucket(undefined, undefined, { ...opts(hub), apply: theirPlan, delete: true }),
+      /apply cannot be combined with delete/,
+    );
+    await assert.rejects(syncBucket(src, undefined, { ...opts(hub) }), /needs a source and a dest/);
+    await assert.rejects(syncBucket(src, dst, { ...opts(hub) }), /one of source and dest must be a bucket/);
+    await assert.rejects(
+      syncBucket(src, "hf://buckets/alice/plans", { ...opts(hub), ignoreTimes: true, ignoreSizes: true }),
+      /cannot be combined/,
+    );
+  },
+);

@@ -33,7 +33,10 @@ test("abort mid-upload: AbortError, no file registered, no further requests; the
       hubUrl: proxy.url,
       accessToken: ALICE.token,
       abortSignal: ctl.signal,
-      files: [{ path: "big.bin", content: data }, { path: "small.txt", content: new TextEncoder().encode("hello") }],
+      files: [
+        { path: "big.bin", content: data },
+        { path: "small.txt", content: new TextEncoder().encode("hello") },
+      ],
       maxXorbBytes: MiB,
     });
     for await (const ev of it) {
@@ -53,10 +56,19 @@ test("abort mid-upload: AbortError, no file registered, no further requests; the
   assert.equal(countRequests(hub, "POST", "/shards"), 0, "no shard registered");
   assert.deepEqual(await listTree(hub.url, bucket), []);
 
-  const report = await uploadFiles({ repo: `buckets/${bucket}`, hubUrl: hub.url, accessToken: ALICE.token, files: [{ path: "big.bin", content: data }], maxXorbBytes: MiB });
+  const report = await uploadFiles({
+    repo: `buckets/${bucket}`,
+    hubUrl: hub.url,
+    accessToken: ALICE.token,
+    files: [{ path: "big.bin", content: data }],
+    maxXorbBytes: MiB,
+  });
   assert.equal(report.files, 1);
   assert.ok(Buffer.from(await resolveBytes(hub.url, bucket, "big.bin")).equals(Buffer.from(data)));
-  assert.deepEqual((await listTree(hub.url, bucket)).map((e) => e.path), ["big.bin"]);
+  assert.deepEqual(
+    (await listTree(hub.url, bucket)).map((e) => e.path),
+    ["big.bin"],
+  );
 });
 
 test("abort during a retry wait (503 with Retry-After: 30) rejects at once", async (t) => {
@@ -70,7 +82,13 @@ test("abort during a retry wait (503 with Retry-After: 30) rejects at once", asy
   const rule = proxy.add({ method: "POST", path: "/v1/xorbs/", action: "status", status: 503, retryAfter: 30 });
   const ctl = new AbortController();
   const t0 = Date.now();
-  const p = uploadFiles({ repo: `buckets/${bucket}`, hubUrl: proxy.url, accessToken: ALICE.token, abortSignal: ctl.signal, files: [{ path: "a.bin", content: randomData(MiB, 1) }] });
+  const p = uploadFiles({
+    repo: `buckets/${bucket}`,
+    hubUrl: proxy.url,
+    accessToken: ALICE.token,
+    abortSignal: ctl.signal,
+    files: [{ path: "a.bin", content: randomData(MiB, 1) }],
+  });
   while (rule.injected === 0 && Date.now() - t0 < 10_000) await sleep(20);
   assert.ok(rule.injected > 0, "the xorb upload was attempted");
   ctl.abort();
@@ -87,7 +105,13 @@ test("an already-aborted signal rejects before any request; a custom reason is k
   const before = hub.requests.length;
   const reason = new Error("stop right there");
   await assert.rejects(
-    uploadFiles({ repo: `buckets/${bucket}`, hubUrl: hub.url, accessToken: ALICE.token, abortSignal: AbortSignal.abort(reason), files: [{ path: "a", content: new Uint8Array(10) }] }),
+    uploadFiles({
+      repo: `buckets/${bucket}`,
+      hubUrl: hub.url,
+      accessToken: ALICE.token,
+      abortSignal: AbortSignal.abort(reason),
+      files: [{ path: "a", content: new Uint8Array(10) }],
+    }),
     (err) => err === reason,
   );
   assert.equal(hub.requests.length, before);

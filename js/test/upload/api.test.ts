@@ -44,12 +44,35 @@ test("bucket designations: buckets/ns/name, { type: bucket }, hf://buckets/ns/na
 
   const before = h.requests.length;
   for (const repo of [bucket, `datasets/${bucket}`, { type: "model", name: bucket }, "bucket/alice/x", "buckets/alice"]) {
-    await assert.rejects(uploadFiles({ ...common, repo: repo as never, files: [{ path: "x", content: enc("x") }] }), InvalidArgumentError, JSON.stringify(repo));
+    await assert.rejects(
+      uploadFiles({ ...common, repo: repo as never, files: [{ path: "x", content: enc("x") }] }),
+      InvalidArgumentError,
+      JSON.stringify(repo),
+    );
   }
-  await assert.rejects(uploadFiles({ ...common, repo: `buckets/${bucket}`, files: [{ path: "/abs", content: enc("x") }] }), InvalidArgumentError);
-  await assert.rejects(uploadFiles({ ...common, repo: `buckets/${bucket}`, files: [{ path: "x", content: enc("1") }, { path: "x", content: enc("2") }] }), /given twice/);
-  await assert.rejects(uploadFiles({ ...common, repo: `buckets/${bucket}`, useXet: false, files: [{ path: "x", content: enc("1") }] }), /useXet/);
-  await assert.rejects(uploadFiles({ ...common, repo: `buckets/${bucket}`, files: [{ path: "x", content: "/no/such/file/here" }] }), (e: Error & { code?: string }) => e.code === "FILE_NOT_FOUND");
+  await assert.rejects(
+    uploadFiles({ ...common, repo: `buckets/${bucket}`, files: [{ path: "/abs", content: enc("x") }] }),
+    InvalidArgumentError,
+  );
+  await assert.rejects(
+    uploadFiles({
+      ...common,
+      repo: `buckets/${bucket}`,
+      files: [
+        { path: "x", content: enc("1") },
+        { path: "x", content: enc("2") },
+      ],
+    }),
+    /given twice/,
+  );
+  await assert.rejects(
+    uploadFiles({ ...common, repo: `buckets/${bucket}`, useXet: false, files: [{ path: "x", content: enc("1") }] }),
+    /useXet/,
+  );
+  await assert.rejects(
+    uploadFiles({ ...common, repo: `buckets/${bucket}`, files: [{ path: "x", content: "/no/such/file/here" }] }),
+    (e: Error & { code?: string }) => e.code === "FILE_NOT_FOUND",
+  );
   assert.equal(h.requests.length, before, "invalid calls send nothing");
 });
 
@@ -93,7 +116,14 @@ test("commit: addOrUpdate, edit, copy (by xetHash, from another bucket) and dele
   const common = { hubUrl: h.url, accessToken: ALICE.token };
   const original = textInput(300_000);
   const srcReport = await uploadFiles({ ...common, repo: `buckets/${src}`, files: [{ path: "shared.txt", content: original }] });
-  await uploadFiles({ ...common, repo: `buckets/${dst}`, files: [{ path: "old.txt", content: enc("old") }, { path: "keep.txt", content: enc("keep") }] });
+  await uploadFiles({
+    ...common,
+    repo: `buckets/${dst}`,
+    files: [
+      { path: "old.txt", content: enc("old") },
+      { path: "keep.txt", content: enc("keep") },
+    ],
+  });
   // The edit leaves the first chunk alone: its dedup query finds the original's xorbs (global dedup).
   const edited = new Uint8Array([...original.subarray(0, 200_000), ...enc("EDIT"), ...original.subarray(201_000)]);
   const result = await commit({
@@ -102,7 +132,12 @@ test("commit: addOrUpdate, edit, copy (by xetHash, from another bucket) and dele
     title: "ignored for buckets",
     operations: [
       { operation: "addOrUpdate", path: "new.txt", content: new Blob([enc("new")]) },
-      { operation: "edit", path: "edited.txt", originalContent: new Blob([original.slice()]), edits: [{ start: 200_000, end: 201_000, content: new Blob([enc("EDIT")]) }] },
+      {
+        operation: "edit",
+        path: "edited.txt",
+        originalContent: new Blob([original.slice()]),
+        edits: [{ start: 200_000, end: 201_000, content: new Blob([enc("EDIT")]) }],
+      },
       { operation: "copy", path: "copied.txt", sourceXetHash: srcReport.perFile[0]!.xetHash, sourceRepo: `buckets/${src}` },
       { operation: "delete", path: "old.txt" },
     ],
@@ -153,13 +188,23 @@ test("refused paths: BatchError listing them; with allowPartial the call resolve
   await assert.rejects(commit({ ...common, operations: ops }), (err: BatchError) => {
     assert.ok(err instanceof BatchError);
     assert.equal(err.code, "BATCH_FAILED");
-    assert.deepEqual(err.failures.map((f) => f.path), ["ghost.txt"]);
+    assert.deepEqual(
+      err.failures.map((f) => f.path),
+      ["ghost.txt"],
+    );
     assert.match(err.message, /ghost\.txt/);
     return true;
   });
-  assert.deepEqual((await listTree(h.url, bucket)).map((e) => e.path), ["ok.txt"], "the other operations were applied");
+  assert.deepEqual(
+    (await listTree(h.url, bucket)).map((e) => e.path),
+    ["ok.txt"],
+    "the other operations were applied",
+  );
   const r = await commit({ ...common, operations: ops, allowPartial: true });
-  assert.deepEqual(r.failed.map((f) => f.path), ["ghost.txt"]);
+  assert.deepEqual(
+    r.failed.map((f) => f.path),
+    ["ghost.txt"],
+  );
   assert.equal(r.copied, 0);
 });
 
@@ -184,9 +229,20 @@ test("uploadFilesWithProgress: phases in order, per-file hashing → uploading, 
     const fe = events.filter((e) => e.event === "fileProgress" && e.path === f.path) as { state: string; progress: number }[];
     assert.ok(fe.length >= 2, f.path);
     assert.equal(fe[0]!.state, "hashing");
-    assert.deepEqual(fe[fe.length - 1], { event: "fileProgress", path: f.path, progress: 1, state: "uploading", processed: f.content.length, size: f.content.length });
+    assert.deepEqual(fe[fe.length - 1], {
+      event: "fileProgress",
+      path: f.path,
+      progress: 1,
+      state: "uploading",
+      processed: f.content.length,
+      size: f.content.length,
+    });
     const hashing = fe.filter((e) => e.state === "hashing").map((e) => e.progress);
-    assert.deepEqual(hashing, [...hashing].sort((a, b) => a - b), "progress never goes back");
+    assert.deepEqual(
+      hashing,
+      [...hashing].sort((a, b) => a - b),
+      "progress never goes back",
+    );
   }
   const bytes = events.filter((e) => e.event === "bytes") as BytesEvent[];
   assert.ok(bytes.length >= 3);
@@ -205,10 +261,18 @@ test("uploadFilesWithProgress: phases in order, per-file hashing → uploading, 
   assert.equal(last.filesDone, 3);
   assert.ok(report.dedupLocalBytes >= 5 * MiB - 262144, "the copy is deduplicated locally");
   // Sub-xorb progress: some `bytes` event shows a partly sent xorb (sent not a sum of whole xorbs).
-  assert.ok(bytes.some((b) => b.sent > 0 && b.sent < b.toSend), "sent moves while xorbs are on the wire");
+  assert.ok(
+    bytes.some((b) => b.sent > 0 && b.sent < b.toSend),
+    "sent moves while xorbs are on the wire",
+  );
 
   // commitIter yields the same kind of events and returns the result.
-  const it2 = commitIter({ repo: `buckets/${bucket}`, hubUrl: h.url, accessToken: ALICE.token, operations: [{ operation: "delete", path: "b.bin" }] });
+  const it2 = commitIter({
+    repo: `buckets/${bucket}`,
+    hubUrl: h.url,
+    accessToken: ALICE.token,
+    operations: [{ operation: "delete", path: "b.bin" }],
+  });
   let n = await it2.next();
   while (!n.done) n = await it2.next();
   assert.equal(n.value.deleted, 1);

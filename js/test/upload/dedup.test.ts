@@ -43,7 +43,9 @@ test("re-uploading the same files from a fresh process sends 0 xorb bytes (globa
 
   const second = await uploadInChild({ ...base, files: files.map(([p, d]) => [p, `copy/${d}`]) });
   const r = second.report;
-  t.diagnostic(`second upload: ${r.bytesSent} xorb bytes sent, ${r.dedupGlobalBytes} of ${r.logicalBytes} bytes deduplicated globally, ${r.dedupQueries} queries`);
+  t.diagnostic(
+    `second upload: ${r.bytesSent} xorb bytes sent, ${r.dedupGlobalBytes} of ${r.logicalBytes} bytes deduplicated globally, ${r.dedupQueries} queries`,
+  );
   assert.equal(r.bytesSent, 0);
   assert.equal(r.xorbs, 0);
   assert.equal(r.newBytes, 0);

@@ -56,8 +56,11 @@ test("faults on every upload request kind: the call completes and the bytes veri
     maxXorbBytes: 512 * 1024,
     retry: FAST_RETRY,
   });
-  t.diagnostic(`completed in ${Date.now() - t0} ms with ${proxy.counts().injected} injected faults: ${JSON.stringify(proxy.counts().byAction)}`);
-  for (const r of rules) assert.equal(r.injected, r.times, `rule ${r.action} ${r.status ?? ""} on ${String(r.path)} fired ${r.injected} times`);
+  t.diagnostic(
+    `completed in ${Date.now() - t0} ms with ${proxy.counts().injected} injected faults: ${JSON.stringify(proxy.counts().byAction)}`,
+  );
+  for (const r of rules)
+    assert.equal(r.injected, r.times, `rule ${r.action} ${r.status ?? ""} on ${String(r.path)} fired ${r.injected} times`);
   assert.ok(report.xorbsAlreadyStored >= 1, "the xorb whose answer was lost was stored anyway");
   for (const f of files) assert.ok(Buffer.from(await resolveBytes(hub.url, bucket, f.path)).equals(Buffer.from(f.content)), f.path);
   assert.deepEqual((await listTree(hub.url, bucket)).map((e) => e.path).sort(), ["a.bin", "b.txt", "c.bin"]);
@@ -105,7 +108,10 @@ test("shards: an NDJSON error event fails the call (SHARD_REJECTED, nothing regi
   const report = await uploadFiles({ ...opts, files: [{ path: "b.bin", content: randomData(100_000, 2) }] });
   assert.equal(transient.injected, 2);
   assert.equal(report.shards, 1);
-  assert.deepEqual((await listTree(hub.url, bucket)).map((e) => e.path), ["b.bin"]);
+  assert.deepEqual(
+    (await listTree(hub.url, bucket)).map((e) => e.path),
+    ["b.bin"],
+  );
 });
 
 test("a spent retry budget rejects with a typed error (status, attempts) and registers nothing", async (t) => {
@@ -187,10 +193,18 @@ test("CAS token: refreshed before expiry during a long upload, and once on 401",
   const bucket2 = await newBucket(hub2, "token401");
   proxy2.add({ method: "POST", path: "/v1/xorbs/", action: "delay", delayMs: 200 });
   const data = randomData(6 * MiB, 2);
-  for await (const ev of uploadFilesWithProgress({ ...opts, repo: `buckets/${bucket2}`, hubUrl: proxy2.url, files: [{ path: "x.bin", content: data }] })) {
+  for await (const ev of uploadFilesWithProgress({
+    ...opts,
+    repo: `buckets/${bucket2}`,
+    hubUrl: proxy2.url,
+    files: [{ path: "x.bin", content: data }],
+  })) {
     if (ev.event === "bytes" && ev.sent >= MiB && clockOffset === 0) clockOffset = 2 * 3600 * 1000;
   }
-  assert.ok(hub2.requests.some((r) => r.status === 401), "the CAS refused the old token");
+  assert.ok(
+    hub2.requests.some((r) => r.status === 401),
+    "the CAS refused the old token",
+  );
   assert.equal(countRequests(hub2, "GET", "/xet-write-token"), 2, "one refresh");
   assert.ok(Buffer.from(await resolveBytes(hub2.url, bucket2, "x.bin")).equals(Buffer.from(data)));
 });

@@ -33,7 +33,10 @@ test("round trips of 0, 1, 8191, 8192, 131071, 131073 bytes and 5 MiB: bytes equ
   const report = await uploadFiles({ repo: `buckets/${bucket}`, files, hubUrl: hub.url, accessToken: ALICE.token });
 
   assert.equal(report.files, sizes.length);
-  assert.equal(report.logicalBytes, sizes.reduce((a, b) => a + b, 0));
+  assert.equal(
+    report.logicalBytes,
+    sizes.reduce((a, b) => a + b, 0),
+  );
   assert.equal(report.newBytes + report.dedupLocalBytes + report.dedupGlobalBytes, report.logicalBytes);
   assert.ok(report.bytesSent > 0 && report.xorbs >= 1 && report.shards >= 1);
   const listed = new Map((await listTree(hub.url, bucket)).map((e) => [e.path, e]));
@@ -73,7 +76,12 @@ test("round trip of 200 MiB streamed from a local file", async (t) => {
   closeSync(fd);
   const expected = sha.digest("hex");
 
-  const report = await uploadFiles({ repo: `buckets/${bucket}`, files: [{ path: "big.bin", content: file }], hubUrl: hub.url, accessToken: ALICE.token });
+  const report = await uploadFiles({
+    repo: `buckets/${bucket}`,
+    files: [{ path: "big.bin", content: file }],
+    hubUrl: hub.url,
+    accessToken: ALICE.token,
+  });
   assert.equal(report.logicalBytes, 200 * MiB);
   assert.equal(report.newBytes, 200 * MiB, "random data has no duplicates");
   assert.ok(report.xorbs >= 4, `200 MiB of random data needs at least 4 xorbs of 64 MiB, got ${report.xorbs}`);

@@ -32,7 +32,11 @@ let counter = 0;
 /** Creates a bucket `alice/<prefix>-<n>` and returns its id. */
 export async function newBucket(hub: TestHub, prefix = "up"): Promise<string> {
   const id = `alice/${prefix}-${process.pid}-${++counter}`;
-  const res = await fetch(`${hub.url}/api/buckets/${id}`, { method: "POST", headers: { ...hub.auth(ALICE.token), "Content-Type": "application/json" }, body: "{}" });
+  const res = await fetch(`${hub.url}/api/buckets/${id}`, {
+    method: "POST",
+    headers: { ...hub.auth(ALICE.token), "Content-Type": "application/json" },
+    body: "{}",
+  });
   if (!res.ok) throw new Error(`create bucket ${id}: ${res.status} ${await res.text()}`);
   return id;
 }
@@ -99,7 +103,10 @@ export async function pathsInfo(hubUrl: string, bucketId: string, paths: string[
 
 /** Content-Type the hub serves for a file (HEAD resolve). */
 export async function servedContentType(hubUrl: string, bucketId: string, path: string): Promise<string | null> {
-  const res = await fetch(`${hubUrl}/buckets/${bucketId}/resolve/${path}`, { method: "HEAD", headers: { Authorization: `Bearer ${ALICE.token}` } });
+  const res = await fetch(`${hubUrl}/buckets/${bucketId}/resolve/${path}`, {
+    method: "HEAD",
+    headers: { Authorization: `Bearer ${ALICE.token}` },
+  });
   return res.headers.get("content-type");
 }
 
@@ -123,10 +130,14 @@ export interface ChildUpload {
  */
 export function uploadInChild(args: ChildUpload): Promise<{ report: CommitResult; peakRss: number; seconds: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "js", "test", "upload", "child-upload.ts"), JSON.stringify(args)], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(ROOT, "js", "test", "upload", "child-upload.ts"), JSON.stringify(args)],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => out.push(d));
