@@ -4,7 +4,7 @@
  * pending bytes — not a multiple of it. WebAssembly memory never shrinks, so its high-water mark stays in
  * the process's RSS for the rest of its life.
  *
- * The budget checked is the WASM term of the documented bound (js/src/xet/upload.ts):
+ * The budget checked is the WASM term of the documented bound (js/src/xet/upload/pipeline.ts):
  * 1.5 × maxXorbBytes (the recycled buffer of the last xorb, plus the next one's buffer growing until it
  * takes the recycled one) + 2 × block + 16 MiB of bookkeeping; 120 MiB for 64 MiB xorbs. Before the
  * core capped and recycled xorb buffers, a `Vec` doubling from the first record's size overshot the
