@@ -8,7 +8,9 @@
  * chunk), check each term's `unpacked_length`, assemble the terms in order, drop
  * `offset_into_first_range`, truncate, and stream the bytes out. A 403 from a fetch URL (expired URL)
  * re-queries the reconstruction and retries with the new URL; network errors, 429 and 5xx are retried
- * by the shared policy, also when a connection breaks in the middle of a body.
+ * by the shared policy, also when a connection breaks in the middle of a body. What a window fetches, in
+ * which order, what is kept for later terms and which bytes each term produces is planned by
+ * xet/window-plan.ts from the reconstruction alone; `XetReader` executes the plan.
  *
  * Whole-file reads are verified: the chunk hashes, in file order, give the file hash, which must equal
  * the expected xetHash; otherwise the read ends with `IntegrityError` (code HASH_MISMATCH) after the last
@@ -40,11 +42,20 @@ import {
   parseReconstruction,
   type DownloadTuning,
   type RangeSink,
-  type ReconEntry,
   type ReconRange,
   type ReconTerm,
   type Reconstruction,
 } from "./fetch-plan.js";
+import {
+  fetchRequests,
+  planWindow,
+  rangeIndex,
+  rangeKey,
+  readWindows,
+  regroupParts,
+  type PlannedFetch,
+  type PlannedTerm,
+} from "./window-plan.js";
 
 export { DownloadLimiter, parseMultipart, parseReconstruction, DEFAULT_MAX_BUFFERED_BYTES } from "./fetch-plan.js";
 export type { DownloadTuning, ReconEntry, ReconRange, ReconTerm, Reconstruction } from "./fetch-plan.js";
@@ -489,13 +500,8 @@ export interface XetFileRef {
   path?: string;
 }
 
-interface Unit {
-  index: number;
-  xorb: string;
-  /** Requests to make: one per URL (one per range when multiRange is off). */
-  parts: { url: string; ranges: ReconRange[] }[];
-  cost: number;
-  lastUse: number;
+/** A planned fetch while the window is read: its requests (re-planned after a 403) and its data. */
+interface Unit extends PlannedFetch {
   /** Bytes counted in the limiter's budget (0 once the unit is the head or done). */
   counted: number;
   /** The reader is done with the unit (or the read ended). */
@@ -507,7 +513,16 @@ interface Unit {
   reject(e: unknown): void;
 }
 
-const rangeKey = (xorb: string, start: number, end: number) => `${xorb}:${start}:${end}`;
+function startUnit(f: PlannedFetch): Unit {
+  let resolve!: Unit["resolve"];
+  let reject!: Unit["reject"];
+  const ready = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  ready.catch(() => {});
+  return { ...f, counted: 0, done: false, ready, decoded: undefined, resolve, reject };
+}
 
 /**
  * Reads files through one CAS client. Share one reader (and its limiter) between the files of a call
@@ -599,20 +614,17 @@ export class XetReader {
     file: XetFileRef,
     opts: { start?: number; end?: number; signal?: AbortSignal; verify?: boolean; reuse?: boolean } = {},
   ): AsyncGenerator<Uint8Array> {
-    const start = Math.max(0, opts.start ?? 0);
-    const end = Math.min(file.size, opts.end ?? file.size);
+    const windows = readWindows(file.size, opts, this.windowBytes);
     const signal = opts.signal ?? this.cas.http.abortSignal;
     signal?.throwIfAborted();
-    if (end <= start) return;
+    if (windows.length === 0) return;
     await initCore();
-    const verify = opts.verify !== false && start === 0 && end === file.size;
+    const verify = opts.verify !== false && windows[0]!.start === 0 && windows.at(-1)!.end === file.size;
     const builder = verify ? new FileHashBuilder() : undefined;
     let finished = false;
     const state = { hashedUpTo: 0, builder };
     try {
-      for (let ws = start; ws < end; ws += this.windowBytes) {
-        yield* this.#window(file, ws, Math.min(end, ws + this.windowBytes), state, signal, opts.reuse === true);
-      }
+      for (const w of windows) yield* this.#window(file, w.start, w.end, state, signal, opts.reuse === true);
       if (builder) {
         finished = true;
         const actual = builder.finish();
@@ -636,6 +648,7 @@ export class XetReader {
     }
   }
 
+  /** Reads the window [ws, we): plans it from its reconstruction, then fetches, decodes and slices. */
   async *#window(
     file: XetFileRef,
     ws: number,
@@ -645,93 +658,20 @@ export class XetReader {
     reuse: boolean,
   ): AsyncGenerator<Uint8Array> {
     const hash = file.hash.toLowerCase();
-    let plan = await this.reconstruction(hash, ws, we - 1, userSignal);
+    const recon = await this.reconstruction(hash, ws, we - 1, userSignal);
     // The terms are read from the first answer; a re-query (after a 403) only refreshes URLs.
-    const { terms, offset } = plan;
-    if (plan.terms.length === 0) throw new ProtocolError(`the reconstruction of ${hash} for bytes ${ws}-${we - 1} has no terms`);
-
-    // Where each term's chunks come from.
-    const byRange = new Map<string, { url: string; range: ReconRange }>();
-    const indexEntries = (p: Reconstruction) => {
-      byRange.clear();
-      for (const e of p.entries) for (const r of e.ranges) byRange.set(rangeKey(e.xorb, r.start, r.end), { url: e.url, range: r });
-    };
-    indexEntries(plan);
-    const entriesByXorb = new Map<string, ReconEntry[]>();
-    for (const e of plan.entries) entriesByXorb.set(e.xorb, [...(entriesByXorb.get(e.xorb) ?? []), e]);
-    const findRange = (t: ReconTerm): { entry: ReconEntry; range: ReconRange } => {
-      for (const entry of entriesByXorb.get(t.xorb) ?? []) {
-        for (const range of entry.ranges) if (range.start <= t.start && t.end <= range.end) return { entry, range };
-      }
-      throw new ProtocolError(`the reconstruction of ${hash} has no fetch range for chunks ${t.start}-${t.end} of xorb ${t.xorb}`);
-    };
-
-    // Fetch units, in order of first use.
-    const units: Unit[] = [];
-    const unitOf = new Map<string, Unit>();
-    const termUnit: Unit[] = [];
-    const termRange: ReconRange[] = [];
-    const rangesOfUnit = new Map<Unit, Set<ReconRange>>();
-    plan.terms.forEach((t, ti) => {
-      const { entry, range } = findRange(t);
-      const key = this.multiRange ? `${entry.xorb}|${entry.url}` : `${entry.xorb}|${entry.url}|${range.byteStart}-${range.byteEnd}`;
-      let u = unitOf.get(key);
-      if (!u) {
-        let resolve!: Unit["resolve"];
-        let reject!: Unit["reject"];
-        const ready = new Promise<void>((res, rej) => {
-          resolve = res;
-          reject = rej;
-        });
-        ready.catch(() => {});
-        u = {
-          index: units.length,
-          xorb: entry.xorb,
-          parts: [],
-          cost: 0,
-          lastUse: ti,
-          counted: 0,
-          done: false,
-          ready,
-          decoded: undefined,
-          resolve,
-          reject,
-        };
-        units.push(u);
-        unitOf.set(key, u);
-        rangesOfUnit.set(u, new Set());
-      }
-      u.lastUse = ti;
-      rangesOfUnit.get(u)!.add(range);
-      termUnit.push(u);
-      termRange.push(range);
-    });
-    // Decoded bytes per chunk of each range, estimated from the terms that use it.
-    const perChunk = new Map<ReconRange, number>();
-    plan.terms.forEach((t, ti) => {
-      const r = termRange[ti]!;
-      perChunk.set(r, Math.max(perChunk.get(r) ?? 0, t.unpacked / (t.end - t.start)));
-    });
-    for (const u of units) {
-      const ranges = [...rangesOfUnit.get(u)!].sort((a, b) => a.byteStart - b.byteStart);
-      const url = byRange.get(rangeKey(u.xorb, ranges[0]!.start, ranges[0]!.end))!.url;
-      u.parts = [{ url, ranges }];
-      // Cost: the estimated decoded bytes, plus the decoding window of serialized bytes.
-      u.cost = ranges.reduce(
-        (c, r) => c + Math.ceil(perChunk.get(r)! * (r.end - r.start)) + Math.min(r.byteEnd - r.byteStart + 1, DECODE_WINDOW_BYTES),
-        0,
-      );
-    }
+    const plan = planWindow(hash, recon, ws, we, { multiRange: this.multiRange, decodeWindowBytes: DECODE_WINDOW_BYTES });
+    const units = plan.fetches.map(startUnit);
 
     // Re-querying the reconstruction after a 403 (expired fetch URLs): one query per generation.
+    let urls = rangeIndex(recon);
     let generation = 0;
     let refreshing: Promise<void> | undefined;
     const refresh = async (seen: number): Promise<void> => {
       if (generation > seen) return;
       refreshing ??= (async () => {
         try {
-          plan = await this.reconstruction(hash, ws, we - 1, signal);
-          indexEntries(plan);
+          urls = rangeIndex(await this.reconstruction(hash, ws, we - 1, signal));
           generation++;
         } finally {
           refreshing = undefined;
@@ -749,30 +689,16 @@ export class XetReader {
         const seen = generation;
         try {
           const out = new Map<string, DecodedRange>();
-          for (const part of u.parts) {
-            const groups = this.multiRange ? [part.ranges] : part.ranges.map((r) => [r]);
-            for (const group of groups) {
-              const decoded = await fetchRanges(this.cas, part.url, group, u.xorb, signal, this.#windows, await this.#decoder());
-              group.forEach((r, i) => out.set(rangeKey(u.xorb, r.start, r.end), decoded[i]!));
-            }
+          for (const req of fetchRequests(u.parts, this.multiRange)) {
+            const decoded = await fetchRanges(this.cas, req.url, req.ranges, u.xorb, signal, this.#windows, await this.#decoder());
+            req.ranges.forEach((r, i) => out.set(rangeKey(u.xorb, r.start, r.end), decoded[i]!));
           }
           return out;
         } catch (err) {
           if (err instanceof HubApiError && err.statusCode === 403 && attempt < 2) {
             await refresh(seen);
             // Regroup the unit's ranges by their new URLs (byte ranges may move too).
-            const regroup = new Map<string, ReconRange[]>();
-            for (const part of u.parts) {
-              for (const r of part.ranges) {
-                const fresh = byRange.get(rangeKey(u.xorb, r.start, r.end));
-                if (!fresh)
-                  throw new ProtocolError(
-                    `after a 403, the new reconstruction of ${hash} no longer lists chunks ${r.start}-${r.end} of xorb ${u.xorb}`,
-                  );
-                regroup.set(fresh.url, [...(regroup.get(fresh.url) ?? []), fresh.range]);
-              }
-            }
-            u.parts = [...regroup].map(([url, ranges]) => ({ url, ranges }));
+            u.parts = regroupParts(hash, u.xorb, u.parts, urls);
             continue;
           }
           throw err;
@@ -811,14 +737,14 @@ export class XetReader {
     };
 
     try {
-      // File offset of the first chunk of this window (for hashing each chunk exactly once).
-      const cur: Cursor = { skip: offset, remaining: we - ws, chunkOffset: ws - offset };
-      if (cur.chunkOffset < 0) throw new ProtocolError(`offset_into_first_range ${offset} is past the requested start ${ws}`);
       // Slices of the current term. Cleared as they are yielded: a generator keeps its locals alive across
       // yields, and a stale reference would pin a whole fetched xorb.
       let out: Uint8Array[] = [];
-      for (let ti = 0; ti < terms.length && (cur.remaining > 0 || state.builder); ti++) {
-        const u = termUnit[ti]!;
+      // Without the file hash, the terms past the window's end are not read.
+      const last = state.builder ? plan.terms.length : plan.needed;
+      for (let ti = 0; ti < last; ti++) {
+        const pt = plan.terms[ti]!;
+        const u = units[pt.fetch]!;
         if (u.index > consumerUnit) {
           consumerUnit = u.index;
           // The unit becomes the head: it leaves the budget, which lets the next fetches start.
@@ -826,7 +752,7 @@ export class XetReader {
           this.limiter.notify();
         }
         await u.ready;
-        out = termSlices(decodedOf(u, termRange[ti]!), terms[ti]!, cur, state);
+        out = termSlices(decodedOf(u, pt.range), recon.terms[ti]!, pt, state);
         for (let i = 0; i < out.length; i++) {
           signal.throwIfAborted();
           const slice = out[i]!;
@@ -840,11 +766,8 @@ export class XetReader {
           release(u);
         }
       }
-      const remaining = cur.remaining;
-      if (remaining !== 0) {
-        throw new ProtocolError(
-          `the reconstruction of ${hash} for bytes ${ws}-${we - 1} covers ${we - ws - remaining} bytes, not ${we - ws}`,
-        );
+      if (plan.covered !== we - ws) {
+        throw new ProtocolError(`the reconstruction of ${hash} for bytes ${ws}-${we - 1} covers ${plan.covered} bytes, not ${we - ws}`);
       }
     } finally {
       ctl.abort(new DOMException("download finished or abandoned", "AbortError"));
@@ -856,24 +779,15 @@ export class XetReader {
 
 const EMPTY = new Uint8Array(0);
 
-interface Cursor {
-  /** Bytes still to drop at the start (offset_into_first_range). */
-  skip: number;
-  /** Bytes still to produce in this window. */
-  remaining: number;
-  /** File offset of the next chunk. */
-  chunkOffset: number;
-}
-
 /**
  * The output slices of one term: checks its decoded length against `unpacked_length`, feeds its chunk
- * hashes to the file hash (each chunk once, across windows), drops the window's leading offset and
- * truncates at the window's end.
+ * hashes to the file hash (each chunk once, across windows), and cuts the span the plan gives it (`skip`
+ * bytes dropped at the window's start, `take` bytes produced up to the window's end).
  */
 function termSlices(
   decoded: DecodedRange,
   t: ReconTerm,
-  cur: Cursor,
+  pt: PlannedTerm,
   state: { hashedUpTo: number; builder: FileHashBuilder | undefined },
 ): Uint8Array[] {
   const pieces: { b: Batch; from: number; to: number }[] = [];
@@ -892,26 +806,26 @@ function termSlices(
     );
   }
   const out: Uint8Array[] = [];
+  const cutFrom = pt.skip;
+  const cutTo = pt.skip + pt.take;
+  /** Bytes of the term before the current piece. */
+  let pos = 0;
   for (const { b, from, to } of pieces) {
+    const at = pt.fileOffset + pos;
     if (state.builder) {
       // Skip chunks already hashed in the previous window (the chunk that straddles the boundary).
       let k = from;
-      while (k < to && cur.chunkOffset + (b.offsets[k]! - b.offsets[from]!) < state.hashedUpTo) k++;
+      while (k < to && at + (b.offsets[k]! - b.offsets[from]!) < state.hashedUpTo) k++;
       if (k < to) {
         state.builder.addChunks(b.hashes.subarray(32 * k, 32 * to), b.lengths.subarray(k, to));
-        state.hashedUpTo = cur.chunkOffset + (b.offsets[to]! - b.offsets[from]!);
+        state.hashedUpTo = at + (b.offsets[to]! - b.offsets[from]!);
       }
     }
-    let data = b.data.subarray(b.offsets[from]!, b.offsets[to]!);
-    cur.chunkOffset += data.length;
-    if (cur.skip > 0) {
-      const s = Math.min(cur.skip, data.length);
-      data = data.subarray(s);
-      cur.skip -= s;
-    }
-    if (data.length > cur.remaining) data = data.subarray(0, cur.remaining);
-    cur.remaining -= data.length;
-    if (data.length > 0) out.push(data);
+    const len = b.offsets[to]! - b.offsets[from]!;
+    const s = Math.max(cutFrom - pos, 0);
+    const e = Math.min(cutTo - pos, len);
+    if (e > s) out.push(b.data.subarray(b.offsets[from]! + s, b.offsets[from]! + e));
+    pos += len;
   }
   return out;
 }
