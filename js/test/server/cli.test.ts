@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
-import { parseServeArgs } from "../../src/server/cli.js";
+import { parseServeArgs } from "../../server/src/cli.js";
 import { ROOT } from "../helpers/generators.js";
 import { runProcess } from "../helpers/hub.js";
 import { buildUpload, call, casDownload, pushUpload, randomData } from "./util.js";

@@ -3,8 +3,8 @@
  * Rust core, global-dedup answers, reconstructions v1/v2, signed fetch URLs and file HEADs.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { XorbInfo } from "../core/index.js";
-import { XetCoreError } from "../errors.js";
+import type { XorbInfo } from "xet-buckets/core";
+import { XetCoreError } from "xet-buckets";
 import type { CasClaims, CasScope } from "./auth.js";
 import { nowSecs, type HubContext } from "./context.js";
 import { HttpError, badRequest, bearerToken, readBody, sendJson, writeChunk, type RequestContext } from "./http.js";

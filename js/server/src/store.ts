@@ -11,7 +11,7 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
-import { XetBucketsError } from "../errors.js";
+import { XetBucketsError } from "xet-buckets";
 import { folderEnd } from "./paths.js";
 
 export const DB_FILE = "hub.sqlite";

@@ -18,7 +18,7 @@ import type { AddressInfo } from "node:net";
 import { mkdir, mkdtemp, open, readFile, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import { XetBucketsError } from "../errors.js";
+import { XetBucketsError } from "xet-buckets";
 import { Auth, validateUsers, type HubUser } from "./auth.js";
 import { XorbFiles } from "./blobs.js";
 import type { BodyLimits, Core, HubConfig, HubContext } from "./context.js";
@@ -193,7 +193,7 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
 
   let store: Store | undefined;
   try {
-    const core: Core = await import("../core/index.js");
+    const core: Core = await import("xet-buckets/core");
     await core.initCore();
     store = Store.open(dataDir, { beforeCommit: options.testHooks?.beforeCommit });
     const xorbs = new XorbFiles(dataDir);
