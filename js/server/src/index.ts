@@ -19,6 +19,7 @@ import { mkdir, mkdtemp, open, readFile, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { XetBucketsError } from "xet-buckets";
+import { MAX_SHARD_BYTES, MAX_XORB_BYTES } from "xet-buckets/core";
 import { Auth, validateUsers, type HubUser } from "./auth.js";
 import { XorbFiles } from "./blobs.js";
 import type { BodyLimits, Core, HubConfig, HubContext } from "./context.js";
@@ -120,11 +121,14 @@ export interface LocalHub {
   close(): Promise<void>;
 }
 
+const MiB = 1024 * 1024;
+
+/** Xorbs and shards: the protocol's limits (from the core) plus their framing; JSON bodies: the hub's choice (see `BodyLimits`). */
 export const DEFAULT_LIMITS: BodyLimits = {
-  xorb: 65 * 1024 * 1024,
-  shard: 64 * 1024 * 1024 + 200,
-  json: 8 * 1024 * 1024,
-  ndjson: 64 * 1024 * 1024,
+  xorb: MAX_XORB_BYTES + MiB,
+  shard: MAX_SHARD_BYTES + 200,
+  json: 8 * MiB,
+  ndjson: 64 * MiB,
 };
 
 const DEV_USER_KEY = "dev_user";
@@ -220,7 +224,8 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       fetchUrlTtlSeconds: positive("fetchUrlTtlSeconds", options.fetchUrlTtlSeconds, 3600),
       dedupHmac: options.dedupHmac ?? true,
       dedupMaxXorbs: Math.floor(positive("dedupMaxXorbs", options.dedupMaxXorbs, 256)),
-      dedupMaxBytes: positive("dedupMaxBytes", options.dedupMaxBytes, 64 * 1024 * 1024),
+      // A dedup answer is a shard: by default as large as the protocol lets a shard be.
+      dedupMaxBytes: positive("dedupMaxBytes", options.dedupMaxBytes, MAX_SHARD_BYTES),
       dedupAnswerTtlSeconds: 7 * 24 * 3600,
       publicUrl: options.publicUrl?.replace(/\/+$/, ""),
       limits: { ...DEFAULT_LIMITS, ...options.limits },

@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import { XetBucketsError } from "xet-buckets";
+import { ZERO_HASH } from "xet-buckets/core";
 import { folderEnd } from "./paths.js";
 
 export const DB_FILE = "hub.sqlite";
@@ -279,8 +280,6 @@ const fileRow = (r: RawFile): FileRow => ({
   contentType: r.content_type,
 });
 const FILE_COLS = "path, xet_hash, size, mtime, uploaded_at, content_type";
-
-export const ZERO_HASH = "0".repeat(64);
 
 export class Store {
   readonly db: Db;
