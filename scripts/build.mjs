@@ -62,6 +62,7 @@ export function buildTs() {
  */
 export function buildHub() {
   run(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "js", "server", "tsconfig.json")]);
+  chmodSync(join(DIST, "server", "bin.js"), 0o755);
 }
 
 function loadEsbuild() {
