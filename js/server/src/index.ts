@@ -1,12 +1,12 @@
 /**
- * `xet-buckets/server`: a local Hugging Face hub for Storage Buckets. One Node `http` server speaks the
+ * `xet-buckets-hub`: a local Hugging Face hub for Storage Buckets. One Node `http` server speaks the
  * Hub bucket API (hub-buckets-api.md) at `/api/...` and `/buckets/.../resolve/...`, and the Xet CAS API
  * (xet-protocol.md §6) at `/v1/...` and `/v2/...` of the same origin, so `casUrl` is the hub's URL.
  * Data is durable in `dataDir`: metadata in SQLite (`hub.sqlite`), xorbs as files (`xorbs/`).
  * The unmodified official clients (huggingface_hub + hf_xet, @huggingface/hub) work against it.
  *
  * ```ts
- * import { startLocalHub } from "xet-buckets/server";
+ * import { startLocalHub } from "xet-buckets-hub";
  * const hub = await startLocalHub({ dataDir: "./hub-data", users: [{ name: "alice", token: "hf_alice_token" }] });
  * // HF_ENDPOINT=hub.url, HF_TOKEN=hf_alice_token ...
  * await hub.close();

@@ -116,7 +116,7 @@ type RangeParams = { bucket: number; lo: string; hi: string | null };
 
 let driver: typeof BetterSqlite3 | undefined;
 
-/** Loads better-sqlite3 on first use (it is an optional dependency of the package). */
+/** Loads better-sqlite3 on first use (a dependency of the xet-buckets-hub package, built natively at install). */
 export function loadSqlite(): typeof BetterSqlite3 {
   if (driver) return driver;
   try {
@@ -126,8 +126,8 @@ export function loadSqlite(): typeof BetterSqlite3 {
   } catch (err) {
     throw new XetBucketsError(
       "MISSING_DEPENDENCY",
-      "the local hub needs the optional dependency better-sqlite3, which could not be loaded " +
-        `(${(err as Error).message}). Install it with \`npm install better-sqlite3\`.`,
+      "the local hub needs better-sqlite3, which could not be loaded " +
+        `(${(err as Error).message}). It is a dependency of xet-buckets-hub: reinstall that package, or \`npm install better-sqlite3\`.`,
       { cause: err },
     );
   }
