@@ -18,7 +18,7 @@ Commands:
   remove | rm ARGUMENT     Remove files from a bucket.
   sync [SOURCE] [DEST]     Sync files between a local directory and a bucket.
   hash FILE...             Xet file hash of local files (like sha256sum).
-  serve                    Run a local hub (Hub bucket API + Xet CAS) on this machine.
+  serve                    Run a local hub (Hub bucket API + Xet CAS; package xet-buckets-hub).
 
 Authentication: --token, else $HF_TOKEN, else the token file of the hf CLI ($HF_TOKEN_PATH, else
 $HF_HOME/token, else ~/.cache/huggingface/token). Endpoint: --endpoint, else $HF_ENDPOINT, else
