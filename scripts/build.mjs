@@ -12,7 +12,9 @@
 //   web/browser.js, web/upload-worker.js     page helper + module Web Worker for uploads
 //   core/wasm/xet_core_bg.wasm               the one WebAssembly file (never inlined as base64)
 //   cjs/index.cjs, cjs/entries/*.cjs         CommonJS bundles (`require`), with .d.cts types beside them
-//   server/, cli/                            Node only (ESM)
+//   cli/                                     the `xet-buckets` command, Node only (ESM)
+//   server/                                  the local hub (js/server, its own tsconfig, built after the client
+//                                            against dist/*.d.ts; packed as xet-buckets-hub, see scripts/pack.mjs)
 //
 //   node scripts/build.mjs            everything
 //   node scripts/build.mjs --wasm     only the WebAssembly module and its glue
@@ -50,6 +52,17 @@ export function buildTs() {
   buildCjs();
   // esbuild plugins need its async API: the web build runs in a child process, so buildTs stays synchronous.
   run(process.execPath, [fileURLToPath(import.meta.url), "--web"]);
+  buildHub();
+}
+
+/**
+ * The local hub (js/server/src → dist/server/), with its own tsconfig and after the client: it imports the client
+ * as the package `xet-buckets` (Node's self-reference resolves that to dist/ here), so it is type-checked against
+ * the client's published declarations and is no part of the client's tsc program.
+ */
+export function buildHub() {
+  run(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "js", "server", "tsconfig.json")]);
+  chmodSync(join(DIST, "server", "bin.js"), 0o755);
 }
 
 function loadEsbuild() {

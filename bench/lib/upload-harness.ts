@@ -28,7 +28,7 @@ export interface Run {
   report?: { bytesSent: number; xorbs: number; newBytes: number; dedupGlobalBytes: number; logicalBytes: number };
 }
 
-type Hub = Awaited<ReturnType<(typeof import("../../js/src/server/index.js"))["startLocalHub"]>>;
+type Hub = Awaited<ReturnType<(typeof import("../../js/server/src/index.js"))["startLocalHub"]>>;
 
 /** One local hub at a time; `fresh()` replaces it with a new one on an empty data directory. */
 export class BenchHub {
@@ -42,7 +42,7 @@ export class BenchHub {
 
   async fresh(): Promise<void> {
     await this.close();
-    const { startLocalHub } = await import("../../js/src/server/index.js");
+    const { startLocalHub } = await import("../../js/server/src/index.js");
     this.dataDir = mkdtempSync(join(tmpdir(), "xet-bench-hub-"));
     this.hub = await startLocalHub({ dataDir: this.dataDir, users: [{ name: "bench", token: TOKEN }] });
   }

@@ -77,7 +77,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   if (!hubUrl) {
     const { mkdtemp, rm } = await import("node:fs/promises");
     const { tmpdir } = await import("node:os");
-    const { startLocalHub } = await import("xet-buckets/server");
+    const { startLocalHub } = await import("../../dist/server/index.js"); // the local hub's build (xet-buckets-hub)
     token = "hf_demo_local_token";
     const dataDir = await mkdtemp(join(tmpdir(), "xet-buckets-browser-hub-"));
     const hub = await startLocalHub({ dataDir, port: Number(process.env.HUB_PORT ?? 0), users: [{ name: "demo", token }] });

@@ -20,7 +20,10 @@ let hub;
 let hubUrl = process.env.HF_ENDPOINT;
 let accessToken = process.env.HF_TOKEN;
 if (!hubUrl) {
-  const { startLocalHub } = await import("xet-buckets/server");
+  // The local hub is the package xet-buckets-hub (npm install xet-buckets-hub); in this repository, its build.
+  const { startLocalHub } = await import("xet-buckets-hub").catch((err) =>
+    err.code === "ERR_MODULE_NOT_FOUND" ? import("../../dist/server/index.js") : Promise.reject(err),
+  );
   const dataDir = await mkdtemp(join(tmpdir(), "xet-buckets-demo-hub-"));
   accessToken = "hf_demo_local_token";
   hub = await startLocalHub({ dataDir, users: [{ name: "demo", token: accessToken }] });

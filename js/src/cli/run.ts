@@ -18,7 +18,7 @@ Commands:
   remove | rm ARGUMENT     Remove files from a bucket.
   sync [SOURCE] [DEST]     Sync files between a local directory and a bucket.
   hash FILE...             Xet file hash of local files (like sha256sum).
-  serve                    Run a local hub (Hub bucket API + Xet CAS) on this machine.
+  serve                    Run a local hub (Hub bucket API + Xet CAS; package xet-buckets-hub).
 
 Authentication: --token, else $HF_TOKEN, else the token file of the hf CLI ($HF_TOKEN_PATH, else
 $HF_HOME/token, else ~/.cache/huggingface/token). Endpoint: --endpoint, else $HF_ENDPOINT, else
@@ -44,10 +44,41 @@ const commands: Record<string, () => Promise<Command>> = {
   sync: async () => (await import("./sync.js")).runSync,
   hash: async () => (await import("./hash.js")).runHash,
   serve: async () => {
-    const { runServe } = await import("../server/cli.js");
+    const { runServe } = await loadHub();
     return (argv) => runServe(argv);
   },
 };
+
+/** What `serve` needs of the local hub's command module (`xet-buckets-hub/cli`). */
+interface HubCli {
+  runServe(argv: string[]): Promise<number>;
+}
+
+/**
+ * The local hub is its own package (xet-buckets-hub): it needs SQLite, which the client never does. `serve` runs
+ * the hub's build beside this CLI (this repository's dist/server/), else the xet-buckets-hub package installed
+ * with the client, else it fails with HUB_NOT_INSTALLED (exit code 1) saying what to install. The specifiers are
+ * computed so that neither tsc nor a bundler pulls the hub into the client.
+ */
+async function loadHub(): Promise<HubCli> {
+  const beside = new URL("../server/cli.js", import.meta.url);
+  const { existsSync } = await import("node:fs");
+  const { fileURLToPath } = await import("node:url");
+  if (existsSync(fileURLToPath(beside))) return (await import(beside.href)) as HubCli;
+  const hubPackage = ["xet-buckets-hub", "cli"].join("/");
+  try {
+    return (await import(hubPackage)) as HubCli;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e?.code !== "ERR_MODULE_NOT_FOUND" || !e.message?.includes("'xet-buckets-hub'")) throw err;
+    throw new XetBucketsError(
+      "HUB_NOT_INSTALLED",
+      "the local hub is a separate package: install it next to xet-buckets (`npm install xet-buckets-hub`), " +
+        "then run `npx xet-buckets serve` or `npx xet-buckets-hub`",
+      { cause: err },
+    );
+  }
+}
 
 /** Commands that handle SIGINT / SIGTERM themselves (the others are aborted through `io.signal`). */
 export const OWN_SIGNALS = new Set(["serve"]);

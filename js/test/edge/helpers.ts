@@ -1,30 +1,46 @@
 /**
- * Helpers for the runtime tests (workerd, Deno, Bun, Chromium): the package as users get it (npm pack,
- * unpacked into a temporary node_modules), runtime binaries from their npm packages, free ports, processes.
+ * Helpers for the runtime tests (workerd, Deno, Bun, Chromium): the package as users get it (the client tarball
+ * of `npm run pack`, unpacked into a temporary node_modules), runtime binaries from their npm packages, free
+ * ports, processes.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { ROOT } from "../helpers/generators.js";
 
 export { ROOT };
 
 /**
- * Packs the package (`npm pack`, so `files` and `exports` are what a user installs) and unpacks it into
- * `<dir>/node_modules/xet-buckets`, with a package.json in `<dir>` that depends on it. The build must be
+ * `npm run pack` from the current build (`--no-build`) into `dir`: the client and hub tarballs as they would be
+ * published (pkg-template/README.md), and their assembled directories `<dir>/client`, `<dir>/hub`.
+ */
+export function packTarballs(dir: string): { client: string; hub: string } {
+  if (!existsSync(join(ROOT, "dist", "index.js")) || !existsSync(join(ROOT, "dist", "server", "index.js"))) {
+    throw new Error("dist/ is not built: run `npm run build` (npm test builds first)");
+  }
+  const packed = spawnSync(process.execPath, [join(ROOT, "scripts", "pack.mjs"), "--no-build", "--out", dir], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  if (packed.status !== 0) throw new Error(`scripts/pack.mjs failed: ${packed.stderr}`);
+  const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+  return { client: join(dir, `xet-buckets-${version}.tgz`), hub: join(dir, `xet-buckets-hub-${version}.tgz`) };
+}
+
+/**
+ * Packs the client (`packTarballs`, so `files` and `exports` are what a user installs) and unpacks its tarball
+ * into `<dir>/node_modules/xet-buckets`, with a package.json in `<dir>` that depends on it. The build must be
  * current (`npm test` builds first).
  */
 export async function installPackedPackage(): Promise<{ dir: string; tarball: string; cleanup: () => Promise<void> }> {
-  if (!existsSync(join(ROOT, "dist", "index.js")) || !existsSync(join(ROOT, "dist", "cjs", "index.cjs"))) {
-    throw new Error("dist/ is not built: run `npm run build` (npm test builds first)");
-  }
   const dir = await mkdtemp(join(tmpdir(), "xet-pkg-"));
-  const packed = spawnSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: ROOT, encoding: "utf8" });
-  if (packed.status !== 0) throw new Error(`npm pack failed: ${packed.stderr}`);
-  const tarball = join(dir, (JSON.parse(packed.stdout) as { filename: string }[])[0]!.filename);
+  const packDir = await mkdtemp(join(tmpdir(), "xet-pack-"));
+  const tarball = join(dir, basename(packTarballs(packDir).client));
+  await copyFile(join(packDir, basename(tarball)), tarball);
+  await rm(packDir, { recursive: true, force: true });
   const pkgDir = join(dir, "node_modules", "xet-buckets");
   await mkdir(pkgDir, { recursive: true });
   const tar = spawnSync("tar", ["xzf", tarball, "-C", pkgDir, "--strip-components=1"], { encoding: "utf8" });

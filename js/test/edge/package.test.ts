@@ -256,7 +256,7 @@ export type R = xb.CommitResult["dedupLocalBytes"];
 test("package: the Node example (examples/node/checkpoints.mjs) runs against the built package", async () => {
   const dir = await mkdtemp(join(tmpdir(), "xet-example-"));
   try {
-    // Small checkpoints: this checks that the example's imports (xet-buckets, xet-buckets/server) resolve and work.
+    // Small checkpoints: this checks that the example's imports (xet-buckets, and the local hub's build) resolve and work.
     const res = await runToEnd(process.execPath, [join(ROOT, "examples", "node", "checkpoints.mjs")], {
       cwd: dir,
       env: { ...process.env, STEPS: "2", MIB: "4", HF_ENDPOINT: "", HF_TOKEN: "" },

@@ -15,7 +15,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startLocalHub, type LocalHub, type LocalHubOptions, type RequestInfo } from "../../src/server/index.js";
+import { startLocalHub, type LocalHub, type LocalHubOptions, type RequestInfo } from "../../server/src/index.js";
 import { ROOT } from "./generators.js";
 
 export const VENV_PYTHON = join(ROOT, ".venv", "bin", "python");

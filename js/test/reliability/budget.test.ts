@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
 import { test } from "node:test";
 import { uploadFiles } from "../../src/api/upload.js";
-import { BodyBudget } from "../../src/server/budget.js";
+import { BodyBudget } from "../../server/src/budget.js";
 import { startTestHub } from "../helpers/hub.js";
 import { ALICE, newBucket, randomData, resolveBytes } from "../upload/util.js";
 

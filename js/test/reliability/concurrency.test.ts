@@ -182,7 +182,7 @@ test(`two writers sync into one bucket for ${ROUNDS} rounds; readers never see a
 
 test("the integrity check finds damage (negative control): a missing xorb file, a file row without its CAS file, wrong totals", async (t) => {
   const { cpSync, readdirSync, unlinkSync } = await import("node:fs");
-  const { loadSqlite } = await import("../../src/server/store.js");
+  const { loadSqlite } = await import("../../server/src/store.js");
   const hub = await startTestHub();
   const copy = mkdtempSync(join(tmpdir(), "xet-integrity-"));
   t.after(() => rmSync(copy, { recursive: true, force: true }));

@@ -196,7 +196,7 @@ export async function storedFromState(
  * file on disk with the stored size, and no xorb file lacks its row. Returns the problems found (none = []).
  */
 export async function hubIntegrity(dataDir: string): Promise<{ problems: string[]; counts: Record<string, number> }> {
-  const { loadSqlite } = await import("../../src/server/store.js");
+  const { loadSqlite } = await import("../../server/src/store.js");
   const { statSync } = await import("node:fs");
   const Database = loadSqlite();
   const db = new Database(join(dataDir, "hub.sqlite"), { readonly: true, fileMustExist: true });

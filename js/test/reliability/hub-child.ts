@@ -4,7 +4,7 @@
  *
  *   node --import tsx js/test/reliability/hub-child.ts '{"dataDir": "...", "users": [...], "maxBodyBytesInFlight": ...}'
  */
-import { startLocalHub, type LocalHubOptions } from "../../src/server/index.js";
+import { startLocalHub, type LocalHubOptions } from "../../server/src/index.js";
 
 const options = JSON.parse(process.argv[2] ?? "{}") as LocalHubOptions;
 const hub = await startLocalHub({ ...options, host: "127.0.0.1", port: 0, log: false });

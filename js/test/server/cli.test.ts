@@ -10,12 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
-import { parseServeArgs } from "../../src/server/cli.js";
+import { parseServeArgs } from "../../server/src/cli.js";
 import { ROOT } from "../helpers/generators.js";
 import { runProcess } from "../helpers/hub.js";
 import { buildUpload, call, casDownload, pushUpload, randomData } from "./util.js";
 
 const MAIN = join(ROOT, "js", "src", "cli", "main.ts");
+const HUB_BIN = join(ROOT, "js", "server", "src", "bin.ts");
 
 interface Served {
   child: ChildProcess;
@@ -121,6 +122,20 @@ describe("xet-buckets serve", () => {
     assert.match(badToken.stderr, /must start with "hf_"/);
   });
 
+  it("xet-buckets-hub (the hub package's bin) is the same command under its own name", async () => {
+    const run = (args: string[]) => runProcess(process.execPath, ["--import", "tsx", HUB_BIN, ...args], { cwd: ROOT, timeoutMs: 60_000 });
+    const help = await run(["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: xet-buckets-hub \[options\]/);
+    assert.match(help.stdout, /--user NAME=TOKEN/);
+    const bad = await run(["--port", "x"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^xet-buckets-hub: --port expects a number from 0 to 65535, got "x"\n\nUsage: xet-buckets-hub \[options\]/);
+    const positional = await run(["serve"]);
+    assert.equal(positional.code, 2);
+    assert.match(positional.stderr, /unknown option "serve"/);
+  });
+
   it("parses options", () => {
     const { options } = parseServeArgs([
       "--host=0.0.0.0",
@@ -149,5 +164,12 @@ describe("xet-buckets serve", () => {
     ]);
     assert.throws(() => parseServeArgs(["--read-token", "zed=hf_zzzzzzzz"]), /no --user zed/);
     assert.throws(() => parseServeArgs(["--port", "70000"]), /--port/);
+    // parseArgs tokens, checked with this command's messages.
+    assert.throws(() => parseServeArgs(["--data"]), /^Error: --data needs a value$/);
+    assert.throws(() => parseServeArgs(["-hq"]), /unknown option "-hq"/);
+    assert.throws(() => parseServeArgs(["--", "x"]), /unknown option "--"/);
+    assert.equal(parseServeArgs(["--data", "-dir-"]).options.dataDir, "-dir-", "a value may start with a dash");
+    assert.equal(parseServeArgs(["--quiet", "-h"]).help, true);
+    assert.equal(parseServeArgs(["--quiet"]).options.log, false);
   });
 });

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { decodeChunkRecords, rawToHex } from "../../src/core/index.js";
-import { startLocalHub } from "../../src/server/index.js";
+import { startLocalHub } from "../../server/src/index.js";
 import { startTestHub, TEST_USERS } from "../helpers/hub.js";
 import { batch, buildUpload, call, casDownload, casToken, createBucket, pushUpload, randomData, snapshot, uploadFiles } from "./util.js";
 

@@ -2,12 +2,12 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { Auth } from "../../src/server/auth.js";
-import { HttpError } from "../../src/server/http.js";
-import { nameProblem, normalizePrefix, pathProblem } from "../../src/server/paths.js";
-import { parseRange, rangesCovered } from "../../src/server/ranges.js";
-import { planReconstruction, type XorbLayout } from "../../src/server/reconstruction.js";
-import type { TermRow } from "../../src/server/store.js";
+import { Auth } from "../../server/src/auth.js";
+import { HttpError } from "../../server/src/http.js";
+import { nameProblem, normalizePrefix, pathProblem } from "../../server/src/paths.js";
+import { parseRange, rangesCovered } from "../../server/src/ranges.js";
+import { planReconstruction, type XorbLayout } from "../../server/src/reconstruction.js";
+import type { TermRow } from "../../server/src/store.js";
 
 describe("path rules", () => {
   it("accepts ordinary relative paths", () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { decodeChunkRecords, initCore, UploadSession, type UploadSessionOptions } from "../../src/core/index.js";
-import { loadSqlite } from "../../src/server/store.js";
+import { loadSqlite } from "../../server/src/store.js";
 /** Anything with the hub URL (a TestHub, a LocalHub, a child process hub). */
 export type HubLike = { url: string };
 

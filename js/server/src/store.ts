@@ -11,7 +11,8 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
-import { XetBucketsError } from "../errors.js";
+import { XetBucketsError } from "xet-buckets";
+import { ZERO_HASH } from "xet-buckets/core";
 import { folderEnd } from "./paths.js";
 
 export const DB_FILE = "hub.sqlite";
@@ -115,7 +116,7 @@ type RangeParams = { bucket: number; lo: string; hi: string | null };
 
 let driver: typeof BetterSqlite3 | undefined;
 
-/** Loads better-sqlite3 on first use (it is an optional dependency of the package). */
+/** Loads better-sqlite3 on first use (a dependency of the xet-buckets-hub package, built natively at install). */
 export function loadSqlite(): typeof BetterSqlite3 {
   if (driver) return driver;
   try {
@@ -125,8 +126,8 @@ export function loadSqlite(): typeof BetterSqlite3 {
   } catch (err) {
     throw new XetBucketsError(
       "MISSING_DEPENDENCY",
-      "the local hub needs the optional dependency better-sqlite3, which could not be loaded " +
-        `(${(err as Error).message}). Install it with \`npm install better-sqlite3\`.`,
+      "the local hub needs better-sqlite3, which could not be loaded " +
+        `(${(err as Error).message}). It is a dependency of xet-buckets-hub: reinstall that package, or \`npm install better-sqlite3\`.`,
       { cause: err },
     );
   }
@@ -279,8 +280,6 @@ const fileRow = (r: RawFile): FileRow => ({
   contentType: r.content_type,
 });
 const FILE_COLS = "path, xet_hash, size, mtime, uploaded_at, content_type";
-
-export const ZERO_HASH = "0".repeat(64);
 
 export class Store {
   readonly db: Db;

@@ -5,7 +5,7 @@ import type { XorbFiles } from "./blobs.js";
 import type { Store } from "./store.js";
 
 /** The WebAssembly core's TypeScript wrapper (loaded once per process by `initCore`). */
-export type Core = typeof import("../core/index.js");
+export type Core = typeof import("xet-buckets/core");
 
 /** Size limits of request bodies (bytes); larger bodies are answered 413. */
 export interface BodyLimits {

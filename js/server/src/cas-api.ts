@@ -3,19 +3,16 @@
  * Rust core, global-dedup answers, reconstructions v1/v2, signed fetch URLs and file HEADs.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { XorbInfo } from "../core/index.js";
-import { XetCoreError } from "../errors.js";
+import { XetCoreError } from "xet-buckets";
+import { isXetHash, MAX_XORB_BYTES, MAX_XORB_CHUNKS, ZERO_HASH, type XorbInfo } from "xet-buckets/core";
 import type { CasClaims, CasScope } from "./auth.js";
 import { nowSecs, type HubContext } from "./context.js";
 import { HttpError, badRequest, bearerToken, readBody, sendJson, writeChunk, type RequestContext } from "./http.js";
 import { parseRange, rangesCovered, type ByteRange } from "./ranges.js";
 import type { XorbTempFile } from "./blobs.js";
 import { planReconstruction, type XorbLayout } from "./reconstruction.js";
-import { ZERO_HASH, type ShardRegistration, type TermRow, type XorbRow } from "./store.js";
+import { type ShardRegistration, type TermRow, type XorbRow } from "./store.js";
 
-const HEX64 = /^[0-9a-fA-F]{64}$/;
-export const MAX_XORB_CHUNKS = 8192;
-export const MAX_XORB_RAW_BYTES = 64 * 1024 * 1024;
 /**
  * Chunks the files of one shard may reference in all (2^25 ≈ 2 TiB of 64 KiB chunks): registering a file
  * costs time proportional to its chunks (sizes, verification and file hashes), so a small hostile shard
@@ -40,7 +37,7 @@ function casAuth(hub: HubContext, ctx: RequestContext, scope: CasScope): CasClai
 }
 
 function hashParam(s: string, what: string): string {
-  if (!HEX64.test(s)) throw badRequest(`invalid ${what} ${JSON.stringify(s.slice(0, 100))}: expected 64 hexadecimal characters`);
+  if (!isXetHash(s)) throw badRequest(`invalid ${what} ${JSON.stringify(String(s).slice(0, 100))}: expected 64 hexadecimal characters`);
   return s.toLowerCase();
 }
 
@@ -109,8 +106,8 @@ async function storeXorb(hub: HubContext, ctx: RequestContext, hash: string, bod
     coreError("invalid xorb", err);
   }
   if (info.count > MAX_XORB_CHUNKS) throw badRequest(`xorb has ${info.count} chunks; at most ${MAX_XORB_CHUNKS} are allowed`);
-  if (info.rawBytes > MAX_XORB_RAW_BYTES) {
-    throw badRequest(`xorb holds ${info.rawBytes} bytes of chunks; at most ${MAX_XORB_RAW_BYTES} are allowed`);
+  if (info.rawBytes > MAX_XORB_BYTES) {
+    throw badRequest(`xorb holds ${info.rawBytes} bytes of chunks; at most ${MAX_XORB_BYTES} are allowed`);
   }
   if (info.recordOffsets[info.count] !== body.length) {
     throw badRequest("xorb body has trailing bytes after its last chunk record");

@@ -1,9 +1,15 @@
-/** `xet-buckets serve`: runs a local hub until SIGINT or SIGTERM. */
+/**
+ * The hub's command line: `xet-buckets serve` (the client's CLI loads this module) and `xet-buckets-hub` (the hub
+ * package's own bin, bin.ts) take the same options and run a local hub until SIGINT or SIGTERM.
+ */
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { startLocalHub, type HubUser, type LocalHubOptions } from "./index.js";
 
-export const SERVE_USAGE = `Usage: xet-buckets serve [options]
+/** The usage text of the command, named as it was run ("xet-buckets serve" or "xet-buckets-hub"). */
+export function serveUsage(command = "xet-buckets serve"): string {
+  return `Usage: ${command} [options]
 
 Runs a local Hugging Face hub for Storage Buckets: the Hub bucket API and the Xet CAS on one port,
 durable on disk. Point the official clients at it with HF_ENDPOINT=<the printed URL>.
@@ -26,6 +32,7 @@ Options:
   -h, --help              show this help
 
 Once ready it prints "listening on http://HOST:PORT". Tokens and signed URLs are never logged.`;
+}
 
 function defaultDataDir(): string {
   const base = process.env.XDG_DATA_HOME || join(homedir(), ".local", "share");
@@ -33,6 +40,22 @@ function defaultDataDir(): string {
 }
 
 class ServeUsageError extends Error {}
+
+/** The options, for node:util's parseArgs (whose tokens are checked below, in order, with this command's messages). */
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  data: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  user: { type: "string" },
+  "read-token": { type: "string" },
+  org: { type: "string" },
+  "token-ttl": { type: "string" },
+  "public-url": { type: "string" },
+  quiet: { type: "boolean" },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
 
 /** Parses `serve` arguments into hub options (exported for tests). */
 export function parseServeArgs(argv: string[]): { options: LocalHubOptions; help: boolean } {
@@ -46,66 +69,60 @@ export function parseServeArgs(argv: string[]): { options: LocalHubOptions; help
     if (i <= 0 || i === v.length - 1) throw new ServeUsageError(`${flag} expects NAME=VALUE, got ${JSON.stringify(v)}`);
     return [v.slice(0, i), v.slice(i + 1)];
   };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i]!;
-    let value: string | undefined;
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    if (eq > 0) {
-      value = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
+  // Not strict: unknown options, missing values and positionals come back as tokens and are refused here, with
+  // this command's messages (strict parseArgs would throw its own, which suggest `--` for positionals).
+  const { tokens } = parseArgs({ args: argv, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === "positional") throw new ServeUsageError(`unknown option ${JSON.stringify(token.value)}`);
+    if (token.kind === "option-terminator") throw new ServeUsageError('unknown option "--"');
+    // A group of short options ("-hq") is named as written.
+    const flag = token.rawName.startsWith("--") ? token.rawName : argv[token.index]!;
+    if (!Object.hasOwn(OPTIONS, token.name)) throw new ServeUsageError(`unknown option ${JSON.stringify(flag)}`);
+    const name = token.name as OptionName;
+    if (OPTIONS[name].type === "boolean") {
+      if (name === "help") help = true;
+      else options.log = false; // --quiet
+      continue;
     }
-    const next = () => {
-      if (value !== undefined) return value;
-      const v = argv[++i];
-      if (v === undefined) throw new ServeUsageError(`${arg} needs a value`);
-      return v;
-    };
-    switch (arg) {
-      case "-h":
-      case "--help":
-        help = true;
+    const value = token.value;
+    if (value === undefined) throw new ServeUsageError(`${flag} needs a value`);
+    switch (name) {
+      case "data":
+        options.dataDir = value;
         break;
-      case "--data":
-        options.dataDir = next();
+      case "host":
+        options.host = value;
         break;
-      case "--host":
-        options.host = next();
-        break;
-      case "--port": {
-        const v = next();
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || n > 65535) throw new ServeUsageError(`--port expects a number from 0 to 65535, got ${JSON.stringify(v)}`);
+      case "port": {
+        const n = Number(value);
+        if (!/^\d+$/.test(value) || n > 65535)
+          throw new ServeUsageError(`--port expects a number from 0 to 65535, got ${JSON.stringify(value)}`);
         options.port = n;
         break;
       }
-      case "--user": {
-        const [name, token] = pair(arg, next());
-        if (users.has(name)) throw new ServeUsageError(`user ${name} is given twice`);
-        users.set(name, { name, token });
+      case "user": {
+        const [userName, userToken] = pair(flag, value);
+        if (users.has(userName)) throw new ServeUsageError(`user ${userName} is given twice`);
+        users.set(userName, { name: userName, token: userToken });
         break;
       }
-      case "--read-token":
-        reads.push(pair(arg, next()));
+      case "read-token":
+        reads.push(pair(flag, value));
         break;
-      case "--org": {
-        const [org, list] = pair(arg, next());
+      case "org": {
+        const [org, list] = pair(flag, value);
         orgs.push([org, list.split(",").filter(Boolean)]);
         break;
       }
-      case "--token-ttl": {
-        const v = Number(next());
+      case "token-ttl": {
+        const v = Number(value);
         if (!Number.isFinite(v) || v <= 0) throw new ServeUsageError("--token-ttl expects a positive number of seconds");
         options.casTokenTtlSeconds = v;
         break;
       }
-      case "--public-url":
-        options.publicUrl = next();
+      case "public-url":
+        options.publicUrl = value;
         break;
-      case "--quiet":
-        options.log = false;
-        break;
-      default:
-        throw new ServeUsageError(`unknown option ${JSON.stringify(arg)}`);
     }
   }
   for (const [name, token] of reads) {
@@ -125,27 +142,30 @@ export function parseServeArgs(argv: string[]): { options: LocalHubOptions; help
   return { options, help };
 }
 
-/** Runs the `serve` command; resolves with the exit code once the hub is closed by a signal. */
-export async function runServe(argv: string[]): Promise<number> {
+/**
+ * Runs the command (`command` names it in messages and usage); resolves with the exit code once the hub is closed
+ * by a signal: 0, 1 when the hub cannot start, 2 on a usage error.
+ */
+export async function runServe(argv: string[], command = "xet-buckets serve"): Promise<number> {
   let parsed;
   try {
     parsed = parseServeArgs(argv);
   } catch (err) {
     if (err instanceof ServeUsageError) {
-      process.stderr.write(`xet-buckets serve: ${err.message}\n\n${SERVE_USAGE}\n`);
+      process.stderr.write(`${command}: ${err.message}\n\n${serveUsage(command)}\n`);
       return 2;
     }
     throw err;
   }
   if (parsed.help) {
-    process.stdout.write(`${SERVE_USAGE}\n`);
+    process.stdout.write(`${serveUsage(command)}\n`);
     return 0;
   }
   let hub;
   try {
     hub = await startLocalHub(parsed.options);
   } catch (err) {
-    process.stderr.write(`xet-buckets serve: ${(err as Error)?.message ?? err}\n`);
+    process.stderr.write(`${command}: ${(err as Error)?.message ?? err}\n`);
     return 1;
   }
   const out = (s: string) => process.stdout.write(`${s}\n`);

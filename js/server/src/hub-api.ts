@@ -2,6 +2,7 @@
  * The Hub side of the local hub: the Storage Buckets API of hub-buckets-api.md (B1–B13, B15) and
  * `whoami-v2`. Content is never stored here: files are records pointing at CAS file ids.
  */
+import { isXetHash } from "xet-buckets/core";
 import type { Principal } from "./auth.js";
 import { iso, nowSecs, type HubContext } from "./context.js";
 import {
@@ -19,7 +20,6 @@ import { assertValidName, assertValidPath, describe, normalizePrefix, pathProble
 import { parseRange } from "./ranges.js";
 import { type BatchOp, type BucketRow, type Cursor, type FileRow, type TreeEntry } from "./store.js";
 
-const HEX64 = /^[0-9a-fA-F]{64}$/;
 const XET_FILEINFO = "application/vnd.xet-fileinfo+json";
 /** Python sends at most 1000 paths per paths-info request (hub-buckets-api.md §4.8). */
 export const MAX_PATHS_INFO = 1000;
@@ -307,7 +307,7 @@ function parseMtime(v: unknown, line: number): number | null {
 }
 
 function parseHash(v: unknown, line: number): string {
-  if (typeof v !== "string" || !HEX64.test(v)) {
+  if (!isXetHash(v)) {
     throw badRequest(`batch line ${line}: xetHash must be 64 hexadecimal characters, got ${describe(v)}`);
   }
   return v.toLowerCase();

@@ -1,12 +1,12 @@
 /**
- * `xet-buckets/server`: a local Hugging Face hub for Storage Buckets. One Node `http` server speaks the
+ * `xet-buckets-hub`: a local Hugging Face hub for Storage Buckets. One Node `http` server speaks the
  * Hub bucket API (hub-buckets-api.md) at `/api/...` and `/buckets/.../resolve/...`, and the Xet CAS API
  * (xet-protocol.md §6) at `/v1/...` and `/v2/...` of the same origin, so `casUrl` is the hub's URL.
  * Data is durable in `dataDir`: metadata in SQLite (`hub.sqlite`), xorbs as files (`xorbs/`).
  * The unmodified official clients (huggingface_hub + hf_xet, @huggingface/hub) work against it.
  *
  * ```ts
- * import { startLocalHub } from "xet-buckets/server";
+ * import { startLocalHub } from "xet-buckets-hub";
  * const hub = await startLocalHub({ dataDir: "./hub-data", users: [{ name: "alice", token: "hf_alice_token" }] });
  * // HF_ENDPOINT=hub.url, HF_TOKEN=hf_alice_token ...
  * await hub.close();
@@ -18,7 +18,8 @@ import type { AddressInfo } from "node:net";
 import { mkdir, mkdtemp, open, readFile, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import { XetBucketsError } from "../errors.js";
+import { XetBucketsError } from "xet-buckets";
+import { MAX_SHARD_BYTES, MAX_XORB_BYTES } from "xet-buckets/core";
 import { Auth, validateUsers, type HubUser } from "./auth.js";
 import { XorbFiles } from "./blobs.js";
 import type { BodyLimits, Core, HubConfig, HubContext } from "./context.js";
@@ -120,11 +121,14 @@ export interface LocalHub {
   close(): Promise<void>;
 }
 
+const MiB = 1024 * 1024;
+
+/** Xorbs and shards: the protocol's limits (from the core) plus their framing; JSON bodies: the hub's choice (see `BodyLimits`). */
 export const DEFAULT_LIMITS: BodyLimits = {
-  xorb: 65 * 1024 * 1024,
-  shard: 64 * 1024 * 1024 + 200,
-  json: 8 * 1024 * 1024,
-  ndjson: 64 * 1024 * 1024,
+  xorb: MAX_XORB_BYTES + MiB,
+  shard: MAX_SHARD_BYTES + 200,
+  json: 8 * MiB,
+  ndjson: 64 * MiB,
 };
 
 const DEV_USER_KEY = "dev_user";
@@ -193,7 +197,7 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
 
   let store: Store | undefined;
   try {
-    const core: Core = await import("../core/index.js");
+    const core: Core = await import("xet-buckets/core");
     await core.initCore();
     store = Store.open(dataDir, { beforeCommit: options.testHooks?.beforeCommit });
     const xorbs = new XorbFiles(dataDir);
@@ -220,7 +224,8 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       fetchUrlTtlSeconds: positive("fetchUrlTtlSeconds", options.fetchUrlTtlSeconds, 3600),
       dedupHmac: options.dedupHmac ?? true,
       dedupMaxXorbs: Math.floor(positive("dedupMaxXorbs", options.dedupMaxXorbs, 256)),
-      dedupMaxBytes: positive("dedupMaxBytes", options.dedupMaxBytes, 64 * 1024 * 1024),
+      // A dedup answer is a shard: by default as large as the protocol lets a shard be.
+      dedupMaxBytes: positive("dedupMaxBytes", options.dedupMaxBytes, MAX_SHARD_BYTES),
       dedupAnswerTtlSeconds: 7 * 24 * 3600,
       publicUrl: options.publicUrl?.replace(/\/+$/, ""),
       limits: { ...DEFAULT_LIMITS, ...options.limits },
