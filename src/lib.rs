@@ -12,7 +12,6 @@
 //! | [`prepare`] | segments of a file chunked, hashed and compressed in parallel, with exact seams |
 //! | [`xorb`] | chunk records, LZ4 / BG4 compression, xorb builder and verifying reader, range decoding |
 //! | [`shard`] | upload-shard writer, full-shard writer (lookup tables, footer), dedup-answer builder, reader |
-//! | [`shard_json`] | the JSON text of a parsed shard (for the WASM `parseShard`) |
 //! | [`dedup`] | learned-xorb index (HMAC keys, expiry), term builder |
 //! | [`upload`] | the sans-IO `UploadSession` (bytes in → xorbs, files, shards, dedup queries out) |
 //! | [`download`] | decoding fetched ranges and verifying whole files |
@@ -26,7 +25,6 @@ pub mod hash;
 pub mod hasher;
 pub mod prepare;
 pub mod shard;
-pub mod shard_json;
 pub mod upload;
 pub mod xorb;
 

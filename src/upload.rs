@@ -97,41 +97,6 @@ pub const MIN_XORB_BYTES: u64 = (MAX_CHUNK + RECORD_HEADER_LEN) as u64;
 pub const MIN_SHARD_BYTES: u64 = 4096;
 
 impl UploadOptions {
-    /// Options from the WASM constructor's numbers; 0 means "default" for each limit.
-    pub fn from_numbers(
-        max_xorb_bytes: f64,
-        max_xorb_chunks: f64,
-        max_shard_bytes: f64,
-        compression: u32,
-    ) -> Result<Self> {
-        let num = |v: f64, name: &str| -> Result<u64> {
-            if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9.0e15) {
-                return err(
-                    ErrorKind::InvalidArgument,
-                    format!(
-                        "{name} must be a non-negative integer, got {}",
-                        crate::error::number_text(v)
-                    ),
-                );
-            }
-            Ok(v as u64)
-        };
-        let d = UploadOptions::default();
-        let or = |v: u64, dflt: u64| if v == 0 { dflt } else { v };
-        let o = UploadOptions {
-            max_xorb_bytes: or(num(max_xorb_bytes, "maxXorbBytes")?, d.max_xorb_bytes),
-            max_xorb_chunks: or(
-                num(max_xorb_chunks, "maxXorbChunks")?,
-                d.max_xorb_chunks as u64,
-            ) as usize,
-            max_shard_bytes: or(num(max_shard_bytes, "maxShardBytes")?, d.max_shard_bytes),
-            compression: CompressionPolicy::from_code(compression)?,
-            write_bytes_on_disk: true,
-        };
-        o.validate()?;
-        Ok(o)
-    }
-
     /// Checks the limits' ranges.
     pub fn validate(&self) -> Result<()> {
         if !(MIN_XORB_BYTES..=MAX_XORB_BYTES).contains(&self.max_xorb_bytes) {

@@ -735,28 +735,27 @@ fn state_errors() {
     let mut wrong = rec.clone();
     wrong.len = 6;
     assert_eq!(code(s.push_chunks(vec![wrong])), ErrorKind::InvalidArgument);
-    // Options.
-    for (x, c, sh, comp) in [
-        (100.0, 0.0, 0.0, 3),
-        (0.0, 9000.0, 0.0, 3),
-        (0.0, 0.0, 100.0, 3),
-        (0.0, 0.0, 0.0, 4),
-        (-1.0, 0.0, 0.0, 0),
-        (1.5, 0.0, 0.0, 0),
-        (f64::NAN, 0.0, 0.0, 0),
-        (1e20, 0.0, 0.0, 0),
+    // Options out of range (the JS numbers of the WASM constructor are checked in
+    // js/test/core/records.test.ts).
+    for opts in [
+        UploadOptions {
+            max_xorb_bytes: 100,
+            ..UploadOptions::default()
+        },
+        UploadOptions {
+            max_xorb_chunks: 9000,
+            ..UploadOptions::default()
+        },
+        UploadOptions {
+            max_shard_bytes: 100,
+            ..UploadOptions::default()
+        },
     ] {
         assert_eq!(
-            UploadOptions::from_numbers(x, c, sh, comp)
-                .unwrap_err()
-                .kind,
+            UploadSession::new(opts).unwrap_err().kind,
             ErrorKind::InvalidArgument
         );
     }
-    assert_eq!(
-        UploadOptions::from_numbers(0.0, 0.0, 0.0, 3).unwrap(),
-        UploadOptions::default()
-    );
 }
 
 #[test]

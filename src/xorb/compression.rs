@@ -21,22 +21,6 @@ pub enum CompressionPolicy {
     Best,
 }
 
-impl CompressionPolicy {
-    /// 0 None, 1 LZ4, 2 BG4, 3 Best (the numbering of the WASM constructor).
-    pub fn from_code(code: u32) -> Result<Self> {
-        match code {
-            0 => Ok(CompressionPolicy::None),
-            1 => Ok(CompressionPolicy::Lz4),
-            2 => Ok(CompressionPolicy::Bg4),
-            3 => Ok(CompressionPolicy::Best),
-            _ => err(
-                ErrorKind::InvalidArgument,
-                format!("compression must be 0 (none), 1 (LZ4), 2 (BG4) or 3 (best), got {code}"),
-            ),
-        }
-    }
-}
-
 /// `bg4_split` (§4.2): group `g` holds bytes `data[4i + g]`; groups concatenated in order.
 pub fn bg4_split(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
