@@ -5,12 +5,12 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use xet_core::download::{check_term_length, decode_chunk_records, file_hash_of_runs};
-use xet_core::hash::chunk_hash;
-use xet_core::shard::{parse_shard, DedupShardBuilder};
-use xet_core::upload::{PreparedChunk, UploadOptions, UploadSession};
-use xet_core::xorb::{parse_xorb, CompressionPolicy, XorbBuilder, XorbLimits};
+use xet_core::chunk_hash;
+use xet_core::{check_term_length, decode_chunk_records, file_hash_of_runs};
+use xet_core::{parse_shard, DedupShardBuilder};
+use xet_core::{parse_xorb, CompressionPolicy, XorbBuilder, XorbLimits};
 use xet_core::{ErrorKind, MerkleHash};
+use xet_core::{PreparedChunk, UploadOptions, UploadSession};
 
 #[test]
 fn error_codes_are_stable_and_distinct() {

@@ -19,11 +19,6 @@ impl DedupShardBuilder {
         Self::default()
     }
 
-    /// Number of xorbs added.
-    pub fn xorb_count(&self) -> usize {
-        self.xorbs.len()
-    }
-
     /// Adds a xorb by its hash and its plain chunk hashes and lengths.
     pub fn add_xorb(
         &mut self,

@@ -5,20 +5,20 @@ use crate::error::{err, ErrorKind, Result};
 use crate::hash::MerkleHash;
 
 /// Header tag (§5.2): `HFRepoMetaData`, a zero byte, 17 fixed bytes.
-pub const SHARD_HEADER_TAG: [u8; 32] = [
+pub(crate) const SHARD_HEADER_TAG: [u8; 32] = [
     0x48, 0x46, 0x52, 0x65, 0x70, 0x6f, 0x4d, 0x65, 0x74, 0x61, 0x44, 0x61, 0x74, 0x61, 0x00, 0x55,
     0x69, 0x67, 0x45, 0x6a, 0x7b, 0x81, 0x57, 0x83, 0xa5, 0xbd, 0xd9, 0x5c, 0xcd, 0xd1, 0x4a, 0xa9,
 ];
 /// Header version.
-pub const SHARD_VERSION: u64 = 2;
+pub(crate) const SHARD_VERSION: u64 = 2;
 /// Footer version.
-pub const FOOTER_VERSION: u64 = 1;
+pub(crate) const FOOTER_VERSION: u64 = 1;
 /// Header length.
-pub const HEADER_LEN: usize = 48;
+pub(crate) const HEADER_LEN: usize = 48;
 /// Section record length.
-pub const RECORD_LEN: usize = 48;
+pub(crate) const RECORD_LEN: usize = 48;
 /// Footer length.
-pub const FOOTER_LEN: usize = 200;
+pub(crate) const FOOTER_LEN: usize = 200;
 /// Maximum shard size (§5.7).
 pub const MAX_SHARD_BYTES: u64 = 64 * 1024 * 1024;
 /// File flag: verification entries follow the terms.
@@ -215,7 +215,7 @@ pub struct Shard {
 
 /// Reverses each 8-byte group: standard SHA-256 digest ⇄ the stored `FileMetadataExt` bytes
 /// (§3.9). The same permutation both ways.
-pub fn sha256_storage_order(d: &[u8; 32]) -> [u8; 32] {
+pub(crate) fn sha256_storage_order(d: &[u8; 32]) -> [u8; 32] {
     let mut s = [0u8; 32];
     for g in 0..4 {
         for j in 0..8 {

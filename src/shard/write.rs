@@ -24,7 +24,7 @@ fn write_bookend(out: &mut Vec<u8>) {
 
 /// Appends one file block. `INVALID_ARGUMENT` when the verification list does not have one
 /// hash per term.
-pub fn write_file_block(out: &mut Vec<u8>, f: &FileEntry) -> Result<()> {
+pub(crate) fn write_file_block(out: &mut Vec<u8>, f: &FileEntry) -> Result<()> {
     if let Some(v) = &f.verification {
         if v.len() != f.terms.len() {
             return err(
@@ -73,7 +73,7 @@ pub fn write_file_block(out: &mut Vec<u8>, f: &FileEntry) -> Result<()> {
 }
 
 /// Appends one xorb block.
-pub fn write_xorb_block(out: &mut Vec<u8>, x: &XorbEntry) -> Result<()> {
+pub(crate) fn write_xorb_block(out: &mut Vec<u8>, x: &XorbEntry) -> Result<()> {
     if x.chunks.len() > u32::MAX as usize {
         return err(
             ErrorKind::LimitExceeded,

@@ -10,7 +10,7 @@ use crate::hash::{chunk_hash, MerkleBuilder, MerkleHash};
 /// First capacity of a xorb's buffer.
 const MIN_XORB_CAPACITY: usize = 256 * 1024;
 /// Smallest buffer worth keeping for reuse by a later xorb.
-pub const SMALL_XORB_CAPACITY: usize = 4 * 1024 * 1024;
+pub(crate) const SMALL_XORB_CAPACITY: usize = 4 * 1024 * 1024;
 
 /// A closed xorb: its hash and serialized body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,11 +62,6 @@ impl XorbBuilder {
             spare: None,
             expect_spare: false,
         }
-    }
-
-    /// The limits.
-    pub fn limits(&self) -> &XorbLimits {
-        &self.limits
     }
 
     /// True when no chunk was added.
@@ -210,7 +205,7 @@ impl XorbBuilder {
     /// Tells the builder that a large buffer is likely to be recycled soon (a closed xorb has
     /// not been handed back yet), so it should grow gradually instead of allocating a full
     /// xorb next to the one still held.
-    pub fn expect_spare(&mut self, expected: bool) {
+    pub(crate) fn expect_spare(&mut self, expected: bool) {
         self.expect_spare = expected;
     }
 
@@ -218,7 +213,7 @@ impl XorbBuilder {
     /// a long upload then keeps reusing the same large allocation instead of allocating (and,
     /// in WebAssembly, growing the never-shrinking memory for) a new one per xorb. One spare
     /// buffer is kept, the largest.
-    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+    pub(crate) fn recycle(&mut self, mut buf: Vec<u8>) {
         buf.clear();
         if buf.capacity() > SMALL_XORB_CAPACITY
             && self
@@ -231,7 +226,8 @@ impl XorbBuilder {
     }
 
     /// Bytes reserved for the serialized xorb (diagnostics and tests).
-    pub fn reserved_bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn reserved_bytes(&self) -> usize {
         self.data.capacity()
     }
 
@@ -269,5 +265,99 @@ impl XorbBuilder {
         self.spare = spare;
         self.expect_spare = expect;
         built
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xorb::{MAX_XORB_BYTES, MAX_XORB_CHUNKS};
+
+    /// A raw (scheme 0) record of `payload`.
+    fn record(payload: &[u8]) -> Vec<u8> {
+        let n = (payload.len() as u32).to_le_bytes();
+        let mut r = vec![0, n[0], n[1], n[2], 0, n[0], n[1], n[2]];
+        r.extend_from_slice(payload);
+        r
+    }
+
+    #[test]
+    fn xorb_buffer_never_overshoots_the_limit() {
+        for (limit, record_len) in [
+            (MAX_XORB_BYTES, 65_544usize),
+            (MAX_XORB_BYTES, 8_200),
+            (MAX_XORB_BYTES, 131_080),
+            (1_000_000, 70_000),
+        ] {
+            let limits = XorbLimits {
+                max_raw_bytes: limit,
+                max_serialized_bytes: limit,
+                max_chunks: MAX_XORB_CHUNKS,
+            };
+            let mut b = XorbBuilder::new(limits);
+            let rec = record(&vec![7u8; record_len - 8]);
+            let mut copies = 0;
+            let mut last_cap = 0;
+            while b.fits(record_len - 8, rec.len()) {
+                b.push_record(MerkleHash::ZERO, (record_len - 8) as u32, &rec)
+                    .unwrap();
+                let cap = b.reserved_bytes();
+                assert!(cap as u64 <= limit, "capacity {cap} over the limit {limit}");
+                if cap != last_cap {
+                    copies += 1;
+                    last_cap = cap;
+                }
+            }
+            assert!(copies <= 10, "{copies} reallocations");
+            // A recycled buffer is adopted by the next xorb once it outgrows the small phase,
+            // instead of a new allocation.
+            let x = b.take().unwrap();
+            let big = x.data.capacity();
+            b.recycle(x.data);
+            while b.serialized_len() <= SMALL_XORB_CAPACITY && b.fits(record_len - 8, rec.len()) {
+                b.push_record(MerkleHash::ZERO, (record_len - 8) as u32, &rec)
+                    .unwrap();
+                assert!(b.reserved_bytes() <= SMALL_XORB_CAPACITY || b.reserved_bytes() == big);
+            }
+            if big > SMALL_XORB_CAPACITY && b.serialized_len() > SMALL_XORB_CAPACITY {
+                assert_eq!(b.reserved_bytes(), big, "the recycled buffer is reused");
+            }
+        }
+    }
+
+    #[test]
+    fn xorb_buffer_growth_without_a_spare() {
+        let rec = record(&[7u8; 65_536]);
+        // Nothing expected back: past 4 MiB the buffer jumps to the limit once.
+        let mut b = XorbBuilder::new(XorbLimits::default());
+        let mut caps = Vec::new();
+        while b.fits(65_536, rec.len()) {
+            b.push_record(MerkleHash::ZERO, 65_536, &rec).unwrap();
+            if caps.last() != Some(&b.reserved_bytes()) {
+                caps.push(b.reserved_bytes());
+            }
+        }
+        assert_eq!(*caps.last().unwrap() as u64, MAX_XORB_BYTES);
+        assert!(
+            caps[..caps.len() - 1]
+                .iter()
+                .all(|&c| c <= SMALL_XORB_CAPACITY),
+            "{caps:?}"
+        );
+        // A buffer is expected back: the builder keeps doubling (capped at the limit).
+        let mut b = XorbBuilder::new(XorbLimits::default());
+        b.expect_spare(true);
+        let mut caps = Vec::new();
+        while b.fits(65_536, rec.len()) {
+            b.push_record(MerkleHash::ZERO, 65_536, &rec).unwrap();
+            if caps.last() != Some(&b.reserved_bytes()) {
+                caps.push(b.reserved_bytes());
+            }
+        }
+        assert!(
+            caps.contains(&(8 << 20)) && caps.contains(&(32 << 20)),
+            "{caps:?}"
+        );
+        assert!(caps.iter().all(|&c| c as u64 <= MAX_XORB_BYTES));
     }
 }

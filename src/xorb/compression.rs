@@ -22,14 +22,15 @@ pub enum CompressionPolicy {
 }
 
 /// `bg4_split` (§4.2): group `g` holds bytes `data[4i + g]`; groups concatenated in order.
-pub fn bg4_split(data: &[u8]) -> Vec<u8> {
+#[cfg(test)]
+pub(crate) fn bg4_split(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     bg4_split_into(data, &mut out);
     out
 }
 
 /// [`bg4_split`] into `out` (resized to `data.len()`; its allocation is reused).
-pub fn bg4_split_into(data: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn bg4_split_into(data: &[u8], out: &mut Vec<u8>) {
     let n = data.len();
     let (q, r) = (n / 4, n % 4);
     out.resize(n, 0);
@@ -65,7 +66,7 @@ pub fn bg4_split_into(data: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Inverse of [`bg4_split`]: writes the re-interleaved bytes into `out` (same length).
-pub fn bg4_join(grouped: &[u8], out: &mut [u8]) {
+pub(crate) fn bg4_join(grouped: &[u8], out: &mut [u8]) {
     let n = grouped.len();
     debug_assert_eq!(out.len(), n);
     let (q, r) = (n / 4, n % 4);
@@ -89,9 +90,9 @@ pub fn bg4_join(grouped: &[u8], out: &mut [u8]) {
 /// independent blocks, no checksums, no content size), BD `0x40` (64 KiB blocks), header checksum
 /// `0x82` (second byte of XXH32 of FLG and BD): what hf_xet writes (`lz4_flex::frame::FrameEncoder`
 /// defaults, whose block size follows the first write).
-pub const LZ4_FRAME_HEADER: [u8; 7] = [0x04, 0x22, 0x4D, 0x18, 0x60, 0x40, 0x82];
+pub(crate) const LZ4_FRAME_HEADER: [u8; 7] = [0x04, 0x22, 0x4D, 0x18, 0x60, 0x40, 0x82];
 /// The same for a chunk above 64 KiB: BD `0x50` (256 KiB blocks), checksum `0xFB`.
-pub const LZ4_FRAME_HEADER_256K: [u8; 7] = [0x04, 0x22, 0x4D, 0x18, 0x60, 0x50, 0xFB];
+pub(crate) const LZ4_FRAME_HEADER_256K: [u8; 7] = [0x04, 0x22, 0x4D, 0x18, 0x60, 0x50, 0xFB];
 /// Frame bytes around the single block: header, block size, end mark.
 const LZ4_FRAME_OVERHEAD: usize = 7 + 4 + 4;
 
@@ -177,7 +178,8 @@ impl ChunkCompressor {
     }
 
     /// Writes one LZ4 frame of `data` (at most 128 KiB, one block) into `out` (cleared first).
-    pub fn lz4_frame_into(&mut self, data: &[u8], out: &mut Vec<u8>) {
+    #[cfg(test)]
+    pub(crate) fn lz4_frame_into(&mut self, data: &[u8], out: &mut Vec<u8>) {
         self.lz4.compress(&mut self.table, data);
         out.clear();
         out.extend_from_slice(self.lz4.bytes());
@@ -187,7 +189,7 @@ impl ChunkCompressor {
     /// [`write_chunk_record`]. Under [`CompressionPolicy::Best`] both LZ4 and BG4 are always
     /// computed and the smaller payload kept (LZ4 on a tie), then raw when neither is smaller
     /// than the chunk: the size is exactly `min(chunk, lz4, bg4)` plus the 8-byte header.
-    pub fn write_record(
+    pub(crate) fn write_record(
         &mut self,
         chunk: &[u8],
         policy: CompressionPolicy,
@@ -233,10 +235,11 @@ impl ChunkCompressor {
     }
 }
 
+#[cfg(test)]
 /// One LZ4 frame of `data`, as hf_xet writes it (`lz4_flex::frame::FrameEncoder` defaults:
 /// header `04 22 4D 18 60 40 82` up to 64 KiB, independent blocks, no checksums). Chunks (at most
 /// 128 KiB) go through [`ChunkCompressor`]; larger inputs through `FrameEncoder`.
-pub fn lz4_frame_compress(data: &[u8]) -> Vec<u8> {
+pub(crate) fn lz4_frame_compress(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     if data.len() <= MAX_UNCOMPRESSED_LEN {
         with_compressor(|c| c.lz4_frame_into(data, &mut out));
@@ -333,6 +336,9 @@ pub fn write_chunk_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_common::{splitmix64, text};
+    use crate::xorb::{decode_chunk_records, CompressionScheme, RECORD_HEADER_LEN};
+    use std::io::Write;
 
     #[test]
     fn bg4_example() {
@@ -346,6 +352,118 @@ mod tests {
             let mut b = vec![0u8; n];
             bg4_join(&bg4_split(&d), &mut b);
             assert_eq!(b, d);
+        }
+    }
+
+    /// The frame `lz4_flex::frame::FrameEncoder` writes with its defaults in one call (what hf_xet
+    /// and the earlier encoder of this crate wrote).
+    fn frame_encoder(data: &[u8]) -> Vec<u8> {
+        let mut enc = lz4_flex::frame::FrameEncoder::new(Vec::new());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    /// Chunks of every kind the compressor meets: incompressible, constant, text, 4-byte lanes
+    /// (BG4's case), a mix.
+    fn compression_inputs() -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        for len in [
+            1usize, 5, 12, 13, 100, 8191, 65_535, 65_536, 65_537, 100_000, 131_071, 131_072,
+        ] {
+            out.push((format!("random {len}"), splitmix64(len as u64, len)));
+            out.push((format!("zeros {len}"), vec![0u8; len]));
+            out.push((format!("text {len}"), text(len)));
+            let floats: Vec<u8> = (0..len.div_ceil(4))
+                .flat_map(|i| (1.0f32 + i as f32 * 1e-4).to_le_bytes())
+                .take(len)
+                .collect();
+            out.push((format!("floats {len}"), floats));
+            let mut mixed = splitmix64(9, len);
+            let half = len / 2;
+            mixed[half..].copy_from_slice(&text(len - half));
+            out.push((format!("mixed {len}"), mixed));
+        }
+        out
+    }
+
+    #[test]
+    fn compressor_frames_equal_frame_encoder() {
+        let mut c = ChunkCompressor::new();
+        let mut out = Vec::new();
+        for (name, data) in compression_inputs() {
+            c.lz4_frame_into(&data, &mut out);
+            assert_eq!(out, frame_encoder(&data), "{name}");
+            assert_eq!(lz4_frame_compress(&data), out, "{name}");
+            let mut back = Vec::new();
+            lz4_frame_decompress(&out, data.len(), &mut back).unwrap();
+            assert_eq!(back, data, "{name}");
+        }
+        // Inputs above one chunk still get a valid frame.
+        let big = text(300_000);
+        let mut back = Vec::new();
+        lz4_frame_decompress(&lz4_frame_compress(&big), big.len(), &mut back).unwrap();
+        assert_eq!(back, big);
+    }
+
+    /// `best` is exactly "smallest wins": the record is 8 bytes plus the smallest of the chunk, its
+    /// LZ4 frame and its BG4 frame (both as `FrameEncoder` writes them), LZ4 on a tie; single
+    /// policies keep their frame when smaller than the chunk.
+    #[test]
+    fn best_is_exactly_the_smallest_of_raw_lz4_and_bg4() {
+        let mut c = ChunkCompressor::new();
+        for (name, data) in compression_inputs() {
+            let n = data.len();
+            let lz4 = frame_encoder(&data).len();
+            let bg4 = frame_encoder(&bg4_split(&data)).len();
+            for (policy, expect) in [
+                (CompressionPolicy::None, (n, CompressionScheme::None)),
+                (
+                    CompressionPolicy::Lz4,
+                    if lz4 < n {
+                        (lz4, CompressionScheme::Lz4)
+                    } else {
+                        (n, CompressionScheme::None)
+                    },
+                ),
+                (
+                    CompressionPolicy::Bg4,
+                    if bg4 < n {
+                        (bg4, CompressionScheme::Bg4Lz4)
+                    } else {
+                        (n, CompressionScheme::None)
+                    },
+                ),
+                (
+                    CompressionPolicy::Best,
+                    if lz4 < n && lz4 <= bg4 {
+                        (lz4, CompressionScheme::Lz4)
+                    } else if bg4 < n && bg4 < lz4 {
+                        (bg4, CompressionScheme::Bg4Lz4)
+                    } else {
+                        (n, CompressionScheme::None)
+                    },
+                ),
+            ] {
+                let mut rec = vec![0xEE];
+                let scheme = c.write_record(&data, policy, &mut rec).unwrap();
+                assert_eq!(
+                    (rec.len() - 1 - RECORD_HEADER_LEN, scheme),
+                    expect,
+                    "{name} {policy:?}"
+                );
+                let mut again = Vec::new();
+                assert_eq!(
+                    write_chunk_record(&data, policy, &mut again).unwrap(),
+                    scheme
+                );
+                assert_eq!(
+                    again,
+                    rec[1..],
+                    "{name} {policy:?}: thread-local compressor"
+                );
+                let d = decode_chunk_records(&rec[1..]).unwrap();
+                assert_eq!(d.data, data, "{name} {policy:?}");
+            }
         }
     }
 }

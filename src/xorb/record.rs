@@ -7,11 +7,11 @@ use crate::error::{err, CoreError, ErrorKind, Result};
 /// Length of a chunk record header.
 pub const RECORD_HEADER_LEN: usize = 8;
 /// Largest `compressed_length` a reader accepts (xet-core `validate`).
-pub const MAX_COMPRESSED_LEN: usize = 262_144;
+pub(crate) const MAX_COMPRESSED_LEN: usize = 262_144;
 /// Largest `uncompressed_length` (the maximum chunk size).
-pub const MAX_UNCOMPRESSED_LEN: usize = 131_072;
+pub(crate) const MAX_UNCOMPRESSED_LEN: usize = 131_072;
 /// First bytes of a stored xorb footer (§4.6), never part of an upload body.
-pub const FOOTER_MAGIC: &[u8; 7] = b"XETBLOB";
+pub(crate) const FOOTER_MAGIC: &[u8; 7] = b"XETBLOB";
 
 /// Compression scheme of one chunk record (§4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -26,7 +26,7 @@ pub enum CompressionScheme {
 
 impl CompressionScheme {
     /// The scheme of a record header byte.
-    pub fn from_u8(v: u8) -> Option<Self> {
+    pub(crate) fn from_u8(v: u8) -> Option<Self> {
         match v {
             0 => Some(CompressionScheme::None),
             1 => Some(CompressionScheme::Lz4),
@@ -50,25 +50,25 @@ pub(super) fn write_header(
 
 /// A chunk record header (§4.1), validated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecordHeader {
+pub(crate) struct RecordHeader {
     /// Compression scheme.
-    pub scheme: CompressionScheme,
+    pub(crate) scheme: CompressionScheme,
     /// Payload length.
-    pub compressed_len: u32,
+    pub(crate) compressed_len: u32,
     /// Chunk length.
-    pub uncompressed_len: u32,
+    pub(crate) uncompressed_len: u32,
 }
 
 impl RecordHeader {
     /// Header plus payload length.
-    pub fn record_len(&self) -> usize {
+    pub(crate) fn record_len(&self) -> usize {
         RECORD_HEADER_LEN + self.compressed_len as usize
     }
 }
 
 /// Reads and validates the record header at `at` of `bytes`, and checks that its payload is
 /// complete. `index` is only used in messages.
-pub fn read_record_header(bytes: &[u8], at: usize, index: usize) -> Result<RecordHeader> {
+pub(crate) fn read_record_header(bytes: &[u8], at: usize, index: usize) -> Result<RecordHeader> {
     let rest = &bytes[at.min(bytes.len())..];
     if rest.len() >= FOOTER_MAGIC.len() && &rest[..FOOTER_MAGIC.len()] == FOOTER_MAGIC {
         return err(
