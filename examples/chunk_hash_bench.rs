@@ -6,7 +6,7 @@
 //! one JSON line (the time excludes generating or reading the data).
 
 use std::time::Instant;
-use xet_core::hasher::XetHasher;
+use xet_core::XetHasher;
 
 fn splitmix64(seed: u64, len: usize) -> Vec<u8> {
     let mut state = seed;

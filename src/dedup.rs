@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// Hasher for maps keyed by chunk hashes: the keys are already uniformly distributed, so a
 /// multiply-xor fold of their bytes is enough and much cheaper than SipHash.
 #[derive(Default, Clone, Copy)]
-pub struct HashFold(u64);
+pub(crate) struct HashFold(u64);
 
 impl Hasher for HashFold {
     fn finish(&self) -> u64 {
@@ -31,12 +31,12 @@ impl Hasher for HashFold {
 }
 
 /// Map keyed by chunk hashes.
-pub type HashMapFast<V> = HashMap<MerkleHash, V, BuildHasherDefault<HashFold>>;
+pub(crate) type HashMapFast<V> = HashMap<MerkleHash, V, BuildHasherDefault<HashFold>>;
 
 /// Where a chunk lives: a xorb produced in this session (by sequence number) or a xorb learned
 /// from a dedup-answer shard (by its index in the [`LearnedIndex`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum XorbRef {
+pub(crate) enum XorbRef {
     /// The n-th xorb of this session (it may still be open).
     Session(u32),
     /// The n-th xorb learned from dedup answers.
@@ -45,17 +45,15 @@ pub enum XorbRef {
 
 /// A xorb learned from a dedup answer.
 #[derive(Clone, Debug)]
-pub struct LearnedXorb {
+pub(crate) struct LearnedXorb {
     /// Xorb hash.
-    pub hash: MerkleHash,
+    pub(crate) hash: MerkleHash,
     /// Chunk hashes as stored in the shard (keyed when the shard has an HMAC key).
-    pub chunk_hashes: Vec<MerkleHash>,
-    /// Chunk lengths.
-    pub chunk_lengths: Vec<u32>,
+    pub(crate) chunk_hashes: Vec<MerkleHash>,
     /// Which key slot of the index its hashes are keyed with.
     key_slot: usize,
     /// Key expiry of its shard, Unix seconds (0 = none).
-    pub expiry: u64,
+    pub(crate) expiry: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -66,42 +64,32 @@ struct KeySlot {
 
 /// Xorbs learned from dedup-answer shards, indexed by (keyed) chunk hash per HMAC key.
 #[derive(Clone, Debug, Default)]
-pub struct LearnedIndex {
+pub(crate) struct LearnedIndex {
     xorbs: Vec<LearnedXorb>,
     slots: Vec<KeySlot>,
     by_hash: HashMapFast<u32>,
 }
 
 /// True when a shard expiry has passed at `now` (0 = never expires).
-pub fn is_expired(expiry: u64, now: f64) -> bool {
+pub(crate) fn is_expired(expiry: u64, now: f64) -> bool {
     expiry != 0 && (expiry as f64) < now
 }
 
 impl LearnedIndex {
     /// An empty index.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    /// Number of xorbs learned.
-    pub fn len(&self) -> usize {
-        self.xorbs.len()
-    }
-
-    /// True when nothing was learned.
-    pub fn is_empty(&self) -> bool {
-        self.xorbs.is_empty()
-    }
-
     /// The learned xorb `id`.
-    pub fn xorb(&self, id: u32) -> &LearnedXorb {
+    pub(crate) fn xorb(&self, id: u32) -> &LearnedXorb {
         &self.xorbs[id as usize]
     }
 
     /// Learns the xorbs of a dedup-answer shard. A shard whose expiry (non-zero) is before
     /// `now` is ignored, and a xorb already learned (and not expired) is not learned twice.
     /// Returns the number of xorbs learned.
-    pub fn ingest(&mut self, shard: &Shard, now: f64) -> usize {
+    pub(crate) fn ingest(&mut self, shard: &Shard, now: f64) -> usize {
         let (key, expiry) = match &shard.footer {
             Some(f) => (f.key(), f.expiry),
             None => (None, 0),
@@ -148,7 +136,6 @@ impl LearnedIndex {
             self.xorbs.push(LearnedXorb {
                 hash: x.hash,
                 chunk_hashes: x.chunks.iter().map(|c| c.hash).collect(),
-                chunk_lengths: x.chunks.iter().map(|c| c.length).collect(),
                 key_slot: slot,
                 expiry,
             });
@@ -158,7 +145,7 @@ impl LearnedIndex {
     }
 
     /// Finds a learned, unexpired xorb chunk with plain hash `h`: `(xorb id, chunk index)`.
-    pub fn lookup(&self, h: &MerkleHash, now: f64) -> Option<(u32, u32)> {
+    pub(crate) fn lookup(&self, h: &MerkleHash, now: f64) -> Option<(u32, u32)> {
         for slot in &self.slots {
             let probe = match &slot.key {
                 Some(k) => h.hmac(k),
@@ -174,7 +161,7 @@ impl LearnedIndex {
     }
 
     /// True when chunk `idx` of learned xorb `id` has plain hash `h` (and is not expired).
-    pub fn matches_at(&self, id: u32, idx: u32, h: &MerkleHash, now: f64) -> bool {
+    pub(crate) fn matches_at(&self, id: u32, idx: u32, h: &MerkleHash, now: f64) -> bool {
         let x = &self.xorbs[id as usize];
         let Some(stored) = x.chunk_hashes.get(idx as usize) else {
             return false;
@@ -191,17 +178,17 @@ impl LearnedIndex {
 
 /// A closed term: chunks `[start, end)` of a xorb, its byte count and verification hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BuiltTerm {
+pub(crate) struct BuiltTerm {
     /// Where the chunks live.
-    pub xorb: XorbRef,
+    pub(crate) xorb: XorbRef,
     /// First chunk index.
-    pub start: u32,
+    pub(crate) start: u32,
     /// Index after the last chunk.
-    pub end: u32,
+    pub(crate) end: u32,
     /// Sum of the chunk lengths.
-    pub bytes: u32,
+    pub(crate) bytes: u32,
     /// `keyed_hash(VERIFICATION_KEY, chunk hashes)` over the file's own chunk hashes (§3.7).
-    pub verification: MerkleHash,
+    pub(crate) verification: MerkleHash,
 }
 
 #[derive(Clone, Debug)]
@@ -216,24 +203,24 @@ struct OpenTerm {
 /// Builds a file's terms chunk by chunk: consecutive chunks of one xorb with contiguous
 /// indices merge into one term; anything else starts a new term.
 #[derive(Clone, Debug, Default)]
-pub struct TermBuilder {
+pub(crate) struct TermBuilder {
     terms: Vec<BuiltTerm>,
     open: Option<OpenTerm>,
 }
 
 impl TermBuilder {
     /// An empty builder.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The xorb and next chunk index that would continue the open term.
-    pub fn continuation(&self) -> Option<(XorbRef, u32)> {
+    pub(crate) fn continuation(&self) -> Option<(XorbRef, u32)> {
         self.open.as_ref().map(|t| (t.xorb, t.end))
     }
 
     /// Adds the next chunk of the file: chunk `index` of `xorb`, `len` bytes, plain hash `hash`.
-    pub fn push(&mut self, xorb: XorbRef, index: u32, len: u32, hash: &MerkleHash) {
+    pub(crate) fn push(&mut self, xorb: XorbRef, index: u32, len: u32, hash: &MerkleHash) {
         if let Some(t) = &mut self.open {
             if t.xorb == xorb && t.end == index && t.bytes.checked_add(len).is_some() {
                 t.end += 1;
@@ -266,19 +253,41 @@ impl TermBuilder {
         }
     }
 
-    /// Number of terms so far (including the open one).
-    pub fn len(&self) -> usize {
-        self.terms.len() + usize::from(self.open.is_some())
-    }
-
-    /// True when no chunk was added.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// All terms, in file order.
-    pub fn finish(mut self) -> Vec<BuiltTerm> {
+    pub(crate) fn finish(mut self) -> Vec<BuiltTerm> {
         self.close();
         self.terms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::chunk_hash;
+    use crate::shard::{parse_shard, DedupShardBuilder};
+
+    /// Found by fuzzing (the `answer_query` target; its crash input is replayed in
+    /// tests/fuzz_regressions.rs).
+    /// A dedup answer whose xorb lists the same chunk hash twice used to index out of bounds while
+    /// being learned (the xorb being ingested was looked up before it was stored): a CAS could abort
+    /// the client's WebAssembly core with one answer.
+    #[test]
+    fn a_dedup_answer_repeating_a_chunk_in_one_xorb_is_learned_without_panic() {
+        let h = chunk_hash(b"a chunk");
+        let other = chunk_hash(b"another chunk");
+        let mut b = DedupShardBuilder::new();
+        b.add_xorb(MerkleHash([7; 32]), &[h, other, h], &[7, 13, 7], 100)
+            .unwrap();
+        for key in [None, Some([5u8; 32])] {
+            let shard = parse_shard(&b.finish(key, 1, 0).unwrap()).unwrap();
+            let mut idx = LearnedIndex::new();
+            assert_eq!(idx.ingest(&shard, 2.0), 1);
+            // The first occurrence is where the chunk is found.
+            assert_eq!(idx.lookup(&h, 2.0), Some((0, 0)));
+            assert_eq!(idx.lookup(&other, 2.0), Some((0, 1)));
+            // Learning the same answer again changes nothing.
+            assert_eq!(idx.ingest(&shard, 2.0), 0);
+            assert_eq!(idx.lookup(&h, 2.0), Some((0, 0)));
+        }
     }
 }

@@ -1,11 +1,9 @@
-//! Download side (spec §6.6, §9): decode fetched chunk records (every chunk hashed, so a whole
-//! file can be checked against its file id with [`FileHashBuilder`]).
-
-pub use crate::hash::FileHashBuilder;
-pub use crate::xorb::{decode_chunk_records, DecodedChunks};
+//! Download side (spec §6.6, §9): checks of decoded chunk records (`decode_chunk_records` hashes
+//! every chunk, so a whole file can be checked against its file id with [`FileHashBuilder`]).
 
 use crate::error::{err, ErrorKind, Result};
-use crate::hash::MerkleHash;
+use crate::hash::{FileHashBuilder, MerkleHash};
+use crate::xorb::DecodedChunks;
 
 /// Checks that a term's decoded chunks have the byte count the reconstruction announced
 /// (`unpacked_length`, §6.6 step 4).

@@ -110,18 +110,3 @@ pub type Result<T> = std::result::Result<T, CoreError>;
 pub(crate) fn err<T>(kind: ErrorKind, message: impl Into<String>) -> Result<T> {
     Err(CoreError::new(kind, message))
 }
-
-/// Text of a JS number for messages, without pulling float formatting into the WASM build.
-pub fn number_text(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_string()
-    } else if v.is_infinite() {
-        if v > 0.0 { "Infinity" } else { "-Infinity" }.to_string()
-    } else if v.fract() == 0.0 && v.abs() < 1e18 {
-        (v as i64).to_string()
-    } else if v.abs() < 1e18 {
-        format!("{}.… (not an integer)", v.trunc() as i64)
-    } else {
-        "a number of magnitude ≥ 1e18".to_string()
-    }
-}

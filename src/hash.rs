@@ -27,7 +27,7 @@ pub const VERIFICATION_KEY: [u8; 32] = [
 pub const FILE_HASH_KEY: [u8; 32] = [0u8; 32];
 
 /// Global-dedup eligibility modulus (§3.10).
-pub const GLOBAL_DEDUP_MODULUS: u64 = 1024;
+pub(crate) const GLOBAL_DEDUP_MODULUS: u64 = 1024;
 
 /// A 32-byte hash in raw (BLAKE3 output) byte order.
 ///
@@ -94,7 +94,7 @@ impl MerkleHash {
     }
 
     /// Appends the Xet hex string to `out`.
-    pub fn write_hex(&self, out: &mut String) {
+    pub(crate) fn write_hex(&self, out: &mut String) {
         let mut buf = [0u8; 64];
         self.hex_bytes(&mut buf);
         // The buffer holds only ASCII hex digits.
@@ -102,7 +102,7 @@ impl MerkleHash {
     }
 
     /// Writes the 64 ASCII Xet hex digits into `buf`.
-    pub fn hex_bytes(&self, buf: &mut [u8; 64]) {
+    pub(crate) fn hex_bytes(&self, buf: &mut [u8; 64]) {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         for g in 0..4 {
             for j in 0..8 {

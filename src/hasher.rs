@@ -5,7 +5,7 @@ use crate::chunking::Chunker;
 use crate::hash::{FileHashBuilder, MerkleHash, DATA_KEY};
 
 /// Bytes scanned and hashed per step of [`ChunkHasher::update`].
-pub const CACHE_BLOCK: usize = 512 * 1024;
+pub(crate) const CACHE_BLOCK: usize = 512 * 1024;
 
 /// Chunks a byte stream and hashes every chunk (§2, §3.3). Keeps no input bytes: the open
 /// chunk is fed to an incremental keyed BLAKE3 hasher as it arrives.

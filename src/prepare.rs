@@ -52,7 +52,7 @@ use crate::hash::{chunk_hash, MerkleHash};
 use crate::xorb::{ChunkCompressor, CompressionPolicy, RECORD_HEADER_LEN};
 
 /// Bytes of the packed header.
-pub const PACKED_HEADER: usize = 32;
+pub(crate) const PACKED_HEADER: usize = 32;
 
 /// How a prepared segment ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

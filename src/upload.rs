@@ -92,48 +92,13 @@ impl Default for UploadOptions {
 }
 
 /// Smallest accepted `max_xorb_bytes`: one maximal chunk record.
-pub const MIN_XORB_BYTES: u64 = (MAX_CHUNK + RECORD_HEADER_LEN) as u64;
+pub(crate) const MIN_XORB_BYTES: u64 = (MAX_CHUNK + RECORD_HEADER_LEN) as u64;
 /// Smallest accepted `max_shard_bytes`.
-pub const MIN_SHARD_BYTES: u64 = 4096;
+pub(crate) const MIN_SHARD_BYTES: u64 = 4096;
 
 impl UploadOptions {
-    /// Options from the WASM constructor's numbers; 0 means "default" for each limit.
-    pub fn from_numbers(
-        max_xorb_bytes: f64,
-        max_xorb_chunks: f64,
-        max_shard_bytes: f64,
-        compression: u32,
-    ) -> Result<Self> {
-        let num = |v: f64, name: &str| -> Result<u64> {
-            if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9.0e15) {
-                return err(
-                    ErrorKind::InvalidArgument,
-                    format!(
-                        "{name} must be a non-negative integer, got {}",
-                        crate::error::number_text(v)
-                    ),
-                );
-            }
-            Ok(v as u64)
-        };
-        let d = UploadOptions::default();
-        let or = |v: u64, dflt: u64| if v == 0 { dflt } else { v };
-        let o = UploadOptions {
-            max_xorb_bytes: or(num(max_xorb_bytes, "maxXorbBytes")?, d.max_xorb_bytes),
-            max_xorb_chunks: or(
-                num(max_xorb_chunks, "maxXorbChunks")?,
-                d.max_xorb_chunks as u64,
-            ) as usize,
-            max_shard_bytes: or(num(max_shard_bytes, "maxShardBytes")?, d.max_shard_bytes),
-            compression: CompressionPolicy::from_code(compression)?,
-            write_bytes_on_disk: true,
-        };
-        o.validate()?;
-        Ok(o)
-    }
-
     /// Checks the limits' ranges.
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if !(MIN_XORB_BYTES..=MAX_XORB_BYTES).contains(&self.max_xorb_bytes) {
             return err(
                 ErrorKind::InvalidArgument,
@@ -423,16 +388,6 @@ impl UploadSession {
             shard_queue: VecDeque::new(),
             stats: SessionStats::default(),
         })
-    }
-
-    /// The options.
-    pub fn options(&self) -> &UploadOptions {
-        &self.opts
-    }
-
-    /// True while a file is open.
-    pub fn file_open(&self) -> bool {
-        self.file.is_some()
     }
 
     /// Opens a file. `with_sha256`: also compute the file's SHA-256, report it in the
@@ -990,7 +945,8 @@ impl UploadSession {
 
     /// Bytes reserved for the open xorb's serialized records (diagnostics and tests of the
     /// memory bound).
-    pub fn open_xorb_reserved_bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn open_xorb_reserved_bytes(&self) -> usize {
         self.open_xorb.reserved_bytes()
     }
 
@@ -1120,5 +1076,53 @@ impl UploadSession {
         xorbs.clear();
         self.shard_queue.push_back(bytes);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_common::splitmix64;
+
+    /// A long upload keeps memory at about one xorb: the buffer of a taken xorb, handed back,
+    /// is reused by a later one.
+    #[test]
+    fn recycled_xorb_buffers_are_reused() {
+        let opts = UploadOptions {
+            max_xorb_bytes: 16 << 20,
+            compression: CompressionPolicy::None,
+            ..UploadOptions::default()
+        };
+        let mut s = UploadSession::new(opts).unwrap();
+        s.start_file(false).unwrap();
+        let mut seed = 0;
+        let mut next = || {
+            seed += 1;
+            splitmix64(seed, 2 << 20)
+        };
+        // First xorb: small buffers, then one jump to the limit.
+        while s.stats().xorbs_produced == 0 {
+            s.push(&next()).unwrap();
+            for q in s.take_queries() {
+                s.answer_query(&q, None, 0.0).unwrap();
+            }
+            assert!(s.open_xorb_reserved_bytes() <= 16 << 20);
+        }
+        let x = s.take_xorb().unwrap();
+        assert_eq!(x.data.capacity(), 16 << 20);
+        // While that buffer is out, the next xorb grows gradually.
+        for _ in 0..3 {
+            s.push(&next()).unwrap();
+        }
+        let before = s.open_xorb_reserved_bytes();
+        assert!(before < 16 << 20, "{before}");
+        // Handed back, it is adopted at the next growth.
+        s.recycle_xorb_buffer(x.data);
+        while s.open_xorb_reserved_bytes() == before {
+            s.push(&next()).unwrap();
+        }
+        assert_eq!(s.stats().xorbs_produced, 1);
+        assert_eq!(s.open_xorb_reserved_bytes(), 16 << 20);
+        s.finish_file().unwrap();
     }
 }

@@ -1,19 +1,28 @@
-//! The wasm-bindgen surface (feature "wasm"): thin conversions between JS values and the core.
+//! The wasm-bindgen surface (feature "wasm"): every JS concern of the crate lives here. JS
+//! numbers are validated and converted here, records cross as plain JS objects (serde through
+//! serde-wasm-bindgen, bulk data as typed arrays), and the protocol constants are exported
+//! for TypeScript to read at import time.
 //!
 //! Conventions: hashes are Xet hex strings unless a name says "raw"; "packed hashes" are a
 //! `Uint8Array` of 32 × n raw bytes; numbers that may exceed 2^32 are `f64`. Every fallible
 //! call throws a JS `Error` whose `name` is `"XetCoreError"` and whose `code` property is the
 //! stable [`crate::ErrorKind::code`].
 //!
+//! Each record below is declared once: its TypeScript interface is generated from the struct
+//! (tsify), doc comments included, into the glue's `.d.ts`. Records are built once per call, never
+//! per chunk: bulk fields (chunk lengths, hashes, data) are whole typed arrays.
+//!
 //! Parameters are camelCase so that the generated TypeScript declarations read naturally.
 #![allow(non_snake_case)]
 
 use crate::error::{CoreError, ErrorKind};
-use crate::hash::{self, MerkleHash};
+use crate::hash::{self, to_plain_hex, MerkleHash};
 use crate::upload::{self, UploadOptions};
+use crate::xorb::CompressionPolicy;
 use crate::{hasher, prepare, shard, xorb};
+use serde::{Serialize, Serializer};
 use std::cell::RefCell;
-use std::rc::Rc;
+use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
 type JsResult<T> = std::result::Result<T, JsValue>;
@@ -32,6 +41,198 @@ fn js_error(e: CoreError) -> JsValue {
 
 fn invalid(msg: String) -> JsValue {
     js_error(CoreError::new(ErrorKind::InvalidArgument, msg))
+}
+
+/// A record as a plain JS object. Serializing these records cannot fail (numbers are `f64`,
+/// bulk data typed arrays); an error would still reach JS as an exception, never a panic.
+fn to_js<T: Tsify + Serialize>(record: &T) -> JsResult<Ts<T>> {
+    match record.into_js() {
+        Ok(js) => Ok(Ts::new_unchecked(js.unchecked_into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JS numbers
+// ---------------------------------------------------------------------------------------------
+
+/// Text of a JS number for messages, without pulling float formatting into the WASM build.
+fn number_text(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_string()
+    } else if v.is_infinite() {
+        if v > 0.0 { "Infinity" } else { "-Infinity" }.to_string()
+    } else if v.fract() == 0.0 && v.abs() < 1e18 {
+        (v as i64).to_string()
+    } else if v.abs() < 1e18 {
+        format!("{}.… (not an integer)", v.trunc() as i64)
+    } else {
+        "a number of magnitude ≥ 1e18".to_string()
+    }
+}
+
+/// A non-negative integer JS number no larger than `max` (exact in a double), else
+/// `INVALID_ARGUMENT` naming `name`.
+fn whole(v: f64, name: &str, max: f64) -> JsResult<u64> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= max {
+        Ok(v as u64)
+    } else {
+        Err(invalid(format!(
+            "{name} must be a non-negative integer, got {}",
+            number_text(v)
+        )))
+    }
+}
+
+fn secs(v: f64, name: &str) -> JsResult<u64> {
+    whole(v, name, f64::MAX)
+}
+
+/// The compression codes of `UploadSession`, `prepareSegment` and the worker ABI: 0 none, 1
+/// LZ4, 2 BG4, 3 best ([`Compression`]).
+fn compression_policy(code: u32) -> crate::Result<CompressionPolicy> {
+    match code {
+        0 => Ok(CompressionPolicy::None),
+        1 => Ok(CompressionPolicy::Lz4),
+        2 => Ok(CompressionPolicy::Bg4),
+        3 => Ok(CompressionPolicy::Best),
+        _ => Err(CoreError::new(
+            ErrorKind::InvalidArgument,
+            format!("compression must be 0 (none), 1 (LZ4), 2 (BG4) or 3 (best), got {code}"),
+        )),
+    }
+}
+
+/// Upload options from the `UploadSession` constructor's numbers; 0 means "default" for each
+/// limit. The ranges are checked by the session.
+fn upload_options(
+    max_xorb_bytes: f64,
+    max_xorb_chunks: f64,
+    max_shard_bytes: f64,
+    compression: u32,
+) -> JsResult<UploadOptions> {
+    let d = UploadOptions::default();
+    let or = |v: u64, dflt: u64| if v == 0 { dflt } else { v };
+    Ok(UploadOptions {
+        max_xorb_bytes: or(
+            whole(max_xorb_bytes, "maxXorbBytes", 9.0e15)?,
+            d.max_xorb_bytes,
+        ),
+        max_xorb_chunks: or(
+            whole(max_xorb_chunks, "maxXorbChunks", 9.0e15)?,
+            d.max_xorb_chunks as u64,
+        ) as usize,
+        max_shard_bytes: or(
+            whole(max_shard_bytes, "maxShardBytes", 9.0e15)?,
+            d.max_shard_bytes,
+        ),
+        compression: compression_policy(compression).map_err(js_error)?,
+        write_bytes_on_disk: true,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protocol constants. wasm-bindgen emits a C-style enum as a frozen object in the JS glue, which
+// exists as soon as the glue is imported (before the module is initialised), so TypeScript can
+// use these at import time (defaults, limits). Discriminants must be literals: each is checked
+// against the core's constant below, so Rust stays the one source of truth.
+// ---------------------------------------------------------------------------------------------
+
+/// Chunk sizes of the content-defined chunker (xet-protocol.md §2).
+#[wasm_bindgen]
+pub enum ChunkSize {
+    /// Smallest chunk (except the last of a file).
+    Min = 8192,
+    /// Target (average) chunk size.
+    Target = 65536,
+    /// Largest chunk.
+    Max = 131072,
+}
+
+/// Limits of one xorb (§4.5).
+#[wasm_bindgen]
+pub enum XorbLimit {
+    /// Most chunks per xorb.
+    MaxChunks = 8192,
+    /// Largest xorb, raw and serialized (as written; a server accepts up to 64 MiB of chunk data).
+    MaxBytes = 67108864,
+}
+
+/// Limits of one shard (§5.7).
+#[wasm_bindgen]
+pub enum ShardLimit {
+    /// Largest upload shard.
+    MaxBytes = 67108864,
+}
+
+/// Hash sizes (§3.2).
+#[wasm_bindgen]
+pub enum HashSize {
+    /// Bytes of a raw hash.
+    Bytes = 32,
+    /// Digits of a Xet hex hash.
+    HexDigits = 64,
+}
+
+/// `UploadSession.takePlacements` values.
+#[wasm_bindgen]
+#[repr(u32)]
+pub enum Placement {
+    /// A deduplicated chunk (any other value is the id of the xorb a new chunk went into).
+    Dedup = 4294967295,
+}
+
+/// Compression codes of `UploadSession`, `prepareSegment` and the worker ABI.
+#[wasm_bindgen]
+pub enum Compression {
+    /// Every chunk stored raw.
+    None = 0,
+    /// LZ4 frame.
+    Lz4 = 1,
+    /// Byte grouping (4 lanes) then LZ4 frame.
+    Bg4 = 2,
+    /// The smallest of LZ4 and BG4 (raw when neither helps).
+    Best = 3,
+    /// `prepareSegment` only: boundaries and hashes, no records.
+    HashesOnly = 255,
+}
+
+const _: () = {
+    use crate::chunking::{MAX_CHUNK, MIN_CHUNK, TARGET_CHUNK};
+    assert!(ChunkSize::Min as usize == MIN_CHUNK);
+    assert!(ChunkSize::Target as usize == TARGET_CHUNK);
+    assert!(ChunkSize::Max as usize == MAX_CHUNK);
+    assert!(XorbLimit::MaxChunks as usize == xorb::MAX_XORB_CHUNKS);
+    assert!(XorbLimit::MaxBytes as u64 == xorb::MAX_XORB_BYTES);
+    assert!(ShardLimit::MaxBytes as u64 == shard::MAX_SHARD_BYTES);
+    assert!(HashSize::Bytes as usize == std::mem::size_of::<MerkleHash>());
+    assert!(HashSize::HexDigits as usize == 2 * std::mem::size_of::<MerkleHash>());
+    assert!(Placement::Dedup as u32 == upload::PLACED_DEDUP);
+    assert!(Compression::HashesOnly as u32 == HASHES_ONLY);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Serialization helpers of the records' bulk fields
+// ---------------------------------------------------------------------------------------------
+
+/// Bytes as a `Uint8Array` (copied out of WebAssembly memory).
+fn bytes<S: Serializer>(v: &[u8], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_bytes(v)
+}
+
+/// Numbers as a `Uint32Array` (one copy).
+fn u32_array<S: Serializer>(v: &[u32], s: S) -> std::result::Result<S::Ok, S::Error> {
+    serde_wasm_bindgen::preserve::serialize(&js_sys::Uint32Array::from(v), s)
+}
+
+/// Hashes packed as a `Uint8Array` of 32 × n raw bytes.
+fn packed<S: Serializer>(v: &[MerkleHash], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_bytes(&pack_hashes(v))
+}
+
+/// A hash as Xet hex.
+fn hex<S: Serializer>(v: &MerkleHash, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&v.to_hex())
 }
 
 fn parse_hash(hex: &str) -> JsResult<MerkleHash> {
@@ -78,16 +279,9 @@ fn nodes(hashes: &[u8], lengths: &[u32]) -> JsResult<Vec<(MerkleHash, u64)>> {
         .collect())
 }
 
-fn secs(v: f64, name: &str) -> JsResult<u64> {
-    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 {
-        Ok(v as u64)
-    } else {
-        Err(invalid(format!(
-            "{name} must be a non-negative integer, got {}",
-            crate::error::number_text(v)
-        )))
-    }
-}
+// ---------------------------------------------------------------------------------------------
+// Stateless functions
+// ---------------------------------------------------------------------------------------------
 
 /// `"xet-core-rs <version>"`.
 #[wasm_bindgen(js_name = coreVersion)]
@@ -140,11 +334,11 @@ pub fn is_global_dedup_eligible(hex: &str) -> JsResult<bool> {
 /// Compression code of a segment without records (boundaries and hashes only).
 const HASHES_ONLY: u32 = 255;
 
-fn policy_of(compression: u32) -> crate::Result<Option<xorb::CompressionPolicy>> {
+fn policy_of(compression: u32) -> crate::Result<Option<CompressionPolicy>> {
     if compression == HASHES_ONLY {
         Ok(None)
     } else {
-        xorb::CompressionPolicy::from_code(compression).map(Some)
+        compression_policy(compression).map(Some)
     }
 }
 
@@ -175,7 +369,10 @@ pub fn prepare_segment(
 ) -> JsResult<Vec<u8>> {
     let policy = policy_of(compression).map_err(js_error)?;
     if !(seam.is_finite() && seam.fract() == 0.0 && seam >= -1.0 && seam <= u32::MAX as f64) {
-        return Err(invalid(format!("seam must be -1 or an offset, got {seam}")));
+        return Err(invalid(format!(
+            "seam must be -1 or an offset, got {}",
+            number_text(seam)
+        )));
     }
     let spec = segment_spec(start, emitFrom, seam as i64, seamChain);
     xorb::with_compressor(|c| prepare::prepare_segment(data, spec, policy, c))
@@ -415,175 +612,91 @@ impl WasmXetHasher {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Upload
+// ---------------------------------------------------------------------------------------------
+
 /// The record of a finished file.
-#[wasm_bindgen(js_name = FileResult)]
-pub struct WasmFileResult {
-    inner: upload::FileResult,
-}
-
-#[wasm_bindgen(js_class = FileResult)]
-impl WasmFileResult {
-    /// File hash.
-    #[wasm_bindgen(getter)]
-    pub fn hash(&self) -> String {
-        self.inner.hash.to_hex()
-    }
-    /// File size.
-    #[wasm_bindgen(getter)]
-    pub fn size(&self) -> f64 {
-        self.inner.size as f64
-    }
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct FileResult {
+    /// File hash (file id): Xet hex, 64 zeros for an empty file.
+    #[serde(serialize_with = "hex")]
+    #[tsify(type = "string")]
+    pub hash: MerkleHash,
+    /// File size in bytes.
+    pub size: f64,
     /// Number of chunks.
-    #[wasm_bindgen(getter, js_name = chunkCount)]
-    pub fn chunk_count(&self) -> f64 {
-        self.inner.chunk_count as f64
-    }
+    pub chunk_count: f64,
     /// Bytes stored in new xorbs.
-    #[wasm_bindgen(getter, js_name = newBytes)]
-    pub fn new_bytes(&self) -> f64 {
-        self.inner.new_bytes as f64
-    }
+    pub new_bytes: f64,
     /// Bytes found in this session's xorbs.
-    #[wasm_bindgen(getter, js_name = dedupLocalBytes)]
-    pub fn dedup_local_bytes(&self) -> f64 {
-        self.inner.dedup_local_bytes as f64
-    }
-    /// Bytes found in learned xorbs.
-    #[wasm_bindgen(getter, js_name = dedupGlobalBytes)]
-    pub fn dedup_global_bytes(&self) -> f64 {
-        self.inner.dedup_global_bytes as f64
-    }
-    /// Plain-hex SHA-256, when asked for.
-    #[wasm_bindgen(getter)]
-    pub fn sha256(&self) -> Option<String> {
-        self.inner.sha256.clone()
-    }
+    pub dedup_local_bytes: f64,
+    /// Bytes found in xorbs learned from dedup answers.
+    pub dedup_global_bytes: f64,
+    /// Plain-hex SHA-256 of the file, when `startFile(true)` asked for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub sha256: Option<String>,
 }
 
-/// A buffer handed back by a `XorbResult` once its bytes were copied out, for the session's
-/// next xorb (keeps WebAssembly memory at about one xorb on long uploads).
-type BufferPool = Rc<RefCell<Option<Vec<u8>>>>;
-
-/// A closed xorb.
-#[wasm_bindgen(js_name = XorbResult)]
-pub struct WasmXorbResult {
-    hash: MerkleHash,
-    data: Vec<u8>,
-    chunk_count: u32,
-    raw_bytes: u64,
-    serialized_bytes: usize,
-    pool: BufferPool,
-}
-
-impl Drop for WasmXorbResult {
-    fn drop(&mut self) {
-        give_back(&self.pool, std::mem::take(&mut self.data));
-    }
-}
-
-fn give_back(pool: &BufferPool, buf: Vec<u8>) {
-    if buf.capacity() == 0 {
-        return;
-    }
-    let mut slot = pool.borrow_mut();
-    if slot.as_ref().is_none_or(|b| b.capacity() < buf.capacity()) {
-        *slot = Some(buf);
-    }
-}
-
-#[wasm_bindgen(js_class = XorbResult)]
-impl WasmXorbResult {
-    /// Xorb hash.
-    #[wasm_bindgen(getter)]
-    pub fn hash(&self) -> String {
-        self.hash.to_hex()
-    }
+/// A closed xorb, ready to upload.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct XorbResult {
+    /// Xorb hash (the upload path).
+    #[serde(serialize_with = "hex")]
+    #[tsify(type = "string")]
+    pub hash: MerkleHash,
     /// Number of chunks.
-    #[wasm_bindgen(getter, js_name = chunkCount)]
-    pub fn chunk_count(&self) -> u32 {
-        self.chunk_count
-    }
-    /// Sum of chunk lengths.
-    #[wasm_bindgen(getter, js_name = rawBytes)]
-    pub fn raw_bytes(&self) -> f64 {
-        self.raw_bytes as f64
-    }
-    /// Serialized length (the upload body's length).
-    #[wasm_bindgen(getter, js_name = serializedBytes)]
-    pub fn serialized_bytes(&self) -> f64 {
-        self.serialized_bytes as f64
-    }
-    /// Moves the upload body out (copied into a JS-owned array; the WebAssembly buffer is
-    /// kept for the session's next xorb); a second call returns an empty array.
-    #[wasm_bindgen(js_name = takeData)]
-    pub fn take_data(&mut self) -> js_sys::Uint8Array {
-        let out = js_sys::Uint8Array::from(self.data.as_slice());
-        give_back(&self.pool, std::mem::take(&mut self.data));
-        out
-    }
+    pub chunk_count: u32,
+    /// Sum of the chunk lengths.
+    pub raw_bytes: f64,
+    /// Length of the upload body.
+    pub serialized_bytes: f64,
+    /// The upload body (chunk records, no footer), copied out of WebAssembly memory; empty when
+    /// the caller keeps the records (`pushChunks`).
+    #[serde(serialize_with = "bytes")]
+    #[tsify(type = "Uint8Array")]
+    pub data: Vec<u8>,
 }
 
 /// Session counters.
-#[wasm_bindgen(js_name = SessionStats)]
-pub struct WasmSessionStats {
-    inner: upload::SessionStats,
-}
-
-#[wasm_bindgen(js_class = SessionStats)]
-impl WasmSessionStats {
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionStats {
     /// File bytes received.
-    #[wasm_bindgen(getter, js_name = bytesProcessed)]
-    pub fn bytes_processed(&self) -> f64 {
-        self.inner.bytes_processed as f64
-    }
+    pub bytes_processed: f64,
     /// Chunks resolved.
-    #[wasm_bindgen(getter)]
-    pub fn chunks(&self) -> f64 {
-        self.inner.chunks as f64
-    }
+    pub chunks: f64,
     /// Bytes stored in new xorbs.
-    #[wasm_bindgen(getter, js_name = newBytes)]
-    pub fn new_bytes(&self) -> f64 {
-        self.inner.new_bytes as f64
-    }
+    pub new_bytes: f64,
     /// Bytes deduplicated within the session.
-    #[wasm_bindgen(getter, js_name = dedupLocalBytes)]
-    pub fn dedup_local_bytes(&self) -> f64 {
-        self.inner.dedup_local_bytes as f64
-    }
+    pub dedup_local_bytes: f64,
     /// Bytes deduplicated against learned xorbs.
-    #[wasm_bindgen(getter, js_name = dedupGlobalBytes)]
-    pub fn dedup_global_bytes(&self) -> f64 {
-        self.inner.dedup_global_bytes as f64
-    }
+    pub dedup_global_bytes: f64,
     /// Xorbs closed.
-    #[wasm_bindgen(getter, js_name = xorbsProduced)]
-    pub fn xorbs_produced(&self) -> f64 {
-        self.inner.xorbs_produced as f64
-    }
+    pub xorbs_produced: f64,
     /// Serialized bytes of the closed xorbs.
-    #[wasm_bindgen(getter, js_name = xorbBytesSerialized)]
-    pub fn xorb_bytes_serialized(&self) -> f64 {
-        self.inner.xorb_bytes_serialized as f64
-    }
-    /// Queries issued.
-    #[wasm_bindgen(getter, js_name = queriesIssued)]
-    pub fn queries_issued(&self) -> f64 {
-        self.inner.queries_issued as f64
-    }
+    pub xorb_bytes_serialized: f64,
+    /// Global-dedup queries issued.
+    pub queries_issued: f64,
 }
 
 /// The sans-IO upload session (see `src/upload.rs`).
 #[wasm_bindgen(js_name = UploadSession)]
 pub struct WasmUploadSession {
     inner: upload::UploadSession,
-    pool: BufferPool,
+    /// The buffer of the last xorb taken, once its bytes were copied out: handed back to the
+    /// session on the next call that may build a xorb (keeps WebAssembly memory at about one
+    /// xorb on long uploads).
+    spare: Option<Vec<u8>>,
 }
 
 impl WasmUploadSession {
-    /// Passes a buffer handed back by a `XorbResult` to the session.
+    /// Passes the buffer of a taken xorb back to the session.
     fn reuse_buffer(&mut self) {
-        if let Some(b) = self.pool.borrow_mut().take() {
+        if let Some(b) = self.spare.take() {
             self.inner.recycle_xorb_buffer(b);
         }
     }
@@ -600,12 +713,10 @@ impl WasmUploadSession {
         maxShardBytes: f64,
         compression: u32,
     ) -> JsResult<WasmUploadSession> {
-        let opts =
-            UploadOptions::from_numbers(maxXorbBytes, maxXorbChunks, maxShardBytes, compression)
-                .map_err(js_error)?;
+        let opts = upload_options(maxXorbBytes, maxXorbChunks, maxShardBytes, compression)?;
         Ok(WasmUploadSession {
             inner: upload::UploadSession::new(opts).map_err(js_error)?,
-            pool: BufferPool::default(),
+            spare: None,
         })
     }
 
@@ -649,7 +760,8 @@ impl WasmUploadSession {
     }
 
     /// Where each chunk resolved since the previous call went, in file order: the session xorb
-    /// id (0, 1, … in `takeXorb` order) of a new chunk, or 0xFFFFFFFF for a deduplicated one.
+    /// id (0, 1, … in `takeXorb` order) of a new chunk, or `Placement.Dedup` for a deduplicated
+    /// one.
     #[wasm_bindgen(js_name = takePlacements)]
     pub fn take_placements(&mut self) -> Vec<u32> {
         self.inner.take_placements()
@@ -709,25 +821,40 @@ impl WasmUploadSession {
 
     /// Finishes the open file.
     #[wasm_bindgen(js_name = finishFile)]
-    pub fn finish_file(&mut self) -> JsResult<WasmFileResult> {
+    pub fn finish_file(&mut self) -> JsResult<Ts<FileResult>> {
         self.reuse_buffer();
-        Ok(WasmFileResult {
-            inner: self.inner.finish_file().map_err(js_error)?,
+        let r = self.inner.finish_file().map_err(js_error)?;
+        to_js(&FileResult {
+            hash: r.hash,
+            size: r.size as f64,
+            chunk_count: r.chunk_count as f64,
+            new_bytes: r.new_bytes as f64,
+            dedup_local_bytes: r.dedup_local_bytes as f64,
+            dedup_global_bytes: r.dedup_global_bytes as f64,
+            sha256: r.sha256,
         })
     }
 
-    /// The next closed xorb, or `undefined`.
+    /// The next closed xorb, or `undefined`. Its body is copied out; the buffer stays here for
+    /// a later xorb.
     #[wasm_bindgen(js_name = takeXorb)]
-    pub fn take_xorb(&mut self) -> Option<WasmXorbResult> {
-        let pool = self.pool.clone();
-        self.inner.take_xorb().map(|x| WasmXorbResult {
+    pub fn take_xorb(&mut self) -> JsResult<Option<Ts<XorbResult>>> {
+        let Some(x) = self.inner.take_xorb() else {
+            return Ok(None);
+        };
+        let record = XorbResult {
             hash: x.hash,
             chunk_count: x.chunk_count,
-            raw_bytes: x.raw_bytes,
-            serialized_bytes: x.serialized_bytes as usize,
+            raw_bytes: x.raw_bytes as f64,
+            serialized_bytes: x.serialized_bytes as f64,
             data: x.data,
-            pool,
-        })
+        };
+        let js = to_js(&record)?;
+        // Keep the largest buffer handed back since the session last took one.
+        if record.data.capacity() > self.spare.as_ref().map_or(0, Vec::capacity) {
+            self.spare = Some(record.data);
+        }
+        Ok(Some(js))
     }
 
     /// Closes the open xorb if it holds chunks.
@@ -743,51 +870,59 @@ impl WasmUploadSession {
     }
 
     /// Counters.
-    pub fn stats(&self) -> WasmSessionStats {
-        WasmSessionStats {
-            inner: self.inner.stats(),
-        }
+    pub fn stats(&self) -> JsResult<Ts<SessionStats>> {
+        let s = self.inner.stats();
+        to_js(&SessionStats {
+            bytes_processed: s.bytes_processed as f64,
+            chunks: s.chunks as f64,
+            new_bytes: s.new_bytes as f64,
+            dedup_local_bytes: s.dedup_local_bytes as f64,
+            dedup_global_bytes: s.dedup_global_bytes as f64,
+            xorbs_produced: s.xorbs_produced as f64,
+            xorb_bytes_serialized: s.xorb_bytes_serialized as f64,
+            queries_issued: s.queries_issued as f64,
+        })
     }
 }
 
-/// Decoded chunk records.
-#[wasm_bindgen(js_name = DecodedChunks)]
-pub struct WasmDecodedChunks {
-    inner: xorb::DecodedChunks,
-}
+// ---------------------------------------------------------------------------------------------
+// Download
+// ---------------------------------------------------------------------------------------------
 
-#[wasm_bindgen(js_class = DecodedChunks)]
-impl WasmDecodedChunks {
+/// Decoded chunk records (a fetched xorb range): every chunk decoded and hashed.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct DecodedChunks {
     /// Number of chunks.
-    #[wasm_bindgen(getter)]
-    pub fn count(&self) -> u32 {
-        self.inner.lengths.len() as u32
-    }
-    /// Moves the decoded bytes out; a second call returns an empty array.
-    #[wasm_bindgen(js_name = takeData)]
-    pub fn take_data(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.inner.data)
-    }
+    pub count: u32,
+    /// All decoded chunk bytes, concatenated.
+    #[serde(serialize_with = "bytes")]
+    #[tsify(type = "Uint8Array")]
+    pub data: Vec<u8>,
     /// Chunk lengths.
-    pub fn lengths(&self) -> Vec<u32> {
-        self.inner.lengths.clone()
-    }
-    /// Packed raw chunk hashes.
-    pub fn hashes(&self) -> Vec<u8> {
-        pack_hashes(&self.inner.hashes)
-    }
-    /// Start of each record, then the input length.
-    #[wasm_bindgen(js_name = recordOffsets)]
-    pub fn record_offsets(&self) -> Vec<u32> {
-        self.inner.record_offsets.clone()
-    }
+    #[serde(serialize_with = "u32_array")]
+    #[tsify(type = "Uint32Array")]
+    pub lengths: Vec<u32>,
+    /// Packed raw chunk hashes of the decoded bytes.
+    #[serde(serialize_with = "packed")]
+    #[tsify(type = "Uint8Array")]
+    pub hashes: Vec<MerkleHash>,
+    /// n + 1 offsets: the start of each record in the input, then its total length.
+    #[serde(serialize_with = "u32_array")]
+    #[tsify(type = "Uint32Array")]
+    pub record_offsets: Vec<u32>,
 }
 
 /// Decodes a run of chunk records (a fetched xorb range).
 #[wasm_bindgen(js_name = decodeChunkRecords)]
-pub fn decode_chunk_records(bytes: &[u8]) -> JsResult<WasmDecodedChunks> {
-    Ok(WasmDecodedChunks {
-        inner: xorb::decode_chunk_records(bytes).map_err(js_error)?,
+pub fn decode_chunk_records(bytes: &[u8]) -> JsResult<Ts<DecodedChunks>> {
+    let d = xorb::decode_chunk_records(bytes).map_err(js_error)?;
+    to_js(&DecodedChunks {
+        count: d.lengths.len() as u32,
+        data: d.data,
+        lengths: d.lengths,
+        hashes: d.hashes,
+        record_offsets: d.record_offsets,
     })
 }
 
@@ -828,58 +963,233 @@ impl WasmFileHashBuilder {
     }
 }
 
-/// What `parseXorb` learned.
-#[wasm_bindgen(js_name = XorbInfo)]
-pub struct WasmXorbInfo {
-    inner: xorb::XorbInfo,
-}
+// ---------------------------------------------------------------------------------------------
+// Server side (the local hub validates what it receives with these)
+// ---------------------------------------------------------------------------------------------
 
-#[wasm_bindgen(js_class = XorbInfo)]
-impl WasmXorbInfo {
+/// What `parseXorb` learned from a valid xorb body.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct XorbInfo {
     /// Xorb hash.
-    #[wasm_bindgen(getter)]
-    pub fn hash(&self) -> String {
-        self.inner.hash.to_hex()
-    }
+    #[serde(serialize_with = "hex")]
+    #[tsify(type = "string")]
+    pub hash: MerkleHash,
     /// Number of chunks.
-    #[wasm_bindgen(getter)]
-    pub fn count(&self) -> u32 {
-        self.inner.lengths.len() as u32
-    }
-    /// Sum of chunk lengths.
-    #[wasm_bindgen(getter, js_name = rawBytes)]
-    pub fn raw_bytes(&self) -> f64 {
-        self.inner.raw_bytes as f64
-    }
+    pub count: u32,
+    /// Sum of the chunk lengths.
+    pub raw_bytes: f64,
     /// Packed raw chunk hashes.
-    pub fn hashes(&self) -> Vec<u8> {
-        pack_hashes(&self.inner.hashes)
-    }
+    #[serde(serialize_with = "packed")]
+    #[tsify(type = "Uint8Array")]
+    pub hashes: Vec<MerkleHash>,
     /// Chunk lengths.
-    pub fn lengths(&self) -> Vec<u32> {
-        self.inner.lengths.clone()
-    }
-    /// Start of each record, then the body length (n + 1 entries).
-    #[wasm_bindgen(js_name = recordOffsets)]
-    pub fn record_offsets(&self) -> Vec<u32> {
-        self.inner.record_offsets.clone()
-    }
+    #[serde(serialize_with = "u32_array")]
+    #[tsify(type = "Uint32Array")]
+    pub lengths: Vec<u32>,
+    /// n + 1 offsets: the start of each chunk record, then the body length.
+    #[serde(serialize_with = "u32_array")]
+    #[tsify(type = "Uint32Array")]
+    pub record_offsets: Vec<u32>,
 }
 
 /// Validates an uploaded xorb body against its expected hash and the protocol limits.
 #[wasm_bindgen(js_name = parseXorb)]
-pub fn parse_xorb(bytes: &[u8], expectedHash: &str) -> JsResult<WasmXorbInfo> {
+pub fn parse_xorb(bytes: &[u8], expectedHash: &str) -> JsResult<Ts<XorbInfo>> {
     let expected = parse_hash(expectedHash)?;
-    Ok(WasmXorbInfo {
-        inner: xorb::parse_xorb(bytes, &expected).map_err(js_error)?,
+    let x = xorb::parse_xorb(bytes, &expected).map_err(js_error)?;
+    to_js(&XorbInfo {
+        hash: x.hash,
+        count: x.lengths.len() as u32,
+        raw_bytes: x.raw_bytes as f64,
+        hashes: x.hashes,
+        lengths: x.lengths,
+        record_offsets: x.record_offsets,
     })
 }
 
-/// Parses a shard into JSON text (shape documented in `src/shard_json.rs`).
+/// A file term: chunks `[start, end)` of a xorb.
+#[derive(Serialize, Tsify)]
+#[tsify(missing_as_null)]
+pub struct ShardTerm {
+    /// Xorb hash.
+    #[serde(serialize_with = "hex")]
+    #[tsify(type = "string")]
+    pub xorb: MerkleHash,
+    /// `xorb_flags`.
+    pub flags: u32,
+    /// Bytes of the term's chunks.
+    pub unpacked: u32,
+    /// First chunk index.
+    pub start: u32,
+    /// Chunk index after the last.
+    pub end: u32,
+}
+
+/// A file block.
+#[derive(Serialize, Tsify)]
+#[tsify(missing_as_null)]
+pub struct ShardFile {
+    /// File hash.
+    #[serde(serialize_with = "hex")]
+    #[tsify(type = "string")]
+    pub hash: MerkleHash,
+    /// `file_flags` as read.
+    pub flags: u32,
+    /// Terms in file order.
+    pub terms: Vec<ShardTerm>,
+    /// One verification hash (Xet hex) per term, or null.
+    pub verification: Option<Vec<String>>,
+    /// The file's SHA-256 as plain hex (as usually printed), or null.
+    pub sha256: Option<String>,
+}
+
+/// A chunk of a xorb block.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null)]
+pub struct ShardXorbChunk {
+    /// Chunk hash (keyed in dedup answers with an HMAC key).
+    #[serde(serialize_with = "hex")]
+    #[tsify(type = "string")]
+    pub hash: MerkleHash,
+    /// Offset of the chunk in the xorb's uncompressed bytes.
+    pub offset: u32,
+    /// Chunk length.
+    pub length: u32,
+    /// Flags.
+    pub flags: u32,
+}
+
+/// A xorb block.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null)]
+pub struct ShardXorb {
+    /// Xorb hash.
+    #[serde(serialize_with = "hex")]
+    #[tsify(type = "string")]
+    pub hash: MerkleHash,
+    /// `xorb_flags`.
+    pub flags: u32,
+    /// Sum of chunk lengths.
+    pub bytes_in_xorb: u32,
+    /// Serialized xorb length (hf_xet writes 0).
+    pub bytes_on_disk: u32,
+    /// Chunks in index order.
+    pub chunks: Vec<ShardXorbChunk>,
+}
+
+/// The footer of a full shard. 64-bit fields are JS numbers (exact up to 2^53).
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null)]
+pub struct ShardFooter {
+    /// Start of the file lookup table.
+    pub file_lookup_offset: f64,
+    /// Entries of the file lookup table.
+    pub file_lookup_count: f64,
+    /// Start of the xorb lookup table.
+    pub xorb_lookup_offset: f64,
+    /// Entries of the xorb lookup table.
+    pub xorb_lookup_count: f64,
+    /// Start of the chunk lookup table.
+    pub chunk_lookup_offset: f64,
+    /// Entries of the chunk lookup table.
+    pub chunk_lookup_count: f64,
+    /// HMAC key of the chunk hashes as plain hex (64 zeros: plain hashes).
+    pub hmac_key: String,
+    /// Creation time, Unix seconds.
+    pub created_at: f64,
+    /// Key expiry, Unix seconds.
+    pub expiry: f64,
+    /// Start of the footer.
+    pub footer_offset: f64,
+}
+
+/// A parsed shard.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null)]
+pub struct ParsedShard {
+    /// `footer_size` of the header: 0 (upload shard) or 200.
+    pub footer_size: f64,
+    /// File blocks in order.
+    pub files: Vec<ShardFile>,
+    /// Xorb blocks in order.
+    pub xorbs: Vec<ShardXorb>,
+    /// The footer, or null without one.
+    pub footer: Option<ShardFooter>,
+}
+
+impl From<shard::Shard> for ParsedShard {
+    fn from(s: shard::Shard) -> Self {
+        ParsedShard {
+            footer_size: s.footer_size as f64,
+            files: s
+                .files
+                .into_iter()
+                .map(|f| ShardFile {
+                    hash: f.hash,
+                    flags: f.flags,
+                    terms: f
+                        .terms
+                        .iter()
+                        .map(|t| ShardTerm {
+                            xorb: t.xorb,
+                            flags: t.flags,
+                            unpacked: t.unpacked_bytes,
+                            start: t.start,
+                            end: t.end,
+                        })
+                        .collect(),
+                    verification: f
+                        .verification
+                        .map(|v| v.iter().map(MerkleHash::to_hex).collect()),
+                    sha256: f.sha256.map(|d| to_plain_hex(&d)),
+                })
+                .collect(),
+            xorbs: s
+                .xorbs
+                .into_iter()
+                .map(|x| ShardXorb {
+                    hash: x.hash,
+                    flags: x.flags,
+                    bytes_in_xorb: x.bytes_in_xorb,
+                    bytes_on_disk: x.bytes_on_disk,
+                    chunks: x
+                        .chunks
+                        .iter()
+                        .map(|c| ShardXorbChunk {
+                            hash: c.hash,
+                            offset: c.offset,
+                            length: c.length,
+                            flags: c.flags,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            footer: s.footer.map(|f| ShardFooter {
+                file_lookup_offset: f.file_lookup_offset as f64,
+                file_lookup_count: f.file_lookup_count as f64,
+                xorb_lookup_offset: f.xorb_lookup_offset as f64,
+                xorb_lookup_count: f.xorb_lookup_count as f64,
+                chunk_lookup_offset: f.chunk_lookup_offset as f64,
+                chunk_lookup_count: f.chunk_lookup_count as f64,
+                hmac_key: to_plain_hex(&f.hmac_key),
+                created_at: f.created_at as f64,
+                expiry: f.expiry as f64,
+                footer_offset: f.footer_offset as f64,
+            }),
+        }
+    }
+}
+
+/// Parses an upload shard or a full shard (with footer).
 #[wasm_bindgen(js_name = parseShard)]
-pub fn parse_shard(bytes: &[u8]) -> JsResult<String> {
+pub fn parse_shard(bytes: &[u8]) -> JsResult<Ts<ParsedShard>> {
     let s = shard::parse_shard(bytes).map_err(js_error)?;
-    Ok(crate::shard_json::to_json(&s))
+    to_js(&ParsedShard::from(s))
 }
 
 /// Builder of global-dedup answer shards.

@@ -5,9 +5,9 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use xet_core::chunking::{reference_boundaries, Chunker, GEAR, MASK, MAX_CHUNK, MIN_CHUNK};
-use xet_core::hash::chunk_hash;
-use xet_core::hasher::ChunkHasher;
+use xet_core::chunk_hash;
+use xet_core::ChunkHasher;
+use xet_core::{reference_boundaries, Chunker, GEAR, MASK, MAX_CHUNK, MIN_CHUNK};
 
 /// The legacy rule of `@huggingface/xetchunk-wasm` 0.2.0 (§2.6): hashing starts at chunk
 /// offset 8,127 and the first match cuts. Test code only, to check `legacy_boundaries`.

@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use xet_core::hash::*;
-use xet_core::hasher::XetHasher;
 use xet_core::MerkleHash;
+use xet_core::XetHasher;
+use xet_core::*;
 
 #[test]
 fn keys_match_vectors() {

@@ -1,18 +1,16 @@
-//! Error codes, the parseShard JSON shape, download helpers, term continuation preference,
+//! Error codes, download helpers, term continuation preference,
 //! and a property test of global dedup across sessions.
 
 mod common;
 
 use common::*;
 use proptest::prelude::*;
-use serde_json::Value;
-use xet_core::download::{check_term_length, decode_chunk_records, file_hash_of_runs};
-use xet_core::hash::chunk_hash;
-use xet_core::shard::{parse_shard, DedupShardBuilder};
-use xet_core::shard_json::to_json;
-use xet_core::upload::{PreparedChunk, UploadOptions, UploadSession};
-use xet_core::xorb::{parse_xorb, CompressionPolicy, XorbBuilder, XorbLimits};
+use xet_core::chunk_hash;
+use xet_core::{check_term_length, decode_chunk_records, file_hash_of_runs};
+use xet_core::{parse_shard, DedupShardBuilder};
+use xet_core::{parse_xorb, CompressionPolicy, XorbBuilder, XorbLimits};
 use xet_core::{ErrorKind, MerkleHash};
+use xet_core::{PreparedChunk, UploadOptions, UploadSession};
 
 #[test]
 fn error_codes_are_stable_and_distinct() {
@@ -34,103 +32,6 @@ fn error_codes_are_stable_and_distinct() {
     );
     let e = xet_core::CoreError::new(ErrorKind::BadShard, "x at offset 3");
     assert_eq!(e.to_string(), "BAD_SHARD: x at offset 3");
-}
-
-#[test]
-fn parse_shard_json_shape() {
-    let v = xet_core_vectors();
-    // text2: a file with SHA-256 in a full local shard (footer present).
-    let bytes = plain(
-        v["serialization"]["text2"]["full_local_shard_hex"]
-            .as_str()
-            .unwrap(),
-    );
-    let j: Value = serde_json::from_str(&to_json(&parse_shard(&bytes).unwrap())).unwrap();
-    assert_eq!(j["footerSize"], 200);
-    let f = &j["files"][0];
-    assert_eq!(f["hash"], v["serialization"]["text2"]["file_hash"]);
-    assert_eq!(f["flags"].as_u64().unwrap(), 0xC000_0000);
-    assert_eq!(
-        f["sha256"],
-        "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
-    );
-    assert_eq!(
-        f["terms"][0]["xorb"],
-        v["serialization"]["text2"]["xorb_hash"]
-    );
-    assert_eq!(f["terms"][0]["unpacked"], 3011);
-    assert_eq!(f["terms"][0]["start"], 0);
-    assert_eq!(f["terms"][0]["end"], 2);
-    assert_eq!(f["terms"][0]["flags"], 0);
-    assert_eq!(
-        f["verification"][0],
-        v["serialization"]["text2"]["verification_hash_all_chunks"]
-    );
-    let x = &j["xorbs"][0];
-    assert_eq!(x["bytesInXorb"], 3011);
-    assert_eq!(x["bytesOnDisk"], 0);
-    assert_eq!(x["chunks"][1]["offset"], 3000);
-    assert_eq!(x["chunks"][1]["length"], 11);
-    assert_eq!(x["chunks"][1]["flags"], 0);
-    assert_eq!(
-        x["chunks"][0]["hash"],
-        v["serialization"]["text2"]["chunks"][0]["hash"]
-    );
-    let ft = &j["footer"];
-    for (k, e) in [
-        ("fileLookupOffset", "file_lookup_offset"),
-        ("fileLookupCount", "file_lookup_num_entry"),
-        ("xorbLookupOffset", "xorb_lookup_offset"),
-        ("xorbLookupCount", "xorb_lookup_num_entry"),
-        ("chunkLookupOffset", "chunk_lookup_offset"),
-        ("chunkLookupCount", "chunk_lookup_num_entry"),
-        ("createdAt", "shard_creation_timestamp"),
-        ("footerOffset", "footer_offset"),
-    ] {
-        assert_eq!(
-            ft[k].as_u64(),
-            v["serialization"]["text2"]["full_local_shard_footer"][e].as_u64(),
-            "{k}"
-        );
-    }
-    assert_eq!(ft["hmacKey"], "0".repeat(64));
-    assert_eq!(ft["expiry"].as_f64().unwrap(), u64::MAX as f64);
-    assert_eq!(ft.as_object().unwrap().len(), 10);
-    // An upload body: no footer, verification array, sha256 null; the empty file too.
-    let j: Value = serde_json::from_str(&to_json(
-        &parse_shard(&fixture("shard_zeros_1MiB.bin")).unwrap(),
-    ))
-    .unwrap();
-    assert_eq!(j["footerSize"], 0);
-    assert!(j["footer"].is_null());
-    assert!(j["files"][0]["sha256"].is_null());
-    assert_eq!(j["files"][0]["terms"].as_array().unwrap().len(), 8);
-    assert_eq!(j["files"][0]["verification"].as_array().unwrap().len(), 8);
-    let j: Value =
-        serde_json::from_str(&to_json(&parse_shard(&fixture("shard_empty.bin")).unwrap())).unwrap();
-    assert_eq!(j["files"][0]["hash"], "0".repeat(64));
-    assert_eq!(j["files"][0]["terms"], Value::Array(vec![]));
-    assert_eq!(j["xorbs"], Value::Array(vec![]));
-    // A keyed dedup answer: key as plain hex.
-    let mut b = DedupShardBuilder::new();
-    b.add_xorb(MerkleHash([1; 32]), &[MerkleHash([2; 32])], &[5], 13)
-        .unwrap();
-    let mut key = [0u8; 32];
-    key[0] = 0xab;
-    let j: Value = serde_json::from_str(&to_json(
-        &parse_shard(&b.finish(Some(key), 7, 8).unwrap()).unwrap(),
-    ))
-    .unwrap();
-    assert_eq!(j["footer"]["hmacKey"], format!("ab{}", "0".repeat(62)));
-    assert_eq!(j["files"], Value::Array(vec![]));
-    assert_eq!(j["xorbs"][0]["bytesOnDisk"], 13);
-    // Flags with bit 31 survive as a JSON number.
-    let j: Value = serde_json::from_str(&to_json(
-        &parse_shard(&fixture("shard_one_byte.bin")).unwrap(),
-    ))
-    .unwrap();
-    assert_eq!(j["files"][0]["flags"].as_u64(), Some(0x8000_0000));
-    assert!(j["files"][0]["verification"].is_array());
 }
 
 #[test]

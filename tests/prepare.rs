@@ -8,10 +8,10 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use xet_core::chunking::{reference_boundaries, MAX_CHUNK};
-use xet_core::hash::chunk_hash;
-use xet_core::prepare::{prepare_segment, Seam, SegmentEnd, SegmentSpec};
-use xet_core::xorb::{decode_chunk_records, ChunkCompressor, CompressionPolicy};
+use xet_core::chunk_hash;
+use xet_core::{decode_chunk_records, ChunkCompressor, CompressionPolicy};
+use xet_core::{prepare_segment, Seam, SegmentEnd, SegmentSpec};
+use xet_core::{reference_boundaries, MAX_CHUNK};
 
 /// One chunk as assembled: absolute end, hash, record.
 #[derive(Debug, PartialEq, Eq)]

@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use xet_core::hash::{chunk_hash, verification_hash};
-use xet_core::shard::*;
+use xet_core::*;
+use xet_core::{chunk_hash, verification_hash};
 use xet_core::{ErrorKind, MerkleHash};
 
 fn sha_bytes(hex: &str) -> [u8; 32] {

@@ -7,12 +7,10 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use std::collections::HashMap;
-use xet_core::hash::{chunk_hash, is_global_dedup_eligible, verification_hash};
-use xet_core::shard::{
-    parse_shard, DedupShardBuilder, FileEntry, XorbEntry, FILE_FLAG_WITH_VERIFICATION,
-};
-use xet_core::upload::*;
-use xet_core::xorb::{decode_chunk_records, parse_xorb, CompressionPolicy};
+use xet_core::*;
+use xet_core::{chunk_hash, is_global_dedup_eligible, verification_hash};
+use xet_core::{decode_chunk_records, parse_xorb, CompressionPolicy};
+use xet_core::{parse_shard, DedupShardBuilder, FileEntry, XorbEntry, FILE_FLAG_WITH_VERIFICATION};
 use xet_core::{ErrorKind, MerkleHash};
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -159,7 +157,7 @@ fn sha256_is_reported_and_stored() {
     s.flush_xorb();
     let p = parse_shard(&s.take_shard().unwrap().unwrap()).unwrap();
     assert_eq!(
-        p.files[0].sha256.map(|d| xet_core::hash::to_plain_hex(&d)),
+        p.files[0].sha256.map(|d| xet_core::to_plain_hex(&d)),
         Some(sha256_hex(&data))
     );
 }
@@ -212,7 +210,7 @@ fn prepared_chunks_equal_pushed_bytes() {
     for mode in 0..2 {
         let mut s = UploadSession::new(opts.clone()).unwrap();
         s.start_file(false).unwrap();
-        let cuts = xet_core::chunking::Chunker::boundaries(&data);
+        let cuts = xet_core::Chunker::boundaries(&data);
         let mut start = 0;
         let mut prepared = Vec::new();
         for &end in &cuts {
@@ -303,7 +301,7 @@ fn expired_answers_are_ignored() {
         assert_eq!(qs.len(), 1, "the first chunk is queried");
         assert_eq!(
             qs[0],
-            chunk_hash(&data[..xet_core::chunking::Chunker::boundaries(&data)[0]])
+            chunk_hash(&data[..xet_core::Chunker::boundaries(&data)[0]])
         );
         assert_eq!(s.answer_query(&qs[0], Some(shard), now).unwrap(), learned);
         let f = s.finish_file().unwrap();
@@ -506,7 +504,7 @@ fn terms_merge_and_repeat() {
     assert!(f.terms[1].start > 0 && f.terms[1].end <= k);
     assert_eq!((f.terms[2].start, f.terms[2].end), (k, k + 1));
     // Verification hashes are over the file's own chunk hashes per term.
-    let cuts = xet_core::chunking::Chunker::boundaries(&twice);
+    let cuts = xet_core::Chunker::boundaries(&twice);
     let mut starts = vec![0];
     starts.extend(&cuts[..cuts.len() - 1]);
     let hashes: Vec<MerkleHash> = starts
@@ -525,7 +523,7 @@ fn terms_merge_and_repeat() {
 #[test]
 fn xorb_limits_cut_xorbs() {
     let data = splitmix64(50, 3_000_000);
-    let n = xet_core::chunking::Chunker::boundaries(&data).len();
+    let n = xet_core::Chunker::boundaries(&data).len();
     // By chunk count.
     let out = run(
         UploadOptions {
@@ -562,46 +560,6 @@ fn xorb_limits_cut_xorbs() {
     assert_eq!(total, data.len() as u64);
     let terms = &file_terms(&out.shards[0])[0].terms;
     assert_eq!(terms.len(), out.xorbs.len());
-}
-
-#[test]
-fn recycled_xorb_buffers_are_reused() {
-    let opts = UploadOptions {
-        max_xorb_bytes: 16 << 20,
-        compression: CompressionPolicy::None,
-        ..UploadOptions::default()
-    };
-    let mut s = UploadSession::new(opts).unwrap();
-    s.start_file(false).unwrap();
-    let mut seed = 0;
-    let mut next = || {
-        seed += 1;
-        splitmix64(seed, 2 << 20)
-    };
-    // First xorb: small buffers, then one jump to the limit.
-    while s.stats().xorbs_produced == 0 {
-        s.push(&next()).unwrap();
-        for q in s.take_queries() {
-            s.answer_query(&q, None, 0.0).unwrap();
-        }
-        assert!(s.open_xorb_reserved_bytes() <= 16 << 20);
-    }
-    let x = s.take_xorb().unwrap();
-    assert_eq!(x.data.capacity(), 16 << 20);
-    // While that buffer is out, the next xorb grows gradually.
-    for _ in 0..3 {
-        s.push(&next()).unwrap();
-    }
-    let before = s.open_xorb_reserved_bytes();
-    assert!(before < 16 << 20, "{before}");
-    // Handed back, it is adopted at the next growth.
-    s.recycle_xorb_buffer(x.data);
-    while s.open_xorb_reserved_bytes() == before {
-        s.push(&next()).unwrap();
-    }
-    assert_eq!(s.stats().xorbs_produced, 1);
-    assert_eq!(s.open_xorb_reserved_bytes(), 16 << 20);
-    s.finish_file().unwrap();
 }
 
 #[test]
@@ -735,28 +693,27 @@ fn state_errors() {
     let mut wrong = rec.clone();
     wrong.len = 6;
     assert_eq!(code(s.push_chunks(vec![wrong])), ErrorKind::InvalidArgument);
-    // Options.
-    for (x, c, sh, comp) in [
-        (100.0, 0.0, 0.0, 3),
-        (0.0, 9000.0, 0.0, 3),
-        (0.0, 0.0, 100.0, 3),
-        (0.0, 0.0, 0.0, 4),
-        (-1.0, 0.0, 0.0, 0),
-        (1.5, 0.0, 0.0, 0),
-        (f64::NAN, 0.0, 0.0, 0),
-        (1e20, 0.0, 0.0, 0),
+    // Options out of range (the JS numbers of the WASM constructor are checked in
+    // js/test/core/records.test.ts).
+    for opts in [
+        UploadOptions {
+            max_xorb_bytes: 100,
+            ..UploadOptions::default()
+        },
+        UploadOptions {
+            max_xorb_chunks: 9000,
+            ..UploadOptions::default()
+        },
+        UploadOptions {
+            max_shard_bytes: 100,
+            ..UploadOptions::default()
+        },
     ] {
         assert_eq!(
-            UploadOptions::from_numbers(x, c, sh, comp)
-                .unwrap_err()
-                .kind,
+            UploadSession::new(opts).unwrap_err().kind,
             ErrorKind::InvalidArgument
         );
     }
-    assert_eq!(
-        UploadOptions::from_numbers(0.0, 0.0, 0.0, 3).unwrap(),
-        UploadOptions::default()
-    );
 }
 
 #[test]
@@ -780,8 +737,8 @@ fn many_small_files_share_xorbs() {
 /// the xorb bodies as the placements say; queries answered after every batch with `answer`.
 fn run_external(opts: UploadOptions, files: &[&[u8]], batch: usize, answer: Answer) -> Outcome {
     use std::collections::VecDeque;
-    use xet_core::prepare::{prepare_segment, SegmentSpec};
-    use xet_core::xorb::ChunkCompressor;
+    use xet_core::ChunkCompressor;
+    use xet_core::{prepare_segment, SegmentSpec};
     let mut s = UploadSession::new(opts.clone()).unwrap();
     let mut c = ChunkCompressor::new();
     let mut out = Outcome::default();

@@ -7,10 +7,10 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use xet_core::chunking::Chunker;
-use xet_core::hash::chunk_hash;
-use xet_core::shard::DedupShardBuilder;
-use xet_core::upload::{UploadOptions, UploadSession};
+use xet_core::Chunker;
+use xet_core::chunk_hash;
+use xet_core::DedupShardBuilder;
+use xet_core::{UploadOptions, UploadSession};
 use xet_core::MerkleHash;
 
 struct Fixture {

@@ -1,7 +1,7 @@
 //! `decode_chunk_records`: what the client runs on every fetched xorb range.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use xet_core::xorb::decode_chunk_records;
+use xet_core::decode_chunk_records;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(d) = decode_chunk_records(data) {

@@ -1,7 +1,7 @@
 //! Xet hex and plain hex parsing: any string; accepted strings round-trip.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use xet_core::hash::from_plain_hex;
+use xet_core::from_plain_hex;
 use xet_core::MerkleHash;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! of expected length (≤ 128 KiB, like a chunk), then the frame.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use xet_core::xorb::lz4_frame_decompress;
+use xet_core::lz4_frame_decompress;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 3 {

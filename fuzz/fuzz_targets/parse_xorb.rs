@@ -2,7 +2,7 @@
 //! then the body. Must return Ok or Err, never panic, hang or allocate without bound.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use xet_core::xorb::parse_xorb;
+use xet_core::parse_xorb;
 use xet_core::MerkleHash;
 
 fuzz_target!(|data: &[u8]| {

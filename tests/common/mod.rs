@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use xet_core::hash::{from_plain_hex, to_plain_hex};
 use xet_core::MerkleHash;
+use xet_core::{from_plain_hex, to_plain_hex};
 
 pub const VECTORS_JSON: &str = include_str!("../vectors/vectors.json");
 pub const XET_CORE_VECTORS_JSON: &str = include_str!("../vectors/xet-core-vectors.json");

@@ -6,6 +6,11 @@
  *
  * Conventions: hashes are Xet hex strings (64 lowercase characters, xet-protocol.md §3.2) unless a name
  * says `raw`; "packed hashes" are a Uint8Array of 32 × n raw hash bytes.
+ *
+ * Records (`FileResult`, `XorbResult`, `DecodedChunks`, `ParsedShard`, …) arrive from the core as plain
+ * objects; their interfaces are generated from the Rust structs of src/wasm.rs into the glue's `.d.ts` and
+ * re-exported here. So are the protocol constants (`MAX_XORB_CHUNKS`, `ZERO_HASH`, …): the glue defines them
+ * as frozen objects, readable before the module is loaded.
  */
 import initWasm, * as wasm from "./wasm/xet_core.js";
 import { XetBucketsError, XetCoreError } from "../errors.js";
@@ -138,11 +143,33 @@ export function guard<T>(fn: () => T): T {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Stateless helpers
+// Protocol constants (from src/wasm.rs, checked there against the core's own)
 // ---------------------------------------------------------------------------------------------
 
-export const HASH_BYTES = 32;
-export const ZERO_HASH = "0".repeat(64);
+/** Bytes of a raw hash. */
+export const HASH_BYTES: number = wasm.HashSize.Bytes;
+/** The hash of nothing: the file id of an empty file (Xet hex, 64 zeros). */
+export const ZERO_HASH: string = "0".repeat(wasm.HashSize.HexDigits);
+/** Smallest chunk the chunker cuts (except the last of a file). */
+export const MIN_CHUNK_BYTES: number = wasm.ChunkSize.Min;
+/** Target (average) chunk size. */
+export const TARGET_CHUNK_BYTES: number = wasm.ChunkSize.Target;
+/** Largest chunk. */
+export const MAX_CHUNK_BYTES: number = wasm.ChunkSize.Max;
+/** Largest xorb, raw and serialized, as written (default and maximum of `maxXorbBytes`). */
+export const MAX_XORB_BYTES: number = wasm.XorbLimit.MaxBytes;
+/** Most chunks per xorb. */
+export const MAX_XORB_CHUNKS: number = wasm.XorbLimit.MaxChunks;
+/** Largest upload shard. */
+export const MAX_SHARD_BYTES: number = wasm.ShardLimit.MaxBytes;
+/** `takePlacements` value of a deduplicated chunk. */
+export const PLACED_DEDUP: number = wasm.Placement.Dedup;
+/** Compression code of a segment prepared without records (boundaries and hashes only). */
+export const HASHES_ONLY: number = wasm.Compression.HashesOnly;
+
+// ---------------------------------------------------------------------------------------------
+// Stateless helpers
+// ---------------------------------------------------------------------------------------------
 
 export const coreVersion = (): string => guard(() => wasm.coreVersion());
 export const chunkHash = (data: Uint8Array): string => guard(() => wasm.chunkHash(data));
@@ -225,7 +252,12 @@ export class XetHasher {
 
 /** Compression policy for new chunks. `best` keeps the smallest of LZ4 and BG4-LZ4 (raw when neither helps). */
 export type CompressionPolicy = "none" | "lz4" | "bg4" | "best";
-const COMPRESSION: Record<CompressionPolicy, number> = { none: 0, lz4: 1, bg4: 2, best: 3 };
+const COMPRESSION: Record<CompressionPolicy, number> = {
+  none: wasm.Compression.None,
+  lz4: wasm.Compression.Lz4,
+  bg4: wasm.Compression.Bg4,
+  best: wasm.Compression.Best,
+};
 
 export interface UploadSessionOptions {
   /** Largest xorb, raw and serialized (default and maximum 64 MiB). Smaller values lower memory. */
@@ -237,40 +269,7 @@ export interface UploadSessionOptions {
   compression?: CompressionPolicy;
 }
 
-export const MAX_XORB_BYTES = 64 * 1024 * 1024;
-/** `takePlacements` value of a deduplicated chunk. */
-export const PLACED_DEDUP = 0xffffffff;
-export const MAX_XORB_CHUNKS = 8192;
-export const MAX_SHARD_BYTES = 64 * 1024 * 1024;
-
-export interface FileResult {
-  hash: string;
-  size: number;
-  chunkCount: number;
-  newBytes: number;
-  dedupLocalBytes: number;
-  dedupGlobalBytes: number;
-  sha256?: string;
-}
-
-export interface XorbResult {
-  hash: string;
-  chunkCount: number;
-  rawBytes: number;
-  serializedBytes: number;
-  data: Uint8Array;
-}
-
-export interface SessionStats {
-  bytesProcessed: number;
-  chunks: number;
-  newBytes: number;
-  dedupLocalBytes: number;
-  dedupGlobalBytes: number;
-  xorbsProduced: number;
-  xorbBytesSerialized: number;
-  queriesIssued: number;
-}
+export type { FileResult, XorbResult, SessionStats } from "./wasm/xet_core.js";
 
 /**
  * The upload state machine: file bytes in → new xorbs + file records + upload shards out.
@@ -335,38 +334,12 @@ export class UploadSession {
   get outstandingQueries(): number {
     return this.#inner.outstandingQueries;
   }
-  finishFile(): FileResult {
-    const r = guard(() => this.#inner.finishFile());
-    try {
-      const out: FileResult = {
-        hash: r.hash,
-        size: r.size,
-        chunkCount: r.chunkCount,
-        newBytes: r.newBytes,
-        dedupLocalBytes: r.dedupLocalBytes,
-        dedupGlobalBytes: r.dedupGlobalBytes,
-      };
-      const sha = r.sha256;
-      if (sha !== undefined) out.sha256 = sha;
-      return out;
-    } finally {
-      r.free();
-    }
+  finishFile(): wasm.FileResult {
+    return guard(() => this.#inner.finishFile());
   }
-  takeXorb(): XorbResult | undefined {
-    const x = guard(() => this.#inner.takeXorb());
-    if (x === undefined) return undefined;
-    try {
-      return {
-        hash: x.hash,
-        chunkCount: x.chunkCount,
-        rawBytes: x.rawBytes,
-        serializedBytes: x.serializedBytes,
-        data: x.takeData(),
-      };
-    } finally {
-      x.free();
-    }
+  /** The next closed xorb (its body copied out of WebAssembly memory), or undefined. */
+  takeXorb(): wasm.XorbResult | undefined {
+    return guard(() => this.#inner.takeXorb());
   }
   flushXorb(): void {
     guard(() => this.#inner.flushXorb());
@@ -374,30 +347,13 @@ export class UploadSession {
   takeShard(): Uint8Array | undefined {
     return guard(() => this.#inner.takeShard());
   }
-  stats(): SessionStats {
-    const s = guard(() => this.#inner.stats());
-    try {
-      return {
-        bytesProcessed: s.bytesProcessed,
-        chunks: s.chunks,
-        newBytes: s.newBytes,
-        dedupLocalBytes: s.dedupLocalBytes,
-        dedupGlobalBytes: s.dedupGlobalBytes,
-        xorbsProduced: s.xorbsProduced,
-        xorbBytesSerialized: s.xorbBytesSerialized,
-        queriesIssued: s.queriesIssued,
-      };
-    } finally {
-      s.free();
-    }
+  stats(): wasm.SessionStats {
+    return guard(() => this.#inner.stats());
   }
   free(): void {
     this.#inner.free();
   }
 }
-
-/** Compression code of a segment prepared without records (boundaries and hashes only). */
-export const HASHES_ONLY = 255;
 
 /** The core's number for a compression policy (the numbering of `prepareSegment` and the workers). */
 export function compressionCode(policy: CompressionPolicy | undefined): number {
@@ -469,31 +425,11 @@ export function prepareSegmentInto(
 // Download side
 // ---------------------------------------------------------------------------------------------
 
-export interface DecodedChunks {
-  count: number;
-  /** All decoded chunk bytes, concatenated. */
-  data: Uint8Array;
-  lengths: Uint32Array;
-  /** Packed raw chunk hashes of the decoded bytes. */
-  hashes: Uint8Array;
-  /** n + 1 offsets: the start of each record in the input, then its total length. */
-  recordOffsets: Uint32Array;
-}
+export type { DecodedChunks } from "./wasm/xet_core.js";
 
 /** Decodes a run of serialized chunk records (a fetched xorb range) and hashes every chunk. */
-export function decodeChunkRecords(bytes: Uint8Array): DecodedChunks {
-  const d = guard(() => wasm.decodeChunkRecords(bytes));
-  try {
-    return {
-      count: d.count,
-      lengths: d.lengths(),
-      hashes: d.hashes(),
-      recordOffsets: d.recordOffsets(),
-      data: d.takeData(),
-    };
-  } finally {
-    d.free();
-  }
+export function decodeChunkRecords(bytes: Uint8Array): wasm.DecodedChunks {
+  return guard(() => wasm.decodeChunkRecords(bytes));
 }
 
 /** Accumulates chunk hashes in file order and computes the file hash (to verify whole-file downloads). */
@@ -515,82 +451,16 @@ export class FileHashBuilder {
 // Server side (the local hub validates everything it receives with these)
 // ---------------------------------------------------------------------------------------------
 
-export interface XorbInfo {
-  hash: string;
-  count: number;
-  rawBytes: number;
-  hashes: Uint8Array;
-  lengths: Uint32Array;
-  /** n + 1 offsets: the start of each chunk record, then the body length. */
-  recordOffsets: Uint32Array;
-}
+export type { XorbInfo, ParsedShard, ShardFile, ShardTerm, ShardXorb, ShardXorbChunk, ShardFooter } from "./wasm/xet_core.js";
 
 /** Decodes and verifies an uploaded xorb body against the hash it was uploaded under. */
-export function parseXorb(bytes: Uint8Array, expectedHash: string): XorbInfo {
-  const x = guard(() => wasm.parseXorb(bytes, expectedHash));
-  try {
-    return {
-      hash: x.hash,
-      count: x.count,
-      rawBytes: x.rawBytes,
-      hashes: x.hashes(),
-      lengths: x.lengths(),
-      recordOffsets: x.recordOffsets(),
-    };
-  } finally {
-    x.free();
-  }
-}
-
-export interface ShardTerm {
-  xorb: string;
-  flags: number;
-  unpacked: number;
-  start: number;
-  end: number;
-}
-export interface ShardFile {
-  hash: string;
-  flags: number;
-  terms: ShardTerm[];
-  verification: string[] | null;
-  sha256: string | null;
-}
-export interface ShardXorbChunk {
-  hash: string;
-  offset: number;
-  length: number;
-  flags: number;
-}
-export interface ShardXorb {
-  hash: string;
-  flags: number;
-  bytesInXorb: number;
-  bytesOnDisk: number;
-  chunks: ShardXorbChunk[];
-}
-export interface ShardFooter {
-  fileLookupOffset: number;
-  fileLookupCount: number;
-  xorbLookupOffset: number;
-  xorbLookupCount: number;
-  chunkLookupOffset: number;
-  chunkLookupCount: number;
-  hmacKey: string;
-  createdAt: number;
-  expiry: number;
-  footerOffset: number;
-}
-export interface ParsedShard {
-  footerSize: number;
-  files: ShardFile[];
-  xorbs: ShardXorb[];
-  footer: ShardFooter | null;
+export function parseXorb(bytes: Uint8Array, expectedHash: string): wasm.XorbInfo {
+  return guard(() => wasm.parseXorb(bytes, expectedHash));
 }
 
 /** Parses an upload shard or a full shard (with footer). Structural errors throw `XetCoreError`. */
-export function parseShard(bytes: Uint8Array): ParsedShard {
-  return JSON.parse(guard(() => wasm.parseShard(bytes))) as ParsedShard;
+export function parseShard(bytes: Uint8Array): wasm.ParsedShard {
+  return guard(() => wasm.parseShard(bytes));
 }
 
 /** Builds a global-dedup answer shard (xet-protocol.md §5.8). */
