@@ -532,17 +532,20 @@ let sharedPending: Promise<WorkerPool> | undefined;
  * narrower pool). Call `release()` when done.
  */
 export async function acquireWorkerPool(width: number): Promise<WorkerPool> {
-  if (sharedPool && sharedPool.width >= width) return sharedPool.acquire();
-  if (!sharedPending) {
-    sharedPending = WorkerPool.create(width).finally(() => (sharedPending = undefined));
-    const pool = await sharedPending;
-    // A narrower pool still in use finishes its jobs; its workers stop once idle.
-    if (sharedPool && sharedPool !== pool && !sharedPool.inUse) sharedPool.terminate();
-    sharedPool = pool;
-    return pool.acquire();
+  for (;;) {
+    if (sharedPool && sharedPool.width >= width) return sharedPool.acquire();
+    // The new pool becomes the shared one as soon as it exists (before `sharedPending` is cleared), so that
+    // no call in between starts a second one.
+    sharedPending ??= WorkerPool.create(width)
+      .then((pool) => {
+        // A narrower pool still in use finishes its jobs; its workers stop once idle.
+        if (sharedPool && !sharedPool.inUse) sharedPool.terminate();
+        sharedPool = pool;
+        return pool;
+      })
+      .finally(() => (sharedPending = undefined));
+    await sharedPending;
   }
-  const pool = await sharedPending;
-  return pool.width >= width ? pool.acquire() : acquireWorkerPool(width);
 }
 
 /** The default number of chunking workers: the cores available, at most 4 (Node); 0 elsewhere. */

@@ -1,7 +1,8 @@
 /**
  * The worker pool's scheduling: up to two tasks per worker (the second waits in the worker's own queue),
  * results in the order of their tasks' answers, and a worker whose core traps takes down only the tasks
- * posted to it (rejected with CHUNKING_FAILED); the pool starts a new worker for what comes next.
+ * posted to it (rejected with CHUNKING_FAILED); the pool starts a new worker for what comes next. Concurrent
+ * callers share one pool.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HASHES_ONLY, initCore, prepareSegment } from "../../src/core/index.js";
 import { XetBucketsError } from "../../src/errors.js";
-import { WorkerPool } from "../../src/pool/pool.js";
+import { acquireWorkerPool, WorkerPool } from "../../src/pool/pool.js";
 import { PreparedSegment } from "../../src/pool/segment.js";
 import { fastRandom } from "../helpers/generators.js";
 
@@ -63,4 +64,32 @@ test("warm() starts every worker before the first task; they answer tasks as usu
   const b = fastRandom(200_000, 77);
   const out = await pool.prepare({ ...whole, data: b.slice().buffer, length: b.length });
   assert.deepEqual(out.segment.hashes, new PreparedSegment(prepareSegment(b, whole)).hashes);
+});
+
+test("acquireWorkerPool: calls at every moment while the pool starts all get the one shared pool, which stays open", async () => {
+  await initCore();
+  const first = acquireWorkerPool(1);
+  let settled = false;
+  void first.then(() => (settled = true));
+  // One call per microtask (and a turn of the event loop now and then, for the pool's start) until the first
+  // call has settled, then a few more: one of them lands between the pool's creation and the first caller's
+  // resumption.
+  const calls: Promise<WorkerPool>[] = [];
+  for (let i = 0, after = 0; after < 20; i++) {
+    assert.ok(i < 100_000, "the pool never started");
+    calls.push(acquireWorkerPool(1));
+    await (i % 64 === 63 ? new Promise((resolve) => setImmediate(resolve)) : Promise.resolve());
+    if (settled) after++;
+  }
+  const pool = await first;
+  const pools = await Promise.all(calls);
+  assert.ok(
+    pools.every((p) => p === pool),
+    "one shared pool",
+  );
+  for (const p of [pool, ...pools]) p.release();
+  const b = fastRandom(100_000, 5);
+  const out = await pool.prepare({ ...whole, data: b.slice().buffer, length: b.length });
+  assert.deepEqual(out.segment.hashes, new PreparedSegment(prepareSegment(b, whole)).hashes);
+  pool.terminate();
 });
