@@ -11,6 +11,7 @@ export default tseslint.config(
       "dist/",
       "pkg/",
       "js/src/core/wasm/",
+      "js/src/platform/generated/",
       ".venv/",
       ".cache/",
       "test-artifacts/",

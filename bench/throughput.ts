@@ -289,7 +289,7 @@ const hashRows = (["ours", "hfxet"] as const).map((c) => {
 });
 
 const { UPLOAD_DEFAULTS, uploadMemoryBound } = await import("../js/src/xet/upload.js");
-const { defaultWorkers } = await import("../js/src/pool/pool.js");
+const { defaultWorkers } = await import("../js/src/platform/node.js");
 const ratio = (x: number) => x.toFixed(2) + "×";
 const met = (ok: boolean) => (ok ? "**met**" : "**not met**");
 const upVsHub = upRate("ours") / upRate("hubjs");

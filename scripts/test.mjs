@@ -11,10 +11,10 @@
 //
 // The full run ends with the reliability step (issue 8): bounded fuzzing of the core, the reliability
 // tests (js/test/reliability, kept out of the general TypeScript run so they run once), RELIABILITY.md.
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ROOT, run, setup } from "./setup.mjs";
-import { buildTs, buildWasm } from "./build.mjs";
+import { buildTs, buildWasm, GENERATED, WORKER_BUNDLES } from "./build.mjs";
 
 function findTests(dir) {
   const out = [];
@@ -45,9 +45,22 @@ try {
   // Formatting and static checks (npm run lint) first: they take seconds.
   if (everything) run(process.execPath, [join(ROOT, "scripts", "lint.mjs")]);
   if (!onlyJs && !onlyReliability) run("cargo", ["test", "--quiet"]);
-  // The sources and the tests type-check (tsx runs them without checking).
-  if (everything) run(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.test.json", "--noEmit"]);
+  // The sources and the tests type-check (tsx runs them without checking); shared and web code also against
+  // the web platform, without Node's types (tsconfig.web.json).
+  if (everything) {
+    const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+    run(process.execPath, [tsc, "-p", "tsconfig.test.json", "--noEmit"]);
+    run(process.execPath, [tsc, "-p", "tsconfig.web.json", "--noEmit"]);
+  }
   if (!onlyRust && !onlyReliability) {
+    // The tests run the sources, which import the build's generated modules.
+    for (const name of Object.keys(WORKER_BUNDLES)) {
+      const file = join(GENERATED, `${name}.ts`);
+      if (!existsSync(file))
+        throw new Error(
+          `${relative(ROOT, file)} (the chunking worker's bundle) is missing: run \`npm run build\` (or \`node scripts/build.mjs --ts\`) first`,
+        );
+    }
     let files = findTests(join(ROOT, "js", "test"));
     if (everything) files = files.filter((f) => !f.startsWith(join(ROOT, "js", "test", "reliability") + "/"));
     if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));

@@ -102,7 +102,7 @@ if (a.kind === "idle") {
   await Promise.all(Array.from({ length: 4 }, worker));
   report = { files: files.length };
 } else if (a.kind === "ours-hash") {
-  const { xetHashFiles } = await import("../../js/src/pool/hash.js");
+  const { xetHashFiles } = await import("../../js/src/hash.js");
   const r = await xetHashFiles(files.map((f) => f.file));
   report = { hashes: r.map((h) => h.xetHash) };
 }

@@ -1,8 +1,7 @@
 /**
  * xet-buckets: Hugging Face Storage Buckets from JavaScript, with client-side Xet deduplication.
  */
-export { xetHash } from "./hash.js";
-export { xetHashFiles, type FileHash, type HashFilesOptions } from "./pool/hash.js";
+export { xetHash, xetHashFiles, type FileHash, type HashFilesOptions } from "./hash.js";
 export { initCore, initCoreSync, type CoreInput } from "./core/index.js";
 export type { ContentSource, ReadOptions } from "./sources.js";
 export { XetBucketsError, XetCoreError, InvalidArgumentError } from "./errors.js";

@@ -2,9 +2,11 @@
  * Content sources: everything the public API accepts as file content, read as a stream of byte blocks.
  * Memory is bounded by the block size whatever the source size; nothing is read twice.
  *
- * Node-only sources (paths, `file:` URLs, Node streams) are opened through a dynamic import, so this module
- * stays usable in browsers and edge runtimes.
+ * Local files (paths, `file:` URLs) are read through the platform (`#platform`): Node, Deno and Bun have them;
+ * elsewhere they are refused with a clear error.
  */
+import { localFiles } from "#platform";
+import type { LocalFiles } from "./platform/types.js";
 import { InvalidArgumentError } from "./errors.js";
 
 /** Anything the API accepts as content. Strings and `file:` URLs are local paths (Node, Bun, Deno). */
@@ -40,8 +42,7 @@ export async function* readSource(source: ContentSource, options: ReadOptions = 
     if (source instanceof URL && source.protocol !== "file:") {
       throw new InvalidArgumentError(`only file: URLs can be read as content, got ${source.protocol} (${source.href})`);
     }
-    const { readFileBlocks } = await import("./node/files.js");
-    yield* readFileBlocks(source, block, signal);
+    yield* localFilesFor("local paths and file: URLs").readBlocks(source, block, signal);
     return;
   }
   if (typeof Blob !== "undefined" && source instanceof Blob) {
@@ -104,6 +105,19 @@ function isIterable(x: unknown): x is Iterable<unknown> {
   return x != null && typeof (x as Iterable<unknown>)[Symbol.iterator] === "function";
 }
 
+/**
+ * The runtime's local files, for `what` needs them; an `InvalidArgumentError` saying so where the runtime has
+ * none (browsers, Web Workers, edge runtimes).
+ */
+export function localFilesFor(what: string): LocalFiles {
+  if (!localFiles) {
+    throw new InvalidArgumentError(
+      `${what} can only be used in Node, Deno and Bun (this runtime has no local files): pass Blobs, bytes or streams instead`,
+    );
+  }
+  return localFiles;
+}
+
 /** A local file (Node): a path, or a `file:` URL. */
 export function isLocalPath(source: unknown): source is string | URL {
   return typeof source === "string" || (source instanceof URL && source.protocol === "file:");
@@ -114,8 +128,7 @@ export async function sourceSize(source: ContentSource): Promise<number | undefi
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) return source.byteLength;
   if (typeof Blob !== "undefined" && source instanceof Blob) return source.size;
   if (isLocalPath(source)) {
-    const { statFile } = await import("./node/files.js");
-    return (await statFile(source)).size;
+    return (await localFilesFor("local paths and file: URLs").stat(source)).size;
   }
   return undefined;
 }

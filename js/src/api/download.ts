@@ -17,6 +17,7 @@ import type { HubContext } from "../hub/context.js";
 import { entryNotFound, postPathsInfo, type BucketTreeEntry } from "../hub/files.js";
 import { XetTokenProvider, type XetToken } from "../hub/xet-token.js";
 import { checkBucketPath, joinBucketPath, type BucketRef } from "../repo.js";
+import { localFilesFor } from "../sources.js";
 import { CasClient } from "../xet/cas.js";
 import { XetReader, type DownloadTuning, type XetFileRef } from "../xet/download.js";
 import { contextOf, toBucket, type CommonOptions, type RepoDesignation } from "./buckets.js";
@@ -333,9 +334,7 @@ export async function downloadBucketFiles(
   const ref = toBucket(bucket, { allowBareId: true });
   const ctx = contextOf(options);
   if (!Array.isArray(files)) throw new InvalidArgumentError("downloadBucketFiles needs an array of [remotePath, localPath] pairs");
-  const { writeFileAtomic } = await import("../node/download.js");
-  const { resolve } = await import("node:path");
-  const { toPath } = await import("../node/files.js");
+  const local = localFilesFor("downloadBucketFiles");
 
   // Resolve string paths with paths-info.
   const wanted = new Set<string>();
@@ -362,14 +361,14 @@ export async function downloadBucketFiles(
 
   const jobs: { entry: RemoteFileEntry; localPath: string }[] = [];
   const targets = new Set<string>();
-  for (const [remote, local] of files) {
+  for (const [remote, localTarget] of files) {
     const entry = typeof remote === "string" ? known.get(joinBucketPath(ref.path, remote)) : remote;
     if (!entry) continue;
     if (entry.type !== undefined && entry.type !== "file") {
       throw new InvalidArgumentError(`"${entry.path}" is a ${entry.type}, not a file: list it with recursive: true and download its files`);
     }
     if (!entry.xetHash && entry.size > 0) throw new InvalidArgumentError(`remote entry "${entry.path}" has no xetHash`);
-    const localPath = resolve(toPath(local));
+    const localPath = local.resolve(local.toPath(localTarget));
     if (targets.has(localPath)) throw new InvalidArgumentError(`two files would be written to ${localPath}`);
     targets.add(localPath);
     jobs.push({ entry, localPath });
@@ -393,7 +392,7 @@ export async function downloadBucketFiles(
             reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal, reuse: true }),
           );
     try {
-      const written = await writeFileAtomic(localPath, source, {
+      const written = await local.writeAtomic(localPath, source, {
         signal,
         fsync: options.fsync,
         mtime: options.preserveMtime === false ? undefined : parseTime(entry.mtime),

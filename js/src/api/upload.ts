@@ -34,11 +34,11 @@ import { hubContext, type HubCallOptions } from "../hub/context.js";
 import { XetTokenProvider } from "../hub/xet-token.js";
 import { checkBucketPath, isValidName, joinBucketPath, parseBucket, type BucketDesignation, type BucketRef } from "../repo.js";
 import type { ContentSource } from "../sources.js";
-import { defaultWorkers } from "../pool/pool.js";
+import { defaultWorkers } from "#platform";
 import { CasClient, newSessionId } from "../xet/cas.js";
 import { UploadPipeline, type DedupReport, type FileProgressEvent, type UploadProgressEvent, type UploadTuning } from "../xet/upload.js";
 import { resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
-import { resumeKey, UploadResume, type ResumeStore, type ResumeSummary } from "../xet/resume.js";
+import { directoryResumeStore, resumeKey, UploadResume, type ResumeStore, type ResumeSummary } from "../xet/resume.js";
 
 export {
   UPLOAD_DEFAULTS,
@@ -481,7 +481,6 @@ async function openResume(
   if (!store && params.resumeDir !== undefined) {
     if (typeof params.resumeDir !== "string" || params.resumeDir === "")
       throw new InvalidArgumentError("resumeDir must be a directory path");
-    const { directoryResumeStore } = await import("../node/resume.js");
     store = directoryResumeStore(params.resumeDir);
   }
   if (!store) return undefined;

@@ -1,6 +1,6 @@
 /**
  * Resume states in IndexedDB (browsers and Web Workers): the same `ResumeStore` as the Node state directory
- * (xet/resume.ts), so an upload interrupted by a closed tab, a crash or a network failure, started again
+ * (xet/resume.ts, resume-state.ts), so an upload interrupted by a closed tab, a crash or a network failure, started again
  * with the same files, does not send again the xorbs the CAS already stored.
  *
  * ```js
@@ -16,7 +16,8 @@
  * state is deleted once the files are registered, and states untouched for `maxAgeDays` (default 14) are
  * removed when a store opens one.
  */
-import { isXorbHash, resumeStamp, stampMismatch, type ResumeState, type ResumeStore } from "../xet/resume.js";
+import { isXorbHash, stampMismatch, type ResumeState, type ResumeStore } from "../resume-state.js";
+import { resumeStamp } from "../xet/resume.js";
 
 export interface IndexedDbResumeOptions {
   /** Database name (default `xet-buckets-resume`). */

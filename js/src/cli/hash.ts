@@ -1,7 +1,7 @@
 /** `xet-buckets hash FILE...`: prints `<xet hash>  <path>` per file, like sha256sum (`-` reads stdin). */
 import { parseArgs } from "node:util";
-import { xetHash } from "../hash.js";
-import { xetHashFiles } from "../pool/hash.js";
+import { xetHash, xetHashFiles } from "../hash.js";
+import { readFileBlocks } from "../platform/node/files.js";
 import { UsageError, type CommandIo } from "./util.js";
 
 export const HASH_USAGE = `Usage: xet-buckets hash [--json] FILE...
@@ -71,7 +71,6 @@ export async function runHash(argv: string[], io: CommandIo): Promise<number> {
   return failures ? 1 : 0;
 }
 
-async function* readPath(path: string): AsyncGenerator<Uint8Array> {
-  const { readFileBlocks } = await import("../node/files.js");
-  yield* readFileBlocks(path, 8 * 1024 * 1024);
+function readPath(path: string): AsyncGenerator<Uint8Array> {
+  return readFileBlocks(path, 8 * 1024 * 1024);
 }

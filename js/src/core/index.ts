@@ -12,8 +12,12 @@
  * re-exported here. So are the protocol constants (`MAX_XORB_CHUNKS`, `ZERO_HASH`, …): the glue defines them
  * as frozen objects, readable before the module is loaded.
  */
+import { readCoreWasm } from "#platform";
 import initWasm, * as wasm from "./wasm/xet_core.js";
 import { XetBucketsError, XetCoreError } from "../errors.js";
+import { invalidSegment, prepareInCore, unpackChunks, type ChunkInfo, type SegmentSpec, type WorkerAbi } from "./packed.js";
+
+export { unpackChunks, type ChunkInfo, type SegmentSpec } from "./packed.js";
 
 /** What `initCore` accepts: a URL of the `.wasm` file, a fetch `Response`, its bytes, or a compiled module. */
 export type CoreInput = URL | string | Response | BufferSource | WebAssembly.Module;
@@ -26,12 +30,7 @@ let compiled: WebAssembly.Module | undefined;
 let loadedFrom: URL | string | undefined;
 
 /** The plain exports of the worker ABI (src/wasm.rs), used on this thread by `prepareSegmentInto`. */
-interface RawExports {
-  memory: WebAssembly.Memory;
-  xb_input(len: number): number;
-  xb_prepare(len: number, start: number, emitFrom: number, seam: number, seamChain: number, compression: number): number;
-}
-let raw: RawExports | undefined;
+let raw: WorkerAbi | undefined;
 
 function isBufferSource(x: unknown): x is BufferSource {
   return x instanceof ArrayBuffer || ArrayBuffer.isView(x);
@@ -39,11 +38,6 @@ function isBufferSource(x: unknown): x is BufferSource {
 
 /** The `.wasm` file next to this module (the web build points this at its copy of the file). */
 const defaultWasmUrl = (): URL => new URL("./wasm/xet_core_bg.wasm", import.meta.url);
-
-function isNode(): boolean {
-  const p = (globalThis as { process?: { versions?: { node?: string; bun?: string } } }).process;
-  return typeof p?.versions?.node === "string";
-}
 
 /**
  * Loads the WebAssembly core once. Without an argument it reads the `.wasm` file next to this module
@@ -55,21 +49,22 @@ export function initCore(input?: CoreInput): Promise<void> {
   pending ??= (async () => {
     if (input instanceof WebAssembly.Module) {
       compiled = input;
-      raw = (await initWasm({ module_or_path: input })) as unknown as RawExports;
+      raw = (await initWasm({ module_or_path: input })) as unknown as WorkerAbi;
     } else if (isBufferSource(input)) {
       compiled = await WebAssembly.compile(input);
-      raw = (await initWasm({ module_or_path: compiled })) as unknown as RawExports;
+      raw = (await initWasm({ module_or_path: compiled })) as unknown as WorkerAbi;
     } else if (input !== undefined) {
       if (typeof input === "string" || input instanceof URL) loadedFrom = input;
-      raw = (await initWasm({ module_or_path: input })) as unknown as RawExports;
-    } else if (isNode()) {
-      const fs = "node:fs/promises";
-      const { readFile } = (await import(/* @vite-ignore */ fs)) as typeof import("node:fs/promises");
-      const bytes = await readFile(defaultWasmUrl());
-      compiled = new WebAssembly.Module(bytes);
-      raw = wasm.initSync({ module: compiled }) as unknown as RawExports;
+      raw = (await initWasm({ module_or_path: input })) as unknown as WorkerAbi;
     } else {
-      raw = (await initWasm()) as unknown as RawExports;
+      // Node, Deno and Bun read the file from disk (the platform); elsewhere the glue fetches it.
+      const bytes = await readCoreWasm(defaultWasmUrl());
+      if (bytes) {
+        compiled = new WebAssembly.Module(bytes);
+        raw = wasm.initSync({ module: compiled }) as unknown as WorkerAbi;
+      } else {
+        raw = (await initWasm()) as unknown as WorkerAbi;
+      }
     }
     initialized = true;
   })().catch((err: unknown) => {
@@ -88,7 +83,7 @@ export function initCore(input?: CoreInput): Promise<void> {
 export function initCoreSync(input: BufferSource | WebAssembly.Module): void {
   if (initialized) return;
   const module = input instanceof WebAssembly.Module ? input : new WebAssembly.Module(input);
-  raw = wasm.initSync({ module }) as unknown as RawExports;
+  raw = wasm.initSync({ module }) as unknown as WorkerAbi;
   compiled = module;
   initialized = true;
 }
@@ -185,23 +180,6 @@ export const isGlobalDedupEligible = (hex: string): boolean => guard(() => wasm.
 /** True for a 64-character Xet hex hash (either case). Cheap check for input validation. */
 export function isXetHash(s: unknown): s is string {
   return typeof s === "string" && /^[0-9a-fA-F]{64}$/.test(s);
-}
-
-/** A chunk as reported by the chunker. */
-export interface ChunkInfo {
-  /** Raw 32-byte chunk hash. */
-  hashRaw: Uint8Array;
-  length: number;
-}
-
-/** Unpacks the chunker's packed output (36 bytes per chunk: 32 raw hash bytes + u32 LE length). */
-export function unpackChunks(packed: Uint8Array): ChunkInfo[] {
-  const out: ChunkInfo[] = [];
-  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
-  for (let off = 0; off + 36 <= packed.length; off += 36) {
-    out.push({ hashRaw: packed.slice(off, off + 32), length: view.getUint32(off + 32, true) });
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,23 +340,9 @@ export function compressionCode(policy: CompressionPolicy | undefined): number {
   return code;
 }
 
-/** What to prepare from a segment's bytes (src/prepare.rs `SegmentSpec`). */
-export interface SegmentSpec {
-  /** Offset where the chunk chain starts. */
-  start: number;
-  /** Chunks are emitted from the chain's first boundary at or after this offset. */
-  emitFrom: number;
-  /** Offset where the next segment starts, or -1 when the data ends the file. */
-  seam: number;
-  /** Offset where the next segment's chain starts (its pre-roll); ignored without a seam. */
-  seamChain: number;
-  /** `compressionCode(policy)` or `HASHES_ONLY`. */
-  compression: number;
-}
-
 /**
  * Prepares one segment of a file on this thread: chunk boundaries, hashes and records (src/prepare.rs).
- * Returns the packed result (js/src/pool/segment.ts reads it) in its own ArrayBuffer.
+ * Returns the packed result (`PreparedSegment` in ./packed.ts reads it) in its own ArrayBuffer.
  */
 export function prepareSegment(data: Uint8Array, spec: SegmentSpec): ArrayBuffer {
   const out = guard(() => wasm.prepareSegment(data, spec.start, spec.emitFrom, spec.seam, spec.seamChain, spec.compression));
@@ -407,17 +371,11 @@ export function prepareSegmentInto(
   }
   const ptr = r.xb_input(data.length) >>> 0;
   new Uint8Array(r.memory.buffer, ptr, data.length).set(data);
-  const out = r.xb_prepare(data.length, spec.start, spec.emitFrom, spec.seam < 0 ? -1 : spec.seam, spec.seamChain, spec.compression) >>> 0;
-  if (out === 0) {
-    throw new XetCoreError(
-      "INVALID_ARGUMENT",
-      `invalid segment (start ${spec.start}, first chunk ${spec.emitFrom}, seam ${spec.seam}/${spec.seamChain}, ${data.length} bytes)`,
-    );
-  }
-  const head = new DataView(r.memory.buffer, out, 32);
-  const length = 32 + 40 * head.getUint32(0, true) + head.getUint32(12, true);
+  const out = prepareInCore(r, data.length, spec);
+  if (!out) throw new XetCoreError("INVALID_ARGUMENT", invalidSegment(spec, data.length));
+  const length = out.length;
   const packed = spare && spare.byteLength >= length ? spare : new ArrayBuffer(Math.max(length, minSize));
-  new Uint8Array(packed, 0, length).set(new Uint8Array(r.memory.buffer, out, length));
+  new Uint8Array(packed, 0, length).set(out);
   return { packed, length };
 }
 

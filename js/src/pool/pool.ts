@@ -1,7 +1,9 @@
 /**
  * Where segments of files are prepared (chunked, hashed, compressed; src/prepare.rs): a pool of workers
- * (Node `worker_threads`, or module Web Workers in browsers and Deno) each running its own instance of the
- * core's `WebAssembly.Module`, or this thread (`InlinePreparer`) where workers are off or unavailable.
+ * each running its own instance of the core's `WebAssembly.Module` (worker.ts, started by the platform:
+ * Node `worker_threads`, module Web Workers in browsers, Deno and Bun; messages in protocol.ts), or this
+ * thread (`InlinePreparer`) where workers are off or unavailable. The workers also decode downloaded chunk
+ * records and hash whole local files.
  *
  * Workers receive each segment's bytes as a transferred `ArrayBuffer` and hand it back with the result
  * (also transferred): nothing is copied between threads and no `SharedArrayBuffer` is needed, so pages need
@@ -14,11 +16,21 @@
  * One pool per process is shared by concurrent calls (`acquireWorkerPool`); its workers do not keep Node
  * alive while idle and are stopped after a few idle seconds, which frees their heaps.
  */
-import { coreModule, HASHES_ONLY, prepareSegmentInto, type SegmentSpec } from "../core/index.js";
+import { chunkingWorkers } from "#platform";
+import { releaseBuffer } from "../buffers.js";
+import { coreModule, HASHES_ONLY, prepareSegmentInto } from "../core/index.js";
+import {
+  PreparedSegment,
+  preparedCapacity,
+  readDecoded,
+  readFileHashAnswers,
+  type DecodedRecords,
+  type FileHashAnswer,
+  type SegmentSpec,
+} from "../core/packed.js";
 import { XetBucketsError, XetCoreError } from "../errors.js";
-import { releaseBuffer } from "../xet/upload-sources.js";
-import { PreparedSegment } from "./segment.js";
-import { WORKER_SOURCE } from "./worker-source.js";
+import type { WorkerHost, WorkerPort } from "../platform/types.js";
+import type { FromWorker, TaskDone, TaskFailed, Task, ToWorker } from "./protocol.js";
 
 /**
  * One segment to prepare: `length` bytes of `data` (transferred to the worker and handed back in the
@@ -54,15 +66,6 @@ export interface SegmentPreparer {
   release(): void;
 }
 
-/**
- * Size of a result buffer for inputs of `inputBytes` (records ≤ input + 8 per chunk, 40 bytes of metadata
- * per chunk; metadata only without records).
- */
-export function packedCapacity(inputBytes: number, compression: number): number {
-  const chunks = Math.ceil(inputBytes / 8192) + 2;
-  return compression === HASHES_ONLY ? 32 + 40 * chunks : 32 + 48 * chunks + inputBytes;
-}
-
 /** Spent result buffers, reused for later results. */
 class Spares {
   readonly #free: ArrayBuffer[] = [];
@@ -96,7 +99,7 @@ export class InlinePreparer implements SegmentPreparer {
   prepare(job: SegmentJob): Promise<SegmentOutput> {
     try {
       if (!job.data) throw new XetBucketsError("INVALID_ARGUMENT", "the in-thread preparer needs the segment's bytes");
-      const size = packedCapacity(job.data.byteLength, job.compression);
+      const size = preparedCapacity(job.data.byteLength, job.compression !== HASHES_ONLY);
       const { packed, length } = prepareSegmentInto(new Uint8Array(job.data, 0, job.length), job, this.#spares.take(size), size);
       return Promise.resolve({ segment: new PreparedSegment(packed, length), data: job.data });
     } catch (err) {
@@ -115,72 +118,28 @@ export class InlinePreparer implements SegmentPreparer {
 // Workers
 // ---------------------------------------------------------------------------------------------
 
-/** The part of a Node or Web Worker the pool uses. */
-interface WorkerLike {
-  postMessage(msg: unknown, transfer?: Transferable[]): void;
-  terminate(): unknown;
-}
-
 /** A queued task: the message it posts, and what to do with the worker's answer. */
 interface Pending {
-  post(id: number): { msg: unknown; transfer: Transferable[] };
-  settle(msg: DoneMessage): void;
+  post(id: number): { msg: Task; transfer: Transferable[] };
+  settle(msg: TaskDone | TaskFailed): void;
   reject: (e: unknown) => void;
 }
 
-type DoneMessage = Extract<FromWorker, { type: "done" }>;
-
-/** Decoded chunk records (a downloaded range), from `WorkerPool.decode`. */
-export interface DecodedRecords {
-  count: number;
-  lengths: Uint32Array;
-  /** 32 raw bytes per chunk. */
-  hashes: Uint8Array;
-  /** The decoded chunks, concatenated. */
-  data: Uint8Array;
-}
-
 interface Slot {
-  worker: WorkerLike;
+  worker: WorkerPort<ToWorker>;
   ready: boolean;
   /** Tasks posted to the worker and not answered yet, by id (at most `DEPTH`). */
   busy: Map<number, Pending>;
-  ref(): void;
-  unref(): void;
 }
 
-type FromWorker =
-  | { type: "ready" }
-  | { type: "fatal"; error: string }
-  | {
-      type: "done";
-      id: number;
-      packed?: ArrayBuffer;
-      length?: number;
-      data?: ArrayBuffer;
-      spare?: ArrayBuffer;
-      /** The output buffer of a decode job, when the result did not fit in it. */
-      unused?: ArrayBuffer;
-      error?: string;
-      code?: string;
-      /** The error is the core's (malformed input), not the worker's. */
-      core?: boolean;
-      fatal?: boolean;
-    };
-
-const isNodeRuntime = (): boolean => {
-  const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown; Bun?: unknown };
-  return typeof g.process?.versions?.node === "string" && g.Deno === undefined && g.Bun === undefined;
-};
-
 /**
- * The error a worker's answer to a `job` or `hash` task carries, if any: a local file that could not be read
- * (SOURCE_CHANGED, READ_FAILED) as itself, any other failure (or an answer without a result) as CHUNKING_FAILED.
+ * The error of a failed `prepare` or `hash` task: a local file that could not be read as listed (SOURCE_CHANGED,
+ * READ_FAILED) as itself, any other failure as CHUNKING_FAILED.
  */
-function answerFailure(msg: DoneMessage): XetBucketsError | undefined {
-  if (msg.code === "SOURCE_CHANGED" || msg.code === "READ_FAILED") return new XetBucketsError(msg.code, msg.error ?? "read failed");
-  if (msg.error !== undefined || !msg.packed) return new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`);
-  return undefined;
+function taskError(msg: TaskFailed): XetBucketsError {
+  if (msg.kind === "source" && (msg.code === "SOURCE_CHANGED" || msg.code === "READ_FAILED"))
+    return new XetBucketsError(msg.code, msg.message);
+  return new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.message}`);
 }
 
 /**
@@ -196,22 +155,23 @@ const IDLE_MS = 5000;
 
 export class WorkerPool implements SegmentPreparer {
   readonly width: number;
-  /** Node workers read local files themselves. */
-  readsFiles = false;
+  /** Node's workers read local files themselves. */
+  readonly readsFiles: boolean;
   readonly #module: WebAssembly.Module;
   readonly #slots: Slot[] = [];
   readonly #queue: Pending[] = [];
   #nextId = 1;
   #users = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  #blobUrl: string | undefined;
   #closed = false;
-  #nodeWorker: NodeWorkerCtor | undefined;
+  readonly #host: WorkerHost;
   readonly #spares: Spares;
 
-  private constructor(width: number, module: WebAssembly.Module) {
+  private constructor(width: number, module: WebAssembly.Module, host: WorkerHost) {
     this.width = width;
     this.#module = module;
+    this.#host = host;
+    this.readsFiles = host.readsFiles;
     this.#spares = new Spares(width);
   }
 
@@ -221,15 +181,10 @@ export class WorkerPool implements SegmentPreparer {
 
   /** A pool of `width` workers (started on first use). */
   static async create(width: number): Promise<WorkerPool> {
-    const pool = new WorkerPool(width, await coreModule());
-    if (isNodeRuntime()) {
-      const wt = "node:worker_threads";
-      pool.#nodeWorker = ((await import(/* @vite-ignore */ wt)) as unknown as { Worker: NodeWorkerCtor }).Worker;
-      pool.readsFiles = true;
-    } else if (typeof Worker === "undefined") {
-      throw new XetBucketsError("NO_WORKERS", "this runtime has no workers: use workers: 0");
-    }
-    return pool;
+    const module = await coreModule();
+    const host = chunkingWorkers();
+    if (!host) throw new XetBucketsError("NO_WORKERS", "this runtime has no workers: use workers: 0");
+    return new WorkerPool(width, module, host);
   }
 
   prepare(job: SegmentJob): Promise<SegmentOutput> {
@@ -240,20 +195,19 @@ export class WorkerPool implements SegmentPreparer {
         reject,
         post: (id) => {
           const { data, file, length, start, emitFrom, seam, seamChain, compression } = job;
-          const spareSize = packedCapacity(data?.byteLength ?? length, compression);
+          const spareSize = preparedCapacity(data?.byteLength ?? length, compression !== HASHES_ONLY);
           const spare = this.#spares.take(spareSize);
           const transfer: Transferable[] = [];
           if (data) transfer.push(data);
           if (spare) transfer.push(spare);
           return {
-            msg: { type: "job", id, data, file, length, start, emitFrom, seam, seamChain, compression, spare, spareSize },
+            msg: { type: "prepare", id, data, file, length, start, emitFrom, seam, seamChain, compression, spare, spareSize },
             transfer,
           };
         },
         settle: (msg) => {
-          const failure = answerFailure(msg);
-          if (failure) reject(failure);
-          else resolve({ segment: new PreparedSegment(msg.packed!, msg.length), data: msg.data });
+          if (msg.type === "failed") reject(taskError(msg));
+          else resolve({ segment: new PreparedSegment(msg.packed, msg.length), data: msg.data });
         },
       });
       this.#pump();
@@ -278,22 +232,12 @@ export class WorkerPool implements SegmentPreparer {
         reject,
         post: (id) => ({ msg: { type: "decode", id, data, length, out }, transfer: out ? [data, out] : [data] }),
         settle: (msg) => {
-          if (msg.core) return reject(new XetCoreError(msg.code ?? "CORE_ERROR", msg.error ?? "undecodable chunk records"));
-          if (msg.error !== undefined || !msg.packed || !msg.data)
-            return reject(new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`));
-          const b = msg.packed;
-          const head = new Uint32Array(b, 0, 2);
-          const n = head[0]!;
-          resolve({
-            decoded: {
-              count: n,
-              lengths: new Uint32Array(b, 16, n),
-              hashes: new Uint8Array(b, 16 + 4 * n, 32 * n),
-              data: new Uint8Array(b, 16 + 36 * n, head[1]!),
-            },
-            data: msg.data,
-            unused: msg.unused,
-          });
+          if (msg.type === "failed" && msg.kind === "core") return reject(new XetCoreError(msg.code ?? "CORE_ERROR", msg.message));
+          if (msg.type === "failed" || !msg.data)
+            return reject(
+              new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.type === "failed" ? msg.message : "no input back"}`),
+            );
+          resolve({ decoded: readDecoded(msg.packed), data: msg.data, unused: msg.unused });
         },
       });
       this.#pump();
@@ -305,7 +249,7 @@ export class WorkerPool implements SegmentPreparer {
    * its core's memory: nothing passes through this thread. `sizes` are the sizes the caller saw; a file whose
    * size differs, or that changes while it is read, fails with SOURCE_CHANGED.
    */
-  hashFiles(paths: string[], sizes: number[], block = 1024 * 1024): Promise<{ hash: Uint8Array; size: number; chunks: number }[]> {
+  hashFiles(paths: string[], sizes: number[], block = 1024 * 1024): Promise<FileHashAnswer[]> {
     if (this.#closed) return Promise.reject(new XetBucketsError("POOL_CLOSED", "the chunking pool was stopped"));
     if (!this.readsFiles) return Promise.reject(new XetBucketsError("INVALID_ARGUMENT", "these workers cannot read local files"));
     this.#cancelIdle();
@@ -314,17 +258,8 @@ export class WorkerPool implements SegmentPreparer {
         reject,
         post: (id) => ({ msg: { type: "hash", id, files: paths, sizes, block }, transfer: [] }),
         settle: (msg) => {
-          const failure = answerFailure(msg);
-          if (failure) return reject(failure);
-          const packed = msg.packed!;
-          const dv = new DataView(packed);
-          resolve(
-            paths.map((_, i) => ({
-              hash: new Uint8Array(packed, 48 * i, 32),
-              size: dv.getFloat64(48 * i + 32, true),
-              chunks: dv.getFloat64(48 * i + 40, true),
-            })),
-          );
+          if (msg.type === "failed") reject(taskError(msg));
+          else resolve(readFileHashAnswers(msg.packed, paths.length));
         },
       });
       this.#pump();
@@ -361,10 +296,9 @@ export class WorkerPool implements SegmentPreparer {
     for (const s of this.#slots.splice(0)) {
       for (const p of s.busy.values()) p.reject(err);
       s.busy.clear();
-      void s.worker.terminate();
+      s.worker.terminate();
     }
-    if (this.#blobUrl) URL.revokeObjectURL(this.#blobUrl);
-    this.#blobUrl = undefined;
+    this.#host.close();
     if (sharedPool === this) sharedPool = undefined;
   }
 
@@ -393,53 +327,36 @@ export class WorkerPool implements SegmentPreparer {
       const p = this.#queue.shift()!;
       const id = this.#nextId++;
       slot.busy.set(id, p);
-      slot.ref();
+      slot.worker.ref();
       try {
         const { msg, transfer } = p.post(id);
-        slot.worker.postMessage(msg, transfer);
+        slot.worker.post(msg, transfer);
       } catch (err) {
         slot.busy.delete(id);
-        if (slot.busy.size === 0) slot.unref();
+        if (slot.busy.size === 0) slot.worker.unref();
         p.reject(err);
       }
     }
   }
 
   #spawn(): void {
-    let worker: WorkerLike;
-    let slot: Slot;
-    const onMessage = (msg: FromWorker) => this.#onMessage(slot, msg);
-    const onError = (err: unknown) => this.#onCrash(slot, err);
-    if (this.#nodeWorker) {
-      const w = new this.#nodeWorker(WORKER_SOURCE, { eval: true });
-      w.on("message", onMessage);
-      w.on("error", onError);
-      w.on("exit", (code: number) => {
-        if (!this.#closed && this.#slots.includes(slot)) onError(new Error(`the chunking worker exited (code ${code})`));
-      });
-      w.unref();
-      worker = w;
-      slot = { worker, ready: false, busy: new Map(), ref: () => w.ref(), unref: () => w.unref() };
-    } else {
-      this.#blobUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-      const w = new Worker(this.#blobUrl, { type: "module", name: "xet-buckets chunking" });
-      w.addEventListener("message", (ev: MessageEvent<FromWorker>) => onMessage(ev.data));
-      w.addEventListener("error", (ev: ErrorEvent) => {
-        ev.preventDefault?.();
-        onError(new Error(ev.message || "the chunking worker failed to start"));
-      });
-      worker = w;
-      slot = { worker, ready: false, busy: new Map(), ref: () => {}, unref: () => {} };
-    }
+    const slot: Slot = {
+      worker: this.#host.start<ToWorker, FromWorker>({
+        message: (msg) => this.#onMessage(slot, msg),
+        error: (err) => this.#onCrash(slot, err),
+      }),
+      ready: false,
+      busy: new Map(),
+    };
     this.#slots.push(slot);
-    slot.ref();
-    worker.postMessage({ type: "init", module: this.#module });
+    slot.worker.ref();
+    slot.worker.post({ type: "init", module: this.#module }, []);
   }
 
   #onMessage(slot: Slot, msg: FromWorker): void {
     if (msg.type === "ready") {
       slot.ready = true;
-      if (slot.busy.size === 0) slot.unref();
+      if (slot.busy.size === 0) slot.worker.unref();
       this.#pump();
       return;
     }
@@ -449,7 +366,7 @@ export class WorkerPool implements SegmentPreparer {
     }
     const p = slot.busy.get(msg.id);
     slot.busy.delete(msg.id);
-    if (slot.busy.size === 0) slot.unref();
+    if (slot.busy.size === 0) slot.worker.unref();
     // A spare the worker could not use comes back.
     if (msg.spare && !this.#spares.give(msg.spare)) releaseBuffer(new Uint8Array(msg.spare));
     if (p) {
@@ -459,12 +376,12 @@ export class WorkerPool implements SegmentPreparer {
         p.reject(err);
       }
     }
-    if (msg.fatal) {
+    if (msg.type === "failed" && msg.fatal) {
       // The instance is unusable; a task queued behind the failed one went down with it.
       const lost = [...slot.busy.values()];
       slot.busy.clear();
       this.#drop(slot);
-      const e = new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.error}`);
+      const e = new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.message}`);
       for (const q of lost) q.reject(e);
     }
     this.#pump();
@@ -491,7 +408,7 @@ export class WorkerPool implements SegmentPreparer {
   #drop(slot: Slot): void {
     const i = this.#slots.indexOf(slot);
     if (i >= 0) this.#slots.splice(i, 1);
-    void slot.worker.terminate();
+    slot.worker.terminate();
   }
 
   #cancelIdle(): void {
@@ -505,23 +422,13 @@ export class WorkerPool implements SegmentPreparer {
     const t = setTimeout(() => {
       this.#idleTimer = undefined;
       if (this.#users === 0 && this.#queue.length === 0 && !this.#slots.some((s) => s.busy.size > 0)) {
-        for (const s of this.#slots.splice(0)) void s.worker.terminate();
+        for (const s of this.#slots.splice(0)) s.worker.terminate();
         this.#spares.clear();
       }
     }, IDLE_MS);
     (t as { unref?: () => void }).unref?.();
     this.#idleTimer = t;
   }
-}
-
-type NodeWorkerCtor = new (src: string, opts: { eval: boolean }) => WorkerLike & NodeEvents;
-
-interface NodeEvents {
-  on(ev: "message", f: (m: FromWorker) => void): void;
-  on(ev: "error", f: (e: unknown) => void): void;
-  on(ev: "exit", f: (code: number) => void): void;
-  ref(): void;
-  unref(): void;
 }
 
 let sharedPool: WorkerPool | undefined;
@@ -546,13 +453,4 @@ export async function acquireWorkerPool(width: number): Promise<WorkerPool> {
       .finally(() => (sharedPending = undefined));
     await sharedPending;
   }
-}
-
-/** The default number of chunking workers: the cores available, at most 4 (Node); 0 elsewhere. */
-export function defaultWorkers(): number {
-  if (!isNodeRuntime()) return 0;
-  const os = (globalThis as { process?: { getBuiltinModule?: (m: string) => unknown } }).process?.getBuiltinModule?.("node:os") as
-    { availableParallelism?: () => number; cpus: () => unknown[] } | undefined;
-  const n = os ? (os.availableParallelism?.() ?? os.cpus().length) : 2;
-  return Math.max(1, Math.min(4, n));
 }

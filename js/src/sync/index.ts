@@ -17,6 +17,7 @@
 import { BucketNotFoundError, InvalidArgumentError, XetBucketsError } from "../errors.js";
 import type { HubCallOptions } from "../hub/context.js";
 import { parseBucket, type BucketRef } from "../repo.js";
+import { localFilesFor } from "../sources.js";
 import { listFiles, parseTime, type ListFileEntry } from "../api/files.js";
 import {
   commitIter,
@@ -113,7 +114,7 @@ export class SyncRefusedError extends XetBucketsError {
 }
 
 /**
- * Names of temporary download files (`.<name>.<12 hex>.xet-tmp`, node/download.ts; group 1: `<name>`). A process
+ * Names of temporary download files (`.<name>.<12 hex>.xet-tmp`, platform/node/download.ts; group 1: `<name>`). A process
  * killed mid-download leaves one behind: it is never a local file of a sync (a sync up would upload the
  * partial bytes), and a sync that downloads that name again removes it once it is stale.
  */
@@ -131,24 +132,23 @@ const STALE_TEMP_MS = 10 * 60 * 1000;
 
 /** Removes stale temporary files of earlier downloads of these targets; returns how many. */
 async function removeStaleTemps(targets: string[]): Promise<number> {
-  const { readdir, stat, unlink } = await import("node:fs/promises");
-  const { basename, dirname, join } = await import("node:path");
+  const files = localFilesFor("sync");
   const byDir = new Map<string, Set<string>>();
   for (const t of targets) {
-    const d = dirname(t);
+    const d = files.dirname(t);
     if (!byDir.has(d)) byDir.set(d, new Set());
-    byDir.get(d)!.add(basename(t));
+    byDir.get(d)!.add(files.basename(t));
   }
   let removed = 0;
   for (const [dir, names] of byDir) {
-    const entries = await readdir(dir).catch(() => [] as string[]);
+    const entries = await files.list(dir).catch(() => [] as string[]);
     for (const e of entries) {
       const m = DOWNLOAD_TEMP.exec(e);
       if (!m || !names.has(m[1]!)) continue;
-      const p = join(dir, e);
-      const st = await stat(p).catch(() => undefined);
+      const p = files.join(dir, e);
+      const st = await files.stat(p).catch(() => undefined);
       if (st?.isFile() && Date.now() - st.mtimeMs > STALE_TEMP_MS) {
-        await unlink(p).then(
+        await files.remove(p).then(
           () => removed++,
           () => undefined,
         );
@@ -171,7 +171,6 @@ interface Sides {
 }
 
 async function sides(source: string, dest: string): Promise<Sides> {
-  const { resolve } = await import("node:path");
   const sRemote = isRemote(source);
   const dRemote = isRemote(dest);
   if (sRemote === dRemote) {
@@ -183,7 +182,7 @@ async function sides(source: string, dest: string): Promise<Sides> {
   const bucket = parseBucket(uri);
   return {
     direction: sRemote ? "download" : "upload",
-    localRoot: resolve(sRemote ? dest : source),
+    localRoot: localFilesFor("sync").resolve(sRemote ? dest : source),
     bucket,
     prefix: bucket.path,
     remoteUri: `hf://buckets/${bucket.id}${bucket.path ? `/${bucket.path}` : ""}`,
@@ -217,7 +216,7 @@ async function listRemote(
 }
 
 export async function syncBucket(source: string | undefined, dest: string | undefined, options: SyncOptions = {}): Promise<SyncResult> {
-  const { readFile, writeFile } = await import("node:fs/promises");
+  const files = localFilesFor("syncBucket");
   const warnings: string[] = [];
   const warn = (message: string) => {
     warnings.push(message);
@@ -236,9 +235,9 @@ export async function syncBucket(source: string | undefined, dest: string | unde
     if (conflicting.length) throw new InvalidArgumentError(`apply cannot be combined with ${conflicting.join(", ")}`);
     let text: string;
     try {
-      text = await readFile(options.apply, "utf8");
+      text = await files.readText(options.apply);
     } catch (err) {
-      throw new InvalidArgumentError(`cannot read the plan file ${options.apply}: ${(err as Error).message}`);
+      throw new InvalidArgumentError(`cannot read the plan file: ${(err as Error).message}`);
     }
     const plan = parsePlan(text);
     for (const op of plan.operations) checkRelativePath(op.path);
@@ -259,23 +258,20 @@ export async function syncBucket(source: string | undefined, dest: string | unde
   let filterRules;
   if (options.filterFrom !== undefined) {
     try {
-      filterRules = parseFilterRules(await readFile(options.filterFrom, "utf8"));
+      filterRules = parseFilterRules(await files.readText(options.filterFrom));
     } catch (err) {
-      throw new InvalidArgumentError(`cannot read the filter file ${options.filterFrom}: ${(err as Error).message}`);
+      throw new InvalidArgumentError(`cannot read the filter file: ${(err as Error).message}`);
     }
   }
   const filter = new FilterMatcher({ include: options.include, exclude: options.exclude, filterRules });
 
   // Local side.
-  const { stat } = await import("node:fs/promises");
-  const { join } = await import("node:path");
-  const { walkDirectory } = await import("../node/walk.js");
   const local = new Map<string, SideFile>();
   let problems: { path: string; error: string }[] = [];
-  const rootStat = await stat(s.localRoot).catch(() => undefined);
+  const rootStat = await files.stat(s.localRoot).catch(() => undefined);
   if (s.direction === "upload") {
     if (!rootStat?.isDirectory()) throw new InvalidArgumentError(`the source must be a local directory: ${s.localRoot}`);
-    const walked = await walkDirectory(s.localRoot, { signal: options.abortSignal });
+    const walked = await files.walk(s.localRoot, { signal: options.abortSignal });
     problems = walked.problems;
     localSide(walked.files, filter, local);
   } else if (rootStat && !rootStat.isDirectory()) {
@@ -286,12 +282,12 @@ export async function syncBucket(source: string | undefined, dest: string | unde
 
   if (s.direction === "download" && rootStat) {
     if (options.delete) {
-      const walked = await walkDirectory(s.localRoot, { signal: options.abortSignal });
+      const walked = await files.walk(s.localRoot, { signal: options.abortSignal });
       problems = walked.problems;
       localSide(walked.files, filter, local);
     } else {
       for (const rel of remote.keys()) {
-        const st = await stat(join(s.localRoot, rel)).catch(() => undefined);
+        const st = await files.stat(files.join(s.localRoot, rel)).catch(() => undefined);
         if (st?.isFile()) local.set(rel, { size: st.size, mtimeMs: st.mtimeMs });
       }
     }
@@ -318,7 +314,7 @@ export async function syncBucket(source: string | undefined, dest: string | unde
   const planText = serializePlan(plan);
 
   if (options.dryRun || options.plan) {
-    if (options.plan) await writeFile(options.plan, planText);
+    if (options.plan) await files.writeText(options.plan, planText);
     return { plan, summary: summarize(plan), planText, executed: false, downloaded: 0, deleted: 0, problems, warnings };
   }
   const entries = new Map([...remote].map(([rel, v]) => [rel, v.entry]));
@@ -347,8 +343,7 @@ async function execute(
   warnings: string[],
   entries: Map<string, ListFileEntry> | undefined,
 ): Promise<SyncResult> {
-  const { join, dirname } = await import("node:path");
-  const { rm, rmdir, mkdir } = await import("node:fs/promises");
+  const files = localFilesFor("syncBucket");
   const summary = summarize(plan);
   const planText = serializePlan(plan);
   const result: SyncResult = { plan, summary, planText, executed: false, downloaded: 0, deleted: 0, problems, warnings };
@@ -362,7 +357,7 @@ async function execute(
     const operations: CommitOperation[] = [];
     for (const o of plan.operations) {
       if (o.action === "upload")
-        operations.push({ operation: "addOrUpdate", path: remotePath(o.path), content: join(s.localRoot, o.path) });
+        operations.push({ operation: "addOrUpdate", path: remotePath(o.path), content: files.join(s.localRoot, o.path) });
       else if (o.action === "delete") operations.push({ operation: "delete", path: remotePath(o.path) });
     }
     const onWarning = (message: string) => {
@@ -383,12 +378,12 @@ async function execute(
     return result;
   }
 
-  await mkdir(s.localRoot, { recursive: true });
+  await files.makeDir(s.localRoot);
   const downloads: [string | RemoteFileEntry, string][] = plan.operations
     .filter((o) => o.action === "download")
     .map((o) => {
       const e = entries?.get(o.path);
-      const target = join(s.localRoot, o.path);
+      const target = files.join(s.localRoot, o.path);
       return [e && e.xetHash ? (e as RemoteFileEntry) : remotePath(o.path), target];
     });
   if (downloads.length) {
@@ -402,13 +397,13 @@ async function execute(
     result.downloaded = r.downloaded.length;
   }
   for (const op of plan.operations.filter((o) => o.action === "delete")) {
-    const file = join(s.localRoot, op.path);
-    await rm(file, { force: true });
+    const file = files.join(s.localRoot, op.path);
+    await files.remove(file);
     result.deleted++;
     options.onEvent?.({ type: "delete", path: op.path });
-    for (let dir = dirname(file); dir !== s.localRoot && dir.startsWith(s.localRoot); dir = dirname(dir)) {
+    for (let dir = files.dirname(file); dir !== s.localRoot && dir.startsWith(s.localRoot); dir = files.dirname(dir)) {
       try {
-        await rmdir(dir);
+        await files.removeDir(dir);
       } catch {
         break;
       }

@@ -31,7 +31,9 @@
  * (F: the head fetch, decoded plus its decoding window; small for files made of small xorbs.)
  */
 import { decodeChunkRecords, FileHashBuilder, initCore } from "../core/index.js";
-import { acquireWorkerPool, defaultWorkers } from "../pool/pool.js";
+import { defaultWorkers } from "#platform";
+import { decodedCapacity } from "../core/packed.js";
+import { acquireWorkerPool } from "../pool/pool.js";
 import { HubApiError, IntegrityError, ProtocolError, XetCoreError } from "../errors.js";
 import { httpRequestRead, redactUrl } from "../http.js";
 import type { CasClient } from "./cas.js";
@@ -370,7 +372,7 @@ export class RecordDecoder implements RangeSink {
    */
   #offload(window: Uint8Array, length: number, chunkStart: number, n: number): void {
     this.#inflight++;
-    const p = this.#decode!(window.buffer as ArrayBuffer, length, this.#pool?.takeOutput(length + 36 * n + 16))
+    const p = this.#decode!(window.buffer as ArrayBuffer, length, this.#pool?.takeOutput(decodedCapacity(length, n)))
       .then(
         ({ decoded: d, data, unused }) => {
           this.#pool?.give(new Uint8Array(data));

@@ -21,11 +21,12 @@
  * Memory: `(maxSegments + 1) × (X + L + W)` of job buffers, plus the prepared results not yet consumed
  * (about L each) — see `UploadTuning` in upload.ts.
  */
-import type { SegmentSpec } from "../core/index.js";
+import { releaseBuffer } from "../buffers.js";
+import type { PreparedSegment, SegmentSpec } from "../core/packed.js";
 import { XetBucketsError } from "../errors.js";
 import { InlinePreparer, type SegmentOutput, type SegmentPreparer } from "../pool/pool.js";
-import type { PreparedSegment } from "../pool/segment.js";
-import { readBlocks, releaseBuffer, type UploadItem } from "./upload-sources.js";
+import { localFilesFor } from "../sources.js";
+import { readBlocks, type UploadItem } from "./upload-sources.js";
 
 export interface PrepareOptions {
   preparer: SegmentPreparer;
@@ -75,13 +76,6 @@ export interface PrepareStats {
 }
 
 const MAX_CHUNK = 131072;
-
-/** Node's file modules, loaded once (a dynamic import per file cost a module resolution each). */
-let nodeFs: ReturnType<typeof loadNodeFs> | undefined;
-async function loadNodeFs() {
-  const [files, fsp] = await Promise.all([import("../node/files.js"), import("node:fs/promises")]);
-  return { toPath: files.toPath, LocalFileError: files.LocalFileError, open: fsp.open, stat: fsp.stat };
-}
 
 interface Job {
   file: number;
@@ -314,19 +308,13 @@ export class PreparedFiles {
   }
 
   async #produceLocal(f: number, source: string | URL, state: FileState): Promise<void> {
-    const { toPath, LocalFileError, open, stat } = await (nodeFs ??= loadNodeFs());
-    const path = toPath(source);
+    const files = localFilesFor("local paths and file: URLs");
+    const path = files.toPath(source);
     const o = this.#o;
     if (o.preparer.readsFiles && !this.#inlineFile(f)) {
       // The workers read the file: jobs carry its path and offsets, sized from its length now (no file
       // handle here: two stats per file).
-      const sizeNow = async () => {
-        try {
-          return (await stat(path)).size;
-        } catch (err) {
-          throw new LocalFileError(path, err as NodeJS.ErrnoException);
-        }
-      };
+      const sizeNow = async () => (await files.stat(path)).size;
       // The size stated when the upload was resolved, else now.
       const size = this.#items[f]!.size ?? (await sizeNow());
       for (let s = 0; size > 0; s += o.segmentBytes) {
@@ -344,12 +332,7 @@ export class PreparedFiles {
       state.check.catch(() => undefined);
       return;
     }
-    let fh: import("node:fs/promises").FileHandle;
-    try {
-      fh = await open(path, "r");
-    } catch (err) {
-      throw new LocalFileError(path, err as NodeJS.ErrnoException);
-    }
+    const fh = await files.open(path);
     try {
       for (let s = 0; ; s += o.segmentBytes) {
         const { base, want } = this.#window(s);
@@ -358,9 +341,7 @@ export class PreparedFiles {
         const view = new Uint8Array(buffer, 0, want);
         let got = 0;
         while (got < want) {
-          const { bytesRead } = await fh.read(view, got, want - got, base + got).catch((err: unknown) => {
-            throw new LocalFileError(path, err as NodeJS.ErrnoException);
-          });
+          const bytesRead = await fh.read(view.subarray(got, want), base + got);
           if (bytesRead === 0) break;
           got += bytesRead;
         }

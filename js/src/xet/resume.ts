@@ -18,56 +18,36 @@
  * The state is stamped with a format version and the core's version, and keyed by the upload's identity
  * (endpoint, bucket, destination paths and the sources' sizes and modification times). A state with
  * another stamp or key, or a corrupt one, is ignored with a warning and replaced. Once the files are
- * registered the state is deleted. Backends: a directory in Node (`node/resume.ts`), IndexedDB in browsers
- * (`browser/resume.ts`); anything implementing `ResumeStore` works.
+ * registered the state is deleted. Backends: a directory in Node, Deno and Bun (`directoryResumeStore`,
+ * platform/node/resume.ts), IndexedDB in browsers (`browser/resume.ts`); anything implementing `ResumeStore`
+ * (resume-state.ts, the contract) works.
  */
 import { coreVersion, hexToRaw, initCore } from "../core/index.js";
+import {
+  RESUME_FORMAT,
+  RESUME_FORMAT_VERSION,
+  type DirectoryResumeOptions,
+  type ResumeStamp,
+  type ResumeState,
+  type ResumeStore,
+} from "../resume-state.js";
+import { localFilesFor } from "../sources.js";
 import type { CasClient } from "./cas.js";
 
-/** Version of the persisted format. Bump it whenever the meaning of the saved state changes. */
-export const RESUME_FORMAT_VERSION = 1;
-export const RESUME_FORMAT = "xet-buckets-resume";
-
-/** What a state is stamped with; a saved state with any other stamp is ignored. */
-export interface ResumeStamp {
-  format: typeof RESUME_FORMAT;
-  version: number;
-  /** The core's version (`coreVersion()`): chunking and xorb formation belong to it. */
-  core: string;
-}
+export type { ResumeState, ResumeStore } from "../resume-state.js";
 
 export async function resumeStamp(): Promise<ResumeStamp> {
   await initCore();
   return { format: RESUME_FORMAT, version: RESUME_FORMAT_VERSION, core: coreVersion() };
 }
 
-/** Checks a saved stamp; returns why it does not match, or undefined when it does. */
-export function stampMismatch(saved: unknown, want: ResumeStamp): string | undefined {
-  if (!saved || typeof saved !== "object") return "no stamp";
-  const s = saved as Partial<ResumeStamp>;
-  if (s.format !== want.format) return `format ${JSON.stringify(s.format)} is not ${want.format}`;
-  if (s.version !== want.version) return `format version ${JSON.stringify(s.version)} is not ${want.version}`;
-  if (s.core !== want.core) return `written by ${JSON.stringify(s.core)}, this is ${want.core}`;
-  return undefined;
-}
-
-/** One upload's persisted state: the xorbs of earlier runs, and the marks of this one. */
-export interface ResumeState {
-  /** Xorbs an earlier run started (`"p"`) or finished (`"a"`, accepted by the CAS) posting. */
-  readonly known: ReadonlyMap<string, "p" | "a">;
-  /** Records that a POST of this xorb starts (it may be stored even if the answer never arrives). */
-  posting(xorbHash: string): void;
-  /** Records that the CAS accepted this xorb. */
-  accepted(xorbHash: string): void;
-  /** Every file is registered: the state is no longer needed (deleted). */
-  registered(): Promise<void>;
-  /** Releases the backend (files, database connections) without deleting the state. */
-  close(): Promise<void>;
-}
-
-/** A place where states live. `open` never throws for a bad saved state: it warns and starts empty. */
-export interface ResumeStore {
-  open(key: string, warn: (message: string) => void): Promise<ResumeState>;
+/**
+ * A `ResumeStore` keeping one file per upload in `dir`, created if missing (Node, Deno, Bun: the `resumeDir`
+ * option; the file format is platform/node/resume.ts's).
+ */
+export function directoryResumeStore(dir: string, options: DirectoryResumeOptions = {}): ResumeStore {
+  const files = localFilesFor("resumeDir");
+  return { open: async (key, warn) => files.openResumeState(dir, key, await resumeStamp(), warn, options) };
 }
 
 /** What identifies an upload: a run with the same identity resumes the state of an earlier one. */
@@ -82,12 +62,6 @@ export async function resumeKey(id: UploadIdentity): Promise<string> {
   const text = JSON.stringify([id.endpoint, id.bucket, id.files.map((f) => [f.path, f.size ?? null, f.mtime ?? null, f.kind])]);
   const digest = await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-const HEX64 = /^[0-9a-f]{64}$/;
-
-export function isXorbHash(s: unknown): s is string {
-  return typeof s === "string" && HEX64.test(s);
 }
 
 function plainHex(b: Uint8Array, at: number): string {

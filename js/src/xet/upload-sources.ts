@@ -6,9 +6,11 @@
  * Reading: `readBlocks` yields bounded blocks with one block of read-ahead, so the next read overlaps the
  * core's work on the current one. Memory: at most two blocks per file being read.
  */
+import { localFiles } from "#platform";
 import { InvalidArgumentError } from "../errors.js";
 import { checkBucketPath } from "../repo.js";
-import { isLocalPath, readSource, type ContentSource } from "../sources.js";
+import { releaseBuffer } from "../buffers.js";
+import { isLocalPath, localFilesFor, readSource, type ContentSource } from "../sources.js";
 
 /** One file to upload, resolved. */
 export interface UploadItem {
@@ -34,8 +36,6 @@ export interface ContentEdit {
   end: number;
 }
 
-const isNode = (): boolean => typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
-
 function isBlob(x: unknown): x is Blob {
   return typeof Blob !== "undefined" && x instanceof Blob;
 }
@@ -60,11 +60,9 @@ interface LocalEntry {
 
 /** Files under a local path (the path itself when it is a file), depth-limited, sorted by relative path. */
 async function localEntries(p: string | URL, maxDepth: number): Promise<LocalEntry[] | LocalEntry> {
-  const { statFile, toPath } = await import("../node/files.js");
-  const { readdir, stat } = await import("node:fs/promises");
-  const { join } = await import("node:path");
-  const root = toPath(p);
-  const st = await statFile(root);
+  const files = localFilesFor("local paths and file: URLs");
+  const root = files.toPath(p);
+  const st = await files.stat(root);
   if (!st.isDirectory()) return { path: root, relative: ".", size: st.size, mtime: st.mtimeMs };
   const out: LocalEntry[] = [];
   const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
@@ -73,10 +71,10 @@ async function localEntries(p: string | URL, maxDepth: number): Promise<LocalEnt
         `${dir} is nested more than maxFolderDepth (${maxDepth}) levels deep: raise maxFolderDepth or upload a deeper folder`,
       );
     }
-    const names = (await readdir(dir)).sort();
+    const names = (await files.list(dir)).sort();
     for (const name of names) {
-      const full = join(dir, name);
-      const s = await stat(full); // follows symlinks
+      const full = files.join(dir, name);
+      const s = await files.stat(full); // follows symlinks
       const r = rel ? `${rel}/${name}` : name;
       if (s.isDirectory()) await walk(full, r, depth + 1);
       else if (s.isFile()) out.push({ path: full, relative: r, size: s.size, mtime: s.mtimeMs });
@@ -206,7 +204,7 @@ async function fromContent(dest: string, content: ContentSource, opts: ResolveOp
     return [{ path: withPrefix(opts.prefix, dest), source: remoteSource(content, opts.fetch), contentType: guessContentType(dest) }];
   }
   if (isLocalPath(content)) {
-    if (!isNode()) throw new InvalidArgumentError("local paths and file: URLs can only be uploaded from Node, Bun or Deno");
+    if (!localFiles) throw new InvalidArgumentError("local paths and file: URLs can only be uploaded from Node, Bun or Deno");
     const found = await localEntries(content, maxDepth);
     if (!Array.isArray(found)) {
       return [
@@ -244,36 +242,6 @@ async function fromContent(dest: string, content: ContentSource, opts: ResolveOp
 }
 
 // ---------------------------------------------------------------------------------------------
-// Releasing buffers
-// ---------------------------------------------------------------------------------------------
-
-let sink: MessagePort | undefined;
-
-/**
- * Frees the memory of a buffer this package owns now, instead of when the garbage collector runs: the
- * buffer is transferred to a closed MessagePort, which detaches it (its length becomes 0) and drops its
- * bytes. Without this, xorb buffers (up to 64 MiB each) pile up between collections and peak memory
- * depends on GC timing. Only for buffers nobody else holds or writes from (after a request completed);
- * a no-op for views that do not span their whole buffer, shared buffers, or where MessageChannel is missing.
- */
-export function releaseBuffer(view: Uint8Array | undefined): void {
-  if (!view || typeof MessageChannel === "undefined") return;
-  const buf = view.buffer;
-  if (!(buf instanceof ArrayBuffer) || view.byteOffset !== 0 || view.byteLength !== buf.byteLength || buf.byteLength === 0) return;
-  try {
-    if (!sink) {
-      const ch = new MessageChannel();
-      ch.port2.close();
-      ch.port1.close();
-      sink = ch.port1;
-    }
-    sink.postMessage(null, [buf]);
-  } catch {
-    // not transferable here: the collector frees it later
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Reading with read-ahead
 // ---------------------------------------------------------------------------------------------
 
@@ -307,30 +275,19 @@ export async function* readBlocks(item: UploadItem, blockBytes: number, signal?:
 }
 
 async function* readLocalDoubleBuffered(p: string | URL, blockBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  const { toPath, LocalFileError } = await import("../node/files.js");
-  const { open } = await import("node:fs/promises");
-  const path = toPath(p);
-  let fh: import("node:fs/promises").FileHandle;
-  try {
-    fh = await open(path, "r");
-  } catch (err) {
-    throw new LocalFileError(path, err as NodeJS.ErrnoException);
-  }
-  let pending: Promise<{ bytesRead: number }> | undefined;
+  const fh = await localFilesFor("local paths and file: URLs").open(p);
+  let pending: Promise<number> | undefined;
   let bufs: (Uint8Array | undefined)[] = [];
   try {
-    const size = (await fh.stat()).size;
+    const size = await fh.size();
     const len = Math.max(1, Math.min(blockBytes, size || 1));
     bufs = [new Uint8Array(len), size > len ? new Uint8Array(len) : undefined];
     let i = 0;
-    const read = (b: Uint8Array) =>
-      fh.read(b, 0, b.length, null).catch((err: unknown) => {
-        throw new LocalFileError(path, err as NodeJS.ErrnoException);
-      });
+    const read = (b: Uint8Array) => fh.read(b, null);
     pending = read(bufs[0]!);
     for (;;) {
       signal?.throwIfAborted();
-      const { bytesRead } = await (pending as Promise<{ bytesRead: number }>);
+      const bytesRead = await (pending as Promise<number>);
       pending = undefined;
       if (bytesRead === 0) return;
       const cur = bufs[i]!;

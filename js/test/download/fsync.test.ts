@@ -7,7 +7,7 @@ import { open, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { downloadBucketFiles } from "../../src/api/download.js";
-import { writeFileAtomic } from "../../src/node/download.js";
+import { writeFileAtomic } from "../../src/platform/node/download.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
 import { assertFileEquals, randomBytes, seed, tempDir } from "./helpers.js";
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { xetHash } from "../../src/index.js";
-import { wholeFiles, xetHashFiles } from "../../src/pool/hash.js";
+import { wholeFiles, xetHashFiles } from "../../src/hash.js";
 import { acquireWorkerPool } from "../../src/pool/pool.js";
 import { rawToHex } from "../../src/core/index.js";
 import { XetBucketsError } from "../../src/errors.js";

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { HASHES_ONLY, initCore, prepareSegment } from "../../src/core/index.js";
 import { XetBucketsError } from "../../src/errors.js";
 import { acquireWorkerPool, WorkerPool } from "../../src/pool/pool.js";
-import { PreparedSegment } from "../../src/pool/segment.js";
+import { PreparedSegment } from "../../src/core/packed.js";
 import { fastRandom } from "../helpers/generators.js";
 
 const whole = { start: 0, emitFrom: 0, seam: -1, seamChain: -1, compression: HASHES_ONLY };

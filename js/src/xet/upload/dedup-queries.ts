@@ -12,7 +12,7 @@
  */
 import { rawToHex, type UploadSession } from "../../core/index.js";
 import { retryConfig } from "../../http.js";
-import type { PreparedSegment } from "../../pool/segment.js";
+import type { PreparedSegment } from "../../core/packed.js";
 import { CasClient } from "../cas.js";
 import type { UploadResume } from "../resume.js";
 import type { UploadControl } from "./control.js";

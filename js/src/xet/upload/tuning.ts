@@ -6,7 +6,7 @@
 import { compressionCode, MAX_SHARD_BYTES, MAX_XORB_BYTES, MAX_XORB_CHUNKS, type CompressionPolicy } from "../../core/index.js";
 import { XetBucketsError } from "../../errors.js";
 import type { HttpOptions } from "../../http.js";
-import { defaultWorkers } from "../../pool/pool.js";
+import { defaultWorkers, streamingUploads } from "#platform";
 
 /**
  * Upload tuning. Every knob states its default and its term in the memory bound (see the module doc of
@@ -139,7 +139,6 @@ export interface Tuning {
 }
 
 export function resolveTuning(t: UploadTuning, http: HttpOptions): Tuning {
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
   const out: Tuning = {
     maxXorbBytes: positiveInt("maxXorbBytes", t.maxXorbBytes, UPLOAD_DEFAULTS.maxXorbBytes, MAX_XORB_BYTES),
     maxXorbChunks: positiveInt("maxXorbChunks", t.maxXorbChunks, UPLOAD_DEFAULTS.maxXorbChunks, MAX_XORB_CHUNKS),
@@ -152,7 +151,7 @@ export function resolveTuning(t: UploadTuning, http: HttpOptions): Tuning {
     readBlockBytes: positiveInt("readBlockBytes", t.readBlockBytes, UPLOAD_DEFAULTS.readBlockBytes, 256 * 1024 * 1024),
     compression: t.compression ?? UPLOAD_DEFAULTS.compression,
     globalDedup: t.globalDedup ?? UPLOAD_DEFAULTS.globalDedup,
-    streamUploads: t.streamUploads ?? (isNode && http.fetch === undefined),
+    streamUploads: t.streamUploads ?? (streamingUploads && http.fetch === undefined),
   };
   compressionCode(out.compression); // validates it
   return out;

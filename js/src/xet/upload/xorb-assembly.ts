@@ -18,8 +18,8 @@
 import { PLACED_DEDUP, type XorbResult } from "../../core/index.js";
 import { XetBucketsError } from "../../errors.js";
 import type { RequestBody } from "../../http.js";
-import type { PreparedSegment } from "../../pool/segment.js";
-import { releaseBuffer } from "../upload-sources.js";
+import type { PreparedSegment } from "../../core/packed.js";
+import { releaseBuffer } from "../../buffers.js";
 
 /** Pushed chunks of one prepared segment whose records are not placed yet: chunks [next, to). */
 interface RecordBatch {

@@ -1,7 +1,8 @@
-/** Node file access for content sources: bounded block reads through one reused buffer. */
+/** Node file access for content sources: stat, positional reads, bounded block reads through one reused buffer. */
 import { open, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { XetBucketsError } from "../errors.js";
+import { XetBucketsError } from "../../errors.js";
+import type { LocalFileHandle } from "../types.js";
 
 export function toPath(p: string | URL): string {
   return p instanceof URL ? fileURLToPath(p) : p;
@@ -32,6 +33,25 @@ export async function statFile(p: string | URL) {
   } catch (err) {
     throw new LocalFileError(path, err as NodeJS.ErrnoException);
   }
+}
+
+/** Opens a file for positional reads. */
+export async function openFile(p: string | URL): Promise<LocalFileHandle> {
+  const path = toPath(p);
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, "r");
+  } catch (err) {
+    throw new LocalFileError(path, err as NodeJS.ErrnoException);
+  }
+  const fail = (err: unknown): never => {
+    throw new LocalFileError(path, err as NodeJS.ErrnoException);
+  };
+  return {
+    read: (into, position) => fh.read(into, 0, into.length, position).then((r) => r.bytesRead, fail),
+    size: () => fh.stat().then((st) => st.size, fail),
+    close: () => fh.close(),
+  };
 }
 
 /**

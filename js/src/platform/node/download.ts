@@ -6,25 +6,11 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, unlink, utimes } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import type { AtomicWriteOptions } from "../types.js";
 import { LocalFileError, toPath } from "./files.js";
 
 /** Suffix of temporary download files (`.<name>.<random>.xet-tmp` next to the target). */
 export const TEMP_SUFFIX = ".xet-tmp";
-
-export interface AtomicWriteOptions {
-  /** Modification time to set on the file, ms since the epoch (left as written when undefined). */
-  mtime?: number;
-  signal?: AbortSignal;
-  /** Called after each block is written, with the block's length. */
-  onBytes?: (n: number) => void;
-  /**
-   * fsync the file before it is renamed over the target (default false). The rename is atomic either way:
-   * a failed, aborted or killed download never leaves a partial target. fsync adds durability across a power
-   * loss or an OS crash, at a cost (≈ 10 % of a 1 GiB download of 513 files on a local SSD, far more on
-   * network file systems).
-   */
-  fsync?: boolean;
-}
 
 /**
  * Writes the blocks of `source` to `target` atomically. Returns the number of bytes written. The source's

@@ -1,5 +1,5 @@
 /**
- * Recursive directory listing for sync and folder uploads: relative "/" paths, sizes and mtimes (ms).
+ * Recursive directory listing for sync (`LocalFiles.walk`): relative "/" paths, sizes and mtimes (ms).
  * Symlinked files and directories are followed (like rsync -L); a link back to a directory being listed
  * (a loop) is reported and not followed. Entries that cannot be read are reported in `problems`, never
  * skipped silently.
@@ -7,24 +7,7 @@
 import { opendir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Stats } from "node:fs";
-
-export interface LocalFile {
-  /** Path relative to the root, "/"-separated. */
-  path: string;
-  absPath: string;
-  size: number;
-  mtimeMs: number;
-}
-
-export interface WalkProblem {
-  path: string;
-  error: string;
-}
-
-export interface WalkResult {
-  files: LocalFile[];
-  problems: WalkProblem[];
-}
+import type { LocalFile, WalkProblem, WalkResult } from "../types.js";
 
 export async function walkDirectory(root: string, opts: { signal?: AbortSignal } = {}): Promise<WalkResult> {
   const files: LocalFile[] = [];

@@ -1,0 +1,286 @@
+/**
+ * The packed binary formats between the core and JavaScript, each with its one reader here (and its one
+ * writer where JavaScript writes it). The core's side of each is documented in Rust:
+ *
+ *   prepared segment   src/prepare.rs, "Packed form" (`prepareSegment`, the worker ABI's `xb_prepare`)
+ *   chunker output     src/wasm.rs, `Chunker` (36 bytes per chunk)
+ *   decoded records    src/wasm.rs, `xb_decode`
+ *   file hash digest   src/wasm.rs, `xb_hash_finish` (40 bytes)
+ *   core error         src/wasm.rs, `xb_error` (`CODE\0message`)
+ *
+ * plus one format JavaScript writes for itself: the chunking worker's answer to a `hash` task (48 bytes per
+ * file, below). All integers are little-endian.
+ *
+ * Also here: the worker ABI (src/wasm.rs's plain `xb_*` exports), so that the chunking workers
+ * (js/src/pool/worker.ts) and this thread (`prepareSegmentInto`) run it the same way. This module imports
+ * nothing: the worker bundle carries it without the rest of the core.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// The worker ABI
+// ---------------------------------------------------------------------------------------------
+
+/** The plain exports of src/wasm.rs that work without wasm-bindgen's glue (every import of the module stubbed). */
+export interface WorkerAbi {
+  memory: WebAssembly.Memory;
+  /** A buffer of `len` bytes for the next input; returns its address. */
+  xb_input(len: number): number;
+  /** Prepares the input; returns the address of a prepared segment, 0 on invalid arguments (`seam` -1: none). */
+  xb_prepare(len: number, start: number, emitFrom: number, seam: number, seamChain: number, compression: number): number;
+  xb_hash_begin(): void;
+  xb_hash_update(len: number): void;
+  /** Returns the address of a file hash digest. */
+  xb_hash_finish(): number;
+  /** Returns the address of decoded records, 0 on malformed records (then `xb_error`). */
+  xb_decode(len: number): number;
+  xb_error(): number;
+  xb_error_len(): number;
+}
+
+/** What to prepare from a segment's bytes (src/prepare.rs `SegmentSpec`). */
+export interface SegmentSpec {
+  /** Offset where the chunk chain starts. */
+  start: number;
+  /** Chunks are emitted from the chain's first boundary at or after this offset. */
+  emitFrom: number;
+  /** Offset where the next segment starts, or -1 when the data ends the file. */
+  seam: number;
+  /** Offset where the next segment's chain starts (its pre-roll); ignored without a seam. */
+  seamChain: number;
+  /** `compressionCode(policy)`, or `HASHES_ONLY` (core/index.ts) for boundaries and hashes only. */
+  compression: number;
+}
+
+/**
+ * Prepares the first `length` bytes of the core's input buffer (`xb_input`): the prepared segment, a view
+ * of the core's memory valid until the next call into the core; undefined when the arguments are invalid.
+ */
+export function prepareInCore(abi: WorkerAbi, length: number, spec: SegmentSpec): Uint8Array | undefined {
+  const out = abi.xb_prepare(length, spec.start, spec.emitFrom, spec.seam < 0 ? -1 : spec.seam, spec.seamChain, spec.compression) >>> 0;
+  if (out === 0) return undefined;
+  return new Uint8Array(abi.memory.buffer, out, preparedLength(abi.memory.buffer, out));
+}
+
+/** The message of an invalid segment (what `prepareInCore` refused). */
+export function invalidSegment(spec: SegmentSpec, length: number): string {
+  return `invalid segment (start ${spec.start}, first chunk ${spec.emitFrom}, seam ${spec.seam}/${spec.seamChain}, ${length} bytes)`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prepared segment (src/prepare.rs, "Packed form"): a 32-byte header of u32 words — [0] chunk count n,
+// [1] end kind, [2] end offset, [3] records length, [4] start of the first emitted chunk — then n chunk end
+// offsets (u32), n record lengths (u32), 32·n raw chunk hashes and the records.
+// ---------------------------------------------------------------------------------------------
+
+const PREPARED_HEADER = 32;
+
+/** Length of the prepared segment at `at` in `buffer`: header, 40 bytes per chunk, records. */
+export function preparedLength(buffer: ArrayBufferLike, at = 0): number {
+  const head = new DataView(buffer, at, PREPARED_HEADER);
+  return PREPARED_HEADER + 40 * head.getUint32(0, true) + head.getUint32(12, true);
+}
+
+/**
+ * Bytes a prepared segment of `inputBytes` can take (chunks of at least 8 KiB but the last, plus slack;
+ * records ≤ input + 8 per chunk, 40 bytes of metadata per chunk; metadata only without `records`): the size
+ * of a result buffer that always fits.
+ */
+export function preparedCapacity(inputBytes: number, records: boolean): number {
+  const chunks = Math.ceil(inputBytes / 8192) + 2;
+  return records ? PREPARED_HEADER + 48 * chunks + inputBytes : PREPARED_HEADER + 40 * chunks;
+}
+
+/** How a prepared segment ends (src/prepare.rs `SegmentEnd`). */
+export const enum SegmentEndKind {
+  /** The data ended the file. */
+  Final = 0,
+  /** The chain met the chain started at the seam, at `endAt`. */
+  Met = 1,
+  /** The chains did not meet; the chunks end at the chain's last boundary `endAt`. */
+  Open = 2,
+}
+
+/**
+ * A prepared segment: chunk boundaries, raw hashes and serialized records of one segment of a file, read
+ * from the buffer a worker (or `prepareSegment` on this thread) returns. Views only: nothing is copied.
+ */
+export class PreparedSegment {
+  readonly count: number;
+  readonly endKind: SegmentEndKind;
+  /** Offset (relative to the segment's data) where the emitted chunks end, for Met and Open. */
+  readonly endAt: number;
+  /** Start of the first emitted chunk, relative to the segment's data. */
+  readonly firstStart: number;
+  /** End offset of each chunk, relative to the segment's data. */
+  readonly ends: Uint32Array;
+  readonly recordLengths: Uint32Array;
+  /** 32 raw bytes per chunk. */
+  readonly hashes: Uint8Array;
+  /** The records, concatenated (empty for hashes-only segments). */
+  readonly records: Uint8Array;
+  readonly buffer: ArrayBuffer;
+
+  /** Bytes of `buffer` that hold the packed segment (the buffer may be larger: it is reused). */
+  readonly length: number;
+
+  constructor(buffer: ArrayBuffer, length = buffer.byteLength) {
+    const head = new Uint32Array(buffer, 0, 8);
+    const n = head[0]!;
+    this.buffer = buffer;
+    this.length = length;
+    this.count = n;
+    this.endKind = head[1]! as SegmentEndKind;
+    this.endAt = head[2]!;
+    this.firstStart = head[4]!;
+    if (preparedLength(buffer) !== length || length > buffer.byteLength) {
+      throw new Error(`malformed prepared segment: ${length} bytes for ${n} chunks and ${head[3]} bytes of records`);
+    }
+    this.ends = new Uint32Array(buffer, PREPARED_HEADER, n);
+    this.recordLengths = new Uint32Array(buffer, PREPARED_HEADER + 4 * n, n);
+    this.hashes = new Uint8Array(buffer, PREPARED_HEADER + 8 * n, 32 * n);
+    this.records = new Uint8Array(buffer, PREPARED_HEADER + 40 * n, head[3]!);
+  }
+
+  /**
+   * Index of the chunk that starts at offset `at`: 0 when the first chunk starts there, i + 1 when chunk i
+   * ends there (the chunks before it are dropped), -1 when `at` is not a boundary of this segment's chain
+   * (it must then be prepared again with its chain starting at `at`).
+   */
+  firstChunkAt(at: number): number {
+    if (at === this.firstStart) return 0;
+    // Binary search: ends are increasing.
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ends[mid]! < at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.count && this.ends[lo] === at ? lo + 1 : -1;
+  }
+
+  /** Start of chunk `i`, relative to the segment's data. */
+  chunkStart(i: number): number {
+    return i === 0 ? this.firstStart : this.ends[i - 1]!;
+  }
+
+  /** Start of chunk `i`'s record in `records`. */
+  recordOffset(i: number): number {
+    let off = 0;
+    for (let k = 0; k < i; k++) off += this.recordLengths[k]!;
+    return off;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunker output (src/wasm.rs `Chunker`): 36 bytes per chunk, 32 raw hash bytes then the length (u32).
+// ---------------------------------------------------------------------------------------------
+
+/** A chunk as reported by the chunker. */
+export interface ChunkInfo {
+  /** Raw 32-byte chunk hash. */
+  hashRaw: Uint8Array;
+  length: number;
+}
+
+/** Unpacks the chunker's output (copies: the chunks outlive the bytes). */
+export function unpackChunks(packed: Uint8Array): ChunkInfo[] {
+  const out: ChunkInfo[] = [];
+  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+  for (let off = 0; off + 36 <= packed.length; off += 36) {
+    out.push({ hashRaw: packed.slice(off, off + 32), length: view.getUint32(off + 32, true) });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoded records (src/wasm.rs `xb_decode`): chunk count n (u32), decoded length d (u32), two zero words,
+// then n chunk lengths (u32), 32·n raw chunk hashes and the d decoded bytes.
+// ---------------------------------------------------------------------------------------------
+
+const DECODED_HEADER = 16;
+
+/** Decoded chunk records (a downloaded range). */
+export interface DecodedRecords {
+  count: number;
+  lengths: Uint32Array;
+  /** 32 raw bytes per chunk. */
+  hashes: Uint8Array;
+  /** The decoded chunks, concatenated. */
+  data: Uint8Array;
+}
+
+/** Length of the decoded records at `at` in `buffer`. */
+export function decodedLength(buffer: ArrayBufferLike, at = 0): number {
+  const head = new DataView(buffer, at, DECODED_HEADER);
+  return DECODED_HEADER + 36 * head.getUint32(0, true) + head.getUint32(4, true);
+}
+
+/** The expected size of the decoded records of `chunks` chunks framed in `inputBytes` (a buffer to decode into). */
+export function decodedCapacity(inputBytes: number, chunks: number): number {
+  return DECODED_HEADER + 36 * chunks + inputBytes;
+}
+
+/** Reads decoded records (views of `buffer`). */
+export function readDecoded(buffer: ArrayBuffer): DecodedRecords {
+  const head = new DataView(buffer, 0, DECODED_HEADER);
+  const n = head.getUint32(0, true);
+  return {
+    count: n,
+    lengths: new Uint32Array(buffer, DECODED_HEADER, n),
+    hashes: new Uint8Array(buffer, DECODED_HEADER + 4 * n, 32 * n),
+    data: new Uint8Array(buffer, DECODED_HEADER + 36 * n, head.getUint32(4, true)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// File hashes: the core's digest (src/wasm.rs `xb_hash_finish`: 32 raw hash bytes, chunk count u64), and the
+// chunking worker's answer to a `hash` task, 48 bytes per file: 32 raw hash bytes, size and chunk count as
+// float64 (exact below 2^53).
+// ---------------------------------------------------------------------------------------------
+
+const DIGEST_BYTES = 40;
+const FILE_HASH_BYTES = 48;
+
+/** The file hash of one file, from a worker's answer. */
+export interface FileHashAnswer {
+  /** 32 raw bytes. */
+  hash: Uint8Array;
+  size: number;
+  chunks: number;
+}
+
+/** A buffer for the answers about `files` files. */
+export function fileHashAnswers(files: number): ArrayBuffer {
+  return new ArrayBuffer(FILE_HASH_BYTES * files);
+}
+
+/** Writes the answer about file `i` into `out`: the core's digest at `digestAt` in `memory`, and the file's size. */
+export function writeFileHashAnswer(out: ArrayBuffer, i: number, memory: ArrayBufferLike, digestAt: number, size: number): void {
+  const digest = new DataView(memory, digestAt, DIGEST_BYTES);
+  new Uint8Array(out, FILE_HASH_BYTES * i, 32).set(new Uint8Array(memory, digestAt, 32));
+  const dv = new DataView(out, FILE_HASH_BYTES * i + 32, 16);
+  dv.setFloat64(0, size, true);
+  dv.setFloat64(8, Number(digest.getBigUint64(32, true)), true);
+}
+
+/** Reads the answers about `files` files (the hashes are views of `buffer`). */
+export function readFileHashAnswers(buffer: ArrayBuffer, files: number): FileHashAnswer[] {
+  const dv = new DataView(buffer);
+  return Array.from({ length: files }, (_, i) => ({
+    hash: new Uint8Array(buffer, FILE_HASH_BYTES * i, 32),
+    size: dv.getFloat64(FILE_HASH_BYTES * i + 32, true),
+    chunks: dv.getFloat64(FILE_HASH_BYTES * i + 40, true),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Core error (src/wasm.rs `xb_error`): UTF-8 `CODE\0message`.
+// ---------------------------------------------------------------------------------------------
+
+/** The core's last worker-ABI error: its stable code (crate::ErrorKind::code) and message. */
+export function readCoreError(abi: WorkerAbi): { code: string; message: string } {
+  const text = new TextDecoder().decode(new Uint8Array(abi.memory.buffer, abi.xb_error() >>> 0, abi.xb_error_len() >>> 0));
+  const cut = text.indexOf("\0");
+  return { code: text.slice(0, cut), message: text.slice(cut + 1) };
+}
