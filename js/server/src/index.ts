@@ -22,14 +22,14 @@ import { XetBucketsError } from "xet-buckets";
 import { MAX_SHARD_BYTES, MAX_XORB_BYTES } from "xet-buckets/core";
 import { Auth, validateUsers, type HubUser } from "./auth.js";
 import { XorbFiles } from "./blobs.js";
-import type { BodyLimits, Core, HubConfig, HubContext } from "./context.js";
+import type { BodyLimits, Core, DedupAnswerPolicy, HubConfig, HubContext } from "./context.js";
 import { HttpError, answerPreflight, newRequestId, publicOrigin, sendError, setCommonHeaders, type RequestContext } from "./http.js";
 import { BodyBudget } from "./budget.js";
 import { route } from "./router.js";
 import { Store } from "./store.js";
 
 export type { HubUser } from "./auth.js";
-export type { BodyLimits } from "./context.js";
+export type { BodyLimits, DedupAnswerPolicy } from "./context.js";
 
 /** One finished request, as reported to `onRequest` (paths never include query strings). */
 export interface RequestInfo {
@@ -71,6 +71,14 @@ export interface LocalHubOptions {
   treePageSize?: number;
   /** Buckets per page of bucket listings. Default 100. */
   bucketPageSize?: number;
+  /**
+   * What a global-dedup query (`GET /v1/chunks/…`) about an indexed chunk (a chunk with `hash % 1024 == 0`,
+   * or the first chunk of a file) is answered with: `"shard"` (default) the xorb holding the chunk and the
+   * xorbs uploaded or used together with it; `"xorb"` only the xorb holding the chunk (what the protocol
+   * promises, xet-protocol.md §5.8); `"none"` always 404, as a CAS without global dedup. The last two show
+   * how well a client deduplicates against a less generous server.
+   */
+  dedupAnswer?: DedupAnswerPolicy;
   /**
    * Key the chunk hashes of global-dedup answers with a random per-answer HMAC key, so that only
    * clients holding the data can use an answer. Default true.
@@ -137,6 +145,14 @@ const SECRET_KEY = "secret";
 function positive(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isFinite(v) || v <= 0) throw new TypeError(`${name} must be a positive number, got ${v}`);
+  return v;
+}
+
+const DEDUP_ANSWERS: readonly DedupAnswerPolicy[] = ["shard", "xorb", "none"];
+
+function dedupAnswerPolicy(v: DedupAnswerPolicy | undefined): DedupAnswerPolicy {
+  if (v === undefined) return "shard";
+  if (!DEDUP_ANSWERS.includes(v)) throw new TypeError(`dedupAnswer must be "shard", "xorb" or "none", got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -222,6 +238,7 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       bucketPageSize: Math.floor(positive("bucketPageSize", options.bucketPageSize, 100)),
       casTokenTtlSeconds: positive("casTokenTtlSeconds", options.casTokenTtlSeconds, 3600),
       fetchUrlTtlSeconds: positive("fetchUrlTtlSeconds", options.fetchUrlTtlSeconds, 3600),
+      dedupAnswer: dedupAnswerPolicy(options.dedupAnswer),
       dedupHmac: options.dedupHmac ?? true,
       dedupMaxXorbs: Math.floor(positive("dedupMaxXorbs", options.dedupMaxXorbs, 256)),
       // A dedup answer is a shard: by default as large as the protocol lets a shard be.
