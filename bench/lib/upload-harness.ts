@@ -28,23 +28,48 @@ export interface Run {
   report?: { bytesSent: number; xorbs: number; newBytes: number; dedupGlobalBytes: number; logicalBytes: number };
 }
 
-type Hub = Awaited<ReturnType<(typeof import("../../js/server/src/index.js"))["startLocalHub"]>>;
+type HubModule = typeof import("../../js/server/src/index.js");
+type Hub = Awaited<ReturnType<HubModule["startLocalHub"]>>;
+type HubOptions = Parameters<HubModule["startLocalHub"]>[0];
+type RequestInfo = Parameters<NonNullable<NonNullable<HubOptions>["onRequest"]>>[0];
+
+/** Upload requests whose bodies carry data: xorbs and shards (grants, commits and queries are small). */
+const DATA_UPLOAD = /^\/(v1\/xorbs\/|v1\/shards$|v2\/shards$)/;
 
 /** One local hub at a time; `fresh()` replaces it with a new one on an empty data directory. */
 export class BenchHub {
   hub: Hub | undefined;
   dataDir = "";
+  /** Every request the current hub finished. */
+  requests: RequestInfo[] = [];
 
   get url(): string {
     if (!this.hub) throw new Error("no hub running");
     return this.hub.url;
   }
 
-  async fresh(): Promise<void> {
+  /** A new hub on an empty data directory (`options`: e.g. its `dedupAnswer` policy). */
+  async fresh(options: Omit<NonNullable<HubOptions>, "dataDir" | "users" | "onRequest"> = {}): Promise<void> {
     await this.close();
     const { startLocalHub } = await import("../../js/server/src/index.js");
     this.dataDir = mkdtempSync(join(tmpdir(), "xet-bench-hub-"));
-    this.hub = await startLocalHub({ dataDir: this.dataDir, users: [{ name: "bench", token: TOKEN }] });
+    this.requests = [];
+    this.hub = await startLocalHub({
+      ...options,
+      dataDir: this.dataDir,
+      users: [{ name: "bench", token: TOKEN }],
+      onRequest: (r) => this.requests.push(r),
+    });
+  }
+
+  /**
+   * Bytes of the xorb and shard upload bodies the hub received (their Content-Length) from request `from` of
+   * `requests` on: what a client sent on the wire, measured the same way for every client.
+   */
+  uploadBytesSince(from: number): number {
+    let n = 0;
+    for (const r of this.requests.slice(from)) if (r.method === "POST" && DATA_UPLOAD.test(r.path)) n += r.requestBytes;
+    return n;
   }
 
   /** Creates `bench/<name>` on the current hub and returns its id. */
@@ -148,15 +173,22 @@ export interface BenchFile {
   file: string;
 }
 
-/** One upload in a fresh Node process: "ours" (xet-buckets defaults), "hubjs" (@huggingface/hub) or "idle". */
+/**
+ * One upload in a fresh Node process: "ours" (xet-buckets defaults), "hubjs" (@huggingface/hub) or "idle";
+ * `env` is added to this process's environment (e.g. the dedup cache directory).
+ */
 export async function nodeUpload(
   kind: "ours" | "hubjs" | "idle",
   hubUrl: string,
   bucket: string,
   file: string,
   path = "big.bin",
+  env: NodeJS.ProcessEnv = {},
 ): Promise<Run> {
-  return runChild(process.execPath, [await bundleChild(), JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, file, path })]);
+  return runChild(process.execPath, [await bundleChild(), JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, file, path })], {
+    ...process.env,
+    ...env,
+  });
 }
 
 /**

@@ -1,0 +1,188 @@
+/**
+ * Deduplication against servers of every generosity: for each answer policy of the local hub's global dedup
+ * (`--dedup-answer shard | xorb | none`), xet-buckets and huggingface_hub + hf_xet upload a "checkpoint" of
+ * seeded random bytes (default 64 MiB), then one of its variants:
+ *
+ *   10 % changed    10 % of the bytes replaced in 4 contiguous regions (as when some tensors change)
+ *   identical       the same bytes again, under another path
+ *   inserted        4 KiB inserted 1 MiB from the start (everything after it shifts)
+ *
+ * Every upload runs in a fresh process with a fresh client cache (ours: a new `XET_BUCKETS_CACHE_DIR`;
+ * hf_xet: a new `HF_HOME`), and every (policy, client, variant) against a fresh hub: only the server's answers
+ * can help. "Sent" is what the hub received in xorb and shard upload bodies (their Content-Length, from its
+ * request log), measured the same way for both clients. The must-show: ours ≤ hf_xet + 2 % of the file +
+ * 512 KiB in every cell.
+ *
+ *   npx tsx bench/dedup.ts [--mib 64] [--policies shard,xorb,none] [--hubjs]
+ *
+ * `--hubjs` adds @huggingface/hub 2.17.5 (for reference; no must-show). Writes the "dedup" section of
+ * BENCHMARKS.md.
+ */
+import { createCipheriv, createHash } from "node:crypto";
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { BENCH_DATA, ensureDir, table, writeSection } from "./lib/report.js";
+import { BenchHub, MiB, nodeUpload, pythonUpload, type Run } from "./lib/upload-harness.js";
+
+const { values } = parseArgs({
+  options: {
+    mib: { type: "string", default: "64" },
+    policies: { type: "string", default: "shard,xorb,none" },
+    hubjs: { type: "boolean", default: false },
+  },
+});
+const SIZE = Number(values.mib) * MiB;
+const POLICIES = values.policies.split(",") as Array<"shard" | "xorb" | "none">;
+const REGIONS = [0.15, 0.4, 0.65, 0.9];
+const REGION_LEN = Math.round((SIZE * 0.1) / REGIONS.length);
+const INSERT_AT = 1 * MiB;
+const INSERT_LEN = 4096;
+
+/** Seeded random bytes without repeats (AES-128-CTR keystream). */
+function keystream(seed: string): (n: number) => Buffer {
+  const key = createHash("sha256").update(seed).digest().subarray(0, 16);
+  const c = createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
+  return (n) => c.update(Buffer.alloc(n));
+}
+
+const dir = ensureDir(BENCH_DATA);
+const file = (name: string) => join(dir, `dedup-${values.mib}MiB-${name}.bin`);
+const V1 = file("v1");
+const CHANGED = file("changed");
+const INSERTED = file("inserted");
+if (![V1, CHANGED, INSERTED].every((f) => existsSync(f) && statSync(f).size >= SIZE)) {
+  process.stderr.write(`generating ${V1}, ${CHANGED}, ${INSERTED}\n`);
+  const base = keystream("checkpoint v1");
+  const edits = keystream("checkpoint v2 edits");
+  const f1 = openSync(V1, "w");
+  const f2 = openSync(CHANGED, "w");
+  const f3 = openSync(INSERTED, "w");
+  const BLOCK = 8 * MiB;
+  for (let off = 0; off < SIZE; off += BLOCK) {
+    const n = Math.min(BLOCK, SIZE - off);
+    const block = base(n);
+    writeSync(f1, block);
+    if (off <= INSERT_AT && INSERT_AT < off + n) {
+      writeSync(f3, block.subarray(0, INSERT_AT - off));
+      writeSync(f3, keystream("inserted")(INSERT_LEN));
+      writeSync(f3, block.subarray(INSERT_AT - off));
+    } else writeSync(f3, block);
+    for (const f of REGIONS) {
+      const start = Math.round(SIZE * f);
+      const a = Math.max(start, off);
+      const b = Math.min(start + REGION_LEN, off + n);
+      if (a < b) edits(b - a).copy(block, a - off);
+    }
+    writeSync(f2, block);
+  }
+  closeSync(f1);
+  closeSync(f2);
+  closeSync(f3);
+}
+
+const VARIANTS: Array<{ name: string; file: string; path: string; size: number }> = [
+  { name: "10 % changed", file: CHANGED, path: "model.safetensors", size: SIZE },
+  { name: "identical", file: V1, path: "copy/model.safetensors", size: SIZE },
+  { name: "inserted", file: INSERTED, path: "model.safetensors", size: SIZE + INSERT_LEN },
+];
+
+type Upload = (hubUrl: string, bucket: string, file: string, path: string) => Promise<Run>;
+
+/** Ours in a fresh process with a fresh, empty dedup cache (deleted afterwards). */
+const ours: Upload = async (u, b, f, p) => {
+  const cache = mkdtempSync(join(tmpdir(), "xet-bench-cache-"));
+  try {
+    return await nodeUpload("ours", u, b, f, p, { XET_BUCKETS_CACHE_DIR: cache });
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+};
+const clients: Array<[string, Upload]> = [
+  ["ours", ours],
+  ["hf_xet", (u, b, f, p) => pythonUpload(u, b, f, p)],
+];
+if (values.hubjs) clients.push(["@huggingface/hub", (u, b, f, p) => nodeUpload("hubjs", u, b, f, p)]);
+
+const hub = new BenchHub();
+const mib = (n: number) => (n / MiB).toFixed(2);
+const pct = (n: number, of: number) => `${((n / of) * 100).toFixed(1)} %`;
+/** sent[policy][variant][client] = bytes of the variant's upload. */
+const sent = new Map<string, number>();
+const firstSent = new Map<string, number>();
+const key = (...parts: string[]) => parts.join("|");
+let failures = 0;
+try {
+  for (const policy of POLICIES) {
+    for (const v of VARIANTS) {
+      for (const [client, upload] of clients) {
+        try {
+          await hub.fresh({ dedupAnswer: policy });
+          const bucket = await hub.bucket("ckpt");
+          await upload(hub.url, bucket, V1, "model.safetensors");
+          const mark = hub.requests.length;
+          firstSent.set(key(policy, v.name, client), hub.uploadBytesSince(0));
+          await upload(hub.url, bucket, v.file, v.path);
+          const n = hub.uploadBytesSince(mark);
+          sent.set(key(policy, v.name, client), n);
+          process.stderr.write(`${policy} / ${v.name} / ${client}: ${mib(n)} MiB (${pct(n, v.size)})\n`);
+        } catch (err) {
+          failures++;
+          process.stderr.write(`${policy} / ${v.name} / ${client}: failed: ${(err as Error).message}\n`);
+        }
+      }
+    }
+  }
+} finally {
+  await hub.close();
+}
+
+const rows: string[][] = [];
+let met = 0;
+let cells = 0;
+for (const policy of POLICIES) {
+  for (const v of VARIANTS) {
+    const o = sent.get(key(policy, v.name, "ours"));
+    const h = sent.get(key(policy, v.name, "hf_xet"));
+    const limit = h === undefined ? undefined : h + 0.02 * v.size + 512 * 1024;
+    const ok = o !== undefined && limit !== undefined && o <= limit;
+    cells++;
+    if (ok) met++;
+    const cell = (n: number | undefined) => (n === undefined ? "failed" : `${mib(n)} (${pct(n, v.size)})`);
+    const row = [`\`${policy}\``, v.name, `**${cell(o)}**`, cell(h)];
+    if (values.hubjs) row.push(cell(sent.get(key(policy, v.name, "@huggingface/hub"))));
+    row.push(limit === undefined ? "–" : mib(limit), ok ? "met" : "**not met**");
+    rows.push(row);
+  }
+}
+const firstOurs = firstSent.get(key(POLICIES[0]!, VARIANTS[0]!.name, "ours"));
+const firstHf = firstSent.get(key(POLICIES[0]!, VARIANTS[0]!.name, "hf_xet"));
+const header = ["`--dedup-answer`", "second upload", "xet-buckets sent, MiB", "hf_xet sent, MiB"];
+if (values.hubjs) header.push("@huggingface/hub sent, MiB");
+header.push("limit (hf_xet + 2 % + 512 KiB), MiB", "ours ≤ limit");
+
+const body = `A ${values.mib} MiB "checkpoint" of seeded random bytes is uploaded, then one variant of it: **10 % changed**
+(${REGIONS.length} regions of ${mib(REGION_LEN)} MiB at ${REGIONS.map((f) => `${f * 100} %`).join(", ")} of the file
+replaced), **identical** (the same bytes under another path), **inserted** (${INSERT_LEN} bytes inserted
+${INSERT_AT / MiB} MiB from the start). Every upload runs in a fresh process with a fresh, empty client cache
+(xet-buckets: a new \`XET_BUCKETS_CACHE_DIR\`; hf_xet: a new \`HF_HOME\`), and every cell starts from a fresh
+hub answering global-dedup queries with the policy shown: \`shard\` the chunk's xorb and the xorbs uploaded with
+it, \`xorb\` only the chunk's xorb (the protocol's minimum), \`none\` always 404. "Sent" is what the hub received in
+xorb and shard upload bodies during the second upload (Content-Length from its request log; the same measure
+for both clients); the percentage is of the second file's size. huggingface_hub 2.4.0 + hf_xet 1.8.0 uploads
+with \`batch_bucket_files\`.
+
+${table(header, rows)}
+
+- Must show: xet-buckets ≤ hf_xet + 2 % + 512 KiB in every cell: **${met} of ${cells} met**${failures ? ` (${failures} uploads failed)` : ""}.
+- First upload (the ${values.mib} MiB original): xet-buckets sent ${firstOurs === undefined ? "–" : `${mib(firstOurs)} MiB`}, hf_xet ${firstHf === undefined ? "–" : `${mib(firstHf)} MiB`} (xorbs and shards).
+- With \`none\` and a fresh cache nothing on the server can be found: both send the whole file. A persistent
+  client cache (same user, new process) is what saves those bytes; js/test/upload/dedup-cache.test.ts measures it.`;
+process.stdout.write(body + "\n");
+writeSection(
+  "dedup",
+  "Dedup against every server answer: xet-buckets vs hf_xet",
+  `npx tsx bench/dedup.ts --mib ${values.mib}${values.policies !== "shard,xorb,none" ? ` --policies ${values.policies}` : ""}${values.hubjs ? " --hubjs" : ""}`,
+  body,
+);
