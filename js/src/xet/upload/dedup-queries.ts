@@ -18,7 +18,7 @@ import type { UploadResume } from "../resume.js";
 import type { UploadControl } from "./control.js";
 
 /** What the queries use of the session. */
-export type QuerySession = Pick<UploadSession, "takeQueries" | "answerQuery" | "pendingBytes">;
+export type QuerySession = Pick<UploadSession, "takeQueries" | "takeProbes" | "answerQuery" | "pendingBytes">;
 
 /** Early answers kept until the session asks (the oldest are dropped beyond). */
 const MAX_KEPT_ANSWERS = 4096;
@@ -108,6 +108,10 @@ export class DedupQueries {
    */
   pump(): void {
     const s = this.#session;
+    // Probes are for a local cache only; without one they are misses at once.
+    const probes = s.takeProbes();
+    for (const h of probes) s.answerQuery(h, undefined);
+    if (probes.length) this.#onAnswered();
     const fresh = s.takeQueries();
     if (!this.#global) {
       for (const h of fresh) s.answerQuery(h, undefined);

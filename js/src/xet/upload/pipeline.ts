@@ -70,7 +70,15 @@ import { UploadControl } from "./control.js";
 import { DedupQueries } from "./dedup-queries.js";
 import { UploadProgress, type DedupReport, type FileUploadReport, type UploadProgressEvent } from "./progress.js";
 import { ShardUploads } from "./shards.js";
-import { maxSegmentsFor, resolveTuning, SEGMENT_OVERLAP_BYTES, SEGMENT_PREROLL_BYTES, type Tuning, type UploadTuning } from "./tuning.js";
+import {
+  blockBytesFor,
+  maxSegmentsFor,
+  resolveTuning,
+  SEGMENT_OVERLAP_BYTES,
+  SEGMENT_PREROLL_BYTES,
+  type Tuning,
+  type UploadTuning,
+} from "./tuning.js";
 import { XorbAssembly } from "./xorb-assembly.js";
 import { XorbUploads } from "./xorb-uploads.js";
 
@@ -119,6 +127,7 @@ export class UploadPipeline {
       maxXorbChunks: this.#t.maxXorbChunks,
       maxShardBytes: this.#t.maxShardBytes,
       compression: this.#t.compression,
+      blockBytes: blockBytesFor(this.#t),
     });
     this.#session = session;
     this.#queries = new DedupQueries(this.#cas, session, this.#t, this.#ctl, opts.resume, () => this.#takeXorbs());
@@ -209,7 +218,11 @@ export class UploadPipeline {
             }
             processed += this.#push(seg, from, end);
             from = end;
-            // Bound what waits for dedup answers.
+            // Bound what waits: for dedup answers, or (with no answer awaited) for its block to end.
+            if (s.pendingBytes > this.#t.maxPendingBytes && !this.#queries.pendingOverBudget) {
+              s.sealBlock();
+              this.#takeXorbs();
+            }
             while (this.#queries.pendingOverBudget) {
               this.#ctl.check();
               await this.#ctl.wait();
@@ -217,8 +230,12 @@ export class UploadPipeline {
             continue;
           }
           if (this.#assembly.unplaced > 0) {
-            // Chunks wait for dedup answers: once placed, the open xorb's fill is exact.
-            await this.#ctl.wait();
+            // Chunks wait for their ingestion block to end or for dedup answers: once placed, the open
+            // xorb's fill is exact. The block ends here (no more chunks can be pushed before the xorb
+            // closes); then only answers are awaited.
+            s.sealBlock();
+            this.#takeXorbs();
+            if (this.#assembly.unplaced > 0) await this.#ctl.wait();
             continue;
           }
           // The next chunk would close the open xorb: close it now; it uploads while the next one fills.

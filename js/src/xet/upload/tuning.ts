@@ -3,7 +3,14 @@
  * defaults, their validation, and `uploadMemoryBound`, which computes the bound the pipeline's module doc
  * explains (xet/upload/pipeline.ts).
  */
-import { compressionCode, MAX_SHARD_BYTES, MAX_XORB_BYTES, MAX_XORB_CHUNKS, type CompressionPolicy } from "../../core/index.js";
+import {
+  compressionCode,
+  DEFAULT_BLOCK_BYTES,
+  MAX_SHARD_BYTES,
+  MAX_XORB_BYTES,
+  MAX_XORB_CHUNKS,
+  type CompressionPolicy,
+} from "../../core/index.js";
 import { XetBucketsError } from "../../errors.js";
 import type { HttpOptions } from "../../http.js";
 import { defaultWorkers, streamingUploads } from "#platform";
@@ -89,6 +96,14 @@ export const RUNTIME_BASELINE_BYTES = 75 * 1024 * 1024;
 export const WORKER_BASELINE_BYTES = 10 * 1024 * 1024;
 /** The session's chunk metadata per GiB of new chunks (chunk index, shard records), in `uploadMemoryBound`. */
 export const METADATA_BYTES_PER_GIB = 4 * 1024 * 1024;
+
+/**
+ * The session's ingestion block (xet/upload/pipeline.ts): 8 MiB as hf_xet's, at most half the pending budget
+ * (chunks of a block wait until it ends, and the answers they wait on may hold the next one back).
+ */
+export function blockBytesFor(t: Pick<Tuning, "maxPendingBytes">): number {
+  return Math.min(DEFAULT_BLOCK_BYTES, Math.floor(t.maxPendingBytes / 2));
+}
 
 /** Segments dispatched and not yet placed, for `workers` workers. */
 export function maxSegmentsFor(workers: number): number {

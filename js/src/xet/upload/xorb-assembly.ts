@@ -111,6 +111,8 @@ function streamBody(data: Uint8Array, onBytes: (n: number) => void): ReadableStr
 /** The records waiting for placement and the xorb bodies: the open one, closed ones, free buffers. */
 export class XorbAssembly {
   readonly #maxBytes: number;
+  /** Largest body: `maxXorbBytes` of chunks stored raw and their record headers. */
+  readonly #capacity: number;
   readonly #maxChunks: number;
   /** Free bodies kept for reuse. */
   readonly #keep: number;
@@ -119,7 +121,6 @@ export class XorbAssembly {
   // records of pushed chunks not placed yet, in push order (batches of one prepared segment)
   #fifo: RecordBatch[] = [];
   #fifoHead = 0;
-  #fifoBytes = 0;
   #fifoRaw = 0;
   #fifoChunks = 0;
   // xorb bodies: the open one (being filled), closed ones waiting to be taken, free buffers
@@ -136,6 +137,7 @@ export class XorbAssembly {
    */
   constructor(t: { maxXorbBytes: number; maxXorbChunks: number; maxXorbUploads: number }, recycleSegment: (seg: PreparedSegment) => void) {
     this.#maxBytes = t.maxXorbBytes;
+    this.#capacity = t.maxXorbBytes + 8 * t.maxXorbChunks;
     this.#maxChunks = t.maxXorbChunks;
     this.#keep = t.maxXorbUploads;
     this.#recycleSegment = recycleSegment;
@@ -173,15 +175,13 @@ export class XorbAssembly {
    */
   fitting(seg: PreparedSegment, from: number, to: number): number {
     const o = this.#open;
-    let len = (o?.len ?? 0) + this.#fifoBytes;
     let raw = (o?.raw ?? 0) + this.#fifoRaw;
     let n = (o?.chunks ?? 0) + this.#fifoChunks;
     let i = from;
     for (; i < to; i++) {
-      len += seg.recordLengths[i]!;
       raw += seg.ends[i]! - seg.chunkStart(i);
       n++;
-      if (len > this.#maxBytes || raw > this.#maxBytes || n > this.#maxChunks) break;
+      if (raw > this.#maxBytes || n > this.#maxChunks) break;
     }
     // An empty xorb takes any chunk.
     if (i === from && !o && this.#fifoChunks === 0) return from + 1;
@@ -193,14 +193,11 @@ export class XorbAssembly {
    * placement. Returns their lengths (raw bytes), for the session.
    */
   add(seg: PreparedSegment, from: number, to: number): Uint32Array {
-    let rec = 0;
     const lengths = new Uint32Array(to - from);
     for (let i = from; i < to; i++) {
       lengths[i - from] = seg.ends[i]! - seg.chunkStart(i);
-      rec += seg.recordLengths[i]!;
     }
     this.#fifo.push({ seg, next: from, to, off: seg.recordOffset(from) });
-    this.#fifoBytes += rec;
     this.#fifoRaw += seg.ends[to - 1]! - seg.chunkStart(from);
     this.#fifoChunks += to - from;
     return lengths;
@@ -219,7 +216,6 @@ export class XorbAssembly {
       const raw = b.seg.ends[i]! - b.seg.chunkStart(i);
       const off = b.off;
       b.off += len;
-      this.#fifoBytes -= len;
       this.#fifoRaw -= raw;
       this.#fifoChunks--;
       if (b.next === b.to) {
@@ -271,7 +267,7 @@ export class XorbAssembly {
     if (this.#open?.id !== id) {
       this.#flushCopy();
       if (this.#open) this.#closed.set(this.#open.id, this.#open);
-      this.#open = { id, buffer: this.#free.pop() ?? new ArrayBuffer(this.#maxBytes), len: 0, raw: 0, chunks: 0 };
+      this.#open = { id, buffer: this.#free.pop() ?? new ArrayBuffer(this.#capacity), len: 0, raw: 0, chunks: 0 };
     }
     const body = this.#open;
     body.raw += raw;
@@ -296,7 +292,7 @@ export class XorbAssembly {
 
   /** A released body's buffer: kept for the next xorbs, or freed now. */
   #reuse(buffer: ArrayBuffer): void {
-    if (this.#free.length < this.#keep && buffer.byteLength === this.#maxBytes) this.#free.push(buffer);
+    if (this.#free.length < this.#keep && buffer.byteLength === this.#capacity) this.#free.push(buffer);
     else releaseBuffer(new Uint8Array(buffer));
   }
 }
