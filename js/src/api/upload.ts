@@ -10,10 +10,12 @@
  * Memory does not depend on file size, except ≈4 MiB of chunk metadata per GiB (see `UploadTuning` and
  * `uploadMemoryBound`):
  *
- *   peak ≈ maxXorbUploads × maxXorbBytes + segment buffers + chunking workers + maxPendingBytes
- *          + chunk metadata + runtime  (the terms: xet/upload.ts; `uploadMemoryBound` computes it)
- *        ≈ 2 × 40 MiB + 20 MiB + 2 × 15 MiB + 16 MiB + 4 MiB per GiB + ≈75 MiB ≈ 237 MiB for 4 GiB with the
- *          defaults (measured: peak RSS uploading a 4 GiB file; BENCHMARKS.md)
+ *   peak ≈ maxXorbUploads × (what a xorb body holds + 3 MiB) + segment buffers + chunking workers
+ *          + maxPendingBytes + chunk metadata + runtime  (the terms: xet/upload/pipeline.ts)
+ *        ≈ 2 × 3 MiB + 20 MiB + 2 × 15 MiB + 16 MiB + 4 MiB per GiB + ≈105 MiB ≈ 193 MiB for a 4 GiB local
+ *          file of incompressible data with the defaults (bodies read raw chunks of local files and Blobs
+ *          again when they are sent; measured: BENCHMARKS.md), at most ≈ 321 MiB when bodies hold their
+ *          64 MiB xorbs (compressible data, streams)
  *
  * Speed: files are chunked, hashed and compressed by chunking workers (`workers`, default: the cores in
  * Node, at most 4), across files and within large files, while xorbs upload; see xet/upload.ts.
@@ -48,6 +50,7 @@ export {
   type FileProgressEvent,
   type FileUploadReport,
   type PhaseEvent,
+  type UploadDataShape,
   type UploadPhase,
   type UploadProgressEvent,
   type UploadTuning,

@@ -28,30 +28,36 @@
  *
  * Memory (upper bound, all terms in bytes; see `uploadMemoryBound`):
  *
- *   peak ≈ maxXorbUploads × maxXorbBytes            xorb bodies: the one being filled and those uploading
+ *   peak ≈ maxXorbUploads × (held + 3 MiB)          xorb bodies: the one being filled and those uploading;
+ *                                                   `held` is what a body holds (below), 3 MiB the pieces
+ *                                                   a streamed body is read into
  *        + (2 × maxSegments + 2) × segment job       segment buffers (segmentBytes + 512 KiB of pre-roll and
  *                                                   overlap) in flight or reused, and prepared results
  *        + workers × (2 × segment job + 10 MiB)     each worker: its isolate and its core's heap (one input
  *                                                   and one result)
- *        + maxPendingBytes                         records held while dedup answers are awaited
+ *        + maxPendingBytes                         records held while their ingestion block (8 MiB, at most
+ *                                                   half of this) is open or dedup answers are awaited
  *        + chunk metadata                          ≈ 4 MiB per GiB of new chunks: the session's chunk index
  *                                                   and the shard records (in the core), until the shards
  *                                                   are sent at the end of the call
  *        + runtime                                 Node + this package + the WebAssembly module ≈ 50 MiB, and
- *                                                   V8's heap growing under load: ≈ 75 MiB in all
+ *                                                   V8's heap and the core's memory growing under load:
+ *                                                   ≈ 105 MiB in all (measured)
  *
- * where maxSegments = workers + 1 (2 without workers). A xorb body is filled only while fewer than
- * `maxXorbUploads` others are closed, queued or uploading (`addFiles` waits otherwise): with the default of 2,
- * one xorb fills while one uploads, and when the filled one closes both upload at once (the CAS stores one
- * while receiving the other) until one is acknowledged. With the defaults (40 MiB xorbs, 2 xorb bodies, 2
- * workers, 2 MiB segments, 16 MiB pending) that is 80 + 20 + 30 + 16 + 75 ≈ 221 MiB plus 4 MiB per GiB:
- * ≈ 237 MiB for a 4 GiB file (measured: BENCHMARKS.md). Each further upload in flight adds one xorb; each
- * further worker about 15 MiB. Raise `maxXorbUploads` on high-latency links where two connections cannot
- * fill the bandwidth, or lower `maxXorbBytes` to keep the same memory with more connections (e.g. 4 uploads
- * of 20 MiB xorbs).
- *
- * Xorb bodies are sent as streams of views (Node) so that fetch does not copy them; their buffers are
- * reused for the next xorbs once the CAS acknowledged them.
+ * where maxSegments = workers + 1 (2 without workers), and `held` = 8 bytes per chunk (≤ 64 KiB) + the
+ * compressed payloads of its chunks + the raw chunks whose source cannot be read again (streams, async
+ * iterables, byte arrays): chunks stored raw from local files and Blobs are read again when the body is sent
+ * (xorb-assembly.ts). So `held` ≤ maxXorbBytes + 64 KiB, and ≈ 64 KiB for incompressible local files. A xorb
+ * body is filled only while fewer than `maxXorbUploads` others are closed, queued or uploading (`addFiles`
+ * waits otherwise): with the default of 2, one xorb fills while one uploads, and when the filled one closes
+ * both upload at once (the CAS stores one while receiving the other) until one is acknowledged. With the
+ * defaults (64 MiB xorbs, 2 xorb bodies, 2 workers, 2 MiB segments, 16 MiB pending), for a 4 GiB file that is
+ * 6 + 20 + 30 + 16 + 16 + 105 ≈ 193 MiB when it is a local file of incompressible data (measured: BENCHMARKS.md),
+ * and at most 134 + 20 + 30 + 16 + 16 + 105 ≈ 321 MiB for data that compresses or comes from a stream. Each
+ * further upload in flight adds one body; each further worker about 15 MiB. Raise `maxXorbUploads` on
+ * high-latency links where two connections cannot fill the bandwidth; lower `maxXorbBytes` to bound memory
+ * for compressible data and streams (e.g. 16 MiB xorbs: ≤ 225 MiB), at the cost of less dedup against a CAS
+ * that answers a query with one xorb.
  *
  * Abort and failure (upload/control.ts): one internal AbortController stops every stage (reads, queries,
  * xorb and shard uploads, retry waits) on the caller's abort or on the first failure; the pipeline then
@@ -65,7 +71,7 @@ import { acquireWorkerPool, InlinePreparer, type SegmentPreparer } from "../../p
 import type { PreparedSegment } from "../../core/packed.js";
 import { PreparedFiles, type PrepareStats } from "../prepared-files.js";
 import { releaseBuffer } from "../../buffers.js";
-import type { UploadItem } from "../upload-sources.js";
+import { sourceRanges, type SourceRanges, type UploadItem } from "../upload-sources.js";
 import { UploadControl } from "./control.js";
 import { DedupQueries } from "./dedup-queries.js";
 import { UploadProgress, type DedupReport, type FileUploadReport, type UploadProgressEvent } from "./progress.js";
@@ -79,7 +85,7 @@ import {
   type Tuning,
   type UploadTuning,
 } from "./tuning.js";
-import { XorbAssembly } from "./xorb-assembly.js";
+import { XorbAssembly, type SegmentSource } from "./xorb-assembly.js";
 import { XorbUploads } from "./xorb-uploads.js";
 
 export interface PipelineOptions {
@@ -197,10 +203,13 @@ export class UploadPipeline {
     });
     this.prepareStats = prepared.stats;
     let item: UploadItem | undefined;
+    let source: SourceRanges | undefined;
     let processed = 0;
     for await (const ev of prepared) {
       if (ev.type === "start") {
         item = items[ev.file]!;
+        // Xorb bodies reference the raw chunks of a source that can be read again instead of holding them.
+        source = sourceRanges(item);
         s.startFile(false);
         processed = 0;
         this.#progress.hashing(item.path, 0, item.size);
@@ -216,7 +225,7 @@ export class UploadPipeline {
               await this.#ctl.wait();
               continue;
             }
-            processed += this.#push(seg, from, end);
+            processed += this.#push(seg, from, end, source && { source, base: ev.base });
             from = end;
             // Bound what waits: for dedup answers, or (with no answer awaited) for its block to end.
             if (s.pendingBytes > this.#t.maxPendingBytes && !this.#queries.pendingOverBudget) {
@@ -251,9 +260,9 @@ export class UploadPipeline {
     return reports;
   }
 
-  /** Pushes chunks [from, to) of a prepared segment into the session; returns their raw bytes. */
-  #push(seg: PreparedSegment, from: number, to: number): number {
-    const lengths = this.#assembly.add(seg, from, to);
+  /** Pushes chunks [from, to) of a prepared segment (readable again at `src`) into the session; returns their raw bytes. */
+  #push(seg: PreparedSegment, from: number, to: number, src: SegmentSource | undefined): number {
+    const lengths = this.#assembly.add(seg, from, to, src);
     this.#s.pushChunks(seg.hashes.subarray(32 * from, 32 * to), lengths, seg.recordLengths.subarray(from, to));
     const raw = seg.ends[to - 1]! - seg.chunkStart(from);
     this.#progress.read(raw);
