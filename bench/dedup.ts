@@ -19,8 +19,7 @@
  * BENCHMARKS.md.
  */
 import { createCipheriv, createHash } from "node:crypto";
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, existsSync, openSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BENCH_DATA, ensureDir, table, writeSection } from "./lib/report.js";
@@ -90,17 +89,9 @@ const VARIANTS: Array<{ name: string; file: string; path: string; size: number }
 
 type Upload = (hubUrl: string, bucket: string, file: string, path: string) => Promise<Run>;
 
-/** Ours in a fresh process with a fresh, empty dedup cache (deleted afterwards). */
-const ours: Upload = async (u, b, f, p) => {
-  const cache = mkdtempSync(join(tmpdir(), "xet-bench-cache-"));
-  try {
-    return await nodeUpload("ours", u, b, f, p, { XET_BUCKETS_CACHE_DIR: cache });
-  } finally {
-    rmSync(cache, { recursive: true, force: true });
-  }
-};
 const clients: Array<[string, Upload]> = [
-  ["ours", ours],
+  // A fresh process with a fresh, empty dedup cache (bench/lib/upload-harness.ts).
+  ["ours", (u, b, f, p) => nodeUpload("ours", u, b, f, p)],
   ["hf_xet", (u, b, f, p) => pythonUpload(u, b, f, p)],
 ];
 if (values.hubjs) clients.push(["@huggingface/hub", (u, b, f, p) => nodeUpload("hubjs", u, b, f, p)]);

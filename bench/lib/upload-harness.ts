@@ -2,7 +2,8 @@
  * Shared plumbing of the upload benchmarks: a fresh local hub per measurement (empty CAS, in this
  * process), and uploads run in child processes — ours and @huggingface/hub's from a plain-JavaScript
  * bundle of bench/lib/upload-child.ts (no TypeScript loader in the measure), huggingface_hub + hf_xet
- * from the project venv — with the child's RSS sampled from /proc and its peak (VmHWM) reported.
+ * from the project venv — with the child's RSS sampled from /proc and its peak (VmHWM) reported. Every
+ * client starts with an empty client cache (ours: a fresh dedup cache directory; hf_xet: a fresh HF_HOME).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -185,10 +186,24 @@ export async function nodeUpload(
   path = "big.bin",
   env: NodeJS.ProcessEnv = {},
 ): Promise<Run> {
-  return runChild(process.execPath, [await bundleChild(), JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, file, path })], {
-    ...process.env,
-    ...env,
-  });
+  const child = await bundleChild();
+  return withFreshCache(env, (e) =>
+    runChild(process.execPath, [child, JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, file, path })], e),
+  );
+}
+
+/**
+ * Runs `fn` with this process's environment plus `env` and, unless `env` names one, a fresh, empty dedup
+ * cache directory (removed afterwards): as hf_xet's runs get a fresh HF_HOME each, no run finds another's cache.
+ */
+async function withFreshCache<T>(env: NodeJS.ProcessEnv, fn: (env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {
+  if (env.XET_BUCKETS_CACHE_DIR !== undefined) return fn({ ...process.env, ...env });
+  const cache = mkdtempSync(join(tmpdir(), "xet-bench-cache-"));
+  try {
+    return await fn({ ...process.env, ...env, XET_BUCKETS_CACHE_DIR: cache });
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -202,7 +217,10 @@ export async function nodeRun(
   files: BenchFile[],
   tuning?: Record<string, unknown>,
 ): Promise<Run> {
-  return runChild(process.execPath, [await bundleChild(), JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, files, tuning })]);
+  const child = await bundleChild();
+  return withFreshCache({}, (e) =>
+    runChild(process.execPath, [child, JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, files, tuning })], e),
+  );
 }
 
 function pythonEnv(hubUrl: string, home: string): NodeJS.ProcessEnv {

@@ -12,4 +12,5 @@ export * from "./api/download.js";
 export { HubApiError, BucketNotFoundError, EntryNotFoundError, NetworkError, IntegrityError, BatchError, ProtocolError } from "./errors.js";
 export * from "./sync/index.js";
 export { indexedDbResumeStore, type IndexedDbResumeOptions } from "./browser/resume.js";
+export { indexedDbDedupCache, type IndexedDbDedupCacheOptions } from "./platform/idb-dedup-cache.js";
 export * from "./fs/index.js";

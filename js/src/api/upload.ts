@@ -36,7 +36,10 @@ import { hubContext, type HubCallOptions } from "../hub/context.js";
 import { XetTokenProvider } from "../hub/xet-token.js";
 import { checkBucketPath, isValidName, joinBucketPath, parseBucket, type BucketDesignation, type BucketRef } from "../repo.js";
 import type { ContentSource } from "../sources.js";
-import { defaultWorkers } from "#platform";
+import { defaultDedupCache, defaultWorkers } from "#platform";
+import type { DedupCacheStore } from "../dedup-cache-store.js";
+import { localFilesFor } from "../sources.js";
+import { DedupCache, DedupCacheStaleError } from "../xet/dedup-cache.js";
 import { CasClient, newSessionId } from "../xet/cas.js";
 import { UploadPipeline, type DedupReport, type FileProgressEvent, type UploadProgressEvent, type UploadTuning } from "../xet/upload.js";
 import { resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
@@ -58,6 +61,15 @@ export {
 export { guessContentType, type ContentEdit, type UploadFileInput } from "../xet/upload-sources.js";
 export type { BatchFailure } from "../hub/batch.js";
 export type { ResumeState, ResumeStore, ResumeSummary } from "../xet/resume.js";
+export {
+  DEFAULT_DEDUP_CACHE_BYTES,
+  DedupCacheStaleError,
+  directoryDedupCache,
+  type DedupCacheEntryInfo,
+  type DedupCacheSpace,
+  type DedupCacheStore,
+  type DedupCacheStoreEntry,
+} from "../xet/dedup-cache.js";
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -101,6 +113,15 @@ export interface UploadOptions extends HubCallOptions, UploadTuning {
   resumeDir?: string;
   /** Any runtime: where resume states live (e.g. `indexedDbResumeStore()` in browsers). Overrides `resumeDir`. */
   resumeStore?: ResumeStore;
+  /**
+   * The persistent dedup cache (xet/dedup-cache.ts): what this machine uploaded and the dedup answers it got,
+   * used before any server query. Default: a directory under the user's cache directory in Node, Deno and
+   * Bun (`$XET_BUCKETS_CACHE_DIR`, else `$XDG_CACHE_HOME/xet-buckets`, else `~/.cache/xet-buckets`;
+   * `XET_BUCKETS_DISABLE_CACHE=1` turns it off), IndexedDB in browsers. A directory path, a store
+   * (`indexedDbDedupCache()`, or anything implementing `DedupCacheStore`), or `false`: no cache is read or
+   * written.
+   */
+  cache?: string | false | DedupCacheStore;
   /** Receives warnings (an ignored resume state...). Default `console.warn`. */
   onWarning?: (message: string) => void;
 }
@@ -523,21 +544,63 @@ async function uploadItems(
   await tokens.get(params.abortSignal);
   const sizes = items.map((i) => i.size);
   const totalBytes = sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : undefined;
-  const pipeline = await UploadPipeline.create(cas, {
-    tuning: { ...params, workers: params.workers ?? workersFromHubOption(params.useWebWorkers) },
-    abortSignal: params.abortSignal,
-    onEvent: emit,
-    totalBytes,
-    fileCount: items.length,
-    resume,
-  });
+  const warn = params.onWarning ?? ((m: string) => console.warn(`xet-buckets: ${m}`));
+  // Without global dedup, dedup stays within this call: no cache either.
+  const cacheStore = params.globalDedup === false ? undefined : dedupCacheStore(params.cache);
+  const cache = cacheStore && (await DedupCache.open(cacheStore, (await tokens.get(params.abortSignal)).casUrl, warn));
+  const attempt = async (learn?: Uint8Array[]): Promise<DedupReport> => {
+    const pipeline = await UploadPipeline.create(cas, {
+      tuning: { ...params, workers: params.workers ?? workersFromHubOption(params.useWebWorkers) },
+      abortSignal: params.abortSignal,
+      onEvent: emit,
+      totalBytes,
+      fileCount: items.length,
+      resume,
+      cache,
+      learn,
+    });
+    try {
+      await pipeline.addFiles(items);
+      return await pipeline.finish();
+    } finally {
+      await pipeline.close();
+    }
+  };
   try {
-    await pipeline.addFiles(items);
-    return await pipeline.finish();
+    try {
+      return await attempt();
+    } catch (err) {
+      // The cache named xorbs the CAS no longer has (their entries are gone now). Sources that can be read
+      // again are uploaded once more, learning what the first attempt stored: only what is missing is sent.
+      // Streams cannot be read again: the error says to run the upload again.
+      if (!(err instanceof DedupCacheStaleError) || !items.every(canReadAgain)) throw err;
+      warn(`${err.message.split(";")[0]}: their cache entries were removed; uploading again what they held`);
+      const again = await attempt(err.learn);
+      return { ...again, bytesSent: again.bytesSent + err.sent.bytes, xorbs: again.xorbs + err.sent.xorbs };
+    }
   } finally {
-    await pipeline.close();
+    await cache?.close();
     await resume?.close();
   }
+}
+
+/** The dedup cache the `cache` option designates (undefined: none). */
+function dedupCacheStore(option: UploadOptions["cache"]): DedupCacheStore | undefined {
+  if (option === false) return undefined;
+  if (option === undefined) return defaultDedupCache();
+  if (typeof option === "string") {
+    if (option === "") throw new InvalidArgumentError("cache must be a directory path, a DedupCacheStore or false");
+    return localFilesFor("the cache option (a directory)").dedupCache(option);
+  }
+  if (!option || typeof option.open !== "function")
+    throw new InvalidArgumentError("cache must be a directory path, a DedupCacheStore or false");
+  return option;
+}
+
+/** Sources a second attempt can read again: local files, Blobs, byte arrays (not streams or iterables). */
+function canReadAgain(item: UploadItem): boolean {
+  const s = item.source;
+  return !!item.local || (typeof Blob !== "undefined" && s instanceof Blob) || s instanceof Uint8Array || s instanceof ArrayBuffer;
 }
 
 function emptyReport(): DedupReport {
@@ -556,6 +619,8 @@ function emptyReport(): DedupReport {
     dedupQueries: 0,
     dedupQueryHits: 0,
     dedupQueryFailures: 0,
+    dedupCacheHits: 0,
+    dedupCacheEntriesWritten: 0,
     perFile: [],
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The platform in Node, Deno and Bun (package.json "imports" `#platform`, conditions node, deno, bun and
  * default): local files through `node:fs` (./node/), the core's `.wasm` read from disk, chunking workers on
- * `worker_threads` in Node (they read local files themselves) and module Web Workers in Deno and Bun.
+ * `worker_threads` in Node (they read local files themselves) and module Web Workers in Deno and Bun, and
+ * the dedup cache in a directory under the user's cache directory (./node/dedup-cache.ts).
  *
  * The runtime is detected here, once: Deno and Bun by their globals, Node otherwise.
  */
@@ -11,10 +12,12 @@ import { basename, dirname, join, resolve } from "node:path";
 import { Worker as ThreadWorker, type TransferListItem } from "node:worker_threads";
 import { WORKER_SOURCE as THREAD_WORKER_SOURCE } from "./generated/worker-node.js";
 import { WORKER_SOURCE as MODULE_WORKER_SOURCE } from "./generated/worker-web.js";
+import { defaultDedupCache as nodeDefaultDedupCache, directoryDedupCache } from "./node/dedup-cache.js";
 import { writeFileAtomic } from "./node/download.js";
 import { LocalFileError, openFile, readFileBlocks, statFile, toPath } from "./node/files.js";
 import { openResumeState } from "./node/resume.js";
 import { walkDirectory } from "./node/walk.js";
+import type { DedupCacheStore } from "../dedup-cache-store.js";
 import type { Implements, LocalFiles, Runtime, WorkerHost } from "./types.js";
 import type * as Self from "./node.js";
 import { moduleWorkers } from "./web-workers.js";
@@ -51,8 +54,13 @@ export const localFiles: LocalFiles | undefined = {
   },
   walk: walkDirectory,
   writeAtomic: writeFileAtomic,
+  dedupCache: directoryDedupCache,
   openResumeState,
 };
+
+export function defaultDedupCache(): DedupCacheStore | undefined {
+  return nodeDefaultDedupCache();
+}
 
 export function defaultWorkers(): number {
   return runtime === "node" ? Math.max(1, Math.min(4, availableParallelism())) : 0;

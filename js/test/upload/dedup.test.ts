@@ -2,7 +2,7 @@
  * Deduplication, with figures from the dedup report (and checked against the hub's request log):
  *
  * - re-uploading the same files from a fresh process sends 0 xorb bytes (global dedup only: the child
- *   process shares nothing with the first upload);
+ *   process shares nothing with the first upload, no dedup cache either);
  * - a "checkpoint" of 128 MiB whose second version has 10 % of its bytes replaced in 4 contiguous regions
  *   is re-uploaded from a fresh process sending ≤ 13 % of its size (hf_xet sends 10.8 % on such a test);
  * - within one call, repeated content is sent once (local dedup across files);
@@ -36,7 +36,8 @@ test("re-uploading the same files from a fresh process sends 0 xorb bytes (globa
     writeFileSync(p, c);
     files.push([p, `data/f${i}.bin`]);
   });
-  const base = { hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}` };
+  // Global dedup only: no dedup cache either.
+  const base = { hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}`, tuning: { cache: false } };
   const first = await uploadInChild({ ...base, files });
   assert.ok(first.report.bytesSent > 20 * MiB * 0.99, `first upload sent ${first.report.bytesSent}`);
   const xorbPostsBefore = countRequests(hub, "POST", "/v1/xorbs/");
@@ -88,7 +89,7 @@ test("a 128 MiB checkpoint with 10 % changed in 4 regions is re-uploaded from a 
   closeSync(f1);
   closeSync(f2);
 
-  const base = { hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}` };
+  const base = { hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}`, tuning: { cache: false } };
   const first = await uploadInChild({ ...base, files: [[v1, "model.safetensors"]] });
   assert.equal(first.report.newBytes, SIZE);
   const second = await uploadInChild({ ...base, files: [[v2, "model.safetensors"]] });

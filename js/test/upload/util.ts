@@ -122,13 +122,15 @@ export interface ChildUpload {
   /** Local files: [local path, destination]. */
   files: [string, string][];
   tuning?: Record<string, unknown>;
+  /** Added to the child's environment (e.g. `XET_BUCKETS_CACHE_DIR`). */
+  env?: Record<string, string>;
 }
 
 /**
  * Runs `uploadFiles` in a fresh Node process (its own core, session and caches) and returns its report.
  * Also returns the child's peak RSS (VmHWM) in bytes.
  */
-export function uploadInChild(args: ChildUpload): Promise<{ report: CommitResult; peakRss: number; seconds: number }> {
+export function uploadInChild(args: ChildUpload): Promise<{ report: CommitResult; peakRss: number; seconds: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -136,6 +138,7 @@ export function uploadInChild(args: ChildUpload): Promise<{ report: CommitResult
       {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, ...args.env },
       },
     );
     const out: Buffer[] = [];
@@ -147,7 +150,7 @@ export function uploadInChild(args: ChildUpload): Promise<{ report: CommitResult
       const stdout = Buffer.concat(out).toString("utf8").trim();
       if (code !== 0) return reject(new Error(`child upload failed (${code}): ${Buffer.concat(err).toString("utf8")}\n${stdout}`));
       try {
-        resolve(JSON.parse(stdout.split("\n").pop()!));
+        resolve({ ...JSON.parse(stdout.split("\n").pop()!), stderr: Buffer.concat(err).toString("utf8") });
       } catch (e) {
         reject(new Error(`child upload printed no JSON: ${stdout}\n${Buffer.concat(err).toString("utf8")}`));
       }

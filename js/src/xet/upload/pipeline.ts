@@ -63,9 +63,10 @@
  * xorb and shard uploads, retry waits) on the caller's abort or on the first failure; the pipeline then
  * rejects with the caller's abort reason or that first failure.
  */
-import { compressionCode, initCore, UploadSession } from "../../core/index.js";
+import { compressionCode, initCore, parseShard, UploadSession } from "../../core/index.js";
 import { XetBucketsError } from "../../errors.js";
 import { CasClient } from "../cas.js";
+import { DedupCacheStaleError, PROBE_MODULUS, type DedupCache } from "../dedup-cache.js";
 import type { UploadResume } from "../resume.js";
 import { acquireWorkerPool, InlinePreparer, type SegmentPreparer } from "../../pool/pool.js";
 import type { PreparedSegment } from "../../core/packed.js";
@@ -100,6 +101,13 @@ export interface PipelineOptions {
   fileCount?: number;
   /** Resume state (xet/resume.ts): consulted before each xorb POST, told about each accepted xorb. */
   resume?: UploadResume;
+  /**
+   * The persistent dedup cache of the CAS endpoint (xet/dedup-cache.ts): consulted before any dedup query,
+   * told about the CAS's answers and, once the shards are registered, about the xorbs this upload created.
+   */
+  cache?: DedupCache;
+  /** Shards whose xorbs are known to be stored (an earlier attempt's, see `DedupCacheStaleError`): learned first. */
+  learn?: Uint8Array[];
 }
 
 /**
@@ -121,6 +129,8 @@ export class UploadPipeline {
   readonly #uploads: XorbUploads;
   readonly #shards: ShardUploads;
   readonly #progress: UploadProgress;
+  readonly #cache: DedupCache | undefined;
+  readonly #learned: Uint8Array[];
   /** Chunking counters of the last `addFiles` (tests and benchmarks). */
   prepareStats: PrepareStats = { jobs: 0, reruns: 0, dropped: 0 };
 
@@ -134,9 +144,14 @@ export class UploadPipeline {
       maxShardBytes: this.#t.maxShardBytes,
       compression: this.#t.compression,
       blockBytes: blockBytesFor(this.#t),
+      // With a cache, chunks with hash % 64 == 0 are probes: looked up in the cache only.
+      probeModulus: opts.cache ? PROBE_MODULUS : 0,
     });
     this.#session = session;
-    this.#queries = new DedupQueries(this.#cas, session, this.#t, this.#ctl, opts.resume, () => this.#takeXorbs());
+    this.#cache = opts.cache;
+    this.#learned = opts.learn ?? [];
+    for (const shard of this.#learned) session.learnShard(shard);
+    this.#queries = new DedupQueries(this.#cas, session, this.#t, this.#ctl, opts.resume, () => this.#takeXorbs(), opts.cache);
     this.#assembly = new XorbAssembly(this.#t, (seg) => this.#recycleSegment(seg));
     this.#uploads = new XorbUploads(this.#cas, this.#t, this.#ctl, opts.resume, {
       stored: () => {
@@ -360,11 +375,23 @@ export class UploadPipeline {
     this.#ctl.check();
     this.#progress.stored(this.#uploads.storedBelow);
     this.#progress.phase("uploadingShards");
-    for (let shard = s.takeShard(); shard !== undefined; shard = s.takeShard()) {
-      this.#ctl.check();
-      await this.#shards.upload(shard);
+    const shards: Uint8Array[] = [];
+    for (let shard = s.takeShard(); shard !== undefined; shard = s.takeShard()) shards.push(shard);
+    try {
+      for (const shard of shards) {
+        this.#ctl.check();
+        await this.#shards.upload(shard);
+      }
+    } catch (err) {
+      throw await this.#staleCache(err, shards);
     }
     this.#ctl.check();
+    // Registered: the next uploads from this machine find these xorbs in the cache.
+    if (this.#cache) {
+      // With what an earlier attempt stored (`learn`), which this attempt's shards reference without listing.
+      this.#cache.rememberUpload([...this.#learned, ...shards]);
+      await this.#cache.trim();
+    }
     this.#progress.bytes(true);
     const st = s.stats();
     const files = this.#progress.files;
@@ -383,8 +410,47 @@ export class UploadPipeline {
       dedupQueries: this.#queries.sent,
       dedupQueryHits: this.#queries.hits,
       dedupQueryFailures: this.#queries.failures,
+      dedupCacheHits: this.#queries.cacheHits,
+      dedupCacheEntriesWritten: this.#cache?.written ?? 0,
       perFile: [...files],
     };
+  }
+
+  /**
+   * A shard was refused. When it references xorbs this upload took from the dedup cache, the CAS may no
+   * longer have some (`HEAD /v1/xorbs/…`): their entries are evicted and a `DedupCacheStaleError` says what
+   * is missing and what this attempt stored, for the caller to run the upload again. Anything else: `err`.
+   */
+  async #staleCache(err: unknown, shards: Uint8Array[]): Promise<unknown> {
+    const cache = this.#cache;
+    const fromCache = this.#queries.cacheXorbs;
+    if (!cache || fromCache.size === 0 || this.#ctl.signal.aborted) return err;
+    const referenced = new Set<string>();
+    for (const shard of shards) {
+      for (const f of parseShard(shard).files) for (const t of f.terms) if (fromCache.has(t.xorb)) referenced.add(t.xorb);
+    }
+    const missing: string[] = [];
+    const list = [...referenced];
+    for (let i = 0; i < list.length; i += 8) {
+      const batch = list.slice(i, i + 8);
+      const held = await Promise.all(batch.map((h) => this.#held(h)));
+      batch.forEach((h, k) => held[k] || missing.push(h));
+    }
+    if (missing.length === 0) return err;
+    await cache.evictXorbs(missing);
+    return new DedupCacheStaleError(missing, shards, { bytes: this.#uploads.bytesSent, xorbs: this.#uploads.uploaded }, err);
+  }
+
+  /** Whether the CAS holds xorb `hash` (`HEAD`); a failed check counts as "not held". */
+  async #held(hash: string): Promise<boolean> {
+    try {
+      return await this.#cas.requestRead(`/v1/xorbs/default/${hash}`, { method: "HEAD", accept: [404] }, async (res) => {
+        await res.body?.cancel();
+        return res.status !== 404;
+      });
+    } catch {
+      return false;
+    }
   }
 
   /** Stops background work, waits for it to settle and frees the core's memory. Safe to call twice. */

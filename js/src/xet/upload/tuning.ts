@@ -67,7 +67,10 @@ export interface UploadTuning {
   readBlockBytes?: number;
   /** Compression of new chunks (default "best": the smaller of LZ4 and BG4-LZ4, raw when neither helps). */
   compression?: CompressionPolicy;
-  /** Ask the CAS about eligible chunks (default true). False keeps dedup within this call only. */
+  /**
+   * Ask the CAS about eligible chunks, and use the persistent dedup cache (default true). False keeps dedup
+   * within this call only.
+   */
   globalDedup?: boolean;
   /**
    * Send xorb bodies as streams so `sent` progresses below the xorb (default: true in Node with the global

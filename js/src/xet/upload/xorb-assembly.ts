@@ -76,6 +76,8 @@ const HEADER = 8;
 class Arena {
   buffer: ArrayBuffer;
   len = 0;
+  /** Bytes appended since the last reset (what the arena holds, even once taken). */
+  appended = 0;
   readonly #max: number;
 
   constructor(max: number) {
@@ -90,6 +92,7 @@ class Arena {
     if (need > this.buffer.byteLength) this.#grow(need);
     new Uint8Array(this.buffer, at, src.length).set(src);
     this.len = need;
+    this.appended += src.length;
     return at;
   }
 
@@ -97,9 +100,34 @@ class Arena {
     return new Uint8Array(this.buffer, a, b - a);
   }
 
+  /** True when the buffer is resizable: Web APIs (Blob, fetch bodies in browsers) refuse views of it. */
+  get resizable(): boolean {
+    return (this.buffer as ArrayBuffer & { resizable?: boolean }).resizable === true;
+  }
+
+  /** Bytes [a, b) as a view Web APIs accept: a copy when the buffer is resizable. */
+  plain(a: number, b: number): Uint8Array {
+    return this.resizable ? new Uint8Array(this.buffer.slice(a, b)) : this.view(a, b);
+  }
+
+  /**
+   * All its bytes as a view Web APIs accept, without a copy where the runtime can turn the buffer into a
+   * fixed-length one (the arena then starts a new buffer).
+   */
+  take(): Uint8Array {
+    if (!this.resizable) return this.view(0, this.len);
+    const b = this.buffer as ArrayBuffer & { transferToFixedLength?(n: number): ArrayBuffer };
+    if (!b.transferToFixedLength) return this.plain(0, this.len);
+    const fixed = new Uint8Array(b.transferToFixedLength(this.len));
+    this.buffer = resizable(this.#max) ?? new ArrayBuffer(this.#max);
+    this.len = 0;
+    return fixed;
+  }
+
   /** Empties it for the next body (a resizable buffer gives its memory back). */
   reset(): void {
     this.len = 0;
+    this.appended = 0;
     const b = this.buffer as ArrayBuffer & { resizable?: boolean; resize?(n: number): void };
     if (b.resizable) b.resize!(0);
   }
@@ -158,13 +186,16 @@ export class XorbBody {
    */
   async prepare(stream: boolean): Promise<void> {
     const arena = this.#live();
-    if (this.#whole) return;
+    if (this.#whole) {
+      if (!stream && !this.#buffered) this.#buffered = arena.take();
+      return;
+    }
     const sources = new Set<SourceRanges>();
     for (const p of this.#parts) if ("src" in p) sources.add(p.src);
     for (const s of sources) await s.check();
     if (stream || this.#buffered) return;
     if ([...sources].every((s) => s.blob)) {
-      this.#buffered = new Blob(this.#parts.map((p) => ("a" in p ? arena.view(p.a, p.b) : p.src.blob!(p.start, p.end))) as BlobPart[]);
+      this.#buffered = new Blob(this.#parts.map((p) => ("a" in p ? arena.plain(p.a, p.b) : p.src.blob!(p.start, p.end))) as BlobPart[]);
       return;
     }
     const out = new Uint8Array(this.size);
@@ -193,10 +224,7 @@ export class XorbBody {
   request(stream: boolean, onBytes: (sent: number) => void, reusePieces = false): RequestBody {
     if (this.#failure !== undefined) throw this.#failure;
     const arena = this.#live();
-    if (this.#whole) {
-      const data = arena.view(0, this.size);
-      return stream ? streamBytes(data, onBytes) : data;
-    }
+    if (stream && this.#whole) return streamBytes(arena.view(0, this.size), onBytes);
     if (stream) return this.#stream(arena, onBytes, reusePieces);
     if (!this.#buffered) throw new XetBucketsError("INTERNAL", "a buffered xorb body was sent before it was prepared");
     return this.#buffered;
@@ -517,7 +545,7 @@ export class XorbAssembly {
 
   /** A released body's arena: kept for the next xorbs, or freed now. */
   #reuse(arena: Arena): void {
-    this.#held -= arena.len;
+    this.#held -= arena.appended;
     if (this.#free.length < this.#keep) {
       arena.reset();
       this.#free.push(arena);
