@@ -19,12 +19,14 @@
  * Data flow: files are cut into segments that chunking workers (js/src/pool; or this thread with
  * `workers: 0`) chunk, hash and compress in parallel, across files and within large files, ahead of the
  * session (xet/prepared-files.ts keeps the boundaries those of one sequential pass). In file order, each
- * segment's chunk hashes and record lengths go into the session (`pushChunks`), which deduplicates them and
- * says where each new chunk goes; the records are copied into the xorb bodies (the assembly), in JavaScript
- * buffers that are reused, and each closed xorb is uploaded while the next one fills. Dedup queries go out
- * as soon as a segment's chunk hashes are known (its file's first chunk, and chunks with
- * `hash % 1024 == 0`), so a file rarely waits for an answer when the session reaches it. Nothing is read
- * twice.
+ * segment's chunk hashes and record lengths go into the session (`pushChunks`), which deduplicates them
+ * (ingestion block by ingestion block, as hf_xet) and says where each new chunk goes; the records go into the
+ * xorb bodies (the assembly: record headers and compressed payloads are copied, raw chunks of local files and
+ * Blobs are referenced and read again when the body is sent), and each closed xorb is uploaded while the next
+ * one fills. Dedup queries go out as soon as a segment's chunk hashes are known (its file's first chunk, and
+ * chunks with `hash % 1024 == 0`), so a file rarely waits for an answer when the session reaches it; the
+ * persistent dedup cache (xet/dedup-cache.ts), when there is one, answers first. Once the shards are
+ * registered, the xorbs this upload created are remembered in that cache.
  *
  * Memory (upper bound, all terms in bytes; see `uploadMemoryBound`):
  *
