@@ -11,10 +11,10 @@
  * `uploadMemoryBound`):
  *
  *   peak ≈ maxXorbUploads × (what a xorb body holds + 3 MiB) + segment buffers + chunking workers
- *          + maxPendingBytes + chunk metadata + runtime  (the terms: xet/upload/pipeline.ts)
- *        ≈ 2 × 3 MiB + 20 MiB + 2 × 15 MiB + 16 MiB + 4 MiB per GiB + ≈105 MiB ≈ 193 MiB for a 4 GiB local
- *          file of incompressible data with the defaults (bodies read raw chunks of local files and Blobs
- *          again when they are sent; measured: BENCHMARKS.md), at most ≈ 321 MiB when bodies hold their
+ *          + maxPendingBytes + chunk metadata + dedup cache index + runtime  (the terms: xet/upload/pipeline.ts)
+ *        ≈ 2 × 3 MiB + 20 MiB + 2 × 15 MiB + 16 MiB + 4 MiB per GiB + 12 MiB + ≈105 MiB ≈ 205 MiB for a 4 GiB
+ *          local file of incompressible data with the defaults (bodies read raw chunks of local files and
+ *          Blobs again when they are sent; measured: 188 MiB), at most ≈ 333 MiB when bodies hold their
  *          64 MiB xorbs (compressible data, streams)
  *
  * Speed: files are chunked, hashed and compressed by chunking workers (`workers`, default: the cores in

@@ -262,14 +262,17 @@ export class DedupCache {
 
   /**
    * The shards of the entries with this chunk's key (read, checked against their names, marked used), or
-   * undefined when none is readable. Damaged entries are removed with a warning.
+   * undefined when none is readable. Entries this upload already learned are not read again (`known`: the
+   * key is theirs, nothing new). Damaged entries are removed with a warning.
    */
-  async answer(chunk: string): Promise<{ shards: Uint8Array[]; entries: string[] } | undefined> {
+  async answer(chunk: string): Promise<{ shards: Uint8Array[]; entries: string[]; known: boolean } | undefined> {
     const names = this.#index.get(keyOf(chunk));
     if (!names) return undefined;
     const shards: Uint8Array[] = [];
     const entries: string[] = [];
-    for (const name of [...names]) {
+    const fresh = names.filter((n) => !this.used.has(n));
+    if (fresh.length === 0) return { shards, entries, known: true };
+    for (const name of fresh) {
       const bytes = await this.#space.read(name).catch(() => undefined);
       const head = bytes && (await entryName(bytes)) === name ? parseHead(bytes) : undefined;
       if (!bytes || head === undefined || head === "short") {
@@ -285,7 +288,7 @@ export class DedupCache {
       this.used.add(name);
       void this.#space.touch(name).catch(() => undefined);
     }
-    return shards.length ? { shards, entries } : undefined;
+    return shards.length ? { shards, entries, known: false } : undefined;
   }
 
   #forget(name: string): void {

@@ -214,7 +214,8 @@ export class DedupQueries {
       .then((found) => {
         if (this.#closed || this.#ctl.signal.aborted) return;
         const shards = (found?.shards ?? []).filter((sh) => !this.#resume || this.#resume.filterAnswer(sh) !== undefined);
-        if (shards.length === 0 && toServer) {
+        // Entries already learned hold the chunk if anything here does: no need to ask the CAS.
+        if (shards.length === 0 && toServer && !found?.known) {
           this.#queue.push(hash);
           this.#pumpSafe();
           return;

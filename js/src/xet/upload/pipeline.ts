@@ -39,9 +39,10 @@
  *                                                   and one result)
  *        + maxPendingBytes                         records held while their ingestion block (8 MiB, at most
  *                                                   half of this) is open or dedup answers are awaited
- *        + chunk metadata                          ≈ 4 MiB per GiB of new chunks: the session's chunk index
- *                                                   and the shard records (in the core), until the shards
- *                                                   are sent at the end of the call
+ *        + chunk metadata                          ≈ 4 MiB per GiB uploaded: the session's chunk index, the
+ *                                                   shard records and the chunks learned from the dedup cache
+ *                                                   and dedup answers (in the core), until the end of the call
+ *        + 12 MiB                                  the dedup cache's key index (at its 256 MiB bound)
  *        + runtime                                 Node + this package + the WebAssembly module ≈ 50 MiB, and
  *                                                   V8's heap and the core's memory growing under load:
  *                                                   ≈ 105 MiB in all (measured)
@@ -54,11 +55,11 @@
  * waits otherwise): with the default of 2, one xorb fills while one uploads, and when the filled one closes
  * both upload at once (the CAS stores one while receiving the other) until one is acknowledged. With the
  * defaults (64 MiB xorbs, 2 xorb bodies, 2 workers, 2 MiB segments, 16 MiB pending), for a 4 GiB file that is
- * 6 + 20 + 30 + 16 + 16 + 105 ≈ 193 MiB when it is a local file of incompressible data (measured: BENCHMARKS.md),
- * and at most 134 + 20 + 30 + 16 + 16 + 105 ≈ 321 MiB for data that compresses or comes from a stream. Each
+ * 6 + 20 + 30 + 16 + 16 + 12 + 105 ≈ 205 MiB when it is a local file of incompressible data (measured: 188 MiB),
+ * and at most 134 + 20 + 30 + 16 + 16 + 12 + 105 ≈ 333 MiB for data that compresses or comes from a stream. Each
  * further upload in flight adds one body; each further worker about 15 MiB. Raise `maxXorbUploads` on
  * high-latency links where two connections cannot fill the bandwidth; lower `maxXorbBytes` to bound memory
- * for compressible data and streams (e.g. 16 MiB xorbs: ≤ 225 MiB), at the cost of less dedup against a CAS
+ * for compressible data and streams (e.g. 16 MiB xorbs: ≤ 237 MiB), at the cost of less dedup against a CAS
  * that answers a query with one xorb.
  *
  * Abort and failure (upload/control.ts): one internal AbortController stops every stage (reads, queries,

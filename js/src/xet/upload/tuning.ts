@@ -18,7 +18,7 @@ import { defaultWorkers, streamingUploads } from "#platform";
 /**
  * Upload tuning. Every knob states its default and its term in the memory bound (see the module doc of
  * xet/upload/pipeline.ts): `peak ≈ maxXorbUploads × (held + 3 MiB) + (2 × maxSegments + 2 + 2 × workers) ×
- * (segmentBytes + 512 KiB) + 10 MiB × workers + maxPendingBytes + 4 MiB per GiB of new chunks + ≈75 MiB`,
+ * (segmentBytes + 512 KiB) + 10 MiB × workers + maxPendingBytes + 4 MiB per GiB + 12 MiB + ≈105 MiB`,
  * with `maxSegments = workers + 1` and `held` what one xorb body holds: at most `maxXorbBytes` + 64 KiB,
  * about 64 KiB for incompressible chunks of local files and Blobs (read again when the xorb is sent).
  */
@@ -104,6 +104,8 @@ export const WORKER_BASELINE_BYTES = 10 * 1024 * 1024;
 export const METADATA_BYTES_PER_GIB = 4 * 1024 * 1024;
 /** Pieces a streamed body is read into (xet/upload/xorb-assembly.ts: a ring of 3 × 1 MiB), in `uploadMemoryBound`. */
 export const STREAM_PIECES_BYTES = 3 * 1024 * 1024;
+/** The dedup cache's key index at its default bound (xet/dedup-cache.ts), in `uploadMemoryBound`. */
+export const CACHE_INDEX_BYTES = 12 * 1024 * 1024;
 
 /** What `uploadMemoryBound` may assume about the data (default: nothing, the worst case). */
 export interface UploadDataShape {
@@ -152,6 +154,7 @@ export function uploadMemoryBound(t: UploadTuning = {}, bytes = 0, data: UploadD
     w * (2 * job + WORKER_BASELINE_BYTES) +
     (t.maxPendingBytes ?? UPLOAD_DEFAULTS.maxPendingBytes) +
     Math.ceil((bytes / 2 ** 30) * METADATA_BYTES_PER_GIB) +
+    CACHE_INDEX_BYTES +
     RUNTIME_BASELINE_BYTES
   );
 }
