@@ -269,17 +269,26 @@ hf_xet.hash_files([f for _, f in files])` + PY_EPILOGUE,
  * One run of huggingface_hub + hf_xet in a fresh Python process (own HF_HOME: no shared cache): an upload
  * (`batch_bucket_files`), a download (`download_bucket_files`) or hashing (`hf_xet.hash_files`).
  */
-export async function pythonRun(kind: keyof typeof PY_SCRIPTS, hubUrl: string, bucket: string, files: BenchFile[]): Promise<Run> {
-  const home = mkdtempSync(join(tmpdir(), "xet-bench-hfhome-"));
+export async function pythonRun(
+  kind: keyof typeof PY_SCRIPTS,
+  hubUrl: string,
+  bucket: string,
+  files: BenchFile[],
+  hfHome?: string,
+): Promise<Run> {
+  const home = hfHome ?? mkdtempSync(join(tmpdir(), "xet-bench-hfhome-"));
   try {
     const list = JSON.stringify(files.map((f) => [f.path, f.file]));
     return await runChild(PYTHON, ["-c", PY_SCRIPTS[kind], bucket, list], pythonEnv(hubUrl, home));
   } finally {
-    rmSync(home, { recursive: true, force: true });
+    if (!hfHome) rmSync(home, { recursive: true, force: true });
   }
 }
 
-/** One upload with huggingface_hub + hf_xet in a fresh Python process (own HF_HOME: no shared cache). */
-export async function pythonUpload(hubUrl: string, bucket: string, file: string, path = "big.bin"): Promise<Run> {
-  return pythonRun("upload", hubUrl, bucket, [{ path, file }]);
+/**
+ * One upload with huggingface_hub + hf_xet in a fresh Python process: its own new HF_HOME (no shared cache),
+ * or `hfHome` (kept: its shard cache serves the next upload, as for a user on one machine).
+ */
+export async function pythonUpload(hubUrl: string, bucket: string, file: string, path = "big.bin", hfHome?: string): Promise<Run> {
+  return pythonRun("upload", hubUrl, bucket, [{ path, file }], hfHome);
 }
