@@ -141,16 +141,20 @@ function encodeEntry(kind: number, keys: Iterable<string>, xorbs: string[], expi
 /** The key of a chunk hash (Xet hex): its first 16 digits. */
 const keyOf = (hash: string) => hash.slice(0, KEY).toLowerCase();
 
-/** True when a chunk (Xet hex) is a sampled key: `hash % 64 == 0` (which includes every eligible chunk). */
-function sampled(raw: Uint8Array): boolean {
-  return (raw[24]! & (PROBE_MODULUS - 1)) === 0;
+/**
+ * True when a chunk (Xet hex) is a sampled key: `hash % 64 == 0`, which includes every eligible chunk. The
+ * hash's last 64-bit word is the one taken modulo; its lowest byte (raw byte 24) is the last two Xet hex
+ * digits (xet-protocol.md §3.2, §3.10).
+ */
+function sampled(hex: string): boolean {
+  return (parseInt(hex.slice(62, 64), 16) & (PROBE_MODULUS - 1)) === 0;
 }
 
 /** The keys of plain (unkeyed) xorbs: each xorb's first chunk and its sampled chunks. */
 function xorbKeys(shard: ParsedShard, into: Set<string>): void {
   for (const x of shard.xorbs) {
     x.chunks.forEach((c, i) => {
-      if (i === 0 || sampled(hexToRaw(c.hash))) into.add(keyOf(c.hash));
+      if (i === 0 || sampled(c.hash)) into.add(keyOf(c.hash));
     });
   }
 }
@@ -355,9 +359,8 @@ export class DedupCache {
         b ??= new DedupShardBuilder();
         const hashes = new Uint8Array(32 * x.chunks.length);
         x.chunks.forEach((c, i) => {
-          const raw = hexToRaw(c.hash);
-          hashes.set(raw, 32 * i);
-          if (i === 0 || sampled(raw)) keys.add(keyOf(c.hash));
+          hashes.set(hexToRaw(c.hash), 32 * i);
+          if (i === 0 || sampled(c.hash)) keys.add(keyOf(c.hash));
         });
         b.addXorb(
           x.hash,
