@@ -36,6 +36,8 @@ export interface HubConfig {
   dedupAnswerTtlSeconds: number;
   /** Explicit public URL (otherwise derived from each request's Host header). */
   publicUrl?: string;
+  /** Organisations whose new buckets are private unless the create request says otherwise. */
+  orgsPrivateByDefault: ReadonlySet<string>;
   limits: BodyLimits;
   hooks: {
     afterXorbTempWrite?: (hash: string) => Promise<void> | void;

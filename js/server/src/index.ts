@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { XetBucketsError } from "xet-buckets";
 import { MAX_SHARD_BYTES, MAX_XORB_BYTES } from "xet-buckets/core";
-import { Auth, validateUsers, type HubUser } from "./auth.js";
+import { Auth, namespaceProblem, validateUsers, type HubUser } from "./auth.js";
 import { XorbFiles } from "./blobs.js";
 import type { BodyLimits, Core, HubConfig, HubContext } from "./context.js";
 import { HttpError, answerPreflight, newRequestId, publicOrigin, sendError, setCommonHeaders, type RequestContext } from "./http.js";
@@ -58,6 +58,12 @@ export interface LocalHubOptions {
    * first start with a random token, stored in the data dir and reported as `devUser`.
    */
   users?: HubUser[];
+  /**
+   * Organisations (from the users' `orgs`) whose new buckets are private by default, like the Hub's
+   * organisations that make new repositories private: a create request that sends neither `private` nor
+   * `visibility` makes a private bucket there; an explicit `private: false` still makes a public one.
+   */
+  orgsPrivateByDefault?: string[];
   /**
    * Public URL of the hub, when clients reach it through a proxy. By default every URL the hub returns
    * (`url`, `Link`, `casUrl`, fetch URLs) starts with the origin of the request's `Host` header.
@@ -179,6 +185,11 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`invalid port ${port}`);
   if (options.users) validateUsers(options.users);
+  for (const org of options.orgsPrivateByDefault ?? []) {
+    if (namespaceProblem(org) !== undefined || !options.users?.some((u) => u.orgs?.includes(org))) {
+      throw new TypeError(`orgsPrivateByDefault: ${JSON.stringify(org)} is not an organisation of a configured user (users[].orgs)`);
+    }
+  }
   if (options.publicUrl !== undefined) {
     let u: URL | undefined;
     try {
@@ -228,6 +239,7 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       dedupMaxBytes: positive("dedupMaxBytes", options.dedupMaxBytes, MAX_SHARD_BYTES),
       dedupAnswerTtlSeconds: 7 * 24 * 3600,
       publicUrl: options.publicUrl?.replace(/\/+$/, ""),
+      orgsPrivateByDefault: new Set(options.orgsPrivateByDefault),
       limits: { ...DEFAULT_LIMITS, ...options.limits },
       hooks: { afterXorbTempWrite: options.testHooks?.afterXorbTempWrite },
     };
