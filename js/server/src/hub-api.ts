@@ -4,7 +4,7 @@
  */
 import { isXetHash } from "xet-buckets/core";
 import type { Principal } from "./auth.js";
-import { iso, nowSecs, type HubContext } from "./context.js";
+import { casBase, iso, nowSecs, type HubContext } from "./context.js";
 import {
   HttpError,
   badRequest,
@@ -451,7 +451,7 @@ export function xetToken(hub: HubContext, ctx: RequestContext, ns: string, name:
   const b = scope === "write" ? writableBucket(hub, p, ns, name) : readableBucket(hub, p, ns, name);
   const exp = nowSecs(hub) + hub.config.casTokenTtlSeconds;
   const accessToken = hub.auth.mintCasToken({ bucketId: b.id, scope, exp });
-  const casUrl = ctx.origin;
+  const casUrl = casBase(hub, ctx);
   ctx.res.setHeader("Cache-Control", "no-store");
   sendJson(
     ctx,
@@ -473,7 +473,7 @@ export async function resolve(hub: HubContext, ctx: RequestContext, ns: string, 
   }
   const { res } = ctx;
   const tokenUrl = `${ctx.origin}/api/buckets/${b.namespace}/${b.name}/xet-read-token`;
-  const reconUrl = `${ctx.origin}/v1/reconstructions/${f.xetHash}`;
+  const reconUrl = `${casBase(hub, ctx)}/v1/reconstructions/${f.xetHash}`;
   res.setHeader("X-Xet-Hash", f.xetHash);
   res.setHeader("X-Linked-Size", String(f.size));
   res.setHeader("ETag", `"${f.xetHash}"`);

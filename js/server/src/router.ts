@@ -1,4 +1,11 @@
-/** Maps method + path to a handler. Paths are split on `/` before percent-decoding (hub-buckets-api.md §2.5). */
+/**
+ * Maps method + path to a handler. Paths are split on `/` before percent-decoding (hub-buckets-api.md §2.5).
+ *
+ * CAS routes (`/v1/...`, `/v2/...`, `/fetch/...`) are served under `/cas/<store id>` (the CAS URL the token
+ * endpoints return, see `HubContext.storeId`) and, for CAS URLs handed out before the store id existed
+ * (tokens and fetch URLs of hubs of earlier versions, scripts calling the CAS directly), without prefix too.
+ * A prefix naming another store (a data directory that was replaced) is a 404.
+ */
 import * as cas from "./cas-api.js";
 import type { HubContext } from "./context.js";
 import { HttpError, decodeComponent, sendJson, type RequestContext } from "./http.js";
@@ -71,6 +78,15 @@ export function route(hub: HubContext, ctx: RequestContext): Handler {
     const ns = decodeComponent(seg[1]!);
     const name = decodeComponent(seg[2]!);
     return () => hubApi.resolve(hub, ctx, ns, name, decodeComponent(seg.slice(4).join("/")));
+  } else if (seg[0] === "cas" && seg.length >= 2) {
+    if (seg[1] !== hub.storeId) {
+      throw new HttpError(
+        404,
+        "this CAS URL belongs to another store (the hub's data directory was replaced): get a new token from the xet-read-token or xet-write-token endpoint",
+      );
+    }
+    const handler = casRoute(hub, ctx, seg.slice(2));
+    if (handler) return handler;
   } else {
     const handler = casRoute(hub, ctx, seg);
     if (handler) return handler;
@@ -78,7 +94,7 @@ export function route(hub: HubContext, ctx: RequestContext): Handler {
   throw new HttpError(404, `no such endpoint: ${method} ${ctx.rawPath.slice(0, 200)}`);
 }
 
-/** The CAS handler for a path's segments, if any. */
+/** The CAS handler for the segments after the CAS base (`/cas/<store id>`, or none), if any. */
 function casRoute(hub: HubContext, ctx: RequestContext, seg: string[]): Handler | undefined {
   const { method } = ctx;
   const is = (...m: string[]) => m.includes(method);

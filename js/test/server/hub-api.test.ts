@@ -452,13 +452,15 @@ describe("tokens and resolve", () => {
     assert.equal((await batch(hub, "alice/files", alice.token, [{ type: "addFile", path: "empty.bin", xetHash: ZERO }])).status, 200);
   });
 
-  it("returns CAS tokens in the JSON body and the X-Xet-* headers, casUrl on the client's origin", async () => {
+  it("returns CAS tokens in the JSON body and the X-Xet-* headers, casUrl on the client's origin + /cas/<store id>", async () => {
     const res = await call(hub, "GET", "/api/buckets/alice/files/xet-write-token", {
       token: alice.token,
       headers: { "X-Xet-Session-Id": "abc" },
     });
     assert.equal(res.status, 200);
-    assert.equal(res.json.casUrl, hub.url);
+    assert.equal(res.json.casUrl, `${hub.url}/cas/${hub.hub.storeId}`);
+    assert.equal(res.json.casUrl, hub.hub.casUrl);
+    assert.match(hub.hub.storeId, /^[0-9a-f]{32}$/);
     assert.equal(typeof res.json.accessToken, "string");
     assert.ok(Number.isInteger(res.json.exp) && res.json.exp > Date.now() / 1000 + 3000);
     assert.equal(res.headers.get("x-xet-cas-url"), res.json.casUrl);
@@ -490,7 +492,7 @@ describe("tokens and resolve", () => {
       assert.equal(res.headers.get("etag"), `"${hash}"`);
       const link = res.headers.get("link")!;
       assert.ok(link.includes(`<${hub.url}/api/buckets/alice/files/xet-read-token>; rel="xet-auth"`), link);
-      assert.ok(link.includes(`<${hub.url}/v1/reconstructions/${hash}>; rel="xet-reconstruction-info"`), link);
+      assert.ok(link.includes(`<${hub.hub.casUrl}/v1/reconstructions/${hash}>; rel="xet-reconstruction-info"`), link);
     }
     const missing = await call(hub, "HEAD", "/buckets/alice/files/resolve/nope.txt");
     assert.equal(missing.status, 404);
@@ -601,8 +603,9 @@ describe("HTTP conventions", () => {
       const res = await call(direct, "POST", "/api/buckets/alice/p", { token: alice.token, body: {} });
       assert.equal(res.json.url, "https://hub.example.test/buckets/alice/p");
       const tok = await call(direct, "GET", "/api/buckets/alice/p/xet-read-token");
-      assert.equal(tok.json.casUrl, "https://hub.example.test");
+      assert.equal(tok.json.casUrl, `https://hub.example.test/cas/${proxied.hub.storeId}`);
       assert.equal(proxied.hub.url, "https://hub.example.test");
+      assert.equal(proxied.hub.casUrl, tok.json.casUrl);
     } finally {
       await proxied.close();
     }
