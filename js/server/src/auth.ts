@@ -12,6 +12,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { HttpError } from "./http.js";
+import { nameProblem } from "./paths.js";
 
 /** A user of the local hub. */
 export interface HubUser {
@@ -44,14 +45,25 @@ export interface CasClaims {
 const TOKEN_PREFIX = "hf_";
 const CAS_PREFIX = "xetcas_";
 
+/**
+ * Why `name` cannot be a user or organisation name, or undefined. The Hub's rules, as huggingface_hub's
+ * `validate_repo_id` mirrors them: 1–96 ASCII letters, digits, '-', '_' or '.', starting and ending with a
+ * letter, digit or '_' (the Hub's test users are named like `__DUMMY_TRANSFORMERS_USER__`), no '--' or '..'.
+ * "me" is refused: URLs use it for the caller's own namespace.
+ */
+export function namespaceProblem(name: unknown): string | undefined {
+  if (typeof name !== "string") return "is not a string";
+  if (name === "me") return 'is "me", which URLs use for the caller\'s own namespace';
+  return nameProblem(name);
+}
+
 /** Checks the configured users; throws a readable error for anything the official clients would refuse. */
 export function validateUsers(users: HubUser[]): void {
   const names = new Set<string>();
   const tokens = new Set<string>();
   for (const u of users) {
-    if (!u || typeof u.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/.test(u.name) || u.name === "me") {
-      throw new TypeError(`invalid user name ${JSON.stringify(u?.name)}: use letters, digits, '.', '_' or '-' (not "me")`);
-    }
+    const problem = namespaceProblem(u?.name);
+    if (problem) throw new TypeError(`invalid user name ${JSON.stringify(u?.name)}: it ${problem}`);
     if (names.has(u.name)) throw new TypeError(`user ${u.name} is configured twice`);
     names.add(u.name);
     for (const t of [u.token, ...(u.readTokens ?? [])]) {
@@ -65,8 +77,10 @@ export function validateUsers(users: HubUser[]): void {
       tokens.add(t);
     }
     for (const o of u.orgs ?? []) {
-      if (typeof o !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/.test(o) || o === "me") {
-        throw new TypeError(`invalid organisation name ${JSON.stringify(o)} for user ${u.name}`);
+      const orgProblem = namespaceProblem(o);
+      if (orgProblem) throw new TypeError(`invalid organisation name ${JSON.stringify(o)} for user ${u.name}: it ${orgProblem}`);
+      if (users.some((other) => other.name === o)) {
+        throw new TypeError(`${JSON.stringify(o)} is both a user and an organisation: a namespace is one or the other`);
       }
     }
   }
@@ -81,10 +95,13 @@ export class Auth {
   readonly #tokenKey: Buffer;
   readonly #fetchKey: Buffer;
   readonly users: readonly HubUser[];
+  /** Every user and organisation name. */
+  readonly namespaces: ReadonlySet<string>;
 
   constructor(users: HubUser[], secret: Buffer) {
     validateUsers(users);
     this.users = users;
+    this.namespaces = new Set(users.flatMap((u) => [u.name, ...(u.orgs ?? [])]));
     for (const u of users) {
       const namespaces = new Set([u.name, ...(u.orgs ?? [])]);
       this.#byToken.set(digest(u.token), { user: u.name, scope: "write", namespaces });

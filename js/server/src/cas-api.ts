@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { XetCoreError } from "xet-buckets";
 import { isXetHash, MAX_XORB_BYTES, MAX_XORB_CHUNKS, ZERO_HASH, type XorbInfo } from "xet-buckets/core";
 import type { CasClaims, CasScope } from "./auth.js";
-import { nowSecs, type HubContext } from "./context.js";
+import { casBase, nowSecs, type HubContext } from "./context.js";
 import { HttpError, badRequest, bearerToken, readBody, sendJson, writeChunk, type RequestContext } from "./http.js";
 import { parseRange, rangesCovered, type ByteRange } from "./ranges.js";
 import type { XorbTempFile } from "./blobs.js";
@@ -427,7 +427,8 @@ export function reconstruction(hub: HubContext, ctx: RequestContext, version: 1 
   };
   const plan = planReconstruction(hub.store.termsInRange(id, first, last), first, last, layout);
   const exp = nowSecs(hub) + hub.config.fetchUrlTtlSeconds;
-  const url = (xorb: string, ranges: Array<[number, number]>) => `${ctx.origin}/fetch/${xorb}?${hub.auth.signFetch(xorb, ranges, exp)}`;
+  const base = casBase(hub, ctx);
+  const url = (xorb: string, ranges: Array<[number, number]>) => `${base}/fetch/${xorb}?${hub.auth.signFetch(xorb, ranges, exp)}`;
   if (version === 2) {
     const xorbs: Record<string, unknown[]> = {};
     for (const [hash, runs] of plan.fetch) {

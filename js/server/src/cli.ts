@@ -25,6 +25,9 @@ Options:
   --read-token NAME=TOKEN add a read-only token for user NAME (repeatable)
   --org ORG=USER[,USER]   make users members of organisation ORG (repeatable): they read and
                           write its buckets
+  --org-private ORG       new buckets of organisation ORG (given with --org) are private unless
+                          created with an explicit visibility (repeatable), as in Hub organisations
+                          that make new repositories private by default
   --token-ttl SECONDS     lifetime of CAS tokens (default 3600)
   --public-url URL        URL clients use when the hub is behind a proxy (default: from the
                           request's Host header)
@@ -50,6 +53,7 @@ const OPTIONS = {
   user: { type: "string" },
   "read-token": { type: "string" },
   org: { type: "string" },
+  "org-private": { type: "string" },
   "token-ttl": { type: "string" },
   "public-url": { type: "string" },
   quiet: { type: "boolean" },
@@ -63,6 +67,7 @@ export function parseServeArgs(argv: string[]): { options: LocalHubOptions; help
   const users = new Map<string, HubUser>();
   const reads: Array<[string, string]> = [];
   const orgs: Array<[string, string[]]> = [];
+  const privateOrgs: string[] = [];
   let help = false;
   const pair = (flag: string, v: string): [string, string] => {
     const i = v.indexOf("=");
@@ -114,6 +119,9 @@ export function parseServeArgs(argv: string[]): { options: LocalHubOptions; help
         orgs.push([org, list.split(",").filter(Boolean)]);
         break;
       }
+      case "org-private":
+        if (!privateOrgs.includes(value)) privateOrgs.push(value);
+        break;
       case "token-ttl": {
         const v = Number(value);
         if (!Number.isFinite(v) || v <= 0) throw new ServeUsageError("--token-ttl expects a positive number of seconds");
@@ -137,6 +145,10 @@ export function parseServeArgs(argv: string[]): { options: LocalHubOptions; help
       (u.orgs ??= []).push(org);
     }
   }
+  for (const org of privateOrgs) {
+    if (!orgs.some(([name]) => name === org)) throw new ServeUsageError(`--org-private ${org}: no --org ${org}=USER[,USER]`);
+  }
+  if (privateOrgs.length > 0) options.orgsPrivateByDefault = privateOrgs;
   if (users.size > 0) options.users = [...users.values()];
   options.dataDir ??= defaultDataDir();
   return { options, help };

@@ -2,6 +2,7 @@
 import type { Auth } from "./auth.js";
 import type { BodyBudget } from "./budget.js";
 import type { XorbFiles } from "./blobs.js";
+import type { RequestContext } from "./http.js";
 import type { Store } from "./store.js";
 
 /** The WebAssembly core's TypeScript wrapper (loaded once per process by `initCore`). */
@@ -36,6 +37,8 @@ export interface HubConfig {
   dedupAnswerTtlSeconds: number;
   /** Explicit public URL (otherwise derived from each request's Host header). */
   publicUrl?: string;
+  /** Organisations whose new buckets are private unless the create request says otherwise. */
+  orgsPrivateByDefault: ReadonlySet<string>;
   limits: BodyLimits;
   hooks: {
     afterXorbTempWrite?: (hash: string) => Promise<void> | void;
@@ -43,6 +46,12 @@ export interface HubConfig {
 }
 
 export interface HubContext {
+  /**
+   * Identity of the data directory (random, created with it, kept in its database). The CAS URL handed to
+   * clients ends with it (`casBase`), so a new data directory behind the same address is a new CAS
+   * endpoint to clients: hf_xet keeps what it believes the CAS holds per endpoint URL (under HF_HOME/xet).
+   */
+  storeId: string;
   store: Store;
   xorbs: XorbFiles;
   auth: Auth;
@@ -56,3 +65,9 @@ export interface HubContext {
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 export const nowSecs = (hub: HubContext): number => Math.floor(hub.now() / 1000);
+
+/** Path prefix of the CAS routes of a store: `/cas/<store id>`. */
+export const casPrefix = (hub: HubContext): string => `/cas/${hub.storeId}`;
+
+/** The CAS base URL handed to clients on the request's public origin (no trailing slash). */
+export const casBase = (hub: HubContext, ctx: RequestContext): string => `${ctx.origin}${casPrefix(hub)}`;

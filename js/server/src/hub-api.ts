@@ -4,7 +4,7 @@
  */
 import { isXetHash } from "xet-buckets/core";
 import type { Principal } from "./auth.js";
-import { iso, nowSecs, type HubContext } from "./context.js";
+import { casBase, iso, nowSecs, type HubContext } from "./context.js";
 import {
   HttpError,
   badRequest,
@@ -35,13 +35,31 @@ function requireUser(p: Principal | undefined): Principal {
   return p;
 }
 
-const notFoundBucket = (ns: string, name: string) =>
-  new HttpError(404, `Bucket ${ns}/${name} not found`, { code: "RepoNotFound", exposeMessage: true });
+/**
+ * What the Hub answers for a bucket or repository the caller cannot see, missing and private alike (so
+ * that nobody learns which private names exist):
+ * - a signed-in caller: 404 with `X-Error-Code: RepoNotFound` (huggingface_hub raises `BucketNotFoundError`
+ *   on bucket URLs, `RepositoryNotFoundError` elsewhere);
+ * - an anonymous caller: 401 "Invalid username or password." without an error code. huggingface_hub's
+ *   bucket tests check it against the live Hub (`test_list_bucket_tree_on_private_bucket`: the other user
+ *   gets `BucketNotFoundError`, the anonymous one a plain `HfHubHTTPError` with status 401), and its
+ *   `hf_raise_for_status` reads such a 401 on a repository URL as "repository not found" unless the
+ *   message is the bad-token one.
+ */
+export function notVisible(p: Principal | undefined, what: string, opts: { codeWhenAnonymous?: boolean } = {}): HttpError {
+  if (!p) {
+    return new HttpError(401, ANONYMOUS_401, { code: opts.codeWhenAnonymous ? "RepoNotFound" : undefined });
+  }
+  return new HttpError(404, `${what} not found`, { code: "RepoNotFound" });
+}
 
-/** A bucket the caller may read, or 404 RepoNotFound (missing and unreadable look the same). */
+/** The Hub's message for anonymous requests on something private or missing. */
+export const ANONYMOUS_401 = "Invalid username or password.";
+
+/** A bucket the caller may read; otherwise `notVisible` (missing and unreadable look the same). */
 function readableBucket(hub: HubContext, p: Principal | undefined, ns: string, name: string): BucketRow {
   const b = hub.store.getBucket(ns, name);
-  if (!b || !hub.auth.canRead(p, b)) throw notFoundBucket(ns, name);
+  if (!b || !hub.auth.canRead(p, b)) throw notVisible(p, `Bucket ${ns}/${name}`);
   return b;
 }
 
@@ -140,7 +158,10 @@ export async function createBucket(hub: HubContext, ctx: RequestContext, nsParam
   assertValidName(ns, "namespace");
   assertValidName(name, "bucket name");
   const body = await readJsonObject(ctx, hub.config.limits.json);
-  let isPrivate = false;
+  // A request that does not say gets the namespace's default: private in organisations configured so
+  // (`orgsPrivateByDefault`, like the Hub's organisations whose new repositories are private:
+  // huggingface_hub `test_create_bucket_enterprise_org`), public elsewhere.
+  let isPrivate = hub.config.orgsPrivateByDefault.has(ns);
   if (body.visibility !== undefined && body.visibility !== null) {
     if (body.visibility !== "public" && body.visibility !== "private") {
       throw badRequest(`visibility must be "public" or "private" on the local hub, got ${describe(body.visibility)}`);
@@ -203,6 +224,12 @@ export function listBuckets(hub: HubContext, ctx: RequestContext, nsParam: strin
   const p = principalOf(hub, ctx);
   const ns = resolveNamespace(p, nsParam);
   assertValidName(ns, "namespace");
+  // `bucket_info("name")` without a namespace requests this URL: the Hub answers 404 for a name that is
+  // neither a user nor an organisation (huggingface_hub `test_cannot_bucket_info_with_implicit_namespace`).
+  // Namespaces that still hold buckets (a user since removed from the configuration) remain listable.
+  if (!hub.auth.namespaces.has(ns) && !hub.store.namespaceHasBuckets(ns)) {
+    throw new HttpError(404, `${describe(ns)} is neither a user nor an organisation of this hub (a bucket id is namespace/name)`);
+  }
   const search = ctx.url.searchParams.get("search") ?? undefined;
   const after = decodeCursor(ctx.url.searchParams.get("cursor"), isString);
   const limit = hub.config.bucketPageSize;
@@ -250,7 +277,13 @@ export function listTree(hub: HubContext, ctx: RequestContext, ns: string, name:
   const p = principalOf(hub, ctx);
   const b = readableBucket(hub, p, ns, name);
   const prefix = normalizePrefix(rawPrefix);
-  const recursive = boolParam(ctx.url.searchParams.get("recursive")) ?? false;
+  // Without `recursive` the Hub lists every file below the prefix. huggingface_hub's docstring says the
+  // opposite ("If False (default), list files and directories only at root"), but its tests, run against
+  // the live Hub, expect `list_bucket_tree(id)` (no parameter sent) to return `sub/file.txt` and only
+  // files (`test_list_bucket_tree_on_public_bucket`, `_remote_files` in test_buckets_cli.py), and the
+  // buckets guide calls it "List all files". The tests are the better witness. Clients that want one level
+  // send `recursive=false` (the hf CLI, HfFileSystem, copy_files, @huggingface/hub and this package do).
+  const recursive = boolParam(ctx.url.searchParams.get("recursive")) ?? true;
   boolParam(ctx.url.searchParams.get("expand")); // accepted and ignored: uploadedAt is always sent
   const cursor = decodeCursor(ctx.url.searchParams.get("cursor"), isCursor);
   const limit = hub.config.treePageSize;
@@ -418,7 +451,7 @@ export function xetToken(hub: HubContext, ctx: RequestContext, ns: string, name:
   const b = scope === "write" ? writableBucket(hub, p, ns, name) : readableBucket(hub, p, ns, name);
   const exp = nowSecs(hub) + hub.config.casTokenTtlSeconds;
   const accessToken = hub.auth.mintCasToken({ bucketId: b.id, scope, exp });
-  const casUrl = ctx.origin;
+  const casUrl = casBase(hub, ctx);
   ctx.res.setHeader("Cache-Control", "no-store");
   sendJson(
     ctx,
@@ -440,7 +473,7 @@ export async function resolve(hub: HubContext, ctx: RequestContext, ns: string, 
   }
   const { res } = ctx;
   const tokenUrl = `${ctx.origin}/api/buckets/${b.namespace}/${b.name}/xet-read-token`;
-  const reconUrl = `${ctx.origin}/v1/reconstructions/${f.xetHash}`;
+  const reconUrl = `${casBase(hub, ctx)}/v1/reconstructions/${f.xetHash}`;
   res.setHeader("X-Xet-Hash", f.xetHash);
   res.setHeader("X-Linked-Size", String(f.size));
   res.setHeader("ETag", `"${f.xetHash}"`);

@@ -1,7 +1,7 @@
 /**
  * `xet-buckets-hub`: a local Hugging Face hub for Storage Buckets. One Node `http` server speaks the
  * Hub bucket API (hub-buckets-api.md) at `/api/...` and `/buckets/.../resolve/...`, and the Xet CAS API
- * (xet-protocol.md §6) at `/v1/...` and `/v2/...` of the same origin, so `casUrl` is the hub's URL.
+ * (xet-protocol.md §6) on the same origin under `/cas/<store id>` (`casUrl`; see `LocalHub.storeId`).
  * Data is durable in `dataDir`: metadata in SQLite (`hub.sqlite`), xorbs as files (`xorbs/`).
  * The unmodified official clients (huggingface_hub + hf_xet, @huggingface/hub) work against it.
  *
@@ -20,9 +20,9 @@ import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { XetBucketsError } from "xet-buckets";
 import { MAX_SHARD_BYTES, MAX_XORB_BYTES } from "xet-buckets/core";
-import { Auth, validateUsers, type HubUser } from "./auth.js";
+import { Auth, namespaceProblem, validateUsers, type HubUser } from "./auth.js";
 import { XorbFiles } from "./blobs.js";
-import type { BodyLimits, Core, HubConfig, HubContext } from "./context.js";
+import { casPrefix, type BodyLimits, type Core, type HubConfig, type HubContext } from "./context.js";
 import { HttpError, answerPreflight, newRequestId, publicOrigin, sendError, setCommonHeaders, type RequestContext } from "./http.js";
 import { BodyBudget } from "./budget.js";
 import { route } from "./router.js";
@@ -58,6 +58,12 @@ export interface LocalHubOptions {
    * first start with a random token, stored in the data dir and reported as `devUser`.
    */
   users?: HubUser[];
+  /**
+   * Organisations (from the users' `orgs`) whose new buckets are private by default, like the Hub's
+   * organisations that make new repositories private: a create request that sends neither `private` nor
+   * `visibility` makes a private bucket there; an explicit `private: false` still makes a public one.
+   */
+  orgsPrivateByDefault?: string[];
   /**
    * Public URL of the hub, when clients reach it through a proxy. By default every URL the hub returns
    * (`url`, `Link`, `casUrl`, fetch URLs) starts with the origin of the request's `Host` header.
@@ -108,8 +114,14 @@ export interface LocalHubOptions {
 export interface LocalHub {
   /** `http://HOST:PORT` (no trailing slash): use as `HF_ENDPOINT` / `hubUrl`. */
   url: string;
-  /** The CAS base URL handed to clients (the same origin). */
+  /** The CAS base URL handed to clients: `url` + `/cas/` + `storeId` (no trailing slash). */
   casUrl: string;
+  /**
+   * Identity of the data directory: random, created with it and kept in it. It ends the CAS URL, so that a
+   * new data directory behind the same address is a new CAS endpoint to clients (hf_xet caches what it
+   * uploaded per CAS endpoint under HF_HOME/xet; a wiped store must not look like the old one).
+   */
+  storeId: string;
   host: string;
   port: number;
   dataDir: string;
@@ -133,6 +145,7 @@ export const DEFAULT_LIMITS: BodyLimits = {
 
 const DEV_USER_KEY = "dev_user";
 const SECRET_KEY = "secret";
+const STORE_ID_KEY = "store_id";
 
 function positive(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
@@ -179,6 +192,11 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`invalid port ${port}`);
   if (options.users) validateUsers(options.users);
+  for (const org of options.orgsPrivateByDefault ?? []) {
+    if (namespaceProblem(org) !== undefined || !options.users?.some((u) => u.orgs?.includes(org))) {
+      throw new TypeError(`orgsPrivateByDefault: ${JSON.stringify(org)} is not an organisation of a configured user (users[].orgs)`);
+    }
+  }
   if (options.publicUrl !== undefined) {
     let u: URL | undefined;
     try {
@@ -209,6 +227,8 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       store.metaOrInit(SECRET_KEY, () => randomBytes(32).toString("base64")),
       "base64",
     );
+    // 128 random bits, URL-safe: a new data directory never reuses another's CAS URL.
+    const storeId = store.metaOrInit(STORE_ID_KEY, () => randomBytes(16).toString("hex"));
     let users = options.users ?? [];
     let devUser: HubUser | undefined;
     if (users.length === 0) {
@@ -228,10 +248,12 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       dedupMaxBytes: positive("dedupMaxBytes", options.dedupMaxBytes, MAX_SHARD_BYTES),
       dedupAnswerTtlSeconds: 7 * 24 * 3600,
       publicUrl: options.publicUrl?.replace(/\/+$/, ""),
+      orgsPrivateByDefault: new Set(options.orgsPrivateByDefault),
       limits: { ...DEFAULT_LIMITS, ...options.limits },
       hooks: { afterXorbTempWrite: options.testHooks?.afterXorbTempWrite },
     };
     const hub: HubContext = {
+      storeId,
       store,
       xorbs,
       auth: new Auth(users, secret),
@@ -280,7 +302,8 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
 
     return {
       url: config.publicUrl ?? url,
-      casUrl: config.publicUrl ?? url,
+      casUrl: `${config.publicUrl ?? url}${casPrefix(hub)}`,
+      storeId,
       host: addr.address,
       port: addr.port,
       dataDir,

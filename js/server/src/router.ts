@@ -1,7 +1,14 @@
-/** Maps method + path to a handler. Paths are split on `/` before percent-decoding (hub-buckets-api.md §2.5). */
+/**
+ * Maps method + path to a handler. Paths are split on `/` before percent-decoding (hub-buckets-api.md §2.5).
+ *
+ * CAS routes (`/v1/...`, `/v2/...`, `/fetch/...`) are served under `/cas/<store id>` (the CAS URL the token
+ * endpoints return, see `HubContext.storeId`) and, for CAS URLs handed out before the store id existed
+ * (tokens and fetch URLs of hubs of earlier versions, scripts calling the CAS directly), without prefix too.
+ * A prefix naming another store (a data directory that was replaced) is a 404.
+ */
 import * as cas from "./cas-api.js";
 import type { HubContext } from "./context.js";
-import { HttpError, decodeComponent, type RequestContext } from "./http.js";
+import { HttpError, decodeComponent, sendJson, type RequestContext } from "./http.js";
 import * as hubApi from "./hub-api.js";
 
 type Handler = () => void | Promise<void>;
@@ -21,7 +28,9 @@ export function route(hub: HubContext, ctx: RequestContext): Handler {
       const ns = decodeComponent(seg[2]!);
       if (seg.length === 3) {
         if (get) return () => hubApi.listBuckets(hub, ctx, ns);
-        throw methodNotAllowed("GET");
+        // `delete_bucket("name")` without a namespace: the Hub answers 404 (huggingface_hub
+        // `test_delete_bucket_cannot_do_implicit_namespace`), not 405.
+        throw new HttpError(404, `no bucket id in ${method} ${ctx.rawPath.slice(0, 200)}: a bucket is addressed as namespace/name`);
       }
       const name = decodeComponent(seg[3]!);
       if (seg.length === 4) {
@@ -57,13 +66,40 @@ export function route(hub: HubContext, ctx: RequestContext): Handler {
       throw methodNotAllowed("POST");
     } else if (seg[1] === "whoami-v2" && seg.length === 2 && get) {
       return () => hubApi.whoami(hub, ctx);
+    } else if (seg[1] !== undefined && REPO_KINDS.has(seg[1])) {
+      // The local hub holds no repositories: listings are empty, anything else is a missing repository.
+      if (seg.length === 2 && get) return () => sendJson(ctx, 200, []);
+      return () => missingRepository(hub, ctx);
     }
+  } else if (isRepoResolve(seg)) {
+    return () => missingRepository(hub, ctx);
   } else if (seg[0] === "buckets" && seg[3] === "resolve" && seg.length >= 5) {
     if (!get) throw methodNotAllowed("GET, HEAD");
     const ns = decodeComponent(seg[1]!);
     const name = decodeComponent(seg[2]!);
     return () => hubApi.resolve(hub, ctx, ns, name, decodeComponent(seg.slice(4).join("/")));
-  } else if (seg[0] === "v1" || seg[0] === "v2") {
+  } else if (seg[0] === "cas" && seg.length >= 2) {
+    if (seg[1] !== hub.storeId) {
+      throw new HttpError(
+        404,
+        "this CAS URL belongs to another store (the hub's data directory was replaced): get a new token from the xet-read-token or xet-write-token endpoint",
+      );
+    }
+    const handler = casRoute(hub, ctx, seg.slice(2));
+    if (handler) return handler;
+  } else {
+    const handler = casRoute(hub, ctx, seg);
+    if (handler) return handler;
+  }
+  throw new HttpError(404, `no such endpoint: ${method} ${ctx.rawPath.slice(0, 200)}`);
+}
+
+/** The CAS handler for the segments after the CAS base (`/cas/<store id>`, or none), if any. */
+function casRoute(hub: HubContext, ctx: RequestContext, seg: string[]): Handler | undefined {
+  const { method } = ctx;
+  const is = (...m: string[]) => m.includes(method);
+  const get = is("GET", "HEAD");
+  if (seg[0] === "v1" || seg[0] === "v2") {
     const v = seg[0] === "v1" ? 1 : 2;
     const kind = seg[1];
     if (kind === "xorbs" && seg.length === 4) {
@@ -85,5 +121,27 @@ export function route(hub: HubContext, ctx: RequestContext): Handler {
   } else if (seg[0] === "fetch" && seg.length === 2 && get) {
     return () => cas.fetchXorb(hub, ctx, seg[1]!);
   }
-  throw new HttpError(404, `no such endpoint: ${method} ${ctx.rawPath.slice(0, 200)}`);
+  return undefined;
+}
+
+/** `/api/{models|datasets|spaces|kernels}/...`: the repository kinds of the Hub. */
+const REPO_KINDS = new Set(["models", "datasets", "spaces", "kernels"]);
+
+/** A repository download URL: `/{id}/resolve/...`, `/{ns}/{name}/resolve/...`, `/{datasets|spaces|kernels}/{ns}/{name}/resolve/...`. */
+function isRepoResolve(seg: string[]): boolean {
+  if (seg[0] === "buckets" || seg[0] === "api") return false;
+  if (seg.length >= 3 && seg[1] === "resolve") return true;
+  if (seg.length >= 4 && seg[2] === "resolve") return true;
+  return seg.length >= 5 && seg[3] === "resolve" && (seg[0] === "datasets" || seg[0] === "spaces" || seg[0] === "kernels");
+}
+
+/**
+ * Any repository request: the repository does not exist. Signed-in callers get the Hub's 404 RepoNotFound
+ * (huggingface_hub: `RepositoryNotFoundError`, and `FileNotFoundError` in HfFileSystem). Anonymous ones get
+ * the Hub's 401, here with `X-Error-Code: RepoNotFound` as well: huggingface_hub reads a code-less 401 as
+ * "repository not found" only on https URLs, so over this hub's plain http the code is what makes the
+ * client raise the same `RepositoryNotFoundError` it raises against the Hub.
+ */
+function missingRepository(hub: HubContext, ctx: RequestContext): void {
+  throw hubApi.notVisible(hubApi.principalOf(hub, ctx), "Repository", { codeWhenAnonymous: true });
 }

@@ -350,6 +350,7 @@ export class Store {
       dirUploadedAt: db.prepare<[number, string, string], { t: number | null }>(
         "SELECT max(uploaded_at) AS t FROM files WHERE bucket_id = ? AND path >= ? AND path < ?",
       ),
+      namespaceHasBuckets: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM buckets WHERE namespace = ? LIMIT 1"),
       listBuckets: db.prepare<[{ ns: string; search: string | null; priv: number; after: string | null; limit: number }], RawBucket>(
         `SELECT * FROM buckets WHERE namespace = @ns AND (@search IS NULL OR instr(lower(name), lower(@search)) > 0)
            AND (private = 0 OR @priv) AND (@after IS NULL OR name > @after) ORDER BY name LIMIT @limit`,
@@ -478,6 +479,11 @@ export class Store {
       this.#stmts.moveBucket.run(namespace, name, now, id);
       return true;
     });
+  }
+
+  /** True when some bucket (public or private) is in `namespace`. */
+  namespaceHasBuckets(namespace: string): boolean {
+    return this.#stmts.namespaceHasBuckets.get(namespace) !== undefined;
   }
 
   /** Buckets of a namespace ordered by name, after `afterName`, optionally only public ones. */

@@ -56,7 +56,9 @@ export function isUnderPrefix(path: string, prefix: string): boolean {
 /**
  * B7: lists `prefix` (the bucket root when empty): recursive → every file below it; otherwise its direct
  * children (files and `directory` entries). Follows pagination. The real Hub matches prefixes lexically
- * (`logs` may return `logs.json`); entries outside the folder are dropped here.
+ * (`logs` may return `logs.json`); entries outside the folder are dropped here. `recursive` is always
+ * sent, `false` included: without it the Hub lists every file below the prefix (huggingface_hub's bucket
+ * tests), not one level.
  */
 export async function* listTree(
   ctx: HubContext,

@@ -99,10 +99,10 @@ describe("transient faults: the download completes and verifies", () => {
 
   it("403 from a fetch URL (expired URL) re-queries the reconstruction and succeeds", async () => {
     const r = proxy.add({ path: "/fetch/", action: "status", status: 403, times: 1 });
-    const before = proxy.log.filter((l) => l.path.startsWith("/v2/reconstructions/")).length;
+    const before = proxy.log.filter((l) => l.path.includes("/v2/reconstructions/")).length;
     assertBytesEqual(await fetchAll("small.bin"), small);
     assert.equal(r.injected, 1);
-    assert.equal(proxy.log.filter((l) => l.path.startsWith("/v2/reconstructions/")).length - before, 2, "one re-query");
+    assert.equal(proxy.log.filter((l) => l.path.includes("/v2/reconstructions/")).length - before, 2, "one re-query");
   });
 
   it("an expired CAS token (401) is refreshed once", async () => {
@@ -116,7 +116,7 @@ describe("transient faults: the download completes and verifies", () => {
       clockSkew = 0;
     }
     assert.equal(proxy.log.filter((l) => l.path.endsWith("/xet-read-token")).length - tokens0, 1, "one refresh");
-    assert.ok(proxy.log.some((l) => l.path.startsWith("/v2/reconstructions/") && l.status === 401));
+    assert.ok(proxy.log.some((l) => l.path.includes("/v2/reconstructions/") && l.status === 401));
   });
 
   it("a CAS token close to its expiry is refreshed before use (no 401 needed)", async () => {

@@ -24,7 +24,7 @@ const casBytes: { n: number } = { n: 0 };
 const countingFetch: typeof fetch = async (input, init) => {
   const res = await fetch(input, init);
   const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-  if (new URL(url).pathname.startsWith("/fetch/")) {
+  if (new URL(url).pathname.includes("/fetch/")) {
     const body = new Uint8Array(await res.arrayBuffer());
     casBytes.n += body.length;
     return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });

@@ -33,8 +33,12 @@ export interface TestHub {
   url: string;
   dataDir: string;
   users: typeof TEST_USERS;
-  /** Every finished request since start (across restarts). */
-  requests: RequestInfo[];
+  /**
+   * Every finished request since start (across restarts). `path` is the route: the CAS store prefix
+   * (`/cas/<store id>`, see `LocalHub.storeId`) is removed, so suites count CAS calls as `/v1/...`,
+   * `/v2/...` and `/fetch/...` whichever CAS URL the client used; `rawPath` is the path as requested.
+   */
+  requests: Array<RequestInfo & { rawPath: string }>;
   /** Number of finished requests with this method whose path starts with `pathPrefix`. */
   count(method: string, pathPrefix: string): number;
   /** `{ Authorization: "Bearer <token>" }` */
@@ -49,7 +53,7 @@ export interface TestHub {
 
 export async function startTestHub(options: Partial<LocalHubOptions> = {}): Promise<TestHub> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "xet-test-hub-")));
-  const requests: RequestInfo[] = [];
+  const requests: Array<RequestInfo & { rawPath: string }> = [];
   const base: LocalHubOptions = {
     host: "127.0.0.1",
     port: 0,
@@ -61,7 +65,7 @@ export async function startTestHub(options: Partial<LocalHubOptions> = {}): Prom
     ...options,
     dataDir,
     onRequest: (info) => {
-      requests.push(info);
+      requests.push({ ...info, path: info.path.replace(/^\/cas\/[^/]+(?=\/)/, ""), rawPath: info.path });
       options.onRequest?.(info);
     },
   };

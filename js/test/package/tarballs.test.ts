@@ -283,7 +283,7 @@ export type Sent = xb.CommitResult["dedupLocalBytes"];
         assert.match(await hf(["buckets", "ls", "alice/tarball", "-R"]), /weights\/up\.bin/);
         await hf(["buckets", "cp", "hf://buckets/alice/tarball/weights/up.bin", join(work, "down.bin")]);
         assert.deepEqual(new Uint8Array(await readFile(join(work, "down.bin"))), content, "downloaded bytes equal the upload");
-        assert.match(stderr, /POST \/v1\/xorbs\/\S+ 200/, "hf_xet uploaded xorbs to the hub");
+        assert.match(stderr, /POST \/cas\/[0-9a-f]{32}\/v1\/xorbs\/\S+ 200/, "hf_xet uploaded xorbs to the hub's CAS URL");
       } finally {
         if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, "SIGTERM");
       }

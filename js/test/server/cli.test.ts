@@ -77,7 +77,7 @@ describe("xet-buckets serve", () => {
       assert.equal(await s.exit, 0);
       const log = s.stderr();
       assert.match(log, /GET \/api\/whoami-v2 200/);
-      assert.match(log, /GET \/fetch\/[0-9a-f]{64} 206/);
+      assert.match(log, /GET \/cas\/[0-9a-f]{32}\/fetch\/[0-9a-f]{64} 206/, "fetch URLs are under the CAS URL");
       for (const secret of [write, read, casTok, "sig=", "xetcas_"]) assert.ok(!log.includes(secret), `log leaks ${secret.slice(0, 12)}`);
       assert.match(log, /SIGTERM: closing the hub/);
     } finally {
