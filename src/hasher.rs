@@ -5,7 +5,9 @@ use crate::chunking::Chunker;
 use crate::hash::{chunk_hash, FileHashBuilder, MerkleHash};
 
 /// Bytes scanned for boundaries per step of [`ChunkHasher::update`] before the chunks found are
-/// hashed, so that they are hashed while still in the CPU cache.
+/// hashed, so that they are hashed while still in the CPU cache. In WebAssembly, steps of 64 KiB
+/// (each chunk hashed right after its boundary is found) to 512 KiB measured the same; 2 MiB
+/// (more than the L2 cache) was slower.
 pub(crate) const CACHE_BLOCK: usize = 512 * 1024;
 
 /// Chunks a byte stream and hashes every chunk (§2, §3.3), each chunk in one call of
