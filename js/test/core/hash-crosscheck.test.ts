@@ -20,7 +20,10 @@ test("xet-buckets hash agrees with hf_xet.hash_files on edge sizes, zeros, text 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
 
   const files: [string, Uint8Array][] = [];
-  for (const n of [0, 1, 63, 64, 65, 8127, 8128, 8191, 8192, 8193, 65536, 131071, 131072, 131073, 262144, 1_000_000]) {
+  // Files under 8,192 bytes are one chunk: the sizes around BLAKE3's 1 KiB chunks and 64-byte blocks reach
+  // the WebAssembly chunk-hash kernel's edge cases (lanes left empty, the last block partial, the root).
+  const sizes = [0, 1, 63, 64, 65, 1023, 1024, 1025, 2047, 2048, 3073, 4095, 4096, 4097, 5120, 7169];
+  for (const n of [...sizes, 8127, 8128, 8191, 8192, 8193, 65536, 131071, 131072, 131073, 262144, 1_000_000]) {
     files.push([`random-${n}.bin`, splitmix64(n, n + 7)]);
   }
   files.push(["zeros-1MiB.bin", new Uint8Array(1 << 20)]);
