@@ -10,9 +10,9 @@
 //!
 //! Measured and not kept (V8 on x86-64, which has 16 vector registers for the 16 state and 16
 //! message vectors): two groups of four lanes interleaved (eight BLAKE3 chunks per step) was
-//! 15-20 % slower when interleaved operation by operation (the spills), and 4 to 7 % faster on
-//! whole chunks when interleaved G by G, which does not pay for a second copy of the compression
-//! in the `.wasm` (about 2.7 KB gzipped; the tree and the last chunks need the four-lane one).
+//! 15-20 % slower interleaved operation by operation, and 15-25 % slower interleaved G by G (V8
+//! spills about three times as much; a variant that kept only part of the chaining values was
+//! faster, which does not help a hash).
 
 pub(crate) mod blake3_lanes;
 pub(crate) mod lanes;
