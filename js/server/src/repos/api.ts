@@ -228,7 +228,8 @@ export function repoInfo(hub: HubContext, ctx: RequestContext, type: RepoType, n
   const r = readableRepo(hub, p, type, ns, name);
   const commit = resolveRevision(hub, r, rev);
   const blobs = boolParam(ctx.url.searchParams.get("blobs")) === true;
-  const siblings = allFiles(hub, r, commit.seq).map((f) => {
+  const files = allFiles(hub, r, commit.seq);
+  const siblings = files.map((f) => {
     if (!blobs) return { rfilename: f.path };
     const s: Record<string, unknown> = { rfilename: f.path, size: f.size, blobId: f.oid };
     if (f.sha256 !== null) s.lfs = { sha256: f.sha256, size: f.size, pointerSize: lfsPointer(f.sha256, f.size).length };
@@ -248,7 +249,7 @@ export function repoInfo(hub: HubContext, ctx: RequestContext, type: RepoType, n
     likes: 0,
     tags: [],
     siblings,
-    usedStorage: siblings.length === 0 ? 0 : allFiles(hub, r, commit.seq).reduce((a, f) => a + f.size, 0),
+    usedStorage: files.reduce((a, f) => a + f.size, 0),
   };
   if (r.type === "model") out.modelId = repoId(r);
   if (r.type === "space") {
