@@ -283,6 +283,11 @@ describe("local hub: model and dataset repositories", () => {
     assert.equal((await call(hub, "GET", "/api/models/alice/open")).status, 200);
     assert.equal((await call(hub, "GET", "/alice/open/resolve/main/.gitattributes")).status, 200);
     assert.equal((await call(hub, "GET", "/api/models/alice/open/xet-write-token/main", { token: bob.token })).status, 403);
+    // Spaces need an SDK.
+    assert.equal((await call(hub, "POST", "/api/repos/create", { token: alice.token, body: { name: "app", type: "space" } })).status, 400);
+    await createRepo("alice/app", "space", alice.token, { sdk: "static" });
+    assert.equal((await call(hub, "GET", "/api/spaces/alice/app", { token: alice.token })).json.sdk, "static");
+    assert.equal((await call(hub, "GET", "/spaces/alice/app/resolve/main/.gitattributes", { token: alice.token })).status, 200);
     // Organisations: alice's organisation's repositories are hers to write, bob's are not.
     await createRepo("acme/shared", "model");
     assert.equal(
