@@ -117,7 +117,11 @@ export async function commitToRepo(
     sized.map((p): PreuploadFile => ({ path: p.item.path, size: p.size!, sample: p.sample ?? new Uint8Array(0) })),
     { branch, signal },
   );
-  const modeOf = (p: Pending): UploadMode => modes.get(p.item.path) ?? { mode: "lfs", remoteOid: undefined };
+  // Empty files are regular whatever the Hub says (as huggingface_hub: LFS cannot store them).
+  const modeOf = (p: Pending): UploadMode => {
+    const m = modes.get(p.item.path) ?? { mode: "lfs", remoteOid: undefined };
+    return p.size === 0 ? { ...m, mode: "regular" } : m;
+  };
 
   // 2. LFS files: one read each, through the pipeline, hashed on the way.
   const lfs = pending.filter((p) => modeOf(p).mode === "lfs");

@@ -101,6 +101,8 @@ describe("buckets ↔ repositories", () => {
         files: [
           { path: "w/model.bin", content: weights },
           { path: "config.json", content: new Blob(['{"layers": 2}']) },
+          // .gitattributes sends *.bin to LFS, but an empty file is always regular.
+          { path: "empty.bin", content: new Uint8Array(0) },
           {
             path: "notes.txt",
             content: (async function* () {
@@ -120,6 +122,8 @@ describe("buckets ↔ repositories", () => {
       assert.equal(entries.get("w/model.bin")?.lfs?.oid, sha256(weights));
       assert.equal(entries.get("w/model.bin")?.xetHash, res.perFile[0]!.xetHash);
       assert.equal(entries.get("config.json")?.lfs, undefined, "small text is a regular file");
+      assert.equal(entries.get("empty.bin")?.lfs, undefined, "an empty file is a regular file");
+      assert.equal((await resolveBytes(hub, "/alice/up/resolve/main/empty.bin")).bytes.length, 0);
       const commits = await (
         await fetch(`${hub.url}/api/models/alice/up/commits/main`, { headers: { Authorization: `Bearer ${alice.token}` } })
       ).json();

@@ -411,7 +411,7 @@ export async function pathsInfo(
  * `POST /api/{type}s/{ns}/{name}/preupload/{rev}`: for each file, `lfs` (the bytes go to the Xet CAS, the
  * commit names them by SHA-256) or `regular` (inline in the commit), and the oid of what the path holds now
  * so that clients skip unchanged files. LFS: above 10 MiB, binary samples (a NUL byte), or paths the
- * `.gitattributes` (sent with the request, else the repository's) sends to LFS.
+ * `.gitattributes` (sent with the request, else the repository's) sends to LFS; never empty files.
  */
 export async function preupload(
   hub: HubContext,
@@ -441,7 +441,8 @@ export async function preupload(
       throw badRequest(`files[${i}].size must be a non-negative integer`);
     }
     const sample = typeof o.sample === "string" ? Buffer.from(o.sample, "base64") : Buffer.alloc(0);
-    const lfs = o.size > REGULAR_FILE_MAX_BYTES || sample.includes(0) || isLfsPath(o.path);
+    // Empty files are regular: LFS does not store them (huggingface_hub commits them inline too).
+    const lfs = o.size > 0 && (o.size > REGULAR_FILE_MAX_BYTES || sample.includes(0) || isLfsPath(o.path));
     const current = hub.repos.fileAt(r.id, commit.seq, o.path);
     const out: Record<string, unknown> = { path: o.path, uploadMode: lfs ? "lfs" : "regular", shouldIgnore: false };
     if (current) out.oid = current.sha256 ?? current.oid;
