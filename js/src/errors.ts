@@ -37,7 +37,7 @@ export class InvalidArgumentError extends XetBucketsError {
  * (`serverCode`), and how many attempts were made over how long.
  *
  * Codes: UNAUTHORIZED (401: missing, wrong or expired token), FORBIDDEN (403: the token may not do this),
- * NOT_FOUND, BUCKET_NOT_FOUND, ENTRY_NOT_FOUND, CONFLICT (409), PAYLOAD_TOO_LARGE (413),
+ * NOT_FOUND, BUCKET_NOT_FOUND, REPO_NOT_FOUND, REVISION_NOT_FOUND, ENTRY_NOT_FOUND, CONFLICT (409), PAYLOAD_TOO_LARGE (413),
  * RANGE_NOT_SATISFIABLE (416), UNPROCESSABLE (422), RATE_LIMITED (429), SERVER_ERROR (5xx), HTTP_ERROR.
  */
 export class HubApiError extends XetBucketsError {
@@ -73,6 +73,15 @@ export class HubApiError extends XetBucketsError {
 /** The bucket does not exist, or the token may not see it (404 + X-Error-Code: RepoNotFound). */
 export class BucketNotFoundError extends HubApiError {
   override name = "BucketNotFoundError";
+}
+
+/**
+ * The model, dataset or space repository does not exist, or the token may not see it (404 + X-Error-Code:
+ * RepoNotFound on a repository URL; code REPO_NOT_FOUND). A missing revision of an existing repository is a
+ * `HubApiError` with code REVISION_NOT_FOUND.
+ */
+export class RepoNotFoundError extends HubApiError {
+  override name = "RepoNotFoundError";
 }
 
 /** The file does not exist in the bucket (404 + X-Error-Code: EntryNotFound, or absent from paths-info). */

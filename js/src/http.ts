@@ -10,7 +10,7 @@
  * Retries are quiet (reported through `onRetry` only); the caller sees one error, carrying the number of
  * attempts and the elapsed time, when the budget is spent.
  */
-import { BucketNotFoundError, EntryNotFoundError, HubApiError, NetworkError, XetBucketsError } from "./errors.js";
+import { BucketNotFoundError, EntryNotFoundError, HubApiError, NetworkError, RepoNotFoundError, XetBucketsError } from "./errors.js";
 
 export interface RetryOptions {
   /** Attempts in all, the first included (default 5). */
@@ -139,6 +139,16 @@ export async function errorFromResponse(res: Response, method: string, url: stri
   const init = { statusCode: status, url: u, requestId, data, serverCode, retryAfter };
   const where = `${method} ${u}`;
   const suffix = `${detail ? `: ${detail}` : ""}${requestId ? ` (request id ${requestId})` : ""}`;
+  if (status === 404 && serverCode === "RepoNotFound" && !isBucketUrl(u)) {
+    return new RepoNotFoundError(
+      "REPO_NOT_FOUND",
+      `repository not found (${where})${suffix}. Check the repository id and type, and that your token may read it.`,
+      init,
+    );
+  }
+  if (status === 404 && serverCode === "RevisionNotFound") {
+    return new HubApiError("REVISION_NOT_FOUND", `revision not found (${where})${suffix}`, init);
+  }
   if (status === 404 && serverCode === "RepoNotFound") {
     return new BucketNotFoundError(
       "BUCKET_NOT_FOUND",
@@ -151,6 +161,15 @@ export async function errorFromResponse(res: Response, method: string, url: stri
   }
   const [code, hint] = describeStatus(status);
   return new HubApiError(code, `${hint} (${status} on ${where})${suffix}`, init);
+}
+
+/** True for the Hub's bucket URLs (`/api/buckets/…`, `/buckets/…/resolve/…`); other RepoNotFound answers are about repositories. */
+function isBucketUrl(url: string): boolean {
+  try {
+    return /^\/(api\/)?buckets\//.test(new URL(url).pathname);
+  } catch {
+    return true;
+  }
 }
 
 function describeStatus(status: number): [string, string] {

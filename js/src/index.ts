@@ -9,7 +9,16 @@ export * from "./api/upload.js";
 export * from "./api/buckets.js";
 export * from "./api/files.js";
 export * from "./api/download.js";
-export { HubApiError, BucketNotFoundError, EntryNotFoundError, NetworkError, IntegrityError, BatchError, ProtocolError } from "./errors.js";
+export {
+  HubApiError,
+  BucketNotFoundError,
+  RepoNotFoundError,
+  EntryNotFoundError,
+  NetworkError,
+  IntegrityError,
+  BatchError,
+  ProtocolError,
+} from "./errors.js";
 export * from "./sync/index.js";
 export { indexedDbResumeStore, type IndexedDbResumeOptions } from "./browser/resume.js";
 export * from "./fs/index.js";

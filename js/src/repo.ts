@@ -4,6 +4,12 @@
  *   { type: "bucket", name: "ns/name" }    (@huggingface/hub)
  *   "hf://buckets/ns/name[/path]"          (huggingface_hub, hf CLI)
  *   "ns/name"                              (huggingface_hub bucket_id; accepted where a bucket is implied)
+ *
+ * and model, dataset and space repository designations (`parseRepo`):
+ *   "models/ns/name", "datasets/ns/name", "spaces/ns/name"          (@huggingface/hub, plus "models/")
+ *   { type: "model" | "dataset" | "space", name: "ns/name" }        (@huggingface/hub)
+ *   "hf://models/ns/name[@rev][/path]", "hf://datasets/…", "hf://spaces/…", "hf://ns/name[@rev][/path]" (a model)
+ *   "ns/name"                                                       (a model, where a repository is implied)
  */
 import { InvalidArgumentError } from "./errors.js";
 
@@ -123,4 +129,123 @@ export function joinBucketPath(...parts: string[]): string {
     .flatMap((p) => p.split("/"))
     .filter((s) => s !== "")
     .join("/");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model, dataset and space repositories
+// ---------------------------------------------------------------------------------------------
+
+export type RepoType = "model" | "dataset" | "space";
+
+export interface RepoRef {
+  type: RepoType;
+  namespace: string;
+  name: string;
+  /** "ns/name" */
+  id: string;
+  /** Path inside the repository given with an `hf://` designation ("" when none). No leading or trailing "/". */
+  path: string;
+  /** True when the designation's path ended with "/". */
+  trailingSlash: boolean;
+  /** The revision of an `hf://…@rev` designation (undefined: the caller's, else main). */
+  revision: string | undefined;
+}
+
+const REPO_TYPES: Record<string, RepoType> = { models: "model", datasets: "dataset", spaces: "space" };
+
+/** True when a designation names a model, dataset or space repository (any accepted form but the bare "ns/name"). */
+export function isRepoDesignation(x: unknown): boolean {
+  if (typeof x === "object" && x !== null) {
+    const t = (x as { type?: unknown }).type;
+    return t === "model" || t === "dataset" || t === "space";
+  }
+  if (typeof x !== "string") return false;
+  if (x.startsWith("hf://")) return !x.startsWith("hf://buckets/");
+  return /^(models|datasets|spaces)\//.test(x);
+}
+
+/**
+ * Parses a model, dataset or space designation. Throws `InvalidArgumentError` with the accepted forms when it
+ * is not one (a bucket included). `allowBareId` reads "ns/name" as a model, as @huggingface/hub does.
+ */
+export function parseRepo(designation: unknown, options: { allowBareId?: boolean } = {}): RepoRef {
+  if (typeof designation === "object" && designation !== null) {
+    const { type, name } = designation as { type?: unknown; name?: unknown };
+    if ((type !== "model" && type !== "dataset" && type !== "space") || typeof name !== "string") {
+      throw new InvalidArgumentError(
+        `expected a model, dataset or space repository, got ${JSON.stringify(designation)}: use { type: "model" | "dataset" | "space", name: "ns/name" }`,
+      );
+    }
+    return repoId(type, name, undefined, "", false, designation);
+  }
+  if (typeof designation !== "string") throw new InvalidArgumentError(`expected a repository designation, got ${typeof designation}`);
+  if (designation.startsWith("hf://")) {
+    if (designation.startsWith("hf://buckets/")) {
+      throw new InvalidArgumentError(`"${designation}" is a bucket, not a model, dataset or space repository`);
+    }
+    let rest = designation.slice("hf://".length);
+    let type: RepoType = "model";
+    const first = rest.split("/", 1)[0]!;
+    if (REPO_TYPES[first]) {
+      type = REPO_TYPES[first];
+      rest = rest.slice(first.length + 1);
+    }
+    const parts = rest.split("/");
+    if (parts.length < 2 || !parts[0] || !parts[1]) {
+      throw new InvalidArgumentError(
+        `"${designation}" is not a repository URI: expected hf://[models/|datasets/|spaces/]ns/name[@revision][/path]`,
+      );
+    }
+    let name = parts[1];
+    let revision: string | undefined;
+    const at = name.indexOf("@");
+    if (at >= 0) {
+      revision = decodeRevision(name.slice(at + 1), designation);
+      name = name.slice(0, at);
+    }
+    const raw = parts.slice(2).join("/");
+    return repoId(type, `${parts[0]}/${name}`, revision, raw.replace(/^\/+|\/+$/g, ""), raw.endsWith("/"), designation);
+  }
+  const m = /^(models|datasets|spaces)\/(.*)$/.exec(designation);
+  if (m) return repoId(REPO_TYPES[m[1]!]!, m[2]!, undefined, "", false, designation);
+  if (options.allowBareId && /^[^/]+\/[^/]+$/.test(designation)) return repoId("model", designation, undefined, "", false, designation);
+  throw new InvalidArgumentError(
+    `"${designation}" is not a repository designation: use "models/ns/name", "datasets/ns/name", "spaces/ns/name", { type: "model", name: "ns/name" } or "hf://datasets/ns/name"`,
+  );
+}
+
+function decodeRevision(raw: string, original: string): string {
+  try {
+    const rev = decodeURIComponent(raw);
+    if (rev !== "") return rev;
+  } catch {
+    // fall through
+  }
+  throw new InvalidArgumentError(`invalid revision "${raw}" in "${original}": write ns/name@revision (percent-encode "/" as %2F)`);
+}
+
+function repoId(
+  type: RepoType,
+  id: string,
+  revision: string | undefined,
+  path: string,
+  trailingSlash: boolean,
+  original: unknown,
+): RepoRef {
+  const parts = id.split("/");
+  if (parts.length !== 2 || !parts[0] || !parts[1]) {
+    throw new InvalidArgumentError(`invalid ${type} id "${id}" in ${JSON.stringify(original)}: expected exactly "namespace/name"`);
+  }
+  const [namespace, name] = parts as [string, string];
+  if (!isValidName(namespace) || !isValidName(name)) {
+    throw new InvalidArgumentError(
+      `invalid ${type} id "${id}" in ${JSON.stringify(original)}: use 1-96 letters, digits, "-", "_" or ".", not starting or ending with "-" or "."`,
+    );
+  }
+  return { type, namespace, name, id, path, trailingSlash, revision };
+}
+
+/** "models/ns/name", "datasets/ns/name" or "spaces/ns/name": how messages name a repository. */
+export function repoLabel(r: { type: RepoType; id: string }): string {
+  return `${r.type}s/${r.id}`;
 }

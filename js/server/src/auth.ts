@@ -5,7 +5,7 @@
  *   tokens. A user reads and writes its own namespace and the organisations it belongs to; read tokens
  *   only read. Public buckets are readable by anyone, anonymous callers included.
  * - CAS tokens (from `xet-read-token` / `xet-write-token`) are stateless: an HMAC-signed payload with
- *   the bucket id, the scope (read or write) and the expiry. The signing secret is persisted in the
+ *   the bucket or repository id, the scope (read or write) and the expiry. The signing secret is persisted in the
  *   database, so tokens survive a restart.
  * - Fetch URLs of reconstructions are signed the same way (xorb, byte ranges, expiry) and need no
  *   Authorization header.
@@ -35,12 +35,12 @@ export interface Principal {
 
 export type CasScope = "read" | "write";
 
-export interface CasClaims {
-  bucketId: number;
+/** What a CAS token grants: access to the files of one bucket, or of one repository (`repoId`). */
+export type CasClaims = {
   scope: CasScope;
   /** Unix seconds. */
   exp: number;
-}
+} & ({ bucketId: number; repoId?: undefined } | { repoId: number; bucketId?: undefined });
 
 const TOKEN_PREFIX = "hf_";
 const CAS_PREFIX = "xetcas_";
@@ -131,7 +131,8 @@ export class Auth {
   // ----------------------------------------------------------------------------------- CAS tokens
 
   mintCasToken(claims: CasClaims): string {
-    const payload = b64url(JSON.stringify({ v: 1, b: claims.bucketId, s: claims.scope === "write" ? "w" : "r", e: claims.exp }));
+    const owner = claims.repoId !== undefined ? { r: claims.repoId } : { b: claims.bucketId };
+    const payload = b64url(JSON.stringify({ v: 1, ...owner, s: claims.scope === "write" ? "w" : "r", e: claims.exp }));
     const sig = createHmac("sha256", this.#tokenKey).update(payload).digest("base64url");
     return `${CAS_PREFIX}${payload}.${sig}`;
   }
@@ -146,19 +147,26 @@ export class Auth {
     const want = createHmac("sha256", this.#tokenKey).update(payload).digest();
     const got = Buffer.from(sig, "base64url");
     if (got.length !== want.length || !timingSafeEqual(got, want)) throw bad();
-    let claims: { v?: unknown; b?: unknown; s?: unknown; e?: unknown };
+    let claims: { v?: unknown; b?: unknown; r?: unknown; s?: unknown; e?: unknown };
     try {
       claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as typeof claims;
     } catch {
       throw bad();
     }
-    if (claims.v !== 1 || typeof claims.b !== "number" || typeof claims.e !== "number" || (claims.s !== "r" && claims.s !== "w")) {
+    if (
+      claims.v !== 1 ||
+      (typeof claims.b === "number") === (typeof claims.r === "number") ||
+      typeof claims.e !== "number" ||
+      (claims.s !== "r" && claims.s !== "w")
+    ) {
       throw bad();
     }
     if (claims.e <= nowSecs) {
       throw new HttpError(401, "the CAS access token has expired: refresh it from the token endpoint");
     }
-    return { bucketId: claims.b, scope: claims.s === "w" ? "write" : "read", exp: claims.e };
+    const scope = claims.s === "w" ? "write" : "read";
+    if (typeof claims.r === "number") return { repoId: claims.r, scope, exp: claims.e };
+    return { bucketId: claims.b as number, scope, exp: claims.e };
   }
 
   // ----------------------------------------------------------------------------------- fetch URLs

@@ -3,6 +3,7 @@ import type { Auth } from "./auth.js";
 import type { BodyBudget } from "./budget.js";
 import type { XorbFiles } from "./blobs.js";
 import type { RequestContext } from "./http.js";
+import type { RepoStore } from "./repos/store.js";
 import type { Store } from "./store.js";
 
 /** The WebAssembly core's TypeScript wrapper (loaded once per process by `initCore`). */
@@ -53,6 +54,8 @@ export interface HubContext {
    */
   storeId: string;
   store: Store;
+  /** Model, dataset and space repositories (tables in the same database). */
+  repos: RepoStore;
   xorbs: XorbFiles;
   auth: Auth;
   core: Core;

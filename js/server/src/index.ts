@@ -26,6 +26,7 @@ import { casPrefix, type BodyLimits, type Core, type HubConfig, type HubContext 
 import { HttpError, answerPreflight, newRequestId, publicOrigin, sendError, setCommonHeaders, type RequestContext } from "./http.js";
 import { BodyBudget } from "./budget.js";
 import { route } from "./router.js";
+import { RepoStore } from "./repos/store.js";
 import { Store } from "./store.js";
 
 export type { HubUser } from "./auth.js";
@@ -255,6 +256,7 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
     const hub: HubContext = {
       storeId,
       store,
+      repos: new RepoStore(store),
       xorbs,
       auth: new Auth(users, secret),
       core,

@@ -14,9 +14,10 @@ import type BetterSqlite3 from "better-sqlite3";
 import { XetBucketsError } from "xet-buckets";
 import { ZERO_HASH } from "xet-buckets/core";
 import { folderEnd } from "./paths.js";
+import { REPOS_SCHEMA } from "./repos/schema.js";
 
 export const DB_FILE = "hub.sqlite";
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export interface BucketRow {
   id: number;
@@ -89,6 +90,8 @@ export type BatchOp =
   | { type: "failed"; path: string; error: string }
   | { type: "addFile"; path: string; xetHash: string; mtime: number | null; contentType: string | null }
   | { type: "copyFile"; path: string; xetHash: string; mtime: number | null; sourceBucketId: number }
+  /** A copy whose source (a repository file) was resolved by the caller in the same synchronous step. */
+  | { type: "copyResolved"; path: string; xetHash: string; mtime: number | null; size: number }
   | { type: "deleteFile"; path: string };
 
 export interface BatchOpResult {
@@ -99,9 +102,19 @@ export interface BatchOpResult {
 /** A validated upload shard, ready to be registered. */
 export interface ShardRegistration {
   digest: string;
-  bucketId: number;
+  /** The bucket whose write token uploaded the shard (null for a repository's). */
+  bucketId: number | null;
+  /** The repository whose write token uploaded the shard (null for a bucket's). */
+  repoId: number | null;
   size: number;
-  files: Array<{ hash: string; size: number; terms: TermRow[]; firstChunk: { hash: string; xorb: string; index: number } | null }>;
+  files: Array<{
+    hash: string;
+    size: number;
+    terms: TermRow[];
+    firstChunk: { hash: string; xorb: string; index: number } | null;
+    /** The SHA-256 the shard declares for the file (its metadata extension), plain hex. */
+    sha256: string | null;
+  }>;
   /** Every xorb the shard mentions (its xorb section and its terms). */
   xorbs: string[];
 }
@@ -214,6 +227,8 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX shard_xorbs_by_shard ON shard_xorbs (shard_id, xorb_hash);
   `,
+  // version 2: model, dataset and space repositories (repos/schema.ts)
+  REPOS_SCHEMA,
 ];
 
 function packU32(values: ArrayLike<number>): Buffer {
@@ -392,7 +407,9 @@ export class Store {
         "SELECT 1 AS one FROM files WHERE bucket_id = ? AND xet_hash = ? LIMIT 1",
       ),
       shardByDigest: db.prepare<[string], { id: number }>("SELECT id FROM shards WHERE digest = ?"),
-      insertShard: db.prepare("INSERT INTO shards (digest, bucket_id, size, file_count, xorb_count, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+      insertShard: db.prepare(
+        "INSERT INTO shards (digest, bucket_id, repo_id, size, file_count, xorb_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ),
       insertShardXorb: db.prepare("INSERT OR IGNORE INTO shard_xorbs (xorb_hash, shard_id) VALUES (?, ?)"),
       shardsOfXorb: db.prepare<[string, number], { shard_id: number }>(
         "SELECT shard_id FROM shard_xorbs WHERE xorb_hash = ? ORDER BY shard_id DESC LIMIT ?",
@@ -613,6 +630,9 @@ export class Store {
             size = cas.size;
           }
           contentType = op.contentType;
+        } else if (op.type === "copyResolved") {
+          size = op.size;
+          contentType = null;
         } else {
           const source = this.#stmts.fileWithHash.get(op.sourceBucketId, op.xetHash);
           if (!source) {
@@ -698,9 +718,10 @@ export class Store {
   /**
    * Registers a validated shard in one transaction: new file reconstructions, the bucket that
    * uploaded them, first chunks of files in the dedup index, and which xorbs belong together.
+   * `alsoInTransaction` runs inside the same transaction (a repository's records of the shard's files).
    * Returns 1 when something new was registered, 0 when the shard (or all its files) was known.
    */
-  registerShard(s: ShardRegistration, now: number): 0 | 1 {
+  registerShard(s: ShardRegistration, now: number, alsoInTransaction?: () => void): 0 | 1 {
     return this.write("shard", () => {
       let fresh = false;
       for (const f of s.files) {
@@ -712,12 +733,13 @@ export class Store {
           }
         }
         if (f.firstChunk) this.#stmts.insertDedupChunk.run(f.firstChunk.hash, f.firstChunk.xorb, f.firstChunk.index);
-        this.#stmts.insertFileBucket.run(f.hash, s.bucketId);
+        if (s.bucketId !== null) this.#stmts.insertFileBucket.run(f.hash, s.bucketId);
       }
+      alsoInTransaction?.();
       const known = this.#stmts.shardByDigest.get(s.digest);
       if (!known) {
         fresh = true;
-        const info = this.#stmts.insertShard.run(s.digest, s.bucketId, s.size, s.files.length, s.xorbs.length, now);
+        const info = this.#stmts.insertShard.run(s.digest, s.bucketId, s.repoId, s.size, s.files.length, s.xorbs.length, now);
         const id = Number(info.lastInsertRowid);
         for (const x of s.xorbs) this.#stmts.insertShardXorb.run(x, id);
       }

@@ -17,7 +17,8 @@ import {
   putBucketSettings,
   type BucketInfo,
 } from "../hub/buckets.js";
-import { parseBucket, type BucketDesignation, type BucketRef } from "../repo.js";
+import { deleteRepoRequest, postCreateRepo, repoApiPath } from "../hub/repos.js";
+import { isRepoDesignation, parseRepo, repoLabel, parseBucket, type BucketDesignation, type BucketRef } from "../repo.js";
 
 export type { BucketInfo } from "../hub/buckets.js";
 export type { BucketDesignation } from "../repo.js";
@@ -29,11 +30,11 @@ export type CommonOptions = HubCallOptions;
 export type RepoDesignation = BucketDesignation | { type: string; name: string };
 
 const NOT_A_BUCKET =
-  'xet-buckets handles Storage Buckets only: designate one as "buckets/ns/name", { type: "bucket", name: "ns/name" } or "hf://buckets/ns/name"; use @huggingface/hub for models, datasets and spaces';
+  'this call takes a Storage Bucket: designate one as "buckets/ns/name", { type: "bucket", name: "ns/name" } or "hf://buckets/ns/name" (for model, dataset and space repositories xet-buckets has createRepo, deleteRepo, repoExists, listFiles, pathsInfo, uploadFiles, commit, copyFiles and copyFolder; @huggingface/hub has the rest)';
 
 /**
  * Parses the `repo` of a call into a bucket. Models, datasets, spaces and kernels are refused with an
- * `InvalidArgumentError` that says this package handles buckets only. `allowBareId` accepts "ns/name"
+ * `InvalidArgumentError` that says the call takes a bucket. `allowBareId` accepts "ns/name"
  * (huggingface_hub's bucket_id, used by the Python-style functions).
  */
 export function toBucket(repo: RepoDesignation, options: { allowBareId?: boolean } = {}): BucketRef {
@@ -67,6 +68,8 @@ export function contextOf(options: CommonOptions): HubContext {
  * Creates a bucket (`POST /api/buckets/{ns}/{name}`). Like @huggingface/hub, an existing bucket is an
  * error (`HubApiError` 409, code CONFLICT); use `createBucket(…, { existOk: true })` to accept it.
  * `license`, `sdk` do not apply to buckets and are ignored; `files` is refused (upload them instead).
+ * A model, dataset or space designation ("models/ns/name", `{ type: "dataset", name }`…) creates that
+ * repository (`POST /api/repos/create`; spaces need `sdk`), with the same 409 when it exists.
  */
 export async function createRepo(
   params: {
@@ -83,19 +86,37 @@ export async function createRepo(
     sdk?: string;
   } & CommonOptions,
 ): Promise<{ repoUrl: string; id: string }> {
-  const bucket = toBucket(params.repo);
   if (params.files?.length) {
-    throw new InvalidArgumentError("files cannot be added when a bucket is created: create it, then upload them with uploadFiles()");
+    throw new InvalidArgumentError(
+      "files cannot be added at creation by xet-buckets: create the repository, then upload them with uploadFiles()",
+    );
   }
   const ctx = contextOf(params);
   const visibility = params.visibility ?? (params.private !== undefined ? (params.private ? "private" : "public") : undefined);
+  if (isRepoDesignation(params.repo)) {
+    const repo = parseRepo(params.repo);
+    const answer = await postCreateRepo(ctx, repo, { visibility, sdk: params.sdk, signal: params.abortSignal });
+    if (!answer.created) {
+      throw new HubApiError("CONFLICT", `${repoLabel(repo)} already exists`, { statusCode: 409, url: `${ctx.hubUrl}/api/repos/create` });
+    }
+    return { repoUrl: answer.url, id: repo.id };
+  }
+  const bucket = toBucket(params.repo);
   const answer = await postCreateBucket(ctx, bucket, { visibility, resourceGroupId: params.resourceGroupId }, params.abortSignal);
   if (!answer.created) throw alreadyExists(bucket, ctx);
   return { repoUrl: answer.url, id: answer.id };
 }
 
-/** Deletes a bucket and all its files (`DELETE /api/buckets/{ns}/{name}`). Missing → `BucketNotFoundError`. */
+/**
+ * Deletes a bucket and all its files (`DELETE /api/buckets/{ns}/{name}`). Missing → `BucketNotFoundError`.
+ * A model, dataset or space designation deletes that repository (`DELETE /api/repos/delete`; missing →
+ * `RepoNotFoundError`).
+ */
 export async function deleteRepo(params: { repo: RepoDesignation } & CommonOptions): Promise<void> {
+  if (isRepoDesignation(params.repo)) {
+    await deleteRepoRequest(contextOf(params), parseRepo(params.repo), params.abortSignal);
+    return;
+  }
   const bucket = toBucket(params.repo);
   await deleteBucketRequest(contextOf(params), bucket, params.abortSignal);
 }
@@ -104,9 +125,14 @@ export async function deleteRepo(params: { repo: RepoDesignation } & CommonOptio
 export async function repoExists(
   params: { repo: RepoDesignation; /** Unused for buckets. */ revision?: string } & CommonOptions,
 ): Promise<boolean> {
-  const bucket = toBucket(params.repo);
   const ctx = contextOf(params);
-  const res = await ctx.request(`/api/buckets/${bucket.namespace}/${bucket.name}?expand[]=likes`, {
+  const path = isRepoDesignation(params.repo)
+    ? repoApiPath(parseRepo(params.repo))
+    : (() => {
+        const bucket = toBucket(params.repo);
+        return `/api/buckets/${bucket.namespace}/${bucket.name}`;
+      })();
+  const res = await ctx.request(`${path}?expand[]=likes`, {
     accept: [401, 404],
     signal: params.abortSignal,
   });

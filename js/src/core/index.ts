@@ -312,8 +312,12 @@ export class UploadSession {
   get outstandingQueries(): number {
     return this.#inner.outstandingQueries;
   }
-  finishFile(): wasm.FileResult {
-    return guard(() => this.#inner.finishFile());
+  /**
+   * Finishes the open file. `sha256` (plain hex): the file's SHA-256 computed by the caller, stored in the
+   * shard (the LFS pointer of repository commits), for files fed with `pushChunks`, which never sees the bytes.
+   */
+  finishFile(sha256?: string): wasm.FileResult {
+    return guard(() => this.#inner.finishFile(sha256));
   }
   /** The next closed xorb (its body copied out of WebAssembly memory), or undefined. */
   takeXorb(): wasm.XorbResult | undefined {
@@ -397,6 +401,22 @@ export class FileHashBuilder {
     guard(() => this.#inner.addChunks(hashes, lengths));
   }
   finish(): string {
+    try {
+      return guard(() => this.#inner.finish());
+    } finally {
+      this.#inner.free();
+    }
+  }
+}
+
+/** An incremental SHA-256 in the core (runtimes without a native one: browsers, edge). */
+export class Sha256Hasher {
+  #inner = guard(() => new wasm.Sha256Hasher());
+  update(data: Uint8Array): void {
+    guard(() => this.#inner.update(data));
+  }
+  /** The digest as plain hex; frees the hasher. */
+  digest(): string {
     try {
       return guard(() => this.#inner.finish());
     } finally {

@@ -31,6 +31,7 @@ export {
   InvalidArgumentError,
   HubApiError,
   BucketNotFoundError,
+  RepoNotFoundError,
   EntryNotFoundError,
   NetworkError,
   IntegrityError,

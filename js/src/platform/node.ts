@@ -5,6 +5,7 @@
  *
  * The runtime is detected here, once: Deno and Bun by their globals, Node otherwise.
  */
+import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -15,7 +16,7 @@ import { writeFileAtomic } from "./node/download.js";
 import { LocalFileError, openFile, readFileBlocks, statFile, toPath } from "./node/files.js";
 import { openResumeState } from "./node/resume.js";
 import { walkDirectory } from "./node/walk.js";
-import type { Implements, LocalFiles, Runtime, WorkerHost } from "./types.js";
+import type { Implements, LocalFiles, Runtime, Sha256, WorkerHost } from "./types.js";
 import type * as Self from "./node.js";
 import { moduleWorkers } from "./web-workers.js";
 
@@ -53,6 +54,11 @@ export const localFiles: LocalFiles | undefined = {
   writeAtomic: writeFileAtomic,
   openResumeState,
 };
+
+export function nativeSha256(): Sha256 | undefined {
+  const h = createHash("sha256");
+  return { update: (data) => void h.update(data), digest: () => h.digest("hex") };
+}
 
 export function defaultWorkers(): number {
   return runtime === "node" ? Math.max(1, Math.min(4, availableParallelism())) : 0;

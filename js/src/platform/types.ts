@@ -35,6 +35,18 @@ export interface Platform {
   readCoreWasm(url: URL): Promise<Uint8Array<ArrayBuffer> | undefined>;
   /** Starts chunking workers (js/src/pool): `worker_threads` in Node, module Web Workers elsewhere; undefined without workers. */
   chunkingWorkers(): WorkerHost | undefined;
+  /**
+   * A native incremental SHA-256 (`node:crypto` in Node, Deno and Bun); undefined where there is none (Web
+   * Crypto digests whole buffers only), and the core computes it instead.
+   */
+  nativeSha256(): Sha256 | undefined;
+}
+
+/** An incremental SHA-256 (the LFS pointers of repository commits). */
+export interface Sha256 {
+  update(data: Uint8Array): void;
+  /** The digest as plain hex; the hasher is done. */
+  digest(): string;
 }
 
 // ---------------------------------------------------------------------------------------------

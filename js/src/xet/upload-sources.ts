@@ -25,6 +25,11 @@ export interface UploadItem {
   contentType?: string;
   /** True when `source` is a local path (string or `file:` URL): read with two alternating buffers. */
   local?: boolean;
+  /**
+   * The SHA-256 (plain hex) of the bytes the upload read, from a caller that hashes the source as it is
+   * read; asked for once the file is read, and stored in the shard (repository commits name LFS files by it).
+   */
+  sha256?: () => string;
 }
 
 /** A range of the original content replaced by new content (@huggingface/hub's `CommitEditFile` edits). */

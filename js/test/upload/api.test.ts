@@ -19,7 +19,7 @@ import {
   type BytesEvent,
   type UploadProgressEvent,
 } from "../../src/api/upload.js";
-import { BatchError, InvalidArgumentError } from "../../src/errors.js";
+import { BatchError, InvalidArgumentError, RepoNotFoundError } from "../../src/errors.js";
 import { xetHash } from "../../src/hash.js";
 import { textInput } from "../helpers/generators.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
@@ -34,7 +34,7 @@ before(async () => {
 });
 after(() => h.close());
 
-test("bucket designations: buckets/ns/name, { type: bucket }, hf://buckets/ns/name/prefix; other repos refused", async () => {
+test("bucket designations: buckets/ns/name, { type: bucket }, hf://buckets/ns/name/prefix; bare ids refused, repositories are repositories", async () => {
   const bucket = await newBucket(h, "desig");
   const common = { hubUrl: h.url, accessToken: ALICE.token };
   await uploadFile({ ...common, repo: `buckets/${bucket}`, file: { path: "a.txt", content: enc("a") } });
@@ -42,8 +42,17 @@ test("bucket designations: buckets/ns/name, { type: bucket }, hf://buckets/ns/na
   await uploadFile({ ...common, repo: `hf://buckets/${bucket}/deep/er`, file: { path: "c.txt", content: enc("c") } });
   assert.deepEqual((await listTree(h.url, bucket)).map((e) => e.path).sort(), ["a.txt", "b.txt", "deep/er/c.txt"]);
 
+  // A model or dataset designation commits to that repository (js/test/api/repos.test.ts): a missing one is a
+  // RepoNotFoundError.
+  for (const repo of [`datasets/${bucket}`, { type: "model", name: bucket }]) {
+    await assert.rejects(
+      uploadFiles({ ...common, repo, files: [{ path: "x", content: enc("x") }] }),
+      RepoNotFoundError,
+      JSON.stringify(repo),
+    );
+  }
   const before = h.requests.length;
-  for (const repo of [bucket, `datasets/${bucket}`, { type: "model", name: bucket }, "bucket/alice/x", "buckets/alice"]) {
+  for (const repo of [bucket, { type: "kernel", name: bucket }, "bucket/alice/x", "buckets/alice"]) {
     await assert.rejects(
       uploadFiles({ ...common, repo: repo as never, files: [{ path: "x", content: enc("x") }] }),
       InvalidArgumentError,
