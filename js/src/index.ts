@@ -13,3 +13,4 @@ export { HubApiError, BucketNotFoundError, EntryNotFoundError, NetworkError, Int
 export * from "./sync/index.js";
 export { indexedDbResumeStore, type IndexedDbResumeOptions } from "./browser/resume.js";
 export * from "./fs/index.js";
+export * from "./api/watch.js";
