@@ -58,7 +58,7 @@ class Stream {
     const dec = new TextDecoder();
     let buf = "";
     try {
-      for await (const chunk of body) {
+      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
         buf += dec.decode(chunk, { stream: true });
         let i: number;
         while ((i = buf.indexOf("\n\n")) >= 0) {
