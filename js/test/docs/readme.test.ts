@@ -33,7 +33,7 @@ test("README usage snippets run as written against a local hub", async (t) => {
   });
   const env = { ...process.env, HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token } as Record<string, string>;
   const outputs: Record<string, string> = {};
-  for (const name of ["upload", "download", "manage", "sync", "fs", "hash"]) {
+  for (const name of ["upload", "download", "manage", "sync", "fs", "hash", "live", "watch"]) {
     const file = join(scripts, `${name}.mjs`);
     await writeFile(file, await snippet(name));
     const r = await runProcess(process.execPath, [file], { env, cwd, timeoutMs: 120_000 });
@@ -51,6 +51,9 @@ test("README usage snippets run as written against a local hub", async (t) => {
   assert.match(outputs.sync!, /uploads: 0, downloads: 0, deletes: 0, skips: 1/);
   assert.match(outputs.fs!, /buckets\/alice\/checkpoints\/step-1\/model\.bin/);
   assert.match(outputs.fs!, /16 step 1 loss 2\.31/);
+  assert.match(outputs.live!, /^add step-3\/model\.bin 1024$/m);
+  assert.match(outputs.live!, /buckets\/alice\/checkpoints\/step-3\/model\.bin/);
+  assert.equal(outputs.watch!.trim(), "upload ckpt.bin 3000000", "the checkpoint was uploaded once, whole");
   assert.deepEqual(outputs.hash!.trim().split("\n"), [
     "49a7fffaf5f34109d4a191757f3e541e26437dcd1e0e83153454a503757856be",
     "49a7fffaf5f34109d4a191757f3e541e26437dcd1e0e83153454a503757856be 1 1",
