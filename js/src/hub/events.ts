@@ -162,7 +162,8 @@ export type ResumePoint = { cursor: string } | { since: string } | Record<string
  * Opens one session of the feed and yields its events until the stream ends (EOF, or the caller stops).
  * Throws `EventsUnavailableError`, the typed HTTP errors of the request (401, 403, `BucketNotFoundError`…,
  * after the retry policy for network errors and 5xx), or the network error that broke the stream.
- * `idleTimeoutMs`: a stream silent for longer (the Hub pings every ~30 s) is dropped with a `NetworkError`.
+ * `idleTimeoutMs`: a stream silent for longer while it is read (the Hub pings every ~30 s) is dropped with a
+ * `NetworkError`; the time the caller takes with an event does not count.
  */
 export async function* followSession(
   ctx: HubContext,
@@ -207,7 +208,11 @@ export async function* followSession(
     arm();
     for await (const msg of parseSse(res.body, arm)) {
       const ev = feedEvent(msg);
-      if (ev) yield ev;
+      if (!ev) continue;
+      // The stream is not read while the caller handles the event (however long): the idle clock waits too.
+      clearTimeout(idle);
+      yield ev;
+      arm();
     }
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason;

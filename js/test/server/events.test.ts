@@ -424,6 +424,38 @@ describe("live events feed: resumption and the replay window", () => {
     }
   });
 
+  it("a data directory of schema version 1 gets the change log: its buckets resume from updatedAt, not from earlier", async () => {
+    const hub = await startTestHub();
+    try {
+      await createBucket(hub, "alice/older", alice.token);
+      await mustBatch(hub, "alice/older", adds(["before/upgrade"]));
+      await hub.hub.close();
+      // What a hub of schema version 1 left: the same tables without the change log.
+      const db = new (loadSqlite())(join(hub.dataDir, "hub.sqlite"));
+      db.exec("DROP TABLE bucket_events; DROP TABLE bucket_event_horizons; DELETE FROM schema_version WHERE version = 2;");
+      db.close();
+      await hub.restart();
+      const info = await call(hub, "GET", "/api/buckets/alice/older", { token: alice.token });
+      const fromUpdate = await Stream.open(hub, "alice/older", { token: alice.token, query: { since: info.json.updatedAt } });
+      await fromUpdate.until((x) => !!x.last("ready") || x.ended, "an answer");
+      assert.equal(fromUpdate.events[0]!.event, "ready");
+      fromUpdate.close();
+      const older = await Stream.open(hub, "alice/older", { token: alice.token, query: { since: "1970-01-01T00:00:00Z" } });
+      await older.until((x) => x.ended, "end");
+      assert.equal(older.events[0]!.data.reason, "since-expired", "its history before the upgrade is not held");
+      await mustBatch(hub, "alice/older", adds(["after/upgrade"]));
+      const live = await Stream.open(hub, "alice/older", { token: alice.token, query: { since: info.json.updatedAt } });
+      await live.until((x) => !!x.last("ready"), "ready");
+      assert.deepEqual(
+        live.changes().map((c) => c.path),
+        ["after/upgrade"],
+      );
+      live.close();
+    } finally {
+      await hub.close();
+    }
+  });
+
   it("drops changes older than maxAgeMs", async () => {
     let clock = Date.now();
     const hub = await startTestHub({ now: () => clock, events: { maxAgeMs: 60_000 } });
