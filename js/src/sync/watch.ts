@@ -25,10 +25,11 @@
  * errors end the watch. Aborting stops at once: an upload in progress registers nothing (unless its final batch
  * request is already in flight), a download in progress leaves no temporary file.
  */
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, XetBucketsError } from "../errors.js";
 import { backoff, retryConfig, sleep } from "../http.js";
 import { isTransient } from "../hub/events.js";
 import type { WalkProblem } from "../platform/types.js";
+import { checkBucketPath } from "../repo.js";
 import { localFilesFor } from "../sources.js";
 import { parseTime } from "../api/files.js";
 import { commitIter, type CommitOperation, type CommitResult } from "../api/upload.js";
@@ -204,12 +205,23 @@ async function watchUp(s: Sides, filter: FilterMatcher, options: SyncOptions): P
 
   /** Something changed since the last plan (or a round ran): plan again. */
   let replan = true;
+  /** Local names that cannot be bucket paths (a backslash, too long…): reported once, never uploaded. */
+  const unfit = new Set<string>();
   const observe = (rel: string, st: SideFile | undefined, now: number) => {
     const prev = seen.get(rel);
     if (!st) {
       if (seen.delete(rel)) replan = true;
       return;
     }
+    if (!prev && !unfit.has(rel)) {
+      try {
+        checkBucketPath(s.prefix ? `${s.prefix}/${rel}` : rel);
+      } catch (err) {
+        unfit.add(rel);
+        warn(`${rel} is not uploaded: ${(err as Error).message}`);
+      }
+    }
+    if (unfit.has(rel)) return;
     if (!prev || prev.size !== st.size || prev.mtimeMs !== st.mtimeMs) {
       seen.set(rel, { size: st.size, mtimeMs: st.mtimeMs, since: now });
       replan = true;
@@ -251,6 +263,7 @@ async function watchUp(s: Sides, filter: FilterMatcher, options: SyncOptions): P
           warnOnce(`cannot read ${s.localRoot}: ${(err as Error).message}`);
         }
         nextRescan = Date.now() + rescanMs;
+        replan = true; // what a rescan found (or no longer finds) unreadable changes which deletes may go
         if (!started) {
           started = true;
           emit({ type: "watching", direction: "upload", source: s.localRoot, dest: s.remoteUri, how });
@@ -314,6 +327,22 @@ async function watchUp(s: Sides, filter: FilterMatcher, options: SyncOptions): P
           failures = 0;
         } catch (err) {
           if (signal?.aborted) throw signal.reason;
+          const code = (err as XetBucketsError)?.code;
+          if (err instanceof XetBucketsError && (code === "FILE_NOT_FOUND" || code === "LOCAL_IO")) {
+            // A file went away before it was read, or cannot be read: look again; an unreadable one waits until it changes.
+            const abs = (err as { path?: unknown }).path;
+            const rel = typeof abs === "string" ? uploads.find((r) => files.join(s.localRoot, r) === abs) : undefined;
+            const v = rel === undefined ? undefined : seen.get(rel);
+            if (rel !== undefined && v && code === "LOCAL_IO") refused.set(rel, `${v.size}:${v.mtimeMs}`);
+            warn(`${err.message}${code === "LOCAL_IO" ? " (skipped until it changes)" : ""}`);
+            rescanDue = true;
+            if (rel === undefined) {
+              failures++;
+              retryAt = Date.now() + backoff(cfg, failures);
+              planDue = Math.min(planDue, retryAt);
+            }
+            continue;
+          }
           if (!isTransient(err)) throw err;
           failures++;
           const delay = backoff(cfg, failures);

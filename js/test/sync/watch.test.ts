@@ -48,7 +48,8 @@ function watching(source: string, dest: string, options: Parameters<typeof syncB
     async until(pred: () => boolean, what: string, ms = 15_000) {
       const deadline = Date.now() + ms;
       while (!pred()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events).slice(0, 1500)}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events.filter((e) => e.type !== "upload")).slice(0, 3000)}`);
         await Promise.race([run, new Promise((r) => setTimeout(r, 25))]);
       }
     },
@@ -98,6 +99,21 @@ describe("syncBucket watch mode", () => {
     await forced.until(() => forced.transfers().length === 4, "4 deletes");
     await forced.stop();
     assert.deepEqual(await remoteFiles("alice/guards"), []);
+  });
+
+  it("a local name that cannot be a bucket path is reported once and skipped; the others go", async () => {
+    await createBucket(hub, "alice/names", hub.users.alice.token);
+    const src = join(work, "names");
+    await mkdir(src);
+    await writeFile(join(src, "back\\slash.txt"), "x");
+    await writeFile(join(src, "fine.txt"), "y");
+    const w = watching(src, "hf://buckets/alice/names");
+    await w.until(() => w.transfers().includes("upload fine.txt"), "fine.txt");
+    await writeFile(join(src, "later.txt"), "z");
+    await w.until(() => w.transfers().includes("upload later.txt"), "later.txt");
+    await w.stop();
+    assert.equal(w.warnings().filter((m) => m.includes("back\\slash.txt is not uploaded")).length, 1);
+    assert.deepEqual(await remoteFiles("alice/names"), ["fine.txt", "later.txt"]);
   });
 
   it("bucket → local without an events feed: lists the bucket every rescanInterval instead", async () => {
