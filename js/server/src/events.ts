@@ -12,8 +12,8 @@
  *   the replay window; `cursor-unknown`: another bucket's or another store's cursor), or the bucket was deleted
  *   (`bucket-deleted`) or renamed (`bucket-moved`; the feed of the old name ends). The stream ends; the client
  *   re-lists and subscribes again.
- * - `reconnect {cursor}`: the hub ends the stream (maximum connection time, shutdown, a subscriber that reads too
- *   slowly, the bucket made private); the client resumes from `cursor`.
+ * - `reconnect {cursor, reason}`: the hub ends the stream (`max-connection-time`, `shutdown`, `slow-subscriber`,
+ *   `access-changed`: the bucket was made private); the client resumes from `cursor`.
  * - `: ping` comments every `keepAliveMs` while nothing else is sent.
  *
  * Resume points: `?cursor=` (or the `Last-Event-ID` header an EventSource sends) resumes strictly after a cursor;
@@ -208,7 +208,7 @@ export class EventFeed {
     const cfg = this.#config;
     sub.timer(
       setTimeout(
-        () => this.#endWith(sub, sse("reconnect", { cursor: this.#cursor(sub.bucketId, sub.pos) })),
+        () => this.#endWith(sub, sse("reconnect", { cursor: this.#cursor(sub.bucketId, sub.pos), reason: "max-connection-time" })),
         cfg.maxConnectionMs * (0.9 + 0.2 * Math.random()),
       ),
     );

@@ -492,6 +492,7 @@ describe("live events feed: liveness", () => {
       const bye = s.events.at(-1)!;
       assert.equal(bye.event, "reconnect");
       assert.equal(bye.data.cursor, s.last("changes")!.data.cursor);
+      assert.equal(bye.data.reason, "max-connection-time");
     } finally {
       await hub.close();
     }
