@@ -109,7 +109,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function backoff(cfg: Required<RetryOptions>, attempt: number): number {
+/** The wait before retry `attempt` (1 for the first retry): exponential, capped at `maxDelayMs`, with jitter. */
+export function backoff(cfg: Required<RetryOptions>, attempt: number): number {
   const exp = Math.min(cfg.maxDelayMs, cfg.baseDelayMs * 2 ** (attempt - 1));
   return exp / 2 + Math.random() * (exp / 2);
 }

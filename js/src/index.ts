@@ -22,3 +22,4 @@ export {
 export * from "./sync/index.js";
 export { indexedDbResumeStore, type IndexedDbResumeOptions } from "./browser/resume.js";
 export * from "./fs/index.js";
+export * from "./api/watch.js";

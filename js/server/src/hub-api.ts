@@ -1,6 +1,7 @@
 /**
- * The Hub side of the local hub: the Storage Buckets API of hub-buckets-api.md (B1–B13, B15) and
- * `whoami-v2`. Content is never stored here: files are records pointing at CAS file ids.
+ * The Hub side of the local hub: the Storage Buckets API of hub-buckets-api.md (B1–B15; the live events of
+ * B14 are streamed by events.ts) and `whoami-v2`. Content is never stored here: files are records pointing at
+ * CAS file ids.
  */
 import { isXetHash } from "xet-buckets/core";
 import type { Principal } from "./auth.js";
@@ -300,6 +301,15 @@ export function listTree(hub: HubContext, ctx: RequestContext, ns: string, name:
   const headers: Record<string, string> = {};
   if (page.next) headers.Link = linkHeader([[nextLink(ctx, encodeCursor(page.next)), "next"]]);
   sendJson(ctx, 200, page.rows, headers);
+}
+
+// -------------------------------------------------------------------------------------- B14 events
+
+/** The bucket's live events feed (events.ts), with the access rules of the tree listing. */
+export function bucketEvents(hub: HubContext, ctx: RequestContext, ns: string, name: string): Promise<void> {
+  const p = principalOf(hub, ctx);
+  const b = readableBucket(hub, p, ns, name);
+  return hub.events.serve(ctx, b, p);
 }
 
 // ------------------------------------------------------------------------------------ B8 paths-info

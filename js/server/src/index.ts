@@ -25,9 +25,10 @@ import { XorbFiles } from "./blobs.js";
 import { casPrefix, type BodyLimits, type Core, type HubConfig, type HubContext } from "./context.js";
 import { HttpError, answerPreflight, newRequestId, publicOrigin, sendError, setCommonHeaders, type RequestContext } from "./http.js";
 import { BodyBudget } from "./budget.js";
+import { DEFAULT_EVENTS_CONFIG, EventFeed } from "./events.js";
 import { route } from "./router.js";
 import { RepoStore } from "./repos/store.js";
-import { Store } from "./store.js";
+import { DEFAULT_CHANGE_LOG_RETENTION, Store } from "./store.js";
 
 export type { HubUser } from "./auth.js";
 export type { BodyLimits } from "./context.js";
@@ -95,6 +96,22 @@ export interface LocalHubOptions {
    * this budget + one xorb being checked, however many clients upload at once.
    */
   maxBodyBytesInFlight?: number;
+  /**
+   * The live events feed (`GET /api/buckets/{ns}/{name}/events`, server-sent events; events.ts). Its replay
+   * window is kept in the database, so cursors survive restarts.
+   */
+  events?: {
+    /** Changes kept for replay, over the whole store (default 100,000: the newest ones). */
+    maxRecords?: number;
+    /** Changes older than this are not kept for replay (default 24 h), ms. */
+    maxAgeMs?: number;
+    /** Keep-alive comment interval (default 30 s), ms. */
+    keepAliveMs?: number;
+    /** Streams are ended with `reconnect` after this long (±10 %; default 15 min), ms. */
+    maxConnectionMs?: number;
+    /** Unsent bytes a subscriber may still hold when new changes come, or it is told to reconnect (default 4 MiB). */
+    maxBufferBytes?: number;
+  };
   /** Request logging: `true` prints one line per request to stderr, a function receives the lines. Default off. */
   log?: boolean | ((line: string) => void);
   /** Called after every request (tests count xorb uploads with it). */
@@ -218,7 +235,13 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
   try {
     const core: Core = await import("xet-buckets/core");
     await core.initCore();
-    store = Store.open(dataDir, { beforeCommit: options.testHooks?.beforeCommit });
+    const ev = options.events ?? {};
+    const retention = {
+      maxRecords: Math.floor(positive("events.maxRecords", ev.maxRecords, DEFAULT_CHANGE_LOG_RETENTION.maxRecords)),
+      maxAgeMs: positive("events.maxAgeMs", ev.maxAgeMs, DEFAULT_CHANGE_LOG_RETENTION.maxAgeMs),
+    };
+    store = Store.open(dataDir, { beforeCommit: options.testHooks?.beforeCommit, changeLogRetention: retention, now: options.now });
+    store.pruneChanges();
     const xorbs = new XorbFiles(dataDir);
     await xorbs.init();
     const openedStore = store;
@@ -251,17 +274,25 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       publicUrl: options.publicUrl?.replace(/\/+$/, ""),
       orgsPrivateByDefault: new Set(options.orgsPrivateByDefault),
       limits: { ...DEFAULT_LIMITS, ...options.limits },
+      events: {
+        keepAliveMs: positive("events.keepAliveMs", ev.keepAliveMs, DEFAULT_EVENTS_CONFIG.keepAliveMs),
+        maxConnectionMs: positive("events.maxConnectionMs", ev.maxConnectionMs, DEFAULT_EVENTS_CONFIG.maxConnectionMs),
+        maxBufferBytes: positive("events.maxBufferBytes", ev.maxBufferBytes, DEFAULT_EVENTS_CONFIG.maxBufferBytes),
+        maxChangesPerEvent: DEFAULT_EVENTS_CONFIG.maxChangesPerEvent,
+      },
       hooks: { afterXorbTempWrite: options.testHooks?.afterXorbTempWrite },
     };
+    const auth = new Auth(users, secret);
     const hub: HubContext = {
       storeId,
       store,
       repos: new RepoStore(store),
       xorbs,
-      auth: new Auth(users, secret),
+      auth,
       core,
       config,
       bodies: new BodyBudget(positive("maxBodyBytesInFlight", options.maxBodyBytesInFlight, 2 * config.limits.xorb)),
+      events: new EventFeed(store, storeId, config.events, (p, b) => auth.canRead(p, b)),
       now: options.now ?? Date.now,
     };
     const log =
@@ -292,6 +323,8 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
     const close = () =>
       (closing ??= (async () => {
         const done = new Promise<void>((r) => server.close(() => r()));
+        // Event streams never finish on their own: each ends with `reconnect` at its cursor.
+        hub.events.close();
         server.closeIdleConnections();
         const deadline = Date.now() + (options.closeTimeoutMs ?? 2000);
         while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -56,6 +56,10 @@ export function route(hub: HubContext, ctx: RequestContext): Handler {
         case "settings":
           if (seg.length === 5 && is("PUT")) return () => hubApi.bucketSettings(hub, ctx, ns, name);
           break;
+        case "events":
+          if (seg.length === 5 && is("GET")) return () => hubApi.bucketEvents(hub, ctx, ns, name);
+          if (seg.length === 5) throw methodNotAllowed("GET");
+          break;
         case "xet-read-token":
         case "xet-write-token":
           if (seg.length === 5 && get) {

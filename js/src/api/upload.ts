@@ -53,6 +53,7 @@ import type { ContentSource } from "../sources.js";
 import { defaultWorkers } from "#platform";
 import { CasClient, newSessionId } from "../xet/cas.js";
 import { UploadPipeline, type DedupReport, type FileProgressEvent, type UploadProgressEvent, type UploadTuning } from "../xet/upload.js";
+import { BEFORE_REGISTER, type BeforeRegister } from "../upload-hooks.js";
 import { resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
 import { directoryResumeStore, resumeKey, UploadResume, type ResumeStore, type ResumeSummary } from "../xet/resume.js";
 
@@ -441,8 +442,15 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
   }
   signal?.throwIfAborted();
 
+  const beforeRegister = (params as { [BEFORE_REGISTER]?: BeforeRegister })[BEFORE_REGISTER];
+  let registering = report.perFile;
+  if (beforeRegister && registering.length > 0) {
+    const skip = new Set(await beforeRegister(registering));
+    if (skip.size > 0) registering = registering.filter((f) => !skip.has(f.path));
+    signal?.throwIfAborted();
+  }
   emit({ event: "phase", phase: "committing" });
-  const ops: BatchOp[] = report.perFile.map((f) => ({
+  const ops: BatchOp[] = registering.map((f) => ({
     type: "addFile" as const,
     path: f.path,
     xetHash: f.xetHash,

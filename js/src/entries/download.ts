@@ -1,6 +1,6 @@
 /**
- * `xet-buckets/download`: reading buckets without the upload pipeline: listing, metadata, and downloads
- * (reconstruction from the CAS, verified chunk by chunk).
+ * `xet-buckets/download`: reading buckets without the upload pipeline: listing, metadata, live changes
+ * (`watchBucket`), and downloads (reconstruction from the CAS, verified chunk by chunk).
  */
 export { initCore, initCoreSync, type CoreInput } from "../core/index.js";
 export * from "../api/download.js";
@@ -17,6 +17,13 @@ export {
   type FileDownloadInfoOutput,
   type BucketFileMetadata,
 } from "../api/files.js";
+export {
+  watchBucket,
+  EventsUnavailableError,
+  type WatchBucketOptions,
+  type BucketWatchEvent,
+  type BucketFileChange,
+} from "../api/watch.js";
 export {
   bucketInfo,
   listBuckets,

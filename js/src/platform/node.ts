@@ -16,6 +16,7 @@ import { writeFileAtomic } from "./node/download.js";
 import { LocalFileError, openFile, readFileBlocks, statFile, toPath } from "./node/files.js";
 import { openResumeState } from "./node/resume.js";
 import { walkDirectory } from "./node/walk.js";
+import { watchDirectory } from "./node/watch.js";
 import type { Implements, LocalFiles, Runtime, Sha256, WorkerHost } from "./types.js";
 import type * as Self from "./node.js";
 import { moduleWorkers } from "./web-workers.js";
@@ -52,6 +53,7 @@ export const localFiles: LocalFiles | undefined = {
   },
   walk: walkDirectory,
   writeAtomic: writeFileAtomic,
+  watch: watchDirectory,
   openResumeState,
 };
 

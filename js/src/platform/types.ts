@@ -95,6 +95,12 @@ export interface LocalFiles {
    * untouched and no temporary file.
    */
   writeAtomic(target: string | URL, source: AsyncIterable<Uint8Array>, options?: AtomicWriteOptions): Promise<number>;
+  /**
+   * Reports changes below the folder `root` as they happen (platform/node/watch.ts): `onChange` receives the "/"
+   * path relative to `root`, or undefined when the change cannot be located. Hints only (events may be lost or
+   * late): callers rescan periodically. Throws when `root` cannot be watched.
+   */
+  watch(root: string, onChange: (relPath: string | undefined) => void): LocalWatcher;
   /** Opens the resume state of upload `key` in directory `dir` (one file per upload; see platform/node/resume.ts). */
   openResumeState(
     dir: string,
@@ -103,6 +109,13 @@ export interface LocalFiles {
     warn: (message: string) => void,
     options?: DirectoryResumeOptions,
   ): Promise<ResumeState>;
+}
+
+/** A folder being watched (`LocalFiles.watch`). */
+export interface LocalWatcher {
+  /** False where only the root folder itself is watched (changes deeper down are found by rescans). */
+  readonly recursive: boolean;
+  close(): void;
 }
 
 export interface LocalStat {

@@ -33,7 +33,7 @@ test("README usage snippets run as written against a local hub", async (t) => {
   });
   const env = { ...process.env, HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token } as Record<string, string>;
   const outputs: Record<string, string> = {};
-  for (const name of ["upload", "download", "manage", "sync", "fs", "hash", "repos"]) {
+  for (const name of ["upload", "download", "manage", "sync", "fs", "hash", "repos", "live", "watch"]) {
     const file = join(scripts, `${name}.mjs`);
     await writeFile(file, await snippet(name));
     const r = await runProcess(process.execPath, [file], { env, cwd, timeoutMs: 120_000 });
@@ -53,6 +53,9 @@ test("README usage snippets run as written against a local hub", async (t) => {
   assert.match(outputs.fs!, /16 step 1 loss 2\.31/);
   // A promotion within one store sends no chunk: only a shard naming the file, then the commit.
   assert.match(outputs.repos!, /^commit [0-9a-f]{40}: sent 0 bytes of 8388608$/m);
+  assert.match(outputs.live!, /^add step-3\/model\.bin 1024$/m);
+  assert.match(outputs.live!, /buckets\/alice\/checkpoints\/step-3\/model\.bin/);
+  assert.equal(outputs.watch!.trim(), "upload ckpt.bin 3000000", "the checkpoint was uploaded once, whole");
   assert.deepEqual(outputs.hash!.trim().split("\n"), [
     "49a7fffaf5f34109d4a191757f3e541e26437dcd1e0e83153454a503757856be",
     "49a7fffaf5f34109d4a191757f3e541e26437dcd1e0e83153454a503757856be 1 1",

@@ -352,11 +352,13 @@ describe("local hub: model and dataset repositories", () => {
       for (const t of ["repo_files", "repo_commits", "repo_blobs", "repo_lfs_objects", "cas_file_repos", "repos"])
         db.exec(`DROP TABLE ${t}`);
       db.exec("ALTER TABLE shards DROP COLUMN repo_id");
-      db.exec("DELETE FROM schema_version WHERE version = 2");
+      // (and without the events feed's change log, schema version 3)
+      db.exec("DROP TABLE bucket_events; DROP TABLE bucket_event_horizons;");
+      db.exec("DELETE FROM schema_version WHERE version >= 2");
       db.close();
       await h.restart();
       const db2 = new Database(join(h.dataDir, "hub.sqlite"), { readonly: true });
-      assert.equal((db2.prepare("SELECT max(version) AS v FROM schema_version").get() as { v: number }).v, 2);
+      assert.equal((db2.prepare("SELECT max(version) AS v FROM schema_version").get() as { v: number }).v, 3);
       db2.close();
       const res = await call(h, "GET", "/buckets/alice/old/resolve/kept.bin", { token: alice.token });
       assert.equal(res.status, 200);
