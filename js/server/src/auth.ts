@@ -11,6 +11,7 @@
  *   Authorization header.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { InvalidArgumentError } from "xet-buckets";
 import { HttpError } from "./http.js";
 
 /** A user of the local hub. */
@@ -50,23 +51,23 @@ export function validateUsers(users: HubUser[]): void {
   const tokens = new Set<string>();
   for (const u of users) {
     if (!u || typeof u.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/.test(u.name) || u.name === "me") {
-      throw new TypeError(`invalid user name ${JSON.stringify(u?.name)}: use letters, digits, '.', '_' or '-' (not "me")`);
+      throw new InvalidArgumentError(`invalid user name ${JSON.stringify(u?.name)}: use letters, digits, '.', '_' or '-' (not "me")`);
     }
-    if (names.has(u.name)) throw new TypeError(`user ${u.name} is configured twice`);
+    if (names.has(u.name)) throw new InvalidArgumentError(`user ${u.name} is configured twice`);
     names.add(u.name);
     for (const t of [u.token, ...(u.readTokens ?? [])]) {
       if (typeof t !== "string" || !t.startsWith(TOKEN_PREFIX) || t.length < 8 || /\s/.test(t)) {
-        throw new TypeError(
+        throw new InvalidArgumentError(
           `the tokens of user ${u.name} must start with "${TOKEN_PREFIX}", be at least 8 characters and contain no spaces ` +
             "(the official JavaScript client refuses other tokens)",
         );
       }
-      if (tokens.has(t)) throw new TypeError(`a token of user ${u.name} is used twice`);
+      if (tokens.has(t)) throw new InvalidArgumentError(`a token of user ${u.name} is used twice`);
       tokens.add(t);
     }
     for (const o of u.orgs ?? []) {
       if (typeof o !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/.test(o) || o === "me") {
-        throw new TypeError(`invalid organisation name ${JSON.stringify(o)} for user ${u.name}`);
+        throw new InvalidArgumentError(`invalid organisation name ${JSON.stringify(o)} for user ${u.name}`);
       }
     }
   }

@@ -18,7 +18,7 @@ import type { AddressInfo } from "node:net";
 import { mkdir, mkdtemp, open, readFile, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import { XetBucketsError } from "xet-buckets";
+import { InvalidArgumentError, LocalFileError, XetBucketsError } from "xet-buckets";
 import { MAX_SHARD_BYTES, MAX_XORB_BYTES } from "xet-buckets/core";
 import { Auth, validateUsers, type HubUser } from "./auth.js";
 import { XorbFiles } from "./blobs.js";
@@ -136,7 +136,7 @@ const SECRET_KEY = "secret";
 
 function positive(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
-  if (!Number.isFinite(v) || v <= 0) throw new TypeError(`${name} must be a positive number, got ${v}`);
+  if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got ${v}`);
   return v;
 }
 
@@ -150,7 +150,7 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
       await fh.close();
       return () => unlink(file).catch(() => {});
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new LocalFileError(file, err);
       const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
       let alive = false;
       if (Number.isInteger(pid) && pid > 0) {
@@ -177,7 +177,7 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
 export async function startLocalHub(options: LocalHubOptions = {}): Promise<LocalHub> {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`invalid port ${port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`invalid port ${port}`);
   if (options.users) validateUsers(options.users);
   if (options.publicUrl !== undefined) {
     let u: URL | undefined;
@@ -187,12 +187,17 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       u = undefined;
     }
     if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.search || u.hash) {
-      throw new TypeError(`publicUrl must be an http(s) URL without query, got ${JSON.stringify(options.publicUrl)}`);
+      throw new InvalidArgumentError(`publicUrl must be an http(s) URL without query, got ${JSON.stringify(options.publicUrl)}`);
     }
   }
   const ownsDir = options.dataDir === undefined;
-  const dataDir = ownsDir ? await mkdtemp(join(tmpdir(), "xet-hub-")) : resolvePath(options.dataDir!);
-  await mkdir(dataDir, { recursive: true });
+  let dataDir = resolvePath(options.dataDir ?? tmpdir());
+  try {
+    if (ownsDir) dataDir = await mkdtemp(join(tmpdir(), "xet-hub-"));
+    await mkdir(dataDir, { recursive: true });
+  } catch (err) {
+    throw new LocalFileError(dataDir, err);
+  }
   const unlock = await lockDataDir(dataDir);
 
   let store: Store | undefined;
@@ -292,7 +297,8 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
     store?.close();
     await unlock();
     if (ownsDir) await rm(dataDir, { recursive: true, force: true });
-    throw err;
+    if (err instanceof XetBucketsError) throw err;
+    throw new XetBucketsError("HUB_START_FAILED", `the local hub could not start: ${(err as Error)?.message ?? err}`, { cause: err });
   }
 }
 

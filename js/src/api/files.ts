@@ -5,11 +5,12 @@
  *
  * A `repo` given as "hf://buckets/ns/name/dir" makes "dir" the base of every path of the call.
  */
-import { BatchError, EntryNotFoundError, InvalidArgumentError } from "../errors.js";
-import { batchBucketOps, type BatchFailure, type CopyFileOp } from "../hub/batch.js";
+import { EntryNotFoundError, InvalidArgumentError } from "../errors.js";
+import { batchBucketOps, batchError, type CopyFileOp } from "../hub/batch.js";
 import { entryNotFound, getResolveInfo, headResolve, isUnderPrefix, listTree, postPathsInfo, type BucketTreeEntry } from "../hub/files.js";
-import { checkBucketPath, joinBucketPath, type BucketDesignation, type BucketRef } from "../repo.js";
-import { contextOf, toBucket, type CommonOptions, type RepoDesignation } from "./buckets.js";
+import { hubContext } from "../hub/context.js";
+import { checkBucketPath, joinBucketPath, parseBucket, type BucketDesignation, type BucketRef, type RepoDesignation } from "../repo.js";
+import type { CommonOptions } from "./buckets.js";
 
 /** An entry of listFiles (@huggingface/hub's `ListFileEntry`, with the bucket fields). */
 export interface ListFileEntry {
@@ -85,8 +86,8 @@ export async function* listFiles(
     /** Unused for buckets. */ revision?: string;
   } & CommonOptions,
 ): AsyncGenerator<ListFileEntry> {
-  const bucket = toBucket(params.repo);
-  const ctx = contextOf(params);
+  const bucket = parseBucket(params.repo);
+  const ctx = hubContext(params);
   const prefix = withBase(bucket, params.path);
   for await (const e of listTree(ctx, bucket, { prefix, recursive: params.recursive, expand: params.expand, signal: params.abortSignal })) {
     yield toEntry(e);
@@ -97,11 +98,11 @@ export async function* listFiles(
 export async function pathsInfo(
   params: { repo: RepoDesignation; paths: string[]; expand?: boolean; /** Unused for buckets. */ revision?: string } & CommonOptions,
 ): Promise<PathInfo[]> {
-  const bucket = toBucket(params.repo);
+  const bucket = parseBucket(params.repo);
   if (!Array.isArray(params.paths)) throw new InvalidArgumentError("pathsInfo needs `paths`, an array of paths");
   if (params.paths.length === 0) return [];
   const entries = await postPathsInfo(
-    contextOf(params),
+    hubContext(params),
     bucket,
     params.paths.map((p) => withBase(bucket, p)),
     { expand: params.expand, signal: params.abortSignal },
@@ -113,9 +114,9 @@ export async function pathsInfo(
 export async function fileExists(
   params: { repo: RepoDesignation; path: string; /** Unused for buckets. */ revision?: string } & CommonOptions,
 ): Promise<boolean> {
-  const bucket = toBucket(params.repo);
+  const bucket = parseBucket(params.repo);
   const path = checkBucketPath(withBase(bucket, params.path));
-  return (await headResolve(contextOf(params), bucket, path, { signal: params.abortSignal, anyNotFound: true })) !== null;
+  return (await headResolve(hubContext(params), bucket, path, { signal: params.abortSignal, anyNotFound: true })) !== null;
 }
 
 export interface XetFileInfo {
@@ -148,8 +149,8 @@ export async function fileDownloadInfo(
     /** Unused for buckets. */ noContentDisposition?: boolean;
   } & CommonOptions,
 ): Promise<FileDownloadInfoOutput | null> {
-  const bucket = toBucket(params.repo);
-  const ctx = contextOf(params);
+  const bucket = parseBucket(params.repo);
+  const ctx = hubContext(params);
   const path = checkBucketPath(withBase(bucket, params.path));
   const info = await getResolveInfo(ctx, bucket, path, params.abortSignal);
   if (!info) return null;
@@ -183,8 +184,8 @@ export async function getBucketFileMetadata(
   path: string,
   options: CommonOptions = {},
 ): Promise<BucketFileMetadata> {
-  const ref = toBucket(bucket, { allowBareId: true });
-  const ctx = contextOf(options);
+  const ref = parseBucket(bucket, { allowBareId: true });
+  const ctx = hubContext(options);
   const full = checkBucketPath(withBase(ref, path));
   const info = await headResolve(ctx, ref, full, { signal: options.abortSignal });
   if (!info) throw entryNotFound(ref, full, ctx.hubUrl);
@@ -209,18 +210,6 @@ export async function getBucketFileMetadata(
 // Deletion
 // ---------------------------------------------------------------------------------------------
 
-function batchError(verb: string, failures: BatchFailure[]): BatchError {
-  const head = failures
-    .slice(0, 10)
-    .map((f) => `${f.path} (${f.error})`)
-    .join(", ");
-  const more = failures.length > 10 ? ` and ${failures.length - 10} more` : "";
-  return new BatchError(
-    `failed to ${verb} ${failures.length} file(s): ${head}${more}. The other operations were applied (a bucket batch is not transactional); see err.failures.`,
-    failures,
-  );
-}
-
 /** Deletes one file (a `deleteFile` batch line). A failure (e.g. missing file) → `BatchError`. */
 export async function deleteFile(
   params: { repo: RepoDesignation; path: string; commitTitle?: string; commitDescription?: string } & CommonOptions,
@@ -235,17 +224,17 @@ export async function deleteFile(
 export async function deleteFiles(
   params: { repo: RepoDesignation; paths: string[]; commitTitle?: string; commitDescription?: string } & CommonOptions,
 ): Promise<undefined> {
-  const bucket = toBucket(params.repo);
+  const bucket = parseBucket(params.repo);
   if (!Array.isArray(params.paths)) throw new InvalidArgumentError("deleteFiles needs `paths`, an array of paths");
   const paths = params.paths.map((p) => checkBucketPath(withBase(bucket, p)));
   if (paths.length === 0) return undefined;
   const result = await batchBucketOps(
-    contextOf(params),
+    hubContext(params),
     bucket,
     paths.map((path) => ({ type: "deleteFile" as const, path })),
     { abortSignal: params.abortSignal },
   );
-  if (result.failed.length) throw batchError("delete", result.failed);
+  if (result.failed.length) throw batchError(result.failed, paths.length);
   return undefined;
 }
 
@@ -279,18 +268,17 @@ export interface CopyProgressEvent {
   total: number;
 }
 
+/** The bucket of a copy's source; anything else is refused, saying that copies go between buckets only. */
 function sourceBucket(repo: RepoDesignation): BucketRef {
-  const isBucket =
-    (typeof repo === "object" && repo !== null && (repo as { type?: unknown }).type === "bucket") ||
-    (typeof repo === "string" && (repo.startsWith("buckets/") || repo.startsWith("hf://buckets/")));
-  if (!isBucket) {
-    const what = typeof repo === "string" ? `"${repo}"` : `a ${(repo as { type: string }).type} (${(repo as { name: string }).name})`;
+  try {
+    return parseBucket(repo);
+  } catch (err) {
     throw new InvalidArgumentError(
-      `copy source ${what} is not a bucket: xet-buckets copies between buckets only (server-side, no data transfer); ` +
-        "copying from model, dataset or space repositories is not supported yet — use @huggingface/hub's copyFiles for those",
+      `copy source: ${(err as Error).message}. xet-buckets copies between buckets only (server-side, no data transfer); ` +
+        "use @huggingface/hub's copyFiles for model, dataset or space repositories",
+      { cause: err },
     );
   }
-  return toBucket(repo);
 }
 
 /** @huggingface/hub's helper: `filePath` relative to `folderPath` (its basename when they are equal). */
@@ -315,8 +303,8 @@ function copyLine(dest: string, src: BucketRef, entry: { xetHash?: string; mtime
 
 async function commitCopies(params: CommonOptions, destination: BucketRef, ops: CopyFileOp[]): Promise<void> {
   if (ops.length === 0) return;
-  const result = await batchBucketOps(contextOf(params), destination, ops, { abortSignal: params.abortSignal });
-  if (result.failed.length) throw batchError("copy", result.failed);
+  const result = await batchBucketOps(hubContext(params), destination, ops, { abortSignal: params.abortSignal });
+  if (result.failed.length) throw batchError(result.failed, ops.length);
 }
 
 /** Copies one file from a bucket to a bucket, server-side (a `copyFile` batch line; no data transfer). */
@@ -353,10 +341,10 @@ export async function copyFiles(params: { destination: BucketDesignation; files:
 export async function* copyFilesIter(
   params: { destination: BucketDesignation; files: CopyFilesEntry[] } & CommonOptions,
 ): AsyncGenerator<CopyProgressEvent, undefined> {
-  const destination = toBucket(params.destination as RepoDesignation);
+  const destination = parseBucket(params.destination);
   if (!Array.isArray(params.files)) throw new InvalidArgumentError("copyFiles needs `files`, an array of { source, destinationPath }");
   if (params.files.length === 0) return undefined;
-  const ctx = contextOf(params);
+  const ctx = hubContext(params);
   const groups = new Map<string, { bucket: BucketRef; items: { index: number; path: string }[] }>();
   params.files.forEach((f, index) => {
     const bucket = sourceBucket(f.source.repo);
@@ -378,9 +366,7 @@ export async function* copyFilesIter(
         for await (const _ of listTree(ctx, bucket, { prefix: path, signal: params.abortSignal })) {
           throw new InvalidArgumentError(`source path '${path}' in buckets/${bucket.id} is a folder; use copyFolder() instead`);
         }
-        const err = entryNotFound(bucket, path, ctx.hubUrl);
-        err.message = `source file not found: '${path}' in buckets/${bucket.id}`;
-        throw err;
+        throw entryNotFound(bucket, path, ctx.hubUrl, `source file not found: '${path}' in buckets/${bucket.id}`);
       }
       ops[index] = copyLine(withBase(destination, params.files[index]!.destinationPath), bucket, info);
     }
@@ -413,8 +399,8 @@ export async function* copyFolderIter(
   } & CommonOptions,
 ): AsyncGenerator<CopyProgressEvent, undefined> {
   const src = sourceBucket(params.source.repo);
-  const destination = toBucket(params.destination.repo as RepoDesignation);
-  const ctx = contextOf(params);
+  const destination = parseBucket(params.destination.repo);
+  const ctx = hubContext(params);
   const sourcePath = withBase(src, params.source.path);
   const destPrefix = withBase(destination, params.destination.path);
   const ops: CopyFileOp[] = [];
@@ -423,9 +409,7 @@ export async function* copyFolderIter(
     ops.push(copyLine(joinBucketPath(destPrefix, relativeUnderFolder(item.path, sourcePath)), src, item));
   }
   if (ops.length === 0 && sourcePath !== "") {
-    const err = entryNotFound(src, sourcePath, ctx.hubUrl);
-    err.message = `nothing to copy: no file at or below '${sourcePath}' in buckets/${src.id}`;
-    throw err;
+    throw entryNotFound(src, sourcePath, ctx.hubUrl, `nothing to copy: no file at or below '${sourcePath}' in buckets/${src.id}`);
   }
   await commitCopies(params, destination, ops);
   return undefined;

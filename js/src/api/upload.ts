@@ -28,16 +28,25 @@
  * Paths the bucket refuses make the call reject with a `BatchError` listing them (after all operations
  * were sent; the batch is not transactional), unless `allowPartial` is set.
  */
-import { BatchError, InvalidArgumentError } from "../errors.js";
-import { batchBucketOps, type BatchFailure, type BatchOp, type CopyFileOp, type DeleteFileOp } from "../hub/batch.js";
-import { hubContext, type HubCallOptions } from "../hub/context.js";
+import { InvalidArgumentError } from "../errors.js";
+import { isXetHash } from "../hex.js";
+import { batchBucketOps, batchError, type BatchFailure, type BatchOp, type CopyFileOp, type DeleteFileOp } from "../hub/batch.js";
+import { hubContext, type HubCallOptions, type HubContext } from "../hub/context.js";
 import { XetTokenProvider } from "../hub/xet-token.js";
-import { checkBucketPath, isValidName, joinBucketPath, parseBucket, type BucketDesignation, type BucketRef } from "../repo.js";
+import {
+  checkBucketPath,
+  isValidName,
+  joinBucketPath,
+  parseBucket,
+  type BucketDesignation,
+  type BucketRef,
+  type RepoDesignation,
+} from "../repo.js";
 import type { ContentSource } from "../sources.js";
 import { defaultWorkers } from "#platform";
 import { CasClient, newSessionId } from "../xet/cas.js";
 import { UploadPipeline, type DedupReport, type FileProgressEvent, type UploadProgressEvent, type UploadTuning } from "../xet/upload.js";
-import { resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
+import { checkDistinctPaths, resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
 import { directoryResumeStore, resumeKey, UploadResume, type ResumeStore, type ResumeSummary } from "../xet/resume.js";
 
 export {
@@ -52,16 +61,13 @@ export {
   type UploadProgressEvent,
   type UploadTuning,
 } from "../xet/upload.js";
-export { guessContentType, type ContentEdit, type UploadFileInput } from "../xet/upload-sources.js";
+export type { ContentEdit, UploadFileInput } from "../xet/upload-sources.js";
 export type { BatchFailure } from "../hub/batch.js";
 export type { ResumeState, ResumeStore, ResumeSummary } from "../xet/resume.js";
 
 // ---------------------------------------------------------------------------------------------
 // Types
 // ---------------------------------------------------------------------------------------------
-
-/** A repository designation as @huggingface/hub writes it (only buckets are accepted as destinations). */
-type RepoDesignation = BucketDesignation | { type: string; name: string };
 
 /** Options of every upload call: Hub access (@huggingface/hub vocabulary), tuning, and failure policy. */
 export interface UploadOptions extends HubCallOptions, UploadTuning {
@@ -237,6 +243,8 @@ export interface BatchBucketFilesParams extends UploadOptions {
  */
 export async function batchBucketFiles(bucket: BucketDesignation, params: BatchBucketFilesParams = {}): Promise<CommitResult> {
   const { add = [], copy = [], delete: del = [], ...rest } = params;
+  for (const [k, v] of Object.entries({ add, copy, delete: del }))
+    if (!Array.isArray(v)) throw new InvalidArgumentError(`${k} must be an array`);
   const operations: CommitOperation[] = [];
   for (const a of add) {
     if (Array.isArray(a)) {
@@ -293,20 +301,6 @@ function filesToOperations(files: UploadFileInput[]): CommitOperation[] {
   });
 }
 
-function bucketOf(repo: RepoDesignation): BucketRef {
-  if (repo && typeof repo === "object" && (repo as { type?: unknown }).type !== "bucket") {
-    throw new InvalidArgumentError(
-      `xet-buckets uploads to Storage Buckets only, got a ${String((repo as { type?: unknown }).type)} repository: use { type: "bucket", name: "ns/name" }, "buckets/ns/name" or "hf://buckets/ns/name"`,
-    );
-  }
-  if (typeof repo === "string" && !repo.startsWith("buckets/") && !repo.startsWith("hf://buckets/")) {
-    throw new InvalidArgumentError(
-      `"${repo}" is not a bucket: xet-buckets uploads to Storage Buckets only; write "buckets/ns/name", { type: "bucket", name: "ns/name" } or "hf://buckets/ns/name[/prefix]"`,
-    );
-  }
-  return parseBucket(repo as BucketDesignation);
-}
-
 const REPO_PREFIXES: Record<string, CopyFileOp["sourceRepoType"]> = {
   "buckets/": "bucket",
   "datasets/": "dataset",
@@ -316,7 +310,7 @@ const REPO_PREFIXES: Record<string, CopyFileOp["sourceRepoType"]> = {
 };
 
 /** The source of a copy: type and "ns/name". */
-export function parseSourceRepo(repo: RepoDesignation): { type: CopyFileOp["sourceRepoType"]; id: string } {
+function parseSourceRepo(repo: RepoDesignation): { type: CopyFileOp["sourceRepoType"]; id: string } {
   if (repo && typeof repo === "object") {
     const type = repo.type as CopyFileOp["sourceRepoType"];
     if (!["bucket", "model", "dataset", "space", "kernel"].includes(type))
@@ -340,15 +334,14 @@ function checkRepoId(id: string): string {
 }
 
 function checkXetHash(h: string, path: string): string {
-  if (typeof h !== "string" || !/^[0-9a-f]{64}$/i.test(h))
-    throw new InvalidArgumentError(`copy to "${path}": sourceXetHash must be 64 hex characters`);
+  if (!isXetHash(h)) throw new InvalidArgumentError(`copy to "${path}": sourceXetHash must be 64 hex characters`);
   return h.toLowerCase();
 }
 
 type Emit = (ev: UploadProgressEvent) => void;
 
 async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult> {
-  const bucket = bucketOf(params.repo);
+  const bucket = parseBucket(params.repo);
   if (params.useXet === false) throw new InvalidArgumentError("useXet must be true or undefined for buckets");
   if (!Array.isArray(params.operations)) throw new InvalidArgumentError("operations must be an array");
   const ctx = hubContext(params);
@@ -411,11 +404,7 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
     }
     items.push(...resolved);
   }
-  const seen = new Set<string>();
-  for (const it of items) {
-    if (seen.has(it.path)) throw new InvalidArgumentError(`the destination path "${it.path}" is given twice in one upload`);
-    seen.add(it.path);
-  }
+  checkDistinctPaths(items);
 
   let report: DedupReport = emptyReport();
   const resume = items.length > 0 ? await openResume(ctx.hubUrl, bucket, items, params) : undefined;
@@ -450,17 +439,7 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
       emit(ev);
     }
   }
-  if (result.failed.length > 0 && !params.allowPartial) {
-    const shown = result.failed
-      .slice(0, 10)
-      .map((f) => `${f.path}: ${f.error}`)
-      .join("; ");
-    throw new BatchError(
-      `the bucket refused ${result.failed.length} of ${ops.length} operation(s) (${shown}${result.failed.length > 10 ? "; …" : ""}). ` +
-        "The other operations were applied; fix these paths and run them again.",
-      result.failed,
-    );
-  }
+  if (result.failed.length > 0 && !params.allowPartial) throw batchError(result.failed, ops.length);
   return {
     ...report,
     copied: copies.filter((c) => !failedPaths.has(c.path)).length,
@@ -506,7 +485,7 @@ function joinPrefix(prefix: string, path: string): string {
 }
 
 async function uploadItems(
-  ctx: ReturnType<typeof hubContext>,
+  ctx: HubContext,
   bucket: BucketRef,
   items: UploadItem[],
   params: CommitParams,

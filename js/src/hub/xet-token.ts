@@ -16,7 +16,7 @@ export interface XetToken {
 export type TokenScope = "read" | "write";
 
 /** Refresh this long before `exp` (ms). */
-export const REFRESH_MARGIN_MS = 60_000;
+const REFRESH_MARGIN_MS = 60_000;
 
 export class XetTokenProvider {
   readonly #ctx: HubContext;

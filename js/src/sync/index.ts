@@ -14,9 +14,10 @@
  * Plans store the local root as an absolute path, so `apply` works from any directory; plans written by
  * `hf buckets sync --plan` (relative roots) are resolved against the current directory, as Python does.
  */
-import { BucketNotFoundError, InvalidArgumentError, XetBucketsError } from "../errors.js";
+import { BucketNotFoundError, InvalidArgumentError, SyncRefusedError } from "../errors.js";
 import type { HubCallOptions } from "../hub/context.js";
 import { parseBucket, type BucketRef } from "../repo.js";
+import { DOWNLOAD_TEMP_NAME } from "../platform/temp-names.js";
 import { localFilesFor } from "../sources.js";
 import { listFiles, parseTime, type ListFileEntry } from "../api/files.js";
 import {
@@ -30,19 +31,20 @@ import {
 import { downloadBucketFiles, type DownloadProgress, type RemoteFileEntry } from "../api/download.js";
 import { FilterMatcher, parseFilterRules } from "./filters.js";
 import {
+  checkCompareOptions,
   checkRelativePath,
   compareListings,
   nowIso,
   parsePlan,
   serializePlan,
   summarize,
+  type CompareOptions,
   type SideFile,
   type SyncPlan,
   type SyncSummary,
 } from "./plan.js";
 
-export * from "./plan.js";
-export { FilterMatcher, fnmatchToRegExp, parseFilterRules, type FilterRule, type FilterOptions } from "./filters.js";
+export type { SyncAction, SyncOperation, SyncPlan, SyncSummary } from "./plan.js";
 
 export type SyncEvent =
   | { type: "plan"; summary: SyncSummary }
@@ -51,17 +53,7 @@ export type SyncEvent =
   | { type: "delete"; path: string }
   | { type: "warning"; message: string };
 
-export interface SyncOptions extends HubCallOptions, UploadTuning {
-  /** Delete destination files absent from the source (default false). */
-  delete?: boolean;
-  /** Compare sizes only. */
-  ignoreTimes?: boolean;
-  /** Compare modification times only. */
-  ignoreSizes?: boolean;
-  /** Only update files that exist on the receiver. */
-  existing?: boolean;
-  /** Only create files that do not exist on the receiver. */
-  ignoreExisting?: boolean;
+export interface SyncOptions extends HubCallOptions, UploadTuning, CompareOptions {
   /** fnmatch patterns (`*` also matches `/`), matched against paths relative to the roots. */
   include?: string[];
   exclude?: string[];
@@ -105,27 +97,23 @@ export interface SyncResult {
   warnings: string[];
 }
 
-/** A sync refused by a guard (empty source with delete, maxDelete exceeded): code SYNC_REFUSED. */
-export class SyncRefusedError extends XetBucketsError {
-  override name = "SyncRefusedError";
-  constructor(message: string) {
-    super("SYNC_REFUSED", message);
-  }
-}
-
 /**
- * Names of temporary download files (`.<name>.<12 hex>.xet-tmp`, platform/node/download.ts; group 1: `<name>`). A process
- * killed mid-download leaves one behind: it is never a local file of a sync (a sync up would upload the
- * partial bytes), and a sync that downloads that name again removes it once it is stale.
+ * Walks a sync's local side into `into`: the files the filter selects, without temporary download files (a
+ * process killed mid-download leaves one behind: a sync up would upload its partial bytes; a sync that
+ * downloads that name again removes it once it is stale). Returns what could not be read.
  */
-const DOWNLOAD_TEMP = /^\.(.+)\.[0-9a-f]{12}\.xet-tmp$/;
-
-/** The walked files of a sync's local side: those the filter selects, without temporary download files. */
-function localSide(files: { path: string; size: number; mtimeMs: number }[], filter: FilterMatcher, into: Map<string, SideFile>): void {
-  for (const f of files) {
-    if (filter.matches(f.path) && !DOWNLOAD_TEMP.test(f.path.slice(f.path.lastIndexOf("/") + 1)))
+async function walkLocalSide(
+  root: string,
+  filter: FilterMatcher,
+  into: Map<string, SideFile>,
+  signal: AbortSignal | undefined,
+): Promise<{ path: string; error: string }[]> {
+  const walked = await localFilesFor("sync").walk(root, { signal });
+  for (const f of walked.files) {
+    if (filter.matches(f.path) && !DOWNLOAD_TEMP_NAME.test(f.path.slice(f.path.lastIndexOf("/") + 1)))
       into.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
   }
+  return walked.problems.map(({ path, error }) => ({ path, error }));
 }
 /** A temporary download file untouched for this long belongs to a process that is gone. */
 const STALE_TEMP_MS = 10 * 60 * 1000;
@@ -143,7 +131,7 @@ async function removeStaleTemps(targets: string[]): Promise<number> {
   for (const [dir, names] of byDir) {
     const entries = await files.list(dir).catch(() => [] as string[]);
     for (const e of entries) {
-      const m = DOWNLOAD_TEMP.exec(e);
+      const m = DOWNLOAD_TEMP_NAME.exec(e);
       if (!m || !names.has(m[1]!)) continue;
       const p = files.join(dir, e);
       const st = await files.stat(p).catch(() => undefined);
@@ -223,6 +211,13 @@ export async function syncBucket(source: string | undefined, dest: string | unde
     options.onEvent?.({ type: "warning", message });
   };
 
+  for (const [what, side] of [
+    ["source", source],
+    ["dest", dest],
+  ] as const) {
+    if (side !== undefined && typeof side !== "string")
+      throw new InvalidArgumentError(`${what} must be a local path or an hf://buckets/ URI, got ${typeof side}`);
+  }
   if (options.apply !== undefined) {
     const conflicting = (
       ["delete", "ignoreTimes", "ignoreSizes", "existing", "ignoreExisting", "include", "exclude", "filterFrom", "dryRun", "plan"] as const
@@ -247,8 +242,7 @@ export async function syncBucket(source: string | undefined, dest: string | unde
   }
 
   if (!source || !dest) throw new InvalidArgumentError("syncBucket needs a source and a dest (or `apply` with a saved plan)");
-  if (options.ignoreTimes && options.ignoreSizes) throw new InvalidArgumentError("ignoreTimes and ignoreSizes cannot be combined");
-  if (options.existing && options.ignoreExisting) throw new InvalidArgumentError("existing and ignoreExisting cannot be combined");
+  checkCompareOptions(options);
   if (options.dryRun && options.plan) throw new InvalidArgumentError("dryRun and plan cannot be combined");
   if (options.maxDelete !== undefined && !(Number.isInteger(options.maxDelete) && options.maxDelete >= 0)) {
     throw new InvalidArgumentError(`maxDelete must be a non-negative integer, got ${options.maxDelete}`);
@@ -271,9 +265,7 @@ export async function syncBucket(source: string | undefined, dest: string | unde
   const rootStat = await files.stat(s.localRoot).catch(() => undefined);
   if (s.direction === "upload") {
     if (!rootStat?.isDirectory()) throw new InvalidArgumentError(`the source must be a local directory: ${s.localRoot}`);
-    const walked = await files.walk(s.localRoot, { signal: options.abortSignal });
-    problems = walked.problems;
-    localSide(walked.files, filter, local);
+    problems = await walkLocalSide(s.localRoot, filter, local, options.abortSignal);
   } else if (rootStat && !rootStat.isDirectory()) {
     throw new InvalidArgumentError(`the destination must be a directory: ${s.localRoot}`);
   }
@@ -282,9 +274,7 @@ export async function syncBucket(source: string | undefined, dest: string | unde
 
   if (s.direction === "download" && rootStat) {
     if (options.delete) {
-      const walked = await files.walk(s.localRoot, { signal: options.abortSignal });
-      problems = walked.problems;
-      localSide(walked.files, filter, local);
+      problems = await walkLocalSide(s.localRoot, filter, local, options.abortSignal);
     } else {
       for (const rel of remote.keys()) {
         const st = await files.stat(files.join(s.localRoot, rel)).catch(() => undefined);

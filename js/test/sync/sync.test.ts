@@ -8,7 +8,9 @@ import { mkdtemp, mkdir, readFile, rm, stat, symlink, utimes, writeFile, readdir
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createBucket, batchBucketFiles, listFiles } from "../../src/index.js";
-import { syncBucket, SyncRefusedError, parsePlan } from "../../src/sync/index.js";
+import { SyncRefusedError } from "../../src/errors.js";
+import { syncBucket } from "../../src/sync/index.js";
+import { parsePlan } from "../../src/sync/plan.js";
 import { startTestHub, runHf, hasPythonClients, type TestHub } from "../helpers/hub.js";
 import { fastRandom } from "../helpers/generators.js";
 
