@@ -16,16 +16,16 @@ import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as xb from "../../src/index.js";
 import { hexToRaw, parseShard, parseXorb, ZERO_HASH } from "../../src/core/index.js";
 import { UploadWorker } from "../../src/browser/index.js";
 import { XetBucketsError, type ErrorCode } from "../../src/errors.js";
 import { startLocalHub } from "../../server/src/index.js";
-import { ROOT } from "../helpers/generators.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
 
 /** The members of the `ErrorCode` union, read from its source. */
+import { ROOT, sourceFiles } from "../helpers/files.js";
 function errorCodes(): Set<string> {
   const src = readFileSync(join(ROOT, "js", "src", "errors.ts"), "utf8");
   const body = /export type ErrorCode =([\s\S]*?)";\n/.exec(src)![1]! + '"';
@@ -33,17 +33,12 @@ function errorCodes(): Set<string> {
 }
 const CODES = errorCodes();
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) return n === "generated" || n === "wasm" ? [] : sourceFiles(p);
-    return n.endsWith(".ts") && !n.endsWith(".d.ts") ? [p] : [];
-  });
-}
-const SOURCES = [...sourceFiles(join(ROOT, "js", "src")), ...sourceFiles(join(ROOT, "js", "server", "src"))].map((p) => ({
-  file: p.slice(ROOT.length + 1),
-  text: readFileSync(p, "utf8"),
-}));
+const SOURCES = [...sourceFiles(join(ROOT, "js", "src"), ["generated", "wasm"]), ...sourceFiles(join(ROOT, "js", "server", "src"))].map(
+  (p) => ({
+    file: p.slice(ROOT.length + 1),
+    text: readFileSync(p, "utf8"),
+  }),
+);
 
 /**
  * The bare errors the sources may throw, per file, and why none of them reaches a caller. Anything else is a

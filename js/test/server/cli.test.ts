@@ -11,9 +11,11 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { parseServeArgs } from "../../server/src/cli.js";
-import { ROOT } from "../helpers/generators.js";
-import { runProcess } from "../helpers/hub.js";
-import { buildUpload, call, casDownload, pushUpload, randomData } from "./util.js";
+import { buildUpload, casDownload, pushUpload } from "../helpers/cas.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { ROOT } from "../helpers/files.js";
+import { call } from "../helpers/hub.js";
+import { runProcess } from "../helpers/processes.js";
 
 const MAIN = join(ROOT, "js", "src", "cli", "main.ts");
 const HUB_BIN = join(ROOT, "js", "server", "src", "bin.ts");
@@ -69,7 +71,7 @@ describe("xet-buckets serve", () => {
       assert.equal((await call(s, "POST", "/api/buckets/team/b", { token: write, body: {} })).status, 200);
       const tok = await call(s, "GET", "/api/buckets/team/b/xet-write-token", { token: write });
       const casTok = tok.json.accessToken as string;
-      const built = await buildUpload([randomData(100_000, 5)]);
+      const built = await buildUpload([seededBytes(100_000, 5)]);
       await pushUpload(s, casTok, built);
       const downloaded = await casDownload(s, casTok, built.files[0]!.hash);
       assert.equal(downloaded.length, 100_000);
