@@ -94,9 +94,16 @@ export class UploadWorker {
     if (typeof Worker === "undefined" && !(w && typeof w === "object" && "postMessage" in w)) {
       throw new XetBucketsError("NO_WORKERS", "UploadWorker needs Web Workers (a browser); elsewhere call uploadFiles() directly");
     }
-    if (w === undefined) this.worker = new Worker(new URL("./upload-worker.js", import.meta.url), { type: "module" });
-    else if (typeof w === "string" || w instanceof URL) this.worker = new Worker(w, { type: "module" });
-    else this.worker = w;
+    try {
+      if (w === undefined) this.worker = new Worker(new URL("./upload-worker.js", import.meta.url), { type: "module" });
+      else if (typeof w === "string" || w instanceof URL) this.worker = new Worker(w, { type: "module" });
+      else this.worker = w;
+    } catch (err) {
+      // A URL the page may not start a worker from (SecurityError), or a malformed one.
+      throw new XetBucketsError("WORKER_FAILED", `the upload worker could not be started: ${(err as Error)?.message ?? err}`, {
+        cause: err,
+      });
+    }
     this.#wasm = options.wasm;
     this.worker.addEventListener("message", (ev: MessageEvent<FromWorker>) => this.#onMessage(ev.data));
     this.worker.addEventListener("error", (ev: ErrorEvent) => {
@@ -137,7 +144,7 @@ export class UploadWorker {
         // DataCloneError: an option or a file that cannot cross to a worker (a function, a stream...).
         this.#jobs.delete(id);
         done();
-        reject(err);
+        reject(new InvalidArgumentError(`the upload cannot be sent to the worker: ${(err as Error)?.message ?? err}`, { cause: err }));
       }
     });
   }

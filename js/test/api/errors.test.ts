@@ -6,7 +6,7 @@
  * the few internal signals listed below (each caught near where it is thrown and converted).
  *
  * At run time: a sweep of the public calls (the main entry, xet-buckets/core, xet-buckets/browser and the
- * local hub's startLocalHub) with bad arguments and failing conditions against a real local hub: an unreachable
+ * local hub's startLocalHub and parseServeArgs) with bad arguments and failing conditions against a real local hub: an unreachable
  * server, a fetch that throws, answers that are not JSON or not UTF-8, missing buckets and files, bad tokens,
  * missing and unreadable local files, failing Blobs and streams, refused syncs. Each must reject (or throw) with
  * a typed error and the expected code. An abort rejects with the caller's reason, as documented.
@@ -21,11 +21,12 @@ import * as xb from "../../src/index.js";
 import { hexToRaw, parseShard, parseXorb, ZERO_HASH } from "../../src/core/index.js";
 import { UploadWorker } from "../../src/browser/index.js";
 import { XetBucketsError, type ErrorCode } from "../../src/errors.js";
+import { parseServeArgs } from "../../server/src/cli.js";
 import { startLocalHub } from "../../server/src/index.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
+import { ROOT, sourceFiles } from "../helpers/files.js";
 
 /** The members of the `ErrorCode` union, read from its source. */
-import { ROOT, sourceFiles } from "../helpers/files.js";
 function errorCodes(): Set<string> {
   const src = readFileSync(join(ROOT, "js", "src", "errors.ts"), "utf8");
   const body = /export type ErrorCode =([\s\S]*?)";\n/.exec(src)![1]! + '"';
@@ -334,6 +335,7 @@ const cases: Array<[string, ErrorCode, () => unknown]> = [
   ["startLocalHub with a user named me", "INVALID_ARGUMENT", () => startLocalHub({ users: [{ name: "me", token: "hf_me_token_123" }] })],
   ["startLocalHub on a used data directory", "DATA_DIR_IN_USE", () => startLocalHub({ dataDir: hub.dataDir })],
   ["startLocalHub on a used port", "HUB_START_FAILED", () => startLocalHub({ port: Number(new URL(hub.url).port) })],
+  ["the hub command with an unknown option", "USAGE", () => parseServeArgs(["--bogus"])],
 ];
 
 /** A Blob whose reads fail (like a File deleted or changed since it was picked). */

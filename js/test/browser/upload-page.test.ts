@@ -22,20 +22,10 @@ import { createBucket } from "../../src/api/buckets.js";
 import { xetHash } from "../../src/hash.js";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
-
-/** Debian's chromium (scripts/setup.mjs --browser installs it); CHROMIUM_PATH overrides. */
 import { seededBytes } from "../helpers/data.mjs";
 import { ROOT } from "../helpers/files.js";
-import { readmeSnippet } from "../helpers/runtimes.js";
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+import { CHROMIUM, CHROMIUM_ARGS, readmeSnippet } from "../helpers/runtimes.js";
+
 const ARTIFACTS = join(ROOT, "test-artifacts", "browser");
 
 let hub: TestHub;

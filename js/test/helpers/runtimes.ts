@@ -55,6 +55,17 @@ export async function installPackedPackage(): Promise<{ dir: string; tarball: st
   return { dir, tarball, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** Debian's chromium (scripts/setup.mjs --browser installs it), driven by playwright-core; CHROMIUM_PATH overrides. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
 /**
  * A runtime binary shipped inside its npm package (devDependencies `workerd`, `deno`, `bun`). Throws with
  * the reason when it is missing or does not run, so a runtime test fails loudly rather than skipping.

@@ -12,19 +12,9 @@ import { createBucket } from "../../src/api/buckets.js";
 import { listFiles } from "../../src/api/files.js";
 import { xetHash } from "../../src/hash.js";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/runtimes.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
-
-/** Debian's chromium, as js/test/browser/upload-page.test.ts (CHROMIUM_PATH overrides). */
 import { ROOT } from "../helpers/files.js";
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 let hub: TestHub;
 let site: StaticServer;

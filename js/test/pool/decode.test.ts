@@ -11,9 +11,9 @@ import { acquireWorkerPool } from "../../src/pool/pool.js";
 import { RecordDecoder, WindowPool, type RecordsDecoder } from "../../src/xet/download.js";
 import { seededBytes } from "../helpers/data.mjs";
 import { readVector, textInput } from "../helpers/vectors.js";
+import { concatBytes } from "../helpers/files.js";
 
 /** A xorb body of `data` (LZ4 / BG4 / raw records, as the upload writes them). */
-import { concatBytes } from "../helpers/files.js";
 function xorbOf(data: Uint8Array): Uint8Array {
   const s = new UploadSession({ compression: "best" });
   s.startFile();

@@ -12,20 +12,10 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
 import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
 import { ALICE, newBucket, resolveBytes, startTestHub, type TestHub } from "../helpers/hub.js";
-
-/** As in js/test/browser/upload-page.test.ts: Debian's chromium, CHROMIUM_PATH overrides. */
 import { seededBytes } from "../helpers/data.mjs";
 import { ROOT } from "../helpers/files.js";
 import { xorbPosts } from "../helpers/hub-state.js";
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/runtimes.js";
 
 let hub: TestHub;
 let proxy: FaultProxy;

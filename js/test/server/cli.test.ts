@@ -13,6 +13,7 @@ import { describe, it } from "node:test";
 import { parseServeArgs } from "../../server/src/cli.js";
 import { buildUpload, casDownload, pushUpload } from "../helpers/cas.js";
 import { seededBytes } from "../helpers/data.mjs";
+import { XetBucketsError } from "../../src/errors.js";
 import { ROOT } from "../helpers/files.js";
 import { call } from "../helpers/hub.js";
 import { runProcess } from "../helpers/processes.js";
@@ -167,7 +168,10 @@ describe("xet-buckets serve", () => {
     assert.throws(() => parseServeArgs(["--read-token", "zed=hf_zzzzzzzz"]), /no --user zed/);
     assert.throws(() => parseServeArgs(["--port", "70000"]), /--port/);
     // parseArgs tokens, checked with this command's messages.
-    assert.throws(() => parseServeArgs(["--data"]), /^Error: --data needs a value$/);
+    assert.throws(
+      () => parseServeArgs(["--data"]),
+      (e: unknown) => e instanceof XetBucketsError && e.code === "USAGE" && e.message === "--data needs a value",
+    );
     assert.throws(() => parseServeArgs(["-hq"]), /unknown option "-hq"/);
     assert.throws(() => parseServeArgs(["--", "x"]), /unknown option "--"/);
     assert.equal(parseServeArgs(["--data", "-dir-"]).options.dataDir, "-dir-", "a value may start with a dash");
