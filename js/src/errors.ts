@@ -52,31 +52,8 @@ export type ErrorCode =
   | "LIMIT_EXCEEDED"
   /** An object was used at a time it does not allow (a core object after `finish`, a closed pipeline). */
   | "INVALID_STATE"
-  // HTTP (`HubApiError`: the Hub or the CAS answered with an error status)
-  /** 401: the token is missing, wrong or expired. */
-  | "UNAUTHORIZED"
-  /** 403: the token may not do this. */
-  | "FORBIDDEN"
-  /** 404 without a more specific meaning (e.g. a file the CAS does not know). */
-  | "NOT_FOUND"
-  /** The bucket does not exist, or the token may not see it (`BucketNotFoundError`). */
-  | "BUCKET_NOT_FOUND"
-  /** The file or folder does not exist in the bucket (`EntryNotFoundError`). */
-  | "ENTRY_NOT_FOUND"
-  /** 409: e.g. the bucket already exists. */
-  | "CONFLICT"
-  /** 413: the request is too large for the server. */
-  | "PAYLOAD_TOO_LARGE"
-  /** 416: the byte range is outside the file. */
-  | "RANGE_NOT_SATISFIABLE"
-  /** 422: the server refused the request's content. */
-  | "UNPROCESSABLE"
-  /** 429: rate limited, after the retries. */
-  | "RATE_LIMITED"
-  /** 5xx, after the retries. */
-  | "SERVER_ERROR"
-  /** Any other error status. */
-  | "HTTP_ERROR"
+  /** An HTTP error status from the Hub or the CAS (`HubApiError`): see `HttpErrorCode`. */
+  | HttpErrorCode
   // Transport and protocol
   /** The server could not be reached or the connection broke, after the retries (`NetworkError`). */
   | "NETWORK"
@@ -128,22 +105,32 @@ export type ErrorCode =
   /** The hub cannot load its SQLite driver (better-sqlite3). */
   | "MISSING_DEPENDENCY";
 
-/** The codes of `HubApiError`. */
-export type HttpErrorCode = Extract<
-  ErrorCode,
+/** The codes of `HubApiError`: the Hub or the CAS answered with an error status (after the retries, for 429 and 5xx). */
+export type HttpErrorCode =
+  /** 401: the token is missing, wrong or expired. */
   | "UNAUTHORIZED"
+  /** 403: the token may not do this. */
   | "FORBIDDEN"
+  /** 404 without a more specific meaning (e.g. a file the CAS does not know). */
   | "NOT_FOUND"
+  /** The bucket does not exist, or the token may not see it (`BucketNotFoundError`). */
   | "BUCKET_NOT_FOUND"
+  /** The file or folder does not exist in the bucket (`EntryNotFoundError`). */
   | "ENTRY_NOT_FOUND"
+  /** 409: e.g. the bucket already exists. */
   | "CONFLICT"
+  /** 413: the request is too large for the server. */
   | "PAYLOAD_TOO_LARGE"
+  /** 416: the byte range is outside the file. */
   | "RANGE_NOT_SATISFIABLE"
+  /** 422: the server refused the request's content. */
   | "UNPROCESSABLE"
+  /** 429: rate limited, after the retries. */
   | "RATE_LIMITED"
+  /** 5xx, after the retries. */
   | "SERVER_ERROR"
-  | "HTTP_ERROR"
->;
+  /** Any other error status. */
+  | "HTTP_ERROR";
 
 export class XetBucketsError extends Error {
   override name = "XetBucketsError";

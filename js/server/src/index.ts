@@ -173,7 +173,11 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   throw new XetBucketsError("DATA_DIR_IN_USE", `could not lock the data directory ${dir}`);
 }
 
-/** Starts a local hub. Resolves once it listens. */
+/**
+ * Starts a local hub. Resolves once it listens. Rejects with a XetBucketsError: INVALID_ARGUMENT (options, users),
+ * DATA_DIR_IN_USE, FILE_NOT_FOUND / LOCAL_IO (the data directory), DATA_DIR_TOO_NEW, MISSING_DEPENDENCY, or
+ * HUB_START_FAILED (anything else, e.g. the port is in use: see `cause`).
+ */
 export async function startLocalHub(options: LocalHubOptions = {}): Promise<LocalHub> {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;

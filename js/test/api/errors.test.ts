@@ -26,11 +26,15 @@ import { startLocalHub } from "../../server/src/index.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
 import { ROOT, sourceFiles } from "../helpers/files.js";
 
-/** The members of the `ErrorCode` union, read from its source. */
+/** The members of the `ErrorCode` union (with those of `HttpErrorCode`, one of its members), read from their source. */
 function errorCodes(): Set<string> {
   const src = readFileSync(join(ROOT, "js", "src", "errors.ts"), "utf8");
-  const body = /export type ErrorCode =([\s\S]*?)";\n/.exec(src)![1]! + '"';
-  return new Set([...body.matchAll(/\|\s*"([A-Z_]+)"/g)].map((m) => m[1]!));
+  const union = (name: string) => {
+    const body = new RegExp(`export type ${name} =([\\s\\S]*?)";\\n`).exec(src)![1]! + '"';
+    return [...body.matchAll(/\|\s*"([A-Z_]+)"/g)].map((m) => m[1]!);
+  };
+  assert.match(src, /\| HttpErrorCode\n/, "HttpErrorCode is a member of ErrorCode");
+  return new Set([...union("ErrorCode"), ...union("HttpErrorCode")]);
 }
 const CODES = errorCodes();
 
