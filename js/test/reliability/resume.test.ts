@@ -202,6 +202,7 @@ describe("resume after a failure (in process)", () => {
 
     const bucket = await newBucket(hub, "resume-fail");
     const resumeDir = join(tmp, "fail");
+    const requestsBefore = hub.requests.length;
     const proxy = await startFaultProxy(hub.url);
     const rule = proxy.add({ method: "POST", path: "/v1/xorbs/", action: "status", status: 400, skip: acceptedBefore, times: 1 });
     const opts = { repo: `buckets/${bucket}`, accessToken: ALICE.token, files, maxXorbBytes: XORB, resumeDir, retry: FAST_RETRY };
@@ -210,7 +211,10 @@ describe("resume after a failure (in process)", () => {
     assert.deepEqual(await listTree(hub.url, bucket), [], "nothing registered");
     assert.equal(stateFiles(resumeDir).length, 1);
     // What the hub stored: the fault hit POST number acceptedBefore + 1 of 2 in flight; the other one may
-    // have been stored, even if its answer was cut by the failure.
+    // have been stored, even if its answer was cut by the failure. Counted once the hub has finished every
+    // xorb POST the proxy passed on (one may still be arriving when the call rejects).
+    const passed = () => proxy.log.filter((e) => e.method === "POST" && e.path.startsWith("/v1/xorbs/") && !e.fault).length;
+    await until(() => xorbPosts(hub, requestsBefore).count >= passed(), 10_000, "the xorb POSTs in flight").catch(() => undefined);
     const first = await storedFromState(hub, bucket, resumeDir, ALICE.token);
     assert.ok(first.count >= acceptedBefore - 2 && first.count < total, `${first.count} stored`);
 
