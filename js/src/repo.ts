@@ -47,30 +47,39 @@ function check(namespace: string, name: string, original: unknown): void {
 }
 
 /**
- * Parses a bucket designation. Throws `InvalidArgumentError` (code INVALID_ARGUMENT) with the accepted
- * forms when it is not one. `allowBareId` accepts "ns/name" without a prefix.
+ * @huggingface/hub's repo designation: buckets are `"buckets/ns/name"` or `{ type: "bucket", name }`; models,
+ * datasets and spaces `"models/ns/name"`, `{ type: "dataset", name }`… (see `parseRepo`).
  */
-export function parseBucket(
-  designation: BucketDesignation | { type: string; name: string },
-  options: { allowBareId?: boolean } = {},
-): BucketRef {
+export type RepoDesignation = BucketDesignation | { type: string; name: string };
+
+const NOT_A_BUCKET =
+  'this call takes a Storage Bucket: designate one as "buckets/ns/name", { type: "bucket", name: "ns/name" } or "hf://buckets/ns/name" (for model, dataset and space repositories xet-buckets has createRepo, deleteRepo, repoExists, listFiles, pathsInfo, uploadFiles, commit, copyFiles and copyFolder; @huggingface/hub has the rest)';
+
+/**
+ * Parses a bucket designation (the `repo` of a call). Throws `InvalidArgumentError` (code INVALID_ARGUMENT)
+ * with the accepted forms when it is not one; models, datasets, spaces and kernels are refused with a message
+ * that says the call takes a bucket (the calls that also take repositories check `isRepoDesignation` first).
+ * `allowBareId` accepts "ns/name" without a prefix (huggingface_hub's bucket_id, used by the Python-style
+ * functions), which @huggingface/hub would read as a model.
+ */
+export function parseBucket(designation: RepoDesignation, options: { allowBareId?: boolean } = {}): BucketRef {
   if (typeof designation === "object" && designation !== null) {
-    if (designation.type !== "bucket") {
-      throw new InvalidArgumentError(
-        `expected a bucket, got a ${designation.type} (${designation.name}); use { type: "bucket", name: "ns/name" }`,
-      );
-    }
-    return parseId(designation.name, designation);
+    const { type, name } = designation as { type?: unknown; name?: unknown };
+    if (type !== "bucket") throw new InvalidArgumentError(`${NOT_A_BUCKET} (got a ${String(type)}: ${String(name)})`);
+    if (typeof name !== "string") throw new InvalidArgumentError(`a bucket designation's name must be "ns/name", got ${typeof name}`);
+    return parseId(name, designation);
   }
   if (typeof designation !== "string") {
     throw new InvalidArgumentError(`expected a bucket designation string or { type: "bucket", name }, got ${typeof designation}`);
   }
+  if (/^(models?|datasets?|spaces?|kernels?)\//.test(designation) || /^hf:\/\/(?!buckets\/)/.test(designation)) {
+    throw new InvalidArgumentError(`${NOT_A_BUCKET} (got "${designation}")`);
+  }
+  if (designation.startsWith("bucket/")) {
+    throw new InvalidArgumentError(`buckets are designated "buckets/ns/name" (plural), got "${designation}"`);
+  }
   if (designation.startsWith("hf://")) {
-    const rest = designation.slice("hf://".length);
-    if (!rest.startsWith("buckets/")) {
-      throw new InvalidArgumentError(`"${designation}" is not a bucket URI: expected hf://buckets/ns/name[/path]`);
-    }
-    const parts = rest.slice("buckets/".length).split("/");
+    const parts = designation.slice("hf://buckets/".length).split("/");
     if (parts.length < 2 || !parts[0] || !parts[1]) {
       throw new InvalidArgumentError(`"${designation}" is not a bucket URI: expected hf://buckets/ns/name[/path]`);
     }
@@ -79,13 +88,12 @@ export function parseBucket(
     const raw = pathParts.join("/");
     return { namespace, name, id: `${namespace}/${name}`, path: raw.replace(/^\/+|\/+$/g, ""), trailingSlash: raw.endsWith("/") };
   }
-  if (designation.startsWith("buckets/")) {
-    const id = designation.slice("buckets/".length);
-    return parseId(id, designation);
-  }
+  if (designation.startsWith("buckets/")) return parseId(designation.slice("buckets/".length), designation);
   if (options.allowBareId && /^[^/]+\/[^/]+$/.test(designation)) return parseId(designation, designation);
   throw new InvalidArgumentError(
-    `"${designation}" is not a bucket designation: use "buckets/ns/name", { type: "bucket", name: "ns/name" } or "hf://buckets/ns/name"`,
+    options.allowBareId || !/^[^/:]+\/[^/]+$/.test(designation)
+      ? `"${designation}" is not a bucket designation: use "buckets/ns/name", { type: "bucket", name: "ns/name" } or "hf://buckets/ns/name"`
+      : `${NOT_A_BUCKET} (got "${designation}", which @huggingface/hub reads as a model)`,
   );
 }
 
@@ -99,7 +107,7 @@ function parseId(id: string, original: unknown): BucketRef {
   return { namespace, name, id, path: "", trailingSlash: false };
 }
 
-/** True when a designation names a bucket (any accepted form), without throwing. */
+/** True when a designation names a bucket ("buckets/…", "hf://buckets/…" or `{ type: "bucket" }`), well-formed or not. */
 export function isBucketDesignation(x: unknown): boolean {
   if (typeof x === "object" && x !== null) return (x as { type?: unknown }).type === "bucket";
   return typeof x === "string" && (x.startsWith("buckets/") || x.startsWith("hf://buckets/"));
@@ -125,6 +133,7 @@ export function checkBucketPath(path: string, what = "path"): string {
 
 /** Joins bucket path parts, ignoring empty ones and stray slashes. */
 export function joinBucketPath(...parts: string[]): string {
+  for (const p of parts) if (typeof p !== "string") throw new InvalidArgumentError(`a bucket path must be a string, got ${typeof p}`);
   return parts
     .flatMap((p) => p.split("/"))
     .filter((s) => s !== "")

@@ -11,6 +11,7 @@
  *   Authorization header.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { InvalidArgumentError } from "xet-buckets";
 import { HttpError } from "./http.js";
 import { nameProblem } from "./paths.js";
 
@@ -63,24 +64,24 @@ export function validateUsers(users: HubUser[]): void {
   const tokens = new Set<string>();
   for (const u of users) {
     const problem = namespaceProblem(u?.name);
-    if (problem) throw new TypeError(`invalid user name ${JSON.stringify(u?.name)}: it ${problem}`);
-    if (names.has(u.name)) throw new TypeError(`user ${u.name} is configured twice`);
+    if (problem) throw new InvalidArgumentError(`invalid user name ${JSON.stringify(u?.name)}: it ${problem}`);
+    if (names.has(u.name)) throw new InvalidArgumentError(`user ${u.name} is configured twice`);
     names.add(u.name);
     for (const t of [u.token, ...(u.readTokens ?? [])]) {
       if (typeof t !== "string" || !t.startsWith(TOKEN_PREFIX) || t.length < 8 || /\s/.test(t)) {
-        throw new TypeError(
+        throw new InvalidArgumentError(
           `the tokens of user ${u.name} must start with "${TOKEN_PREFIX}", be at least 8 characters and contain no spaces ` +
             "(the official JavaScript client refuses other tokens)",
         );
       }
-      if (tokens.has(t)) throw new TypeError(`a token of user ${u.name} is used twice`);
+      if (tokens.has(t)) throw new InvalidArgumentError(`a token of user ${u.name} is used twice`);
       tokens.add(t);
     }
     for (const o of u.orgs ?? []) {
       const orgProblem = namespaceProblem(o);
-      if (orgProblem) throw new TypeError(`invalid organisation name ${JSON.stringify(o)} for user ${u.name}: it ${orgProblem}`);
+      if (orgProblem) throw new InvalidArgumentError(`invalid organisation name ${JSON.stringify(o)} for user ${u.name}: it ${orgProblem}`);
       if (users.some((other) => other.name === o)) {
-        throw new TypeError(`${JSON.stringify(o)} is both a user and an organisation: a namespace is one or the other`);
+        throw new InvalidArgumentError(`${JSON.stringify(o)} is both a user and an organisation: a namespace is one or the other`);
       }
     }
   }

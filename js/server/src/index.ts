@@ -18,7 +18,7 @@ import type { AddressInfo } from "node:net";
 import { mkdir, mkdtemp, open, readFile, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import { XetBucketsError } from "xet-buckets";
+import { InvalidArgumentError, LocalFileError, XetBucketsError } from "xet-buckets";
 import { MAX_SHARD_BYTES, MAX_XORB_BYTES } from "xet-buckets/core";
 import { Auth, namespaceProblem, validateUsers, type HubUser } from "./auth.js";
 import { XorbFiles } from "./blobs.js";
@@ -167,7 +167,7 @@ const STORE_ID_KEY = "store_id";
 
 function positive(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
-  if (!Number.isFinite(v) || v <= 0) throw new TypeError(`${name} must be a positive number, got ${v}`);
+  if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got ${v}`);
   return v;
 }
 
@@ -181,7 +181,7 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
       await fh.close();
       return () => unlink(file).catch(() => {});
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new LocalFileError(file, err);
       const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
       let alive = false;
       if (Number.isInteger(pid) && pid > 0) {
@@ -204,15 +204,21 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   throw new XetBucketsError("DATA_DIR_IN_USE", `could not lock the data directory ${dir}`);
 }
 
-/** Starts a local hub. Resolves once it listens. */
+/**
+ * Starts a local hub. Resolves once it listens. Rejects with a XetBucketsError: INVALID_ARGUMENT (options, users),
+ * DATA_DIR_IN_USE, FILE_NOT_FOUND / LOCAL_IO (the data directory), DATA_DIR_TOO_NEW, MISSING_DEPENDENCY, or
+ * HUB_START_FAILED (anything else, e.g. the port is in use: see `cause`).
+ */
 export async function startLocalHub(options: LocalHubOptions = {}): Promise<LocalHub> {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`invalid port ${port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`invalid port ${port}`);
   if (options.users) validateUsers(options.users);
   for (const org of options.orgsPrivateByDefault ?? []) {
     if (namespaceProblem(org) !== undefined || !options.users?.some((u) => u.orgs?.includes(org))) {
-      throw new TypeError(`orgsPrivateByDefault: ${JSON.stringify(org)} is not an organisation of a configured user (users[].orgs)`);
+      throw new InvalidArgumentError(
+        `orgsPrivateByDefault: ${JSON.stringify(org)} is not an organisation of a configured user (users[].orgs)`,
+      );
     }
   }
   if (options.publicUrl !== undefined) {
@@ -223,12 +229,17 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       u = undefined;
     }
     if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.search || u.hash) {
-      throw new TypeError(`publicUrl must be an http(s) URL without query, got ${JSON.stringify(options.publicUrl)}`);
+      throw new InvalidArgumentError(`publicUrl must be an http(s) URL without query, got ${JSON.stringify(options.publicUrl)}`);
     }
   }
   const ownsDir = options.dataDir === undefined;
-  const dataDir = ownsDir ? await mkdtemp(join(tmpdir(), "xet-hub-")) : resolvePath(options.dataDir!);
-  await mkdir(dataDir, { recursive: true });
+  let dataDir = resolvePath(options.dataDir ?? tmpdir());
+  try {
+    if (ownsDir) dataDir = await mkdtemp(join(tmpdir(), "xet-hub-"));
+    await mkdir(dataDir, { recursive: true });
+  } catch (err) {
+    throw new LocalFileError(dataDir, err);
+  }
   const unlock = await lockDataDir(dataDir);
 
   let store: Store | undefined;
@@ -350,7 +361,8 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
     store?.close();
     await unlock();
     if (ownsDir) await rm(dataDir, { recursive: true, force: true });
-    throw err;
+    if (err instanceof XetBucketsError) throw err;
+    throw new XetBucketsError("HUB_START_FAILED", `the local hub could not start: ${(err as Error)?.message ?? err}`, { cause: err });
   }
 }
 

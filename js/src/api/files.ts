@@ -15,9 +15,9 @@
  *   the SHA-256 of its LFS pointer while it goes through the deduplicating upload, so only what the store
  *   lacks is sent: within one store, a shard per batch of files.
  */
-import { BatchError, EntryNotFoundError, InvalidArgumentError } from "../errors.js";
-import { batchBucketOps, type BatchFailure, type CopyFileOp } from "../hub/batch.js";
-import type { HubContext } from "../hub/context.js";
+import { EntryNotFoundError, InvalidArgumentError } from "../errors.js";
+import { batchBucketOps, batchError, type CopyFileOp } from "../hub/batch.js";
+import { hubContext, type HubContext } from "../hub/context.js";
 import { entryNotFound, getResolveInfo, headResolve, isUnderPrefix, listTree, postPathsInfo, type BucketTreeEntry } from "../hub/files.js";
 import { fetchRepoFile, listRepoTree, postRepoPathsInfo, repoResolveUrl, repoXetTokenPath, type RepoTreeEntry } from "../hub/repos.js";
 import { XetTokenProvider } from "../hub/xet-token.js";
@@ -26,15 +26,17 @@ import {
   isBucketDesignation,
   isRepoDesignation,
   joinBucketPath,
+  parseBucket,
   parseRepo,
   repoLabel,
   type BucketRef,
+  type RepoDesignation,
   type RepoRef,
 } from "../repo.js";
 import { CasClient } from "../xet/cas.js";
 import { XetReader } from "../xet/download.js";
 import type { UploadProgressEvent, UploadTuning } from "../xet/upload.js";
-import { contextOf, toBucket, type CommonOptions, type RepoDesignation } from "./buckets.js";
+import type { CommonOptions } from "./buckets.js";
 import { withEvents } from "./events.js";
 import { commitToRepo, type RepoAdd } from "./repo-commit.js";
 import { commitIter, type CommitOperation, type CommitResult } from "./upload.js";
@@ -134,11 +136,11 @@ export async function* listFiles(
     const prefix = joinBucketPath(repo.path, params.path ?? "");
     const revision = params.revision ?? repo.revision;
     const opts = { prefix, recursive: params.recursive, expand: params.expand, revision, signal: params.abortSignal };
-    for await (const e of listRepoTree(contextOf(params), repo, opts)) yield repoEntry(e);
+    for await (const e of listRepoTree(hubContext(params), repo, opts)) yield repoEntry(e);
     return;
   }
-  const bucket = toBucket(params.repo);
-  const ctx = contextOf(params);
+  const bucket = parseBucket(params.repo);
+  const ctx = hubContext(params);
   const prefix = withBase(bucket, params.path);
   for await (const e of listTree(ctx, bucket, { prefix, recursive: params.recursive, expand: params.expand, signal: params.abortSignal })) {
     yield toEntry(e);
@@ -162,17 +164,17 @@ export async function pathsInfo(
   if (repo) {
     if (params.paths.length === 0) return [];
     const entries = await postRepoPathsInfo(
-      contextOf(params),
+      hubContext(params),
       repo,
       params.paths.map((p) => joinBucketPath(repo.path, p)),
       { revision: params.revision ?? repo.revision, expand: params.expand, signal: params.abortSignal },
     );
     return entries.map((e) => repoEntry(e) as PathInfo);
   }
-  const bucket = toBucket(params.repo);
+  const bucket = parseBucket(params.repo);
   if (params.paths.length === 0) return [];
   const entries = await postPathsInfo(
-    contextOf(params),
+    hubContext(params),
     bucket,
     params.paths.map((p) => withBase(bucket, p)),
     { expand: params.expand, signal: params.abortSignal },
@@ -184,9 +186,9 @@ export async function pathsInfo(
 export async function fileExists(
   params: { repo: RepoDesignation; path: string; /** Unused for buckets. */ revision?: string } & CommonOptions,
 ): Promise<boolean> {
-  const bucket = toBucket(params.repo);
+  const bucket = parseBucket(params.repo);
   const path = checkBucketPath(withBase(bucket, params.path));
-  return (await headResolve(contextOf(params), bucket, path, { signal: params.abortSignal, anyNotFound: true })) !== null;
+  return (await headResolve(hubContext(params), bucket, path, { signal: params.abortSignal, anyNotFound: true })) !== null;
 }
 
 export interface XetFileInfo {
@@ -219,8 +221,8 @@ export async function fileDownloadInfo(
     /** Unused for buckets. */ noContentDisposition?: boolean;
   } & CommonOptions,
 ): Promise<FileDownloadInfoOutput | null> {
-  const bucket = toBucket(params.repo);
-  const ctx = contextOf(params);
+  const bucket = parseBucket(params.repo);
+  const ctx = hubContext(params);
   const path = checkBucketPath(withBase(bucket, params.path));
   const info = await getResolveInfo(ctx, bucket, path, params.abortSignal);
   if (!info) return null;
@@ -254,8 +256,8 @@ export async function getBucketFileMetadata(
   path: string,
   options: CommonOptions = {},
 ): Promise<BucketFileMetadata> {
-  const ref = toBucket(bucket, { allowBareId: true });
-  const ctx = contextOf(options);
+  const ref = parseBucket(bucket, { allowBareId: true });
+  const ctx = hubContext(options);
   const full = checkBucketPath(withBase(ref, path));
   const info = await headResolve(ctx, ref, full, { signal: options.abortSignal });
   if (!info) throw entryNotFound(ref, full, ctx.hubUrl);
@@ -280,18 +282,6 @@ export async function getBucketFileMetadata(
 // Deletion
 // ---------------------------------------------------------------------------------------------
 
-function batchError(verb: string, failures: BatchFailure[]): BatchError {
-  const head = failures
-    .slice(0, 10)
-    .map((f) => `${f.path} (${f.error})`)
-    .join(", ");
-  const more = failures.length > 10 ? ` and ${failures.length - 10} more` : "";
-  return new BatchError(
-    `failed to ${verb} ${failures.length} file(s): ${head}${more}. The other operations were applied (a bucket batch is not transactional); see err.failures.`,
-    failures,
-  );
-}
-
 /** Deletes one file (a `deleteFile` batch line). A failure (e.g. missing file) → `BatchError`. */
 export async function deleteFile(
   params: { repo: RepoDesignation; path: string; commitTitle?: string; commitDescription?: string } & CommonOptions,
@@ -306,17 +296,17 @@ export async function deleteFile(
 export async function deleteFiles(
   params: { repo: RepoDesignation; paths: string[]; commitTitle?: string; commitDescription?: string } & CommonOptions,
 ): Promise<undefined> {
-  const bucket = toBucket(params.repo);
+  const bucket = parseBucket(params.repo);
   if (!Array.isArray(params.paths)) throw new InvalidArgumentError("deleteFiles needs `paths`, an array of paths");
   const paths = params.paths.map((p) => checkBucketPath(withBase(bucket, p)));
   if (paths.length === 0) return undefined;
   const result = await batchBucketOps(
-    contextOf(params),
+    hubContext(params),
     bucket,
     paths.map((path) => ({ type: "deleteFile" as const, path })),
     { abortSignal: params.abortSignal },
   );
-  if (result.failed.length) throw batchError("delete", result.failed);
+  if (result.failed.length) throw batchError(result.failed, paths.length);
   return undefined;
 }
 
@@ -395,7 +385,7 @@ function sourceOf(repo: RepoDesignation, revision: string | undefined): Source {
     const rev = revision ?? r.revision;
     return { kind: "repo", repo: r, revision: rev, key: `${repoLabel(r)}@${rev ?? "main"}` };
   }
-  const bucket = toBucket(repo);
+  const bucket = parseBucket(repo);
   return { kind: "bucket", bucket, key: `buckets/${bucket.id}` };
 }
 
@@ -407,7 +397,7 @@ function destinationOf(repo: RepoDesignation): Destination {
     }
     return { kind: "repo", repo: r };
   }
-  return { kind: "bucket", bucket: toBucket(repo) };
+  return { kind: "bucket", bucket: parseBucket(repo) };
 }
 
 const labelOf = (s: Source | Destination): string => (s.kind === "bucket" ? `buckets/${s.bucket.id}` : repoLabel(s.repo));
@@ -415,9 +405,7 @@ const baseOf = (s: Source | Destination): string => (s.kind === "bucket" ? s.buc
 
 function sourceNotFound(ctx: HubContext, s: Source, path: string, message: string): EntryNotFoundError {
   if (s.kind === "bucket") {
-    const err = entryNotFound(s.bucket, path, ctx.hubUrl);
-    err.message = message;
-    return err;
+    return entryNotFound(s.bucket, path, ctx.hubUrl, message);
   }
   return new EntryNotFoundError("ENTRY_NOT_FOUND", message, {
     statusCode: 404,
@@ -525,7 +513,7 @@ async function runCopies(
   targets: string[],
   emit: (ev: CopyEvent) => void,
 ): Promise<CommitResult | undefined> {
-  const ctx = contextOf(params);
+  const ctx = hubContext(params);
   const signal = params.abortSignal;
   refuseUnmigrated(files);
   targets.forEach((t) => checkBucketPath(t, "destination path"));
@@ -650,8 +638,8 @@ export function relativeUnderFolder(filePath: string, folderPath: string): strin
 
 async function commitCopies(params: CommonOptions, destination: BucketRef, ops: CopyFileOp[]): Promise<void> {
   if (ops.length === 0) return;
-  const result = await batchBucketOps(contextOf(params), destination, ops, { abortSignal: params.abortSignal });
-  if (result.failed.length) throw batchError("copy", result.failed);
+  const result = await batchBucketOps(hubContext(params), destination, ops, { abortSignal: params.abortSignal });
+  if (result.failed.length) throw batchError(result.failed, ops.length);
 }
 
 /** Copies one file (see `copyFiles`). */
@@ -696,7 +684,7 @@ export function copyFilesIter(params: CopyFilesParams): AsyncGenerator<CopyEvent
     if (!Array.isArray(params.files)) throw new InvalidArgumentError("copyFiles needs `files`, an array of { source, destinationPath }");
     if (params.files.length === 0) return undefined;
     const targets = params.files.map((f) => checkBucketPath(joinBucketPath(baseOf(dest), f?.destinationPath ?? ""), "destinationPath"));
-    const ctx = contextOf(params);
+    const ctx = hubContext(params);
     const files = await resolveSourceFiles(ctx, params.files, abortSignal);
     return runCopies({ ...params, abortSignal }, dest, files, targets, emit);
   });
@@ -721,7 +709,7 @@ export function copyFolderIter(params: CopyFolderParams): AsyncGenerator<CopyEve
   return withEvents<CopyEvent, CommitResult | undefined>(params.abortSignal, async (abortSignal, emit) => {
     const source = sourceOf(params.source.repo, params.source.revision);
     const dest = destinationOf(params.destination.repo);
-    const ctx = contextOf(params);
+    const ctx = hubContext(params);
     const sourcePath = joinBucketPath(baseOf(source), params.source.path ?? "");
     const destPrefix = joinBucketPath(baseOf(dest), params.destination.path ?? "");
     const files: SourceFile[] = [];

@@ -30,9 +30,10 @@
  * Paths the bucket refuses make the call reject with a `BatchError` listing them (after all operations
  * were sent; the batch is not transactional), unless `allowPartial` is set.
  */
-import { BatchError, InvalidArgumentError } from "../errors.js";
-import { batchBucketOps, type BatchFailure, type BatchOp, type CopyFileOp, type DeleteFileOp } from "../hub/batch.js";
-import { hubContext, type HubCallOptions } from "../hub/context.js";
+import { InvalidArgumentError } from "../errors.js";
+import { isXetHash } from "../hex.js";
+import { batchBucketOps, batchError, type BatchFailure, type BatchOp, type CopyFileOp, type DeleteFileOp } from "../hub/batch.js";
+import { hubContext, type HubCallOptions, type HubContext } from "../hub/context.js";
 import { XetTokenProvider } from "../hub/xet-token.js";
 import {
   checkBucketPath,
@@ -44,6 +45,7 @@ import {
   repoLabel,
   type BucketDesignation,
   type BucketRef,
+  type RepoDesignation,
   type RepoRef,
 } from "../repo.js";
 import { withEvents } from "./events.js";
@@ -54,7 +56,7 @@ import { defaultWorkers } from "#platform";
 import { CasClient, newSessionId } from "../xet/cas.js";
 import { UploadPipeline, type DedupReport, type FileProgressEvent, type UploadProgressEvent, type UploadTuning } from "../xet/upload.js";
 import { BEFORE_REGISTER, type BeforeRegister } from "../upload-hooks.js";
-import { resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
+import { checkDistinctPaths, resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
 import { directoryResumeStore, resumeKey, UploadResume, type ResumeStore, type ResumeSummary } from "../xet/resume.js";
 
 export {
@@ -69,20 +71,13 @@ export {
   type UploadProgressEvent,
   type UploadTuning,
 } from "../xet/upload.js";
-export { guessContentType, type ContentEdit, type UploadFileInput } from "../xet/upload-sources.js";
+export type { ContentEdit, UploadFileInput } from "../xet/upload-sources.js";
 export type { BatchFailure } from "../hub/batch.js";
 export type { ResumeState, ResumeStore, ResumeSummary } from "../xet/resume.js";
 
 // ---------------------------------------------------------------------------------------------
 // Types
 // ---------------------------------------------------------------------------------------------
-
-/**
- * A destination as @huggingface/hub designates it: a bucket ("buckets/ns/name", `{ type: "bucket", name }`,
- * "hf://buckets/ns/name[/prefix]"), or a model, dataset or space repository ("models/ns/name",
- * "datasets/ns/name", `{ type: "dataset", name }`, "hf://datasets/ns/name[/prefix]"), which gets a commit.
- */
-type RepoDesignation = BucketDesignation | { type: string; name: string };
 
 export type { CommitInfo } from "../hub/commit.js";
 
@@ -250,6 +245,8 @@ export interface BatchBucketFilesParams extends UploadOptions {
  */
 export async function batchBucketFiles(bucket: BucketDesignation, params: BatchBucketFilesParams = {}): Promise<CommitResult> {
   const { add = [], copy = [], delete: del = [], ...rest } = params;
+  for (const [k, v] of Object.entries({ add, copy, delete: del }))
+    if (!Array.isArray(v)) throw new InvalidArgumentError(`${k} must be an array`);
   const operations: CommitOperation[] = [];
   for (const a of add) {
     if (Array.isArray(a)) {
@@ -306,20 +303,6 @@ function filesToOperations(files: UploadFileInput[]): CommitOperation[] {
   });
 }
 
-function bucketOf(repo: RepoDesignation): BucketRef {
-  if (repo && typeof repo === "object" && (repo as { type?: unknown }).type !== "bucket") {
-    throw new InvalidArgumentError(
-      `xet-buckets uploads to buckets and to model, dataset and space repositories, got a ${String((repo as { type?: unknown }).type)} repository: use { type: "bucket" | "model" | "dataset" | "space", name: "ns/name" }`,
-    );
-  }
-  if (typeof repo === "string" && !repo.startsWith("buckets/") && !repo.startsWith("hf://buckets/")) {
-    throw new InvalidArgumentError(
-      `"${repo}" is not a bucket or repository designation: write "buckets/ns/name" or "hf://buckets/ns/name[/prefix]" for a bucket, "models/ns/name", "datasets/ns/name" or "hf://datasets/ns/name[/prefix]" for a repository`,
-    );
-  }
-  return parseBucket(repo as BucketDesignation);
-}
-
 const REPO_PREFIXES: Record<string, CopyFileOp["sourceRepoType"]> = {
   "buckets/": "bucket",
   "datasets/": "dataset",
@@ -329,7 +312,7 @@ const REPO_PREFIXES: Record<string, CopyFileOp["sourceRepoType"]> = {
 };
 
 /** The source of a copy: type and "ns/name". */
-export function parseSourceRepo(repo: RepoDesignation): { type: CopyFileOp["sourceRepoType"]; id: string } {
+function parseSourceRepo(repo: RepoDesignation): { type: CopyFileOp["sourceRepoType"]; id: string } {
   if (repo && typeof repo === "object") {
     const type = repo.type as CopyFileOp["sourceRepoType"];
     if (!["bucket", "model", "dataset", "space", "kernel"].includes(type))
@@ -353,8 +336,7 @@ function checkRepoId(id: string): string {
 }
 
 function checkXetHash(h: string, path: string): string {
-  if (typeof h !== "string" || !/^[0-9a-f]{64}$/i.test(h))
-    throw new InvalidArgumentError(`copy to "${path}": sourceXetHash must be 64 hex characters`);
+  if (!isXetHash(h)) throw new InvalidArgumentError(`copy to "${path}": sourceXetHash must be 64 hex characters`);
   return h.toLowerCase();
 }
 
@@ -362,7 +344,7 @@ type Emit = (ev: UploadProgressEvent) => void;
 
 async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult> {
   if (isRepoDesignation(params.repo)) return runRepoCommit(parseRepo(params.repo), params, emit);
-  const bucket = bucketOf(params.repo);
+  const bucket = parseBucket(params.repo);
   if (params.useXet === false) throw new InvalidArgumentError("useXet must be true or undefined for buckets");
   if (!Array.isArray(params.operations)) throw new InvalidArgumentError("operations must be an array");
   const ctx = hubContext(params);
@@ -425,11 +407,7 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
     }
     items.push(...resolved);
   }
-  const seen = new Set<string>();
-  for (const it of items) {
-    if (seen.has(it.path)) throw new InvalidArgumentError(`the destination path "${it.path}" is given twice in one upload`);
-    seen.add(it.path);
-  }
+  checkDistinctPaths(items);
 
   let report: DedupReport = emptyReport();
   const resume = items.length > 0 ? await openResume(ctx.hubUrl, bucket, items, params) : undefined;
@@ -471,17 +449,7 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
       emit(ev);
     }
   }
-  if (result.failed.length > 0 && !params.allowPartial) {
-    const shown = result.failed
-      .slice(0, 10)
-      .map((f) => `${f.path}: ${f.error}`)
-      .join("; ");
-    throw new BatchError(
-      `the bucket refused ${result.failed.length} of ${ops.length} operation(s) (${shown}${result.failed.length > 10 ? "; …" : ""}). ` +
-        "The other operations were applied; fix these paths and run them again.",
-      result.failed,
-    );
-  }
+  if (result.failed.length > 0 && !params.allowPartial) throw batchError(result.failed, ops.length);
   return {
     ...report,
     copied: copies.filter((c) => !failedPaths.has(c.path)).length,
@@ -591,7 +559,7 @@ function joinPrefix(prefix: string, path: string): string {
 }
 
 async function uploadItems(
-  ctx: ReturnType<typeof hubContext>,
+  ctx: HubContext,
   bucket: BucketRef,
   items: UploadItem[],
   params: CommitParams,

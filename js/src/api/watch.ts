@@ -29,12 +29,14 @@
  * `abortSignal` ends the generator with the signal's reason; `break` ends it quietly.
  */
 import { InvalidArgumentError, NetworkError } from "../errors.js";
-import { backoff, retryConfig, sleep } from "../http.js";
+import { backoffDelay, retryConfig, sleep } from "../http.js";
 import { followSession, isTransient, type BucketFileChange, type ResumePoint } from "../hub/events.js";
 import { joinBucketPath } from "../repo.js";
-import { contextOf, toBucket, type CommonOptions, type RepoDesignation } from "./buckets.js";
+import { hubContext } from "../hub/context.js";
+import { parseBucket, type RepoDesignation } from "../repo.js";
+import type { CommonOptions } from "./buckets.js";
 
-export { EventsUnavailableError, type BucketFileChange } from "../hub/events.js";
+export type { BucketFileChange } from "../hub/events.js";
 
 export interface WatchBucketOptions extends CommonOptions {
   /**
@@ -59,8 +61,8 @@ export type BucketWatchEvent =
 
 /** The live changes of a bucket (see the module documentation). `bucket`: "ns/name" or any bucket designation. */
 export async function* watchBucket(bucket: RepoDesignation, options: WatchBucketOptions = {}): AsyncGenerator<BucketWatchEvent> {
-  const ref = toBucket(bucket, { allowBareId: true });
-  const ctx = contextOf(options);
+  const ref = parseBucket(bucket, { allowBareId: true });
+  const ctx = hubContext(options);
   const prefix = joinBucketPath(ref.path, options.prefix ?? "");
   const inScope = (p: string) => prefix === "" || p === prefix || p.startsWith(`${prefix}/`);
   const cfg = retryConfig(options.retry);
@@ -126,7 +128,7 @@ export async function* watchBucket(bucket: RepoDesignation, options: WatchBucket
     }
     if (again === "now") continue;
     failures++;
-    const delay = backoff(cfg, failures);
+    const delay = backoffDelay(cfg, failures);
     const reason = failure instanceof Error ? failure.message : "the stream ended without a reconnect event";
     if (Date.now() - lastHealthy + delay > cfg.budgetMs) {
       const secs = Math.round((Date.now() - lastHealthy) / 1000);

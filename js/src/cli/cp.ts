@@ -17,7 +17,7 @@ import { formatSize } from "./output.js";
 import { ProgressLine } from "./progress.js";
 import { EXIT_OK, UsageError, type CommandIo } from "./util.js";
 
-export const CP_USAGE = `Usage: xet-buckets cp [OPTIONS] SRC [DST]
+const CP_USAGE = `Usage: xet-buckets cp [OPTIONS] SRC [DST]
 
   Copy files between local paths, buckets and model, dataset or space repositories.
 

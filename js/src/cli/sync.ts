@@ -1,22 +1,14 @@
 /** `xet-buckets sync [SOURCE] [DEST]`: every option of `hf buckets sync`, plus --max-delete and --force. */
 import { readFile } from "node:fs/promises";
-import {
-  parsePlan,
-  summarize,
-  syncBucket,
-  DEFAULT_SETTLE_MS,
-  type SyncEvent,
-  type SyncOptions,
-  type SyncResult,
-  type SyncSummary,
-} from "../sync/index.js";
+import { syncBucket, DEFAULT_SETTLE_MS, type SyncEvent, type SyncOptions, type SyncResult } from "../sync/index.js";
+import { parsePlan, summarize, type SyncSummary } from "../sync/plan.js";
 import { intOption } from "./args.js";
 import { COMMON_HELP, isBucketUri, resumeDirOption, setup } from "./common.js";
 import { formatSize, printable, type Output } from "./output.js";
 import { ProgressLine } from "./progress.js";
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CommandIo } from "./util.js";
 
-export const SYNC_USAGE = `Usage: xet-buckets sync [OPTIONS] [SOURCE] [DEST]
+const SYNC_USAGE = `Usage: xet-buckets sync [OPTIONS] [SOURCE] [DEST]
 
   Sync files between a local directory and a bucket.
 

@@ -30,14 +30,13 @@ import { BucketFileBlob, downloadFile, type DownloadTuning, type ResolveUrlBlob 
 import { bucketInfo } from "../api/buckets.js";
 import { deleteFiles, listFiles, parseTime, pathsInfo, type ListFileEntry } from "../api/files.js";
 import { batchBucketFiles, type BatchCopy, type CommitResult, type UploadOptions } from "../api/upload.js";
-import { EntryNotFoundError, InvalidArgumentError, XetBucketsError } from "../errors.js";
-import type { HubCallOptions } from "../hub/context.js";
+import { BucketNotFoundError, EntryNotFoundError, InvalidArgumentError, XetBucketsError } from "../errors.js";
+import { DEFAULT_HUB_URL, type HubCallOptions } from "../hub/context.js";
+import { entryNotFound } from "../hub/files.js";
 import { checkBucketPath, parseBucket, type BucketRef } from "../repo.js";
 import type { ContentSource } from "../sources.js";
 import { globDepth, globToRegExp, hasMagic, splitGlobBase } from "./glob.js";
-import { LiveListings } from "./live.js";
-
-export { globToRegExp, hasMagic } from "./glob.js";
+import { byPath, LiveListings } from "./live.js";
 
 /** Options of a BucketFileSystem: Hub access, download and upload tuning (see those calls). */
 export interface BucketFsOptions extends HubCallOptions, DownloadTuning, Omit<UploadOptions, keyof HubCallOptions> {
@@ -121,14 +120,6 @@ function dirEntry(bucket: BucketRef, path: string, uploadedAt?: string): BucketF
   const out: BucketFsEntry = { name: nameOf(bucket, path), bucket: bucket.id, path, type: "directory", size: 0 };
   if (uploadedAt) out.uploadedAt = uploadedAt;
   return out;
-}
-
-function notFound(bucket: BucketRef, path: string, hubUrl: string | undefined): EntryNotFoundError {
-  return new EntryNotFoundError("ENTRY_NOT_FOUND", `no such file or folder: "${path}" in bucket ${bucket.id}`, {
-    statusCode: 404,
-    url: `${(hubUrl ?? "https://huggingface.co").replace(/\/+$/, "")}/buckets/${bucket.id}/resolve/${path}`,
-    serverCode: "EntryNotFound",
-  });
 }
 
 function isADirectory(bucket: BucketRef, path: string, hint: string): XetBucketsError {
@@ -216,6 +207,10 @@ export class BucketFileSystem {
     return this.options;
   }
 
+  #notFound(bucket: BucketRef, path: string, message = `no such file or folder: "${path}" in bucket ${bucket.id}`): EntryNotFoundError {
+    return entryNotFound(bucket, path, (this.options.hubUrl ?? DEFAULT_HUB_URL).replace(/\/+$/, ""), message);
+  }
+
   /** Stops the live feeds of `liveFollow` and drops their caches (the file system still works, uncached). */
   close(): void {
     this.#live?.close();
@@ -245,7 +240,7 @@ export class BucketFileSystem {
           p,
         ),
       ].map((d) => dirEntry(bucket, d));
-      out = [...entries, ...within(dirs, p, maxDepth)].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      out = [...entries, ...within(dirs, p, maxDepth)].sort(byPath);
     }
     return options.detail === false ? out.map((e) => e.name) : out;
   }
@@ -301,7 +296,7 @@ export class BucketFileSystem {
     const detail = !!options.detail;
     async function* visit(d: string, depth: number): AsyncGenerator<BucketWalkStep<string> | BucketWalkStep<BucketFsEntry>> {
       const n = tree.get(d)!;
-      const dirEntries = [...n.dirs.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      const dirEntries = [...n.dirs.values()].sort(byPath);
       const dirs: Array<string | BucketFsEntry> = detail ? dirEntries : dirEntries.map(base);
       const fileList: Array<string | BucketFsEntry> = detail ? n.files : n.files.map(base);
       const step = [nameOf(bucket, d), dirs, fileList] as BucketWalkStep<string> | BucketWalkStep<BucketFsEntry>;
@@ -329,7 +324,7 @@ export class BucketFileSystem {
     };
     const view = this.#live?.view(bucket);
     const entries = view?.files(p) ?? (view ? await view.fetch("tree", p, list) : await list());
-    return entries.map((e) => fileEntry(bucket, e)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return entries.map((e) => fileEntry(bucket, e)).sort(byPath);
   }
 
   /** The direct children of the folder `p` (and the file named `p`), from the live cache when it has them. */
@@ -364,11 +359,11 @@ export class BucketFileSystem {
       out = (await this.#children(bucket, p)).map((e) =>
         e.type === "file" ? fileEntry(bucket, e) : dirEntry(bucket, e.path, e.uploadedAt),
       );
-      out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      out.sort(byPath);
     }
     if (out.length === 0 && p !== "") {
       // A missing bucket is reported by the listing itself; here the path names nothing.
-      throw notFound(bucket, p, this.options.hubUrl);
+      throw this.#notFound(bucket, p);
     }
     if (out.length === 0) await bucketInfo(bucket.id, this.#call()); // a missing bucket → BucketNotFoundError
     return options.detail === false ? out.map((e) => e.name) : out;
@@ -410,9 +405,7 @@ export class BucketFileSystem {
         ].map((d) => dirEntry(bucket, d)),
       ];
       const baseDepth = base === "" ? 0 : base.split("/").length;
-      matches = candidates
-        .filter((e) => e.path.split("/").length - baseDepth <= depth && re.test(e.path))
-        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      matches = candidates.filter((e) => e.path.split("/").length - baseDepth <= depth && re.test(e.path)).sort(byPath);
     }
     return options.detail ? matches : matches.map((e) => e.name);
   }
@@ -432,42 +425,35 @@ export class BucketFileSystem {
     }
     checkBucketPath(p);
     const known = this.#live?.view(bucket)?.lookup(p);
-    if (known === null) throw notFound(bucket, p, this.options.hubUrl);
+    if (known === null) throw this.#notFound(bucket, p);
     if (known) return known.type === "file" ? fileEntry(bucket, known) : dirEntry(bucket, p, known.uploadedAt);
     const [info] = await pathsInfo({ ...this.#call(), repo: `buckets/${bucket.id}`, paths: [p] });
     if (info && info.type === "file" && info.path === p) return fileEntry(bucket, info as ListFileEntry);
     for await (const e of listFiles({ ...this.#call(), repo: `buckets/${bucket.id}`, path: p, recursive: false })) {
       if (e.path !== p) return dirEntry(bucket, p);
     }
-    throw notFound(bucket, p, this.options.hubUrl);
+    throw this.#notFound(bucket, p);
   }
 
   /** True when the path names a file, a folder or an existing bucket's root. */
   async exists(path: string): Promise<boolean> {
-    try {
-      await this.stat(path);
-      return true;
-    } catch (err) {
-      const code = (err as XetBucketsError)?.code;
-      if (code === "ENTRY_NOT_FOUND" || code === "BUCKET_NOT_FOUND") return false;
-      throw err;
-    }
+    return (await this.#statIfAny(path)) !== undefined;
   }
 
   async isFile(path: string): Promise<boolean> {
-    try {
-      return (await this.stat(path)).type === "file";
-    } catch (err) {
-      if ((err as XetBucketsError)?.code === "ENTRY_NOT_FOUND" || (err as XetBucketsError)?.code === "BUCKET_NOT_FOUND") return false;
-      throw err;
-    }
+    return (await this.#statIfAny(path))?.type === "file";
   }
 
   async isDir(path: string): Promise<boolean> {
+    return (await this.#statIfAny(path))?.type === "directory";
+  }
+
+  /** `stat`, or undefined when the path or its bucket does not exist. */
+  async #statIfAny(path: string): Promise<BucketFsEntry | undefined> {
     try {
-      return (await this.stat(path)).type === "directory";
+      return await this.stat(path);
     } catch (err) {
-      if ((err as XetBucketsError)?.code === "ENTRY_NOT_FOUND" || (err as XetBucketsError)?.code === "BUCKET_NOT_FOUND") return false;
+      if (err instanceof EntryNotFoundError || err instanceof BucketNotFoundError) return undefined;
       throw err;
     }
   }
@@ -485,7 +471,7 @@ export class BucketFileSystem {
     for await (const e of listFiles({ ...this.#call(), repo: `buckets/${bucket.id}`, path: p, recursive: false })) {
       if (e.path !== p) throw isADirectory(bucket, p, ": name a file inside it");
     }
-    throw notFound(bucket, p, this.options.hubUrl);
+    throw this.#notFound(bucket, p);
   }
 
   /**
@@ -583,7 +569,7 @@ export class BucketFileSystem {
             await bucketInfo(bucket.id, this.#call());
             continue; // an empty bucket: nothing to do
           }
-          throw notFound(bucket, p, this.options.hubUrl);
+          throw this.#notFound(bucket, p);
         }
         for (const f of files) group.paths.add(f.path);
       } else {
@@ -650,9 +636,7 @@ export class BucketFileSystem {
       }
     }
     if (copies.length === 0) {
-      const err = notFound(s.bucket, s.path, this.options.hubUrl);
-      err.message = `no files found at "${src}" in bucket ${s.bucket.id}`;
-      throw err;
+      throw this.#notFound(s.bucket, s.path, `no files found at "${src}" in bucket ${s.bucket.id}`);
     }
     const copy: BatchCopy[] = copies.map(({ entry, target }) => ({
       sourceRepo: `buckets/${s.bucket.id}`,

@@ -196,7 +196,8 @@ class BucketView {
   }
 }
 
-function byPath(a: { path: string }, b: { path: string }): number {
+/** Orders entries by path (code unit order, like the listings); the file system's listings use it too. */
+export function byPath(a: { path: string }, b: { path: string }): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 

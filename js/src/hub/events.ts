@@ -7,7 +7,7 @@
  *
  * Reconnecting and resuming is the caller's (api/watch.ts).
  */
-import { HubApiError, NetworkError, XetBucketsError } from "../errors.js";
+import { EventsUnavailableError, HubApiError, NetworkError, XetBucketsError } from "../errors.js";
 import { errorFromResponse, redactUrl } from "../http.js";
 import type { BucketRef } from "../repo.js";
 import { bucketApiPath } from "./buckets.js";
@@ -33,22 +33,6 @@ export type FeedEvent =
   | { type: "changes"; cursor: string; changes: BucketFileChange[] }
   | { type: "reset"; reason: string; message: string | undefined }
   | { type: "reconnect"; cursor: string | undefined; reason: string | undefined };
-
-/**
- * The feed cannot be followed here (code EVENTS_UNAVAILABLE): the server does not serve it for this bucket
- * (404 without `X-Error-Code`, 501, or an answer that is not an event stream). A missing bucket is a
- * `BucketNotFoundError`, a refused token a `HubApiError` (UNAUTHORIZED, FORBIDDEN) instead.
- */
-export class EventsUnavailableError extends XetBucketsError {
-  override name = "EventsUnavailableError";
-  readonly statusCode: number;
-  readonly url: string;
-  constructor(message: string, statusCode: number, url: string) {
-    super("EVENTS_UNAVAILABLE", message);
-    this.statusCode = statusCode;
-    this.url = url;
-  }
-}
 
 /** One raw server-sent event (WHATWG HTML §9.2). */
 export interface SseMessage {

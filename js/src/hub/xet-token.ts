@@ -3,7 +3,7 @@
  * (`GET /api/{type}s/{ns}/{name}/xet-{read|write}-token/{rev}`), cached and refreshed before they expire (60 s
  * margin) or when the CAS answers 401.
  */
-import { ProtocolError } from "../errors.js";
+import { ProtocolError, XetBucketsError } from "../errors.js";
 import type { HubContext } from "./context.js";
 import type { BucketRef } from "../repo.js";
 
@@ -17,7 +17,7 @@ export interface XetToken {
 export type TokenScope = "read" | "write";
 
 /** Refresh this long before `exp` (ms). */
-export const REFRESH_MARGIN_MS = 60_000;
+const REFRESH_MARGIN_MS = 60_000;
 
 export class XetTokenProvider {
   readonly #ctx: HubContext;
@@ -30,7 +30,7 @@ export class XetTokenProvider {
   constructor(ctx: HubContext, bucket: BucketRef | undefined, scope: TokenScope, opts: { sessionId?: string; url?: string } = {}) {
     this.#ctx = ctx;
     const url = opts.url ?? (bucket && `/api/buckets/${bucket.namespace}/${bucket.name}/xet-${scope}-token`);
-    if (url === undefined) throw new TypeError("XetTokenProvider needs a bucket or the token URL");
+    if (url === undefined) throw new XetBucketsError("INTERNAL", "XetTokenProvider needs a bucket or the token URL");
     this.#url = url;
     this.#sessionId = opts.sessionId;
   }

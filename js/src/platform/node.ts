@@ -13,7 +13,7 @@ import { Worker as ThreadWorker, type TransferListItem } from "node:worker_threa
 import { WORKER_SOURCE as THREAD_WORKER_SOURCE } from "./generated/worker-node.js";
 import { WORKER_SOURCE as MODULE_WORKER_SOURCE } from "./generated/worker-web.js";
 import { writeFileAtomic } from "./node/download.js";
-import { LocalFileError, openFile, readFileBlocks, statFile, toPath } from "./node/files.js";
+import { local, openFile, readFileBlocks, statFile, toPath } from "./node/files.js";
 import { openResumeState } from "./node/resume.js";
 import { walkDirectory } from "./node/walk.js";
 import { watchDirectory } from "./node/watch.js";
@@ -26,13 +26,6 @@ const g = globalThis as { Deno?: unknown; Bun?: unknown };
 export const runtime: Runtime = g.Deno !== undefined ? "deno" : g.Bun !== undefined ? "bun" : "node";
 
 export const streamingUploads: boolean = true;
-
-/** A file-system call, its failure as a `LocalFileError` naming `path`. */
-function local<T>(path: string, call: Promise<T>): Promise<T> {
-  return call.catch((err: unknown) => {
-    throw new LocalFileError(path, err as NodeJS.ErrnoException);
-  });
-}
 
 export const localFiles: LocalFiles | undefined = {
   toPath,

@@ -85,10 +85,11 @@ export interface LocalFiles {
   /** Creates a directory and its parents. */
   makeDir(p: string): Promise<void>;
   /**
-   * Every file under `root`, recursively, with "/" paths relative to it. Symlinks are followed (a loop is
-   * reported, not followed); what cannot be read is reported in `problems`, never skipped silently.
+   * Every file under `root`, recursively, with "/" paths relative to it, in sorted order. Symlinks are followed
+   * (a loop is reported, not followed); what cannot be listed is reported in `problems`, never skipped
+   * silently. A missing or unreadable `root` is a `LocalFileError`.
    */
-  walk(root: string, options?: { signal?: AbortSignal }): Promise<WalkResult>;
+  walk(root: string, options?: WalkOptions): Promise<WalkResult>;
   /**
    * Writes the blocks of `source` to `target` atomically (a temporary file in the target's directory, renamed
    * over it once complete). Returns the number of bytes written. A failed or aborted write leaves the target
@@ -143,9 +144,19 @@ export interface LocalFile {
   mtimeMs: number;
 }
 
+export interface WalkOptions {
+  signal?: AbortSignal;
+  /** Directories nested deeper than this (the root is level 1) are reported (`too-deep`), not listed. */
+  maxDepth?: number;
+}
+
+/** What `walk` could not list: `path` relative to the root ("." for the root itself), `error` saying why. */
 export interface WalkProblem {
   path: string;
+  /** unreadable: the file system refused (`cause`); loop: a symlink back to an ancestor; special: a socket, FIFO or device; too-deep: past `maxDepth`. */
+  kind: "unreadable" | "loop" | "special" | "too-deep";
   error: string;
+  cause?: unknown;
 }
 
 export interface WalkResult {

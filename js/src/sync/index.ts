@@ -14,12 +14,13 @@
  * Plans store the local root as an absolute path, so `apply` works from any directory; plans written by
  * `hf buckets sync --plan` (relative roots) are resolved against the current directory, as Python does.
  */
-import { InvalidArgumentError, XetBucketsError } from "../errors.js";
+import { InvalidArgumentError, SyncRefusedError } from "../errors.js";
 import { localFilesFor } from "../sources.js";
 import type { ListFileEntry } from "../api/files.js";
 import { commitIter, type CommitOperation, type CommitResult } from "../api/upload.js";
 import { downloadBucketFiles, type RemoteFileEntry } from "../api/download.js";
 import {
+  checkCompareOptions,
   checkRelativePath,
   compareListings,
   nowIso,
@@ -30,11 +31,10 @@ import {
   type SyncPlan,
   type SyncSummary,
 } from "./plan.js";
-import { filterOf, listRemote, localSide, removeStaleTemps, sides, type Sides, type SyncOptions } from "./sides.js";
+import { filterOf, listRemote, removeStaleTemps, sides, walkLocalSide, type Sides, type SyncOptions } from "./sides.js";
 import { watchSync } from "./watch.js";
 
-export * from "./plan.js";
-export { FilterMatcher, fnmatchToRegExp, parseFilterRules, type FilterRule, type FilterOptions } from "./filters.js";
+export type { SyncAction, SyncOperation, SyncPlan, SyncSummary } from "./plan.js";
 export { DEFAULT_SETTLE_MS, SETTLE_MS_PER_GIB, settleTime, type SyncEvent, type SyncOptions } from "./sides.js";
 
 export interface SyncResult {
@@ -53,19 +53,18 @@ export interface SyncResult {
   warnings: string[];
 }
 
-/** A sync refused by a guard (empty source with delete, maxDelete exceeded): code SYNC_REFUSED. */
-export class SyncRefusedError extends XetBucketsError {
-  override name = "SyncRefusedError";
-  constructor(message: string) {
-    super("SYNC_REFUSED", message);
-  }
-}
-
 /**
  * Syncs `source` to `dest` once (see the module documentation), or with `watch: true` keeps syncing until
  * `abortSignal` aborts (sync/watch.ts; the call then rejects with the signal's reason).
  */
 export async function syncBucket(source: string | undefined, dest: string | undefined, options: SyncOptions = {}): Promise<SyncResult> {
+  for (const [what, side] of [
+    ["source", source],
+    ["dest", dest],
+  ] as const) {
+    if (side !== undefined && typeof side !== "string")
+      throw new InvalidArgumentError(`${what} must be a local path or an hf://buckets/ URI, got ${typeof side}`);
+  }
   if (options.watch) return watchSync(source, dest, options);
   const files = localFilesFor("syncBucket");
   const warnings: string[] = [];
@@ -98,8 +97,7 @@ export async function syncBucket(source: string | undefined, dest: string | unde
   }
 
   if (!source || !dest) throw new InvalidArgumentError("syncBucket needs a source and a dest (or `apply` with a saved plan)");
-  if (options.ignoreTimes && options.ignoreSizes) throw new InvalidArgumentError("ignoreTimes and ignoreSizes cannot be combined");
-  if (options.existing && options.ignoreExisting) throw new InvalidArgumentError("existing and ignoreExisting cannot be combined");
+  checkCompareOptions(options);
   if (options.dryRun && options.plan) throw new InvalidArgumentError("dryRun and plan cannot be combined");
   if (options.maxDelete !== undefined && !(Number.isInteger(options.maxDelete) && options.maxDelete >= 0)) {
     throw new InvalidArgumentError(`maxDelete must be a non-negative integer, got ${options.maxDelete}`);
@@ -114,9 +112,7 @@ export async function syncBucket(source: string | undefined, dest: string | unde
   const rootStat = await files.stat(s.localRoot).catch(() => undefined);
   if (s.direction === "upload") {
     if (!rootStat?.isDirectory()) throw new InvalidArgumentError(`the source must be a local directory: ${s.localRoot}`);
-    const walked = await files.walk(s.localRoot, { signal: options.abortSignal });
-    problems = walked.problems;
-    localSide(walked.files, filter, local);
+    problems = await walkLocalSide(s.localRoot, filter, local, options.abortSignal);
   } else if (rootStat && !rootStat.isDirectory()) {
     throw new InvalidArgumentError(`the destination must be a directory: ${s.localRoot}`);
   }
@@ -125,9 +121,7 @@ export async function syncBucket(source: string | undefined, dest: string | unde
 
   if (s.direction === "download" && rootStat) {
     if (options.delete) {
-      const walked = await files.walk(s.localRoot, { signal: options.abortSignal });
-      problems = walked.problems;
-      localSide(walked.files, filter, local);
+      problems = await walkLocalSide(s.localRoot, filter, local, options.abortSignal);
     } else {
       for (const rel of remote.keys()) {
         const st = await files.stat(files.join(s.localRoot, rel)).catch(() => undefined);

@@ -6,12 +6,13 @@
 import { BucketNotFoundError, InvalidArgumentError } from "../errors.js";
 import type { HubCallOptions } from "../hub/context.js";
 import { parseBucket, type BucketRef } from "../repo.js";
+import { DOWNLOAD_TEMP_NAME } from "../platform/temp-names.js";
 import { localFilesFor } from "../sources.js";
 import { listFiles, parseTime, type ListFileEntry } from "../api/files.js";
 import type { ResumeStore, UploadProgressEvent, UploadTuning } from "../api/upload.js";
 import type { DownloadProgress } from "../api/download.js";
 import { FilterMatcher, parseFilterRules } from "./filters.js";
-import { checkRelativePath, type SideFile, type SyncSummary } from "./plan.js";
+import { checkRelativePath, type CompareOptions, type SideFile, type SyncSummary } from "./plan.js";
 
 export type SyncEvent =
   | { type: "plan"; summary: SyncSummary }
@@ -28,17 +29,7 @@ export type SyncEvent =
   /** Watch mode, bucket → local: the feed could not resume (or started): the bucket is listed again. */
   | { type: "relist"; reason: string };
 
-export interface SyncOptions extends HubCallOptions, UploadTuning {
-  /** Delete destination files absent from the source (default false). */
-  delete?: boolean;
-  /** Compare sizes only. */
-  ignoreTimes?: boolean;
-  /** Compare modification times only. */
-  ignoreSizes?: boolean;
-  /** Only update files that exist on the receiver. */
-  existing?: boolean;
-  /** Only create files that do not exist on the receiver. */
-  ignoreExisting?: boolean;
+export interface SyncOptions extends HubCallOptions, UploadTuning, CompareOptions {
   /** fnmatch patterns (`*` also matches `/`), matched against paths relative to the roots. */
   include?: string[];
   exclude?: string[];
@@ -114,22 +105,26 @@ export async function filterOf(options: SyncOptions): Promise<FilterMatcher> {
 }
 
 /**
- * Names of temporary download files (`.<name>.<12 hex>.xet-tmp`, platform/node/download.ts; group 1: `<name>`). A process
- * killed mid-download leaves one behind: it is never a local file of a sync (a sync up would upload the
- * partial bytes), and a sync that downloads that name again removes it once it is stale.
+ * True when a local file (`rel` to the local root) is part of a sync's local side: the filter selects it and it
+ * is not a temporary download file (platform/temp-names.ts). A process killed mid-download leaves one behind: a
+ * sync up would upload its partial bytes; a sync that downloads that name again removes it once it is stale.
  */
-export const DOWNLOAD_TEMP = /^\.(.+)\.[0-9a-f]{12}\.xet-tmp$/;
+export function isLocalSideFile(rel: string, filter: FilterMatcher): boolean {
+  return filter.matches(rel) && !DOWNLOAD_TEMP_NAME.test(rel.slice(rel.lastIndexOf("/") + 1));
+}
 
-/** The walked files of a sync's local side: those the filter selects, without temporary download files. */
-export function localSide(
-  files: { path: string; size: number; mtimeMs: number }[],
+/** Walks a sync's local side into `into` (the files `isLocalSideFile` keeps). Returns what could not be read. */
+export async function walkLocalSide(
+  root: string,
   filter: FilterMatcher,
   into: Map<string, SideFile>,
-): void {
-  for (const f of files) {
-    if (filter.matches(f.path) && !DOWNLOAD_TEMP.test(f.path.slice(f.path.lastIndexOf("/") + 1)))
-      into.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
+  signal: AbortSignal | undefined,
+): Promise<{ path: string; error: string }[]> {
+  const walked = await localFilesFor("sync").walk(root, { signal });
+  for (const f of walked.files) {
+    if (isLocalSideFile(f.path, filter)) into.set(f.path, { size: f.size, mtimeMs: f.mtimeMs });
   }
+  return walked.problems.map(({ path, error }) => ({ path, error }));
 }
 /** A temporary download file untouched for this long belongs to a process that is gone. */
 const STALE_TEMP_MS = 10 * 60 * 1000;
@@ -147,7 +142,7 @@ export async function removeStaleTemps(targets: string[]): Promise<number> {
   for (const [dir, names] of byDir) {
     const entries = await files.list(dir).catch(() => [] as string[]);
     for (const e of entries) {
-      const m = DOWNLOAD_TEMP.exec(e);
+      const m = DOWNLOAD_TEMP_NAME.exec(e);
       if (!m || !names.has(m[1]!)) continue;
       const p = files.join(dir, e);
       const st = await files.stat(p).catch(() => undefined);

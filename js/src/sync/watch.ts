@@ -25,27 +25,26 @@
  * errors end the watch. Aborting stops at once: an upload in progress registers nothing (unless its final batch
  * request is already in flight), a download in progress leaves no temporary file.
  */
-import { InvalidArgumentError, XetBucketsError } from "../errors.js";
-import { backoff, retryConfig, sleep } from "../http.js";
+import { EventsUnavailableError, InvalidArgumentError, XetBucketsError } from "../errors.js";
+import { backoffDelay, retryConfig, sleep } from "../http.js";
 import { isTransient } from "../hub/events.js";
-import type { WalkProblem } from "../platform/types.js";
 import { checkBucketPath } from "../repo.js";
 import { localFilesFor } from "../sources.js";
 import { parseTime } from "../api/files.js";
 import { commitIter, type CommitOperation, type CommitResult } from "../api/upload.js";
 import { downloadBucketFiles, type RemoteFileEntry } from "../api/download.js";
-import { EventsUnavailableError, watchBucket } from "../api/watch.js";
+import { watchBucket } from "../api/watch.js";
 import { BEFORE_REGISTER, type BeforeRegister } from "../upload-hooks.js";
 import type { FilterMatcher } from "./filters.js";
-import { checkRelativePath, compareListings, type SideFile } from "./plan.js";
+import { checkCompareOptions, checkRelativePath, compareListings, type SideFile } from "./plan.js";
 import {
-  DOWNLOAD_TEMP,
   filterOf,
+  isLocalSideFile,
   listRemote,
-  localSide,
   removeStaleTemps,
   settleTime,
   sides,
+  walkLocalSide,
   type Sides,
   type SyncOptions,
 } from "./sides.js";
@@ -75,8 +74,7 @@ export async function watchSync(source: string | undefined, dest: string | undef
   const bad = (["apply", "dryRun", "plan"] as const).filter((k) => options[k] !== undefined && options[k] !== false);
   if (bad.length) throw new InvalidArgumentError(`watch cannot be combined with ${bad.join(", ")}`);
   if (!source || !dest) throw new InvalidArgumentError("watch needs a source and a dest");
-  if (options.ignoreTimes && options.ignoreSizes) throw new InvalidArgumentError("ignoreTimes and ignoreSizes cannot be combined");
-  if (options.existing && options.ignoreExisting) throw new InvalidArgumentError("existing and ignoreExisting cannot be combined");
+  checkCompareOptions(options);
   if (options.maxDelete !== undefined && !(Number.isInteger(options.maxDelete) && options.maxDelete >= 0)) {
     throw new InvalidArgumentError(`maxDelete must be a non-negative integer, got ${options.maxDelete}`);
   }
@@ -186,7 +184,7 @@ async function watchUp(s: Sides, filter: FilterMatcher, options: SyncOptions): P
   const goneSince = new Map<string, number>();
   /** Files the bucket refused, by `size:mtime`: not sent again until they change. */
   const refused = new Map<string, string>();
-  let problems: WalkProblem[] = [];
+  let problems: { path: string; error: string }[] = [];
   const dirty = new Set<string>();
   let rescanDue = true;
   const waker = new Waker();
@@ -249,13 +247,12 @@ async function watchUp(s: Sides, filter: FilterMatcher, options: SyncOptions): P
         dirty.clear();
         rescanDue = false;
         try {
-          const walked = await files.walk(s.localRoot, { signal });
-          now = Date.now();
           const present = new Map<string, SideFile>();
-          localSide(walked.files, filter, present);
+          const unreadable = await walkLocalSide(s.localRoot, filter, present, signal);
+          now = Date.now();
           for (const rel of [...seen.keys()]) if (!present.has(rel)) observe(rel, undefined, now);
           for (const [rel, st] of present) observe(rel, st, now);
-          problems = walked.problems;
+          problems = unreadable;
         } catch (err) {
           if (signal?.aborted) throw signal.reason;
           // The folder itself cannot be read (removed, unmounted): nothing is decided from that.
@@ -277,7 +274,7 @@ async function watchUp(s: Sides, filter: FilterMatcher, options: SyncOptions): P
           if (st?.isDirectory()) {
             rescanDue = true; // a new or moved folder: its files are found by a rescan
           } else if (st?.isFile()) {
-            if (filter.matches(rel) && !DOWNLOAD_TEMP.test(rel.slice(rel.lastIndexOf("/") + 1))) observe(rel, st, Date.now());
+            if (isLocalSideFile(rel, filter)) observe(rel, st, Date.now());
           } else {
             observe(rel, undefined, Date.now());
             if ([...seen.keys()].some((p) => p.startsWith(`${rel}/`))) rescanDue = true; // a folder went away
@@ -338,14 +335,14 @@ async function watchUp(s: Sides, filter: FilterMatcher, options: SyncOptions): P
             rescanDue = true;
             if (rel === undefined) {
               failures++;
-              retryAt = Date.now() + backoff(cfg, failures);
+              retryAt = Date.now() + backoffDelay(cfg, failures);
               planDue = Math.min(planDue, retryAt);
             }
             continue;
           }
           if (!isTransient(err)) throw err;
           failures++;
-          const delay = backoff(cfg, failures);
+          const delay = backoffDelay(cfg, failures);
           retryAt = Date.now() + delay;
           planDue = Math.min(planDue, retryAt);
           warn(`${(err as Error).message}; trying again in ${(delay / 1000).toFixed(1)} s`);
@@ -486,7 +483,7 @@ async function watchDown(s: Sides, filter: FilterMatcher, options: SyncOptions):
         return await round();
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        const delay = backoff(cfg, attempt);
+        const delay = backoffDelay(cfg, attempt);
         if (!isTransient(err) || Date.now() - start + delay > cfg.budgetMs) throw err;
         warn(`${(err as Error).message}; trying again in ${(delay / 1000).toFixed(1)} s`);
         await sleep(delay, signal);
@@ -584,7 +581,7 @@ async function downRound(
   const files = localFilesFor("sync --watch");
   const emit = (e: Parameters<NonNullable<SyncOptions["onEvent"]>>[0]) => options.onEvent?.(e);
   const local = new Map<string, SideFile>();
-  let problems: WalkProblem[] = [];
+  let problems: { path: string; error: string }[] = [];
   const statInto = async (rel: string) => {
     const st = await files.stat(files.join(s.localRoot, rel)).catch(() => undefined);
     if (st?.isFile()) local.set(rel, { size: st.size, mtimeMs: st.mtimeMs });
@@ -592,9 +589,7 @@ async function downRound(
   if (only) {
     for (const rel of only) await statInto(rel);
   } else if (options.delete) {
-    const walked = await files.walk(s.localRoot, { signal: options.abortSignal });
-    problems = walked.problems;
-    localSide(walked.files, filter, local);
+    problems = await walkLocalSide(s.localRoot, filter, local, options.abortSignal);
   } else {
     for (const rel of remote.keys()) await statInto(rel);
   }

@@ -24,8 +24,7 @@ import {
 } from "../../src/api/files.js";
 import { xetHash } from "../../src/hash.js";
 import { BatchError, BucketNotFoundError, EntryNotFoundError, InvalidArgumentError, RepoNotFoundError } from "../../src/errors.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { seed, type Who } from "../download/helpers.js";
+import { seed, startTestHub, type TestHub, type Who } from "../helpers/hub.js";
 
 let hub: TestHub;
 let alice: Who;

@@ -20,13 +20,12 @@ import { createBucket, createRepo } from "../../src/api/buckets.js";
 import { copyFiles, copyFilesIter, copyFolder, listFiles, pathsInfo, type CopyEvent } from "../../src/api/files.js";
 import { commit, uploadFiles } from "../../src/api/upload.js";
 import { EntryNotFoundError, HubApiError, InvalidArgumentError, RepoNotFoundError } from "../../src/errors.js";
-import { fastRandom } from "../helpers/generators.js";
-import { hasPythonClients, runPython, startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
-import { cliRunner, ok, requireBuiltCli, type CliRunner } from "../cli/helpers.js";
+import { cliRunner, hasPythonClients, ok, requireBuiltCli, runPython, type CliRunner } from "../helpers/clients.js";
+import { MiB, seededBytes } from "../helpers/data.mjs";
+import { startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
 
 const { alice, bob } = TEST_USERS;
 const SCRIPT = join(import.meta.dirname, "..", "server", "py", "repos.py");
-const MiB = 1024 * 1024;
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /** Bytes of the xorb files of a hub's data directory (what the CAS stores). */
@@ -95,7 +94,7 @@ describe("buckets ↔ repositories", () => {
   describe("uploadFiles and commit into repositories", () => {
     it("one commit: LFS files through the pipeline (with their SHA-256), small text inline, title and description", async () => {
       await createRepo({ repo: "models/alice/up", ...opts() });
-      const weights = fastRandom(3 * MiB + 7, 1);
+      const weights = seededBytes(3 * MiB + 7, 1);
       const res = await uploadFiles({
         repo: "models/alice/up",
         files: [
@@ -170,7 +169,7 @@ describe("buckets ↔ repositories", () => {
     });
 
     it("without write access nothing is read and nothing is committed", async () => {
-      const big = fastRandom(2 * MiB, 9);
+      const big = seededBytes(2 * MiB, 9);
       for (const accessToken of [alice.readToken, bob.token]) {
         const before = hub.count("POST", "/api/models/alice/promoted/preupload/");
         const err = await uploadFiles({
@@ -191,8 +190,8 @@ describe("buckets ↔ repositories", () => {
   });
 
   describe("promote: bucket → repository", () => {
-    const checkpoint = fastRandom(64 * MiB, 21);
-    const shards = [0, 1, 2, 3].map((i) => fastRandom(4 * MiB + i * 1000, 100 + i));
+    const checkpoint = seededBytes(64 * MiB, 21);
+    const shards = [0, 1, 2, 3].map((i) => seededBytes(4 * MiB + i * 1000, 100 + i));
 
     before(async () => {
       await uploadFiles({
@@ -329,7 +328,7 @@ describe("buckets ↔ repositories", () => {
     let wHash = "";
     let wSize = 0;
     before(async () => {
-      const w = fastRandom(5 * MiB + 11, 77);
+      const w = seededBytes(5 * MiB + 11, 77);
       await createRepo({ repo: "models/alice/import-src", ...opts() });
       const res = await uploadFiles({
         repo: "models/alice/import-src",

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { cliRunner, requireBuiltCli, type CliRunner } from "./helpers.js";
+import { cliRunner, type CliRunner, requireBuiltCli } from "../helpers/clients.js";
 
 let hub: TestHub;
 let cli: CliRunner;

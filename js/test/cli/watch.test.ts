@@ -15,10 +15,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { deleteFiles, downloadFile, listFiles, uploadFiles, watchBucket, type BucketFileChange } from "../../src/index.js";
-import { splitmix64 } from "../helpers/generators.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { createBucket } from "../server/util.js";
-import { CLI, cleanEnv, requireBuiltCli } from "./helpers.js";
+import { CLI, cliEnv, requireBuiltCli } from "../helpers/clients.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { postBucket, startTestHub, type TestHub } from "../helpers/hub.js";
 
 /** The CLI running `sync --watch …`: its output lines as they come, and Ctrl-C. */
 class Watcher {
@@ -28,7 +27,7 @@ class Watcher {
   readonly exited: Promise<number | null>;
 
   constructor(hub: TestHub, home: string, args: string[]) {
-    const env = cleanEnv(home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token });
+    const env = cliEnv(home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token });
     this.#child = spawn(process.execPath, [CLI, "sync", ...args, "--watch"], { env, cwd: home, stdio: ["ignore", "pipe", "pipe"] });
     const lines = (into: string[]) => {
       let buf = "";
@@ -137,7 +136,7 @@ after(async () => {
 describe("sync --watch", () => {
   it("up: a file written in three steps appears once and whole; one changed while uploading is not registered until it settles", async () => {
     const opts = { hubUrl: hub.url, accessToken: hub.users.alice.token };
-    await createBucket(hub, "alice/up", hub.users.alice.token);
+    await postBucket(hub, "alice/up", hub.users.alice.token);
     const src = join(home, "up");
     await mkdir(src);
     await writeFile(join(src, "old.txt"), "gone soon\n");
@@ -148,7 +147,7 @@ describe("sync --watch", () => {
       await w.waitFor(/^uploaded old\.txt \(10 B\)$/);
 
       // Three steps 1.2 s apart, each gap shorter than the settle time: only the whole file may be registered.
-      const ckpt = splitmix64(3 * 700_000, 7);
+      const ckpt = seededBytes(3 * 700_000, 7);
       const t0 = Date.now();
       const fh = await open(join(src, "ckpt.bin"), "w");
       for (let i = 0; i < 3; i++) {
@@ -170,8 +169,8 @@ describe("sync --watch", () => {
 
       // A file that changes while it is uploaded: the hub holds the first xorb of its upload until the test
       // has appended to it, so the watcher finds it changed once its data is stored.
-      const part1 = splitmix64(2_000_000, 8);
-      const part2 = splitmix64(500_000, 9);
+      const part1 = seededBytes(2_000_000, 8);
+      const part2 = seededBytes(500_000, 9);
       let appended = false;
       onXorb = async () => {
         await appendFile(join(src, "moving.bin"), part2);
@@ -209,7 +208,7 @@ describe("sync --watch", () => {
 
   it("down: another client's upload appears locally, byte-identical, within seconds; updates, deletes and a hub restart are followed", async () => {
     const opts = { hubUrl: hub.url, accessToken: hub.users.alice.token };
-    await createBucket(hub, "alice/down", hub.users.alice.token);
+    await postBucket(hub, "alice/down", hub.users.alice.token);
     await uploadFiles({
       repo: "buckets/alice/down",
       files: [{ path: "mirror/first.txt", content: new TextEncoder().encode("first\n") }],
@@ -221,7 +220,7 @@ describe("sync --watch", () => {
       await w.waitFor(/^downloaded first\.txt \(6 B\)$/);
       await w.waitFor(/^Watching hf:\/\/buckets\/alice\/down\/mirror -> .* \(following the bucket's live changes\)/, "err");
 
-      const model = splitmix64(3_000_000, 11);
+      const model = seededBytes(3_000_000, 11);
       const t0 = Date.now();
       await uploadFiles({ repo: "buckets/alice/down", files: [{ path: "mirror/sub/model.bin", content: model }], ...opts });
       const uploaded = Date.now();
@@ -255,7 +254,7 @@ describe("sync --watch", () => {
       assert.equal(await stat(join(dst, "sub")).catch(() => undefined), undefined, "its emptied folder went too");
 
       // Ctrl-C while a large file downloads: nothing half-written.
-      const big = splitmix64(48 << 20, 12);
+      const big = seededBytes(48 << 20, 12);
       const before = hub.requests.length;
       await uploadFiles({ repo: "buckets/alice/down", files: [{ path: "mirror/big.bin", content: big }], ...opts });
       await until(() => hub.requests.slice(before).some((r) => /\/v[12]\/reconstructions\//.test(r.path)), "the download to start", 10_000);
@@ -269,7 +268,7 @@ describe("sync --watch", () => {
   });
 
   it("refuses --watch with --dry-run, --plan or --apply, and --settle without --watch (exit 2)", async () => {
-    const env = cleanEnv(home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token });
+    const env = cliEnv(home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token });
     const run = (args: string[]) =>
       new Promise<{ code: number | null; err: string }>((resolve) => {
         const c = spawn(process.execPath, [CLI, "sync", ...args], { env, cwd: home });

@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startTestHub, runProcess } from "../helpers/hub.js";
-import { ROOT } from "../helpers/generators.js";
+import { ROOT } from "../helpers/files.js";
+import { startTestHub } from "../helpers/hub.js";
+import { runProcess } from "../helpers/processes.js";
 
 async function snippet(name: string): Promise<string> {
   const readme = await readFile(join(ROOT, "README.md"), "utf8");

@@ -9,7 +9,8 @@ import { after, before, describe, it } from "node:test";
 import { BucketFileSystem } from "../../src/fs/index.js";
 import { createBucket, deleteBucket, deleteFiles, uploadFiles } from "../../src/index.js";
 import { BucketNotFoundError, InvalidArgumentError } from "../../src/errors.js";
-import { hasPythonClients, runPython, startTestHub, type TestHub } from "../helpers/hub.js";
+import { hasPythonClients, runPython } from "../helpers/clients.js";
+import { startTestHub, type TestHub } from "../helpers/hub.js";
 
 let hub: TestHub;
 let opts: { hubUrl: string; accessToken: string };

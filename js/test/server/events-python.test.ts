@@ -11,8 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { uploadFiles } from "../../src/index.js";
-import { hasPythonClients, pythonEnv, startTestHub, TEST_USERS, VENV_PYTHON, type TestHub } from "../helpers/hub.js";
-import { createBucket, randomData } from "./util.js";
+import { hasPythonClients, pythonEnv, VENV_PYTHON } from "../helpers/clients.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { postBucket, startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
 
 const SCRIPT = join(import.meta.dirname, "py", "follow.py");
 const { alice } = TEST_USERS;
@@ -55,12 +56,12 @@ describe(
     let hub: TestHub;
     before(async () => {
       hub = await startTestHub();
-      await createBucket(hub, "alice/live", alice.token, { private: true });
+      await postBucket(hub, "alice/live", alice.token, { private: true });
     });
     after(() => hub?.close());
 
     it("BucketFollower reaches ready, then receives the change made by our client's upload", async () => {
-      const data = randomData(300_000, 7);
+      const data = seededBytes(300_000, 7);
       let uploaded: { xetHash: string } | undefined;
       const lines = await follow(hub, ["follower", "alice/live", "ckpt/model.bin"], async () => {
         const r = await uploadFiles({

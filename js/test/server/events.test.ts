@@ -11,8 +11,8 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { loadSqlite } from "../../server/src/store.js";
-import { startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
-import { batch, call, createBucket, uploadFiles } from "./util.js";
+import { uploadWithCore } from "../helpers/cas.js";
+import { batch, call, postBucket, startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
 
 const { alice, bob } = TEST_USERS;
 const ZERO = "0".repeat(64);
@@ -129,8 +129,8 @@ describe("live events feed", () => {
   let hub: TestHub;
   before(async () => {
     hub = await startTestHub();
-    await createBucket(hub, "alice/feed", alice.token, { private: true });
-    await createBucket(hub, "alice/open", alice.token, { private: false });
+    await postBucket(hub, "alice/feed", alice.token, { private: true });
+    await postBucket(hub, "alice/open", alice.token, { private: false });
   });
   after(() => hub?.close());
 
@@ -163,7 +163,7 @@ describe("live events feed", () => {
     const ready = s.last("ready")!;
     assert.match(ready.data.cursor, /^[0-9a-f]{32}\.\d+\.\d+$/);
     assert.equal(ready.id, ready.data.cursor);
-    const [up] = await uploadFiles(hub, "alice/feed", alice.token, [
+    const [up] = await uploadWithCore(hub, "alice/feed", alice.token, [
       { path: "data/a.bin", data: new Uint8Array(5000).fill(7), mtime: 1_700_000_123_456 },
     ]);
     await mustBatch(hub, "alice/feed", [
@@ -221,7 +221,7 @@ describe("live events feed", () => {
   });
 
   it("a burst of 1,000 changes arrives complete and in order; parallel batches arrive once each, in commit order", async () => {
-    await createBucket(hub, "alice/burst", alice.token);
+    await postBucket(hub, "alice/burst", alice.token);
     const s = await Stream.open(hub, "alice/burst", { token: alice.token });
     await s.until((x) => !!x.last("ready"), "ready");
     const paths = names(1000, "burst/f");
@@ -277,7 +277,7 @@ describe("live events feed", () => {
     );
     const second = await startTestHub();
     try {
-      await createBucket(second, "alice/feed", alice.token);
+      await postBucket(second, "alice/feed", alice.token);
       const s2 = await Stream.open(second, "alice/feed", { token: alice.token });
       await s2.until((x) => !!x.last("ready"), "ready");
       const foreign = s2.last("ready")!.data.cursor as string;
@@ -298,14 +298,14 @@ describe("live events feed", () => {
   });
 
   it("a deleted bucket resets its streams; a renamed one too; one made private drops anonymous subscribers", async () => {
-    await createBucket(hub, "alice/gone", alice.token);
+    await postBucket(hub, "alice/gone", alice.token);
     const s = await Stream.open(hub, "alice/gone", { token: alice.token });
     await s.until((x) => !!x.last("ready"), "ready");
     assert.equal((await call(hub, "DELETE", "/api/buckets/alice/gone", { token: alice.token })).status, 200);
     await s.until((x) => x.ended, "end");
     assert.deepEqual(s.events.at(-1)!.data.reason, "bucket-deleted");
 
-    await createBucket(hub, "alice/old", alice.token);
+    await postBucket(hub, "alice/old", alice.token);
     const m = await Stream.open(hub, "alice/old", { token: alice.token });
     await m.until((x) => !!x.last("ready"), "ready");
     const moved = await call(hub, "POST", "/api/repos/move", {
@@ -317,7 +317,7 @@ describe("live events feed", () => {
     assert.equal(m.events.at(-1)!.data.reason, "bucket-moved");
     assert.match(m.events.at(-1)!.data.message, /alice\/new/);
 
-    await createBucket(hub, "alice/vis", alice.token, { private: false });
+    await postBucket(hub, "alice/vis", alice.token, { private: false });
     const anon = await Stream.open(hub, "alice/vis");
     const owner = await Stream.open(hub, "alice/vis", { token: alice.token });
     await anon.until((x) => !!x.last("ready"), "ready");
@@ -337,7 +337,7 @@ describe("live events feed: resumption and the replay window", () => {
   it("a consumer that resumes by cursor after the hub restarts misses no change", async () => {
     const hub = await startTestHub();
     try {
-      await createBucket(hub, "alice/restart", alice.token);
+      await postBucket(hub, "alice/restart", alice.token);
       const s = await Stream.open(hub, "alice/restart", { token: alice.token });
       await s.until((x) => !!x.last("ready"), "ready");
       await mustBatch(hub, "alice/restart", adds(names(10, "a/")));
@@ -366,8 +366,8 @@ describe("live events feed: resumption and the replay window", () => {
   it("keeps a bounded window across restarts and answers reset beyond it (no reset loop from updatedAt)", async () => {
     const hub = await startTestHub({ events: { maxRecords: 20 } });
     try {
-      await createBucket(hub, "alice/window", alice.token);
-      await createBucket(hub, "alice/quiet", alice.token);
+      await postBucket(hub, "alice/window", alice.token);
+      await postBucket(hub, "alice/quiet", alice.token);
       await mustBatch(hub, "alice/quiet", adds(["q/only"]));
       const first = await Stream.open(hub, "alice/window", { token: alice.token });
       await first.until((x) => !!x.last("ready"), "ready");
@@ -427,7 +427,7 @@ describe("live events feed: resumption and the replay window", () => {
   it("a data directory without the change log (schema version 2) gets it: its buckets resume from updatedAt, not from earlier", async () => {
     const hub = await startTestHub();
     try {
-      await createBucket(hub, "alice/older", alice.token);
+      await postBucket(hub, "alice/older", alice.token);
       await mustBatch(hub, "alice/older", adds(["before/upgrade"]));
       await hub.hub.close();
       // What a hub of schema version 2 left: the same tables without the change log.
@@ -460,7 +460,7 @@ describe("live events feed: resumption and the replay window", () => {
     let clock = Date.now();
     const hub = await startTestHub({ now: () => clock, events: { maxAgeMs: 60_000 } });
     try {
-      await createBucket(hub, "alice/aged", alice.token);
+      await postBucket(hub, "alice/aged", alice.token);
       const s = await Stream.open(hub, "alice/aged", { token: alice.token });
       await s.until((x) => !!x.last("ready"), "ready");
       const start = s.last("ready")!.data.cursor as string;
@@ -481,7 +481,7 @@ describe("live events feed: liveness", () => {
   it("pings while idle, and ends a stream with reconnect at its cursor after the maximum connection time", async () => {
     const hub = await startTestHub({ events: { keepAliveMs: 100, maxConnectionMs: 1500 } });
     try {
-      await createBucket(hub, "alice/ka", alice.token);
+      await postBucket(hub, "alice/ka", alice.token);
       const t0 = Date.now();
       const s = await Stream.open(hub, "alice/ka", { token: alice.token });
       await s.until((x) => x.comments >= 3, "3 pings", 5000);
@@ -501,7 +501,7 @@ describe("live events feed: liveness", () => {
   it("a subscriber that stops reading cannot stall the hub: it is told to reconnect and resumes by cursor", async () => {
     const hub = await startTestHub();
     try {
-      await createBucket(hub, "alice/slow", alice.token);
+      await postBucket(hub, "alice/slow", alice.token);
       // Long paths (8 segments of 200 characters) make each change ~1.9 KB: 10 batches of 1000 ≈ 19 MB.
       const long = (i: number, k: number) =>
         [...Array.from({ length: 7 }, (_, s) => `${String.fromCharCode(97 + s)}`.repeat(200)), `${i}-${k}`.padEnd(200, "z")].join("/");

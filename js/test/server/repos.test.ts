@@ -14,8 +14,10 @@ import { after, before, describe, it } from "node:test";
 import * as hf from "@huggingface/hub";
 import { initCore, UploadSession } from "../../src/core/index.js";
 import { loadSqlite } from "../../server/src/store.js";
-import { hasPythonClients, runPython, startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
-import { batch, call, casDownload, createBucket, pushUpload, randomData, uploadFiles, type BuiltUpload } from "./util.js";
+import { casDownload, pushUpload, uploadWithCore, type BuiltUpload } from "../helpers/cas.js";
+import { hasPythonClients, runPython } from "../helpers/clients.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { batch, call, postBucket, startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
 
 const SCRIPT = join(import.meta.dirname, "py", "repos.py");
 const { alice, bob } = TEST_USERS;
@@ -129,7 +131,7 @@ describe("local hub: model and dataset repositories", () => {
     const out = await hf.createRepo({ repo, ...common });
     assert.equal(out.repoUrl, `${hub.url}/alice/js-model`);
     const files: Record<string, Uint8Array> = {
-      "model.safetensors": randomData(6_000_000, 41),
+      "model.safetensors": seededBytes(6_000_000, 41),
       "README.md": new TextEncoder().encode("# model\n"),
     };
     const xorbs = hub.count("POST", "/v1/xorbs/");
@@ -164,7 +166,7 @@ describe("local hub: model and dataset repositories", () => {
 
   it("resolve: X-Repo-Commit, X-Xet-Hash, X-Linked-Size, X-Linked-Etag (the SHA-256), the Xet links; regular files by Git blob id; raw", async () => {
     await createRepo("alice/resolve");
-    const big = randomData(700_000, 3);
+    const big = seededBytes(700_000, 3);
     const small = new TextEncoder().encode('{"a": 1}\n');
     const up = await buildRepoUpload([big]);
     const tok = await call(hub, "GET", "/api/models/alice/resolve/xet-write-token/main", { token: alice.token });
@@ -258,7 +260,7 @@ describe("local hub: model and dataset repositories", () => {
     assert.notEqual((await info()).sha, head);
     // A shard uploaded with another repository's token does not make its files committable here.
     await createRepo("alice/elsewhere");
-    const up = await buildRepoUpload([randomData(100_000, 9)]);
+    const up = await buildRepoUpload([seededBytes(100_000, 9)]);
     const tok = await call(hub, "GET", "/api/models/alice/elsewhere/xet-write-token/main", { token: alice.token });
     await pushUpload(hub, tok.json.accessToken, up);
     const foreign = await commit("datasets/alice/atomic", alice.token, [
@@ -302,7 +304,7 @@ describe("local hub: model and dataset repositories", () => {
 
   it("bucket batches copy Xet files from repositories the caller can read (by hash: nothing is stored again)", async () => {
     await createRepo("alice/src-model");
-    const data = randomData(400_000, 12);
+    const data = seededBytes(400_000, 12);
     const up = await buildRepoUpload([data]);
     const tok = await call(hub, "GET", "/api/models/alice/src-model/xet-write-token/main", { token: alice.token });
     await pushUpload(hub, tok.json.accessToken, up);
@@ -311,7 +313,7 @@ describe("local hub: model and dataset repositories", () => {
       { key: "lfsFile", value: { path: "w.bin", algo: "sha256", oid: up.sha256[0] } },
     ]);
     assert.equal(c.status, 200, c.text);
-    await createBucket(hub, "alice/imports", alice.token);
+    await postBucket(hub, "alice/imports", alice.token);
     const xorbs = hub.count("POST", "/v1/xorbs/");
     const res = await batch(hub, "alice/imports", alice.token, [
       { type: "copyFile", path: "from-model/w.bin", xetHash: up.files[0]!.hash, sourceRepoType: "model", sourceRepoId: "alice/src-model" },
@@ -333,7 +335,7 @@ describe("local hub: model and dataset repositories", () => {
     const read = await call(hub, "GET", "/api/buckets/alice/imports/xet-read-token", { token: alice.token });
     assert.deepEqual(await casDownload(hub, read.json.accessToken, up.files[0]!.hash), data);
     // bob cannot copy from alice's private dataset into his bucket.
-    await createBucket(hub, "bob/b", bob.token);
+    await postBucket(hub, "bob/b", bob.token);
     const denied = await batch(hub, "bob/b", bob.token, [
       { type: "copyFile", path: "x", xetHash: up.files[0]!.hash, sourceRepoType: "dataset", sourceRepoId: "alice/secret" },
     ]);
@@ -343,8 +345,8 @@ describe("local hub: model and dataset repositories", () => {
   it("a data directory of schema version 1 opens: its buckets stay, repositories are added (migration 2)", async () => {
     const h = await startTestHub();
     try {
-      await createBucket(h, "alice/old", alice.token);
-      const [f] = await uploadFiles(h, "alice/old", alice.token, [{ path: "kept.bin", data: randomData(300_000, 5) }]);
+      await postBucket(h, "alice/old", alice.token);
+      const [f] = await uploadWithCore(h, "alice/old", alice.token, [{ path: "kept.bin", data: seededBytes(300_000, 5) }]);
       await h.hub.close();
       // Turn the database back into version 1: no repository tables, no shards.repo_id.
       const Database = loadSqlite();

@@ -19,8 +19,7 @@ import {
   type BucketWatchEvent,
 } from "../../src/index.js";
 import { feedEvent, parseSse } from "../../src/hub/events.js";
-import { TEST_USERS, withHub, type TestHub } from "../helpers/hub.js";
-import { batch, createBucket } from "./util.js";
+import { batch, postBucket, TEST_USERS, withHub, type TestHub } from "../helpers/hub.js";
 
 const { alice } = TEST_USERS;
 const ZERO = "0".repeat(64);
@@ -76,7 +75,7 @@ const names = (n: number, prefix: string) => Array.from({ length: n }, (_, i) =>
 describe("watchBucket", () => {
   it("yields ready, then the changes of an upload by our client, filtered by prefix", async () => {
     await withHub(async (hub) => {
-      await createBucket(hub, "alice/w", alice.token);
+      await postBucket(hub, "alice/w", alice.token);
       const w = collect((abortSignal) => watchBucket("alice/w", { ...opts(hub), abortSignal, prefix: "keep" }));
       await w.until(() => w.events.length > 0, "ready");
       assert.equal(w.events[0]!.type, "ready");
@@ -111,7 +110,7 @@ describe("watchBucket", () => {
 
   it("resumes across a hub restart (reconnect at shutdown, then by cursor): nothing missed, nothing repeated", async () => {
     await withHub(async (hub) => {
-      await createBucket(hub, "alice/r", alice.token);
+      await postBucket(hub, "alice/r", alice.token);
       const w = collect((abortSignal) =>
         watchBucket("alice/r", { ...opts(hub), abortSignal, retry: { baseDelayMs: 50, maxDelayMs: 200 } }),
       );
@@ -131,7 +130,7 @@ describe("watchBucket", () => {
 
   it("a burst of 1,000 changes arrives complete and in order; a persisted cursor resumes a new watch", async () => {
     await withHub(async (hub) => {
-      await createBucket(hub, "alice/burst", alice.token);
+      await postBucket(hub, "alice/burst", alice.token);
       const w = collect((abortSignal) => watchBucket("alice/burst", { ...opts(hub), abortSignal }));
       await w.until(() => w.events.length > 0, "ready");
       const paths = names(1000, "d/f");
@@ -155,7 +154,7 @@ describe("watchBucket", () => {
   it("turns a cursor beyond the replay window into reset, yielded once a new live stream is ready", async () => {
     await withHub(
       async (hub) => {
-        await createBucket(hub, "alice/win", alice.token);
+        await postBucket(hub, "alice/win", alice.token);
         const first = collect((abortSignal) => watchBucket("alice/win", { ...opts(hub), abortSignal }));
         await first.until(() => first.events.length > 0, "ready");
         const old = (first.events[0] as { cursor: string }).cursor;
@@ -178,7 +177,7 @@ describe("watchBucket", () => {
 
   it("throws typed errors: 401 anonymous, BucketNotFoundError, EventsUnavailableError; abortSignal ends it with its reason", async () => {
     await withHub(async (hub) => {
-      await createBucket(hub, "alice/priv", alice.token, { private: true });
+      await postBucket(hub, "alice/priv", alice.token, { private: true });
       const anon = watchBucket("alice/priv", { hubUrl: hub.url });
       await assert.rejects(anon.next(), (e: unknown) => e instanceof HubApiError && e.code === "UNAUTHORIZED" && e.statusCode === 401);
       await assert.rejects(watchBucket("alice/missing", opts(hub)).next(), (e: unknown) => e instanceof BucketNotFoundError);

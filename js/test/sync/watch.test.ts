@@ -11,8 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { InvalidArgumentError, listFiles, settleTime, syncBucket, uploadFiles, type SyncEvent } from "../../src/index.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { createBucket } from "../server/util.js";
+import { postBucket, startTestHub, type TestHub } from "../helpers/hub.js";
 
 let hub: TestHub;
 let work: string;
@@ -80,7 +79,7 @@ describe("syncBucket watch mode", () => {
   });
 
   it("holds back the deletes of a round under the one-shot guards: an emptied source, maxDelete; force lifts the first", async () => {
-    await createBucket(hub, "alice/guards", hub.users.alice.token);
+    await postBucket(hub, "alice/guards", hub.users.alice.token);
     const src = join(work, "guards");
     await mkdir(src);
     for (const n of ["a", "b", "c"]) await writeFile(join(src, `${n}.txt`), n);
@@ -102,7 +101,7 @@ describe("syncBucket watch mode", () => {
   });
 
   it("a local name that cannot be a bucket path is reported once and skipped; the others go", async () => {
-    await createBucket(hub, "alice/names", hub.users.alice.token);
+    await postBucket(hub, "alice/names", hub.users.alice.token);
     const src = join(work, "names");
     await mkdir(src);
     await writeFile(join(src, "back\\slash.txt"), "x");
@@ -117,7 +116,7 @@ describe("syncBucket watch mode", () => {
   });
 
   it("bucket → local without an events feed: lists the bucket every rescanInterval instead", async () => {
-    await createBucket(hub, "alice/nofeed", hub.users.alice.token);
+    await postBucket(hub, "alice/nofeed", hub.users.alice.token);
     // A proxy in front of the hub that answers the events feed with a plain 404, as a server without it.
     const proxy: Server = createServer((req, res) => {
       if (req.url?.includes("/events")) {
