@@ -17,6 +17,7 @@
  * nothing; the Hub applies a commit whole or not at all.
  */
 import { InvalidArgumentError } from "../errors.js";
+import { toHex } from "../hex.js";
 import { postCommit, preupload, type CommitInfo, type CommitLine, type PreuploadFile, type UploadMode } from "../hub/commit.js";
 import type { HubContext } from "../hub/context.js";
 import { PREUPLOAD_SAMPLE_BYTES, repoXetTokenPath } from "../hub/repos.js";
@@ -325,7 +326,7 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
 async function gitBlobOid(content: Uint8Array): Promise<string> {
   const head = new TextEncoder().encode(`blob ${content.length}\0`);
   const digest = await crypto.subtle.digest("SHA-1", concat([head, content], head.length + content.length) as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(new Uint8Array(digest));
 }
 
 export function emptyReport(): DedupReport {

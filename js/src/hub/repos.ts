@@ -5,6 +5,7 @@
  * (`commit.ts`, `list-files.ts`, `paths-info.ts`) send and read them.
  */
 import { ProtocolError } from "../errors.js";
+import { isXetHash } from "../hex.js";
 import { repoLabel, type RepoRef, type RepoType } from "../repo.js";
 import { paginate } from "./buckets.js";
 import { encodePath, strictText, type HubContext } from "./context.js";
@@ -57,7 +58,7 @@ function checkEntry(x: unknown, where: string): RepoTreeEntry {
   if (o.type === "file" && (typeof o.size !== "number" || !Number.isSafeInteger(o.size) || o.size < 0)) {
     throw new ProtocolError(`malformed file entry "${o.path}" from ${where}: "size" must be a non-negative integer`);
   }
-  if (o.xetHash !== undefined && (typeof o.xetHash !== "string" || !/^[0-9a-fA-F]{64}$/.test(o.xetHash))) {
+  if (o.xetHash !== undefined && !isXetHash(o.xetHash)) {
     throw new ProtocolError(`malformed file entry "${o.path}" from ${where}: "xetHash" must be 64 hex characters`);
   }
   if (o.lfs !== undefined && (typeof o.lfs?.oid !== "string" || !/^[0-9a-f]{64}$/.test(o.lfs.oid))) {

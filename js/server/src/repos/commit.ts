@@ -11,6 +11,7 @@
  * Operations apply in order (a later one on a path wins). An `lfsFile` must name an LFS object of this
  * repository: a file whose shard declared that SHA-256, uploaded with the repository's Xet write token.
  */
+import { isXetHash } from "xet-buckets/core";
 import type { HubContext } from "../context.js";
 import { HttpError, badRequest } from "../http.js";
 import { describe, pathProblem } from "../paths.js";
@@ -104,7 +105,7 @@ export function parseCommitBody(body: Buffer): ParsedCommit {
       case "lfsFile": {
         const path = pathOf(v, line);
         if ((v.algo ?? "sha256") !== "sha256") throw badRequest(`commit line ${line}: algo must be "sha256"`);
-        if (typeof v.oid !== "string" || !/^[0-9a-f]{64}$/i.test(v.oid)) {
+        if (!isXetHash(v.oid)) {
           throw badRequest(`commit line ${line}: oid must be a SHA-256 (64 hexadecimal digits)`);
         }
         if (v.size !== undefined && (typeof v.size !== "number" || !Number.isSafeInteger(v.size) || v.size < 0)) {
