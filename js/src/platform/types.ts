@@ -99,7 +99,7 @@ export interface LocalFiles {
   /**
    * Reports changes below the folder `root` as they happen (platform/node/watch.ts): `onChange` receives the "/"
    * path relative to `root`, or undefined when the change cannot be located. Hints only (events may be lost or
-   * late): callers rescan periodically. Throws when `root` cannot be watched.
+   * late): callers rescan periodically. Throws `LocalFileError` when `root` cannot be watched.
    */
   watch(root: string, onChange: (relPath: string | undefined) => void): LocalWatcher;
   /** Opens the resume state of upload `key` in directory `dir` (one file per upload; see platform/node/resume.ts). */

@@ -563,7 +563,7 @@ async function watchDown(s: Sides, filter: FilterMatcher, options: SyncOptions):
     }
   }
   // watchBucket only ends by throwing.
-  throw signal?.reason ?? new Error("the events feed ended");
+  throw signal?.reason ?? new XetBucketsError("INTERNAL", "the events feed ended without an error");
 }
 
 /**

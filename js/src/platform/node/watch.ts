@@ -6,6 +6,7 @@
  */
 import { watch, type FSWatcher } from "node:fs";
 import { sep } from "node:path";
+import { LocalFileError } from "../../errors.js";
 import type { LocalWatcher } from "../types.js";
 
 export function watchDirectory(root: string, onChange: (relPath: string | undefined) => void): LocalWatcher {
@@ -16,11 +17,15 @@ export function watchDirectory(root: string, onChange: (relPath: string | undefi
     onChange(filename === null ? undefined : String(filename).split(sep).join("/"));
   };
   try {
-    watcher = watch(root, { recursive: true, persistent: false }, listener);
+    try {
+      watcher = watch(root, { recursive: true, persistent: false }, listener);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ERR_FEATURE_UNAVAILABLE_ON_PLATFORM") throw err;
+      recursive = false;
+      watcher = watch(root, { persistent: false }, listener);
+    }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ERR_FEATURE_UNAVAILABLE_ON_PLATFORM") throw err;
-    recursive = false;
-    watcher = watch(root, { persistent: false }, listener);
+    throw new LocalFileError(root, err);
   }
   // A watcher that fails (the folder removed, too many watches) stops reporting: say "rescan" once and stop.
   watcher.on("error", () => {
