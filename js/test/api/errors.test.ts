@@ -6,10 +6,11 @@
  * the few internal signals listed below (each caught near where it is thrown and converted).
  *
  * At run time: a sweep of the public calls (the main entry, xet-buckets/core, xet-buckets/browser and the
- * local hub's startLocalHub and parseServeArgs) with bad arguments and failing conditions against a real local hub: an unreachable
- * server, a fetch that throws, answers that are not JSON or not UTF-8, missing buckets and files, bad tokens,
- * missing and unreadable local files, failing Blobs and streams, refused syncs. Each must reject (or throw) with
- * a typed error and the expected code. An abort rejects with the caller's reason, as documented.
+ * local hub's startLocalHub and parseServeArgs) with bad arguments and failing conditions against a real local
+ * hub: an unreachable server, a fetch that throws, answers that are not JSON or not UTF-8, missing buckets,
+ * files, repositories and revisions, an events feed that is not one, bad tokens, missing and unreadable local
+ * files, failing Blobs and streams, refused syncs. Each must reject (or throw) with a typed error and the
+ * expected code. An abort rejects with the caller's reason, as documented.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
@@ -113,6 +114,7 @@ let dir: string;
 let opts: { hubUrl: string; accessToken: string; retry: { maxAttempts: number; baseDelayMs: number } };
 const BUCKET = "alice/errors";
 const REPO = `buckets/${BUCKET}`;
+const MODEL = "models/alice/errors-model";
 
 before(async () => {
   hub = await startTestHub();
@@ -120,6 +122,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), "xet-errors-"));
   await xb.createBucket(BUCKET, opts);
   await xb.uploadFiles({ repo: REPO, files: [{ path: "dir/a.txt", content: new TextEncoder().encode("a") }], ...opts });
+  await xb.createRepo({ repo: MODEL, ...opts });
   await writeFile(join(dir, "file.bin"), "x");
   await mkdir(join(dir, "empty"));
 });
@@ -165,7 +168,8 @@ const cases: Array<[string, ErrorCode, () => unknown]> = [
   ["createBucket of a model", "INVALID_ARGUMENT", () => xb.createBucket("models/alice/m", opts)],
   ["createRepo of a kernel", "INVALID_ARGUMENT", () => xb.createRepo({ repo: { type: "kernel", name: "alice/k" }, ...opts })],
   ["bucketInfo of a number", "INVALID_ARGUMENT", () => xb.bucketInfo(42 as never, opts)],
-  ["listFiles of a missing model (a bare id)", "REPO_NOT_FOUND", () => xb.listFiles({ repo: BUCKET, ...opts })],
+  ["listFiles of a bucket/ designation (singular)", "INVALID_ARGUMENT", () => xb.listFiles({ repo: `bucket/${BUCKET}`, ...opts })],
+  ["listFiles of a model with a bad revision", "INVALID_ARGUMENT", () => xb.listFiles({ repo: `hf://${BUCKET}@%zz`, ...opts })],
   ["pathsInfo with a number path", "INVALID_ARGUMENT", () => xb.pathsInfo({ repo: REPO, paths: [5 as never], ...opts })],
   ["deleteFiles with a string", "INVALID_ARGUMENT", () => xb.deleteFiles({ repo: REPO, paths: "a" as never, ...opts })],
   ["updateBucketSettings without private", "INVALID_ARGUMENT", () => xb.updateBucketSettings(BUCKET, opts as never)],
@@ -220,10 +224,22 @@ const cases: Array<[string, ErrorCode, () => unknown]> = [
     () => xb.commit({ repo: REPO, operations: [{ operation: "copy", path: "c", sourceXetHash: "zz", sourceRepo: REPO }], ...opts }),
   ],
   [
-    "copyFiles from a missing model",
-    "REPO_NOT_FOUND",
-    () => xb.copyFiles({ destination: REPO, files: [{ source: { repo: "alice/model", path: "w" }, destinationPath: "w" }], ...opts }),
+    "copyFiles into a model at a revision",
+    "INVALID_ARGUMENT",
+    () =>
+      xb.copyFiles({
+        destination: `hf://${MODEL.slice("models/".length)}@v1`,
+        files: [{ source: { repo: REPO, path: "dir/a.txt" }, destinationPath: "a" }],
+        ...opts,
+      }),
   ],
+  [
+    "commit of a copy into a model",
+    "INVALID_ARGUMENT",
+    () => xb.commit({ repo: MODEL, operations: [{ operation: "copy", path: "c", sourceXetHash: ZERO_HASH, sourceRepo: REPO }], ...opts }),
+  ],
+  ["watchBucket with idleTimeoutMs 0", "INVALID_ARGUMENT", () => xb.watchBucket(BUCKET, { ...opts, idleTimeoutMs: 0 })],
+  ["syncBucket watching a dry run", "INVALID_ARGUMENT", () => xb.syncBucket(dir, `hf://${REPO}/s`, { ...opts, watch: true, dryRun: true })],
   ["downloadFile of a number path", "INVALID_ARGUMENT", () => xb.downloadFile({ repo: REPO, path: 5 as never, ...opts })],
   ["downloadBucketFiles of a lone path", "INVALID_ARGUMENT", () => xb.downloadBucketFiles(BUCKET, [["dir/a.txt"] as never], opts)],
   [
@@ -277,6 +293,21 @@ const cases: Array<[string, ErrorCode, () => unknown]> = [
   ],
   ["a listing that is not an array", "PROTOCOL", () => xb.listBuckets({ ...opts, fetch: answering("{}") })],
   ["a missing bucket", "BUCKET_NOT_FOUND", () => xb.bucketInfo("alice/no-such-bucket", opts)],
+  ["watchBucket of a missing bucket", "BUCKET_NOT_FOUND", () => xb.watchBucket("alice/no-such-bucket", opts)],
+  ["a feed that is not an event stream", "EVENTS_UNAVAILABLE", () => xb.watchBucket(BUCKET, { ...opts, fetch: answering("{}") })],
+  ["listFiles of a missing model (a bare id)", "REPO_NOT_FOUND", () => xb.listFiles({ repo: BUCKET, ...opts })],
+  [
+    "copyFiles from a missing model",
+    "REPO_NOT_FOUND",
+    () => xb.copyFiles({ destination: REPO, files: [{ source: { repo: "alice/model", path: "w" }, destinationPath: "w" }], ...opts }),
+  ],
+  [
+    "uploadFiles into a missing dataset",
+    "REPO_NOT_FOUND",
+    () => xb.uploadFiles({ repo: "datasets/alice/no-such-dataset", files: [{ path: "d", content: new Uint8Array(1) }], ...opts }),
+  ],
+  ["a missing revision of a model", "REVISION_NOT_FOUND", () => xb.listFiles({ repo: MODEL, revision: "no-such-branch", ...opts })],
+  ["an existing model", "CONFLICT", () => xb.createRepo({ repo: MODEL, ...opts })],
   ["a missing file", "ENTRY_NOT_FOUND", () => xb.getBucketFileMetadata(BUCKET, "no/such/file", opts)],
   [
     "a copy of a missing file",
