@@ -20,13 +20,14 @@
  * `--hubjs` adds @huggingface/hub 2.17.5 (for reference; no must-show). Writes the "dedup" section of
  * BENCHMARKS.md.
  */
-import { createCipheriv, createHash } from "node:crypto";
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BENCH_DATA, ensureDir, table, writeSection } from "./lib/report.js";
 import { BenchHub, MiB, nodeUpload, pythonUpload, type Run } from "./lib/upload-harness.js";
+import { CHECKPOINT_CHANGED_SHARE, CHECKPOINT_INSERT, CHECKPOINT_REGIONS, checkpointBlocks } from "../js/test/helpers/data.mjs";
+import { writeBlocks } from "../js/test/helpers/files.js";
 
 const { values } = parseArgs({
   options: {
@@ -39,18 +40,11 @@ const { values } = parseArgs({
 const SIZE = Number(values.mib) * MiB;
 const withCache = !values["no-cache"];
 const POLICIES = values.policies.split(",") as Array<"shard" | "xorb" | "none">;
-const REGIONS = [0.15, 0.4, 0.65, 0.9];
-const REGION_LEN = Math.round((SIZE * 0.1) / REGIONS.length);
-const INSERT_AT = 1 * MiB;
-const INSERT_LEN = 4096;
+const REGION_LEN = Math.round((SIZE * CHECKPOINT_CHANGED_SHARE) / CHECKPOINT_REGIONS.length);
+const INSERT_AT = CHECKPOINT_INSERT.at;
+const INSERT_LEN = CHECKPOINT_INSERT.bytes;
 
-/** Seeded random bytes without repeats (AES-128-CTR keystream). */
-function keystream(seed: string): (n: number) => Buffer {
-  const key = createHash("sha256").update(seed).digest().subarray(0, 16);
-  const c = createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
-  return (n) => c.update(Buffer.alloc(n));
-}
-
+// The versions of one seeded checkpoint (js/test/helpers/data.mjs), written once and kept in BENCH_DATA.
 const dir = ensureDir(BENCH_DATA);
 const file = (name: string) => join(dir, `dedup-${values.mib}MiB-${name}.bin`);
 const V1 = file("v1");
@@ -58,32 +52,9 @@ const CHANGED = file("changed");
 const INSERTED = file("inserted");
 if (![V1, CHANGED, INSERTED].every((f) => existsSync(f) && statSync(f).size >= SIZE)) {
   process.stderr.write(`generating ${V1}, ${CHANGED}, ${INSERTED}\n`);
-  const base = keystream("checkpoint v1");
-  const edits = keystream("checkpoint v2 edits");
-  const f1 = openSync(V1, "w");
-  const f2 = openSync(CHANGED, "w");
-  const f3 = openSync(INSERTED, "w");
-  const BLOCK = 8 * MiB;
-  for (let off = 0; off < SIZE; off += BLOCK) {
-    const n = Math.min(BLOCK, SIZE - off);
-    const block = base(n);
-    writeSync(f1, block);
-    if (off <= INSERT_AT && INSERT_AT < off + n) {
-      writeSync(f3, block.subarray(0, INSERT_AT - off));
-      writeSync(f3, keystream("inserted")(INSERT_LEN));
-      writeSync(f3, block.subarray(INSERT_AT - off));
-    } else writeSync(f3, block);
-    for (const f of REGIONS) {
-      const start = Math.round(SIZE * f);
-      const a = Math.max(start, off);
-      const b = Math.min(start + REGION_LEN, off + n);
-      if (a < b) edits(b - a).copy(block, a - off);
-    }
-    writeSync(f2, block);
-  }
-  closeSync(f1);
-  closeSync(f2);
-  closeSync(f3);
+  writeBlocks(V1, checkpointBlocks(SIZE, "checkpoint"));
+  writeBlocks(CHANGED, checkpointBlocks(SIZE, "checkpoint", "changed"));
+  writeBlocks(INSERTED, checkpointBlocks(SIZE, "checkpoint", "inserted"));
 }
 
 const VARIANTS: Array<{ name: string; file: string; path: string; size: number }> = [
@@ -188,7 +159,7 @@ if (values.hubjs) header.push("@huggingface/hub sent, MiB");
 header.push("limit (hf_xet + 2 % + 512 KiB), MiB", "ours ≤ limit");
 
 const body = `A ${values.mib} MiB "checkpoint" of seeded random bytes is uploaded, then one variant of it: **10 % changed**
-(${REGIONS.length} regions of ${mib(REGION_LEN)} MiB at ${REGIONS.map((f) => `${f * 100} %`).join(", ")} of the file
+(${CHECKPOINT_REGIONS.length} regions of ${mib(REGION_LEN)} MiB at ${CHECKPOINT_REGIONS.map((f) => `${f * 100} %`).join(", ")} of the file
 replaced), **identical** (the same bytes under another path), **inserted** (${INSERT_LEN} bytes inserted
 ${INSERT_AT / MiB} MiB from the start). Every upload runs in a fresh process with a fresh, empty client cache
 (xet-buckets: a new \`XET_BUCKETS_CACHE_DIR\`; hf_xet: a new \`HF_HOME\`), and every cell starts from a fresh

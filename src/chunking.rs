@@ -5,7 +5,7 @@
 //! bytes. `h` restarts at 0 with every chunk, but because of the one-bit shift, after 64 bytes
 //! `h` depends only on the last 64 bytes. [`Chunker`] uses that (the skip-ahead of §2.4): it
 //! does not hash the first 8,127 bytes of a chunk, so that at the first position where a cut is
-//! allowed (8,192 bytes) `h` already covers the 64-byte window. Its scan loop is unrolled by 16
+//! allowed (8,192 bytes) `h` already covers the 64-byte window. Its scan loop is unrolled by 32
 //! with an early exit, which lets the compiler overlap the intermediate hashes (`h` after `k`
 //! more bytes is `(h << k) + partial_k`, and the partials do not depend on `h`). The result is
 //! identical to the plain rule, which [`reference_boundaries`] implements for tests.
@@ -311,8 +311,9 @@ pub fn reference_boundaries(data: &[u8]) -> Vec<usize> {
 
 /// Chunk offset where hashing starts (§2.4): 65 bytes before the minimum size.
 const FIRST_HASHED: usize = MIN_CHUNK - 64 - 1;
-/// Scan unroll factor.
-const UNROLL: usize = 16;
+/// Scan unroll factor. In V8, 32 measured 8 % faster than 16 (the loop's stack check and counter
+/// are paid half as often); 48 and 64 were slower.
+const UNROLL: usize = 32;
 
 /// Which scan loop [`Chunker`] uses. V8 runs the byte-wise unrolled loop fastest (about 3.5
 /// GB/s on the development machine, against 2.4 for the paired loop); native x86-64 prefers the

@@ -226,10 +226,7 @@ pub fn keyed_hash(key: &[u8; 32], data: &[u8]) -> MerkleHash {
 /// Chunk hash (§3.3): `keyed_hash(DATA_KEY, chunk bytes)`.
 #[inline]
 pub fn chunk_hash(data: &[u8]) -> MerkleHash {
-    // A Hasher with one large update uses the SIMD paths of BLAKE3.
-    let mut h = blake3::Hasher::new_keyed(&DATA_KEY);
-    h.update(data);
-    MerkleHash(*h.finalize().as_bytes())
+    MerkleHash(crate::kernel::chunk_hash(data))
 }
 
 /// Verification hash of a term (§3.7) from the raw chunk hashes of the term's chunks.

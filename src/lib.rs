@@ -27,6 +27,7 @@ mod download;
 mod error;
 mod hash;
 mod hasher;
+mod kernel;
 mod prepare;
 mod shard;
 mod upload;

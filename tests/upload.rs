@@ -170,6 +170,63 @@ fn sha256_is_reported_and_stored() {
     );
 }
 
+#[test]
+fn sha256_given_by_the_caller_is_stored_like_a_computed_one() {
+    use xet_core::{prepare_segment, ChunkCompressor, SegmentSpec};
+    let data = text(300_000);
+    // In-session bytes computing the SHA-256: the reference.
+    let mut a = UploadSession::new(UploadOptions::default()).unwrap();
+    a.start_file(true).unwrap();
+    a.push(&data).unwrap();
+    let ra = a.finish_file().unwrap();
+    a.flush_xorb();
+    let shard_a = a.take_shard().unwrap().unwrap();
+    // External records (the bytes never reach the session), the SHA-256 computed by the caller.
+    let mut b = UploadSession::new(UploadOptions::default()).unwrap();
+    let seg = prepare_segment(
+        &data,
+        SegmentSpec::last(0),
+        Some(CompressionPolicy::Best),
+        &mut ChunkCompressor::new(),
+    )
+    .unwrap();
+    b.start_file(false).unwrap();
+    let mut prev = 0;
+    let chunks = (0..seg.len())
+        .map(|i| {
+            let end = seg.chunk_end(i);
+            let c =
+                PreparedChunk::external(seg.hash(i), (end - prev) as u32, seg.record_len(i) as u32);
+            prev = end;
+            c
+        })
+        .collect::<Vec<_>>();
+    b.push_chunks(chunks).unwrap();
+    let mut digest = [0u8; 32];
+    let hex = sha256_hex(&data);
+    for (i, d) in digest.iter_mut().enumerate() {
+        *d = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    let rb = b.finish_file_with_sha256(Some(digest)).unwrap();
+    assert_eq!(rb.sha256, ra.sha256);
+    assert_eq!(rb.hash, ra.hash);
+    b.flush_xorb();
+    let shard_b = b.take_shard().unwrap().unwrap();
+    assert_eq!(
+        parse_shard(&shard_b).unwrap().files[0].sha256,
+        parse_shard(&shard_a).unwrap().files[0].sha256
+    );
+    assert_eq!(shard_b, shard_a, "the same shard bytes");
+    // A file computing its own SHA-256 takes no other.
+    let mut c = UploadSession::new(UploadOptions::default()).unwrap();
+    c.start_file(true).unwrap();
+    c.push(b"abc").unwrap();
+    assert_eq!(
+        c.finish_file_with_sha256(Some(digest)).unwrap_err().kind,
+        ErrorKind::InvalidState
+    );
+}
+
 /// A deterministic test corpus: random data with repeated blocks (local dedup) and text.
 fn corpus(seed: u64, len: usize) -> Vec<u8> {
     let mut rng = Rng(seed);
@@ -919,6 +976,21 @@ fn ten_chunks(tag: u64) -> Vec<Vec<u8>> {
     out
 }
 
+/// The one xorb a session makes of `chunks` uploaded as one file, every query missed: what a server
+/// already holds.
+fn stored_xorb(chunks: &[Vec<u8>]) -> XorbResult {
+    let mut s = UploadSession::new(UploadOptions::default()).unwrap();
+    s.start_file(false).unwrap();
+    s.push_chunks(chunks.iter().map(|c| PreparedChunk::raw(c)).collect())
+        .unwrap();
+    for q in s.take_queries() {
+        s.answer_query(&q, None, 0.0).unwrap();
+    }
+    s.finish_file().unwrap();
+    s.flush_xorb();
+    s.take_xorb().unwrap()
+}
+
 /// Uploads `chunks` as one file (prepared chunks) in a session with `opts`, answering every query
 /// with `answer`; returns the file's result.
 fn upload_chunks(
@@ -942,18 +1014,7 @@ fn an_answer_dedups_the_chunks_of_its_block_before_the_queried_chunk() {
     // The server holds a xorb of chunks 1..10 of a file (as hf_xet would cut it), and answers a
     // query with that xorb only.
     let old = ten_chunks(7);
-    let known = {
-        let mut s = UploadSession::new(UploadOptions::default()).unwrap();
-        s.start_file(false).unwrap();
-        s.push_chunks(old[1..].iter().map(|c| PreparedChunk::raw(c)).collect())
-            .unwrap();
-        for q in s.take_queries() {
-            s.answer_query(&q, None, 0.0).unwrap();
-        }
-        s.finish_file().unwrap();
-        s.flush_xorb();
-        vec![s.take_xorb().unwrap()]
-    };
+    let known = vec![stored_xorb(&old[1..])];
     let shard = answer_shard(&known, None, 0);
     let eligible = chunk_hash(&old[6]);
     let answer = |h: &MerkleHash| (*h == eligible).then(|| shard.clone());
@@ -1023,18 +1084,7 @@ fn probes_are_reported_apart_and_answered_like_queries() {
         ..UploadOptions::default()
     };
     // A xorb of the last 30 chunks is known to the cache only.
-    let known = {
-        let mut s = UploadSession::new(UploadOptions::default()).unwrap();
-        s.start_file(false).unwrap();
-        s.push_chunks(chunks[10..].iter().map(|c| PreparedChunk::raw(c)).collect())
-            .unwrap();
-        for q in s.take_queries() {
-            s.answer_query(&q, None, 0.0).unwrap();
-        }
-        s.finish_file().unwrap();
-        s.flush_xorb();
-        vec![s.take_xorb().unwrap()]
-    };
+    let known = vec![stored_xorb(&chunks[10..])];
     let cached = answer_shard(&known, None, 0);
     let mut s = UploadSession::new(opts).unwrap();
     s.start_file(false).unwrap();

@@ -1,7 +1,7 @@
 /**
  * The contract between the persistent dedup cache (xet/dedup-cache.ts, which explains what it holds and how
  * uploads use it) and the places it lives: a directory in Node, Deno and Bun (platform/node/dedup-cache.ts),
- * IndexedDB in browsers (xet/dedup-cache-idb.ts), or anything implementing `DedupCacheStore`. A leaf module,
+ * IndexedDB in browsers (platform/idb-dedup-cache.ts), or anything implementing `DedupCacheStore`. A leaf module,
  * so that stores below the upload pipeline (the Node platform's) need nothing above them.
  *
  * A store keeps immutable entries named by the SHA-256 of their bytes, in one space per CAS endpoint. Several
@@ -9,6 +9,8 @@
  * a rename, or one transaction), never rewritten, and may be removed by another process at any time, so
  * readers treat a missing entry as a miss. Last use is what eviction goes by.
  */
+import { InvalidArgumentError } from "./errors.js";
+import { toHex } from "./hex.js";
 
 /** One entry of a space. */
 export interface DedupCacheEntryInfo {
@@ -65,6 +67,14 @@ export interface DedupCacheStore {
 /** Default size bound of a dedup cache (all endpoints). */
 export const DEFAULT_DEDUP_CACHE_BYTES = 256 * 1024 * 1024;
 
+/** A store's `maxBytes` option (`fn` names the call in the error): the default when undefined, else a positive number. */
+export function checkMaxBytes(fn: string, maxBytes: number | undefined): number {
+  if (maxBytes === undefined) return DEFAULT_DEDUP_CACHE_BYTES;
+  if (typeof maxBytes !== "number" || !(maxBytes > 0))
+    throw new InvalidArgumentError(`${fn}: maxBytes must be a positive number, got ${maxBytes}`);
+  return maxBytes;
+}
+
 /** The space of an endpoint: a stable, file-name-safe key of its URL (hex SHA-256, 32 digits). */
 export async function endpointKey(endpoint: string): Promise<string> {
   // Scheme and host are case-insensitive (URL lowercases them); the path is not.
@@ -77,14 +87,11 @@ export async function endpointKey(endpoint: string): Promise<string> {
   }
   url = url.replace(/\/+$/, "");
   const digest = await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(url));
-  return [...new Uint8Array(digest)]
-    .slice(0, 16)
-    .map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
+  return toHex(new Uint8Array(digest), 0, 16);
 }
 
 /** Hex SHA-256 of bytes: an entry's name. */
 export async function entryName(bytes: Uint8Array): Promise<string> {
   const digest = await globalThis.crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(new Uint8Array(digest));
 }

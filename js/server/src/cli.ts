@@ -5,6 +5,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { XetBucketsError } from "xet-buckets";
 import { startLocalHub, type HubUser, type LocalHubOptions } from "./index.js";
 
 /** The usage text of the command, named as it was run ("xet-buckets serve" or "xet-buckets-hub"). */
@@ -25,6 +26,9 @@ Options:
   --read-token NAME=TOKEN add a read-only token for user NAME (repeatable)
   --org ORG=USER[,USER]   make users members of organisation ORG (repeatable): they read and
                           write its buckets
+  --org-private ORG       new buckets of organisation ORG (given with --org) are private unless
+                          created with an explicit visibility (repeatable), as in Hub organisations
+                          that make new repositories private by default
   --token-ttl SECONDS     lifetime of CAS tokens (default 3600)
   --public-url URL        URL clients use when the hub is behind a proxy (default: from the
                           request's Host header)
@@ -41,7 +45,13 @@ function defaultDataDir(): string {
   return join(base, "xet-buckets", "hub");
 }
 
-class ServeUsageError extends Error {}
+/** Wrong usage of the command (exit code 2, with the usage text): code USAGE. */
+class ServeUsageError extends XetBucketsError {
+  override name = "ServeUsageError";
+  constructor(message: string) {
+    super("USAGE", message);
+  }
+}
 
 /** The options, for node:util's parseArgs (whose tokens are checked below, in order, with this command's messages). */
 const OPTIONS = {
@@ -52,6 +62,7 @@ const OPTIONS = {
   user: { type: "string" },
   "read-token": { type: "string" },
   org: { type: "string" },
+  "org-private": { type: "string" },
   "token-ttl": { type: "string" },
   "public-url": { type: "string" },
   "dedup-answer": { type: "string" },
@@ -66,6 +77,7 @@ export function parseServeArgs(argv: string[]): { options: LocalHubOptions; help
   const users = new Map<string, HubUser>();
   const reads: Array<[string, string]> = [];
   const orgs: Array<[string, string[]]> = [];
+  const privateOrgs: string[] = [];
   let help = false;
   const pair = (flag: string, v: string): [string, string] => {
     const i = v.indexOf("=");
@@ -117,6 +129,9 @@ export function parseServeArgs(argv: string[]): { options: LocalHubOptions; help
         orgs.push([org, list.split(",").filter(Boolean)]);
         break;
       }
+      case "org-private":
+        if (!privateOrgs.includes(value)) privateOrgs.push(value);
+        break;
       case "token-ttl": {
         const v = Number(value);
         if (!Number.isFinite(v) || v <= 0) throw new ServeUsageError("--token-ttl expects a positive number of seconds");
@@ -146,6 +161,10 @@ export function parseServeArgs(argv: string[]): { options: LocalHubOptions; help
       (u.orgs ??= []).push(org);
     }
   }
+  for (const org of privateOrgs) {
+    if (!orgs.some(([name]) => name === org)) throw new ServeUsageError(`--org-private ${org}: no --org ${org}=USER[,USER]`);
+  }
+  if (privateOrgs.length > 0) options.orgsPrivateByDefault = privateOrgs;
   if (users.size > 0) options.users = [...users.values()];
   options.dataDir ??= defaultDataDir();
   return { options, help };

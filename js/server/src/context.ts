@@ -2,6 +2,9 @@
 import type { Auth } from "./auth.js";
 import type { BodyBudget } from "./budget.js";
 import type { XorbFiles } from "./blobs.js";
+import type { EventFeed, EventsConfig } from "./events.js";
+import type { RequestContext } from "./http.js";
+import type { RepoStore } from "./repos/store.js";
 import type { Store } from "./store.js";
 
 /** The WebAssembly core's TypeScript wrapper (loaded once per process by `initCore`). */
@@ -45,23 +48,43 @@ export interface HubConfig {
   dedupAnswerTtlSeconds: number;
   /** Explicit public URL (otherwise derived from each request's Host header). */
   publicUrl?: string;
+  /** Organisations whose new buckets are private unless the create request says otherwise. */
+  orgsPrivateByDefault: ReadonlySet<string>;
   limits: BodyLimits;
+  /** The live events feed's keep-alive, connection and buffer limits. */
+  events: EventsConfig;
   hooks: {
     afterXorbTempWrite?: (hash: string) => Promise<void> | void;
   };
 }
 
 export interface HubContext {
+  /**
+   * Identity of the data directory (random, created with it, kept in its database). The CAS URL handed to
+   * clients ends with it (`casBase`), so a new data directory behind the same address is a new CAS
+   * endpoint to clients: hf_xet keeps what it believes the CAS holds per endpoint URL (under HF_HOME/xet).
+   */
+  storeId: string;
   store: Store;
+  /** Model, dataset and space repositories (tables in the same database). */
+  repos: RepoStore;
   xorbs: XorbFiles;
   auth: Auth;
   core: Core;
   config: HubConfig;
   /** Request bodies held in memory at once (xorb, shard and batch uploads take their share first). */
   bodies: BodyBudget;
+  /** The live events feed (its streams follow the store's change log). */
+  events: EventFeed;
   /** Current time in ms (injectable for tests). */
   now(): number;
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 export const nowSecs = (hub: HubContext): number => Math.floor(hub.now() / 1000);
+
+/** Path prefix of the CAS routes of a store: `/cas/<store id>`. */
+export const casPrefix = (hub: HubContext): string => `/cas/${hub.storeId}`;
+
+/** The CAS base URL handed to clients on the request's public origin (no trailing slash). */
+export const casBase = (hub: HubContext, ctx: RequestContext): string => `${ctx.origin}${casPrefix(hub)}`;

@@ -21,6 +21,8 @@ export const EXPOSED_HEADERS = [
   "X-Xet-Cas-Url",
   "X-Xet-Access-Token",
   "X-Xet-Token-Expiration",
+  "X-Repo-Commit",
+  "X-Total-Count",
 ].join(", ");
 
 /** An error answered to the client: status, message and the optional `X-Error-Code` header. */
@@ -32,7 +34,10 @@ export class HttpError extends Error {
     readonly options: {
       /** `X-Error-Code` (RepoNotFound, EntryNotFound...). */
       code?: string;
-      /** Also send the message as `X-Error-Message`. */
+      /**
+       * Also send the message as `X-Error-Message` (default: for 4xx). huggingface_hub shows it (its 403 message
+       * is built from it alone: "403 Forbidden: {X-Error-Message}") and dispatches on some exact values.
+       */
       exposeMessage?: boolean;
       /** Extra JSON fields of the error body (the 409 of bucket creation carries `url`). */
       body?: Record<string, unknown>;
@@ -124,7 +129,7 @@ export function sendError(ctx: RequestContext, err: HttpError): void {
   }
   const headers: Record<string, string> = { ...err.options.headers };
   if (err.options.code) headers["X-Error-Code"] = err.options.code;
-  if (err.options.exposeMessage) headers["X-Error-Message"] = headerSafe(err.message);
+  if (err.options.exposeMessage ?? err.status < 500) headers["X-Error-Message"] = headerSafe(err.message);
   sendJson(ctx, err.status, { ...err.options.body, error: err.message }, headers);
 }
 

@@ -7,7 +7,9 @@
  * key. An entry is written in one transaction (both records or neither), never rewritten; tabs may share the
  * database: an entry another tab removed reads as a miss.
  */
-import { DEFAULT_DEDUP_CACHE_BYTES, endpointKey, type DedupCacheSpace, type DedupCacheStore } from "../dedup-cache-store.js";
+import { checkMaxBytes, endpointKey, type DedupCacheSpace, type DedupCacheStore } from "../dedup-cache-store.js";
+import { InvalidArgumentError } from "../errors.js";
+import { idbDone, idbError, idbKeysUnder, idbRequest, openIdb } from "../indexed-db.js";
 
 export interface IndexedDbDedupCacheOptions {
   /** Database name (default `xet-buckets-dedup-cache`). */
@@ -18,34 +20,7 @@ export interface IndexedDbDedupCacheOptions {
   indexedDB?: IDBFactory;
 }
 
-function req<T>(r: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-}
-
-function done(tx: IDBTransaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));
-  });
-}
-
-function openDb(factory: IDBFactory, name: string): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const r = factory.open(name, 1);
-    r.onupgradeneeded = () => {
-      const db = r.result;
-      if (!db.objectStoreNames.contains("meta")) db.createObjectStore("meta", { keyPath: ["space", "name"] });
-      if (!db.objectStoreNames.contains("data")) db.createObjectStore("data", { keyPath: ["space", "name"] });
-    };
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-    r.onblocked = () => reject(new Error(`the IndexedDB database ${name} is blocked by another tab with an older version open`));
-  });
-}
+const STORES = { meta: ["space", "name"], data: ["space", "name"] };
 
 interface Meta {
   space: string;
@@ -54,81 +29,90 @@ interface Meta {
   lastUsed: number;
 }
 
-/** A dedup cache store in IndexedDB. */
+/**
+ * A dedup cache store in IndexedDB. Its failures are XetBucketsErrors: LOCAL_IO for IndexedDB's own, and
+ * INVALID_ARGUMENT when the runtime has no IndexedDB (uploads then go on without the cache, with a warning).
+ */
 export function indexedDbDedupCache(options: IndexedDbDedupCacheOptions = {}): DedupCacheStore {
   const dbName = options.dbName ?? "xet-buckets-dedup-cache";
-  return {
-    where: `IndexedDB ${dbName}`,
-    maxBytes: options.maxBytes ?? DEFAULT_DEDUP_CACHE_BYTES,
-    async open(endpoint) {
-      return idbSpace(await db(), await endpointKey(endpoint));
-    },
-    async list() {
-      const d = await db();
-      try {
-        const all = (await req(d.transaction("meta").objectStore("meta").getAll())) as Meta[];
-        return all.map((m) => ({ space: m.space, name: m.name, size: m.size, lastUsed: m.lastUsed }));
-      } finally {
-        d.close();
-      }
-    },
-    async remove(space, name) {
-      const d = await db();
-      try {
-        await removeEntry(d, space, name);
-      } finally {
-        d.close();
-      }
-    },
+  const where = `IndexedDB ${dbName}`;
+  /** Runs `fn` on the database, with IndexedDB's failures as this package's errors. */
+  const withDb = async <T>(fn: (db: IDBDatabase) => Promise<T>, close: boolean): Promise<T> => {
+    const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+    if (!factory)
+      throw new InvalidArgumentError("indexedDbDedupCache: IndexedDB is not available in this runtime (pass options.indexedDB)");
+    let db: IDBDatabase | undefined;
+    try {
+      db = await openIdb(factory, dbName, STORES);
+      return await fn(db);
+    } catch (err) {
+      db?.close();
+      throw idbError(`the dedup cache in ${where}`, err);
+    } finally {
+      if (close) db?.close();
+    }
   };
-  function db(): Promise<IDBDatabase> {
-    const factory = options.indexedDB ?? globalThis.indexedDB;
-    if (!factory) return Promise.reject(new Error("IndexedDB is not available here"));
-    return openDb(factory, dbName);
-  }
+  return {
+    where,
+    maxBytes: checkMaxBytes("indexedDbDedupCache", options.maxBytes),
+    open: (endpoint) => withDb(async (db) => idbSpace(db, await endpointKey(endpoint), where), false),
+    list: () =>
+      withDb(async (db) => {
+        const all = (await idbRequest(db.transaction("meta").objectStore("meta").getAll())) as Meta[];
+        return all.map((m) => ({ space: m.space, name: m.name, size: m.size, lastUsed: m.lastUsed }));
+      }, true),
+    remove: (space, name) => withDb((db) => removeEntry(db, space, name), true),
+  };
 }
 
 async function removeEntry(db: IDBDatabase, space: string, name: string): Promise<void> {
   const tx = db.transaction(["meta", "data"], "readwrite");
   tx.objectStore("meta").delete([space, name]);
   tx.objectStore("data").delete([space, name]);
-  await done(tx);
+  await idbDone(tx);
 }
 
-function idbSpace(db: IDBDatabase, space: string): DedupCacheSpace {
-  const range = IDBKeyRange.bound([space, ""], [space, "\uffff"]);
-  const data = async (name: string): Promise<Uint8Array | undefined> => {
-    const r = (await req(db.transaction("data").objectStore("data").get([space, name]))) as { bytes?: Uint8Array } | undefined;
+function idbSpace(db: IDBDatabase, space: string, where: string): DedupCacheSpace {
+  /** `fn`, with IndexedDB's failures (also those thrown synchronously: a closed database) as this package's errors. */
+  const typed =
+    <A extends unknown[], T>(fn: (...args: A) => Promise<T>) =>
+    async (...args: A): Promise<T> => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        throw idbError(`the dedup cache in ${where}`, err);
+      }
+    };
+  const data = typed(async (name: string): Promise<Uint8Array | undefined> => {
+    const r = (await idbRequest(db.transaction("data").objectStore("data").get([space, name]))) as { bytes?: Uint8Array } | undefined;
     return r?.bytes instanceof Uint8Array ? r.bytes : undefined;
-  };
+  });
   return {
     key: space,
-    async list() {
-      const all = (await req(db.transaction("meta").objectStore("meta").getAll(range))) as Meta[];
+    list: typed(async () => {
+      const all = (await idbRequest(db.transaction("meta").objectStore("meta").getAll(idbKeysUnder(space)))) as Meta[];
       return all.map((m) => ({ name: m.name, size: m.size, lastUsed: m.lastUsed }));
-    },
-    async readHead(name, bytes) {
-      return (await data(name))?.subarray(0, bytes);
-    },
+    }),
+    readHead: async (name, bytes) => (await data(name))?.subarray(0, bytes),
     read: data,
-    async write(name, bytes) {
+    write: typed(async (name: string, bytes: Uint8Array) => {
       const tx = db.transaction(["meta", "data"], "readwrite");
       const meta = tx.objectStore("meta");
-      const exists = await req(meta.getKey([space, name]));
+      const exists = await idbRequest(meta.getKey([space, name]));
       if (exists === undefined) {
         meta.put({ space, name, size: bytes.length, lastUsed: Date.now() } satisfies Meta);
         tx.objectStore("data").put({ space, name, bytes });
       }
-      await done(tx);
-    },
-    async touch(name) {
+      await idbDone(tx);
+    }),
+    touch: typed(async (name: string) => {
       const tx = db.transaction("meta", "readwrite");
       const store = tx.objectStore("meta");
-      const m = (await req(store.get([space, name]))) as Meta | undefined;
+      const m = (await idbRequest(store.get([space, name]))) as Meta | undefined;
       if (m) store.put({ ...m, lastUsed: Date.now() });
-      await done(tx);
-    },
-    remove: (name) => removeEntry(db, space, name),
+      await idbDone(tx);
+    }),
+    remove: typed((name: string) => removeEntry(db, space, name)),
     async close() {
       db.close();
     },

@@ -2,12 +2,13 @@
  * The platform in browsers, Web Workers and edge runtimes (package.json "imports" `#platform`, conditions
  * browser, worker, workerd and edge-light): no local files (content comes as Blobs, bytes or streams), the
  * core's `.wasm` fetched by its glue, chunking workers as module Web Workers where `Worker` exists, and the
- * dedup cache in IndexedDB where it exists (./idb-dedup-cache.ts). Nothing here reaches a Node module, so browser bundlers and Workers without `nodejs_compat` load it.
+ * dedup cache in IndexedDB where it exists (./idb-dedup-cache.ts). Nothing here reaches a Node module, so
+ * browser bundlers and Workers without `nodejs_compat` load it.
  */
 import type { DedupCacheStore } from "../dedup-cache-store.js";
 import { WORKER_SOURCE } from "./generated/worker-web.js";
 import { indexedDbDedupCache } from "./idb-dedup-cache.js";
-import type { Implements, LocalFiles, Runtime, WorkerHost } from "./types.js";
+import type { Implements, LocalFiles, Runtime, Sha256, WorkerHost } from "./types.js";
 import type * as Self from "./web.js";
 import { moduleWorkers } from "./web-workers.js";
 
@@ -22,6 +23,10 @@ export function defaultWorkers(): number {
 }
 
 export async function readCoreWasm(_url: URL): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  return undefined;
+}
+
+export function nativeSha256(): Sha256 | undefined {
   return undefined;
 }
 

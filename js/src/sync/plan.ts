@@ -11,7 +11,7 @@
  */
 import { InvalidArgumentError } from "../errors.js";
 
-export const SYNC_TIME_WINDOW_MS = 1000;
+const SYNC_TIME_WINDOW_MS = 1000;
 
 export type SyncAction = "upload" | "download" | "delete" | "skip";
 
@@ -47,12 +47,24 @@ export interface SideFile {
   mtimeMs: number;
 }
 
+/** How the two sides are compared (the options of `hf buckets sync` that shape a plan). */
 export interface CompareOptions {
+  /** Delete destination files absent from the source (default false). */
   delete?: boolean;
+  /** Compare sizes only. */
   ignoreTimes?: boolean;
+  /** Compare modification times only. */
   ignoreSizes?: boolean;
+  /** Only update files that exist on the receiver. */
   existing?: boolean;
+  /** Only create files that do not exist on the receiver. */
   ignoreExisting?: boolean;
+}
+
+/** Refuses the combinations of comparison options that contradict each other. */
+export function checkCompareOptions(opts: CompareOptions): void {
+  if (opts.ignoreTimes && opts.ignoreSizes) throw new InvalidArgumentError("ignoreTimes and ignoreSizes cannot be combined");
+  if (opts.existing && opts.ignoreExisting) throw new InvalidArgumentError("existing and ignoreExisting cannot be combined");
 }
 
 /** Python's `datetime.fromtimestamp(ms / 1000, tz=utc).isoformat()`: microseconds only when non-zero. */
@@ -90,8 +102,7 @@ export function compareListings(
   dest: Map<string, SideFile>,
   opts: CompareOptions = {},
 ): SyncOperation[] {
-  if (opts.ignoreTimes && opts.ignoreSizes) throw new InvalidArgumentError("ignoreTimes and ignoreSizes cannot be combined");
-  if (opts.existing && opts.ignoreExisting) throw new InvalidArgumentError("existing and ignoreExisting cannot be combined");
+  checkCompareOptions(opts);
   const up = direction === "upload";
   const srcNewer = up ? "local newer" : "remote newer";
   const dstNewer = up ? "remote newer" : "local newer";
@@ -138,7 +149,7 @@ export function compareListings(
 }
 
 /** Python sorts str by code point; JS sorts by UTF-16 unit. Compare by code point to match. */
-export function comparePaths(a: string, b: string): number {
+function comparePaths(a: string, b: string): number {
   const x = [...a];
   const y = [...b];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
@@ -149,7 +160,7 @@ export function comparePaths(a: string, b: string): number {
 }
 
 /** JSON with Python's default separators (", " and ": ") and ASCII escapes, as json.dumps writes it. */
-export function pyJson(value: unknown): string {
+function pyJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(pyJson).join(", ")}]`;
   if (value !== null && typeof value === "object") {
     return `{${Object.entries(value)

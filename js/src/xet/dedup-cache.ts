@@ -33,8 +33,8 @@
  * runs again, sending what is missing (api/upload.ts; xet/upload/pipeline.ts).
  */
 import { hexToRaw, parseShard, DedupShardBuilder, type ParsedShard } from "../core/index.js";
-import { entryName, type DedupCacheSpace, type DedupCacheStore } from "../dedup-cache-store.js";
-import { XetBucketsError } from "../errors.js";
+import { checkMaxBytes, entryName, type DedupCacheSpace, type DedupCacheStore } from "../dedup-cache-store.js";
+import { InvalidArgumentError } from "../errors.js";
 import { localFilesFor } from "../sources.js";
 
 export {
@@ -46,36 +46,12 @@ export {
 } from "../dedup-cache-store.js";
 
 /**
- * An upload's shard was refused because it references xorbs taken from the dedup cache that the CAS no
- * longer has (code CACHE_STALE). Their cache entries are removed. `learn`: the shards of the failed attempt,
- * whose xorbs are all stored (shards go last), so that running the upload again with them learned sends
- * only what is missing.
- */
-export class DedupCacheStaleError extends XetBucketsError {
-  override name = "DedupCacheStaleError";
-  readonly missing: string[];
-  readonly learn: Uint8Array[];
-  /** What the failed attempt sent: xorb bytes and xorbs. */
-  readonly sent: { bytes: number; xorbs: number };
-  constructor(missing: string[], learn: Uint8Array[], sent: { bytes: number; xorbs: number }, cause: unknown) {
-    super(
-      "CACHE_STALE",
-      `the dedup cache named ${missing.length} xorb(s) the CAS no longer has (${missing[0]}${missing.length > 1 ? ", …" : ""}); ` +
-        "their cache entries were removed. Run the upload again: it sends what is missing.",
-      { cause },
-    );
-    this.missing = missing;
-    this.learn = learn;
-    this.sent = sent;
-  }
-}
-
-/**
  * A dedup cache in directory `dir` (Node, Deno, Bun; the `cache` option's directory form), at most `maxBytes`
  * (default 256 MiB) for all endpoints; the layout is platform/node/dedup-cache.ts's.
  */
 export function directoryDedupCache(dir: string, options: { maxBytes?: number } = {}): DedupCacheStore {
-  return localFilesFor("directoryDedupCache").dedupCache(dir, options.maxBytes);
+  if (typeof dir !== "string" || dir === "") throw new InvalidArgumentError("directoryDedupCache: dir must be a directory path");
+  return localFilesFor("directoryDedupCache").dedupCache(dir, checkMaxBytes("directoryDedupCache", options?.maxBytes));
 }
 
 /** Chunks with `hash % PROBE_MODULUS == 0` are keys of entries and probes of the session. */

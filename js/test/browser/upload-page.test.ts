@@ -22,19 +22,10 @@ import { createBucket } from "../../src/api/buckets.js";
 import { xetHash } from "../../src/hash.js";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { seededBytes } from "../edge/data.mjs";
-import { readmeSnippet, ROOT } from "../edge/helpers.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { ROOT } from "../helpers/files.js";
+import { CHROMIUM, CHROMIUM_ARGS, readmeSnippet } from "../helpers/runtimes.js";
 
-/** Debian's chromium (scripts/setup.mjs --browser installs it); CHROMIUM_PATH overrides. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const ARTIFACTS = join(ROOT, "test-artifacts", "browser");
 
 let hub: TestHub;
@@ -57,8 +48,8 @@ before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`node scripts/setup.mjs --browser\` (Debian's chromium)`);
   if (!existsSync(join(ROOT, "dist", "web", "browser.js"))) throw new Error("dist/web is not built: run `npm run build`");
   hub = await startTestHub();
-  // The page and dist/ on one origin; the test may also load js/test/edge/data.mjs to build dropped files.
-  site = await startStaticServer({ allow: ["/examples/browser/", "/dist/", "/js/test/edge/data.mjs"] });
+  // The page and dist/ on one origin; the test may also load js/test/helpers/data.mjs to build dropped files.
+  site = await startStaticServer({ allow: ["/examples/browser/", "/dist/", "/js/test/helpers/data.mjs"] });
   work = await mkdtemp(join(tmpdir(), "xet-browser-test-"));
   for (const [rel, bytes] of Object.entries(FOLDER)) {
     const p = join(work, "photos", rel);
@@ -194,7 +185,7 @@ test("upload page: a changed file dropped on the page sends only what changed (g
   // The dropped file: the 12 MiB weights of run 1 with 64 KiB changed in the middle, built in the page from the
   // same generator. Dropped through a DataTransfer, as a drag from the desktop delivers it.
   await page.evaluate(async () => {
-    const { seededBytes } = (await import("/js/test/edge/data.mjs" as string)) as {
+    const { seededBytes } = (await import("/js/test/helpers/data.mjs" as string)) as {
       seededBytes: (n: number, s: number) => Uint8Array<ArrayBuffer>;
     };
     const bytes = seededBytes(12 * 2 ** 20, 1);
@@ -231,7 +222,7 @@ test("upload page: Cancel aborts the upload in the worker and registers nothing"
     await route.continue().catch(() => undefined);
   });
   await page.evaluate(async () => {
-    const { seededBytes } = (await import("/js/test/edge/data.mjs" as string)) as {
+    const { seededBytes } = (await import("/js/test/helpers/data.mjs" as string)) as {
       seededBytes: (n: number, s: number) => Uint8Array<ArrayBuffer>;
     };
     const dt = new DataTransfer();

@@ -11,8 +11,8 @@ import { BucketFileSystem, createBucketFs, parseBucketPath } from "../../src/fs/
 import { globToRegExp, splitGlobBase } from "../../src/fs/glob.js";
 import { createBucket } from "../../src/api/buckets.js";
 import { BucketNotFoundError, EntryNotFoundError, XetBucketsError } from "../../src/errors.js";
-import { splitmix64 } from "../helpers/generators.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
+import { splitmix64 } from "../helpers/vectors.js";
 
 let hub: TestHub;
 let fs: BucketFileSystem;
@@ -24,7 +24,7 @@ const casBytes: { n: number } = { n: 0 };
 const countingFetch: typeof fetch = async (input, init) => {
   const res = await fetch(input, init);
   const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-  if (new URL(url).pathname.startsWith("/fetch/")) {
+  if (new URL(url).pathname.includes("/fetch/")) {
     const body = new Uint8Array(await res.arrayBuffer());
     casBytes.n += body.length;
     return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });

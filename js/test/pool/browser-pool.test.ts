@@ -12,19 +12,9 @@ import { createBucket } from "../../src/api/buckets.js";
 import { listFiles } from "../../src/api/files.js";
 import { xetHash } from "../../src/hash.js";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
-import { ROOT } from "../edge/helpers.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/runtimes.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
-
-/** Debian's chromium, as js/test/browser/upload-page.test.ts (CHROMIUM_PATH overrides). */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+import { ROOT } from "../helpers/files.js";
 
 let hub: TestHub;
 let site: StaticServer;
@@ -34,7 +24,7 @@ before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`node scripts/setup.mjs --browser\` (Debian's chromium)`);
   if (!existsSync(join(ROOT, "dist", "web", "index.js"))) throw new Error("dist/web is not built: run `npm run build`");
   hub = await startTestHub();
-  site = await startStaticServer({ allow: ["/examples/browser/", "/dist/", "/js/test/edge/data.mjs"] });
+  site = await startStaticServer({ allow: ["/examples/browser/", "/dist/", "/js/test/helpers/data.mjs"] });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 });
 
@@ -62,7 +52,7 @@ test("browser: uploadFiles with workers: 2 chunks on module Web Workers; every f
       }
     };
     const { uploadFiles } = await import("/dist/web/index.js");
-    const { seededBytes } = await import("/js/test/edge/data.mjs");
+    const { seededBytes } = await import("/js/test/helpers/data.mjs");
     const files = [
       { path: "big.bin", content: seededBytes(${sizes["big.bin"]}, 7) },
       { path: "copy.bin", content: seededBytes(${sizes["copy.bin"]}, 7) },
@@ -84,7 +74,7 @@ test("browser: uploadFiles with workers: 2 chunks on module Web Workers; every f
   assert.equal(result.isolated, false, "no COOP/COEP: no SharedArrayBuffer");
   assert.equal(result.files, 4);
   assert.ok(result.local >= sizes["copy.bin"] - 200_000, `the copy deduplicated locally (${result.local} bytes)`);
-  const { seededBytes: seeded } = await import("../edge/data.mjs");
+  const { seededBytes: seeded } = await import("../helpers/data.mjs");
   const want = new Map([
     ["big.bin", await xetHash(seeded(sizes["big.bin"], 7))],
     ["copy.bin", await xetHash(seeded(sizes["copy.bin"], 7))],

@@ -11,21 +11,11 @@ import { after, before, test } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
 import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
-import { ROOT } from "../helpers/generators.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { ALICE, newBucket, randomData, resolveBytes } from "../upload/util.js";
-import { xorbPosts } from "./helpers.js";
-
-/** As in js/test/browser/upload-page.test.ts: Debian's chromium, CHROMIUM_PATH overrides. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+import { ALICE, newBucket, resolveBytes, startTestHub, type TestHub } from "../helpers/hub.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { ROOT } from "../helpers/files.js";
+import { xorbPosts } from "../helpers/hub-state.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/runtimes.js";
 
 let hub: TestHub;
 let proxy: FaultProxy;
@@ -135,7 +125,7 @@ function idbCounts(dbName: string): Promise<{ uploads: number; xorbs: number }> 
 for (const via of ["page", "worker"] as const) {
   test(`IndexedDB resume in Chromium (${via}): a failed upload started again sends no stored xorb`, { skip }, async () => {
     const bucket = await newBucket(hub, `browser-resume-${via}`);
-    const data = randomData(2 * 1024 * 1024, via === "page" ? 41 : 42);
+    const data = seededBytes(2 * 1024 * 1024, via === "page" ? 41 : 42);
     const b64 = Buffer.from(data).toString("base64");
     const dbName = `xet-resume-test-${via}`;
     const rule = proxy.add({ method: "POST", path: "/shards", action: "status", status: 400 });
@@ -162,7 +152,7 @@ for (const via of ["page", "worker"] as const) {
 
 test("IndexedDB resume in Chromium: a state stamped by another core is ignored with a warning", { skip }, async () => {
   const bucket = await newBucket(hub, "browser-resume-stamp");
-  const data = randomData(1024 * 1024, 43);
+  const data = seededBytes(1024 * 1024, 43);
   const b64 = Buffer.from(data).toString("base64");
   const dbName = "xet-resume-test-stamp";
   const rule = proxy.add({ method: "POST", path: "/shards", action: "status", status: 400 });

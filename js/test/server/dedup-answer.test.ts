@@ -16,15 +16,16 @@ import * as core from "../../src/core/index.js";
 import { parseShard } from "../../src/core/index.js";
 import { parseServeArgs } from "../../server/src/cli.js";
 import type { DedupAnswerPolicy } from "../../server/src/index.js";
-import { startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
-import { call, casToken, createBucket, manualShard, randomData, type KnownXorb } from "./util.js";
+import { manualShard, type KnownXorb } from "../helpers/cas.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { call, casToken, postBucket, startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
 
 const { alice } = TEST_USERS;
 const LEN = 8192;
 
 /** A chunk of `LEN` bytes derived from `seed` whose hash is (or is not) eligible for global dedup. */
 function chunkWith(seed: number, eligible: boolean): { bytes: Uint8Array; hash: string } {
-  const bytes = randomData(LEN, seed);
+  const bytes = seededBytes(LEN, seed);
   for (let i = 0; ; i++) {
     bytes[0] = i & 0xff;
     bytes[1] = (i >> 8) & 0xff;
@@ -64,7 +65,7 @@ before(async () => {
 /** A hub with `policy`, holding the upload described in the module doc. */
 async function hubWith(policy: DedupAnswerPolicy | undefined): Promise<{ hub: TestHub; tok: string }> {
   const hub = await startTestHub(policy === undefined ? {} : { dedupAnswer: policy });
-  await createBucket(hub, "alice/d", alice.token);
+  await postBucket(hub, "alice/d", alice.token);
   const tok = await casToken(hub, "alice/d", alice.token, "write");
   for (const x of [a, b, c]) {
     const r = await call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: tok, body: x.data });

@@ -4,8 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
-import { batch, call, casToken, createBucket, snapshot, uploadFiles } from "./util.js";
+import { batch, call, casToken, postBucket, startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
+import { uploadWithCore } from "../helpers/cas.js";
+import { snapshot } from "../helpers/hub-state.js";
 
 const { alice, bob } = TEST_USERS;
 const ZERO = "0".repeat(64);
@@ -41,7 +42,7 @@ async function allPages(path: string, token?: string): Promise<{ items: any[]; p
 
 describe("buckets", () => {
   it("creates a bucket and answers url + id; a second create is a 409 carrying url", async () => {
-    const res = await createBucket(hub, "alice/first", alice.token);
+    const res = await postBucket(hub, "alice/first", alice.token);
     assert.deepEqual(res.json, { url: `${hub.url}/buckets/alice/first`, name: "alice/first", id: "alice/first" });
     const again = await call(hub, "POST", "/api/buckets/alice/first", { token: alice.token, body: {} });
     assert.equal(again.status, 409);
@@ -93,7 +94,7 @@ describe("buckets", () => {
     assert.equal((await call(hub, "GET", "/api/buckets/alice/ok", { token: alice.token })).status, 404, "nothing was created");
   });
 
-  it("answers info with the fields the clients require, 404 RepoNotFound otherwise", async () => {
+  it("answers info with the fields the clients require, 404 RepoNotFound otherwise (401 to anonymous callers)", async () => {
     const info = await call(hub, "GET", "/api/buckets/alice/first?expand[]=likes", { token: alice.token });
     assert.equal(info.status, 200);
     assert.equal(info.json.id, "alice/first");
@@ -102,14 +103,18 @@ describe("buckets", () => {
     assert.equal(info.json.totalFiles, 0);
     assert.match(info.json.createdAt, ISO_Z);
     assert.match(info.json.updatedAt, ISO_Z);
-    const missing = await call(hub, "GET", "/api/buckets/alice/nope");
+    const missing = await call(hub, "GET", "/api/buckets/alice/nope", { token: bob.token });
     assert.equal(missing.status, 404);
     assert.equal(missing.headers.get("x-error-code"), "RepoNotFound");
     assert.ok(missing.json.error);
+    const anonymous = await call(hub, "GET", "/api/buckets/alice/nope");
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.headers.get("x-error-code"), null);
+    assert.equal(anonymous.headers.get("x-error-message"), "Invalid username or password.");
   });
 
-  it("hides private buckets from anonymous callers and other users, not from the owner's read token", async () => {
-    assert.equal((await call(hub, "GET", "/api/buckets/alice/mine")).status, 404);
+  it("hides private buckets from anonymous callers (401) and other users (404), not from the owner's read token", async () => {
+    assert.equal((await call(hub, "GET", "/api/buckets/alice/mine")).status, 401);
     assert.equal((await call(hub, "GET", "/api/buckets/alice/mine", { token: bob.token })).status, 404);
     const own = await call(hub, "GET", "/api/buckets/alice/mine", { token: alice.readToken });
     assert.equal(own.status, 200);
@@ -118,8 +123,8 @@ describe("buckets", () => {
   });
 
   it("lists buckets with search and absolute Link pagination; private ones only for members", async () => {
-    for (const n of ["list-a", "list-b", "list-c", "other"]) await createBucket(hub, `bob/${n}`, bob.token);
-    await createBucket(hub, "bob/list-private", bob.token, { private: true });
+    for (const n of ["list-a", "list-b", "list-c", "other"]) await postBucket(hub, `bob/${n}`, bob.token);
+    await postBucket(hub, "bob/list-private", bob.token, { private: true });
     const mine = await allPages("/api/buckets/me?search=LIST", bob.token);
     assert.deepEqual(
       mine.items.map((b) => b.id),
@@ -135,25 +140,25 @@ describe("buckets", () => {
   });
 
   it("changes visibility with settings (write token only)", async () => {
-    await createBucket(hub, "bob/vis", bob.token);
+    await postBucket(hub, "bob/vis", bob.token);
     assert.equal((await call(hub, "PUT", "/api/buckets/bob/vis/settings", { token: bob.readToken, body: { private: true } })).status, 403);
     assert.equal((await call(hub, "PUT", "/api/buckets/bob/vis/settings", { token: alice.token, body: { private: true } })).status, 403);
     assert.equal((await call(hub, "PUT", "/api/buckets/bob/vis/settings", { token: bob.token, body: {} })).status, 400);
     assert.equal((await call(hub, "PUT", "/api/buckets/bob/vis/settings", { token: bob.token, body: { private: true } })).status, 200);
-    assert.equal((await call(hub, "GET", "/api/buckets/bob/vis")).status, 404);
+    assert.equal((await call(hub, "GET", "/api/buckets/bob/vis", { token: alice.token })).status, 404);
     assert.equal((await call(hub, "PUT", "/api/buckets/bob/vis/settings", { token: bob.token, body: { private: false } })).status, 200);
     assert.equal((await call(hub, "GET", "/api/buckets/bob/vis")).status, 200);
   });
 
   it("moves a bucket with its files; the old id is gone; moving onto an existing id is a 409", async () => {
-    await createBucket(hub, "alice/old-name", alice.token);
+    await postBucket(hub, "alice/old-name", alice.token);
     assert.equal((await batch(hub, "alice/old-name", alice.token, [{ type: "addFile", path: "keep.txt", xetHash: ZERO }])).status, 200);
     const move = (body: unknown, token = alice.token) => call(hub, "POST", "/api/repos/move", { token, body });
     assert.equal((await move({ fromRepo: "alice/old-name", toRepo: "acme/new-name", type: "model" })).status, 400);
     assert.equal((await move({ fromRepo: "alice/old-name", toRepo: "bob/new-name", type: "bucket" })).status, 403);
     assert.equal((await move({ fromRepo: "alice/old-name", toRepo: "alice/first", type: "bucket" })).status, 409);
     assert.equal((await move({ fromRepo: "alice/old-name", toRepo: "acme/new-name", type: "bucket" })).status, 200);
-    assert.equal((await call(hub, "GET", "/api/buckets/alice/old-name")).status, 404);
+    assert.equal((await call(hub, "GET", "/api/buckets/alice/old-name", { token: alice.token })).status, 404);
     const tree = await call(hub, "GET", "/api/buckets/acme/new-name/tree");
     assert.deepEqual(
       tree.json.map((e: any) => e.path),
@@ -162,7 +167,7 @@ describe("buckets", () => {
   });
 
   it("deletes buckets (write access), then 404", async () => {
-    await createBucket(hub, "alice/doomed", alice.token);
+    await postBucket(hub, "alice/doomed", alice.token);
     assert.equal(
       (await call(hub, "DELETE", "/api/buckets/alice/doomed", { token: bob.token })).status,
       403,
@@ -183,7 +188,7 @@ describe("buckets", () => {
 describe("tree and paths-info", () => {
   const paths = ["a.txt", "logs.json", "logs/x.log", "sub/b.txt", "sub/d.txt", "sub/deeper/c.txt", "sub/deeper/e/f.txt", "z/only/deep.bin"];
   before(async () => {
-    await createBucket(hub, "alice/tree", alice.token);
+    await postBucket(hub, "alice/tree", alice.token);
     const res = await batch(
       hub,
       "alice/tree",
@@ -210,8 +215,19 @@ describe("tree and paths-info", () => {
     );
   });
 
-  it("non-recursive listing: direct children, one directory entry per sub-folder, across pages", async () => {
-    const root = await list("");
+  it("without recursive, lists every file below the prefix (the Hub's default, huggingface_hub's tests)", async () => {
+    assert.deepEqual(
+      (await list("")).map((e) => `${e.type}:${e.path}`),
+      paths.map((p) => `file:${p}`),
+    );
+    assert.deepEqual(
+      (await list("/sub")).map((e) => e.path),
+      ["sub/b.txt", "sub/d.txt", "sub/deeper/c.txt", "sub/deeper/e/f.txt"],
+    );
+  });
+
+  it("recursive=false: direct children, one directory entry per sub-folder, across pages", async () => {
+    const root = await list("?recursive=false");
     assert.deepEqual(root.map((e) => `${e.type}:${e.path}`).sort(), [
       "directory:logs",
       "directory:sub",
@@ -231,6 +247,10 @@ describe("tree and paths-info", () => {
   });
 
   it("a prefix naming a file lists that file; an unknown prefix lists nothing", async () => {
+    assert.deepEqual(
+      (await list("/a.txt?recursive=false")).map((e) => e.path),
+      ["a.txt"],
+    );
     assert.deepEqual(
       (await list("/a.txt")).map((e) => e.path),
       ["a.txt"],
@@ -278,13 +298,13 @@ describe("tree and paths-info", () => {
 describe("batch", () => {
   let data: { path: string; hash: string; size: number }[];
   before(async () => {
-    await createBucket(hub, "alice/batch", alice.token);
-    await createBucket(hub, "bob/source", bob.token);
-    await createBucket(hub, "bob/private-source", bob.token, { visibility: "private" });
-    data = await uploadFiles(hub, "bob/source", bob.token, [
+    await postBucket(hub, "alice/batch", alice.token);
+    await postBucket(hub, "bob/source", bob.token);
+    await postBucket(hub, "bob/private-source", bob.token, { visibility: "private" });
+    data = await uploadWithCore(hub, "bob/source", bob.token, [
       { path: "weights.bin", data: new Uint8Array(5000).fill(7), contentType: "application/x-weights" },
     ]);
-    await uploadFiles(hub, "bob/private-source", bob.token, [{ path: "secret.bin", data: new TextEncoder().encode("secret stuff") }]);
+    await uploadWithCore(hub, "bob/private-source", bob.token, [{ path: "secret.bin", data: new TextEncoder().encode("secret stuff") }]);
   });
 
   it("reports per-path failures: 200 when some succeed, 422 when all fail; mtime and sizes are stored", async () => {
@@ -427,19 +447,21 @@ describe("tokens and resolve", () => {
   let file: { path: string; hash: string; size: number };
   const content = new TextEncoder().encode("0123456789".repeat(1000));
   before(async () => {
-    await createBucket(hub, "alice/files", alice.token);
-    await createBucket(hub, "alice/private-files", alice.token, { private: true });
-    [file] = await uploadFiles(hub, "alice/files", alice.token, [{ path: "dir/data.txt", data: content, contentType: "text/plain" }]);
+    await postBucket(hub, "alice/files", alice.token);
+    await postBucket(hub, "alice/private-files", alice.token, { private: true });
+    [file] = await uploadWithCore(hub, "alice/files", alice.token, [{ path: "dir/data.txt", data: content, contentType: "text/plain" }]);
     assert.equal((await batch(hub, "alice/files", alice.token, [{ type: "addFile", path: "empty.bin", xetHash: ZERO }])).status, 200);
   });
 
-  it("returns CAS tokens in the JSON body and the X-Xet-* headers, casUrl on the client's origin", async () => {
+  it("returns CAS tokens in the JSON body and the X-Xet-* headers, casUrl on the client's origin + /cas/<store id>", async () => {
     const res = await call(hub, "GET", "/api/buckets/alice/files/xet-write-token", {
       token: alice.token,
       headers: { "X-Xet-Session-Id": "abc" },
     });
     assert.equal(res.status, 200);
-    assert.equal(res.json.casUrl, hub.url);
+    assert.equal(res.json.casUrl, `${hub.url}/cas/${hub.hub.storeId}`);
+    assert.equal(res.json.casUrl, hub.hub.casUrl);
+    assert.match(hub.hub.storeId, /^[0-9a-f]{32}$/);
     assert.equal(typeof res.json.accessToken, "string");
     assert.ok(Number.isInteger(res.json.exp) && res.json.exp > Date.now() / 1000 + 3000);
     assert.equal(res.headers.get("x-xet-cas-url"), res.json.casUrl);
@@ -449,7 +471,7 @@ describe("tokens and resolve", () => {
 
   it("issues read tokens anonymously for public buckets only; write tokens need write access", async () => {
     assert.equal((await call(hub, "GET", "/api/buckets/alice/files/xet-read-token")).status, 200);
-    assert.equal((await call(hub, "GET", "/api/buckets/alice/private-files/xet-read-token")).status, 404);
+    assert.equal((await call(hub, "GET", "/api/buckets/alice/private-files/xet-read-token")).status, 401);
     assert.equal((await call(hub, "GET", "/api/buckets/alice/private-files/xet-read-token", { token: bob.token })).status, 404);
     assert.equal((await call(hub, "GET", "/api/buckets/alice/private-files/xet-read-token", { token: alice.readToken })).status, 200);
     assert.equal((await call(hub, "GET", "/api/buckets/alice/files/xet-write-token", { token: alice.readToken })).status, 403);
@@ -471,7 +493,7 @@ describe("tokens and resolve", () => {
       assert.equal(res.headers.get("etag"), `"${hash}"`);
       const link = res.headers.get("link")!;
       assert.ok(link.includes(`<${hub.url}/api/buckets/alice/files/xet-read-token>; rel="xet-auth"`), link);
-      assert.ok(link.includes(`<${hub.url}/v1/reconstructions/${hash}>; rel="xet-reconstruction-info"`), link);
+      assert.ok(link.includes(`<${hub.hub.casUrl}/v1/reconstructions/${hash}>; rel="xet-reconstruction-info"`), link);
     }
     const missing = await call(hub, "HEAD", "/buckets/alice/files/resolve/nope.txt");
     assert.equal(missing.status, 404);
@@ -514,8 +536,8 @@ describe("tokens and resolve", () => {
   });
 
   it("private files resolve only for readers", async () => {
-    await uploadFiles(hub, "alice/private-files", alice.token, [{ path: "p.txt", data: new TextEncoder().encode("private!") }]);
-    assert.equal((await call(hub, "HEAD", "/buckets/alice/private-files/resolve/p.txt")).status, 404);
+    await uploadWithCore(hub, "alice/private-files", alice.token, [{ path: "p.txt", data: new TextEncoder().encode("private!") }]);
+    assert.equal((await call(hub, "HEAD", "/buckets/alice/private-files/resolve/p.txt")).status, 401);
     assert.equal((await call(hub, "HEAD", "/buckets/alice/private-files/resolve/p.txt", { token: bob.token })).status, 404);
     const own = await call(hub, "GET", "/buckets/alice/private-files/resolve/p.txt", { token: alice.readToken });
     assert.equal(own.text, "private!");
@@ -582,8 +604,9 @@ describe("HTTP conventions", () => {
       const res = await call(direct, "POST", "/api/buckets/alice/p", { token: alice.token, body: {} });
       assert.equal(res.json.url, "https://hub.example.test/buckets/alice/p");
       const tok = await call(direct, "GET", "/api/buckets/alice/p/xet-read-token");
-      assert.equal(tok.json.casUrl, "https://hub.example.test");
+      assert.equal(tok.json.casUrl, `https://hub.example.test/cas/${proxied.hub.storeId}`);
       assert.equal(proxied.hub.url, "https://hub.example.test");
+      assert.equal(proxied.hub.casUrl, tok.json.casUrl);
     } finally {
       await proxied.close();
     }

@@ -9,11 +9,11 @@ import { existsSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
-import { ROOT } from "../helpers/generators.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { ALICE, newBucket, randomData, resolveBytes } from "./util.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { ROOT } from "../helpers/files.js";
+import { ALICE, newBucket, resolveBytes, startTestHub, type TestHub } from "../helpers/hub.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/runtimes.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const skip = !existsSync(CHROMIUM)
   ? `${CHROMIUM} is missing (node scripts/setup.mjs --browser)`
   : !existsSync(`${ROOT}/dist/web/index.js`)
@@ -29,7 +29,7 @@ before(async () => {
   if (skip) return;
   hub = await startTestHub({ dedupAnswer: "none" });
   site = await startStaticServer({ allow: ["/examples/browser/", "/dist/"] });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"], headless: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   page = await browser.newPage();
   await page.goto(`${site.url}/examples/browser/`);
 });
@@ -86,7 +86,7 @@ function upload(via: "page" | "worker", bucket: string, path: string, b64: strin
 for (const via of ["page", "worker"] as const) {
   test(`IndexedDB dedup cache in Chromium (${via}): a File uploaded again sends no xorb`, { skip }, async () => {
     const bucket = await newBucket(hub, `browser-cache-${via}`);
-    const data = randomData(3 * 1024 * 1024, via === "page" ? 61 : 62);
+    const data = seededBytes(3 * 1024 * 1024, via === "page" ? 61 : 62);
     const b64 = Buffer.from(data).toString("base64");
     const cache = via === "page" ? "idb" : "default";
     const first = await upload(via, bucket, "a.bin", b64, cache);

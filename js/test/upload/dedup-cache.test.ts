@@ -15,23 +15,20 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { uploadFiles } from "../../src/api/upload.js";
+import { uploadFiles, type CommitResult } from "../../src/api/upload.js";
 import { directoryDedupCache } from "../../src/xet/dedup-cache.js";
 import { loadSqlite } from "../../server/src/store.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { ALICE, newBucket, randomData, resolveBytes, sha256, uploadInChild } from "./util.js";
+import { checkpointBlocks, MiB, seededBytes } from "../helpers/data.mjs";
+import { sha256, tempDir, writeBlocks } from "../helpers/files.js";
+import { ALICE, newBucket, resolveBytes, startTestHub, type TestHub } from "../helpers/hub.js";
+import { uploadBodyBytes } from "../helpers/hub-state.js";
+import { runChild, startChild, type ChildJob } from "../helpers/processes.js";
 
-const MiB = 1024 * 1024;
-
-/** Bytes of xorb and shard upload bodies the hub received from request `from` on (what went on the wire). */
-function wireBytes(hub: TestHub, from: number): number {
-  return hub.requests
-    .slice(from)
-    .filter((r) => r.method === "POST" && /^\/(v1\/xorbs\/|v1\/shards$|v2\/shards$)/.test(r.path))
-    .reduce((a, r) => a + r.requestBytes, 0);
+/** An upload of local files in a fresh process (helpers/child.ts); `env` is added to its environment (the cache directory). */
+function uploadInChild({ env, ...job }: Omit<ChildJob, "mode"> & { env?: Record<string, string> }): Promise<CommitResult> {
+  return runChild({ mode: "upload", ...job }, env);
 }
 
 /** Every entry file of a cache directory (all endpoints). */
@@ -47,74 +44,49 @@ function dirBytes(cacheDir: string): number {
 
 /** A 64 MiB "checkpoint" (v1) and a version with 10 % of it changed in 4 regions (v2). */
 function checkpoints(dir: string): { v1: string; v2: string } {
-  const SIZE = 64 * MiB;
-  const BLOCK = 8 * MiB;
-  const regionLen = Math.round((SIZE * 0.1) / 4);
-  const regions = [0.15, 0.4, 0.65, 0.9].map((f) => Math.round(SIZE * f));
   const v1 = join(dir, "v1.bin");
   const v2 = join(dir, "v2.bin");
-  const f1 = openSync(v1, "w");
-  const f2 = openSync(v2, "w");
-  for (let off = 0; off < SIZE; off += BLOCK) {
-    const block = randomData(BLOCK, 300 + off / BLOCK);
-    writeSync(f1, block);
-    for (const [i, start] of regions.entries()) {
-      const a = Math.max(start, off);
-      const b = Math.min(start + regionLen, off + BLOCK);
-      if (a < b) block.set(randomData(b - a, 7000 + i * 31 + off / BLOCK), a - off);
-    }
-    writeSync(f2, block);
-  }
-  closeSync(f1);
-  closeSync(f2);
+  writeBlocks(v1, checkpointBlocks(64 * MiB, 300));
+  writeBlocks(v2, checkpointBlocks(64 * MiB, 300, "changed"));
   return { v1, v2 };
-}
-
-function tempDir(t: { after(fn: () => void): void }, prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
 }
 
 test("against a hub without global dedup, a second upload of 64 MiB from the same environment sends ≤ 256 KiB", async (t) => {
   const hub = await startTestHub({ dedupAnswer: "none" });
   t.after(() => hub.close());
-  const dir = tempDir(t, "xet-cache-data-");
-  const cacheDir = tempDir(t, "xet-cache-");
+  const dir = (await tempDir("xet-cache-data-", t)).dir;
+  const cacheDir = (await tempDir("xet-cache-", t)).dir;
   const { v1, v2 } = checkpoints(dir);
   const bucket = await newBucket(hub, "cache");
   const base = { hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}`, env: { XET_BUCKETS_CACHE_DIR: cacheDir } };
 
   let mark = hub.requests.length;
   const first = await uploadInChild({ ...base, files: [[v1, "step-1/model.bin"]] });
-  assert.ok(wireBytes(hub, mark) >= 64 * MiB, "the first upload sends everything");
-  assert.equal(first.report.dedupCacheEntriesWritten, 1);
+  assert.ok(uploadBodyBytes(hub, mark) >= 64 * MiB, "the first upload sends everything");
+  assert.equal(first.dedupCacheEntriesWritten, 1);
   assert.equal(entries(cacheDir).length, 1);
 
   mark = hub.requests.length;
   const again = await uploadInChild({ ...base, files: [[v1, "step-2/model.bin"]] });
-  const sent = wireBytes(hub, mark);
-  t.diagnostic(
-    `same 64 MiB again: ${sent} bytes sent (${again.report.dedupCacheHits} cache hits, ${again.report.dedupQueries} CAS queries)`,
-  );
+  const sent = uploadBodyBytes(hub, mark);
+  t.diagnostic(`same 64 MiB again: ${sent} bytes sent (${again.dedupCacheHits} cache hits, ${again.dedupQueries} CAS queries)`);
   assert.ok(sent <= 256 * 1024, `sent ${sent} bytes`);
-  assert.equal(again.report.bytesSent, 0);
-  assert.equal(again.report.dedupQueries, 0, "the cache answered before any server query");
-  assert.ok(again.report.dedupCacheHits >= 1);
+  assert.equal(again.bytesSent, 0);
+  assert.equal(again.dedupQueries, 0, "the cache answered before any server query");
+  assert.ok(again.dedupCacheHits >= 1);
 
   mark = hub.requests.length;
   const changed = await uploadInChild({ ...base, files: [[v2, "step-3/model.bin"]] });
-  const sentChanged = wireBytes(hub, mark);
+  const sentChanged = uploadBodyBytes(hub, mark);
   t.diagnostic(`10 % changed: ${(sentChanged / MiB).toFixed(2)} MiB sent`);
   assert.ok(sentChanged <= 0.11 * 64 * MiB + 512 * 1024, `sent ${sentChanged}`);
   assert.ok(sentChanged >= 0.099 * 64 * MiB);
-  assert.equal(changed.report.dedupQueries, 0);
+  assert.equal(changed.dedupQueries, 0);
 
   for (const [p, f] of [
     ["step-2/model.bin", v1],
     ["step-3/model.bin", v2],
   ] as const) {
-    const { readFileSync } = await import("node:fs");
     assert.equal(sha256(await resolveBytes(hub.url, bucket, p)), sha256(readFileSync(f)), p);
   }
 
@@ -123,19 +95,19 @@ test("against a hub without global dedup, a second upload of 64 MiB from the sam
   t.after(() => other.close());
   const otherBucket = await newBucket(other, "other");
   const elsewhere = await uploadInChild({ ...base, hubUrl: other.url, repo: `buckets/${otherBucket}`, files: [[v1, "model.bin"]] });
-  assert.equal(elsewhere.report.newBytes, 64 * MiB);
-  assert.equal(elsewhere.report.dedupCacheHits, 0);
+  assert.equal(elsewhere.newBytes, 64 * MiB);
+  assert.equal(elsewhere.dedupCacheHits, 0);
 });
 
 test("two uploads in two processes share the cache: both succeed, and the cache is readable after", async (t) => {
   const hub = await startTestHub({ dedupAnswer: "none" });
   t.after(() => hub.close());
-  const dir = tempDir(t, "xet-cache-data-");
-  const cacheDir = tempDir(t, "xet-cache-");
+  const dir = (await tempDir("xet-cache-data-", t)).dir;
+  const cacheDir = (await tempDir("xet-cache-", t)).dir;
   const bucket = await newBucket(hub, "concurrent");
   const files = [0, 1, 2, 3].map((i) => {
     const p = join(dir, `f${i}.bin`);
-    writeFileSync(p, randomData(6 * MiB, 40 + i));
+    writeFileSync(p, seededBytes(6 * MiB, 40 + i));
     return p;
   });
   const base = { hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}`, env: { XET_BUCKETS_CACHE_DIR: cacheDir } };
@@ -155,7 +127,7 @@ test("two uploads in two processes share the cache: both succeed, and the cache 
       ],
     }),
   ]);
-  assert.equal(a.report.dedupCacheEntriesWritten + b.report.dedupCacheEntriesWritten, 2);
+  assert.equal(a.dedupCacheEntriesWritten + b.dedupCacheEntriesWritten, 2);
   assert.equal(entries(cacheDir).filter((f) => f.endsWith(".xbdc")).length, 2);
   assert.deepEqual(
     entries(cacheDir).filter((f) => !f.endsWith(".xbdc")),
@@ -164,18 +136,23 @@ test("two uploads in two processes share the cache: both succeed, and the cache 
   );
   // A third process finds all four files in the cache: nothing sent, no warning about a damaged entry.
   const mark = hub.requests.length;
-  const c = await uploadInChild({ ...base, files: files.map((f, i) => [f, `c/${i}.bin`] as [string, string]) });
-  assert.equal(wireBytes(hub, mark) > 64 * 1024, false, `sent ${wireBytes(hub, mark)}`);
-  assert.equal(c.report.newBytes, 0);
-  assert.doesNotMatch(c.stderr, /damaged/);
+  const { env, ...job } = base;
+  const c = await startChild({ ...job, mode: "upload", files: files.map((f, i) => [f, `c/${i}.bin`] as [string, string]) }, env).done;
+  assert.ok(c.json?.ok, c.stderr);
+  assert.equal(uploadBodyBytes(hub, mark) > 64 * 1024, false, `sent ${uploadBodyBytes(hub, mark)}`);
+  assert.equal(c.json.result.newBytes, 0);
+  assert.deepEqual(
+    c.json.warnings.filter((w) => /damaged/.test(w)),
+    [],
+  );
 });
 
 test("the cache stays within its size bound, least recently used entries first; a damaged entry is ignored", async (t) => {
   const hub = await startTestHub({ dedupAnswer: "none" });
   t.after(() => hub.close());
-  const cacheDir = tempDir(t, "xet-cache-");
+  const cacheDir = (await tempDir("xet-cache-", t)).dir;
   const bucket = await newBucket(hub, "bound");
-  const data = [0, 1, 2].map((i) => randomData(8 * MiB, 60 + i));
+  const data = [0, 1, 2].map((i) => seededBytes(8 * MiB, 60 + i));
   const warnings: string[] = [];
   const up = (i: number, path: string, maxBytes: number) =>
     uploadFiles({
@@ -209,7 +186,7 @@ test("the cache stays within its size bound, least recently used entries first; 
   // A damaged entry (garbage under a valid name) is ignored with a warning and removed.
   const space = join(cacheDir, "v1", readdirSync(join(cacheDir, "v1"))[0]!);
   const garbage = join(space, `${"ab".repeat(32)}.xbdc`);
-  writeFileSync(garbage, randomData(5000, 1));
+  writeFileSync(garbage, seededBytes(5000, 1));
   const r = await up(2, "c-again.bin", max);
   assert.equal(r.newBytes, 0, "the good entries still serve");
   assert.ok(
@@ -222,11 +199,11 @@ test("the cache stays within its size bound, least recently used entries first; 
 test("a disabled cache is neither read nor written", async (t) => {
   const hub = await startTestHub({ dedupAnswer: "none" });
   t.after(() => hub.close());
-  const dir = tempDir(t, "xet-cache-data-");
-  const cacheDir = tempDir(t, "xet-cache-");
+  const dir = (await tempDir("xet-cache-data-", t)).dir;
+  const cacheDir = (await tempDir("xet-cache-", t)).dir;
   const bucket = await newBucket(hub, "off");
   const file = join(dir, "w.bin");
-  writeFileSync(file, randomData(4 * MiB, 77));
+  writeFileSync(file, seededBytes(4 * MiB, 77));
   const base = { hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}` };
   // Turned off by the environment: nothing written.
   const off = await uploadInChild({
@@ -234,7 +211,7 @@ test("a disabled cache is neither read nor written", async (t) => {
     files: [[file, "1.bin"]],
     env: { XET_BUCKETS_CACHE_DIR: cacheDir, XET_BUCKETS_DISABLE_CACHE: "1" },
   });
-  assert.equal(off.report.dedupCacheEntriesWritten, 0);
+  assert.equal(off.dedupCacheEntriesWritten, 0);
   assert.deepEqual(readdirSync(cacheDir), []);
   // Filled once, then `cache: false`: not read (everything is sent again), not written.
   await uploadInChild({ ...base, files: [[file, "2.bin"]], env: { XET_BUCKETS_CACHE_DIR: cacheDir } });
@@ -243,11 +220,11 @@ test("a disabled cache is neither read nor written", async (t) => {
   const noCache = await uploadInChild({
     ...base,
     files: [[file, "3.bin"]],
-    tuning: { cache: false },
+    options: { cache: false },
     env: { XET_BUCKETS_CACHE_DIR: cacheDir },
   });
-  assert.equal(noCache.report.newBytes, 4 * MiB);
-  assert.equal(noCache.report.dedupCacheHits, 0);
+  assert.equal(noCache.newBytes, 4 * MiB);
+  assert.equal(noCache.dedupCacheHits, 0);
   assert.deepEqual(
     entries(cacheDir).map((f) => [f, statSync(f).mtimeMs]),
     before,
@@ -272,10 +249,10 @@ function deleteXorb(hub: TestHub, xorb: string): void {
 test("a cached xorb the hub no longer has: the upload sends what is missing and the file downloads byte-identical", async (t) => {
   const hub = await startTestHub({ dedupAnswer: "none" });
   t.after(() => hub.close());
-  const cacheDir = tempDir(t, "xet-cache-");
+  const cacheDir = (await tempDir("xet-cache-", t)).dir;
   const bucket = await newBucket(hub, "stale");
   const warnings: string[] = [];
-  const original = randomData(6 * MiB, 90);
+  const original = seededBytes(6 * MiB, 90);
   const opts = {
     repo: `buckets/${bucket}`,
     hubUrl: hub.url,
@@ -292,7 +269,7 @@ test("a cached xorb the hub no longer has: the upload sends what is missing and 
   // cached xorb, whose shard the hub refuses; the upload finds the xorb gone and sends its chunks.
   const next = new Uint8Array(original.length + 100_000);
   next.set(original);
-  next.set(randomData(100_000, 91), original.length);
+  next.set(seededBytes(100_000, 91), original.length);
   const r = await uploadFiles({ ...opts, files: [{ path: "v2.bin", content: new Blob([next as Uint8Array<ArrayBuffer>]) }] });
   t.diagnostic(`after the stale entry: ${r.bytesSent} bytes sent; warnings: ${warnings.join(" | ")}`);
   assert.ok(r.bytesSent >= next.length, "the missing chunks were sent");
@@ -304,7 +281,7 @@ test("a cached xorb the hub no longer has: the upload sends what is missing and 
 
   // A stream cannot be read again: the upload fails with CACHE_STALE after removing the entry, and the
   // next run succeeds.
-  const streamed = randomData(3 * MiB, 95);
+  const streamed = seededBytes(3 * MiB, 95);
   await uploadFiles({ ...opts, files: [{ path: "s1.bin", content: streamed }] });
   const last = hub.requests
     .filter((q) => q.method === "POST" && q.path.startsWith("/v1/xorbs/"))
@@ -326,23 +303,22 @@ test("a cached xorb the hub no longer has: the upload sends what is missing and 
 test("the hub's data wiped and the hub restarted on the same URL: the upload still succeeds", async (t) => {
   const hub = await startTestHub({ dedupAnswer: "none" });
   t.after(() => hub.close());
-  const dir = tempDir(t, "xet-cache-data-");
-  const cacheDir = tempDir(t, "xet-cache-");
+  const dir = (await tempDir("xet-cache-data-", t)).dir;
+  const cacheDir = (await tempDir("xet-cache-", t)).dir;
   const file = join(dir, "w.bin");
-  const data = randomData(5 * MiB, 123);
+  const data = seededBytes(5 * MiB, 123);
   writeFileSync(file, data);
   const bucket = await newBucket(hub, "wiped");
   const base = { hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}`, env: { XET_BUCKETS_CACHE_DIR: cacheDir } };
   await uploadInChild({ ...base, files: [[file, "w.bin"]] });
   const url = hub.url;
-  const fresh = mkdtempSync(join(tmpdir(), "xet-test-hub-"));
-  t.after(() => rmSync(fresh, { recursive: true, force: true }));
+  const fresh = (await tempDir("xet-test-hub-", t)).dir;
   await hub.restart({ dataDir: fresh });
   assert.equal(hub.url, url, "the same URL");
   const again = await newBucket(hub, "wiped");
   const r = await uploadInChild({ ...base, repo: `buckets/${again}`, files: [[file, "w.bin"]] });
   // The cache may not even be consulted (a hub with a new store id is a new endpoint); either way, correct.
-  t.diagnostic(`after the wipe: ${r.report.bytesSent} bytes sent, ${r.report.dedupCacheHits} cache hits`);
-  assert.ok(r.report.bytesSent >= data.length);
+  t.diagnostic(`after the wipe: ${r.bytesSent} bytes sent, ${r.dedupCacheHits} cache hits`);
+  assert.ok(r.bytesSent >= data.length);
   assert.equal(sha256(await resolveBytes(hub.url, again, "w.bin")), sha256(data));
 });

@@ -11,74 +11,48 @@
  * everything when it answers nothing (`none`). "Sent" is what the hub received in xorb and shard bodies. The
  * files download byte-identical. bench/dedup.ts measures the same against hf_xet itself.
  */
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { ALICE, newBucket, randomData, resolveBytes, sha256, uploadInChild } from "./util.js";
+import { CHECKPOINT_INSERT, checkpointBlocks, MiB } from "../helpers/data.mjs";
+import { sha256, tempDir, writeBlocks } from "../helpers/files.js";
+import { ALICE, newBucket, resolveBytes, startTestHub } from "../helpers/hub.js";
+import { uploadBodyBytes } from "../helpers/hub-state.js";
+import { runChild } from "../helpers/processes.js";
 
-const MiB = 1024 * 1024;
 const SIZE = 64 * MiB;
 
-function wireBytes(hub: TestHub, from: number): number {
-  return hub.requests
-    .slice(from)
-    .filter((r) => r.method === "POST" && /^\/(v1\/xorbs\/|v1\/shards$|v2\/shards$)/.test(r.path))
-    .reduce((a, r) => a + r.requestBytes, 0);
-}
-
 /** The original and its variants, written once for every policy. */
-function variants(dir: string): { v1: string; changed: string; inserted: string } {
-  const BLOCK = 8 * MiB;
-  const regionLen = Math.round((SIZE * 0.1) / 4);
-  const regions = [0.15, 0.4, 0.65, 0.9].map((f) => Math.round(SIZE * f));
-  const out = { v1: join(dir, "v1.bin"), changed: join(dir, "changed.bin"), inserted: join(dir, "inserted.bin") };
-  const f1 = openSync(out.v1, "w");
-  const f2 = openSync(out.changed, "w");
-  const f3 = openSync(out.inserted, "w");
-  for (let off = 0; off < SIZE; off += BLOCK) {
-    const block = randomData(BLOCK, 500 + off / BLOCK);
-    writeSync(f1, block);
-    if (off === 0) {
-      writeSync(f3, block.subarray(0, MiB));
-      writeSync(f3, randomData(4096, 499));
-      writeSync(f3, block.subarray(MiB));
-    } else writeSync(f3, block);
-    for (const [i, start] of regions.entries()) {
-      const a = Math.max(start, off);
-      const b = Math.min(start + regionLen, off + BLOCK);
-      if (a < b) block.set(randomData(b - a, 9000 + i * 17 + off / BLOCK), a - off);
-    }
-    writeSync(f2, block);
-  }
-  closeSync(f1);
-  closeSync(f2);
-  closeSync(f3);
-  return out;
-}
-
-const dir = mkdtempSync(join(tmpdir(), "xet-policies-"));
-const files = variants(dir);
-process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+const { dir, cleanup } = await tempDir("xet-policies-");
+after(cleanup);
+const files = { v1: join(dir, "v1.bin"), changed: join(dir, "changed.bin"), inserted: join(dir, "inserted.bin") };
+writeBlocks(files.v1, checkpointBlocks(SIZE, 500));
+writeBlocks(files.changed, checkpointBlocks(SIZE, 500, "changed"));
+writeBlocks(files.inserted, checkpointBlocks(SIZE, 500, "inserted"));
 
 for (const policy of ["shard", "xorb", "none"] as const) {
   test(`dedup when the hub answers queries with "${policy}"`, async (t) => {
     const hub = await startTestHub({ dedupAnswer: policy });
     t.after(() => hub.close());
     const bucket = await newBucket(hub, policy);
-    const base = { hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}`, tuning: { cache: false } };
-    await uploadInChild({ ...base, files: [[files.v1, "v1.bin"]] });
+    const base = {
+      mode: "upload" as const,
+      hubUrl: hub.url,
+      accessToken: ALICE.token,
+      repo: `buckets/${bucket}`,
+      options: { cache: false },
+    };
+    await runChild({ ...base, files: [[files.v1, "v1.bin"]] });
     const sent: Record<string, number> = {};
     for (const [name, file, size] of [
       ["changed", files.changed, SIZE],
       ["identical", files.v1, SIZE],
-      ["inserted", files.inserted, SIZE + 4096],
+      ["inserted", files.inserted, SIZE + CHECKPOINT_INSERT.bytes],
     ] as const) {
       const mark = hub.requests.length;
-      await uploadInChild({ ...base, files: [[file, `${name}.bin`]] });
-      sent[name] = wireBytes(hub, mark) / size;
+      await runChild({ ...base, files: [[file, `${name}.bin`]] });
+      sent[name] = uploadBodyBytes(hub, mark) / size;
     }
     t.diagnostic(
       Object.entries(sent)

@@ -16,8 +16,8 @@ import { XetBucketsError } from "../../src/errors.js";
 import { uploadFiles } from "../../src/api/upload.js";
 import { XorbAssembly, type XorbBody } from "../../src/xet/upload/xorb-assembly.js";
 import { sourceRanges, type UploadItem } from "../../src/xet/upload-sources.js";
-import { startTestHub } from "../helpers/hub.js";
-import { ALICE, listTree, newBucket, randomData } from "./util.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { ALICE, listTree, newBucket, startTestHub } from "../helpers/hub.js";
 
 const MiB = 1024 * 1024;
 
@@ -25,9 +25,9 @@ const MiB = 1024 * 1024;
 function mixed(): Uint8Array {
   const text = new TextEncoder().encode("the weights of layer 7 are all small numbers; ".repeat(23_000)).subarray(0, MiB);
   const out = new Uint8Array(3 * MiB);
-  out.set(randomData(MiB, 1), 0);
+  out.set(seededBytes(MiB, 1), 0);
   out.set(text, MiB);
-  out.set(randomData(MiB, 2), 2 * MiB);
+  out.set(seededBytes(MiB, 2), 2 * MiB);
   return out;
 }
 
@@ -132,7 +132,7 @@ test("a local file modified while it is uploaded fails with SOURCE_CHANGED and r
   });
   const bucket = await newBucket(hub, "changed");
   path = join(dir, "ckpt.bin");
-  writeFileSync(path, randomData(24 * MiB, 9));
+  writeFileSync(path, seededBytes(24 * MiB, 9));
   await assert.rejects(
     uploadFiles({
       repo: `buckets/${bucket}`,

@@ -67,9 +67,9 @@
  * rejects with the caller's abort reason or that first failure.
  */
 import { compressionCode, initCore, parseShard, UploadSession } from "../../core/index.js";
-import { XetBucketsError } from "../../errors.js";
+import { DedupCacheStaleError, XetBucketsError } from "../../errors.js";
 import { CasClient } from "../cas.js";
-import { DedupCacheStaleError, PROBE_MODULUS, type DedupCache } from "../dedup-cache.js";
+import { PROBE_MODULUS, type DedupCache } from "../dedup-cache.js";
 import type { UploadResume } from "../resume.js";
 import { acquireWorkerPool, InlinePreparer, type SegmentPreparer } from "../../pool/pool.js";
 import type { PreparedSegment } from "../../core/packed.js";
@@ -321,7 +321,7 @@ export class UploadPipeline {
     }
     this.#ctl.check();
     s.resolve();
-    const r = s.finishFile();
+    const r = s.finishFile(item.sha256?.());
     this.#takeXorbs();
     const report: FileUploadReport = {
       path: item.path,

@@ -11,7 +11,7 @@ import {
   MAX_XORB_CHUNKS,
   type CompressionPolicy,
 } from "../../core/index.js";
-import { XetBucketsError } from "../../errors.js";
+import { InvalidArgumentError } from "../../errors.js";
 import type { HttpOptions } from "../../http.js";
 import { defaultWorkers, streamingUploads } from "#platform";
 
@@ -162,7 +162,7 @@ export function uploadMemoryBound(t: UploadTuning = {}, bytes = 0, data: UploadD
 function positiveInt(name: string, v: number | undefined, def: number, max = Number.MAX_SAFE_INTEGER, min = 1): number {
   if (v === undefined) return def;
   if (!Number.isInteger(v) || v < min || v > max) {
-    throw new XetBucketsError("INVALID_ARGUMENT", `${name} must be an integer between ${min} and ${max}, got ${v}`);
+    throw new InvalidArgumentError(`${name} must be an integer between ${min} and ${max}, got ${v}`);
   }
   return v;
 }

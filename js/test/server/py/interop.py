@@ -98,8 +98,8 @@ def step_batch(work: Path) -> None:
         f = files[f"batch/{rel}"]
         assert f.size == len(content), (rel, f.size)
         assert f.mtime is not None and f.uploaded_at is not None
-    # non-recursive listing: one folder entry per sub-folder
-    top = sorted((type(e).__name__, e.path) for e in api.list_bucket_tree("alice/py", prefix="batch"))
+    # one level (recursive=False; without it the Hub lists every file): one folder entry per sub-folder
+    top = sorted((type(e).__name__, e.path) for e in api.list_bucket_tree("alice/py", prefix="batch", recursive=False))
     assert ("BucketFolder", "batch/model") in top and ("BucketFile", "batch/empty.bin") in top, top
     # paths-info: unknown paths and folders are omitted
     info = list(api.get_bucket_paths_info("alice/py", ["batch/model/weights.bin", "batch/missing", "batch/model"]))
