@@ -17,6 +17,9 @@ import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, utimes, writeF
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_DEDUP_CACHE_BYTES, endpointKey, type DedupCacheSpace, type DedupCacheStore } from "../../dedup-cache-store.js";
+import { LocalFileError } from "../../errors.js";
+import { isXetHash } from "../../hex.js";
+import { local } from "./files.js";
 
 const SUFFIX = ".xbdc";
 const NAME = /^([0-9a-f]{64})\.xbdc$/;
@@ -33,7 +36,7 @@ export function directoryDedupCache(root: string, maxBytes = DEFAULT_DEDUP_CACHE
     async open(endpoint) {
       const key = await endpointKey(endpoint);
       const dir = join(spaces, key);
-      await mkdir(dir, { recursive: true });
+      await local(dir, mkdir(dir, { recursive: true }));
       return directorySpace(key, dir);
     },
     async list() {
@@ -43,21 +46,22 @@ export function directoryDedupCache(root: string, maxBytes = DEFAULT_DEDUP_CACHE
         keys = await readdir(spaces);
       } catch (err) {
         if (missing(err)) return [];
-        throw err;
+        throw new LocalFileError(spaces, err);
       }
       for (const key of keys) {
         if (!/^[0-9a-f]{32}$/.test(key)) continue;
         try {
           for (const e of await directorySpace(key, join(spaces, key)).list()) out.push({ ...e, space: key });
         } catch (err) {
-          if (!missing(err)) throw err;
+          if (!(err instanceof LocalFileError && err.code === "FILE_NOT_FOUND")) throw err; // removed meanwhile
         }
       }
       return out;
     },
     async remove(space, name) {
-      if (!/^[0-9a-f]{32}$/.test(space) || !/^[0-9a-f]{64}$/.test(name)) return;
-      await rm(join(spaces, space, name + SUFFIX), { force: true });
+      if (!/^[0-9a-f]{32}$/.test(space) || !isXetHash(name)) return;
+      const file = join(spaces, space, name + SUFFIX);
+      await local(file, rm(file, { force: true }));
       // An empty space goes too (fails harmlessly when another process writes to it meanwhile).
       await rmdir(join(spaces, space)).catch(() => undefined);
     },
@@ -71,7 +75,7 @@ function directorySpace(key: string, dir: string): DedupCacheSpace {
     async list() {
       const out = [];
       const now = Date.now();
-      for (const f of await readdir(dir)) {
+      for (const f of await local(dir, readdir(dir))) {
         const m = NAME.exec(f);
         try {
           if (!m) {
@@ -82,7 +86,7 @@ function directorySpace(key: string, dir: string): DedupCacheSpace {
           const st = await stat(join(dir, f));
           out.push({ name: m[1]!, size: st.size, lastUsed: st.mtimeMs });
         } catch (err) {
-          if (!missing(err)) throw err;
+          if (!missing(err)) throw new LocalFileError(join(dir, f), err);
         }
       }
       return out;
@@ -93,13 +97,13 @@ function directorySpace(key: string, dir: string): DedupCacheSpace {
         fh = await open(path(name), "r");
       } catch (err) {
         if (missing(err)) return undefined;
-        throw err;
+        throw new LocalFileError(path(name), err);
       }
       try {
         const buf = new Uint8Array(bytes);
         let got = 0;
         while (got < bytes) {
-          const { bytesRead } = await fh.read(buf, got, bytes - got, got);
+          const { bytesRead } = await local(path(name), fh.read(buf, got, bytes - got, got));
           if (bytesRead === 0) break;
           got += bytesRead;
         }
@@ -113,7 +117,7 @@ function directorySpace(key: string, dir: string): DedupCacheSpace {
         return new Uint8Array(await readFile(path(name)));
       } catch (err) {
         if (missing(err)) return undefined;
-        throw err;
+        throw new LocalFileError(path(name), err);
       }
     },
     async write(name, bytes) {
@@ -122,7 +126,7 @@ function directorySpace(key: string, dir: string): DedupCacheSpace {
         await stat(target);
         return; // immutable: the same name is the same bytes
       } catch (err) {
-        if (!missing(err)) throw err;
+        if (!missing(err)) throw new LocalFileError(target, err);
       }
       const temp = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
       try {
@@ -130,7 +134,7 @@ function directorySpace(key: string, dir: string): DedupCacheSpace {
         await rename(temp, target);
       } catch (err) {
         await rm(temp, { force: true });
-        throw err;
+        throw new LocalFileError(target, err);
       }
     },
     async touch(name) {
@@ -138,11 +142,11 @@ function directorySpace(key: string, dir: string): DedupCacheSpace {
       try {
         await utimes(path(name), now, now);
       } catch (err) {
-        if (!missing(err)) throw err;
+        if (!missing(err)) throw new LocalFileError(path(name), err);
       }
     },
     async remove(name) {
-      await rm(path(name), { force: true });
+      await local(path(name), rm(path(name), { force: true }));
     },
     async close() {},
   };
