@@ -40,8 +40,6 @@ export function snapshot(dataDir: string): string {
   }
 }
 
-/** Deterministic pseudo-random bytes (xorshift), cheap enough for tests. */
-
 /**
  * Bytes of the xorb and shard upload bodies the hub received from request index `from` on (their
  * Content-Length): what a client sent on the wire.
