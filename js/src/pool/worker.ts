@@ -19,6 +19,7 @@ import {
   writeFileHashAnswer,
   type WorkerAbi,
 } from "../core/packed.js";
+import { releaseBuffer } from "../buffers.js";
 import type { ErrorCode } from "../errors.js";
 import type { DecodeTask, FailureKind, FromWorker, HashTask, PrepareTask, TaskFailed, ToWorker } from "./protocol.js";
 
@@ -55,39 +56,6 @@ function failure(id: number, e: unknown, suffix = ""): TaskFailed {
   const message = String((e as Error | undefined)?.message ?? e) + (fatal ? suffix : "");
   if (e instanceof TaskError) return { type: "failed", id, kind: e.kind, code: e.code, message, fatal };
   return { type: "failed", id, kind: "worker", message, fatal };
-}
-
-/** Buffers Blob ranges are read into, reused (a worker reads at most two at once: the pool's depth). */
-const readBuffers: ArrayBuffer[] = [];
-
-/**
- * A Blob's bytes (at most `length`), read into a reused buffer through a BYOB reader where the runtime has
- * one: `Blob.arrayBuffer()` makes a new buffer for every read, which waits for the collector (Chromium,
- * reading 1 GiB in 2.5 MiB slices: ≈ 180 MiB held, and slower: ≈ 300 vs ≈ 400 MiB/s; bench/browser.ts --probe).
- */
-async function readBlob(blob: Blob, length: number): Promise<Uint8Array<ArrayBuffer>> {
-  let reader: ReadableStreamBYOBReader;
-  try {
-    reader = blob.stream().getReader({ mode: "byob" });
-  } catch {
-    return new Uint8Array(await blob.arrayBuffer());
-  }
-  const i = readBuffers.findIndex((b) => b.byteLength >= length);
-  let buf = i >= 0 ? readBuffers.splice(i, 1)[0]! : new ArrayBuffer(length);
-  let at = 0;
-  try {
-    while (at < length) {
-      // The reader takes the buffer and hands it back (transferred) with what it wrote.
-      const { done, value } = await reader.read(new Uint8Array(buf, at, length - at));
-      if (value) buf = value.buffer as ArrayBuffer;
-      if (done || !value) break;
-      at += value.byteLength;
-    }
-  } finally {
-    reader.cancel().catch(() => undefined);
-    reader.releaseLock();
-  }
-  return new Uint8Array(buf, 0, at);
 }
 
 /** Returns the worker's message handler. */
@@ -228,12 +196,11 @@ export function chunkingWorker(thread: WorkerThread): (msg: ToWorker) => void {
     try {
       const { blob, offset } = m.blob;
       try {
-        read = await readBlob(blob.slice(offset, offset + m.length), m.length);
+        read = new Uint8Array(await blob.slice(offset, offset + m.length).arrayBuffer());
       } catch (e) {
         throw new TaskError("source", "READ_FAILED", `the Blob could not be read: ${(e as Error)?.message ?? e}`);
       }
       if (read.length !== m.length) {
-        readBuffers.push(read.buffer);
         throw new TaskError("source", "SOURCE_CHANGED", `the Blob is shorter than when the upload started (${offset + read.length} bytes)`);
       }
     } catch (e) {
@@ -241,7 +208,9 @@ export function chunkingWorker(thread: WorkerThread): (msg: ToWorker) => void {
       return;
     }
     prepare(m, read);
-    if (readBuffers.length < 2) readBuffers.push(read.buffer);
+    // In the core now: freed at once (a new buffer per read otherwise waits for the collector: reading 1 GiB
+    // in 2.5 MiB slices, Chromium held ≈ 180 MiB more; bench/browser.ts --probe).
+    releaseBuffer(read);
   };
 
   /**
