@@ -31,14 +31,14 @@
  * geckodriver, once the tests have it) is another such entry.
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { uploadFiles } from "../js/src/api/upload.js";
 import { seededStream } from "../js/test/helpers/data.mjs";
-import { CHROMIUM, CHROMIUM_ARGS } from "../js/test/helpers/runtimes.js";
+import { cpuSecondsOf, launchTaggedChromium } from "../js/test/helpers/browser-processes.js";
 import { BENCH_DATA, ROOT, ensureDir, median, table, writeSection } from "./lib/report.js";
 import { BenchHub, MiB, TOKEN } from "./lib/upload-harness.js";
 
@@ -155,93 +155,24 @@ async function bundleHubJs(): Promise<string> {
   return out.outputFiles[0]!.text;
 }
 
-// ------------------------------------------------------------------------------------------- processes
+// ------------------------------------------------------------------------------------------- browsers
 
-interface Proc {
-  pid: number;
-  ppid: number;
-  cmd: string;
-}
-
-function processes(): Proc[] {
-  const out: Proc[] = [];
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      out.push({ pid: Number(e), ppid, cmd: readFileSync(`/proc/${e}/cmdline`, "utf8") });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-/** `root` and its descendants. */
-function tree(root: number): Proc[] {
-  const all = processes();
-  const kids = new Map<number, Proc[]>();
-  for (const p of all) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p]);
-  const out: Proc[] = [];
-  const walk = (pid: number) => {
-    for (const k of kids.get(pid) ?? []) {
-      out.push(k);
-      walk(k.pid);
-    }
-  };
-  const self = all.find((p) => p.pid === root);
-  if (self) out.push(self);
-  walk(root);
-  return out;
-}
-
-function rss(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/** How a browser is launched, and which of its processes are which. */
+/** How a browser is launched, and its processes: which hold the tabs, and each one's role (CPU columns). */
 interface BrowserKind {
   name: string;
-  launch(tag: string): Promise<{ newPage(): Promise<Page>; close(): Promise<void> }>;
-  /** The processes holding the pages (their memory is the tab's). */
-  isTab(cmd: string): boolean;
-  /** A short name for a process's CPU column: "tab", "browser", "network" or "other". */
-  role(cmd: string): string;
+  launch(): Promise<{
+    browser: { newPage(): Promise<Page>; close(): Promise<void> };
+    tabRss(): number;
+    roles(): { pid: number; role: string }[];
+  }>;
 }
 
 const BROWSERS: Record<string, BrowserKind> = {
-  chromium: {
-    name: "Chromium",
-    launch: (tag) => chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, tag], headless: true }),
-    isTab: (cmd) => cmd.includes("--type=renderer"),
-    role: (cmd) =>
-      cmd.includes("--type=renderer") ? "tab" : !cmd.includes("--type=") ? "browser" : cmd.includes("NetworkService") ? "network" : "other",
-  },
+  // Firefox (geckodriver, js/test/helpers/browsers.ts once merged) is one more entry: its content processes
+  // are the tabs.
+  chromium: { name: "Chromium", launch: launchTaggedChromium },
 };
 const BROWSER = BROWSERS.chromium!;
-
-/** The pid of the browser's main process: the one launched with `tag` among its arguments. */
-function browserPid(tag: string): number {
-  const p = processes().find((q) => q.cmd.includes(tag) && !q.cmd.includes("--type="));
-  if (!p) throw new Error("the browser's process was not found");
-  return p.pid;
-}
 
 // ------------------------------------------------------------------------------------------- runs
 
@@ -272,20 +203,16 @@ const callPage = (page: Page, [method, ...args]: PageCall) =>
  */
 async function inBrowser(file: string, call: PageCall, warm?: PageCall): Promise<Measure> {
   spawnSync("sync");
-  const tag = `--xet-bench-run=${process.pid}-${Date.now()}`;
-  const b = await BROWSER.launch(tag);
+  const launched = await BROWSER.launch();
+  const b = launched.browser;
   try {
-    const pid = browserPid(tag);
     const page = await b.newPage();
     page.on("pageerror", (e) => process.stderr.write(`pageerror: ${e.message}\n`));
     await page.goto(`${site.url}/`);
     await page.waitForFunction(() => (window as unknown as { B?: { ready: boolean } }).B?.ready === true);
     await page.setInputFiles("#file", file);
     await new Promise((r) => setTimeout(r, 300));
-    const tabRss = () =>
-      tree(pid)
-        .filter((p) => BROWSER.isTab(p.cmd))
-        .reduce((s, p) => s + rss(p.pid), 0);
+    const tabRss = launched.tabRss;
     const idle = tabRss();
     let peak = idle;
     const timer = setInterval(() => (peak = Math.max(peak, tabRss())), 50);
@@ -293,7 +220,7 @@ async function inBrowser(file: string, call: PageCall, warm?: PageCall): Promise
       if (warm) await callPage(page, warm);
       const cpu = () => {
         const out: Record<string, number> = {};
-        for (const p of tree(pid)) out[BROWSER.role(p.cmd)] = (out[BROWSER.role(p.cmd)] ?? 0) + cpuSeconds(p.pid);
+        for (const p of launched.roles()) out[p.role] = (out[p.role] ?? 0) + cpuSecondsOf(p.pid);
         const self = process.cpuUsage();
         out.hub = (self.user + self.system) / 1e6;
         return out;

@@ -13,6 +13,7 @@ import { uploadFilesWithProgress } from "../api/upload.js";
 import { indexedDbResumeStore } from "./resume.js";
 import { initCore } from "../core/index.js";
 import type { FromWorker, ToWorker, UploadRequest, WireError } from "./protocol.js";
+import type { UploadProgressEvent } from "../xet/upload.js";
 
 interface WorkerScope {
   addEventListener(type: "message", listener: (ev: MessageEvent<ToWorker>) => void): void;
@@ -20,6 +21,8 @@ interface WorkerScope {
 }
 
 const scope = globalThis as unknown as WorkerScope;
+/** Least time between two `bytes` events posted to the page. */
+const PROGRESS_MS = 50;
 const jobs = new Map<number, AbortController>();
 
 scope.addEventListener("message", (ev) => {
@@ -47,13 +50,37 @@ async function run(req: UploadRequest): Promise<void> {
       files: req.files,
       abortSignal: ctl.signal,
     });
-    for (;;) {
-      const r = await it.next();
-      if (r.done) {
-        scope.postMessage({ type: "done", id: req.id, result: r.value });
-        return;
+    // `bytes` events (cumulative counters) go to the page at most every 50 ms, the last one always: each
+    // message is a task on the page's thread.
+    let pending: UploadProgressEvent | undefined;
+    let last = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      if (pending) scope.postMessage({ type: "progress", id: req.id, event: pending });
+      pending = undefined;
+      last = Date.now();
+    };
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) {
+          flush();
+          scope.postMessage({ type: "done", id: req.id, result: r.value });
+          return;
+        }
+        if (r.value.event === "bytes") {
+          pending = r.value;
+          if (Date.now() - last >= PROGRESS_MS) flush();
+          else timer ??= setTimeout(flush, PROGRESS_MS - (Date.now() - last));
+          continue;
+        }
+        flush();
+        scope.postMessage({ type: "progress", id: req.id, event: r.value });
       }
-      scope.postMessage({ type: "progress", id: req.id, event: r.value });
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
     }
   } catch (err) {
     scope.postMessage({ type: "error", id: req.id, error: toWire(err) });
