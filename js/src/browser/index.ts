@@ -12,8 +12,9 @@
  * and one 4 MiB piece per xorb being assembled: a xorb's bytes are handed to the browser as `Blob` pieces as
  * they are assembled, and the browser keeps a Blob's bytes outside the tab (Chromium: in its browser
  * process, `maxXorbUploads` × 64 MiB at most, paged to disk beyond its memory limit). It does not grow with
- * the files' size: Chromium 156, above the idle page, ≈ 130–160 MiB for a 128 MiB File and ≈ 150–220 MiB
- * for 1 GiB (bench/browser.ts, BENCHMARKS.md).
+ * the files' size: Chromium 156, above the idle page (the workers' start included), ≈ 75–90 MiB for a 48–128
+ * MiB File and ≈ 90–125 MiB for 384 MiB–1 GiB (bench/browser.ts and js/test/browser/upload-memory.test.ts,
+ * which checks ≤ 256 MiB).
  *
  * ```js
  * import { UploadWorker } from "xet-buckets/browser";

@@ -23,9 +23,11 @@
  * `maxXorbUploads` kept).
  *
  * Sending (`request`, once per attempt): streamed, the body is pulled in pieces of about 1 MiB (arena views
- * without a copy; source ranges read into fresh buffers), so `sent` moves below the xorb; buffered (browsers,
- * a custom fetch), a body with source ranges becomes a `Blob` of arena views and `Blob` slices (no copy of the
- * source), or bytes read once per upload (`prepare`).
+ * without a copy; source ranges read into fresh buffers), so `sent` moves below the xorb; buffered (a custom
+ * fetch), a body with source ranges becomes a `Blob` of arena views and `Blob` slices (no copy of the source),
+ * or bytes read once per upload (`prepare`). In browsers (the web runtime, buffered), a body is instead a
+ * `Blob` of 4 MiB pieces of its records, handed to the browser as they are assembled (the constructor says
+ * why, with measurements).
  */
 import { PLACED_DEDUP, type XorbResult } from "../../core/index.js";
 import { XetBucketsError } from "../../errors.js";
