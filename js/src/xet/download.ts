@@ -431,7 +431,7 @@ async function fetchRanges(
 ): Promise<DecodedRange[]> {
   const header = `bytes=${ranges.map((r) => `${r.byteStart}-${r.byteEnd}`).join(",")}`;
   const what = `GET ${redactUrl(url)}`;
-  return httpRequestRead(url, { headers: { Range: header }, signal }, { ...cas.http, abortSignal: signal }, async (res, at) => {
+  return httpRequestRead(url, { headers: { Range: header }, signal }, { ...cas.http, abortSignal: signal }, async (res) => {
     const decoders = ranges.map((r) => new RecordDecoder(r, xorb, pool, decode));
     const router = new RangeRouter(ranges.map((r, i) => ({ start: r.byteStart, end: r.byteEnd, sink: decoders[i]! })));
     const type = res.headers.get("content-type") ?? "";
@@ -465,7 +465,6 @@ async function fetchRanges(
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
-          at.heartbeat();
           total += value.length;
           feed(value);
           if (decode) await Promise.all(decoders.map((d) => d.ready()));
