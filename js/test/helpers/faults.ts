@@ -27,6 +27,11 @@
  * | `wrong-length`| forwarded; the answer's `Content-Length` is off by `lengthDelta` (default +100): more bytes   |
  * |               | announced than sent (the connection then closes), or fewer (the rest is cut off)             |
  * | `corrupt-request` | the request body has one byte flipped (at `offset`, default the middle) on its way in   |
+ * | `stall`       | the connection stays open and goes silent (`stallAt`): `body` (default) forwards, then sends |
+ * |               | the answer's headers and `keepBytes` (default half) of its body, and nothing more; `headers` |
+ * |               | forwards and never answers; `request` stops reading the request body after `keepBytes`     |
+ * |               | (default 64 KiB) and never forwards it. Held until the client gives up or the proxy closes |
+ * | `hook`        | forwarded after `hook()` ran (e.g. the test hub's clock jumping past its tokens' lifetime)   |
  * | `rewrite`     | forwarded; `rewrite(answer)` returns the answer to send instead (status, headers, body): a   |
  * |               | hostile peer built on the real hub's answers                                                 |
  *
@@ -38,7 +43,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 export type FaultAction =
-  "reset" | "reset-after" | "status" | "delay" | "truncate" | "corrupt" | "wrong-length" | "corrupt-request" | "rewrite";
+  "reset" | "reset-after" | "status" | "delay" | "truncate" | "corrupt" | "wrong-length" | "corrupt-request" | "rewrite" | "stall" | "hook";
 
 /** An answer as the `rewrite` action sees and returns it (headers lower-case). */
 export interface ProxyAnswer {
@@ -63,8 +68,15 @@ export interface FaultRule {
   body?: string;
   /** `delay`: milliseconds to wait before forwarding. */
   delayMs?: number;
-  /** `truncate`: body bytes delivered before the cut (default half of the body). */
+  /**
+   * `truncate`, `stall` (`body`): answer body bytes delivered before the cut or the silence (default half of the
+   * body); `stall` (`request`): request body bytes read before the proxy stops reading (default 64 KiB).
+   */
   keepBytes?: number;
+  /** `stall`: where the connection goes silent (default `body`). */
+  stallAt?: "request" | "headers" | "body";
+  /** `hook`: runs before the request is forwarded. */
+  hook?: () => void | Promise<void>;
   /** `corrupt`, `corrupt-request`: offset of the flipped body byte (default the middle). */
   offset?: number;
   /** `wrong-length`: declared minus actual body length (default +100; negative announces fewer bytes). */
@@ -192,6 +204,16 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
       });
       return;
     }
+    if (rule?.action === "stall" && rule.stallAt === "request") {
+      // Reads the first bytes of the body, then nothing: the client's writes block once the socket buffers fill.
+      const keep = rule.keepBytes ?? 64 * 1024;
+      let got = 0;
+      req.on("data", (d: Buffer) => {
+        got += d.length;
+        if (got >= keep) req.pause();
+      });
+      return;
+    }
     const forward = () => {
       const up = http.request(
         {
@@ -231,6 +253,7 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
       const len = Number(headers["content-length"] ?? NaN);
       const textual = /json|text\/plain/.test(ctype) && !/ndjson/.test(ctype);
       const mustBuffer =
+        rule?.action === "stall" ||
         rule?.action === "reset-after" ||
         rule?.action === "truncate" ||
         rule?.action === "corrupt" ||
@@ -251,6 +274,16 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
         if (headers["content-length"] !== undefined) headers["content-length"] = String(body.length);
         if (rule?.action === "reset-after") {
           req.socket.destroy();
+          return;
+        }
+        if (rule?.action === "stall") {
+          // Silent from here on, the connection open (the client must notice on its own).
+          // An empty body cannot go silent half way: the answer is withheld instead.
+          if (rule.stallAt === "headers" || body.length === 0) return;
+          delete headers["transfer-encoding"];
+          headers["content-length"] = String(body.length);
+          res.writeHead(status, headers);
+          res.write(body.subarray(0, Math.max(0, Math.min(body.length - 1, rule.keepBytes ?? body.length >> 1))));
           return;
         }
         if (rule?.action === "corrupt" && body.length > 0) {
@@ -299,7 +332,11 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
       });
     };
     if (rule?.action === "delay") setTimeout(forward, rule.delayMs ?? 1000);
-    else forward();
+    else if (rule?.action === "hook") {
+      Promise.resolve()
+        .then(() => rule.hook?.())
+        .then(forward, () => req.socket.destroy());
+    } else forward();
   });
   server.on("connection", (s: Socket) => {
     sockets.add(s);
