@@ -67,6 +67,11 @@ export type ErrorCode =
   | "EVENTS_UNAVAILABLE"
   /** Some operations of a bucket batch failed; `failures` lists them (`BatchError`). */
   | "BATCH_FAILED"
+  /**
+   * Some files of a multi-file transfer failed, each for a reason of its own; the others completed (`TransferError`:
+   * `failures` lists the failed files with their errors, `result` what was done).
+   */
+  | "FILES_FAILED"
   /** The CAS refused an upload's shard: nothing was registered. */
   | "SHARD_REJECTED"
   // Local data
@@ -74,6 +79,8 @@ export type ErrorCode =
   | "FILE_NOT_FOUND"
   /** A local file, directory or browser storage (IndexedDB) operation failed (`LocalFileError` for files). */
   | "LOCAL_IO"
+  /** The disk (or the user's quota) is full: a file could not be written; nothing partial was left (`LocalFileError`). */
+  | "NO_SPACE"
   /** Content could not be read: a Blob, a stream or a local file read by a chunking worker. */
   | "READ_FAILED"
   /** A source changed (size or bytes) while it was read: retry the call. */
@@ -287,14 +294,16 @@ export class ProtocolError extends XetBucketsError {
 
 /**
  * A local file or directory could not be read or written (Node, Deno, Bun): code FILE_NOT_FOUND when it does
- * not exist, LOCAL_IO otherwise. `path` names it; `cause` is the file system's error.
+ * not exist, NO_SPACE when the disk or the quota is full, LOCAL_IO otherwise. `path` names it; `cause` is the
+ * file system's error.
  */
 export class LocalFileError extends XetBucketsError {
   override name = "LocalFileError";
-  declare readonly code: "FILE_NOT_FOUND" | "LOCAL_IO";
+  declare readonly code: "FILE_NOT_FOUND" | "LOCAL_IO" | "NO_SPACE";
   readonly path: string;
   constructor(path: string, cause: unknown) {
     const sys = (cause as { code?: unknown; message?: unknown } | null | undefined) ?? {};
+    const full = sys.code === "ENOSPC" || sys.code === "EDQUOT";
     const what =
       sys.code === "ENOENT"
         ? "no such file"
@@ -302,10 +311,81 @@ export class LocalFileError extends XetBucketsError {
           ? "permission denied"
           : sys.code === "EISDIR"
             ? "is a directory"
-            : String(sys.message ?? cause);
-    super(sys.code === "ENOENT" ? "FILE_NOT_FOUND" : "LOCAL_IO", `${path}: ${what}`, { cause });
+            : sys.code === "ENOSPC"
+              ? "no space left on the device"
+              : sys.code === "EDQUOT"
+                ? "disk quota exceeded"
+                : String(sys.message ?? cause);
+    super(sys.code === "ENOENT" ? "FILE_NOT_FOUND" : full ? "NO_SPACE" : "LOCAL_IO", `${path}: ${what}`, { cause });
     this.path = path;
   }
+}
+
+/** One file that failed in a multi-file transfer (`TransferError.failures`, the `failed` lists of results). */
+export interface FileFailure {
+  /** The file's path in the bucket (for uploads, its destination path). */
+  path: string;
+  /** The local file, when there is one (downloads to disk, uploads of local files). */
+  localPath?: string;
+  /** The error's code (`ErrorCode`; `ERROR` for an error that is not this package's). */
+  code: ErrorCode | "ERROR";
+  /** The error's message. */
+  error: string;
+  /** The error itself. */
+  cause: unknown;
+}
+
+/** The `FileFailure` of `path` for `err`. */
+export function fileFailure(path: string, err: unknown, localPath?: string): FileFailure {
+  return {
+    path,
+    ...(localPath !== undefined ? { localPath } : {}),
+    code: err instanceof XetBucketsError ? err.code : "ERROR",
+    error: (err as Error)?.message ?? String(err),
+    cause: err,
+  };
+}
+
+/**
+ * Some files of a multi-file transfer (`downloadBucketFiles`, `syncBucket`, multi-file uploads) failed, each for a
+ * reason of its own (a file corrupt where it is stored, deleted meanwhile, unreadable, refused), after the
+ * others completed (code FILES_FAILED). `failures` lists the failed files with their errors; `result` is what
+ * the call would have returned, for the files that made it (its `failed` list equals `failures`). Nothing
+ * partial was written or registered for the failed files: running the call again transfers only them (syncs),
+ * or sends only what is missing (uploads deduplicate). Failures that concern the connection, the credentials
+ * or the disk rather than a file (a network down, a refused token, a full disk) stop the call and are thrown
+ * as they are.
+ */
+export class TransferError<R = unknown> extends XetBucketsError {
+  override name = "TransferError";
+  declare readonly code: "FILES_FAILED";
+  readonly failures: FileFailure[];
+  readonly result: R;
+  constructor(message: string, failures: FileFailure[], result: R) {
+    super("FILES_FAILED", message);
+    this.failures = failures;
+    this.result = result;
+  }
+}
+
+/**
+ * A failure that is not one file's own: every other file of the call would meet it too (the network still down
+ * after the retries, credentials the server refuses, a bucket gone, a full disk), so a multi-file call stops
+ * instead of trying them all.
+ */
+export function isSharedFailure(err: unknown): boolean {
+  if (err instanceof LocalFileError) return err.code === "NO_SPACE";
+  if (err instanceof NetworkError || err instanceof BucketNotFoundError) return true;
+  return err instanceof HubApiError && (err.statusCode === 401 || err.statusCode === 403 || err.statusCode === 429);
+}
+
+/** The message of a `TransferError`: how many failed, then each (the first few). */
+export function transferMessage(what: string, failures: FileFailure[], done: number): string {
+  const list = failures
+    .slice(0, 10)
+    .map((f) => `\n  ${f.path}: ${f.error}${f.code !== "ERROR" ? ` [${f.code}]` : ""}`)
+    .join("");
+  return `${failures.length} of ${failures.length + done} file(s) failed to ${what} (the others completed):${list}${failures.length > 10 ? "\n  …" : ""}`;
 }
 
 /** A sync refused by a guard (empty source with delete, maxDelete exceeded): code SYNC_REFUSED. Nothing was changed. */

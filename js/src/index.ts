@@ -23,9 +23,11 @@ export {
   ProtocolError,
   RepoNotFoundError,
   SyncRefusedError,
+  TransferError,
   XetBucketsError,
   XetCoreError,
   type ErrorCode,
+  type FileFailure,
   type HttpErrorCode,
 } from "./errors.js";
 export {

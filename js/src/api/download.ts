@@ -12,14 +12,24 @@
  * `maxFileDownloads` (default 4) the files read at once. Measured: a 200 MiB file with a 32 MiB budget
  * peaks at about 90 MiB of live buffers. Files made of small xorbs need a few MiB.
  */
-import { InvalidArgumentError, IntegrityError, ProtocolError } from "../errors.js";
+import {
+  fileFailure,
+  InvalidArgumentError,
+  IntegrityError,
+  isSharedFailure,
+  LocalFileError,
+  ProtocolError,
+  TransferError,
+  transferMessage,
+  type FileFailure,
+} from "../errors.js";
 import { hubContext, type HubContext } from "../hub/context.js";
 import { entryNotFound, postPathsInfo, type BucketTreeEntry } from "../hub/files.js";
 import { XetTokenProvider, type XetToken } from "../hub/xet-token.js";
 import { checkBucketPath, joinBucketPath, parseBucket, type BucketRef, type RepoDesignation } from "../repo.js";
 import { localFilesFor } from "../sources.js";
 import { CasClient } from "../xet/cas.js";
-import { XetReader, type DownloadTuning, type XetFileRef } from "../xet/download.js";
+import { FILE_READ_ATTEMPTS, isRereadable, XetReader, type DownloadTuning, type XetFileRef } from "../xet/download.js";
 import type { CommonOptions } from "./buckets.js";
 import { fileDownloadInfo, parseTime, type FileDownloadInfoOutput } from "./files.js";
 
@@ -111,8 +121,10 @@ abstract class RangeBlob extends Blob {
  * A bucket file as a lazy `Blob`: nothing is downloaded until it is read. `slice()` returns another lazy
  * blob over a byte range (one reconstruction query with `Range` when read); `stream()`,
  * `arrayBuffer()`, `bytes()` and `text()` fetch and decode the bytes. Reads of the whole file are
- * verified against the file's xetHash: `arrayBuffer()`/`text()` reject with `IntegrityError`
- * (HASH_MISMATCH), and `stream()` errors after its last block. Partial reads are not verifiable.
+ * verified against the file's xetHash: `bytes()`/`arrayBuffer()`/`text()` read the file again when it does not
+ * match (damaged in transit; `FILE_READ_ATTEMPTS` reads in all), then reject with `IntegrityError`
+ * (HASH_MISMATCH); `stream()` cannot take back what it gave and errors after its last block. Partial reads are
+ * not verifiable (a range whose bytes do not decode is fetched again all the same).
  *
  * Pass it to code that reads Blobs through their methods; native consumers that read a Blob's internal
  * bytes directly (`new Response(blob)`, `FormData`, `fetch(…, { body: blob })`) would see an empty blob.
@@ -171,6 +183,18 @@ export class BucketFileBlob extends RangeBlob {
   }
 
   override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    const whole = this.start === 0 && this.end === this.#file.size;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#bytesOnce();
+      } catch (err) {
+        // A whole read is verified: one that failed for a reason a new read may cure is made again.
+        if (!whole || attempt >= FILE_READ_ATTEMPTS || !isRereadable(err) || this.#signal?.aborted) throw err;
+      }
+    }
+  }
+
+  async #bytesOnce(): Promise<Uint8Array<ArrayBuffer>> {
     const out = new Uint8Array(this.size);
     let off = 0;
     for await (const block of this.blocks()) {
@@ -317,6 +341,8 @@ export interface DownloadBucketFilesResult {
   downloaded: { path: string; localPath: string; size: number }[];
   /** Remote paths that did not exist (skipped). */
   missing: string[];
+  /** Files that failed, with their errors (non-empty only in the `result` of a `TransferError`). */
+  failed: FileFailure[];
 }
 
 /**
@@ -324,10 +350,34 @@ export interface DownloadBucketFilesResult {
  * is `[remotePath | entry, localPath]`; string paths are looked up with paths-info (≤ 1000 per request),
  * entries from listFiles/pathsInfo are used as they are. Each file is written to a temporary file in its
  * destination directory, verified against its xetHash, fsynced (with `fsync: true`), renamed over the target
- * and given the remote mtime. Size-0 files need no CAS request. On the first failure the other downloads are stopped
- * and their temporary files removed; files completed before stay.
+ * and given the remote mtime. Size-0 files need no CAS request.
+ *
+ * Failures: a file whose bytes do not verify, or whose read failed for a reason a new read may cure, is
+ * downloaded again (`FILE_READ_ATTEMPTS` times in all, each with a fresh reconstruction). A file that still
+ * fails, for a reason of its own (corrupt where it is stored, gone from the CAS, a target that cannot be
+ * written), fails alone: the others complete, then the call rejects with a `TransferError` (FILES_FAILED) whose
+ * `failures` list the failed files and whose `result` holds the rest (when the only file failed, its own error
+ * is thrown instead). A failure that is not the file's — the network still down after the retries, a refused
+ * token, a full disk (`LocalFileError` NO_SPACE, naming the file) — stops the other downloads (their temporary
+ * files removed) and is thrown as it is. Either way nothing partial is left, and files completed before stay.
  */
 export async function downloadBucketFiles(
+  bucket: RepoDesignation,
+  files: Array<[string | RemoteFileEntry, string | URL]>,
+  options: DownloadBucketFilesOptions = {},
+): Promise<DownloadBucketFilesResult> {
+  const result = await downloadFilesIsolated(bucket, files, options);
+  if (result.failed.length === 0) return result;
+  if (result.failed.length === 1 && result.downloaded.length === 0) throw result.failed[0]!.cause;
+  throw new TransferError(transferMessage("download", result.failed, result.downloaded.length), result.failed, result);
+}
+
+/**
+ * `downloadBucketFiles`, with the files that failed on their own in the result's `failed` instead of a
+ * `TransferError` (syncs go on with their deletes, watch mode with its next round). Shared failures and aborts
+ * are thrown.
+ */
+export async function downloadFilesIsolated(
   bucket: RepoDesignation,
   files: Array<[string | RemoteFileEntry, string | URL]>,
   options: DownloadBucketFilesOptions = {},
@@ -385,37 +435,57 @@ export async function downloadBucketFiles(
   const reader = readerFor(ctx, ref, tuningOf(options));
   const ctl = new AbortController();
   const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, ctl.signal]) : ctl.signal;
-  const result: DownloadBucketFilesResult = { downloaded: [], missing };
+  const result: DownloadBucketFilesResult = { downloaded: [], missing, failed: [] };
   let firstError: unknown;
   const runOne = async ({ entry, localPath }: (typeof jobs)[number]) => {
-    let bytes = 0;
-    const progress = (done: boolean) => options.onProgress?.({ path: entry.path, localPath, bytes, totalBytes: entry.size, done });
-    const source =
-      entry.size === 0
-        ? (async function* () {})()
-        : // The file sink writes each block before it asks for the next: the reader may reuse its buffers.
-          exactly(
-            entry.size,
-            entry.path,
-            reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal, reuse: true }),
-          );
-    try {
-      const written = await local.writeAtomic(localPath, source, {
-        signal,
-        fsync: options.fsync,
-        mtime: options.preserveMtime === false ? undefined : parseTime(entry.mtime),
-        onBytes: (n) => {
-          bytes += n;
-          progress(false);
-        },
-      });
-      progress(true);
-      result.downloaded.push({ path: entry.path, localPath, size: written });
-    } catch (err) {
-      if (err instanceof IntegrityError) err.message += ` Nothing was written to ${localPath} (an existing file there is unchanged).`;
-      if (firstError === undefined) {
-        firstError = err;
-        ctl.abort(err);
+    for (let attempt = 1; ; attempt++) {
+      let bytes = 0;
+      const progress = (done: boolean) => options.onProgress?.({ path: entry.path, localPath, bytes, totalBytes: entry.size, done });
+      const source =
+        entry.size === 0
+          ? (async function* () {})()
+          : // The file sink writes each block before it asks for the next: the reader may reuse its buffers.
+            exactly(
+              entry.size,
+              entry.path,
+              reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal, reuse: true }),
+            );
+      try {
+        const written = await local.writeAtomic(localPath, source, {
+          signal,
+          fsync: options.fsync,
+          mtime: options.preserveMtime === false ? undefined : parseTime(entry.mtime),
+          onBytes: (n) => {
+            bytes += n;
+            progress(false);
+          },
+        });
+        progress(true);
+        result.downloaded.push({ path: entry.path, localPath, size: written });
+        return;
+      } catch (err) {
+        // Aborted: by the caller, or because another file's failure stops the call.
+        if (signal.aborted) return;
+        if (attempt < FILE_READ_ATTEMPTS && entry.size > 0 && isRereadable(err)) {
+          options.onRetry?.({
+            url: `hf://buckets/${ref.id}/${entry.path}`,
+            method: "GET",
+            attempt,
+            delayMs: 0,
+            reason: `${(err as Error).message} (downloading the file again)`,
+          });
+          continue;
+        }
+        if (err instanceof IntegrityError) err.message += ` Nothing was written to ${localPath} (an existing file there is unchanged).`;
+        if (err instanceof LocalFileError && err.code === "NO_SPACE")
+          err.message += ` (downloading "${entry.path}"; nothing partial was left, the files downloaded before are intact)`;
+        if (isSharedFailure(err)) {
+          if (firstError === undefined) {
+            firstError = err;
+            ctl.abort(err);
+          }
+        } else result.failed.push(fileFailure(entry.path, err, localPath));
+        return;
       }
     }
   };
@@ -438,10 +508,8 @@ export async function downloadBucketFiles(
     running.add(p);
   }
   await Promise.all(running);
-  if (firstError !== undefined) {
-    if (options.abortSignal?.aborted) throw options.abortSignal.reason;
-    throw firstError;
-  }
+  if (options.abortSignal?.aborted) throw options.abortSignal.reason;
+  if (firstError !== undefined) throw firstError;
   return result;
 }
 

@@ -51,8 +51,10 @@ export {
   LocalFileError,
   NetworkError,
   ProtocolError,
+  TransferError,
   XetBucketsError,
   XetCoreError,
   type ErrorCode,
+  type FileFailure,
   type HttpErrorCode,
 } from "../errors.js";

@@ -32,7 +32,7 @@ import { checkBucketPath } from "../repo.js";
 import { localFilesFor } from "../sources.js";
 import { parseTime } from "../api/files.js";
 import { commitIter, type CommitOperation, type CommitResult } from "../api/upload.js";
-import { downloadBucketFiles, type RemoteFileEntry } from "../api/download.js";
+import { downloadFilesIsolated, type RemoteFileEntry } from "../api/download.js";
 import { watchBucket } from "../api/watch.js";
 import { BEFORE_REGISTER, type BeforeRegister } from "../upload-hooks.js";
 import type { FilterMatcher } from "./filters.js";
@@ -606,11 +606,14 @@ async function downRound(
     .map((o): [RemoteFileEntry, string] => [remote.get(o.path)!.entry, files.join(s.localRoot, o.path)]);
   if (downloads.length > 0) {
     await removeStaleTemps(downloads.map(([, target]) => target));
-    const r = await downloadBucketFiles(`hf://buckets/${s.bucket.id}`, downloads, {
+    const r = await downloadFilesIsolated(`hf://buckets/${s.bucket.id}`, downloads, {
       ...transferOptions(options),
       onWarning: warn,
       onProgress: (progress) => emit({ type: "download", progress }),
     });
+    // Files that failed on their own (a file corrupt where it is stored...) do not end the watch: the others are
+    // in place, and a failed file goes again when it changes or the bucket is listed again.
+    for (const f of r.failed) warn(`${relOf(s, f.path)} is not downloaded: ${f.error}`);
     for (const d of r.downloaded) {
       emit({ type: "transferred", action: "download", path: relOf(s, d.path), size: d.size });
     }

@@ -7,15 +7,19 @@
  * in parallel under a memory budget, decode every chunk record with the core (which hashes each
  * chunk), check each term's `unpacked_length`, assemble the terms in order, drop
  * `offset_into_first_range`, truncate, and stream the bytes out. A 403 from a fetch URL (expired URL)
- * re-queries the reconstruction and retries with the new URL; network errors, 429 and 5xx are retried
- * by the shared policy, also when a connection breaks in the middle of a body. What a window fetches, in
+ * re-queries the reconstruction and retries with the new URL; so does a fetched range whose bytes do not
+ * decode (damaged in transit: fetched again, `RANGE_FETCH_ATTEMPTS` times in all, before `IntegrityError`);
+ * network errors, 429 and 5xx are retried by the shared policy, also when a connection breaks or stalls in
+ * the middle of a body. What a window fetches, in
  * which order, what is kept for later terms and which bytes each term produces is planned by
  * xet/window-plan.ts from the reconstruction alone; `XetReader` executes the plan.
  *
  * Whole-file reads are verified: the chunk hashes, in file order, give the file hash, which must equal
  * the expected xetHash; otherwise the read ends with `IntegrityError` (code HASH_MISMATCH) after the last
  * byte was produced, so sinks must commit only when the iteration completes (the Node file sink writes
- * a temporary file and renames it only then). Partial reads cannot be verified this way.
+ * a temporary file and renames it only then), and may read the file again (`FILE_READ_ATTEMPTS`, with a
+ * fresh reconstruction: a byte flipped inside a stored-raw chunk decodes, and only the file hash sees it).
+ * Partial reads cannot be verified this way.
  *
  * Memory: a fetch streams its answer through the core (decoding batches of about 4 MiB), so it holds its
  * decoded chunks (at most one xorb: 64 MiB) and at most 8 MiB of serialized bytes, from the moment it starts
@@ -34,7 +38,7 @@ import { decodeChunkRecords, FileHashBuilder, initCore } from "../core/index.js"
 import { defaultWorkers } from "#platform";
 import { decodedCapacity } from "../core/packed.js";
 import { acquireWorkerPool } from "../pool/pool.js";
-import { HubApiError, IntegrityError, ProtocolError, XetCoreError } from "../errors.js";
+import { HubApiError, IntegrityError, NetworkError, ProtocolError, XetCoreError } from "../errors.js";
 import { httpRequestRead, redactUrl } from "../http.js";
 import type { CasClient } from "./cas.js";
 import {
@@ -687,7 +691,9 @@ export class XetReader {
     let consumerUnit = 0;
 
     const fetchUnit = async (u: Unit): Promise<Map<string, DecodedRange>> => {
-      for (let attempt = 0; ; attempt++) {
+      let expired = 0;
+      let damaged = 0;
+      for (;;) {
         const seen = generation;
         try {
           const out = new Map<string, DecodedRange>();
@@ -697,13 +703,27 @@ export class XetReader {
           }
           return out;
         } catch (err) {
-          if (err instanceof HubApiError && err.statusCode === 403 && attempt < 2) {
-            await refresh(seen);
-            // Regroup the unit's ranges by their new URLs (byte ranges may move too).
-            u.parts = regroupParts(hash, u.xorb, u.parts, urls);
-            continue;
+          const isExpired = err instanceof HubApiError && err.statusCode === 403 && ++expired <= 2;
+          // Bytes that do not decode (a flipped byte, a cut record, a garbled multipart answer) were damaged on
+          // their way or where they are served from: fetch them again, from fresh URLs, a bounded number of times.
+          const isDamaged = isDamagedAnswer(err) && ++damaged < RANGE_FETCH_ATTEMPTS && !signal.aborted;
+          if (!isExpired && !isDamaged) {
+            if (damaged >= RANGE_FETCH_ATTEMPTS && err instanceof IntegrityError)
+              err.message += ` (fetched ${damaged} times from fresh URLs with the same result: the stored data is likely damaged)`;
+            throw err;
           }
-          throw err;
+          if (isDamaged) {
+            this.cas.http.onRetry?.({
+              url: redactUrl(u.parts[0]?.url ?? ""),
+              method: "GET",
+              attempt: damaged,
+              delayMs: 0,
+              reason: `${(err as Error).message} (fetching the range again)`,
+            });
+          }
+          await refresh(seen);
+          // Regroup the unit's ranges by their new URLs (byte ranges may move too).
+          u.parts = regroupParts(hash, u.xorb, u.parts, urls);
         }
       }
     };
@@ -780,6 +800,30 @@ export class XetReader {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Fetches of one range whose bytes do not decode, in all, before the read fails (`IntegrityError`). */
+export const RANGE_FETCH_ATTEMPTS = 3;
+
+/**
+ * Reads of a whole file, in all, before a failure that reading it again may cure (`isRereadable`) is final. A
+ * byte flipped inside a chunk stored raw decodes fine: only the file hash, at the end, sees it, and the whole
+ * file is read again (with a fresh reconstruction).
+ */
+export const FILE_READ_ATTEMPTS = 3;
+
+/**
+ * True when reading the whole file again may cure `err`: damaged data (`IntegrityError`, a garbled answer), or a
+ * transport failure that outlasted the retries of one request (`NetworkError`, 408, 429, 5xx).
+ */
+export function isRereadable(err: unknown): boolean {
+  if (isDamagedAnswer(err) || err instanceof NetworkError) return true;
+  return err instanceof HubApiError && (err.statusCode === 408 || err.statusCode === 429 || err.statusCode >= 500);
+}
+
+/** A fetched answer whose bytes were damaged (they do not decode, or the answer's framing is garbled). */
+function isDamagedAnswer(err: unknown): boolean {
+  return err instanceof IntegrityError || err instanceof ProtocolError || err instanceof XetCoreError;
+}
 
 /**
  * The output slices of one term: checks its decoded length against `unpacked_length`, feeds its chunk

@@ -164,18 +164,15 @@ export function fetchRequests(parts: FetchPart[], multiRange: boolean): FetchPar
 }
 
 /**
- * The parts of a fetch of `xorb` after a 403 (expired URLs), from the new reconstruction's `index`: each
- * range goes to the URL (and byte range) now listed for its chunks.
+ * The parts of a fetch of `xorb` after a 403 (expired URLs) or damaged bytes, from the new reconstruction's
+ * `index`: each range goes to the URL (and byte range) now listed for its chunks.
  */
 export function regroupParts(hash: string, xorb: string, parts: FetchPart[], index: RangeIndex): FetchPart[] {
   const regroup = new Map<string, ReconRange[]>();
   for (const part of parts) {
     for (const r of part.ranges) {
       const fresh = index.get(rangeKey(xorb, r.start, r.end));
-      if (!fresh)
-        throw new ProtocolError(
-          `after a 403, the new reconstruction of ${hash} no longer lists chunks ${r.start}-${r.end} of xorb ${xorb}`,
-        );
+      if (!fresh) throw new ProtocolError(`the new reconstruction of ${hash} no longer lists chunks ${r.start}-${r.end} of xorb ${xorb}`);
       regroup.set(fresh.url, [...(regroup.get(fresh.url) ?? []), fresh.range]);
     }
   }

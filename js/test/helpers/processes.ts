@@ -145,17 +145,23 @@ export interface ChildOutcome {
   json?: {
     ok: boolean;
     result?: any;
-    error?: { name?: string; code?: string; message?: string };
+    error?: { name?: string; code?: string; message?: string; path?: string };
     warnings: string[];
     peakRss?: number;
     seconds?: number;
+    files?: Record<string, { size: number; sha256: string }>;
   };
   stderr: string;
 }
 
-/** Starts child.ts with a job; `done` resolves when it exits (killed or not). */
-export function startChild(job: ChildJob): { child: ChildProcess; done: Promise<ChildOutcome> } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "js", "test", "helpers", "child.ts"), JSON.stringify(job)], {
+/**
+ * Starts child.ts with a job; `done` resolves when it exits (killed or not). `wrap`: a command that runs the
+ * child's command line, given as its last arguments (e.g. `unshare … sh -c '…; exec "$@"' sh`).
+ */
+export function startChild(job: ChildJob, opts: { wrap?: string[] } = {}): { child: ChildProcess; done: Promise<ChildOutcome> } {
+  const argv = [process.execPath, "--import", "tsx", join(ROOT, "js", "test", "helpers", "child.ts"), JSON.stringify(job)];
+  const [cmd, ...args] = [...(opts.wrap ?? []), ...argv] as [string, ...string[]];
+  const child = spawn(cmd, args, {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

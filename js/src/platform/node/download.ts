@@ -1,7 +1,8 @@
 /**
  * Node file sink for downloads: write to a temporary file in the destination directory, fsync (when asked),
  * rename over the target, set the mtime. A failed or corrupt download removes its temporary file and leaves
- * the target untouched (never a mixture of old and new bytes, never a stale tail).
+ * the target untouched (never a mixture of old and new bytes, never a stale tail). Errors name the target,
+ * not the temporary file (a full disk: `LocalFileError` NO_SPACE naming the file being downloaded).
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, unlink, utimes, type FileHandle } from "node:fs/promises";
@@ -24,24 +25,24 @@ export async function writeFileAtomic(
   const dir = dirname(path);
   await local(dir, mkdir(dir, { recursive: true }));
   const tmp = join(dir, downloadTempName(basename(path), randomBytes(6).toString("hex")));
-  let fh: FileHandle | undefined = await local(tmp, open(tmp, "wx"));
+  let fh: FileHandle | undefined = await local(path, open(tmp, "wx"));
   let written = 0;
   try {
     for await (const block of source) {
       options.signal?.throwIfAborted();
       let off = 0;
       while (off < block.length) {
-        const { bytesWritten } = await local(tmp, fh.write(block, off, block.length - off));
+        const { bytesWritten } = await local(path, fh.write(block, off, block.length - off));
         off += bytesWritten;
       }
       written += block.length;
       options.onBytes?.(block.length);
     }
     options.signal?.throwIfAborted();
-    if (options.fsync) await local(tmp, fh.sync());
+    if (options.fsync) await local(path, fh.sync());
     const closing = fh;
     fh = undefined;
-    await local(tmp, closing.close());
+    await local(path, closing.close());
     await local(path, rename(tmp, path));
     if (options.mtime !== undefined) await local(path, utimes(path, new Date(), new Date(options.mtime)));
     return written;
