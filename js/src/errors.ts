@@ -250,8 +250,18 @@ export class NetworkError extends XetBucketsError {
 export class IntegrityError extends XetBucketsError {
   override name = "IntegrityError";
   declare readonly code: "HASH_MISMATCH" | "LENGTH_MISMATCH" | "CORRUPT_DATA";
-  constructor(code: "HASH_MISMATCH" | "LENGTH_MISMATCH" | "CORRUPT_DATA", message: string, options?: { cause?: unknown }) {
+  /** HASH_MISMATCH: the hash the data should have (the file's xetHash). */
+  readonly expected?: string;
+  /** HASH_MISMATCH: the hash of the data received. */
+  readonly actual?: string;
+  constructor(
+    code: "HASH_MISMATCH" | "LENGTH_MISMATCH" | "CORRUPT_DATA",
+    message: string,
+    options?: { cause?: unknown; expected?: string; actual?: string },
+  ) {
     super(code, message, options);
+    if (options?.expected !== undefined) this.expected = options.expected;
+    if (options?.actual !== undefined) this.actual = options.actual;
   }
 }
 

@@ -389,7 +389,8 @@ export async function httpRequestRead<T>(
           throw err;
         }
       }
-      const err = await errorFromResponse(res, method, url);
+      // The error's body is read under the stall clock too (an answer that goes silent must not hang the call).
+      const err = await errorFromResponse(clock.download(res), method, url);
       err.attempts = attempt;
       err.elapsedMs = Date.now() - start;
       if (!RETRYABLE.has(res.status)) throw err;

@@ -29,7 +29,7 @@ import { XetTokenProvider, type XetToken } from "../hub/xet-token.js";
 import { checkBucketPath, joinBucketPath, parseBucket, type BucketRef, type RepoDesignation } from "../repo.js";
 import { localFilesFor } from "../sources.js";
 import { CasClient } from "../xet/cas.js";
-import { FILE_READ_ATTEMPTS, isRereadable, XetReader, type DownloadTuning, type XetFileRef } from "../xet/download.js";
+import { Rereads, XetReader, type DownloadTuning, type XetFileRef } from "../xet/download.js";
 import type { CommonOptions } from "./buckets.js";
 import { fileDownloadInfo, parseTime, type FileDownloadInfoOutput } from "./files.js";
 
@@ -122,9 +122,10 @@ abstract class RangeBlob extends Blob {
  * blob over a byte range (one reconstruction query with `Range` when read); `stream()`,
  * `arrayBuffer()`, `bytes()` and `text()` fetch and decode the bytes. Reads of the whole file are
  * verified against the file's xetHash: `bytes()`/`arrayBuffer()`/`text()` read the file again when it does not
- * match (damaged in transit; `FILE_READ_ATTEMPTS` reads in all), then reject with `IntegrityError`
- * (HASH_MISMATCH); `stream()` cannot take back what it gave and errors after its last block. Partial reads are
- * not verifiable (a range whose bytes do not decode is fetched again all the same).
+ * match (damaged in transit; up to `FILE_READ_ATTEMPTS` reads, two when the data comes wrong the same way
+ * twice), then reject with `IntegrityError` (HASH_MISMATCH); `stream()` cannot take back what it gave and errors
+ * after its last block. Partial reads are not verifiable (a range whose bytes do not decode is fetched again all
+ * the same).
  *
  * Pass it to code that reads Blobs through their methods; native consumers that read a Blob's internal
  * bytes directly (`new Response(blob)`, `FormData`, `fetch(…, { body: blob })`) would see an empty blob.
@@ -184,12 +185,13 @@ export class BucketFileBlob extends RangeBlob {
 
   override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
     const whole = this.start === 0 && this.end === this.#file.size;
-    for (let attempt = 1; ; attempt++) {
+    const rereads = new Rereads();
+    for (;;) {
       try {
         return await this.#bytesOnce();
       } catch (err) {
         // A whole read is verified: one that failed for a reason a new read may cure is made again.
-        if (!whole || attempt >= FILE_READ_ATTEMPTS || !isRereadable(err) || this.#signal?.aborted) throw err;
+        if (!whole || this.#signal?.aborted || !rereads.again(err)) throw err;
       }
     }
   }
@@ -353,7 +355,8 @@ export interface DownloadBucketFilesResult {
  * and given the remote mtime. Size-0 files need no CAS request.
  *
  * Failures: a file whose bytes do not verify, or whose read failed for a reason a new read may cure, is
- * downloaded again (`FILE_READ_ATTEMPTS` times in all, each with a fresh reconstruction). A file that still
+ * downloaded again, each time with a fresh reconstruction (up to `FILE_READ_ATTEMPTS` reads; two when the data
+ * comes wrong in the same way twice: damaged where it is stored). A file that still
  * fails, for a reason of its own (corrupt where it is stored, gone from the CAS, a target that cannot be
  * written), fails alone: the others complete, then the call rejects with a `TransferError` (FILES_FAILED) whose
  * `failures` list the failed files and whose `result` holds the rest (when the only file failed, its own error
@@ -438,6 +441,7 @@ export async function downloadFilesIsolated(
   const result: DownloadBucketFilesResult = { downloaded: [], missing, failed: [] };
   let firstError: unknown;
   const runOne = async ({ entry, localPath }: (typeof jobs)[number]) => {
+    const rereads = new Rereads();
     for (let attempt = 1; ; attempt++) {
       let bytes = 0;
       const progress = (done: boolean) => options.onProgress?.({ path: entry.path, localPath, bytes, totalBytes: entry.size, done });
@@ -466,7 +470,7 @@ export async function downloadFilesIsolated(
       } catch (err) {
         // Aborted: by the caller, or because another file's failure stops the call.
         if (signal.aborted) return;
-        if (attempt < FILE_READ_ATTEMPTS && entry.size > 0 && isRereadable(err)) {
+        if (entry.size > 0 && rereads.again(err)) {
           options.onRetry?.({
             url: `hf://buckets/${ref.id}/${entry.path}`,
             method: "GET",

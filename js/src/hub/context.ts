@@ -3,7 +3,15 @@
  * `credentials`, `fetch`, `abortSignal`), resolved once into a context.
  */
 import { InvalidArgumentError, ProtocolError } from "../errors.js";
-import { httpRequestRead, redactUrl, type HttpOptions, type RequestInit2, type RetryInfo, type RetryOptions } from "../http.js";
+import {
+  httpRequestRead,
+  redactUrl,
+  type AttemptContext,
+  type HttpOptions,
+  type RequestInit2,
+  type RetryInfo,
+  type RetryOptions,
+} from "../http.js";
 
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
@@ -32,7 +40,7 @@ export interface HubContext {
   /** Sends a Hub request (Authorization added when a token is set and the URL is on the Hub's origin). */
   request(pathOrUrl: string, init?: RequestInit2): Promise<Response>;
   /** Same as request(), but `read` consumes the response inside the retry loop (see `httpRequestRead`). */
-  requestRead<T>(pathOrUrl: string, init: RequestInit2, read: (res: Response) => Promise<T>): Promise<T>;
+  requestRead<T>(pathOrUrl: string, init: RequestInit2, read: (res: Response, attempt: AttemptContext) => Promise<T>): Promise<T>;
   /** Same as request() but parses a JSON body (read inside the retry loop; not JSON → ProtocolError). */
   json<T>(pathOrUrl: string, init?: RequestInit2): Promise<T>;
 }
@@ -63,7 +71,11 @@ export function hubContext(opts: HubCallOptions = {}): HubContext {
     }
     return [url, { ...init, headers }];
   };
-  const requestRead = <T>(pathOrUrl: string, init: RequestInit2, read: (res: Response) => Promise<T>): Promise<T> => {
+  const requestRead = <T>(
+    pathOrUrl: string,
+    init: RequestInit2,
+    read: (res: Response, attempt: AttemptContext) => Promise<T>,
+  ): Promise<T> => {
     const [url, init2] = prepare(pathOrUrl, init);
     return httpRequestRead(url, init2, http, read);
   };
@@ -107,7 +119,9 @@ function checkHttpOptions(opts: HubCallOptions): void {
   const r = opts.retry;
   if (r !== undefined && r !== false) {
     if (r === null || typeof r !== "object")
-      throw new InvalidArgumentError("retry must be false or { maxAttempts, baseDelayMs, maxDelayMs, budgetMs, attemptTimeoutMs }");
+      throw new InvalidArgumentError(
+        "retry must be false or { maxAttempts, baseDelayMs, maxDelayMs, budgetMs, attemptTimeoutMs, stallTimeoutMs }",
+      );
     for (const [k, v] of Object.entries(r)) {
       if (v !== undefined && !(typeof v === "number" && v >= 0 && !Number.isNaN(v)))
         throw new InvalidArgumentError(`retry.${k} must be a number ≥ 0, got ${String(v)}`);

@@ -640,6 +640,7 @@ export class XetReader {
             "HASH_MISMATCH",
             `downloaded data${file.path ? ` of "${file.path}"` : ""} does not match its xetHash: expected ${expected}, got ${actual}. ` +
               "The data was corrupted in transit or in storage. Retry the download; if it persists, the stored file is damaged.",
+            { expected, actual },
           );
         }
       }
@@ -807,9 +808,10 @@ export const RANGE_FETCH_ATTEMPTS = 3;
 /**
  * Reads of a whole file, in all, before a failure that reading it again may cure (`isRereadable`) is final. A
  * byte flipped inside a chunk stored raw decodes fine: only the file hash, at the end, sees it, and the whole
- * file is read again (with a fresh reconstruction).
+ * file is read again (with a fresh reconstruction). Data damaged where it is stored fails the same way every
+ * time: `Rereads` stops as soon as a failure repeats (two reads, for a damaged file).
  */
-export const FILE_READ_ATTEMPTS = 3;
+export const FILE_READ_ATTEMPTS = 5;
 
 /**
  * True when reading the whole file again may cure `err`: damaged data (`IntegrityError`, a garbled answer), or a
@@ -818,6 +820,27 @@ export const FILE_READ_ATTEMPTS = 3;
 export function isRereadable(err: unknown): boolean {
   if (isDamagedAnswer(err) || err instanceof NetworkError) return true;
   return err instanceof HubApiError && (err.statusCode === 408 || err.statusCode === 429 || err.statusCode >= 500);
+}
+
+/**
+ * The re-reads of one whole file: `again(err)` after each failed read says whether to read it once more — while
+ * the failure is one a new read may cure, fewer than `FILE_READ_ATTEMPTS` reads were made, and the data is not
+ * wrong in the same way as before (bytes damaged in transit differ from read to read; damaged storage does not).
+ */
+export class Rereads {
+  #reads = 0;
+  readonly #seen = new Set<string>();
+
+  again(err: unknown): boolean {
+    this.#reads++;
+    if (!isRereadable(err) || this.#reads >= FILE_READ_ATTEMPTS) return false;
+    if (err instanceof IntegrityError) {
+      const key = `${err.code} ${err.actual ?? err.message}`;
+      if (this.#seen.has(key)) return false;
+      this.#seen.add(key);
+    }
+    return true;
+  }
 }
 
 /** A fetched answer whose bytes were damaged (they do not decode, or the answer's framing is garbled). */

@@ -23,6 +23,7 @@ import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
 import { seededBytes } from "../helpers/data.mjs";
 import { assertBytesEqual, assertFileEquals, listDir, tempDir } from "../helpers/files.js";
 import { xetHash } from "../../src/hash.js";
+import { FILE_READ_ATTEMPTS } from "../../src/xet/download.js";
 
 const MiB = 1024 * 1024;
 const B = "alice/transient";
@@ -98,15 +99,27 @@ describe("flipped bytes are fetched again", () => {
     assertBytesEqual(new Uint8Array(await blob.arrayBuffer()), big);
   });
 
-  it("corruption that persists fails after a bounded number of reads, with IntegrityError and nothing written", async () => {
+  it("corruption that persists fails, with IntegrityError and nothing written: after two reads when it is the same each time", async () => {
     const from = proxy.log.length;
     proxy.add({ path: "/fetch/", action: "corrupt", offset: 100_000 });
     const dest = join(tmp.dir, "persistent");
     const err = await downloadBucketFiles(B, [["small.bin", join(dest, "small.bin")]], via).catch((e) => e);
     assert.ok(err instanceof IntegrityError, String(err));
     assert.equal(err.code, "HASH_MISMATCH");
-    assert.equal(count("/reconstructions/", from), 3, "three reads in all");
+    assert.equal(err.expected, await xetHash(small));
+    assert.notEqual(err.actual, err.expected);
+    assert.equal(count("/reconstructions/", from), 2, "the same wrong bytes twice: damaged where they are stored");
     assert.equal(existsSync(join(dest, "small.bin")), false);
+    assert.deepEqual(await listDir(dest), []);
+
+    // Corruption that differs from read to read (in transit) is read again up to FILE_READ_ATTEMPTS times.
+    proxy.clear();
+    const from2 = proxy.log.length;
+    let n = 0;
+    proxy.add({ path: "/fetch/", action: "corrupt", offset: () => 1000 * ++n });
+    const err2 = await downloadBucketFiles(B, [["small.bin", join(dest, "small.bin")]], via).catch((e) => e);
+    assert.equal(err2.code, "HASH_MISMATCH");
+    assert.equal(count("/reconstructions/", from2), FILE_READ_ATTEMPTS);
     assert.deepEqual(await listDir(dest), []);
   });
 });

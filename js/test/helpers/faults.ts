@@ -38,6 +38,10 @@
  * Matching: `method` (case-insensitive), `path` (a substring of path + query, a RegExp, or a predicate),
  * `skip` (let the first n matching requests through), `times` (inject at most n times), `probability`
  * (inject on that share of the remaining matches, from a seeded PRNG so runs are reproducible).
+ *
+ * For fault rates over every request, `decide` (an option of the proxy) is asked about each request no rule
+ * took, and returns the fault to inject, if any (e.g. a fifth of the requests, each with a fault of a kind that
+ * applies to it). `label` names a fault in the log (`counts().byLabel`).
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -56,6 +60,8 @@ export interface ProxyAnswer {
 
 export interface FaultRule {
   action: FaultAction;
+  /** A name for the fault in the log and `counts().byLabel` (default the action). */
+  label?: string;
   /** HTTP method to match (any when absent). */
   method?: string;
   /** Substring of path + query, RegExp, or predicate (any when absent). */
@@ -77,8 +83,8 @@ export interface FaultRule {
   stallAt?: "request" | "headers" | "body";
   /** `hook`: runs before the request is forwarded. */
   hook?: () => void | Promise<void>;
-  /** `corrupt`, `corrupt-request`: offset of the flipped body byte (default the middle). */
-  offset?: number;
+  /** `corrupt`, `corrupt-request`: offset of the flipped body byte, or a function of the body's length (default the middle). */
+  offset?: number | ((length: number) => number);
   /** `wrong-length`: declared minus actual body length (default +100; negative announces fewer bytes). */
   lengthDelta?: number;
   /** `rewrite`: the answer to send instead of the target's (Content-Length is set from the new body). */
@@ -106,6 +112,8 @@ export interface ProxyLogEntry {
   path: string;
   /** The action injected, if any. */
   fault?: FaultAction;
+  /** Its label (the action when the rule has none). */
+  label?: string;
   /** Status returned to the client (undefined when the connection was cut before an answer). */
   status?: number;
 }
@@ -120,7 +128,12 @@ export interface FaultProxy {
   /** Every request seen, in order. */
   readonly log: ProxyLogEntry[];
   /** Totals: requests seen and faults injected, by action. */
-  counts(): { requests: number; injected: number; byAction: Partial<Record<FaultAction, number>> };
+  counts(): {
+    requests: number;
+    injected: number;
+    byAction: Partial<Record<FaultAction, number>>;
+    byLabel: Record<string, number>;
+  };
   close(): Promise<void>;
 }
 
@@ -133,7 +146,22 @@ interface RuleState {
 
 const REWRITE_LIMIT = 4 * 1024 * 1024;
 
-export async function startFaultProxy(target: string, opts: { seed?: number; rewrite?: boolean } = {}): Promise<FaultProxy> {
+/** The offset of the byte a `corrupt` rule flips in a body of `length` bytes. */
+function offsetIn(rule: FaultRule, length: number): number {
+  const o = rule.offset;
+  return Math.max(0, Math.floor(typeof o === "function" ? o(length) : (o ?? length >> 1)));
+}
+
+export interface FaultProxyOptions {
+  /** Seed of the PRNG behind `probability` (default 12345). */
+  seed?: number;
+  /** Rewrite the target's origin in answers (default true). */
+  rewrite?: boolean;
+  /** Asked about every request no rule took: the fault to inject, if any. */
+  decide?: (method: string, pathAndQuery: string) => FaultRule | undefined;
+}
+
+export async function startFaultProxy(target: string, opts: FaultProxyOptions = {}): Promise<FaultProxy> {
   const targetUrl = new URL(target);
   const targetOrigin = targetUrl.origin;
   const rewrite = opts.rewrite ?? true;
@@ -168,7 +196,8 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
       st.injected++;
       return st;
     }
-    return undefined;
+    const decided = opts.decide?.(method, path);
+    return decided ? { rule: decided, matched: 1, injected: 1, disabled: false } : undefined;
   };
 
   const rewriteText = (s: string) => (rewrite ? s.split(targetOrigin).join(origin) : s);
@@ -180,7 +209,10 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
     log.push(entry);
     const st = pick(method, path);
     const rule = st?.rule;
-    if (rule) entry.fault = rule.action;
+    if (rule) {
+      entry.fault = rule.action;
+      entry.label = rule.label ?? rule.action;
+    }
     res.on("finish", () => (entry.status = res.statusCode));
 
     if (rule?.action === "reset") {
@@ -233,7 +265,7 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
         req.on("end", () => {
           const body = Buffer.concat(parts);
           if (body.length > 0) {
-            const at = Math.min(body.length - 1, rule.offset ?? body.length >> 1);
+            const at = Math.min(body.length - 1, offsetIn(rule, body.length));
             body[at] = body[at]! ^ 0xff;
           }
           up.end(body);
@@ -287,7 +319,7 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
           return;
         }
         if (rule?.action === "corrupt" && body.length > 0) {
-          const at = Math.min(body.length - 1, rule.offset ?? body.length >> 1);
+          const at = Math.min(body.length - 1, offsetIn(rule, body.length));
           body[at] = body[at]! ^ 0xff;
         }
         if (rule?.action === "rewrite" && rule.rewrite) {
@@ -372,14 +404,16 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
     },
     counts() {
       const byAction: Partial<Record<FaultAction, number>> = {};
+      const byLabel: Record<string, number> = {};
       let injected = 0;
       for (const e of log) {
         if (e.fault) {
           injected++;
           byAction[e.fault] = (byAction[e.fault] ?? 0) + 1;
+          byLabel[e.label!] = (byLabel[e.label!] ?? 0) + 1;
         }
       }
-      return { requests: log.length, injected, byAction };
+      return { requests: log.length, injected, byAction, byLabel };
     },
     async close() {
       agent.destroy();
