@@ -340,8 +340,9 @@ heap (main thread) ${fmt((four.atPeak?.wasm ?? 0) / MiB)} MiB, JavaScript buffer
 }
 
 Defaults: ${UPLOAD_DEFAULTS.maxXorbBytes / MiB} MiB xorbs, ${UPLOAD_DEFAULTS.maxXorbUploads} xorb bodies (one fills while one uploads), ${defaultWorkers()} chunking workers,
-${UPLOAD_DEFAULTS.segmentBytes / MiB} MiB segments, ${UPLOAD_DEFAULTS.maxPendingBytes / MiB} MiB pending. Documented bound (\`uploadMemoryBound(defaults, 4 GiB)\`,
-js/src/xet/upload.ts): ${fmt(uploadMemoryBound({}, 4 * GiB) / MiB)} MiB; of it only the chunk metadata (≈4 MiB per GiB of new chunks) grows with the size.
+${UPLOAD_DEFAULTS.segmentBytes / MiB} MiB segments, ${UPLOAD_DEFAULTS.maxPendingBytes / MiB} MiB pending. Documented bound for this data (a local file, incompressible:
+\`uploadMemoryBound(defaults, 4 GiB, { rereadable: true, compressedShare: 0 })\`, js/src/xet/upload.ts): ${fmt(uploadMemoryBound({}, 4 * GiB, { rereadable: true, compressedShare: 0 }) / MiB)} MiB
+(${fmt(uploadMemoryBound({}, 4 * GiB) / MiB)} MiB for any data); of it only the chunk metadata (≈4 MiB per GiB of new chunks) grows with the size.
 
 - The hub validates every xorb (decodes and hashes every chunk) with the same WebAssembly core, on the same
   cores: "hub CPU" is its time during each run.`;

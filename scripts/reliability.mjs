@@ -16,7 +16,8 @@
 // --no-write (do not touch RELIABILITY.md).
 // Exit 1 when a test failed or the fuzzer crashed (RELIABILITY.md is written anyway, saying so).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ROOT, setup } from "./setup.mjs";
 import { buildTs, buildWasm } from "./build.mjs";
@@ -458,17 +459,22 @@ if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
       .sort()
       .map((f) => relative(ROOT, join(dir, f)));
     log(`${files.length} test files, campaigns of ${o.runs} and ${o.rateRuns} runs (seed ${o.seed})`);
+    // Uploads keep a dedup cache (default under ~/.cache): the campaign gets its own, fresh each run and
+    // removed afterwards, so what it measures does not depend on earlier runs.
+    const cacheDir = process.env.XET_BUCKETS_CACHE_DIR ? undefined : mkdtempSync(join(tmpdir(), "xet-reliability-cache-"));
     const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files], {
       cwd: ROOT,
       stdio: "inherit",
       env: {
         ...process.env,
+        ...(cacheDir ? { XET_BUCKETS_CACHE_DIR: cacheDir } : {}),
         XET_RELIABILITY_RUNS: String(o.runs),
         XET_RELIABILITY_RATE_RUNS: String(o.rateRuns),
         XET_RELIABILITY_SEED: String(o.seed),
         XET_RELIABILITY_LOAD_CLIENTS: String(o.loadClients),
       },
     });
+    if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
     if (r.status !== 0) ok = false;
     if (o.write) {
       writeReport({ command, testsPassed: r.status === 0, fuzzRan: o.fuzz });

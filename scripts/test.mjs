@@ -11,7 +11,8 @@
 //
 // The full run ends with the reliability step (issue 8): bounded fuzzing of the core, the reliability
 // tests (js/test/reliability, kept out of the general TypeScript run so they run once), RELIABILITY.md.
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ROOT, run, setup } from "./setup.mjs";
 import { buildTs, buildWasm, GENERATED, WORKER_BUNDLES } from "./build.mjs";
@@ -66,7 +67,15 @@ try {
     if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
     if (files.length === 0) throw new Error("no TypeScript test matched");
     process.stderr.write(`[test] ${files.length} TypeScript test files\n`);
-    run(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files.map((f) => relative(ROOT, f))]);
+    // Uploads keep a dedup cache (default under ~/.cache): the tests get their own, removed afterwards.
+    const cacheDir = process.env.XET_BUCKETS_CACHE_DIR ? undefined : mkdtempSync(join(tmpdir(), "xet-test-cache-"));
+    try {
+      run(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files.map((f) => relative(ROOT, f))], {
+        env: cacheDir ? { ...process.env, XET_BUCKETS_CACHE_DIR: cacheDir } : process.env,
+      });
+    } finally {
+      if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+    }
   }
   if (everything || onlyReliability) run(process.execPath, [join(ROOT, "scripts", "reliability.mjs"), "--no-build"]);
 } catch (err) {

@@ -69,7 +69,7 @@ pub use shard::{
 pub use download::{check_term_length, file_hash_of_runs};
 pub use upload::{
     ChunkPayload, FileResult, PreparedChunk, SessionStats, UploadOptions, UploadSession,
-    XorbResult, PLACED_DEDUP,
+    XorbResult, DEFAULT_BLOCK_BYTES, PLACED_DEDUP,
 };
 
 // Its `pub` items are the JS surface (wasm-bindgen exports), not Rust API.

@@ -26,13 +26,24 @@
 //!
 //! A chunk that is eligible for a global query (the first chunk of every file, or
 //! `hash % 1024 == 0`), not known yet and never queried in this session becomes an outstanding
-//! query (reported once by [`UploadSession::take_queries`]). Resolution stops at the first
-//! pending chunk whose hash has an outstanding query and that is not known locally: it and
-//! every chunk after it wait (holding their bytes, see [`UploadSession::pending_bytes`])
-//! because the answer may deduplicate them. [`UploadSession::answer_query`] clears the query,
-//! learns the answer's xorbs and resumes resolution. [`UploadSession::finish_file`] resolves
-//! everything: the file's queries still outstanding then count as misses for this file (their
-//! answers, when they come, still serve later files).
+//! query (reported once by [`UploadSession::take_queries`]); with a `probe_modulus` m, a chunk
+//! with `hash % m == 0` that is neither becomes a *probe* ([`UploadSession::take_probes`]): a
+//! query the caller answers from a local cache only. Both are answered with
+//! [`UploadSession::answer_query`].
+//!
+//! # Ingestion blocks (as hf_xet)
+//!
+//! A file's chunks are grouped into blocks of about `block_bytes` (a block starts with the first
+//! chunk at or past the previous block's end, or after [`UploadSession::seal_block`]). No chunk
+//! of a block is placed before the block is *sealed* (a chunk of the next block arrived, the
+//! input ended, or `seal_block`) and every query its chunks wait on is answered: so an answer
+//! deduplicates the chunks of its block that come *before* the queried chunk too, as hf_xet's
+//! re-run of the block does (`FileDeduper::process_chunks`). Chunks wait in file order, holding
+//! their bytes ([`UploadSession::pending_bytes`]: about one block, more while answers are
+//! awaited). `block_bytes` 0 makes every chunk its own block: a chunk then waits only for its
+//! own query and those before it. [`UploadSession::finish_file`] resolves everything: the
+//! file's queries still outstanding then count as misses for this file (their answers, when
+//! they come, still serve later files).
 //!
 //! # Shards
 //!
@@ -65,8 +76,10 @@ use std::collections::{HashSet, VecDeque};
 /// Options of an [`UploadSession`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UploadOptions {
-    /// Maximum raw and serialized size of a xorb (default and maximum 64 MiB; at least
-    /// 131,080 so that any chunk fits an empty xorb).
+    /// Maximum raw size of a xorb: the sum of its chunk lengths (default and maximum 64 MiB; at
+    /// least 131,080 so that any chunk fits an empty xorb). As with hf_xet, a new xorb starts
+    /// before a chunk that would exceed it; the serialized body may exceed it by the 8-byte
+    /// record headers of chunks stored raw (at most 64 KiB), which servers accept.
     pub max_xorb_bytes: u64,
     /// Maximum chunks per xorb (default and maximum 8,192).
     pub max_xorb_chunks: usize,
@@ -77,7 +90,16 @@ pub struct UploadOptions {
     /// Write each new xorb's serialized length as `num_bytes_on_disk` (default true, like the
     /// specification and huggingface.js); false writes 0 like hf_xet.
     pub write_bytes_on_disk: bool,
+    /// File bytes per ingestion block (default [`DEFAULT_BLOCK_BYTES`], hf_xet's ingestion
+    /// block; 0 = every chunk its own block). See the module documentation.
+    pub block_bytes: u64,
+    /// Chunks with `hash % probe_modulus == 0` (not eligible for a global query) become probes
+    /// for a local cache (default 0: none; at most 1024).
+    pub probe_modulus: u64,
 }
+
+/// Default ingestion block: 8 MiB, at least hf_xet's 8 MB (`data.ingestion_block_size`).
+pub const DEFAULT_BLOCK_BYTES: u64 = 8 * 1024 * 1024;
 
 impl Default for UploadOptions {
     fn default() -> Self {
@@ -87,6 +109,8 @@ impl Default for UploadOptions {
             max_shard_bytes: MAX_SHARD_BYTES,
             compression: CompressionPolicy::Best,
             write_bytes_on_disk: true,
+            block_bytes: DEFAULT_BLOCK_BYTES,
+            probe_modulus: 0,
         }
     }
 }
@@ -95,6 +119,8 @@ impl Default for UploadOptions {
 pub(crate) const MIN_XORB_BYTES: u64 = (MAX_CHUNK + RECORD_HEADER_LEN) as u64;
 /// Smallest accepted `max_shard_bytes`.
 pub(crate) const MIN_SHARD_BYTES: u64 = 4096;
+/// Largest accepted `block_bytes` (the bytes a block may hold back).
+pub(crate) const MAX_BLOCK_BYTES: u64 = 256 * 1024 * 1024;
 
 impl UploadOptions {
     /// Checks the limits' ranges.
@@ -114,6 +140,24 @@ impl UploadOptions {
                 format!(
                     "max xorb chunks must be 1 to {MAX_XORB_CHUNKS}, got {}",
                     self.max_xorb_chunks
+                ),
+            );
+        }
+        if self.block_bytes > MAX_BLOCK_BYTES {
+            return err(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "block bytes must be at most {MAX_BLOCK_BYTES}, got {}",
+                    self.block_bytes
+                ),
+            );
+        }
+        if self.probe_modulus > 1024 {
+            return err(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "probe modulus must be 0 to 1024, got {}",
+                    self.probe_modulus
                 ),
             );
         }
@@ -270,6 +314,8 @@ struct OpenFile {
     mode: InputMode,
     input_ended: bool,
     chunks_seen: u64,
+    /// File offset of the next chunk.
+    offset: u64,
     hash: FileHashBuilder,
     terms: TermBuilder,
     new_bytes: u64,
@@ -282,6 +328,62 @@ struct PendingChunk {
     hash: MerkleHash,
     len: u32,
     payload: ChunkPayload,
+    /// Its ingestion block (numbered within the open file).
+    block: u64,
+}
+
+/// The ingestion blocks of the open file (see the module documentation).
+#[derive(Debug, Default)]
+struct Blocks {
+    /// The newest block.
+    open: u64,
+    /// The newest block is sealed: no chunk joins it any more.
+    sealed: bool,
+    /// File offset where the newest block ends (the next chunk at or past it starts a block).
+    end: u64,
+    /// Outstanding queries that chunks of each block wait on, oldest block first.
+    waits: Vec<(u64, Vec<MerkleHash>)>,
+}
+
+impl Blocks {
+    /// The block a chunk at `offset` joins (opening a new one at the block end).
+    fn block_of(&mut self, offset: u64, block_bytes: u64, first: bool) -> u64 {
+        if first {
+            *self = Blocks::default();
+        } else if offset >= self.end {
+            self.open += 1;
+        } else {
+            return self.open;
+        }
+        self.end = offset + block_bytes;
+        self.sealed = block_bytes == 0;
+        self.open
+    }
+
+    /// Chunks of `block` wait on the answer to `hash`.
+    fn wait(&mut self, block: u64, hash: MerkleHash) {
+        match self.waits.iter_mut().find(|(b, _)| *b == block) {
+            Some((_, hs)) => {
+                if !hs.contains(&hash) {
+                    hs.push(hash);
+                }
+            }
+            None => self.waits.push((block, vec![hash])),
+        }
+    }
+
+    /// The answer to `hash` came.
+    fn answered(&mut self, hash: &MerkleHash) {
+        for (_, hs) in &mut self.waits {
+            hs.retain(|h| h != hash);
+        }
+        self.waits.retain(|(_, hs)| !hs.is_empty());
+    }
+
+    /// True when the chunks of `block` may be placed.
+    fn ready(&self, block: u64) -> bool {
+        (block != self.open || self.sealed) && !self.waits.iter().any(|(b, _)| *b == block)
+    }
 }
 
 /// A payload borrowed from the input or from a pending chunk.
@@ -346,6 +448,8 @@ pub struct UploadSession {
     queried: HashSet<MerkleHash, std::hash::BuildHasherDefault<crate::dedup::HashFold>>,
     outstanding: HashSet<MerkleHash, std::hash::BuildHasherDefault<crate::dedup::HashFold>>,
     new_queries: Vec<MerkleHash>,
+    new_probes: Vec<MerkleHash>,
+    blocks: Blocks,
     ready_xorbs: VecDeque<XorbResult>,
     shard_files: Vec<FinishedFile>,
     shard_xorbs: Vec<XorbEntry>,
@@ -357,9 +461,12 @@ impl UploadSession {
     /// A session with validated options.
     pub fn new(opts: UploadOptions) -> Result<Self> {
         opts.validate()?;
+        // Cut on raw bytes and chunks, as hf_xet: a body of chunks stored raw then exceeds the
+        // raw limit by their record headers, within what servers accept (`XorbLimits::accepted`).
         let limits = XorbLimits {
             max_raw_bytes: opts.max_xorb_bytes,
-            max_serialized_bytes: opts.max_xorb_bytes,
+            max_serialized_bytes: opts.max_xorb_bytes
+                + (RECORD_HEADER_LEN * opts.max_xorb_chunks) as u64,
             max_chunks: opts.max_xorb_chunks,
         };
         Ok(UploadSession {
@@ -382,6 +489,8 @@ impl UploadSession {
             queried: Default::default(),
             outstanding: Default::default(),
             new_queries: Vec::new(),
+            new_probes: Vec::new(),
+            blocks: Blocks::default(),
             ready_xorbs: VecDeque::new(),
             shard_files: Vec::new(),
             shard_xorbs: Vec::new(),
@@ -405,6 +514,7 @@ impl UploadSession {
             mode: InputMode::Unset,
             input_ended: false,
             chunks_seen: 0,
+            offset: 0,
             hash: FileHashBuilder::new(),
             terms: TermBuilder::new(),
             new_bytes: 0,
@@ -574,15 +684,17 @@ impl UploadSession {
                 s.update(d);
             }
             self.stats.bytes_processed += c.len as u64;
-            if self.admit(&c.hash) {
-                self.place(c.hash, c.len, PayloadRef::of(&c.payload));
-            } else {
-                self.pending_bytes += c.len as u64;
-                self.pending.push_back(PendingChunk {
-                    hash: c.hash,
-                    len: c.len,
-                    payload: c.payload,
-                });
+            match self.admit(&c.hash, c.len) {
+                None => self.place(c.hash, c.len, PayloadRef::of(&c.payload)),
+                Some(block) => {
+                    self.pending_bytes += c.len as u64;
+                    self.pending.push_back(PendingChunk {
+                        hash: c.hash,
+                        len: c.len,
+                        payload: c.payload,
+                        block,
+                    });
+                }
             }
         }
         self.resolve_inner(false);
@@ -604,74 +716,102 @@ impl UploadSession {
             let chunk = std::mem::take(&mut self.partial);
             self.add_chunk_owned(chunk);
         }
+        self.blocks.sealed = true;
         self.resolve_inner(false);
         Ok(())
     }
 
+    /// Seals the open file's newest ingestion block: its chunks no longer wait for later chunks
+    /// (only for the answers they wait on), and the next chunk starts a new block. For a caller
+    /// that must see chunks placed before it pushes more (e.g. to close a full xorb).
+    pub fn seal_block(&mut self) {
+        if self.file.is_some() {
+            self.blocks.sealed = true;
+            if let Some(f) = &self.file {
+                self.blocks.end = f.offset;
+            }
+            self.resolve_inner(false);
+        }
+    }
+
     fn add_chunk_slice(&mut self, chunk: &[u8]) {
         let hash = chunk_hash(chunk);
-        if self.admit(&hash) {
-            self.place(hash, chunk.len() as u32, PayloadRef::Raw(chunk));
-        } else {
-            self.hold(hash, chunk.to_vec());
+        match self.admit(&hash, chunk.len() as u32) {
+            None => self.place(hash, chunk.len() as u32, PayloadRef::Raw(chunk)),
+            Some(block) => self.hold(hash, chunk.to_vec(), block),
         }
     }
 
     fn add_chunk_owned(&mut self, chunk: Vec<u8>) {
         let hash = chunk_hash(&chunk);
-        if self.admit(&hash) {
-            self.place(hash, chunk.len() as u32, PayloadRef::Raw(&chunk));
-            // Keep the allocation for the next partial chunk.
-            self.partial = chunk;
-            self.partial.clear();
-        } else {
-            self.hold(hash, chunk);
+        match self.admit(&hash, chunk.len() as u32) {
+            None => {
+                self.place(hash, chunk.len() as u32, PayloadRef::Raw(&chunk));
+                // Keep the allocation for the next partial chunk.
+                self.partial = chunk;
+                self.partial.clear();
+            }
+            Some(block) => self.hold(hash, chunk, block),
         }
     }
 
-    fn hold(&mut self, hash: MerkleHash, data: Vec<u8>) {
+    fn hold(&mut self, hash: MerkleHash, data: Vec<u8>, block: u64) {
         let len = data.len() as u32;
         self.pending_bytes += len as u64;
         self.pending.push_back(PendingChunk {
             hash,
             len,
             payload: ChunkPayload::Raw(data),
+            block,
         });
     }
 
-    /// Registers a new chunk of the open file: issues its global query when eligible, and
-    /// tells whether it can be placed at once (nothing pending before it, nothing to wait for).
-    fn admit(&mut self, hash: &MerkleHash) -> bool {
-        let Some(f) = self.file.as_mut() else {
-            return true;
-        };
+    /// Registers a new chunk of `len` bytes of the open file: its block, its global query or
+    /// probe when eligible. `None` when it can be placed at once (nothing pending before it,
+    /// its block sealed, nothing to wait for), else the block it waits with.
+    fn admit(&mut self, hash: &MerkleHash, len: u32) -> Option<u64> {
+        let block_bytes = self.opts.block_bytes;
+        let probe_modulus = self.opts.probe_modulus;
+        // Without an open file there is nothing to wait for: place at once.
+        let f = self.file.as_mut()?;
         let first = f.chunks_seen == 0;
         f.chunks_seen += 1;
-        if (first || is_global_dedup_eligible(hash))
-            && !self.queried.contains(hash)
-            && !self.known_locally(hash)
-        {
-            self.queried.insert(*hash);
-            self.outstanding.insert(*hash);
-            self.new_queries.push(*hash);
-            self.stats.queries_issued += 1;
+        let offset = f.offset;
+        f.offset += len as u64;
+        let block = self.blocks.block_of(offset, block_bytes, first);
+        let known = self.known_locally(hash);
+        if !known && !self.queried.contains(hash) {
+            let query = first || is_global_dedup_eligible(hash);
+            if query || (probe_modulus > 0 && hash.hash_mod(probe_modulus) == 0) {
+                self.queried.insert(*hash);
+                self.outstanding.insert(*hash);
+                if query {
+                    self.new_queries.push(*hash);
+                    self.stats.queries_issued += 1;
+                } else {
+                    self.new_probes.push(*hash);
+                }
+            }
         }
-        self.pending.is_empty() && !self.must_wait(hash)
+        if !known && self.outstanding.contains(hash) {
+            self.blocks.wait(block, *hash);
+        }
+        if self.pending.is_empty() && self.blocks.ready(block) {
+            None
+        } else {
+            Some(block)
+        }
     }
 
     fn known_locally(&self, hash: &MerkleHash) -> bool {
         self.session_index.contains_key(hash) || self.learned.lookup(hash, self.now).is_some()
     }
 
-    fn must_wait(&self, hash: &MerkleHash) -> bool {
-        self.outstanding.contains(hash) && !self.known_locally(hash)
-    }
-
-    /// Resolves pending chunks in order; without `force`, stops at the first one that waits
-    /// for a query answer.
+    /// Resolves pending chunks in order; without `force`, stops at the first one whose block
+    /// is not ready (open, or waiting for answers).
     fn resolve_inner(&mut self, force: bool) {
         while let Some(front) = self.pending.front() {
-            if !force && self.must_wait(&front.hash) {
+            if !force && !self.blocks.ready(front.block) {
                 break;
             }
             let Some(c) = self.pending.pop_front() else {
@@ -679,6 +819,9 @@ impl UploadSession {
             };
             self.pending_bytes -= c.len as u64;
             self.place(c.hash, c.len, PayloadRef::of(&c.payload));
+        }
+        if force {
+            self.blocks.waits.clear();
         }
     }
 
@@ -902,9 +1045,27 @@ impl UploadSession {
         std::mem::take(&mut self.new_queries)
     }
 
-    /// Number of queries issued and not answered yet.
+    /// The probes issued since the previous call, in order (chunk hashes): queries to answer
+    /// from a local cache only (see `probe_modulus`), with [`UploadSession::answer_query`].
+    pub fn take_probes(&mut self) -> Vec<MerkleHash> {
+        std::mem::take(&mut self.new_probes)
+    }
+
+    /// Number of queries and probes issued and not answered yet.
     pub fn outstanding_queries(&self) -> usize {
         self.outstanding.len()
+    }
+
+    /// Learns the xorbs of a shard that answers no query (e.g. what an earlier attempt of the
+    /// same upload stored), as [`UploadSession::answer_query`] does, and resumes resolution.
+    /// Returns the number of xorbs learned.
+    pub fn learn_shard(&mut self, shard: &[u8], now_unix_secs: f64) -> Result<u32> {
+        if now_unix_secs > self.now {
+            self.now = now_unix_secs;
+        }
+        let learned = parse_shard(shard).map(|s| self.learned.ingest(&s, now_unix_secs) as u32);
+        self.resolve_inner(false);
+        learned
     }
 
     /// Answers a query: `shard` is the dedup-answer shard, or `None` when the server does not
@@ -919,6 +1080,7 @@ impl UploadSession {
         now_unix_secs: f64,
     ) -> Result<u32> {
         self.outstanding.remove(chunk_hash);
+        self.blocks.answered(chunk_hash);
         if now_unix_secs > self.now {
             self.now = now_unix_secs;
         }
@@ -937,8 +1099,9 @@ impl UploadSession {
         self.resolve_inner(false);
     }
 
-    /// Raw bytes held by the session for the open file: unresolved chunks plus the incomplete
-    /// trailing chunk. Await query answers when it grows too large.
+    /// Raw bytes held by the session for the open file: unresolved chunks (their block is open
+    /// or waits for answers) plus the incomplete trailing chunk. When it grows too large, await
+    /// query answers, or [`UploadSession::seal_block`] when none is awaited.
     pub fn pending_bytes(&self) -> u64 {
         self.pending_bytes + self.partial.len() as u64
     }
@@ -1110,6 +1273,8 @@ mod tests {
             compression: CompressionPolicy::None,
             ..UploadOptions::default()
         };
+        // The largest body: 16 MiB of chunks stored raw and their record headers.
+        let full = (16 << 20) + RECORD_HEADER_LEN * MAX_XORB_CHUNKS;
         let mut s = UploadSession::new(opts).unwrap();
         s.start_file(false).unwrap();
         let mut seed = 0;
@@ -1123,23 +1288,23 @@ mod tests {
             for q in s.take_queries() {
                 s.answer_query(&q, None, 0.0).unwrap();
             }
-            assert!(s.open_xorb_reserved_bytes() <= 16 << 20);
+            assert!(s.open_xorb_reserved_bytes() <= full);
         }
         let x = s.take_xorb().unwrap();
-        assert_eq!(x.data.capacity(), 16 << 20);
+        assert_eq!(x.data.capacity(), full);
         // While that buffer is out, the next xorb grows gradually.
         for _ in 0..3 {
             s.push(&next()).unwrap();
         }
         let before = s.open_xorb_reserved_bytes();
-        assert!(before < 16 << 20, "{before}");
+        assert!(before < full, "{before}");
         // Handed back, it is adopted at the next growth.
         s.recycle_xorb_buffer(x.data);
         while s.open_xorb_reserved_bytes() == before {
             s.push(&next()).unwrap();
         }
         assert_eq!(s.stats().xorbs_produced, 1);
-        assert_eq!(s.open_xorb_reserved_bytes(), 16 << 20);
+        assert_eq!(s.open_xorb_reserved_bytes(), full);
         s.finish_file().unwrap();
     }
 }

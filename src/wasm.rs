@@ -104,12 +104,15 @@ fn compression_policy(code: u32) -> crate::Result<CompressionPolicy> {
 }
 
 /// Upload options from the `UploadSession` constructor's numbers; 0 means "default" for each
-/// limit. The ranges are checked by the session.
+/// limit (not for the block size and probe modulus, where 0 has a meaning). The ranges are
+/// checked by the session.
 fn upload_options(
     max_xorb_bytes: f64,
     max_xorb_chunks: f64,
     max_shard_bytes: f64,
     compression: u32,
+    block_bytes: f64,
+    probe_modulus: u32,
 ) -> JsResult<UploadOptions> {
     let d = UploadOptions::default();
     let or = |v: u64, dflt: u64| if v == 0 { dflt } else { v };
@@ -128,6 +131,8 @@ fn upload_options(
         ),
         compression: compression_policy(compression).map_err(js_error)?,
         write_bytes_on_disk: true,
+        block_bytes: whole(block_bytes, "blockBytes", 9.0e15)?,
+        probe_modulus: probe_modulus as u64,
     })
 }
 
@@ -154,8 +159,16 @@ pub enum ChunkSize {
 pub enum XorbLimit {
     /// Most chunks per xorb.
     MaxChunks = 8192,
-    /// Largest xorb, raw and serialized (as written; a server accepts up to 64 MiB of chunk data).
+    /// Largest xorb: its chunk data (the body exceeds it by the 8-byte headers of chunks
+    /// stored raw, as hf_xet's do).
     MaxBytes = 67108864,
+}
+
+/// Defaults of `UploadSession`.
+#[wasm_bindgen]
+pub enum UploadDefault {
+    /// File bytes per ingestion block (chunks of a block wait for the block's dedup answers).
+    BlockBytes = 8388608,
 }
 
 /// Limits of one shard (§5.7).
@@ -208,6 +221,7 @@ const _: () = {
     assert!(HashSize::Bytes as usize == std::mem::size_of::<MerkleHash>());
     assert!(HashSize::HexDigits as usize == 2 * std::mem::size_of::<MerkleHash>());
     assert!(Placement::Dedup as u32 == upload::PLACED_DEDUP);
+    assert!(UploadDefault::BlockBytes as u64 == upload::DEFAULT_BLOCK_BYTES);
     assert!(Compression::HashesOnly as u32 == HASHES_ONLY);
 };
 
@@ -725,15 +739,25 @@ impl WasmUploadSession {
 #[wasm_bindgen(js_class = UploadSession)]
 impl WasmUploadSession {
     /// Limits in bytes / chunks (0 = default: 64 MiB, 8192, 64 MiB); compression 0 none,
-    /// 1 LZ4, 2 BG4, 3 best.
+    /// 1 LZ4, 2 BG4, 3 best; ingestion block bytes (0: every chunk its own block); probe
+    /// modulus (0: no probes).
     #[wasm_bindgen(constructor)]
     pub fn new(
         maxXorbBytes: f64,
         maxXorbChunks: f64,
         maxShardBytes: f64,
         compression: u32,
+        blockBytes: f64,
+        probeModulus: u32,
     ) -> JsResult<WasmUploadSession> {
-        let opts = upload_options(maxXorbBytes, maxXorbChunks, maxShardBytes, compression)?;
+        let opts = upload_options(
+            maxXorbBytes,
+            maxXorbChunks,
+            maxShardBytes,
+            compression,
+            blockBytes,
+            probeModulus,
+        )?;
         Ok(WasmUploadSession {
             inner: upload::UploadSession::new(opts).map_err(js_error)?,
             spare: None,
@@ -803,6 +827,30 @@ impl WasmUploadSession {
             .iter()
             .map(MerkleHash::to_hex)
             .collect()
+    }
+
+    /// New probes (chunk hashes to look up in a local cache only) since the previous call.
+    #[wasm_bindgen(js_name = takeProbes)]
+    pub fn take_probes(&mut self) -> Vec<String> {
+        self.inner
+            .take_probes()
+            .iter()
+            .map(MerkleHash::to_hex)
+            .collect()
+    }
+
+    /// Learns the xorbs of a shard that answers no query; returns the number learned.
+    #[wasm_bindgen(js_name = learnShard)]
+    pub fn learn_shard(&mut self, shard: &[u8], nowUnixSecs: f64) -> JsResult<u32> {
+        self.reuse_buffer();
+        self.inner.learn_shard(shard, nowUnixSecs).map_err(js_error)
+    }
+
+    /// Seals the open file's newest ingestion block (its chunks stop waiting for later ones).
+    #[wasm_bindgen(js_name = sealBlock)]
+    pub fn seal_block(&mut self) {
+        self.reuse_buffer();
+        self.inner.seal_block();
     }
 
     /// Answers a query with the dedup shard, or `undefined` for "unknown"; returns the number

@@ -65,6 +65,14 @@ fn no_answer(_: &MerkleHash) -> Option<Vec<u8>> {
     None
 }
 
+/// Options where every chunk is its own ingestion block.
+fn per_chunk_blocks() -> UploadOptions {
+    UploadOptions {
+        block_bytes: 0,
+        ..UploadOptions::default()
+    }
+}
+
 fn hf_xet_like() -> UploadOptions {
     UploadOptions {
         write_bytes_on_disk: false,
@@ -435,7 +443,8 @@ fn partially_changed_file_dedups_the_rest() {
 #[test]
 fn queries_wait_and_hold_bytes() {
     let data = splitmix64(3, 2_000_000);
-    let mut s = UploadSession::new(UploadOptions::default()).unwrap();
+    // Every chunk its own block: chunks wait only for queries at or before them.
+    let mut s = UploadSession::new(per_chunk_blocks()).unwrap();
     s.start_file(false).unwrap();
     s.push(&data).unwrap();
     let qs = s.take_queries();
@@ -507,7 +516,7 @@ fn eligible_chunk(tag: u64) -> Vec<u8> {
 fn eligible_chunks_are_queried_once_per_session() {
     let e1 = eligible_chunk(1);
     let plain = splitmix64(99, 9000);
-    let mut s = UploadSession::new(UploadOptions::default()).unwrap();
+    let mut s = UploadSession::new(per_chunk_blocks()).unwrap();
     s.start_file(false).unwrap();
     s.push_chunks(vec![
         PreparedChunk::raw(&plain),
@@ -596,7 +605,8 @@ fn xorb_limits_cut_xorbs() {
     assert!(out.xorbs[..out.xorbs.len() - 1]
         .iter()
         .all(|x| x.chunk_count == 4));
-    // By bytes: both raw and serialized stay within the limit.
+    // By raw bytes, as hf_xet: a new xorb starts before a chunk that would exceed the limit; the
+    // body exceeds it by at most the record headers of chunks stored raw.
     let limit = 300_000;
     let out = run(
         UploadOptions {
@@ -608,8 +618,24 @@ fn xorb_limits_cut_xorbs() {
         &no_answer,
     );
     assert!(out.xorbs.len() >= 10);
-    for x in &out.xorbs {
-        assert!(x.raw_bytes <= limit && x.data.len() as u64 <= limit);
+    let ends = xet_core::Chunker::boundaries(&data);
+    let lengths: Vec<u64> = std::iter::once(0)
+        .chain(ends.iter().copied())
+        .collect::<Vec<_>>()
+        .windows(2)
+        .map(|w| (w[1] - w[0]) as u64)
+        .collect();
+    let mut next = 0;
+    for (i, x) in out.xorbs.iter().enumerate() {
+        assert!(x.raw_bytes <= limit);
+        assert!(x.data.len() as u64 <= limit + 8 * x.chunk_count as u64);
+        next += x.chunk_count as usize;
+        if i + 1 < out.xorbs.len() {
+            assert!(
+                x.raw_bytes + lengths[next] > limit,
+                "xorb {i} was cut before it was full"
+            );
+        }
         parse_xorb(&x.data, &x.hash).unwrap();
     }
     // Every chunk of the file is in exactly one xorb.
@@ -916,6 +942,9 @@ fn external_records_are_not_mixed_with_session_records() {
     assert_eq!(s.take_placements(), Vec::<u32>::new());
     assert_eq!(s.take_queries(), vec![h]);
     s.answer_query(&h, None, 0.0).unwrap();
+    // Its ingestion block is still open: it waits for the input's end.
+    assert_eq!(s.take_placements(), Vec::<u32>::new());
+    s.end_input().unwrap();
     assert_eq!(s.take_placements(), vec![0]);
     s.finish_file().unwrap();
     s.start_file(false).unwrap();
@@ -937,4 +966,187 @@ fn external_records_are_not_mixed_with_session_records() {
             .unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidArgument, "{bad}");
     }
+}
+
+/// Ten chunks of 9,000 bytes, the seventh eligible for a global query.
+fn ten_chunks(tag: u64) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = (0..10).map(|i| splitmix64(tag * 100 + i, 9000)).collect();
+    out[6] = eligible_chunk(tag);
+    assert!((0..10).all(|i| i == 6 || !is_global_dedup_eligible(&chunk_hash(&out[i]))));
+    out
+}
+
+/// The one xorb a session makes of `chunks` uploaded as one file, every query missed: what a server
+/// already holds.
+fn stored_xorb(chunks: &[Vec<u8>]) -> XorbResult {
+    let mut s = UploadSession::new(UploadOptions::default()).unwrap();
+    s.start_file(false).unwrap();
+    s.push_chunks(chunks.iter().map(|c| PreparedChunk::raw(c)).collect())
+        .unwrap();
+    for q in s.take_queries() {
+        s.answer_query(&q, None, 0.0).unwrap();
+    }
+    s.finish_file().unwrap();
+    s.flush_xorb();
+    s.take_xorb().unwrap()
+}
+
+/// Uploads `chunks` as one file (prepared chunks) in a session with `opts`, answering every query
+/// with `answer`; returns the file's result.
+fn upload_chunks(
+    opts: UploadOptions,
+    chunks: &[Vec<u8>],
+    answer: Answer,
+) -> (FileResult, SessionStats) {
+    let mut s = UploadSession::new(opts).unwrap();
+    s.start_file(false).unwrap();
+    s.push_chunks(chunks.iter().map(|c| PreparedChunk::raw(c)).collect())
+        .unwrap();
+    for q in s.take_queries() {
+        s.answer_query(&q, answer(&q).as_deref(), 1e9).unwrap();
+    }
+    let f = s.finish_file().unwrap();
+    (f, s.stats())
+}
+
+#[test]
+fn an_answer_dedups_the_chunks_of_its_block_before_the_queried_chunk() {
+    // The server holds a xorb of chunks 1..10 of a file (as hf_xet would cut it), and answers a
+    // query with that xorb only.
+    let old = ten_chunks(7);
+    let known = vec![stored_xorb(&old[1..])];
+    let shard = answer_shard(&known, None, 0);
+    let eligible = chunk_hash(&old[6]);
+    let answer = |h: &MerkleHash| (*h == eligible).then(|| shard.clone());
+    // A new version whose first chunk changed: its query misses, the eligible chunk's hits.
+    let mut new = old.clone();
+    new[0] = splitmix64(999, 9000);
+    // One block (the default, 8 MiB): chunks 1..5 wait for the eligible chunk's answer too.
+    let (f, st) = upload_chunks(UploadOptions::default(), &new, &answer);
+    assert_eq!(st.queries_issued, 2);
+    assert_eq!(f.new_bytes, 9000, "only the changed first chunk is new");
+    assert_eq!(f.dedup_global_bytes, 9 * 9000);
+    // Blocks of 4 chunks: the answer reaches back to the start of its block (chunks 4 and 5).
+    let small = UploadOptions {
+        block_bytes: 4 * 9000,
+        ..UploadOptions::default()
+    };
+    let (f, _) = upload_chunks(small, &new, &answer);
+    assert_eq!(f.new_bytes, 4 * 9000);
+    // Every chunk its own block: only the chunks from the queried one on.
+    let (f, _) = upload_chunks(per_chunk_blocks(), &new, &answer);
+    assert_eq!(f.new_bytes, 6 * 9000);
+}
+
+#[test]
+fn chunks_wait_for_their_block_to_be_sealed() {
+    let chunks = ten_chunks(8);
+    let mut s = UploadSession::new(UploadOptions::default()).unwrap();
+    s.start_file(false).unwrap();
+    s.push_chunks(chunks[..4].iter().map(|c| PreparedChunk::raw(c)).collect())
+        .unwrap();
+    for q in s.take_queries() {
+        s.answer_query(&q, None, 0.0).unwrap();
+    }
+    // Answered, but the block is open: a later chunk of it may still be queried.
+    assert_eq!(s.stats().chunks, 0);
+    assert_eq!(s.pending_bytes(), 4 * 9000);
+    s.seal_block();
+    assert_eq!(s.stats().chunks, 4);
+    assert_eq!(s.pending_bytes(), 0);
+    // The next chunks start a new block.
+    s.push_chunks(chunks[4..].iter().map(|c| PreparedChunk::raw(c)).collect())
+        .unwrap();
+    let qs = s.take_queries();
+    assert_eq!(qs, vec![chunk_hash(&chunks[6])]);
+    assert_eq!(s.stats().chunks, 4);
+    s.answer_query(&qs[0], None, 0.0).unwrap();
+    assert_eq!(s.stats().chunks, 4);
+    s.end_input().unwrap();
+    assert_eq!(s.stats().chunks, 10);
+    let f = s.finish_file().unwrap();
+    assert_eq!(f.new_bytes, 90_000);
+}
+
+#[test]
+fn probes_are_reported_apart_and_answered_like_queries() {
+    // Chunks whose hash is 0 mod 4 and not eligible are probes with a modulus of 4.
+    let chunks: Vec<Vec<u8>> = (0..40).map(|i| splitmix64(500 + i, 9000)).collect();
+    let hashes: Vec<MerkleHash> = chunks.iter().map(|c| chunk_hash(c)).collect();
+    let expected: Vec<MerkleHash> = hashes[1..]
+        .iter()
+        .copied()
+        .filter(|h| h.hash_mod(4) == 0 && !is_global_dedup_eligible(h))
+        .collect();
+    assert!(expected.len() >= 3);
+    let opts = UploadOptions {
+        probe_modulus: 4,
+        ..UploadOptions::default()
+    };
+    // A xorb of the last 30 chunks is known to the cache only.
+    let known = vec![stored_xorb(&chunks[10..])];
+    let cached = answer_shard(&known, None, 0);
+    let mut s = UploadSession::new(opts).unwrap();
+    s.start_file(false).unwrap();
+    s.push_chunks(chunks.iter().map(|c| PreparedChunk::raw(c)).collect())
+        .unwrap();
+    assert_eq!(
+        s.take_queries(),
+        vec![hashes[0]],
+        "the server is asked about the first chunk only"
+    );
+    let probes = s.take_probes();
+    assert_eq!(probes, expected);
+    s.answer_query(&hashes[0], None, 0.0).unwrap();
+    let mut learned = 0;
+    for p in &probes {
+        let in_cache = hashes[10..].contains(p);
+        learned += s
+            .answer_query(p, in_cache.then_some(&cached[..]), 0.0)
+            .unwrap();
+    }
+    assert!(learned >= 1);
+    assert_eq!(s.outstanding_queries(), 0);
+    let f = s.finish_file().unwrap();
+    assert_eq!(f.new_bytes, 10 * 9000);
+    assert_eq!(f.dedup_global_bytes, 30 * 9000);
+    // Without a modulus there are no probes.
+    let mut s = UploadSession::new(UploadOptions::default()).unwrap();
+    s.start_file(false).unwrap();
+    s.push_chunks(chunks.iter().map(|c| PreparedChunk::raw(c)).collect())
+        .unwrap();
+    assert!(s.take_probes().is_empty());
+    let bad = UploadOptions {
+        probe_modulus: 2048,
+        ..UploadOptions::default()
+    };
+    assert_eq!(
+        UploadSession::new(bad).unwrap_err().kind,
+        ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn a_learned_shard_serves_without_a_query() {
+    let data = corpus(21, 700_000);
+    let first = run(UploadOptions::default(), &[&data], 1 << 20, &no_answer);
+    let shard = answer_shard(&first.xorbs, Some([3; 32]), 0);
+    let mut s = UploadSession::new(UploadOptions::default()).unwrap();
+    assert_eq!(
+        s.learn_shard(&shard, 1.0).unwrap(),
+        first.xorbs.len() as u32
+    );
+    s.start_file(false).unwrap();
+    s.push(&data).unwrap();
+    assert!(
+        s.take_queries().is_empty(),
+        "the first chunk is known: no query"
+    );
+    let f = s.finish_file().unwrap();
+    assert_eq!(f.new_bytes, 0);
+    assert_eq!(f.hash, first.files[0].hash);
+    assert_eq!(
+        s.learn_shard(b"garbage", 1.0).unwrap_err().kind,
+        ErrorKind::Truncated
+    );
 }

@@ -2,7 +2,8 @@
  * Shared plumbing of the upload benchmarks: a fresh local hub per measurement (empty CAS, in this
  * process), and uploads run in child processes — ours and @huggingface/hub's from a plain-JavaScript
  * bundle of bench/lib/upload-child.ts (no TypeScript loader in the measure), huggingface_hub + hf_xet
- * from the project venv — with the child's RSS sampled from /proc and its peak (VmHWM) reported.
+ * from the project venv — with the child's RSS sampled from /proc and its peak (VmHWM) reported. Every
+ * client starts with an empty client cache (ours: a fresh dedup cache directory; hf_xet: a fresh HF_HOME).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -28,23 +29,48 @@ export interface Run {
   report?: { bytesSent: number; xorbs: number; newBytes: number; dedupGlobalBytes: number; logicalBytes: number };
 }
 
-type Hub = Awaited<ReturnType<(typeof import("../../js/server/src/index.js"))["startLocalHub"]>>;
+type HubModule = typeof import("../../js/server/src/index.js");
+type Hub = Awaited<ReturnType<HubModule["startLocalHub"]>>;
+type HubOptions = Parameters<HubModule["startLocalHub"]>[0];
+type RequestInfo = Parameters<NonNullable<NonNullable<HubOptions>["onRequest"]>>[0];
+
+/** Upload requests whose bodies carry data: xorbs and shards (grants, commits and queries are small). */
+const DATA_UPLOAD = /^\/(v1\/xorbs\/|v1\/shards$|v2\/shards$)/;
 
 /** One local hub at a time; `fresh()` replaces it with a new one on an empty data directory. */
 export class BenchHub {
   hub: Hub | undefined;
   dataDir = "";
+  /** Every request the current hub finished. */
+  requests: RequestInfo[] = [];
 
   get url(): string {
     if (!this.hub) throw new Error("no hub running");
     return this.hub.url;
   }
 
-  async fresh(): Promise<void> {
+  /** A new hub on an empty data directory (`options`: e.g. its `dedupAnswer` policy). */
+  async fresh(options: Omit<NonNullable<HubOptions>, "dataDir" | "users" | "onRequest"> = {}): Promise<void> {
     await this.close();
     const { startLocalHub } = await import("../../js/server/src/index.js");
     this.dataDir = mkdtempSync(join(tmpdir(), "xet-bench-hub-"));
-    this.hub = await startLocalHub({ dataDir: this.dataDir, users: [{ name: "bench", token: TOKEN }] });
+    this.requests = [];
+    this.hub = await startLocalHub({
+      ...options,
+      dataDir: this.dataDir,
+      users: [{ name: "bench", token: TOKEN }],
+      onRequest: (r) => this.requests.push(r),
+    });
+  }
+
+  /**
+   * Bytes of the xorb and shard upload bodies the hub received (their Content-Length) from request `from` of
+   * `requests` on: what a client sent on the wire, measured the same way for every client.
+   */
+  uploadBytesSince(from: number): number {
+    let n = 0;
+    for (const r of this.requests.slice(from)) if (r.method === "POST" && DATA_UPLOAD.test(r.path)) n += r.requestBytes;
+    return n;
   }
 
   /** Creates `bench/<name>` on the current hub and returns its id. */
@@ -148,15 +174,36 @@ export interface BenchFile {
   file: string;
 }
 
-/** One upload in a fresh Node process: "ours" (xet-buckets defaults), "hubjs" (@huggingface/hub) or "idle". */
+/**
+ * One upload in a fresh Node process: "ours" (xet-buckets defaults), "hubjs" (@huggingface/hub) or "idle";
+ * `env` is added to this process's environment (e.g. the dedup cache directory).
+ */
 export async function nodeUpload(
   kind: "ours" | "hubjs" | "idle",
   hubUrl: string,
   bucket: string,
   file: string,
   path = "big.bin",
+  env: NodeJS.ProcessEnv = {},
 ): Promise<Run> {
-  return runChild(process.execPath, [await bundleChild(), JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, file, path })]);
+  const child = await bundleChild();
+  return withFreshCache(env, (e) =>
+    runChild(process.execPath, [child, JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, file, path })], e),
+  );
+}
+
+/**
+ * Runs `fn` with this process's environment plus `env` and, unless `env` names one, a fresh, empty dedup
+ * cache directory (removed afterwards): as hf_xet's runs get a fresh HF_HOME each, no run finds another's cache.
+ */
+async function withFreshCache<T>(env: NodeJS.ProcessEnv, fn: (env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {
+  if (env.XET_BUCKETS_CACHE_DIR !== undefined) return fn({ ...process.env, ...env });
+  const cache = mkdtempSync(join(tmpdir(), "xet-bench-cache-"));
+  try {
+    return await fn({ ...process.env, ...env, XET_BUCKETS_CACHE_DIR: cache });
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -170,7 +217,10 @@ export async function nodeRun(
   files: BenchFile[],
   tuning?: Record<string, unknown>,
 ): Promise<Run> {
-  return runChild(process.execPath, [await bundleChild(), JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, files, tuning })]);
+  const child = await bundleChild();
+  return withFreshCache({}, (e) =>
+    runChild(process.execPath, [child, JSON.stringify({ kind, hubUrl, token: TOKEN, bucket, files, tuning })], e),
+  );
 }
 
 function pythonEnv(hubUrl: string, home: string): NodeJS.ProcessEnv {
@@ -219,17 +269,26 @@ hf_xet.hash_files([f for _, f in files])` + PY_EPILOGUE,
  * One run of huggingface_hub + hf_xet in a fresh Python process (own HF_HOME: no shared cache): an upload
  * (`batch_bucket_files`), a download (`download_bucket_files`) or hashing (`hf_xet.hash_files`).
  */
-export async function pythonRun(kind: keyof typeof PY_SCRIPTS, hubUrl: string, bucket: string, files: BenchFile[]): Promise<Run> {
-  const home = mkdtempSync(join(tmpdir(), "xet-bench-hfhome-"));
+export async function pythonRun(
+  kind: keyof typeof PY_SCRIPTS,
+  hubUrl: string,
+  bucket: string,
+  files: BenchFile[],
+  hfHome?: string,
+): Promise<Run> {
+  const home = hfHome ?? mkdtempSync(join(tmpdir(), "xet-bench-hfhome-"));
   try {
     const list = JSON.stringify(files.map((f) => [f.path, f.file]));
     return await runChild(PYTHON, ["-c", PY_SCRIPTS[kind], bucket, list], pythonEnv(hubUrl, home));
   } finally {
-    rmSync(home, { recursive: true, force: true });
+    if (!hfHome) rmSync(home, { recursive: true, force: true });
   }
 }
 
-/** One upload with huggingface_hub + hf_xet in a fresh Python process (own HF_HOME: no shared cache). */
-export async function pythonUpload(hubUrl: string, bucket: string, file: string, path = "big.bin"): Promise<Run> {
-  return pythonRun("upload", hubUrl, bucket, [{ path, file }]);
+/**
+ * One upload with huggingface_hub + hf_xet in a fresh Python process: its own new HF_HOME (no shared cache),
+ * or `hfHome` (kept: its shard cache serves the next upload, as for a user on one machine).
+ */
+export async function pythonUpload(hubUrl: string, bucket: string, file: string, path = "big.bin", hfHome?: string): Promise<Run> {
+  return pythonRun("upload", hubUrl, bucket, [{ path, file }], hfHome);
 }

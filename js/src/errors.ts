@@ -74,6 +74,11 @@ export type ErrorCode =
   | "FILES_FAILED"
   /** The CAS refused an upload's shard: nothing was registered. */
   | "SHARD_REJECTED"
+  /**
+   * The CAS refused an upload's shard because xorbs taken from the dedup cache are gone from it
+   * (`DedupCacheStaleError`): their cache entries were removed; uploading again sends what is missing.
+   */
+  | "CACHE_STALE"
   // Local data
   /** A local file does not exist (`LocalFileError`). */
   | "FILE_NOT_FOUND"
@@ -404,5 +409,32 @@ export class SyncRefusedError extends XetBucketsError {
   declare readonly code: "SYNC_REFUSED";
   constructor(message: string) {
     super("SYNC_REFUSED", message);
+  }
+}
+
+/**
+ * An upload's shard was refused because it references xorbs taken from the dedup cache that the CAS no
+ * longer has (code CACHE_STALE). Their cache entries are removed. `missing` names those xorbs; `learn`: the
+ * shards of the failed attempt, whose xorbs are all stored (shards go last), so that running the upload again
+ * with them learned sends only what is missing. Uploads whose sources can be read again (files, Blobs, byte
+ * arrays) do so by themselves; this error reaches the caller only for streams.
+ */
+export class DedupCacheStaleError extends XetBucketsError {
+  override name = "DedupCacheStaleError";
+  declare readonly code: "CACHE_STALE";
+  readonly missing: string[];
+  readonly learn: Uint8Array[];
+  /** What the failed attempt sent: xorb bytes and xorbs. */
+  readonly sent: { bytes: number; xorbs: number };
+  constructor(missing: string[], learn: Uint8Array[], sent: { bytes: number; xorbs: number }, cause: unknown) {
+    super(
+      "CACHE_STALE",
+      `the dedup cache named ${missing.length} xorb(s) the CAS no longer has (${missing[0]}${missing.length > 1 ? ", …" : ""}); ` +
+        "their cache entries were removed. Run the upload again: it sends what is missing.",
+      { cause },
+    );
+    this.missing = missing;
+    this.learn = learn;
+    this.sent = sent;
   }
 }

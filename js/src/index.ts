@@ -3,8 +3,9 @@
  *
  * The public surface, by name: the calls of @huggingface/hub's bucket API (several also take model, dataset and
  * space repositories) and of huggingface_hub's bucket functions (camelCased), sync, the bucket file system, live
- * changes (`watchBucket`), Xet hashes, the core's loading, the error classes, and the types of their options and
- * results. Everything else in the package is internal and may change.
+ * changes (`watchBucket`), Xet hashes, the core's loading, the stores of resume states and of the persistent dedup
+ * cache, the error classes, and the types of their options and results. Everything else in the package is internal
+ * and may change.
  */
 export { xetHash, xetHashFiles, type FileHash, type HashFilesOptions } from "./hash.js";
 export { initCore, initCoreSync, type CompressionPolicy, type CoreInput } from "./core/index.js";
@@ -13,6 +14,7 @@ export type { RetryInfo, RetryOptions } from "./http.js";
 export {
   BatchError,
   BucketNotFoundError,
+  DedupCacheStaleError,
   EntryNotFoundError,
   EventsUnavailableError,
   HubApiError,
@@ -80,6 +82,8 @@ export {
   batchBucketFiles,
   commit,
   commitIter,
+  DEFAULT_DEDUP_CACHE_BYTES,
+  directoryDedupCache,
   uploadFile,
   uploadFiles,
   uploadFilesWithProgress,
@@ -99,6 +103,10 @@ export {
   type CommitParams,
   type CommitResult,
   type ContentEdit,
+  type DedupCacheEntryInfo,
+  type DedupCacheSpace,
+  type DedupCacheStore,
+  type DedupCacheStoreEntry,
   type DedupReport,
   type FileProgressEvent,
   type FileUploadReport,
@@ -106,6 +114,7 @@ export {
   type ResumeState,
   type ResumeStore,
   type ResumeSummary,
+  type UploadDataShape,
   type UploadFileInput,
   type UploadFileParams,
   type UploadFilesParams,
@@ -151,3 +160,4 @@ export {
 } from "./fs/index.js";
 export { watchBucket, type BucketFileChange, type BucketWatchEvent, type WatchBucketOptions } from "./api/watch.js";
 export { indexedDbResumeStore, type IndexedDbResumeOptions } from "./browser/resume.js";
+export { indexedDbDedupCache, type IndexedDbDedupCacheOptions } from "./platform/idb-dedup-cache.js";

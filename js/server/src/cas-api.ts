@@ -344,11 +344,13 @@ export function dedupQuery(hub: HubContext, ctx: RequestContext, prefix: string,
     throw badRequest(`unknown chunk prefix ${JSON.stringify(prefix)}: use "default"`);
   }
   const hash = hashParam(hashText, "chunk hash");
+  const { config } = hub;
+  // Policy "none": a CAS without global dedup; "xorb": only the xorb holding the chunk (the protocol's minimum).
+  if (config.dedupAnswer === "none") throw new HttpError(404, "global deduplication is off on this hub (--dedup-answer none)");
   const hit = hub.store.dedupLookup(hash);
   if (!hit) throw new HttpError(404, "chunk not tracked for deduplication");
   const main = hub.store.getXorb(hit.xorbHash);
   if (!main) throw new HttpError(404, "chunk not tracked for deduplication");
-  const { config } = hub;
   const builder = new hub.core.DedupShardBuilder();
   try {
     let bytes = 48 * 3 + 200;
@@ -359,7 +361,7 @@ export function dedupQuery(hub: HubContext, ctx: RequestContext, prefix: string,
       count++;
     };
     add(main);
-    for (const other of hub.store.companionXorbs(main.hash, 16)) {
+    for (const other of config.dedupAnswer === "shard" ? hub.store.companionXorbs(main.hash, 16) : []) {
       if (count >= config.dedupMaxXorbs) break;
       const x = hub.store.getXorb(other);
       if (!x) continue;

@@ -32,6 +32,8 @@ Options:
   --token-ttl SECONDS     lifetime of CAS tokens (default 3600)
   --public-url URL        URL clients use when the hub is behind a proxy (default: from the
                           request's Host header)
+  --dedup-answer POLICY   answer to global-dedup queries: shard (default: the chunk's xorb and
+                          the xorbs uploaded with it), xorb (only the chunk's xorb), none (404)
   --quiet                 do not log requests
   -h, --help              show this help
 
@@ -63,6 +65,7 @@ const OPTIONS = {
   "org-private": { type: "string" },
   "token-ttl": { type: "string" },
   "public-url": { type: "string" },
+  "dedup-answer": { type: "string" },
   quiet: { type: "boolean" },
 } as const;
 
@@ -137,6 +140,12 @@ export function parseServeArgs(argv: string[]): { options: LocalHubOptions; help
       }
       case "public-url":
         options.publicUrl = value;
+        break;
+      case "dedup-answer":
+        if (value !== "shard" && value !== "xorb" && value !== "none") {
+          throw new ServeUsageError(`--dedup-answer expects shard, xorb or none, got ${JSON.stringify(value)}`);
+        }
+        options.dedupAnswer = value;
         break;
     }
   }

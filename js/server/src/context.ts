@@ -22,6 +22,13 @@ export interface BodyLimits {
   ndjson: number;
 }
 
+/**
+ * The answer to a global-dedup query (`GET /v1/chunks/…`) for an indexed chunk: `shard` the xorb holding it
+ * and the xorbs uploaded or used with it, `xorb` only the xorb holding it (all the protocol promises), `none`
+ * always 404 (a CAS without global dedup).
+ */
+export type DedupAnswerPolicy = "shard" | "xorb" | "none";
+
 export interface HubConfig {
   /** Entries per page of tree listings. */
   treePageSize: number;
@@ -29,6 +36,8 @@ export interface HubConfig {
   bucketPageSize: number;
   casTokenTtlSeconds: number;
   fetchUrlTtlSeconds: number;
+  /** What a global-dedup query is answered with (`LocalHubOptions.dedupAnswer`). */
+  dedupAnswer: DedupAnswerPolicy;
   /** Key the chunk hashes of dedup answers with a random per-answer HMAC key. */
   dedupHmac: boolean;
   /** Largest number of xorbs in one dedup answer. */

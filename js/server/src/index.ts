@@ -22,7 +22,7 @@ import { InvalidArgumentError, LocalFileError, XetBucketsError } from "xet-bucke
 import { MAX_SHARD_BYTES, MAX_XORB_BYTES } from "xet-buckets/core";
 import { Auth, namespaceProblem, validateUsers, type HubUser } from "./auth.js";
 import { XorbFiles } from "./blobs.js";
-import { casPrefix, type BodyLimits, type Core, type HubConfig, type HubContext } from "./context.js";
+import { casPrefix, type BodyLimits, type Core, type DedupAnswerPolicy, type HubConfig, type HubContext } from "./context.js";
 import { HttpError, answerPreflight, newRequestId, publicOrigin, sendError, setCommonHeaders, type RequestContext } from "./http.js";
 import { BodyBudget } from "./budget.js";
 import { DEFAULT_EVENTS_CONFIG, EventFeed } from "./events.js";
@@ -31,7 +31,7 @@ import { RepoStore } from "./repos/store.js";
 import { DEFAULT_CHANGE_LOG_RETENTION, Store } from "./store.js";
 
 export type { HubUser } from "./auth.js";
-export type { BodyLimits } from "./context.js";
+export type { BodyLimits, DedupAnswerPolicy } from "./context.js";
 
 /** One finished request, as reported to `onRequest` (paths never include query strings). */
 export interface RequestInfo {
@@ -79,6 +79,14 @@ export interface LocalHubOptions {
   treePageSize?: number;
   /** Buckets per page of bucket listings. Default 100. */
   bucketPageSize?: number;
+  /**
+   * What a global-dedup query (`GET /v1/chunks/…`) about an indexed chunk (a chunk with `hash % 1024 == 0`,
+   * or the first chunk of a file) is answered with: `"shard"` (default) the xorb holding the chunk and the
+   * xorbs uploaded or used together with it; `"xorb"` only the xorb holding the chunk (what the protocol
+   * promises, xet-protocol.md §5.8); `"none"` always 404, as a CAS without global dedup. The last two show
+   * how well a client deduplicates against a less generous server.
+   */
+  dedupAnswer?: DedupAnswerPolicy;
   /**
    * Key the chunk hashes of global-dedup answers with a random per-answer HMAC key, so that only
    * clients holding the data can use an answer. Default true.
@@ -168,6 +176,14 @@ const STORE_ID_KEY = "store_id";
 function positive(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got ${v}`);
+  return v;
+}
+
+const DEDUP_ANSWERS: readonly DedupAnswerPolicy[] = ["shard", "xorb", "none"];
+
+function dedupAnswerPolicy(v: DedupAnswerPolicy | undefined): DedupAnswerPolicy {
+  if (v === undefined) return "shard";
+  if (!DEDUP_ANSWERS.includes(v)) throw new InvalidArgumentError(`dedupAnswer must be "shard", "xorb" or "none", got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -277,6 +293,7 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       bucketPageSize: Math.floor(positive("bucketPageSize", options.bucketPageSize, 100)),
       casTokenTtlSeconds: positive("casTokenTtlSeconds", options.casTokenTtlSeconds, 3600),
       fetchUrlTtlSeconds: positive("fetchUrlTtlSeconds", options.fetchUrlTtlSeconds, 3600),
+      dedupAnswer: dedupAnswerPolicy(options.dedupAnswer),
       dedupHmac: options.dedupHmac ?? true,
       dedupMaxXorbs: Math.floor(positive("dedupMaxXorbs", options.dedupMaxXorbs, 256)),
       // A dedup answer is a shard: by default as large as the protocol lets a shard be.

@@ -345,6 +345,8 @@ export function emptyReport(): DedupReport {
     dedupQueries: 0,
     dedupQueryHits: 0,
     dedupQueryFailures: 0,
+    dedupCacheHits: 0,
+    dedupCacheEntriesWritten: 0,
     perFile: [],
   };
 }

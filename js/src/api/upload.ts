@@ -12,10 +12,12 @@
  * Memory does not depend on file size, except ≈4 MiB of chunk metadata per GiB (see `UploadTuning` and
  * `uploadMemoryBound`):
  *
- *   peak ≈ maxXorbUploads × maxXorbBytes + segment buffers + chunking workers + maxPendingBytes
- *          + chunk metadata + runtime  (the terms: xet/upload.ts; `uploadMemoryBound` computes it)
- *        ≈ 2 × 40 MiB + 20 MiB + 2 × 15 MiB + 16 MiB + 4 MiB per GiB + ≈75 MiB ≈ 237 MiB for 4 GiB with the
- *          defaults (measured: peak RSS uploading a 4 GiB file; BENCHMARKS.md)
+ *   peak ≈ maxXorbUploads × (what a xorb body holds + 3 MiB) + segment buffers + chunking workers
+ *          + maxPendingBytes + chunk metadata + dedup cache index + runtime  (the terms: xet/upload/pipeline.ts)
+ *        ≈ 2 × 3 MiB + 20 MiB + 2 × 15 MiB + 16 MiB + 4 MiB per GiB + 12 MiB + ≈105 MiB ≈ 205 MiB for a 4 GiB
+ *          local file of incompressible data with the defaults (bodies read raw chunks of local files and
+ *          Blobs again when they are sent; measured: 188 MiB), at most ≈ 333 MiB when bodies hold their
+ *          64 MiB xorbs (compressible data, streams)
  *
  * Speed: files are chunked, hashed and compressed by chunking workers (`workers`, default: the cores in
  * Node, at most 4), across files and within large files, while xorbs upload; see xet/upload.ts.
@@ -30,7 +32,7 @@
  * Paths the bucket refuses make the call reject with a `BatchError` listing them (after all operations
  * were sent; the batch is not transactional), unless `allowPartial` is set.
  */
-import { InvalidArgumentError } from "../errors.js";
+import { DedupCacheStaleError, InvalidArgumentError } from "../errors.js";
 import { isXetHash } from "../hex.js";
 import { batchBucketOps, batchError, type BatchFailure, type BatchOp, type CopyFileOp, type DeleteFileOp } from "../hub/batch.js";
 import { hubContext, type HubCallOptions, type HubContext } from "../hub/context.js";
@@ -52,7 +54,10 @@ import { withEvents } from "./events.js";
 import { commitToRepo, emptyReport } from "./repo-commit.js";
 import type { CommitInfo } from "../hub/commit.js";
 import type { ContentSource } from "../sources.js";
-import { defaultWorkers } from "#platform";
+import { defaultDedupCache, defaultWorkers } from "#platform";
+import type { DedupCacheStore } from "../dedup-cache-store.js";
+import { localFilesFor } from "../sources.js";
+import { DedupCache } from "../xet/dedup-cache.js";
 import { CasClient, newSessionId } from "../xet/cas.js";
 import { UploadPipeline, type DedupReport, type FileProgressEvent, type UploadProgressEvent, type UploadTuning } from "../xet/upload.js";
 import { BEFORE_REGISTER, type BeforeRegister } from "../upload-hooks.js";
@@ -67,6 +72,7 @@ export {
   type FileProgressEvent,
   type FileUploadReport,
   type PhaseEvent,
+  type UploadDataShape,
   type UploadPhase,
   type UploadProgressEvent,
   type UploadTuning,
@@ -74,6 +80,14 @@ export {
 export type { ContentEdit, UploadFileInput } from "../xet/upload-sources.js";
 export type { BatchFailure } from "../hub/batch.js";
 export type { ResumeState, ResumeStore, ResumeSummary } from "../xet/resume.js";
+export {
+  DEFAULT_DEDUP_CACHE_BYTES,
+  directoryDedupCache,
+  type DedupCacheEntryInfo,
+  type DedupCacheSpace,
+  type DedupCacheStore,
+  type DedupCacheStoreEntry,
+} from "../xet/dedup-cache.js";
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -116,6 +130,15 @@ export interface UploadOptions extends HubCallOptions, UploadTuning {
   resumeDir?: string;
   /** Any runtime: where resume states live (e.g. `indexedDbResumeStore()` in browsers). Overrides `resumeDir`. */
   resumeStore?: ResumeStore;
+  /**
+   * The persistent dedup cache (xet/dedup-cache.ts): what this machine uploaded and the dedup answers it got,
+   * used before any server query. Default: a directory under the user's cache directory in Node, Deno and
+   * Bun (`$XET_BUCKETS_CACHE_DIR`, else `$XDG_CACHE_HOME/xet-buckets`, else `~/.cache/xet-buckets`;
+   * `XET_BUCKETS_DISABLE_CACHE=1` turns it off), IndexedDB in browsers. A directory path, a store
+   * (`indexedDbDedupCache()`, or anything implementing `DedupCacheStore`), or `false`: no cache is read or
+   * written.
+   */
+  cache?: string | false | DedupCacheStore;
   /** Receives warnings (an ignored resume state...). Default `console.warn`. */
   onWarning?: (message: string) => void;
 }
@@ -573,19 +596,61 @@ async function uploadItems(
   await tokens.get(params.abortSignal);
   const sizes = items.map((i) => i.size);
   const totalBytes = sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : undefined;
-  const pipeline = await UploadPipeline.create(cas, {
-    tuning: { ...params, workers: params.workers ?? workersFromHubOption(params.useWebWorkers) },
-    abortSignal: params.abortSignal,
-    onEvent: emit,
-    totalBytes,
-    fileCount: items.length,
-    resume,
-  });
+  const warn = params.onWarning ?? ((m: string) => console.warn(`xet-buckets: ${m}`));
+  // Without global dedup, dedup stays within this call: no cache either.
+  const cacheStore = params.globalDedup === false ? undefined : dedupCacheStore(params.cache);
+  const cache = cacheStore && (await DedupCache.open(cacheStore, (await tokens.get(params.abortSignal)).casUrl, warn));
+  const attempt = async (learn?: Uint8Array[]): Promise<DedupReport> => {
+    const pipeline = await UploadPipeline.create(cas, {
+      tuning: { ...params, workers: params.workers ?? workersFromHubOption(params.useWebWorkers) },
+      abortSignal: params.abortSignal,
+      onEvent: emit,
+      totalBytes,
+      fileCount: items.length,
+      resume,
+      cache,
+      learn,
+    });
+    try {
+      await pipeline.addFiles(items);
+      return await pipeline.finish();
+    } finally {
+      await pipeline.close();
+    }
+  };
   try {
-    await pipeline.addFiles(items);
-    return await pipeline.finish();
+    try {
+      return await attempt();
+    } catch (err) {
+      // The cache named xorbs the CAS no longer has (their entries are gone now). Sources that can be read
+      // again are uploaded once more, learning what the first attempt stored: only what is missing is sent.
+      // Streams cannot be read again: the error says to run the upload again.
+      if (!(err instanceof DedupCacheStaleError) || !items.every(canReadAgain)) throw err;
+      warn(`${err.message.split(";")[0]}: their cache entries were removed; uploading again what they held`);
+      const again = await attempt(err.learn);
+      return { ...again, bytesSent: again.bytesSent + err.sent.bytes, xorbs: again.xorbs + err.sent.xorbs };
+    }
   } finally {
-    await pipeline.close();
+    await cache?.close();
     await resume?.close();
   }
+}
+
+/** The dedup cache the `cache` option designates (undefined: none). */
+function dedupCacheStore(option: UploadOptions["cache"]): DedupCacheStore | undefined {
+  if (option === false) return undefined;
+  if (option === undefined) return defaultDedupCache();
+  if (typeof option === "string") {
+    if (option === "") throw new InvalidArgumentError("cache must be a directory path, a DedupCacheStore or false");
+    return localFilesFor("the cache option (a directory)").dedupCache(option);
+  }
+  if (!option || typeof option.open !== "function")
+    throw new InvalidArgumentError("cache must be a directory path, a DedupCacheStore or false");
+  return option;
+}
+
+/** Sources a second attempt can read again: local files, Blobs, byte arrays (not streams or iterables). */
+function canReadAgain(item: UploadItem): boolean {
+  const s = item.source;
+  return !!item.local || (typeof Blob !== "undefined" && s instanceof Blob) || s instanceof Uint8Array || s instanceof ArrayBuffer;
 }

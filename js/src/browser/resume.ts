@@ -18,7 +18,8 @@
  */
 import { isXetHash } from "../hex.js";
 import { stampMismatch, type ResumeState, type ResumeStore } from "../resume-state.js";
-import { InvalidArgumentError, XetBucketsError } from "../errors.js";
+import { InvalidArgumentError, type XetBucketsError } from "../errors.js";
+import { idbDone, idbError, idbKeysUnder, idbRequest, openIdb } from "../indexed-db.js";
 import { resumeStamp } from "../xet/resume.js";
 
 export interface IndexedDbResumeOptions {
@@ -32,44 +33,11 @@ export interface IndexedDbResumeOptions {
 
 const DAY = 24 * 3600 * 1000;
 
-function req<T>(r: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-}
-
-function done(tx: IDBTransaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));
-  });
-}
-
-function openDb(factory: IDBFactory, name: string): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const r = factory.open(name, 1);
-    r.onupgradeneeded = () => {
-      const db = r.result;
-      if (!db.objectStoreNames.contains("uploads")) db.createObjectStore("uploads", { keyPath: "key" });
-      if (!db.objectStoreNames.contains("xorbs")) db.createObjectStore("xorbs", { keyPath: ["key", "hash"] });
-    };
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-    r.onblocked = () => reject(new Error(`the IndexedDB database ${name} is blocked by another tab with an older version open`));
-  });
-}
-
-const range = (key: string) => IDBKeyRange.bound([key, ""], [key, "\uffff"]);
+const STORES = { uploads: "key", xorbs: ["key", "hash"] };
+const openDb = (factory: IDBFactory, name: string) => openIdb(factory, name, STORES);
 
 /** An IndexedDB failure (a DOMException: blocked, quota, aborted transaction) as this package's error. */
-function storageError(dbName: string, err: unknown): XetBucketsError {
-  if (err instanceof XetBucketsError) return err;
-  return new XetBucketsError("LOCAL_IO", `the resume state in IndexedDB ${dbName} failed: ${(err as Error)?.message ?? err}`, {
-    cause: err,
-  });
-}
+const storageError = (dbName: string, err: unknown): XetBucketsError => idbError(`the resume state in IndexedDB ${dbName}`, err);
 
 /**
  * A `ResumeStore` in IndexedDB. Its failures are XetBucketsErrors: LOCAL_IO for IndexedDB's own, and
@@ -109,20 +77,20 @@ async function openState(
     const tx = db.transaction(["uploads", "xorbs"], "readwrite");
     const uploads = tx.objectStore("uploads");
     const xorbs = tx.objectStore("xorbs");
-    const all = (await req(uploads.getAll())) as Array<{ key?: unknown; updated?: unknown }>;
+    const all = (await idbRequest(uploads.getAll())) as Array<{ key?: unknown; updated?: unknown }>;
     const now = Date.now();
     for (const u of all) {
       if (typeof u.key === "string" && u.key !== key && !(typeof u.updated === "number" && now - u.updated <= maxAge)) {
         uploads.delete(u.key);
-        xorbs.delete(range(u.key));
+        xorbs.delete(idbKeysUnder(u.key));
       }
     }
-    const header = (await req(uploads.get(key))) as Record<string, unknown> | undefined;
+    const header = (await idbRequest(uploads.get(key))) as Record<string, unknown> | undefined;
     let problem: string | undefined;
     if (header) {
       problem = stampMismatch(header, stamp);
       if (!problem) {
-        for (const r of (await req(xorbs.getAll(range(key)))) as Array<{ hash?: unknown; state?: unknown }>) {
+        for (const r of (await idbRequest(xorbs.getAll(idbKeysUnder(key)))) as Array<{ hash?: unknown; state?: unknown }>) {
           if (!isXetHash(r.hash) || (r.state !== "p" && r.state !== "a")) {
             problem = "a xorb record is malformed";
             break;
@@ -134,11 +102,11 @@ async function openState(
     if (problem) {
       warn(`resume state ${key.slice(0, 12)}… in IndexedDB ${dbName} ignored: ${problem}; the upload starts afresh`);
       known.clear();
-      xorbs.delete(range(key));
+      xorbs.delete(idbKeysUnder(key));
     }
     if (!header || problem) uploads.put({ ...stamp, key, created: now, updated: now });
     else uploads.put({ ...header, updated: now });
-    await done(tx);
+    await idbDone(tx);
   } catch (err) {
     db.close();
     throw err;
@@ -150,7 +118,7 @@ async function openState(
     try {
       const tx = db.transaction(["uploads", "xorbs"], "readwrite");
       tx.objectStore("xorbs").put({ key, hash, state });
-      const p = done(tx).catch((err: unknown) => {
+      const p = idbDone(tx).catch((err: unknown) => {
         if (!failed)
           warn(
             `resume state in IndexedDB ${dbName} can no longer be written (${(err as Error)?.message}): this upload will not be resumable`,
@@ -185,8 +153,10 @@ async function openState(
     const deleteIn = async (d: IDBDatabase) => {
       const tx = d.transaction(["uploads", "xorbs"], "readwrite");
       tx.objectStore("uploads").delete(key);
-      tx.objectStore("xorbs").delete(range(key));
-      await done(tx).catch((err: unknown) => warn(`resume state in IndexedDB ${dbName} could not be deleted: ${(err as Error)?.message}`));
+      tx.objectStore("xorbs").delete(idbKeysUnder(key));
+      await idbDone(tx).catch((err: unknown) =>
+        warn(`resume state in IndexedDB ${dbName} could not be deleted: ${(err as Error)?.message}`),
+      );
     };
     if (!closed) {
       await deleteIn(db);

@@ -180,6 +180,8 @@ export const MAX_XORB_CHUNKS: number = wasm.XorbLimit.MaxChunks;
 export const MAX_SHARD_BYTES: number = wasm.ShardLimit.MaxBytes;
 /** `takePlacements` value of a deduplicated chunk. */
 export const PLACED_DEDUP: number = wasm.Placement.Dedup;
+/** File bytes per ingestion block of an `UploadSession` by default (8 MiB: chunks of a block wait for its dedup answers). */
+export const DEFAULT_BLOCK_BYTES: number = wasm.UploadDefault.BlockBytes;
 /** Compression code of a segment prepared without records (boundaries and hashes only). */
 export const HASHES_ONLY: number = wasm.Compression.HashesOnly;
 
@@ -254,22 +256,34 @@ const COMPRESSION: Record<CompressionPolicy, number> = {
 };
 
 export interface UploadSessionOptions {
-  /** Largest xorb, raw and serialized (default and maximum 64 MiB). Smaller values lower memory. */
+  /**
+   * Largest xorb: the sum of its chunk lengths (default and maximum 64 MiB); as hf_xet's, a body of chunks
+   * stored raw exceeds it by their 8-byte record headers. Smaller values lower memory.
+   */
   maxXorbBytes?: number;
   /** Most chunks per xorb (default and maximum 8192). */
   maxXorbChunks?: number;
   /** Largest upload shard (default and maximum 64 MiB). */
   maxShardBytes?: number;
   compression?: CompressionPolicy;
+  /**
+   * File bytes per ingestion block (default `DEFAULT_BLOCK_BYTES`, 8 MiB): no chunk of a block is placed
+   * before the block is complete and its dedup answers are in, so an answer also deduplicates the chunks of
+   * its block before the queried one (as hf_xet re-runs a block). 0: every chunk its own block.
+   */
+  blockBytes?: number;
+  /** Chunks with `hash % probeModulus == 0` become probes for a local cache (`takeProbes`); default 0: none. */
+  probeModulus?: number;
 }
 
 export type { FileResult, XorbResult, SessionStats } from "./wasm/xet_core.js";
 
 /**
  * The upload state machine: file bytes in → new xorbs + file records + upload shards out.
- * Global dedup is driven by the caller: `takeQueries()` lists chunk hashes to ask the CAS about; each
- * answer (a dedup shard, or `undefined` for a miss) goes back through `answerQuery()`. Until then the
- * session holds the bytes from the queried chunk on (`pendingBytes`).
+ * Global dedup is driven by the caller: `takeQueries()` lists chunk hashes to ask the CAS about (and
+ * `takeProbes()` those to look up in a local cache only); each answer (a dedup shard, or `undefined` for a
+ * miss) goes back through `answerQuery()`. Until then the session holds the chunks of the queried chunk's
+ * ingestion block and those after it (`pendingBytes`).
  */
 export class UploadSession {
   #inner: wasm.UploadSession;
@@ -279,7 +293,9 @@ export class UploadSession {
     const maxXorbChunks = options.maxXorbChunks ?? MAX_XORB_CHUNKS;
     const maxShardBytes = options.maxShardBytes ?? MAX_SHARD_BYTES;
     const compression = compressionCode(options.compression);
-    this.#inner = guard(() => new wasm.UploadSession(maxXorbBytes, maxXorbChunks, maxShardBytes, compression));
+    const blockBytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
+    const probeModulus = options.probeModulus ?? 0;
+    this.#inner = guard(() => new wasm.UploadSession(maxXorbBytes, maxXorbChunks, maxShardBytes, compression, blockBytes, probeModulus));
   }
 
   startFile(withSha256 = false): void {
@@ -313,6 +329,18 @@ export class UploadSession {
   }
   takeQueries(): string[] {
     return guard(() => this.#inner.takeQueries());
+  }
+  /** Chunk hashes to look up in a local cache only (never the CAS), answered with `answerQuery`. */
+  takeProbes(): string[] {
+    return guard(() => this.#inner.takeProbes());
+  }
+  /** Learns the xorbs of a shard that answers no query (e.g. xorbs known to be stored); returns how many. */
+  learnShard(shard: Uint8Array, nowUnixSecs = Date.now() / 1000): number {
+    return guard(() => this.#inner.learnShard(shard, nowUnixSecs));
+  }
+  /** Seals the open file's newest ingestion block: its chunks stop waiting for later chunks (only for answers). */
+  sealBlock(): void {
+    guard(() => this.#inner.sealBlock());
   }
   /** Returns the number of xorbs learned from the shard. */
   answerQuery(chunkHash: string, shard: Uint8Array | undefined, nowUnixSecs = Date.now() / 1000): number {

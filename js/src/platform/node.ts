@@ -1,7 +1,8 @@
 /**
  * The platform in Node, Deno and Bun (package.json "imports" `#platform`, conditions node, deno, bun and
  * default): local files through `node:fs` (./node/), the core's `.wasm` read from disk, chunking workers on
- * `worker_threads` in Node (they read local files themselves) and module Web Workers in Deno and Bun.
+ * `worker_threads` in Node (they read local files themselves) and module Web Workers in Deno and Bun, and
+ * the dedup cache in a directory under the user's cache directory (./node/dedup-cache.ts).
  *
  * The runtime is detected here, once: Deno and Bun by their globals, Node otherwise.
  */
@@ -12,10 +13,12 @@ import { basename, dirname, join, resolve } from "node:path";
 import { Worker as ThreadWorker, type TransferListItem } from "node:worker_threads";
 import { WORKER_SOURCE as THREAD_WORKER_SOURCE } from "./generated/worker-node.js";
 import { WORKER_SOURCE as MODULE_WORKER_SOURCE } from "./generated/worker-web.js";
+import { defaultDedupCache as nodeDefaultDedupCache, directoryDedupCache } from "./node/dedup-cache.js";
 import { writeFileAtomic } from "./node/download.js";
 import { local, openFile, readFileBlocks, statFile, toPath } from "./node/files.js";
 import { openResumeState } from "./node/resume.js";
 import { walkDirectory } from "./node/walk.js";
+import type { DedupCacheStore } from "../dedup-cache-store.js";
 import { watchDirectory } from "./node/watch.js";
 import type { Implements, LocalFiles, Runtime, Sha256, WorkerHost } from "./types.js";
 import type * as Self from "./node.js";
@@ -47,8 +50,13 @@ export const localFiles: LocalFiles | undefined = {
   walk: walkDirectory,
   writeAtomic: writeFileAtomic,
   watch: watchDirectory,
+  dedupCache: directoryDedupCache,
   openResumeState,
 };
+
+export function defaultDedupCache(): DedupCacheStore | undefined {
+  return nodeDefaultDedupCache();
+}
 
 export function nativeSha256(): Sha256 | undefined {
   const h = createHash("sha256");

@@ -9,6 +9,7 @@
  * `Platform` is the shape of those modules: named exports, so that bundlers drop what an entry point does not
  * use (the chunking worker's code, for one, is only in bundles that start workers).
  */
+import type { DedupCacheStore } from "../dedup-cache-store.js";
 import type { DirectoryResumeOptions, ResumeStamp, ResumeState } from "../resume-state.js";
 
 /** The runtime, as far as this package behaves differently: `web` covers browsers, Web Workers and edge runtimes. */
@@ -35,6 +36,12 @@ export interface Platform {
   readCoreWasm(url: URL): Promise<Uint8Array<ArrayBuffer> | undefined>;
   /** Starts chunking workers (js/src/pool): `worker_threads` in Node, module Web Workers elsewhere; undefined without workers. */
   chunkingWorkers(): WorkerHost | undefined;
+  /**
+   * The persistent dedup cache uploads use by default (xet/dedup-cache.ts): a directory under the user's
+   * cache directory in Node, Deno and Bun (environment: platform/node/dedup-cache.ts), IndexedDB in browsers;
+   * undefined where there is none or it is turned off.
+   */
+  defaultDedupCache(): DedupCacheStore | undefined;
   /**
    * A native incremental SHA-256 (`node:crypto` in Node, Deno and Bun); undefined where there is none (Web
    * Crypto digests whole buffers only), and the core computes it instead.
@@ -102,6 +109,8 @@ export interface LocalFiles {
    * late): callers rescan periodically. Throws `LocalFileError` when `root` cannot be watched.
    */
   watch(root: string, onChange: (relPath: string | undefined) => void): LocalWatcher;
+  /** A dedup cache in directory `dir`, at most `maxBytes` per endpoint (platform/node/dedup-cache.ts). */
+  dedupCache(dir: string, maxBytes?: number): DedupCacheStore;
   /** Opens the resume state of upload `key` in directory `dir` (one file per upload; see platform/node/resume.ts). */
   openResumeState(
     dir: string,

@@ -7,7 +7,7 @@
  * core's work on the current one. Memory: at most two blocks per file being read.
  */
 import { localFiles } from "#platform";
-import { InvalidArgumentError, LocalFileError, NetworkError } from "../errors.js";
+import { InvalidArgumentError, LocalFileError, NetworkError, XetBucketsError } from "../errors.js";
 import { checkBucketPath } from "../repo.js";
 import { releaseBuffer } from "../buffers.js";
 import { isLocalPath, localFilesFor, readSource, type ContentSource } from "../sources.js";
@@ -253,6 +253,104 @@ async function fromContent(dest: string, content: ContentSource, opts: ResolveOp
     item.contentType = guessContentType(dest);
   }
   return [item];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources read again when a xorb body is sent
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A source whose bytes can be read again after they were hashed: a local file (through the platform's file
+ * handles) or a `Blob` / `File` (through `slice()`). A xorb body then references the ranges of its chunks
+ * stored raw instead of holding their bytes (xet/upload/xorb-assembly.ts).
+ */
+export interface SourceRanges {
+  /** What it is, for messages (a path, or "a Blob"). */
+  readonly name: string;
+  /** Throws SOURCE_CHANGED when the source is no longer what was hashed (a local file: its size and mtime). */
+  check(): Promise<void>;
+  /** A reader for one request body; close it when the body is sent. */
+  open(): Promise<RangeReader>;
+  /** `[start, end)` as a lazy Blob, when the source is one (a buffered body references it without a copy). */
+  blob?(start: number, end: number): Blob;
+}
+
+export interface RangeReader {
+  /** Reads exactly `into.length` bytes at `position`; SOURCE_CHANGED when they are not there any more. */
+  read(into: Uint8Array, position: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function changed(name: string, what: string, cause?: unknown): XetBucketsError {
+  return new XetBucketsError("SOURCE_CHANGED", `${name} ${what} since it was read for the upload — retry the upload`, { cause });
+}
+
+/**
+ * How to read `item` again, or undefined when it cannot be (streams, async iterables, remote URLs, edits) or
+ * should not be: byte arrays are copied, since the caller may change them while the upload runs.
+ */
+export function sourceRanges(item: UploadItem): SourceRanges | undefined {
+  const src = item.source;
+  if (item.local && (typeof src === "string" || src instanceof URL)) {
+    const files = localFiles;
+    if (!files || item.size === undefined || item.mtime === undefined) return undefined;
+    const path = files.toPath(src);
+    const size = item.size;
+    const mtime = item.mtime;
+    const check = async () => {
+      let st;
+      try {
+        st = await files.stat(path);
+      } catch {
+        throw changed(path, "is gone");
+      }
+      if (st.size !== size || st.mtimeMs !== mtime) throw changed(path, "was modified");
+    };
+    return {
+      name: path,
+      check,
+      async open() {
+        await check();
+        const fh = await files.open(path);
+        return {
+          async read(into, position) {
+            let got = 0;
+            while (got < into.length) {
+              const n = await fh.read(into.subarray(got), position + got);
+              if (n === 0) throw changed(path, "is shorter");
+              got += n;
+            }
+          },
+          close: () => fh.close(),
+        };
+      },
+    };
+  }
+  if (isBlob(src)) {
+    const name = isFile(src) ? src.name || "a File" : "a Blob";
+    return {
+      name,
+      // In-memory Blobs never change; a browser's File read after its file changed fails (NotReadableError).
+      check: async () => undefined,
+      async open() {
+        return {
+          async read(into, position) {
+            let bytes: ArrayBuffer;
+            try {
+              bytes = await src.slice(position, position + into.length).arrayBuffer();
+            } catch (err) {
+              throw changed(name, "cannot be read any more", err);
+            }
+            if (bytes.byteLength !== into.length) throw changed(name, "is shorter");
+            into.set(new Uint8Array(bytes));
+          },
+          close: async () => undefined,
+        };
+      },
+      blob: (start, end) => src.slice(start, end),
+    };
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,9 +10,11 @@ export {
   RUNTIME_BASELINE_BYTES,
   SEGMENT_OVERLAP_BYTES,
   SEGMENT_PREROLL_BYTES,
+  STREAM_PIECES_BYTES,
   UPLOAD_DEFAULTS,
   uploadMemoryBound,
   WORKER_BASELINE_BYTES,
+  type UploadDataShape,
   type UploadTuning,
 } from "./upload/tuning.js";
 export type {

@@ -55,7 +55,6 @@ const INTERNAL_SIGNALS: Record<string, { count: number; why: string }> = {
   "js/src/pool/worker-node.ts": { count: 1, why: "the worker script started outside a worker thread (never by the pool)" },
   "js/src/core/packed.ts": { count: 1, why: "a malformed packed segment: the pool turns it into INTERNAL" },
   "js/src/core/index.ts": { count: 1, why: "coreModule's HTTP status, caught below it and made CORE_LOAD_FAILED" },
-  "js/src/browser/resume.ts": { count: 1, why: "IndexedDB's failures: the store turns them into LOCAL_IO" },
   "js/src/api/download.ts": { count: 1, why: "a short body inside requestRead's reader: retried, then a NetworkError" },
   "js/src/xet/download.ts": { count: 1, why: "a short body inside httpRequestRead's reader: retried, then a NetworkError" },
   "js/src/xet/upload/shards.ts": {
@@ -271,6 +270,16 @@ const cases: Array<[string, ErrorCode, () => unknown]> = [
   ],
   ["BucketFileSystem.stat of a dataset", "INVALID_ARGUMENT", () => new xb.BucketFileSystem(opts).stat("hf://datasets/alice/d")],
   ["indexedDbResumeStore without IndexedDB", "INVALID_ARGUMENT", () => xb.indexedDbResumeStore().open(ZERO_HASH, () => {})],
+  ["indexedDbDedupCache without IndexedDB", "INVALID_ARGUMENT", () => xb.indexedDbDedupCache().open(hub.url)],
+  ["indexedDbDedupCache with maxBytes 0", "INVALID_ARGUMENT", () => xb.indexedDbDedupCache({ maxBytes: 0 })],
+  ["directoryDedupCache of an empty path", "INVALID_ARGUMENT", () => xb.directoryDedupCache("")],
+  ["directoryDedupCache with a negative maxBytes", "INVALID_ARGUMENT", () => xb.directoryDedupCache(dir, { maxBytes: -1 })],
+  ["directoryDedupCache below a file", "LOCAL_IO", () => xb.directoryDedupCache(join(dir, "file.bin")).open(hub.url)],
+  [
+    "uploadFiles with a cache that is no store",
+    "INVALID_ARGUMENT",
+    () => xb.uploadFiles({ repo: REPO, files: [{ path: "c", content: new Uint8Array(1) }], cache: 5 as never, ...opts }),
+  ],
   ["initCoreSync of a string", "INVALID_ARGUMENT", () => xb.initCoreSync("x" as never)],
   // The Hub and the network
   ["an unreachable hub", "NETWORK", () => xb.bucketInfo(BUCKET, { ...opts, hubUrl: "http://127.0.0.1:9" })],
@@ -368,6 +377,7 @@ const cases: Array<[string, ErrorCode, () => unknown]> = [
   ["parseXorb of garbage", "TRUNCATED", () => parseXorb(new Uint8Array(3), ZERO_HASH)],
   // The local hub's startLocalHub
   ["startLocalHub on port -1", "INVALID_ARGUMENT", () => startLocalHub({ port: -1 })],
+  ["startLocalHub with an unknown dedupAnswer", "INVALID_ARGUMENT", () => startLocalHub({ dedupAnswer: "all" as never })],
   ["startLocalHub with a user named me", "INVALID_ARGUMENT", () => startLocalHub({ users: [{ name: "me", token: "hf_me_token_123" }] })],
   ["startLocalHub on a used data directory", "DATA_DIR_IN_USE", () => startLocalHub({ dataDir: hub.dataDir })],
   ["startLocalHub on a used port", "HUB_START_FAILED", () => startLocalHub({ port: Number(new URL(hub.url).port) })],

@@ -130,6 +130,7 @@ test(
         options: { maxFileDownloads: 1 },
         inspect: dir,
       },
+      {},
       // The child runs in its own user and mount namespaces, with a 2 MiB tmpfs over `dir`.
       { wrap: ["unshare", "-rm", "sh", "-c", `mount -t tmpfs -o size=2m tmpfs '${dir}' && exec "$@"`, "sh"] },
     );

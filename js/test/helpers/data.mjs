@@ -91,6 +91,46 @@ export function seededRandom(seed) {
   return () => next() / 2 ** 32;
 }
 
+// "Checkpoints": the data of the dedup tests and benchmarks (js/test/upload/dedup*.test.ts, bench/dedup.ts).
+
+/** Where the "changed" version of a checkpoint replaces its bytes: 4 regions, at these fractions of the file. */
+export const CHECKPOINT_REGIONS = [0.15, 0.4, 0.65, 0.9];
+/** The share of a checkpoint the "changed" version replaces (in the 4 regions together). */
+export const CHECKPOINT_CHANGED_SHARE = 0.1;
+/** Where the "inserted" version inserts new bytes, and how many. */
+export const CHECKPOINT_INSERT = { at: MiB, bytes: 4096 };
+
+/**
+ * A "checkpoint" of `size` seeded bytes (`seededBytes(size, seed)`), or one of its versions, in blocks of at
+ * most `blockBytes` so that hundreds of MiB are written without being held: "original"; "changed", 10 % of the
+ * bytes replaced in 4 contiguous regions at 15, 40, 65 and 90 % of the file (as when some tensors change);
+ * "inserted", 4096 new bytes inserted 1 MiB from the start (everything after them shifts).
+ */
+export function* checkpointBlocks(size, seed, version = "original", blockBytes = 8 * MiB) {
+  const base = seededStream(seed);
+  const edits = seededStream(`${seed} changed`);
+  const regionLen = Math.round((size * CHECKPOINT_CHANGED_SHARE) / CHECKPOINT_REGIONS.length);
+  const starts = CHECKPOINT_REGIONS.map((f) => Math.round(size * f));
+  const { at, bytes } = CHECKPOINT_INSERT;
+  for (let off = 0; off < size; off += blockBytes) {
+    const n = Math.min(blockBytes, size - off);
+    const block = base(n);
+    if (version === "changed") {
+      for (const start of starts) {
+        const a = Math.max(start, off);
+        const b = Math.min(start + regionLen, off + n);
+        if (a < b) block.set(edits(b - a), a - off);
+      }
+    } else if (version === "inserted" && off <= at && at < off + n) {
+      yield block.subarray(0, at - off);
+      yield seededBytes(bytes, `${seed} inserted`);
+      yield block.subarray(at - off);
+      continue;
+    }
+    yield block;
+  }
+}
+
 // The files the runtime scenario (js/test/edge/scenario.mjs) uploads in every runtime, and its Node checks expect.
 
 /**

@@ -1,7 +1,18 @@
 /** Local files in tests: the repository root, temporary directories, writing and listing trees, comparing bytes. */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { mkdtemp, open, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -37,6 +48,16 @@ export function writeFiles(dir: string, files: Record<string, Uint8Array>, opts:
       const m = (opts.mtime + 1000 * i++) / 1000;
       utimesSync(p, m, m);
     }
+  }
+}
+
+/** Writes `blocks` one after the other into the file `path` (e.g. data.mjs's `checkpointBlocks`), never holding them all. */
+export function writeBlocks(path: string, blocks: Iterable<Uint8Array>): void {
+  const fd = openSync(path, "w");
+  try {
+    for (const b of blocks) writeSync(fd, b);
+  } finally {
+    closeSync(fd);
   }
 }
 

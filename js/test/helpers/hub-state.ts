@@ -1,7 +1,7 @@
 /**
  * What a hub stored and was asked: snapshots of its database and xorb files (equal snapshots: unchanged store), the
- * consistency of its data directory, the xorb POSTs it answered, and the xorbs of a resume state it holds; and
- * stored xorbs damaged on purpose (storage gone bad).
+ * consistency of its data directory, the xorb POSTs it answered and the upload bytes it received, the xorbs of a
+ * resume state it holds; and stored xorbs damaged on purpose (storage gone bad).
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -40,7 +40,15 @@ export function snapshot(dataDir: string): string {
   }
 }
 
-/** Deterministic pseudo-random bytes (xorshift), cheap enough for tests. */
+/**
+ * Bytes of the xorb and shard upload bodies the hub received from request index `from` on (their
+ * Content-Length): what a client sent on the wire.
+ */
+export function uploadBodyBytes(hub: TestHub, from = 0): number {
+  let n = 0;
+  for (const r of hub.requests.slice(from)) if (r.method === "POST" && /^\/(v1\/xorbs\/|v[12]\/shards$)/.test(r.path)) n += r.requestBytes;
+  return n;
+}
 
 /** Xorb POSTs the hub finished from request index `from` on: count, bytes, and those answered 200. */
 export function xorbPosts(hub: TestHub, from = 0): { count: number; ok: number; okBytes: number; bytes: number } {

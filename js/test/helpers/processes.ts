@@ -155,15 +155,21 @@ export interface ChildOutcome {
 }
 
 /**
- * Starts child.ts with a job; `done` resolves when it exits (killed or not). `wrap`: a command that runs the
- * child's command line, given as its last arguments (e.g. `unshare … sh -c '…; exec "$@"' sh`).
+ * Starts child.ts with a job; `done` resolves when it exits (killed or not). `env` is added to this process's
+ * environment (e.g. `XET_BUCKETS_CACHE_DIR`). `wrap`: a command that runs the child's command line, given as its
+ * last arguments (e.g. `unshare … sh -c '…; exec "$@"' sh`).
  */
-export function startChild(job: ChildJob, opts: { wrap?: string[] } = {}): { child: ChildProcess; done: Promise<ChildOutcome> } {
+export function startChild(
+  job: ChildJob,
+  env: Record<string, string> = {},
+  opts: { wrap?: string[] } = {},
+): { child: ChildProcess; done: Promise<ChildOutcome> } {
   const argv = [process.execPath, "--import", "tsx", join(ROOT, "js", "test", "helpers", "child.ts"), JSON.stringify(job)];
   const [cmd, ...args] = [...(opts.wrap ?? []), ...argv] as [string, ...string[]];
   const child = spawn(cmd, args, {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
   });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -185,9 +191,9 @@ export function startChild(job: ChildJob, opts: { wrap?: string[] } = {}): { chi
   return { child, done };
 }
 
-/** Runs a child job to completion and returns its result (throws on failure). */
-export async function runChild(job: ChildJob): Promise<any> {
-  const o = await startChild(job).done;
+/** Runs a child job to completion and returns its result (throws on failure); `env` as for `startChild`. */
+export async function runChild(job: ChildJob, env: Record<string, string> = {}): Promise<any> {
+  const o = await startChild(job, env).done;
   if (!o.json?.ok) throw new Error(`child failed (${o.code}): ${JSON.stringify(o.json?.error)}\n${o.stderr}`);
   return o.json.result;
 }

@@ -2,7 +2,7 @@
  * Deduplication, with figures from the dedup report (and checked against the hub's request log):
  *
  * - re-uploading the same files from a fresh process sends 0 xorb bytes (global dedup only: the child
- *   process shares nothing with the first upload);
+ *   process shares nothing with the first upload, no dedup cache either);
  * - a "checkpoint" of 128 MiB whose second version has 10 % of its bytes replaced in 4 contiguous regions
  *   is re-uploaded from a fresh process sending ≤ 13 % of its size (hf_xet sends 10.8 % on such a test);
  * - within one call, repeated content is sent once (local dedup across files);
@@ -11,17 +11,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { uploadFiles, type CommitResult } from "../../src/api/upload.js";
 import { ALICE, newBucket, resolveBytes, resolveSha256, startTestHub } from "../helpers/hub.js";
-import { seededBytes } from "../helpers/data.mjs";
-import { sha256 } from "../helpers/files.js";
+import { checkpointBlocks, MiB, seededBytes } from "../helpers/data.mjs";
+import { sha256, writeBlocks } from "../helpers/files.js";
 import { runChild } from "../helpers/processes.js";
 import { textInput } from "../helpers/vectors.js";
-
-const MiB = 1024 * 1024;
 
 test("re-uploading the same files from a fresh process sends 0 xorb bytes (global dedup)", async (t) => {
   const hub = await startTestHub();
@@ -38,7 +36,8 @@ test("re-uploading the same files from a fresh process sends 0 xorb bytes (globa
     writeFileSync(p, c);
     files.push([p, `data/f${i}.bin`]);
   });
-  const base = { mode: "upload" as const, hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}` };
+  // Global dedup only: no dedup cache either.
+  const base = { mode: "upload" as const, hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}`, options: { cache: false } };
   const first = await runChild({ ...base, files });
   assert.ok(first.bytesSent > 20 * MiB * 0.99, `first upload sent ${first.bytesSent}`);
   const xorbPostsBefore = hub.count("POST", "/v1/xorbs/");
@@ -68,29 +67,13 @@ test("a 128 MiB checkpoint with 10 % changed in 4 regions is re-uploaded from a 
   });
   const bucket = await newBucket(hub, "ckpt");
   const SIZE = 128 * MiB;
-  const BLOCK = 8 * MiB;
-  // 4 regions of 3.2 MiB each (10 % in all), at 15 %, 40 %, 65 % and 90 % of the file.
-  const regionLen = Math.round((SIZE * 0.1) / 4);
-  const regions = [0.15, 0.4, 0.65, 0.9].map((f) => Math.round(SIZE * f));
+  // v2: 4 regions of 3.2 MiB each (10 % in all) replaced, at 15 %, 40 %, 65 % and 90 % of the file.
   const v1 = join(dir, "v1.safetensors");
   const v2 = join(dir, "v2.safetensors");
-  const f1 = openSync(v1, "w");
-  const f2 = openSync(v2, "w");
-  for (let off = 0; off < SIZE; off += BLOCK) {
-    const block = seededBytes(BLOCK, 77 + off / BLOCK);
-    writeSync(f1, block);
-    const changed = block.slice();
-    for (const [i, start] of regions.entries()) {
-      const a = Math.max(start, off);
-      const b = Math.min(start + regionLen, off + BLOCK);
-      if (a < b) changed.set(seededBytes(b - a, 5000 + i * 131 + off / BLOCK), a - off);
-    }
-    writeSync(f2, changed);
-  }
-  closeSync(f1);
-  closeSync(f2);
+  writeBlocks(v1, checkpointBlocks(SIZE, 77));
+  writeBlocks(v2, checkpointBlocks(SIZE, 77, "changed"));
 
-  const base = { mode: "upload" as const, hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}` };
+  const base = { mode: "upload" as const, hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}`, options: { cache: false } };
   const first = await runChild({ ...base, files: [[v1, "model.safetensors"]] });
   assert.equal(first.newBytes, SIZE);
   const second = await runChild({ ...base, files: [[v2, "model.safetensors"]] });

@@ -154,7 +154,8 @@ test("dedup queries that keep failing are misses: the upload completes without g
   });
   const bucket = await newBucket(hub, "qfail");
   const data = seededBytes(2 * MiB, 9);
-  const opts = { repo: `buckets/${bucket}`, hubUrl: proxy.url, accessToken: ALICE.token, retry: FAST_RETRY };
+  // Without the dedup cache, which would answer the queries.
+  const opts = { repo: `buckets/${bucket}`, hubUrl: proxy.url, accessToken: ALICE.token, retry: FAST_RETRY, cache: false as const };
   await uploadFiles({ ...opts, files: [{ path: "a.bin", content: data }] });
   const q = proxy.add({ method: "GET", path: "/v1/chunks/", action: "status", status: 500 });
   const report = await uploadFiles({ ...opts, files: [{ path: "b.bin", content: data }] });

@@ -1,11 +1,16 @@
 /**
  * Global dedup (xet-protocol.md §3.10, §6.4): queries to the CAS about chunks, and their answers for the
  * session. The session asks about the chunks it reaches (`takeQueries`: a file's first chunk, and chunks with
- * `hash % 1024 == 0` it does not know locally) and holds the bytes from a queried chunk on until the answer
- * (`pendingBytes`). So that a file rarely waits when the session reaches it, the same chunks are queried
- * early, as soon as a prepared segment's hashes are known (`prefetch`); an early answer waits here until
- * the session asks. At most `maxDedupQueries` are in flight, the session's first. A query that fails is a
- * miss (dedup is an optimisation): it gets a short retry budget and costs dedup, not the upload.
+ * `hash % 1024 == 0` it does not know locally) and holds the chunks of the queried chunk's ingestion block
+ * and after it until the answer (`pendingBytes`). So that a file rarely waits when the session reaches it,
+ * the same chunks are queried early, as soon as a prepared segment's hashes are known (`prefetch`); an early
+ * answer waits here until the session asks. At most `maxDedupQueries` are in flight, the session's first. A
+ * query that fails is a miss (dedup is an optimisation): it gets a short retry budget and costs dedup, not
+ * the upload.
+ *
+ * With a persistent dedup cache (xet/dedup-cache.ts), a query whose chunk the cache has a key for is answered
+ * from it, without asking the CAS; so are the session's probes (`takeProbes`: chunks with `hash % 64 == 0`),
+ * which never go to the CAS. The CAS's answers are remembered in the cache.
  *
  * Back-pressure: the coordinator pauses the session while more than `maxPendingBytes` wait for answers
  * (`pendingOverBudget`), and at the end of a file until none do (`pendingOnAnswers`).
@@ -14,11 +19,12 @@ import { rawToHex, type UploadSession } from "../../core/index.js";
 import { retryConfig } from "../../http.js";
 import type { PreparedSegment } from "../../core/packed.js";
 import { CasClient } from "../cas.js";
+import type { DedupCache } from "../dedup-cache.js";
 import type { UploadResume } from "../resume.js";
 import type { UploadControl } from "./control.js";
 
 /** What the queries use of the session. */
-export type QuerySession = Pick<UploadSession, "takeQueries" | "answerQuery" | "pendingBytes">;
+export type QuerySession = Pick<UploadSession, "takeQueries" | "takeProbes" | "answerQuery" | "learnShard" | "pendingBytes">;
 
 /** Early answers kept until the session asks (the oldest are dropped beyond). */
 const MAX_KEPT_ANSWERS = 4096;
@@ -33,6 +39,12 @@ export class DedupQueries {
   readonly #ctl: UploadControl;
   readonly #resume: UploadResume | undefined;
   readonly #onAnswered: () => void;
+  readonly #cache: DedupCache | undefined;
+  /** Cache reads in flight. */
+  readonly #cacheReads = new Set<Promise<void>>();
+  /** Xorbs learned from the cache (Xet hex): the shards may name ones the CAS no longer has. */
+  readonly cacheXorbs = new Set<string>();
+  #cacheHits = 0;
   #closed = false;
   // the session's queries (`wanted`), and early ones for chunks the session will reach
   readonly #queue: string[] = [];
@@ -55,6 +67,7 @@ export class DedupQueries {
     ctl: UploadControl,
     resume: UploadResume | undefined,
     onAnswered: () => void,
+    cache?: DedupCache,
   ) {
     // Dedup is an optimisation: queries get a short retry budget, and a query that still fails is a miss.
     const retry =
@@ -69,6 +82,7 @@ export class DedupQueries {
     this.#ctl = ctl;
     this.#resume = resume;
     this.#onAnswered = onAnswered;
+    this.#cache = cache;
   }
 
   /** More than `maxPendingBytes` of the session wait for answers still to come: the session should pause. */
@@ -91,10 +105,14 @@ export class DedupQueries {
   get failures(): number {
     return this.#failures;
   }
+  /** Queries and probes the cache answered. */
+  get cacheHits(): number {
+    return this.#cacheHits;
+  }
 
-  /** The queries in flight (to wait for them to settle). */
+  /** The queries and cache reads in flight (to wait for them to settle). */
   running(): Promise<void>[] {
-    return [...this.#inflight.values()];
+    return [...this.#inflight.values(), ...this.#cacheReads];
   }
 
   /** The session is about to be freed: late answers are dropped. */
@@ -108,14 +126,33 @@ export class DedupQueries {
    */
   pump(): void {
     const s = this.#session;
+    const cache = this.#cache;
+    // Probes are for the local cache only: a miss at once when it has no key for the chunk.
+    let missed = 0;
+    for (const h of s.takeProbes()) {
+      if (cache?.has(h)) this.#fromCache(h, false);
+      else {
+        s.answerQuery(h, undefined);
+        missed++;
+      }
+    }
     const fresh = s.takeQueries();
     if (!this.#global) {
-      for (const h of fresh) s.answerQuery(h, undefined);
-      if (fresh.length) this.#onAnswered();
+      for (const h of fresh) {
+        if (cache?.has(h)) this.#fromCache(h, false);
+        else {
+          s.answerQuery(h, undefined);
+          missed++;
+        }
+      }
+      if (missed) this.#onAnswered();
       return;
     }
+    if (missed) this.#onAnswered();
     for (const h of fresh) {
-      if (this.#answers.has(h)) {
+      if (cache?.has(h) && !this.#answers.has(h)) {
+        this.#fromCache(h, true);
+      } else if (this.#answers.has(h)) {
         const shard = this.#answers.get(h);
         this.#answers.delete(h);
         this.#answer(h, shard);
@@ -132,6 +169,7 @@ export class DedupQueries {
       const p = this.#query(hash)
         .then((shard) => {
           if (this.#closed || this.#ctl.signal.aborted) return;
+          if (shard) this.#cache?.rememberAnswer(hash, shard);
           const answer = this.#resume ? this.#resume.filterAnswer(shard) : shard;
           if (this.#wanted.delete(hash)) this.#answer(hash, answer);
           else this.#keepAnswer(hash, answer);
@@ -159,9 +197,43 @@ export class DedupQueries {
       const eligible = h[32 * i + 24] === 0 && (h[32 * i + 25]! & 3) === 0;
       if (!eligible && !(first && i === 0)) continue;
       const hex = rawToHex(h.subarray(32 * i, 32 * i + 32));
+      // The cache answers what it has a key for when the session asks: no query to the CAS.
+      if (this.#cache?.has(hex)) continue;
       if (!this.#answers.has(hex) && !this.#inflight.has(hex) && !this.#wanted.has(hex)) this.#prefetchQueue.push(hex);
     }
     this.#pumpSafe();
+  }
+
+  /**
+   * Answers the session's query (or probe) about `hash` from the cache. When none of the entries is usable,
+   * a query goes to the CAS (`toServer`), a probe is a miss.
+   */
+  #fromCache(hash: string, toServer: boolean): void {
+    this.#wanted.add(hash);
+    const p = this.#cache!.answer(hash)
+      .then((found) => {
+        if (this.#closed || this.#ctl.signal.aborted) return;
+        const shards = (found?.shards ?? []).filter((sh) => !this.#resume || this.#resume.filterAnswer(sh) !== undefined);
+        // Entries already learned hold the chunk if anything here does: no need to ask the CAS.
+        if (shards.length === 0 && toServer && !found?.known) {
+          this.#queue.push(hash);
+          this.#pumpSafe();
+          return;
+        }
+        this.#wanted.delete(hash);
+        if (shards.length > 0) {
+          this.#cacheHits++;
+          for (const e of found!.entries) for (const x of this.#cache!.xorbsOf(e)) this.cacheXorbs.add(x);
+          for (const sh of shards.slice(1)) this.#session.learnShard(sh);
+        }
+        this.#answer(hash, shards[0], false);
+      })
+      .catch((err: unknown) => this.#ctl.fail(err))
+      .finally(() => {
+        this.#cacheReads.delete(p);
+        this.#ctl.wake();
+      });
+    this.#cacheReads.add(p);
   }
 
   /** Keeps an early answer until the session asks (bounded: the oldest are dropped). */
@@ -179,10 +251,10 @@ export class DedupQueries {
     }
   }
 
-  #answer(hash: string, shard: Uint8Array | undefined): void {
+  #answer(hash: string, shard: Uint8Array | undefined, fromCas = true): void {
     try {
       const learned = this.#session.answerQuery(hash, shard);
-      if (learned > 0) this.#hits++;
+      if (learned > 0 && fromCas) this.#hits++;
     } catch (err) {
       // A dedup answer the core cannot use (malformed shard): the core cleared the query, which counts
       // as a miss; the upload stays valid.

@@ -19,59 +19,77 @@
  * Data flow: files are cut into segments that chunking workers (js/src/pool; or this thread with
  * `workers: 0`) chunk, hash and compress in parallel, across files and within large files, ahead of the
  * session (xet/prepared-files.ts keeps the boundaries those of one sequential pass). In file order, each
- * segment's chunk hashes and record lengths go into the session (`pushChunks`), which deduplicates them and
- * says where each new chunk goes; the records are copied into the xorb bodies (the assembly), in JavaScript
- * buffers that are reused, and each closed xorb is uploaded while the next one fills. Dedup queries go out
- * as soon as a segment's chunk hashes are known (its file's first chunk, and chunks with
- * `hash % 1024 == 0`), so a file rarely waits for an answer when the session reaches it. Nothing is read
- * twice.
+ * segment's chunk hashes and record lengths go into the session (`pushChunks`), which deduplicates them
+ * (ingestion block by ingestion block, as hf_xet) and says where each new chunk goes; the records go into the
+ * xorb bodies (the assembly: record headers and compressed payloads are copied, raw chunks of local files and
+ * Blobs are referenced and read again when the body is sent), and each closed xorb is uploaded while the next
+ * one fills. Dedup queries go out as soon as a segment's chunk hashes are known (its file's first chunk, and
+ * chunks with `hash % 1024 == 0`), so a file rarely waits for an answer when the session reaches it; the
+ * persistent dedup cache (xet/dedup-cache.ts), when there is one, answers first. Once the shards are
+ * registered, the xorbs this upload created are remembered in that cache.
  *
  * Memory (upper bound, all terms in bytes; see `uploadMemoryBound`):
  *
- *   peak ≈ maxXorbUploads × maxXorbBytes            xorb bodies: the one being filled and those uploading
+ *   peak ≈ maxXorbUploads × (held + 3 MiB)          xorb bodies: the one being filled and those uploading;
+ *                                                   `held` is what a body holds (below), 3 MiB the pieces
+ *                                                   a streamed body is read into
  *        + (2 × maxSegments + 2) × segment job       segment buffers (segmentBytes + 512 KiB of pre-roll and
  *                                                   overlap) in flight or reused, and prepared results
  *        + workers × (2 × segment job + 10 MiB)     each worker: its isolate and its core's heap (one input
  *                                                   and one result)
- *        + maxPendingBytes                         records held while dedup answers are awaited
- *        + chunk metadata                          ≈ 4 MiB per GiB of new chunks: the session's chunk index
- *                                                   and the shard records (in the core), until the shards
- *                                                   are sent at the end of the call
+ *        + maxPendingBytes                         records held while their ingestion block (8 MiB, at most
+ *                                                   half of this) is open or dedup answers are awaited
+ *        + chunk metadata                          ≈ 4 MiB per GiB uploaded: the session's chunk index, the
+ *                                                   shard records and the chunks learned from the dedup cache
+ *                                                   and dedup answers (in the core), until the end of the call
+ *        + 12 MiB                                  the dedup cache's key index (at its 256 MiB bound)
  *        + runtime                                 Node + this package + the WebAssembly module ≈ 50 MiB, and
- *                                                   V8's heap growing under load: ≈ 75 MiB in all
+ *                                                   V8's heap and the core's memory growing under load:
+ *                                                   ≈ 105 MiB in all (measured)
  *
- * where maxSegments = workers + 1 (2 without workers). A xorb body is filled only while fewer than
- * `maxXorbUploads` others are closed, queued or uploading (`addFiles` waits otherwise): with the default of 2,
- * one xorb fills while one uploads, and when the filled one closes both upload at once (the CAS stores one
- * while receiving the other) until one is acknowledged. With the defaults (40 MiB xorbs, 2 xorb bodies, 2
- * workers, 2 MiB segments, 16 MiB pending) that is 80 + 20 + 30 + 16 + 75 ≈ 221 MiB plus 4 MiB per GiB:
- * ≈ 237 MiB for a 4 GiB file (measured: BENCHMARKS.md). Each further upload in flight adds one xorb; each
- * further worker about 15 MiB. Raise `maxXorbUploads` on high-latency links where two connections cannot
- * fill the bandwidth, or lower `maxXorbBytes` to keep the same memory with more connections (e.g. 4 uploads
- * of 20 MiB xorbs).
- *
- * Xorb bodies are sent as streams of views (Node) so that fetch does not copy them; their buffers are
- * reused for the next xorbs once the CAS acknowledged them.
+ * where maxSegments = workers + 1 (2 without workers), and `held` = 8 bytes per chunk (≤ 64 KiB) + the
+ * compressed payloads of its chunks + the raw chunks whose source cannot be read again (streams, async
+ * iterables, byte arrays): chunks stored raw from local files and Blobs are read again when the body is sent
+ * (xorb-assembly.ts). So `held` ≤ maxXorbBytes + 64 KiB, and ≈ 64 KiB for incompressible local files. A xorb
+ * body is filled only while fewer than `maxXorbUploads` others are closed, queued or uploading (`addFiles`
+ * waits otherwise): with the default of 2, one xorb fills while one uploads, and when the filled one closes
+ * both upload at once (the CAS stores one while receiving the other) until one is acknowledged. With the
+ * defaults (64 MiB xorbs, 2 xorb bodies, 2 workers, 2 MiB segments, 16 MiB pending), for a 4 GiB file that is
+ * 6 + 20 + 30 + 16 + 16 + 12 + 105 ≈ 205 MiB when it is a local file of incompressible data (measured: 188 MiB),
+ * and at most 134 + 20 + 30 + 16 + 16 + 12 + 105 ≈ 333 MiB for data that compresses or comes from a stream. Each
+ * further upload in flight adds one body; each further worker about 15 MiB. Raise `maxXorbUploads` on
+ * high-latency links where two connections cannot fill the bandwidth; lower `maxXorbBytes` to bound memory
+ * for compressible data and streams (e.g. 16 MiB xorbs: ≤ 237 MiB), at the cost of less dedup against a CAS
+ * that answers a query with one xorb.
  *
  * Abort and failure (upload/control.ts): one internal AbortController stops every stage (reads, queries,
  * xorb and shard uploads, retry waits) on the caller's abort or on the first failure; the pipeline then
  * rejects with the caller's abort reason or that first failure.
  */
-import { compressionCode, initCore, UploadSession } from "../../core/index.js";
-import { XetBucketsError } from "../../errors.js";
+import { compressionCode, initCore, parseShard, UploadSession } from "../../core/index.js";
+import { DedupCacheStaleError, XetBucketsError } from "../../errors.js";
 import { CasClient } from "../cas.js";
+import { PROBE_MODULUS, type DedupCache } from "../dedup-cache.js";
 import type { UploadResume } from "../resume.js";
 import { acquireWorkerPool, InlinePreparer, type SegmentPreparer } from "../../pool/pool.js";
 import type { PreparedSegment } from "../../core/packed.js";
 import { PreparedFiles, type PrepareStats } from "../prepared-files.js";
 import { releaseBuffer } from "../../buffers.js";
-import type { UploadItem } from "../upload-sources.js";
+import { sourceRanges, type SourceRanges, type UploadItem } from "../upload-sources.js";
 import { UploadControl } from "./control.js";
 import { DedupQueries } from "./dedup-queries.js";
 import { UploadProgress, type DedupReport, type FileUploadReport, type UploadProgressEvent } from "./progress.js";
 import { ShardUploads } from "./shards.js";
-import { maxSegmentsFor, resolveTuning, SEGMENT_OVERLAP_BYTES, SEGMENT_PREROLL_BYTES, type Tuning, type UploadTuning } from "./tuning.js";
-import { XorbAssembly } from "./xorb-assembly.js";
+import {
+  blockBytesFor,
+  maxSegmentsFor,
+  resolveTuning,
+  SEGMENT_OVERLAP_BYTES,
+  SEGMENT_PREROLL_BYTES,
+  type Tuning,
+  type UploadTuning,
+} from "./tuning.js";
+import { XorbAssembly, type SegmentSource } from "./xorb-assembly.js";
 import { XorbUploads } from "./xorb-uploads.js";
 
 export interface PipelineOptions {
@@ -86,6 +104,13 @@ export interface PipelineOptions {
   fileCount?: number;
   /** Resume state (xet/resume.ts): consulted before each xorb POST, told about each accepted xorb. */
   resume?: UploadResume;
+  /**
+   * The persistent dedup cache of the CAS endpoint (xet/dedup-cache.ts): consulted before any dedup query,
+   * told about the CAS's answers and, once the shards are registered, about the xorbs this upload created.
+   */
+  cache?: DedupCache;
+  /** Shards whose xorbs are known to be stored (an earlier attempt's, see `DedupCacheStaleError`): learned first. */
+  learn?: Uint8Array[];
 }
 
 /**
@@ -107,6 +132,8 @@ export class UploadPipeline {
   readonly #uploads: XorbUploads;
   readonly #shards: ShardUploads;
   readonly #progress: UploadProgress;
+  readonly #cache: DedupCache | undefined;
+  readonly #learned: Uint8Array[];
   /** Chunking counters of the last `addFiles` (tests and benchmarks). */
   prepareStats: PrepareStats = { jobs: 0, reruns: 0, dropped: 0 };
 
@@ -119,9 +146,15 @@ export class UploadPipeline {
       maxXorbChunks: this.#t.maxXorbChunks,
       maxShardBytes: this.#t.maxShardBytes,
       compression: this.#t.compression,
+      blockBytes: blockBytesFor(this.#t),
+      // With a cache, chunks with hash % 64 == 0 are probes: looked up in the cache only.
+      probeModulus: opts.cache ? PROBE_MODULUS : 0,
     });
     this.#session = session;
-    this.#queries = new DedupQueries(this.#cas, session, this.#t, this.#ctl, opts.resume, () => this.#takeXorbs());
+    this.#cache = opts.cache;
+    this.#learned = opts.learn ?? [];
+    for (const shard of this.#learned) session.learnShard(shard);
+    this.#queries = new DedupQueries(this.#cas, session, this.#t, this.#ctl, opts.resume, () => this.#takeXorbs(), opts.cache);
     this.#assembly = new XorbAssembly(this.#t, (seg) => this.#recycleSegment(seg));
     this.#uploads = new XorbUploads(this.#cas, this.#t, this.#ctl, opts.resume, {
       stored: () => {
@@ -188,10 +221,13 @@ export class UploadPipeline {
     });
     this.prepareStats = prepared.stats;
     let item: UploadItem | undefined;
+    let source: SourceRanges | undefined;
     let processed = 0;
     for await (const ev of prepared) {
       if (ev.type === "start") {
         item = items[ev.file]!;
+        // Xorb bodies reference the raw chunks of a source that can be read again instead of holding them.
+        source = sourceRanges(item);
         s.startFile(false);
         processed = 0;
         this.#progress.hashing(item.path, 0, item.size);
@@ -207,9 +243,13 @@ export class UploadPipeline {
               await this.#ctl.wait();
               continue;
             }
-            processed += this.#push(seg, from, end);
+            processed += this.#push(seg, from, end, source && { source, base: ev.base });
             from = end;
-            // Bound what waits for dedup answers.
+            // Bound what waits: for dedup answers, or (with no answer awaited) for its block to end.
+            if (s.pendingBytes > this.#t.maxPendingBytes && !this.#queries.pendingOverBudget) {
+              s.sealBlock();
+              this.#takeXorbs();
+            }
             while (this.#queries.pendingOverBudget) {
               this.#ctl.check();
               await this.#ctl.wait();
@@ -217,8 +257,12 @@ export class UploadPipeline {
             continue;
           }
           if (this.#assembly.unplaced > 0) {
-            // Chunks wait for dedup answers: once placed, the open xorb's fill is exact.
-            await this.#ctl.wait();
+            // Chunks wait for their ingestion block to end or for dedup answers: once placed, the open
+            // xorb's fill is exact. The block ends here (no more chunks can be pushed before the xorb
+            // closes); then only answers are awaited.
+            s.sealBlock();
+            this.#takeXorbs();
+            if (this.#assembly.unplaced > 0) await this.#ctl.wait();
             continue;
           }
           // The next chunk would close the open xorb: close it now; it uploads while the next one fills.
@@ -234,9 +278,9 @@ export class UploadPipeline {
     return reports;
   }
 
-  /** Pushes chunks [from, to) of a prepared segment into the session; returns their raw bytes. */
-  #push(seg: PreparedSegment, from: number, to: number): number {
-    const lengths = this.#assembly.add(seg, from, to);
+  /** Pushes chunks [from, to) of a prepared segment (readable again at `src`) into the session; returns their raw bytes. */
+  #push(seg: PreparedSegment, from: number, to: number, src: SegmentSource | undefined): number {
+    const lengths = this.#assembly.add(seg, from, to, src);
     this.#s.pushChunks(seg.hashes.subarray(32 * from, 32 * to), lengths, seg.recordLengths.subarray(from, to));
     const raw = seg.ends[to - 1]! - seg.chunkStart(from);
     this.#progress.read(raw);
@@ -334,11 +378,23 @@ export class UploadPipeline {
     this.#ctl.check();
     this.#progress.stored(this.#uploads.storedBelow);
     this.#progress.phase("uploadingShards");
-    for (let shard = s.takeShard(); shard !== undefined; shard = s.takeShard()) {
-      this.#ctl.check();
-      await this.#shards.upload(shard);
+    const shards: Uint8Array[] = [];
+    for (let shard = s.takeShard(); shard !== undefined; shard = s.takeShard()) shards.push(shard);
+    try {
+      for (const shard of shards) {
+        this.#ctl.check();
+        await this.#shards.upload(shard);
+      }
+    } catch (err) {
+      throw await this.#staleCache(err, shards);
     }
     this.#ctl.check();
+    // Registered: the next uploads from this machine find these xorbs in the cache.
+    if (this.#cache) {
+      // With what an earlier attempt stored (`learn`), which this attempt's shards reference without listing.
+      this.#cache.rememberUpload([...this.#learned, ...shards]);
+      await this.#cache.trim();
+    }
     this.#progress.bytes(true);
     const st = s.stats();
     const files = this.#progress.files;
@@ -357,8 +413,47 @@ export class UploadPipeline {
       dedupQueries: this.#queries.sent,
       dedupQueryHits: this.#queries.hits,
       dedupQueryFailures: this.#queries.failures,
+      dedupCacheHits: this.#queries.cacheHits,
+      dedupCacheEntriesWritten: this.#cache?.written ?? 0,
       perFile: [...files],
     };
+  }
+
+  /**
+   * A shard was refused. When it references xorbs this upload took from the dedup cache, the CAS may no
+   * longer have some (`HEAD /v1/xorbs/…`): their entries are evicted and a `DedupCacheStaleError` says what
+   * is missing and what this attempt stored, for the caller to run the upload again. Anything else: `err`.
+   */
+  async #staleCache(err: unknown, shards: Uint8Array[]): Promise<unknown> {
+    const cache = this.#cache;
+    const fromCache = this.#queries.cacheXorbs;
+    if (!cache || fromCache.size === 0 || this.#ctl.signal.aborted) return err;
+    const referenced = new Set<string>();
+    for (const shard of shards) {
+      for (const f of parseShard(shard).files) for (const t of f.terms) if (fromCache.has(t.xorb)) referenced.add(t.xorb);
+    }
+    const missing: string[] = [];
+    const list = [...referenced];
+    for (let i = 0; i < list.length; i += 8) {
+      const batch = list.slice(i, i + 8);
+      const held = await Promise.all(batch.map((h) => this.#held(h)));
+      batch.forEach((h, k) => held[k] || missing.push(h));
+    }
+    if (missing.length === 0) return err;
+    await cache.evictXorbs(missing);
+    return new DedupCacheStaleError(missing, shards, { bytes: this.#uploads.bytesSent, xorbs: this.#uploads.uploaded }, err);
+  }
+
+  /** Whether the CAS holds xorb `hash` (`HEAD`); a failed check counts as "not held". */
+  async #held(hash: string): Promise<boolean> {
+    try {
+      return await this.#cas.requestRead(`/v1/xorbs/default/${hash}`, { method: "HEAD", accept: [404] }, async (res) => {
+        await res.body?.cancel();
+        return res.status !== 404;
+      });
+    } catch {
+      return false;
+    }
   }
 
   /** Stops background work, waits for it to settle and frees the core's memory. Safe to call twice. */

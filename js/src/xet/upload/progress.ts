@@ -55,6 +55,12 @@ export interface DedupReport {
   dedupQueries: number;
   dedupQueryHits: number;
   dedupQueryFailures: number;
+  /**
+   * Queries and probes answered from the persistent dedup cache (xet/dedup-cache.ts) instead of the CAS, and
+   * entries this upload added to it.
+   */
+  dedupCacheHits: number;
+  dedupCacheEntriesWritten: number;
   /** Per file, in upload order. */
   perFile: FileUploadReport[];
 }

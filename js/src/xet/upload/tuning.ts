@@ -3,23 +3,33 @@
  * defaults, their validation, and `uploadMemoryBound`, which computes the bound the pipeline's module doc
  * explains (xet/upload/pipeline.ts).
  */
-import { compressionCode, MAX_SHARD_BYTES, MAX_XORB_BYTES, MAX_XORB_CHUNKS, type CompressionPolicy } from "../../core/index.js";
+import {
+  compressionCode,
+  DEFAULT_BLOCK_BYTES,
+  MAX_SHARD_BYTES,
+  MAX_XORB_BYTES,
+  MAX_XORB_CHUNKS,
+  type CompressionPolicy,
+} from "../../core/index.js";
 import { InvalidArgumentError } from "../../errors.js";
 import type { HttpOptions } from "../../http.js";
 import { defaultWorkers, streamingUploads } from "#platform";
 
 /**
  * Upload tuning. Every knob states its default and its term in the memory bound (see the module doc of
- * xet/upload/pipeline.ts): `peak ≈ maxXorbUploads × maxXorbBytes + (2 × maxSegments + 2 + 2 × workers) ×
- * (segmentBytes + 512 KiB) + 10 MiB × workers + maxPendingBytes + 4 MiB per GiB of new chunks + ≈75 MiB`,
- * with `maxSegments = workers + 1`.
+ * xet/upload/pipeline.ts): `peak ≈ maxXorbUploads × (held + 3 MiB) + (2 × maxSegments + 2 + 2 × workers) ×
+ * (segmentBytes + 512 KiB) + 10 MiB × workers + maxPendingBytes + 4 MiB per GiB + 12 MiB + ≈105 MiB`,
+ * with `maxSegments = workers + 1` and `held` what one xorb body holds: at most `maxXorbBytes` + 64 KiB,
+ * about 64 KiB for incompressible chunks of local files and Blobs (read again when the xorb is sent).
  */
 export interface UploadTuning {
   /**
-   * Largest xorb, raw and serialized (default 40 MiB, maximum 64 MiB). Term: `maxXorbUploads ×
-   * maxXorbBytes`. Smaller xorbs lower memory (edge runtimes, small browser tabs) at the cost of more
-   * requests; 64 MiB with the default 2 uploads needs 48 MiB more, past the 256 MiB the defaults fit in for a
-   * 4 GiB file.
+   * Largest xorb: the sum of its chunk lengths (default and maximum 64 MiB, as hf_xet's: the same xorbs, so
+   * the same dedup against any server). Term: `maxXorbUploads × held`, where a body holds its record headers
+   * and compressed payloads, plus the raw chunks of sources that are not read again (streams, async
+   * iterables, byte arrays); chunks stored raw from local files and Blobs are read again when the xorb is
+   * sent. Smaller xorbs lower memory for compressible data and streams (edge runtimes, small browser tabs)
+   * at the cost of more requests and of less dedup against servers that answer with one xorb.
    */
   maxXorbBytes?: number;
   /** Most chunks per xorb (default and maximum 8192). */
@@ -29,7 +39,7 @@ export interface UploadTuning {
   /**
    * Xorb bodies in memory, so xorb uploads in flight at once (default 2: one xorb fills while the previous
    * one uploads, then both upload together; at least 2 to overlap filling and uploading). Term:
-   * `maxXorbUploads × maxXorbBytes`: each further upload costs one more xorb of memory.
+   * `maxXorbUploads × (held + 3 MiB)` (see `maxXorbBytes`; 3 MiB of pieces a streamed body is read into).
    */
   maxXorbUploads?: number;
   /** Global dedup queries in flight at once (default 8). Negligible memory. */
@@ -57,7 +67,10 @@ export interface UploadTuning {
   readBlockBytes?: number;
   /** Compression of new chunks (default "best": the smaller of LZ4 and BG4-LZ4, raw when neither helps). */
   compression?: CompressionPolicy;
-  /** Ask the CAS about eligible chunks (default true). False keeps dedup within this call only. */
+  /**
+   * Ask the CAS about eligible chunks, and use the persistent dedup cache (default true). False keeps dedup
+   * within this call only.
+   */
   globalDedup?: boolean;
   /**
    * Send xorb bodies as streams so `sent` progresses below the xorb (default: true in Node with the global
@@ -71,7 +84,7 @@ export const SEGMENT_PREROLL_BYTES = 256 * 1024;
 export const SEGMENT_OVERLAP_BYTES = 256 * 1024;
 
 export const UPLOAD_DEFAULTS = {
-  maxXorbBytes: 40 * 1024 * 1024,
+  maxXorbBytes: MAX_XORB_BYTES,
   maxXorbChunks: MAX_XORB_CHUNKS,
   maxShardBytes: MAX_SHARD_BYTES,
   maxXorbUploads: 2,
@@ -84,11 +97,38 @@ export const UPLOAD_DEFAULTS = {
 } as const;
 
 /** Runtime baseline used in `uploadMemoryBound` (Node with the WebAssembly module loaded). */
-export const RUNTIME_BASELINE_BYTES = 75 * 1024 * 1024;
+export const RUNTIME_BASELINE_BYTES = 105 * 1024 * 1024;
 /** A worker's isolate and fixed core memory, in `uploadMemoryBound`. */
 export const WORKER_BASELINE_BYTES = 10 * 1024 * 1024;
 /** The session's chunk metadata per GiB of new chunks (chunk index, shard records), in `uploadMemoryBound`. */
 export const METADATA_BYTES_PER_GIB = 4 * 1024 * 1024;
+/** Pieces a streamed body is read into (xet/upload/xorb-assembly.ts: a ring of 3 × 1 MiB), in `uploadMemoryBound`. */
+export const STREAM_PIECES_BYTES = 3 * 1024 * 1024;
+/** The dedup cache's key index at its default bound (xet/dedup-cache.ts), in `uploadMemoryBound`. */
+export const CACHE_INDEX_BYTES = 12 * 1024 * 1024;
+
+/** What `uploadMemoryBound` may assume about the data (default: nothing, the worst case). */
+export interface UploadDataShape {
+  /**
+   * Every source is a local file or a `Blob` / `File` (read again when a xorb is sent, so a body does not hold
+   * its chunks stored raw); not a stream, an async iterable, a byte array or a remote URL. Default false.
+   */
+  rereadable?: boolean;
+  /**
+   * The share of a xorb that compressed payloads take: 0 for incompressible data (random or encrypted bytes,
+   * most quantized weights), nearly 1 for data that compresses a little (bf16 weights often do, by a few
+   * percent). Default 1.
+   */
+  compressedShare?: number;
+}
+
+/**
+ * The session's ingestion block (xet/upload/pipeline.ts): 8 MiB as hf_xet's, at most half the pending budget
+ * (chunks of a block wait until it ends, and the answers they wait on may hold the next one back).
+ */
+export function blockBytesFor(t: Pick<Tuning, "maxPendingBytes">): number {
+  return Math.min(DEFAULT_BLOCK_BYTES, Math.floor(t.maxPendingBytes / 2));
+}
 
 /** Segments dispatched and not yet placed, for `workers` workers. */
 export function maxSegmentsFor(workers: number): number {
@@ -97,19 +137,24 @@ export function maxSegmentsFor(workers: number): number {
 
 /**
  * The memory bound of the pipeline's module doc for the given options and `bytes` uploaded (the chunk
- * metadata grows with them), in bytes. `workers` defaults to this runtime's default.
+ * metadata grows with them), in bytes: the worst case, or what `data` allows (local files of incompressible
+ * data: `{ rereadable: true, compressedShare: 0 }`). `workers` defaults to this runtime's default.
  */
-export function uploadMemoryBound(t: UploadTuning = {}, bytes = 0): number {
+export function uploadMemoryBound(t: UploadTuning = {}, bytes = 0, data: UploadDataShape = {}): number {
   const x = t.maxXorbBytes ?? UPLOAD_DEFAULTS.maxXorbBytes;
   const n = t.maxXorbUploads ?? UPLOAD_DEFAULTS.maxXorbUploads;
   const w = t.workers ?? defaultWorkers();
   const job = (t.segmentBytes ?? UPLOAD_DEFAULTS.segmentBytes) + SEGMENT_PREROLL_BYTES + SEGMENT_OVERLAP_BYTES;
+  // A body: its record headers (8 bytes per chunk), what it holds of its chunks, the pieces it is streamed in.
+  const headers = 8 * (t.maxXorbChunks ?? UPLOAD_DEFAULTS.maxXorbChunks);
+  const share = data.rereadable ? Math.min(1, Math.max(0, data.compressedShare ?? 1)) : 1;
   return (
-    n * x +
+    n * (Math.ceil(share * x) + headers + STREAM_PIECES_BYTES) +
     (2 * maxSegmentsFor(w) + 2) * job +
     w * (2 * job + WORKER_BASELINE_BYTES) +
     (t.maxPendingBytes ?? UPLOAD_DEFAULTS.maxPendingBytes) +
     Math.ceil((bytes / 2 ** 30) * METADATA_BYTES_PER_GIB) +
+    CACHE_INDEX_BYTES +
     RUNTIME_BASELINE_BYTES
   );
 }

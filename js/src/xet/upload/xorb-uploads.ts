@@ -4,12 +4,13 @@
  * that an earlier run of the same upload stored is not sent again (resume: xet/resume.ts). This stage counts
  * what went on the wire and knows which xorbs are stored: all of those below `storedBelow`.
  */
+import { runtime } from "#platform";
 import { ProtocolError } from "../../errors.js";
 import { retryConfig, type RequestBody, type RetryOptions } from "../../http.js";
 import { CasClient } from "../cas.js";
 import type { UploadResume } from "../resume.js";
 import type { UploadControl } from "./control.js";
-import type { AssembledXorb } from "./xorb-assembly.js";
+import type { AssembledXorb, XorbBody } from "./xorb-assembly.js";
 
 /** What the uploads tell the coordinator (called synchronously). */
 export interface XorbUploadEvents {
@@ -25,6 +26,7 @@ export class XorbUploads {
   readonly #retry: Required<RetryOptions>;
   readonly #max: number;
   readonly #stream: boolean;
+  readonly #reusePieces: boolean;
   readonly #ctl: UploadControl;
   readonly #resume: UploadResume | undefined;
   readonly #events: XorbUploadEvents;
@@ -53,6 +55,8 @@ export class XorbUploads {
     this.#retry = retryConfig(cas.http.retry);
     this.#max = t.maxXorbUploads;
     this.#stream = t.streamUploads;
+    // Node's own fetch is done with a piece of a streamed body when it pulls the next (xorb-assembly.ts).
+    this.#reusePieces = t.streamUploads && runtime === "node" && cas.http.fetch === undefined;
     this.#ctl = ctl;
     this.#resume = resume;
     this.#events = events;
@@ -144,15 +148,39 @@ export class XorbUploads {
       if (n > (this.#sentPartial.get(idx) ?? 0)) this.#sentPartial.set(idx, n);
       this.#events.sending();
     };
-    const body = (): RequestBody => xorb.request(this.#stream, onBytes);
+    const body = (): RequestBody => xorb.request(this.#stream, onBytes, this.#reusePieces);
     // Resume: a xorb an earlier run of this upload stored is not sent again (xet/resume.ts).
     if (this.#resume && (await this.#resume.alreadyStored(this.#cas, hash, size, this.#ctl.signal))) {
       xorb.release();
       this.#sentConfirmed += size;
       return;
     }
+    // Sources read again for this body must not have changed (SOURCE_CHANGED); a buffered body is built now.
+    await xorb.prepare(this.#stream);
     this.#resume?.posting(hash);
-    const json = await cas.requestRead(
+    const json = await this.#post(cas, hash, size, body, xorb);
+    // The server answered after reading the whole body: no write uses it any more.
+    xorb.release();
+    this.#sentPartial.delete(idx);
+    this.#sentConfirmed += size;
+    this.#bytesSent += size;
+    this.#uploaded++;
+    if (json.was_inserted === false) this.#alreadyStored++;
+    this.#resume?.accepted(hash);
+  }
+
+  /** The POST itself; a failure to read a source again is reported as such, not as the network error it caused. */
+  async #post(cas: CasClient, hash: string, size: number, body: () => RequestBody, xorb: XorbBody): Promise<{ was_inserted?: unknown }> {
+    try {
+      return await this.#postOnce(cas, hash, size, body);
+    } catch (err) {
+      if (xorb.failure !== undefined && !this.#ctl.signal.aborted) throw xorb.failure;
+      throw err;
+    }
+  }
+
+  async #postOnce(cas: CasClient, hash: string, size: number, body: () => RequestBody): Promise<{ was_inserted?: unknown }> {
+    return cas.requestRead(
       `/v1/xorbs/default/${hash}`,
       {
         method: "POST",
@@ -169,13 +197,5 @@ export class XorbUploads {
         }
       },
     );
-    // The server answered after reading the whole body: no write uses it any more.
-    xorb.release();
-    this.#sentPartial.delete(idx);
-    this.#sentConfirmed += size;
-    this.#bytesSent += size;
-    this.#uploaded++;
-    if (json.was_inserted === false) this.#alreadyStored++;
-    this.#resume?.accepted(hash);
   }
 }
