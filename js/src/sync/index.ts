@@ -208,17 +208,25 @@ async function execute(
       options.onEvent?.({ type: "warning", message });
     };
     const gen = commitIter({ ...tuning, repo: `hf://buckets/${s.bucket.id}`, operations, onWarning });
-    for (;;) {
-      const n = await gen.next();
-      if (n.done) {
-        result.upload = n.value;
-        break;
+    try {
+      for (;;) {
+        const n = await gen.next();
+        if (n.done) {
+          result.upload = n.value;
+          break;
+        }
+        options.onEvent?.({ type: "upload", event: n.value });
       }
-      options.onEvent?.({ type: "upload", event: n.value });
+    } catch (err) {
+      // Files that failed on their own (unreadable, changed while uploaded): the others are registered.
+      if (!(err instanceof TransferError)) throw err;
+      result.upload = err.result as CommitResult;
+      result.failed = err.failures.map((f) => ({ ...f, path: relativeTo(s, f.path) }));
     }
     const del = operations.filter((o) => o.operation === "delete");
-    result.deleted = del.length;
-    return result;
+    const refused = new Set(result.upload?.failed.map((f) => f.path));
+    result.deleted = del.filter((o) => !refused.has(o.path)).length;
+    return failedAtEnd(result);
   }
 
   await files.makeDir(s.localRoot);

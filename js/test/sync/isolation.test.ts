@@ -1,11 +1,12 @@
 /**
- * Per-file isolation in syncs: a file that fails on its own (its stored data damaged: every read fails
- * verification) fails alone while the rest of the sync completes; `syncBucket` rejects with a `TransferError`
- * whose `result` is the `SyncResult` listing the failed file; the CLI prints the summary with the failed file and
- * exits 1; running the sync again transfers only what is missing. Against the real local hub.
+ * Per-file isolation in syncs: a file that fails on its own (down: its stored data damaged, every read fails
+ * verification; up: the file is gone when its upload reads it) fails alone while the rest of the sync completes;
+ * `syncBucket` rejects with a `TransferError` whose `result` is the `SyncResult` listing the failed file; the CLI
+ * prints the summary with the failed file and exits 1; running the sync again transfers only what is missing.
+ * Against the real local hub.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { IntegrityError, TransferError } from "../../src/errors.js";
@@ -14,8 +15,8 @@ import type { RetryInfo } from "../../src/http.js";
 import { syncBucket, type SyncResult } from "../../src/sync/index.js";
 import { cliRunner, requireBuiltCli, type CliRunner } from "../helpers/clients.js";
 import { seededBytes } from "../helpers/data.mjs";
-import { assertFileEquals, listFilesRec, tempDir } from "../helpers/files.js";
-import { FAST_RETRY, newBucket, seed, startTestHub, type TestHub } from "../helpers/hub.js";
+import { assertFileEquals, listFilesRec, tempDir, writeFiles } from "../helpers/files.js";
+import { FAST_RETRY, listTree, newBucket, seed, startTestHub, type TestHub } from "../helpers/hub.js";
 import { damageStoredXorbs } from "../helpers/hub-state.js";
 
 let hub: TestHub;
@@ -112,5 +113,37 @@ describe("sync down: one permanently corrupted file", () => {
       out.failed.map((f) => [f.path, f.code]),
       [["models/bad.bin", "HASH_MISMATCH"]],
     );
+  });
+});
+
+describe("sync up: a file gone between the scan and its upload", () => {
+  it("fails alone while the others are uploaded; a rerun uploads only what is missing", async () => {
+    const bucket = await newBucket(hub, "iso-up");
+    const src = join(tmp.dir, "up");
+    writeFiles(src, FILES);
+    const opts = { hubUrl: hub.url, accessToken: hub.users.alice.token, retry: FAST_RETRY, cache: false as const };
+    const err = await syncBucket(src, `hf://buckets/${bucket}/run`, {
+      ...opts,
+      // The plan is made; the file goes before it is read.
+      onEvent: (e) => e.type === "plan" && rmSync(join(src, "models/bad.bin")),
+    }).catch((e) => e);
+    assert.ok(err instanceof TransferError, String(err));
+    const result = err.result as SyncResult;
+    assert.equal(result.summary.uploads, 4);
+    assert.equal(result.upload?.files, 3);
+    assert.deepEqual(
+      result.failed.map((f) => [f.path, f.code]),
+      [["models/bad.bin", "FILE_NOT_FOUND"]],
+    );
+    assert.match(err.message, /1 of 4 file\(s\) failed to upload/);
+    const listed = (await listTree(hub.url, bucket)).map((e) => e.path).sort();
+    assert.deepEqual(listed, ["run/a.bin", "run/models/c.bin", "run/notes.txt"]);
+
+    // Back: the rerun uploads it, and only it.
+    writeFileSync(join(src, "models/bad.bin"), FILES["models/bad.bin"]!);
+    const again = await syncBucket(src, `hf://buckets/${bucket}/run`, opts);
+    assert.equal(again.summary.uploads, 1);
+    assert.equal(again.upload?.files, 1);
+    assert.deepEqual(again.failed, []);
   });
 });
