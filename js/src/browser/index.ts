@@ -31,9 +31,11 @@ import {
   InvalidArgumentError,
   NetworkError,
   ProtocolError,
+  TransferError,
   XetBucketsError,
   XetCoreError,
   type ErrorCode,
+  type FileFailure,
   type HttpErrorCode,
 } from "../errors.js";
 import type { UploadProgressEvent } from "../xet/upload.js";
@@ -189,6 +191,11 @@ export async function uploadInWorker(params: WorkerUploadParams & UploadWorkerOp
   }
 }
 
+/** The error of one failed file, from its code and message. */
+function rebuilt(f: { code?: string; error: string }): XetBucketsError {
+  return new XetBucketsError((f.code ?? "INTERNAL") as ErrorCode, f.error);
+}
+
 /**
  * Rebuilds an error sent by the worker as the package's error class, with its fields. An error without a code
  * (which the worker should never send) becomes WORKER_FAILED, so that nothing untyped reaches the page.
@@ -202,6 +209,11 @@ function fromWire(e: WireError): Error {
     const Class =
       e.name === "BucketNotFoundError" ? BucketNotFoundError : e.name === "EntryNotFoundError" ? EntryNotFoundError : HubApiError;
     return new Class(code as HttpErrorCode, e.message, init);
+  }
+  if (code === "FILES_FAILED" && e.failures && e.result) {
+    // Each failure's error is rebuilt from its code and message (the error objects stay in the worker).
+    const failures = e.failures.map((f) => ({ ...f, code: (f.code ?? "ERROR") as FileFailure["code"], cause: rebuilt(f) }));
+    return new TransferError(e.message, failures, { ...e.result, failed: failures });
   }
   if (e.failures) return new BatchError(e.message, e.failures);
   if (e.url !== undefined && (code === "NETWORK" || code === "TIMEOUT")) return new NetworkError(code, e.message, e.url);

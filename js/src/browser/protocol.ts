@@ -47,7 +47,10 @@ export interface WireError {
   url?: string;
   requestId?: string;
   serverCode?: string;
-  failures?: { path: string; error: string }[];
+  /** `BatchError` (path, error) and `TransferError` (with the code, and the local path when there is one). */
+  failures?: { path: string; error: string; code?: string; localPath?: string }[];
+  /** `TransferError`: the upload's result for the files that made it (its failures flattened the same way). */
+  result?: CommitResult;
 }
 
 export type FromWorker =

@@ -7,6 +7,9 @@
  * that the page's thread stayed responsive, and that no request body was a stream. Screenshots of the page
  * after each upload are kept in test-artifacts/browser/.
  *
+ * In the upload worker: a file the browser can no longer read fails alone (TransferError on the page), and
+ * stalled connections are abandoned and retried.
+ *
  * Also runs the README's browser snippet as written, in a page of its own.
  */
 import assert from "node:assert/strict";
@@ -21,6 +24,7 @@ import { listFiles } from "../../src/api/files.js";
 import { createBucket } from "../../src/api/buckets.js";
 import { xetHash } from "../../src/hash.js";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
+import { startFaultProxy } from "../helpers/faults.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
 import { seededBytes } from "../helpers/data.mjs";
 import { ROOT } from "../helpers/files.js";
@@ -238,6 +242,107 @@ test("upload page: Cancel aborts the upload in the worker and registers nothing"
   assert.equal((await listed(`buckets/${bucket}`, "run3")).size, 0);
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test("upload worker: a file the browser can no longer read (changed on disk after it was chosen) fails alone; the others arrive; the page gets a TransferError", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "xet-browser-isolate-"));
+  try {
+    const names = ["first.bin", "changed.bin", "last.bin"];
+    const bytes = names.map((_, i) => seededBytes(300_000 + i * 1000, 500 + i));
+    for (let i = 0; i < names.length; i++) await writeFile(join(dir, names[i]!), bytes[i]!);
+    await createBucket("alice/browser-uploads", { ...opts(), existOk: true });
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/examples/browser/style.css`); // any page of the origin
+    await page.evaluate(() => {
+      const input = document.createElement("input");
+      input.type = "file";
+      input.multiple = true;
+      input.id = "files";
+      document.body.append(input);
+    });
+    await page.setInputFiles(
+      "#files",
+      names.map((n) => join(dir, n)),
+    );
+    // Selected, then changed on disk: the browser no longer reads that File (its snapshot is stale).
+    await writeFile(join(dir, "changed.bin"), seededBytes(123_456, 599));
+    // A string, not a function: tsx's transform would add helpers (__name) that the page does not have.
+    const outcome = (await page.evaluate(`(async () => {
+      const { UploadWorker } = await import("/dist/web/browser.js");
+      const worker = new UploadWorker();
+      try {
+        await worker.upload({
+          repo: "buckets/alice/browser-uploads",
+          files: [...document.querySelector("#files").files].map((f) => ({ path: "run4/" + f.name, content: f })),
+          hubUrl: ${JSON.stringify(hub.url)},
+          accessToken: ${JSON.stringify(hub.users.alice.token)},
+        });
+        return { ok: true };
+      } catch (e) {
+        return {
+          ok: false,
+          name: e.name,
+          code: e.code,
+          message: e.message,
+          failures: e.failures && e.failures.map((f) => ({ path: f.path, code: f.code, causeCode: f.cause && f.cause.code })),
+          files: e.result && e.result.files,
+        };
+      } finally {
+        worker.terminate();
+      }
+    })()`)) as { ok: boolean; name?: string; code?: string; failures?: unknown[]; files?: number; message?: string };
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.name, "TransferError", outcome.message);
+    assert.equal(outcome.code, "FILES_FAILED");
+    assert.deepEqual(outcome.failures, [{ path: "run4/changed.bin", code: "READ_FAILED", causeCode: "READ_FAILED" }]);
+    assert.equal(outcome.files, 2);
+    const onHub = await listed("buckets/alice/browser-uploads", "run4");
+    assert.deepEqual([...onHub.keys()].sort(), ["run4/first.bin", "run4/last.bin"]);
+    assert.equal(onHub.get("run4/last.bin")?.xetHash, await xetHash(bytes[2]!));
+    await page.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("upload worker: stalled connections (an answer that never comes, a body that stops) are abandoned and retried", async () => {
+  await createBucket("alice/browser-uploads", { ...opts(), existOk: true });
+  const proxy = await startFaultProxy(hub.url);
+  try {
+    const headers = proxy.add({ method: "POST", path: "/v1/xorbs/", action: "stall", stallAt: "headers", times: 1 });
+    const body = proxy.add({ method: "POST", path: "/batch", action: "stall", keepBytes: 2, times: 1 });
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/examples/browser/style.css`); // any page of the origin
+    const data = seededBytes(2 * MiB, 510);
+    const t0 = Date.now();
+    const outcome = (await page.evaluate(`(async () => {
+      const { UploadWorker } = await import("/dist/web/browser.js");
+      const { seededBytes } = await import("/js/test/helpers/data.mjs");
+      const worker = new UploadWorker();
+      try {
+        const r = await worker.upload({
+          repo: "buckets/alice/browser-uploads",
+          files: [{ path: "run5/data.bin", content: new Blob([seededBytes(2 * 2 ** 20, 510)]) }],
+          hubUrl: ${JSON.stringify(proxy.url)},
+          accessToken: ${JSON.stringify(hub.users.alice.token)},
+          retry: { baseDelayMs: 20, maxDelayMs: 200, stallTimeoutMs: 500, attemptTimeoutMs: 1500 },
+        });
+        return { ok: true, files: r.files };
+      } catch (e) {
+        return { ok: false, message: e.message };
+      } finally {
+        worker.terminate();
+      }
+    })()`)) as { ok: boolean; files?: number; message?: string };
+    const elapsed = Date.now() - t0;
+    assert.deepEqual(outcome, { ok: true, files: 1 });
+    assert.deepEqual([headers.injected, body.injected], [1, 1]);
+    assert.ok(elapsed < 30_000, `abandoned the stalled attempts early (${elapsed} ms)`);
+    assert.equal((await listed("buckets/alice/browser-uploads", "run5")).get("run5/data.bin")?.xetHash, await xetHash(data));
+    await page.close();
+  } finally {
+    await proxy.close();
+  }
 });
 
 test("browser: initCore accepts a URL, a string, a Response, bytes and a compiled Module; the default finds the .wasm", async () => {
