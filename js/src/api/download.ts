@@ -356,13 +356,13 @@ export interface DownloadBucketFilesResult {
  *
  * Failures: a file whose bytes do not verify, or whose read failed for a reason a new read may cure, is
  * downloaded again, each time with a fresh reconstruction (up to `FILE_READ_ATTEMPTS` reads; two when the data
- * comes wrong in the same way twice: damaged where it is stored). A file that still
- * fails, for a reason of its own (corrupt where it is stored, gone from the CAS, a target that cannot be
- * written), fails alone: the others complete, then the call rejects with a `TransferError` (FILES_FAILED) whose
- * `failures` list the failed files and whose `result` holds the rest (when the only file failed, its own error
- * is thrown instead). A failure that is not the file's — the network still down after the retries, a refused
- * token, a full disk (`LocalFileError` NO_SPACE, naming the file) — stops the other downloads (their temporary
- * files removed) and is thrown as it is. Either way nothing partial is left, and files completed before stay.
+ * comes wrong in the same way twice: damaged where it is stored). A file that still fails, for a reason of its
+ * own (corrupt where it is stored, gone from the CAS, a target that cannot be written), fails alone: the others
+ * complete, then the call rejects with a `TransferError` (FILES_FAILED) whose `failures` list the failed files
+ * and whose `result` holds the rest (when the only file failed, its own error is thrown instead). A failure that
+ * is not the file's — the network still down after the retries, a refused token, a full disk (`LocalFileError`
+ * NO_SPACE, naming the file) — stops the other downloads (their temporary files removed) and is thrown as it is.
+ * Either way nothing partial is left, and files completed before stay.
  */
 export async function downloadBucketFiles(
   bucket: RepoDesignation,
@@ -480,7 +480,10 @@ export async function downloadFilesIsolated(
           });
           continue;
         }
-        if (err instanceof IntegrityError) err.message += ` Nothing was written to ${localPath} (an existing file there is unchanged).`;
+        if (err instanceof IntegrityError) {
+          if (attempt > 1) err.message += ` (downloaded ${attempt} times, each from a fresh reconstruction)`;
+          err.message += ` Nothing was written to ${localPath} (an existing file there is unchanged).`;
+        }
         if (err instanceof LocalFileError && err.code === "NO_SPACE")
           err.message += ` (downloading "${entry.path}"; nothing partial was left, the files downloaded before are intact)`;
         if (isSharedFailure(err)) {

@@ -10,9 +10,9 @@
  * re-queries the reconstruction and retries with the new URL; so does a fetched range whose bytes do not
  * decode (damaged in transit: fetched again, `RANGE_FETCH_ATTEMPTS` times in all, before `IntegrityError`);
  * network errors, 429 and 5xx are retried by the shared policy, also when a connection breaks or stalls in
- * the middle of a body. What a window fetches, in
- * which order, what is kept for later terms and which bytes each term produces is planned by
- * xet/window-plan.ts from the reconstruction alone; `XetReader` executes the plan.
+ * the middle of a body. What a window fetches, in which order, what is kept for later terms and which bytes
+ * each term produces is planned by xet/window-plan.ts from the reconstruction alone; `XetReader` executes the
+ * plan.
  *
  * Whole-file reads are verified: the chunk hashes, in file order, give the file hash, which must equal
  * the expected xetHash; otherwise the read ends with `IntegrityError` (code HASH_MISMATCH) after the last
