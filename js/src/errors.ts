@@ -3,6 +3,7 @@
  * `err.code` (or `instanceof`) instead of parsing messages. Messages say what went wrong and what to do.
  */
 export class XetBucketsError extends Error {
+  /** The class's name (`"XetBucketsError"`, `"HubApiError"`, …), as `Error.name`. */
   override name = "XetBucketsError";
   /** Stable, machine-readable error code (SCREAMING_SNAKE). */
   readonly code: string;
@@ -42,9 +43,11 @@ export class InvalidArgumentError extends XetBucketsError {
  */
 export class HubApiError extends XetBucketsError {
   override name = "HubApiError";
+  /** The HTTP status (404, 503, …). */
   readonly statusCode: number;
   /** The request URL without its query string (signed URLs never appear in errors). */
   readonly url: string;
+  /** The server's request id (`X-Request-Id`), to quote when reporting a problem. */
   readonly requestId: string | undefined;
   /** Parsed JSON error body, when there was one. */
   readonly data: unknown;
@@ -52,7 +55,9 @@ export class HubApiError extends XetBucketsError {
   readonly serverCode: string | undefined;
   /** Seconds the server asked to wait (Retry-After), when given. */
   readonly retryAfter: number | undefined;
+  /** Attempts made before giving up (1 when the error was not retried; see the `retry` option). */
   attempts = 1;
+  /** Time spent over all the attempts and waits, in ms. */
   elapsedMs = 0;
 
   constructor(
@@ -83,8 +88,11 @@ export class EntryNotFoundError extends HubApiError {
 /** The server could not be reached, the connection broke, or a request timed out (code NETWORK or TIMEOUT). */
 export class NetworkError extends XetBucketsError {
   override name = "NetworkError";
+  /** The request URL without its query string. */
   readonly url: string;
+  /** Attempts made before giving up (see the `retry` option). */
   attempts = 1;
+  /** Time spent over all the attempts and waits, in ms. */
   elapsedMs = 0;
   constructor(code: "NETWORK" | "TIMEOUT", message: string, url: string, options?: { cause?: unknown }) {
     super(code, message, options);
@@ -100,7 +108,13 @@ export class IntegrityError extends XetBucketsError {
 /** Some operations of a bucket batch failed (code BATCH_FAILED); `failures` lists them by path. */
 export class BatchError extends XetBucketsError {
   override name = "BatchError";
-  readonly failures: { path: string; error: string }[];
+  /** The operations that failed: the file's path and the server's message. The others were applied. */
+  readonly failures: {
+    /** The path in the bucket. */
+    path: string;
+    /** Why this operation failed. */
+    error: string;
+  }[];
   constructor(message: string, failures: { path: string; error: string }[]) {
     super("BATCH_FAILED", message);
     this.failures = failures;

@@ -1,5 +1,7 @@
 /**
  * xet-buckets: Hugging Face Storage Buckets from JavaScript, with client-side Xet deduplication.
+ *
+ * @module xet-buckets
  */
 export { xetHash, xetHashFiles, type FileHash, type HashFilesOptions } from "./hash.js";
 export { initCore, initCoreSync, type CoreInput } from "./core/index.js";

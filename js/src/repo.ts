@@ -7,7 +7,21 @@
  */
 import { InvalidArgumentError } from "./errors.js";
 
-export type BucketDesignation = { type: "bucket"; name: string } | `buckets/${string}` | `hf://buckets/${string}` | string;
+/**
+ * A bucket, as every call accepts it: `"buckets/ns/name"`, `"hf://buckets/ns/name[/path]"` (the path becomes
+ * the base of the call's paths), `{ type: "bucket", name: "ns/name" }`, or where a call says so a bare
+ * `"ns/name"`. Anything else (a model, a dataset, a malformed name) → `InvalidArgumentError`.
+ */
+export type BucketDesignation =
+  | {
+      /** Always `bucket`. */
+      type: "bucket";
+      /** `ns/name` */
+      name: string;
+    }
+  | `buckets/${string}`
+  | `hf://buckets/${string}`
+  | string;
 
 export interface BucketRef {
   namespace: string;

@@ -16,9 +16,11 @@ export type ContentSource =
 /** Default read block: large enough to amortise calls into WebAssembly, small enough to bound memory. */
 export const DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024;
 
+/** How a content source is read. */
 export interface ReadOptions {
   /** Largest block yielded (default 8 MiB). */
   blockBytes?: number;
+  /** Stops reading; the read rejects with the signal's reason. */
   abortSignal?: AbortSignal;
 }
 

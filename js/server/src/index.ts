@@ -11,6 +11,8 @@
  * // HF_ENDPOINT=hub.url, HF_TOKEN=hf_alice_token ...
  * await hub.close();
  * ```
+ *
+ * @module xet-buckets-hub
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -33,16 +35,21 @@ export type { BodyLimits } from "./context.js";
 
 /** One finished request, as reported to `onRequest` (paths never include query strings). */
 export interface RequestInfo {
+  /** The request's method. */
   method: string;
   /** Raw path (percent-encoded, without the query string). */
   path: string;
+  /** The status answered. */
   status: number;
+  /** Time from the request's arrival to the end of the answer, in ms. */
   durationMs: number;
+  /** The id the hub gave the request (its `X-Request-Id` answer header). */
   requestId: string;
   /** Request body size from `Content-Length` (0 when absent). */
   requestBytes: number;
 }
 
+/** Options of `startLocalHub` (and of the `xet-buckets-hub` command, as flags). */
 export interface LocalHubOptions {
   /**
    * Where the hub keeps its data (created if missing). Default: a new temporary directory that
@@ -111,6 +118,7 @@ export interface LocalHubOptions {
   closeTimeoutMs?: number;
 }
 
+/** A running local hub (`startLocalHub`). */
 export interface LocalHub {
   /** `http://HOST:PORT` (no trailing slash): use as `HF_ENDPOINT` / `hubUrl`. */
   url: string;
@@ -122,8 +130,11 @@ export interface LocalHub {
    * uploaded per CAS endpoint under HF_HOME/xet; a wiped store must not look like the old one).
    */
   storeId: string;
+  /** The interface it listens on. */
   host: string;
+  /** The port it listens on (the one picked, when 0 was asked). */
   port: number;
+  /** Where it keeps its data. */
   dataDir: string;
   /** The configured users (including the generated one). */
   users: HubUser[];
@@ -186,7 +197,11 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   throw new XetBucketsError("DATA_DIR_IN_USE", `could not lock the data directory ${dir}`);
 }
 
-/** Starts a local hub. Resolves once it listens. */
+/**
+ * Starts a local hub: the Hub bucket API and the Xet CAS API over a durable data directory. Resolves once it
+ * listens. Rejects with `XetBucketsError` DATA_DIR_IN_USE when another hub holds the data directory, and with
+ * the listen error (such as EADDRINUSE) when the address cannot be used.
+ */
 export async function startLocalHub(options: LocalHubOptions = {}): Promise<LocalHub> {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;

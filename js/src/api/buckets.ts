@@ -22,11 +22,22 @@ import { parseBucket, type BucketDesignation, type BucketRef } from "../repo.js"
 export type { BucketInfo } from "../hub/buckets.js";
 export type { BucketDesignation } from "../repo.js";
 
-/** Options every call accepts. */
+/**
+ * Options every call accepts: `hubUrl` (default https://huggingface.co), `accessToken` (or the deprecated
+ * `credentials`), `fetch`, `abortSignal`, `retry` (attempts, backoff, total time budget; `false` to send each
+ * request once) and `onRetry`.
+ */
 export type CommonOptions = HubCallOptions;
 
 /** @huggingface/hub's repo designation: buckets are `"buckets/ns/name"` or `{ type: "bucket", name }`. */
-export type RepoDesignation = BucketDesignation | { type: string; name: string };
+export type RepoDesignation =
+  | BucketDesignation
+  | {
+      /** The repository's type: only `bucket` is accepted (others: `InvalidArgumentError`). */
+      type: string;
+      /** `ns/name` */
+      name: string;
+    };
 
 const NOT_A_BUCKET =
   'xet-buckets handles Storage Buckets only: designate one as "buckets/ns/name", { type: "bucket", name: "ns/name" } or "hf://buckets/ns/name"; use @huggingface/hub for models, datasets and spaces';
@@ -35,6 +46,7 @@ const NOT_A_BUCKET =
  * Parses the `repo` of a call into a bucket. Models, datasets, spaces and kernels are refused with an
  * `InvalidArgumentError` that says this package handles buckets only. `allowBareId` accepts "ns/name"
  * (huggingface_hub's bucket_id, used by the Python-style functions).
+ * @internal
  */
 export function toBucket(repo: RepoDesignation, options: { allowBareId?: boolean } = {}): BucketRef {
   if (typeof repo === "object" && repo !== null && (repo as { type?: unknown }).type !== "bucket") {
@@ -54,7 +66,7 @@ export function toBucket(repo: RepoDesignation, options: { allowBareId?: boolean
   return parseBucket(repo as BucketDesignation, { allowBareId: options.allowBareId });
 }
 
-/** The Hub context of a call (validates `hubUrl` and the token). */
+/** The Hub context of a call (validates `hubUrl` and the token). @internal */
 export function contextOf(options: CommonOptions): HubContext {
   return hubContext(options);
 }
@@ -82,7 +94,12 @@ export async function createRepo(
     /** Ignored for buckets. */
     sdk?: string;
   } & CommonOptions,
-): Promise<{ repoUrl: string; id: string }> {
+): Promise<{
+  /** The bucket's page, `{hubUrl}/buckets/ns/name`. */
+  repoUrl: string;
+  /** "ns/name" */
+  id: string;
+}> {
   const bucket = toBucket(params.repo);
   if (params.files?.length) {
     throw new InvalidArgumentError("files cannot be added when a bucket is created: create it, then upload them with uploadFiles()");
@@ -130,6 +147,7 @@ export interface BucketUrl {
   url: string;
   /** The Hub URL. */
   endpoint: string;
+  /** The bucket's namespace (a user or an organization). */
   namespace: string;
   /** "ns/name" */
   bucketId: string;

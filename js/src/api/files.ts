@@ -13,6 +13,7 @@ import { contextOf, toBucket, type CommonOptions, type RepoDesignation } from ".
 
 /** An entry of listFiles (@huggingface/hub's `ListFileEntry`, with the bucket fields). */
 export interface ListFileEntry {
+  /** A file, or a folder (`directory`: listed without `recursive`, for the folders below the listed one). */
   type: "file" | "directory" | "unknown";
   /** Bytes (0 for directories). */
   size: number;
@@ -24,27 +25,73 @@ export interface ListFileEntry {
   mtime?: string;
   /** When the file was registered (ISO-8601). */
   uploadedAt?: string;
+  /** The MIME type the uploader gave, or the Hub guessed from the extension. */
   contentType?: string;
   /** Never set for buckets (kept for type compatibility). */
   oid?: string;
-  lfs?: { oid: string; size: number; pointerSize: number };
-  lastCommit?: { date: string; id: string; title: string };
+  /** Never set for buckets (repositories' LFS pointer; kept for type compatibility). */
+  lfs?: {
+    /** The LFS object's SHA-256. */
+    oid: string;
+    /** The LFS object's size in bytes. */
+    size: number;
+    /** The size of the pointer file in bytes. */
+    pointerSize: number;
+  };
+  /** Never set for buckets (repositories have commits; kept for type compatibility). */
+  lastCommit?: {
+    /** The commit's date (ISO-8601). */
+    date: string;
+    /** The commit's id. */
+    id: string;
+    /** The commit's title. */
+    title: string;
+  };
+  /** Never set for buckets (kept for type compatibility). */
   securityFileStatus?: unknown;
 }
 
 /** An entry of pathsInfo (@huggingface/hub's `PathInfo`, keeping `mtime` too). */
 export interface PathInfo {
+  /** Full path from the bucket root. */
   path: string;
+  /** `file` (pathsInfo omits folders). */
   type: string;
+  /** Bytes. */
   size: number;
+  /** Xet file id; set on every bucket file. */
   xetHash?: string;
+  /** Modification time given by the uploader (ISO-8601), when it sent one. */
   mtime?: string;
+  /** When the file was registered (ISO-8601). */
   uploadedAt?: string;
+  /** The MIME type the uploader gave, or the Hub guessed from the extension. */
   contentType?: string;
+  /** Never set for buckets (kept for type compatibility). */
   oid?: string;
-  lfs?: { oid: string; size: number; pointerSize: number };
-  lastCommit?: { id: string; title: string; date: Date };
-  securityFileStatus?: { status: string };
+  /** Never set for buckets (repositories' LFS pointer; kept for type compatibility). */
+  lfs?: {
+    /** The LFS object's SHA-256. */
+    oid: string;
+    /** The LFS object's size in bytes. */
+    size: number;
+    /** The size of the pointer file in bytes. */
+    pointerSize: number;
+  };
+  /** Never set for buckets (repositories have commits; kept for type compatibility). */
+  lastCommit?: {
+    /** The commit's id. */
+    id: string;
+    /** The commit's title. */
+    title: string;
+    /** The commit's date. */
+    date: Date;
+  };
+  /** Never set for buckets (kept for type compatibility). */
+  securityFileStatus?: {
+    /** The scan's status. */
+    status: string;
+  };
 }
 
 function withBase(bucket: BucketRef, path: string | undefined): string {
@@ -60,7 +107,7 @@ function toEntry(e: BucketTreeEntry): ListFileEntry {
   return out;
 }
 
-/** ISO-8601 → ms since the epoch (undefined when absent or unparseable). */
+/** ISO-8601 → ms since the epoch (undefined when absent or unparseable). @internal */
 export function parseTime(iso: unknown): number | undefined {
   if (typeof iso !== "string") return undefined;
   const t = Date.parse(iso);
@@ -118,7 +165,9 @@ export async function fileExists(
   return (await headResolve(contextOf(params), bucket, path, { signal: params.abortSignal, anyNotFound: true })) !== null;
 }
 
+/** How to read a file stored with Xet: its hash and where to get a read token. */
 export interface XetFileInfo {
+  /** The file's Xet hash (its `xetHash`: 64 hex digits). */
   hash: string;
   /** The read-token URL (`Link rel="xet-auth"`). */
   refreshUrl: URL;
@@ -126,9 +175,13 @@ export interface XetFileInfo {
   reconstructionUrl?: URL;
 }
 
+/** What `fileDownloadInfo` returns (@huggingface/hub's type). */
 export interface FileDownloadInfoOutput {
+  /** The file's size in bytes. */
   size: number;
+  /** The file's ETag (its Xet hash, quoted, for bucket files). */
   etag: string;
+  /** Set when the file is stored with Xet (every bucket file). */
   xet?: XetFileInfo;
   /** The resolve URL. */
   url: string;
@@ -166,12 +219,17 @@ export async function fileDownloadInfo(
 
 /** huggingface_hub's `BucketFileMetadata`, camelCased, with the other resolve headers. */
 export interface BucketFileMetadata {
+  /** The file's size in bytes. */
   size: number;
+  /** The file's Xet hash (64 hex digits). */
   xetHash: string;
+  /** The file's ETag (`X-Linked-Etag` / `ETag`). */
   etag: string;
+  /** The file's MIME type, when the Hub sent one. */
   contentType: string | undefined;
   /** The read-token URL. */
   refreshUrl: string;
+  /** The reconstruction URL (`Link rel="xet-reconstruction-info"`), when the Hub sent one. */
   reconstructionUrl: string | undefined;
   /** The resolve URL. */
   url: string;
@@ -253,19 +311,27 @@ export async function deleteFiles(
 // Server-side copies
 // ---------------------------------------------------------------------------------------------
 
+/** The source of a server-side copy: a file (or folder, for copyFolder) of a bucket. */
 export interface CopySource {
-  /** A bucket. (Repository sources are not supported by this package yet.) */
+  /** A bucket. (Repository sources are not supported by this package yet: `InvalidArgumentError`.) */
   repo: RepoDesignation;
+  /** The path in the source bucket. */
   path: string;
   /** Ignored for buckets. */
   revision?: string;
 }
+/** Where a server-side copy goes: a path in a bucket. */
 export interface CopyDestination {
+  /** The destination bucket. */
   repo: BucketDesignation;
+  /** The path in the destination bucket (an existing file there is replaced). */
   path: string;
 }
+/** One file of `copyFiles`. */
 export interface CopyFilesEntry {
+  /** The file to copy. */
   source: CopySource;
+  /** Its path in the destination bucket. */
   destinationPath: string;
 }
 /**
@@ -273,9 +339,13 @@ export interface CopyFilesEntry {
  * to bucket copies are server-side, so the …Iter functions of this package never yield one today.
  */
 export interface CopyProgressEvent {
+  /** The event's kind. */
   event: "fileDownloaded";
+  /** The file downloaded. */
   path: string;
+  /** Files downloaded so far. */
   downloaded: number;
+  /** Files to download. */
   total: number;
 }
 
@@ -328,6 +398,7 @@ export function copyFile(params: { source: CopySource; destination: CopyDestinat
   });
 }
 
+/** `copyFile` as a generator of progress events (@huggingface/hub's form; bucket copies yield none). */
 export function copyFileIter(
   params: { source: CopySource; destination: CopyDestination } & CommonOptions,
 ): AsyncGenerator<CopyProgressEvent, undefined> {
@@ -350,6 +421,7 @@ export async function copyFiles(params: { destination: BucketDesignation; files:
   return undefined;
 }
 
+/** `copyFiles` as a generator of progress events (@huggingface/hub's form; bucket copies yield none). */
 export async function* copyFilesIter(
   params: { destination: BucketDesignation; files: CopyFilesEntry[] } & CommonOptions,
 ): AsyncGenerator<CopyProgressEvent, undefined> {
@@ -406,6 +478,7 @@ export async function copyFolder(
   return undefined;
 }
 
+/** `copyFolder` as a generator of progress events (@huggingface/hub's form; bucket copies yield none). */
 export async function* copyFolderIter(
   params: {
     source: Omit<CopySource, "path"> & { path?: string };

@@ -19,6 +19,7 @@
 import { isXorbHash, stampMismatch, type ResumeState, type ResumeStore } from "../resume-state.js";
 import { resumeStamp } from "../xet/resume.js";
 
+/** Options of `indexedDbResumeStore`. */
 export interface IndexedDbResumeOptions {
   /** Database name (default `xet-buckets-resume`). */
   dbName?: string;

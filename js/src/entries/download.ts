@@ -1,6 +1,8 @@
 /**
  * `xet-buckets/download`: reading buckets without the upload pipeline: listing, metadata, and downloads
  * (reconstruction from the CAS, verified chunk by chunk).
+ *
+ * @module xet-buckets/download
  */
 export { initCore, initCoreSync, type CoreInput } from "../core/index.js";
 export * from "../api/download.js";

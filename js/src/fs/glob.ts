@@ -11,7 +11,7 @@
  * huggingface_hub's fnmatch rules instead, where `*` also matches `/`: see sync/filters.ts.)
  */
 
-/** True when `s` contains a glob character (`*`, `?` or `[`). */
+/** True when `s` contains a glob character (`*`, `?` or `[`). @internal */
 export function hasMagic(s: string): boolean {
   return /[*?[]/.test(s);
 }
@@ -60,7 +60,7 @@ function segmentToRe(seg: string): string {
   return re;
 }
 
-/** Compiles a glob (a "/"-separated pattern, relative to some root) into an anchored RegExp. */
+/** Compiles a glob (a "/"-separated pattern, relative to some root) into an anchored RegExp. @internal */
 export function globToRegExp(pattern: string): RegExp {
   const segs = pattern.split("/");
   let re = "";

@@ -13,9 +13,10 @@
  */
 import { InvalidArgumentError } from "../errors.js";
 
+/** @internal */
 export type FilterRule = ["+" | "-", string];
 
-/** Translates an fnmatch pattern into an anchored regular expression (as Python's fnmatch.translate). */
+/** Translates an fnmatch pattern into an anchored regular expression (as Python's fnmatch.translate). @internal */
 export function fnmatchToRegExp(pattern: string): RegExp {
   let re = "";
   for (let i = 0; i < pattern.length;) {
@@ -55,7 +56,7 @@ function normalize(p: string): string {
   return p.replace(/\\/g, "/");
 }
 
-/** Parses the text of a filter file (`--filter-from`). */
+/** Parses the text of a filter file (`--filter-from`). @internal */
 export function parseFilterRules(text: string): FilterRule[] {
   const rules: FilterRule[] = [];
   for (const raw of text.split(/\r?\n/)) {
@@ -68,6 +69,7 @@ export function parseFilterRules(text: string): FilterRule[] {
   return rules;
 }
 
+/** @internal */
 export interface FilterOptions {
   include?: string[];
   exclude?: string[];
@@ -75,6 +77,7 @@ export interface FilterOptions {
   filterRules?: FilterRule[];
 }
 
+/** @internal */
 export class FilterMatcher {
   readonly #rules: [boolean, RegExp][];
   readonly #exclude: RegExp[];

@@ -44,12 +44,38 @@ import {
 export * from "./plan.js";
 export { FilterMatcher, fnmatchToRegExp, parseFilterRules, type FilterRule, type FilterOptions } from "./filters.js";
 
+/** What `onEvent` is told while a sync runs: its plan, then its transfers, deletes and warnings. */
 export type SyncEvent =
-  | { type: "plan"; summary: SyncSummary }
-  | { type: "upload"; event: UploadProgressEvent }
-  | { type: "download"; progress: DownloadProgress }
-  | { type: "delete"; path: string }
-  | { type: "warning"; message: string };
+  | {
+      /** The plan is computed. */
+      type: "plan";
+      /** Its counts. */
+      summary: SyncSummary;
+    }
+  | {
+      /** Upload progress (the upload direction). */
+      type: "upload";
+      /** The upload's event, as `uploadFilesWithProgress` yields it. */
+      event: UploadProgressEvent;
+    }
+  | {
+      /** Download progress (the download direction). */
+      type: "download";
+      /** The file's progress. */
+      progress: DownloadProgress;
+    }
+  | {
+      /** A file was deleted (local file, or bucket path). */
+      type: "delete";
+      /** Its path relative to the destination root. */
+      path: string;
+    }
+  | {
+      /** Something the caller should know (an ignored resume state, deletes left out…). */
+      type: "warning";
+      /** What happened. */
+      message: string;
+    };
 
 export interface SyncOptions extends HubCallOptions, UploadTuning {
   /** Delete destination files absent from the source (default false). */
@@ -64,6 +90,7 @@ export interface SyncOptions extends HubCallOptions, UploadTuning {
   ignoreExisting?: boolean;
   /** fnmatch patterns (`*` also matches `/`), matched against paths relative to the roots. */
   include?: string[];
+  /** fnmatch patterns of paths to leave out (both sides: an excluded path is never deleted). */
   exclude?: string[];
   /** Path of a filter file: `+ pattern`, `- pattern`, bare patterns include; first match wins. */
   filterFrom?: string;
@@ -86,11 +113,15 @@ export interface SyncOptions extends HubCallOptions, UploadTuning {
   resumeStore?: ResumeStore;
   /** Downloads: fsync each file before it is renamed over its target (default false; see `downloadBucketFiles`). */
   fsync?: boolean;
+  /** Called with the plan, then with progress, deletes and warnings as the sync runs. */
   onEvent?: (e: SyncEvent) => void;
 }
 
+/** What `syncBucket` did (or, for `dryRun` / `plan`, would do). */
 export interface SyncResult {
+  /** The plan: one operation per path, skips included. */
   plan: SyncPlan;
+  /** The plan's counts. */
   summary: SyncSummary;
   /** The plan as JSONL (the `--plan` / `--dry-run` format). */
   planText: string;
@@ -98,10 +129,18 @@ export interface SyncResult {
   executed: boolean;
   /** The upload's dedup report (upload direction, when something was uploaded or deleted). */
   upload?: CommitResult;
+  /** Files downloaded (download direction). */
   downloaded: number;
+  /** Files deleted at the destination. */
   deleted: number;
   /** Local entries that could not be read (never skipped silently). */
-  problems: { path: string; error: string }[];
+  problems: {
+    /** The entry's path. */
+    path: string;
+    /** Why it could not be read. */
+    error: string;
+  }[];
+  /** Warnings, also sent to `onEvent` (deletes left out because of `problems`…). */
   warnings: string[];
 }
 
@@ -215,6 +254,17 @@ async function listRemote(
   return out;
 }
 
+/**
+ * Syncs a local directory and a bucket folder, in the direction given: `syncBucket("./run",
+ * "hf://buckets/ns/name/run")` uploads, `syncBucket("hf://buckets/ns/name/run", "./run")` downloads (Node,
+ * Deno, Bun). A path present on both sides is transferred when the sizes differ or the source is newer by
+ * more than 1 s (see `SyncOptions` for the other rules); downloads get the remote mtime, so a second sync is a
+ * no-op. With `apply`, runs a saved plan (`source` and `dest` undefined).
+ *
+ * Throws `InvalidArgumentError` for bad arguments (two local or two remote sides, conflicting options, a
+ * source that is not a directory, an unreadable plan or filter file), `SyncRefusedError` when a delete guard
+ * refuses (before anything runs), and the errors of the uploads and downloads.
+ */
 export async function syncBucket(source: string | undefined, dest: string | undefined, options: SyncOptions = {}): Promise<SyncResult> {
   const files = localFilesFor("syncBucket");
   const warnings: string[] = [];

@@ -11,42 +11,61 @@
  */
 import { InvalidArgumentError } from "../errors.js";
 
+/** @internal */
 export const SYNC_TIME_WINDOW_MS = 1000;
 
+/** What a sync does with one path. */
 export type SyncAction = "upload" | "download" | "delete" | "skip";
 
+/** One line of a sync plan (field names as in `hf buckets sync --plan`'s JSONL). */
 export interface SyncOperation {
+  /** What is done with the path. */
   action: SyncAction;
   /** Path relative to the source / destination roots, "/"-separated. */
   path: string;
+  /** Why, in huggingface_hub's words ("new file", "size differs", "identical", …). */
   reason: string;
+  /** The file's size in bytes (transfers). */
   size?: number;
   /** ISO-8601 with "+00:00", as Python's isoformat() */
   local_mtime?: string;
+  /** The bucket file's mtime, in the same format. */
   remote_mtime?: string;
 }
 
+/** The counts of a plan. */
 export interface SyncSummary {
+  /** Files to upload. */
   uploads: number;
+  /** Files to download. */
   downloads: number;
+  /** Files to delete at the destination. */
   deletes: number;
+  /** Paths left as they are. */
   skips: number;
+  /** Bytes to transfer. */
   total_size: number;
 }
 
+/** A sync plan: what `syncBucket` computed, as `hf buckets sync --plan` writes it. */
 export interface SyncPlan {
+  /** The source: a local directory (absolute) or `hf://buckets/ns/name[/prefix]`. */
   source: string;
+  /** The destination, in the same forms. */
   dest: string;
+  /** When the plan was computed (ISO-8601). */
   timestamp: string;
+  /** One operation per path, in path order. */
   operations: SyncOperation[];
 }
 
-/** A file as seen on one side: size and mtime in ms. */
+/** A file as seen on one side: size and mtime in ms. @internal */
 export interface SideFile {
   size: number;
   mtimeMs: number;
 }
 
+/** @internal */
 export interface CompareOptions {
   delete?: boolean;
   ignoreTimes?: boolean;
@@ -55,7 +74,7 @@ export interface CompareOptions {
   ignoreExisting?: boolean;
 }
 
-/** Python's `datetime.fromtimestamp(ms / 1000, tz=utc).isoformat()`: microseconds only when non-zero. */
+/** Python's `datetime.fromtimestamp(ms / 1000, tz=utc).isoformat()`: microseconds only when non-zero. @internal */
 export function isoFromMs(ms: number): string {
   const totalMicros = Math.round(ms * 1000);
   const secs = Math.floor(totalMicros / 1e6);
@@ -64,10 +83,12 @@ export function isoFromMs(ms: number): string {
   return `${base}${micros ? "." + String(micros).padStart(6, "0") : ""}+00:00`;
 }
 
+/** @internal */
 export function nowIso(): string {
   return isoFromMs(Date.now());
 }
 
+/** @internal */
 export function summarize(plan: SyncPlan): SyncSummary {
   const s: SyncSummary = { uploads: 0, downloads: 0, deletes: 0, skips: 0, total_size: 0 };
   for (const op of plan.operations) {
@@ -83,6 +104,7 @@ export function summarize(plan: SyncPlan): SyncSummary {
 /**
  * Computes the operations for one direction from the two listings (already filtered). `source` and `dest`
  * map relative paths to sizes and mtimes. Paths are processed in sorted order, like Python.
+ * @internal
  */
 export function compareListings(
   direction: "upload" | "download",
@@ -137,7 +159,7 @@ export function compareListings(
   return ops;
 }
 
-/** Python sorts str by code point; JS sorts by UTF-16 unit. Compare by code point to match. */
+/** Python sorts str by code point; JS sorts by UTF-16 unit. Compare by code point to match. @internal */
 export function comparePaths(a: string, b: string): number {
   const x = [...a];
   const y = [...b];
@@ -148,7 +170,7 @@ export function comparePaths(a: string, b: string): number {
   return x.length - y.length;
 }
 
-/** JSON with Python's default separators (", " and ": ") and ASCII escapes, as json.dumps writes it. */
+/** JSON with Python's default separators (", " and ": ") and ASCII escapes, as json.dumps writes it. @internal */
 export function pyJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(pyJson).join(", ")}]`;
   if (value !== null && typeof value === "object") {
@@ -163,7 +185,7 @@ export function pyJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Serializes a plan as JSONL (header line, then one line per operation), like `hf buckets sync --plan`. */
+/** Serializes a plan as JSONL (header line, then one line per operation), like `hf buckets sync --plan`. @internal */
 export function serializePlan(plan: SyncPlan): string {
   const lines = [pyJson({ type: "header", source: plan.source, dest: plan.dest, timestamp: plan.timestamp, summary: summarize(plan) })];
   for (const op of plan.operations) {
@@ -176,7 +198,7 @@ export function serializePlan(plan: SyncPlan): string {
   return lines.join("\n") + "\n";
 }
 
-/** Parses a JSONL plan (ours or Python's). Lines whose `type` is not "operation" after the header are skipped. */
+/** Parses a JSONL plan (ours or Python's). Lines whose `type` is not "operation" after the header are skipped. @internal */
 export function parsePlan(text: string): SyncPlan {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
   if (lines.length === 0) throw new InvalidArgumentError("empty plan file");
@@ -213,6 +235,7 @@ export function parsePlan(text: string): SyncPlan {
 /**
  * Rejects relative paths that would escape the root they are joined to (absolute, "..", empty segments,
  * NUL, backslashes), as Python's `_validate_relative_filename`.
+ * @internal
  */
 export function checkRelativePath(path: string): string {
   if (!path || path.startsWith("/") || /^[A-Za-z]:/.test(path) || path.includes("\0") || path.includes("\\")) {

@@ -493,6 +493,7 @@ async function fetchRanges(
 // The reader
 // ---------------------------------------------------------------------------------------------
 
+/** A file to read: its Xet hash, size and path (for messages). @internal */
 export interface XetFileRef {
   /** The file's xetHash. */
   hash: string;
@@ -529,6 +530,7 @@ function startUnit(f: PlannedFetch): Unit {
 /**
  * Reads files through one CAS client. Share one reader (and its limiter) between the files of a call
  * so that their fetches share the memory budget.
+ * @internal
  */
 export class XetReader {
   readonly cas: CasClient;

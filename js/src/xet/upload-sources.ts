@@ -29,6 +29,7 @@ export interface UploadItem {
 
 /** A range of the original content replaced by new content (@huggingface/hub's `CommitEditFile` edits). */
 export interface ContentEdit {
+  /** The bytes that replace the range (any length). */
   content: Blob;
   /** Start of the replaced range in the original (inclusive). */
   start: number;
@@ -139,7 +140,22 @@ export function splicedSource(original: Blob, edits: ContentEdit[]): { source: A
 
 /** What `uploadFiles` accepts for each file (the @huggingface/hub shapes, plus any `ContentSource` as content). */
 export type UploadFileInput =
-  URL | File | { path: string; content: ContentSource } | { path: string; originalContent: Blob; edits: ContentEdit[] };
+  | URL
+  | File
+  | {
+      /** The file's path in the bucket. */
+      path: string;
+      /** The content: bytes, a Blob/File, a stream, an (async) iterable of bytes, a local path or a `file:` URL. */
+      content: ContentSource;
+    }
+  | {
+      /** The file's path in the bucket. */
+      path: string;
+      /** The content the edits apply to. */
+      originalContent: Blob;
+      /** Ranges of `originalContent` replaced, in order and not overlapping. */
+      edits: ContentEdit[];
+    };
 
 export interface ResolveOptions {
   /** Prefix joined before every destination path (from an `hf://buckets/ns/name/prefix` designation). */
@@ -356,7 +372,7 @@ const MIME: Record<string, string> = {
   mov: "video/quicktime",
 };
 
-/** MIME type from a path's extension (a small table of common types); undefined when unknown. */
+/** MIME type from a path's extension (a small table of common types); undefined when unknown. @internal */
 export function guessContentType(path: string): string | undefined {
   const base = path.slice(path.lastIndexOf("/") + 1);
   const dot = base.lastIndexOf(".");
