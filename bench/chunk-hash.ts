@@ -19,7 +19,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { initCore, XetHasher } from "../js/src/core/index.js";
-import { BENCH_DATA, ROOT, ensureDir, median, randomBytes, table, writeSection } from "./lib/report.js";
+import { seededBytes } from "../js/test/helpers/data.mjs";
+import { BENCH_DATA, ROOT, ensureDir, median, table, writeSection } from "./lib/report.js";
 
 const { values } = parseArgs({ options: { mib: { type: "string", default: "256" }, rounds: { type: "string", default: "5" } } });
 const MIB = Number(values.mib);
@@ -28,7 +29,7 @@ const BLOCK = 8 * 1024 * 1024;
 const PYTHON = join(ROOT, ".venv", "bin", "python");
 
 const file = join(ensureDir(BENCH_DATA), `random-${MIB}MiB.bin`);
-if (!existsSync(file)) writeFileSync(file, randomBytes(MIB * 1024 * 1024, 1));
+if (!existsSync(file)) writeFileSync(file, seededBytes(MIB * 1024 * 1024, 1));
 const data = new Uint8Array(readFileSync(file));
 
 interface Run {

@@ -17,13 +17,13 @@
  *
  * Data (generated once under bench-data/, AES-128-CTR keystreams: incompressible, no duplicates).
  */
-import { createCipheriv, createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BENCH_DATA, ensureDir, median, table, writeSection } from "./lib/report.js";
 import { BenchHub, MiB, nodeRun, nodeUpload, pythonRun, type BenchFile, type Run } from "./lib/upload-harness.js";
+import { seededStream } from "../js/test/helpers/data.mjs";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "5" }, "skip-4gib": { type: "boolean", default: false } } });
 const ROUNDS = Number(values.rounds);
@@ -31,18 +31,11 @@ const GiB = 1024 * MiB;
 
 // ------------------------------------------------------------------------------------------- data
 
-function keystream(seed: string): (n: number) => Buffer {
-  const key = createHash("sha256").update(seed).digest().subarray(0, 16);
-  const c = createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
-  const zeros = Buffer.alloc(64 * MiB);
-  return (n) => c.update(zeros.subarray(0, n));
-}
-
-/** Writes `size` bytes of the keystream `seed` to `path` unless it is there already (with `edit` applied). */
-function generate(path: string, size: number, seed: string, edit?: (block: Buffer, off: number) => void): void {
+/** Writes `size` bytes of the test data stream `seed` to `path` unless it is there already (with `edit` applied). */
+function generate(path: string, size: number, seed: string, edit?: (block: Uint8Array, off: number) => void): void {
   if (existsSync(path) && statSync(path).size === size) return;
   process.stderr.write(`generating ${path}\n`);
-  const ks = keystream(seed);
+  const ks = seededStream(seed);
   const fd = openSync(path, "w");
   for (let off = 0; off < size; off += 64 * MiB) {
     const block = ks(Math.min(64 * MiB, size - off));
@@ -58,7 +51,7 @@ const BIG = join(SET, "big.bin");
 generate(BIG, 512 * MiB, "throughput big v1");
 const smalls: BenchFile[] = [];
 {
-  const ks = keystream("throughput small files");
+  const ks = seededStream("throughput small files");
   for (let i = 0; i < 512; i++) {
     const name = `small/${String(i).padStart(4, "0")}.bin`;
     const file = join(SET, name);
@@ -77,14 +70,14 @@ const SET_BYTES = SET_FILES.reduce((a, f) => a + statSync(f.file).size, 0);
 // Version 2 of big.bin: 10 % of its bytes replaced in 4 regions (at 15, 40, 65 and 90 %).
 const BIG_V2 = join(BENCH_DATA, "set-1GiB-big-v2.bin");
 {
-  const edits = keystream("throughput big v2 edits");
+  const edits = seededStream("throughput big v2 edits");
   const regionLen = Math.round((512 * MiB * 0.1) / 4);
   const starts = [0.15, 0.4, 0.65, 0.9].map((f) => Math.round(512 * MiB * f));
   generate(BIG_V2, 512 * MiB, "throughput big v1", (block, off) => {
     for (const start of starts) {
       const a = Math.max(start, off);
       const b = Math.min(start + regionLen, off + block.length);
-      if (a < b) edits(b - a).copy(block, a - off);
+      if (a < b) block.set(edits(b - a), a - off);
     }
   });
 }
@@ -307,7 +300,7 @@ const mustShow = [
 ];
 
 const body = `Ratios from this one run (${ROUNDS} interleaved rounds, medians; every client in its own child process, the
-local hub in the benchmark's process on the same ${defaultWorkers()} cores). Data: seeded AES-CTR keystreams (incompressible, no duplicates).
+local hub in the benchmark's process on the same ${defaultWorkers()} cores). Data: seeded pseudo-random streams (js/test/helpers/data.mjs: incompressible, no duplicates).
 
 ${table(["must show", "measured", "result"], mustShow)}
 

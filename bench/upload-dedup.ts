@@ -11,31 +11,24 @@
  * @huggingface/hub 2.17.5 `uploadFiles`, each against a fresh local hub. Writes the "upload-dedup" section
  * of BENCHMARKS.md.
  */
-import { createCipheriv, createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BENCH_DATA, ensureDir, table, writeSection } from "./lib/report.js";
 import { BenchHub, MiB, nodeUpload, pythonUpload, type Run } from "./lib/upload-harness.js";
+import { seededStream } from "../js/test/helpers/data.mjs";
 
 const { values } = parseArgs({ options: { mib: { type: "string", default: "128" } } });
 const SIZE = Number(values.mib) * MiB;
 const REGIONS = [0.15, 0.4, 0.65, 0.9];
 const REGION_LEN = Math.round((SIZE * 0.1) / REGIONS.length);
 
-/** Seeded random bytes without repeats (AES-128-CTR keystream). */
-function keystream(seed: string): (n: number) => Buffer {
-  const key = createHash("sha256").update(seed).digest().subarray(0, 16);
-  const c = createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
-  return (n) => c.update(Buffer.alloc(n));
-}
-
 const v1 = join(ensureDir(BENCH_DATA), `ckpt-${values.mib}MiB-v1.bin`);
 const v2 = join(BENCH_DATA, `ckpt-${values.mib}MiB-v2.bin`);
 if (!existsSync(v1) || !existsSync(v2) || statSync(v1).size !== SIZE || statSync(v2).size !== SIZE) {
   process.stderr.write(`generating ${v1} and ${v2}\n`);
-  const base = keystream("checkpoint v1");
-  const edits = keystream("checkpoint v2 edits");
+  const base = seededStream("checkpoint v1");
+  const edits = seededStream("checkpoint v2 edits");
   const f1 = openSync(v1, "w");
   const f2 = openSync(v2, "w");
   const BLOCK = 8 * MiB;
@@ -47,7 +40,7 @@ if (!existsSync(v1) || !existsSync(v2) || statSync(v1).size !== SIZE || statSync
       const start = Math.round(SIZE * f);
       const a = Math.max(start, off);
       const b = Math.min(start + REGION_LEN, off + n);
-      if (a < b) edits(b - a).copy(block, a - off);
+      if (a < b) block.set(edits(b - a), a - off);
     }
     writeSync(f2, block);
   }

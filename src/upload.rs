@@ -840,8 +840,22 @@ impl UploadSession {
     /// Finishes the open file: ends its input, resolves every pending chunk (outstanding
     /// queries of this file count as misses), and records the file for the next shard.
     pub fn finish_file(&mut self) -> Result<FileResult> {
+        self.finish_file_with_sha256(None)
+    }
+
+    /// [`UploadSession::finish_file`] with the file's SHA-256 computed by the caller, for files
+    /// whose chunks were prepared elsewhere ([`UploadSession::push_chunks`] with external records
+    /// never sees the bytes). It is stored in the shard like one computed here. A file opened
+    /// with `start_file(true)` computes its own: giving one too is an error.
+    pub fn finish_file_with_sha256(&mut self, sha256: Option<[u8; 32]>) -> Result<FileResult> {
         if self.file.is_none() {
             return err(ErrorKind::InvalidState, "finishFile: no file is open");
+        }
+        if sha256.is_some() && self.file.as_ref().is_some_and(|f| f.sha256.is_some()) {
+            return err(
+                ErrorKind::InvalidState,
+                "finishFile: the file computes its SHA-256 (startFile(true)); do not give one",
+            );
         }
         self.end_input()?;
         self.resolve_inner(true);
@@ -851,10 +865,13 @@ impl UploadSession {
         let chunk_count = f.hash.chunk_count();
         let size = f.hash.byte_count();
         let hash = f.hash.finish();
-        let sha = f.sha256.map(|s| {
-            let d: [u8; 32] = s.finalize().into();
-            d
-        });
+        let sha = f
+            .sha256
+            .map(|s| {
+                let d: [u8; 32] = s.finalize().into();
+                d
+            })
+            .or(sha256);
         self.shard_files.push(FinishedFile {
             hash,
             terms: f.terms.finish(),

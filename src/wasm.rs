@@ -239,6 +239,26 @@ fn parse_hash(hex: &str) -> JsResult<MerkleHash> {
     MerkleHash::from_hex(hex).map_err(js_error)
 }
 
+/// A SHA-256 digest from plain hex (64 digits, as usually printed).
+fn parse_sha256(hex: &str) -> JsResult<[u8; 32]> {
+    let b = hex.as_bytes();
+    if b.len() != 64 {
+        return Err(invalid(format!(
+            "a SHA-256 is 64 hexadecimal digits, got {} characters",
+            hex.chars().count()
+        )));
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in b.chunks_exact(2).enumerate() {
+        let digit = |c: u8| (c as char).to_digit(16);
+        match (digit(pair[0]), digit(pair[1])) {
+            (Some(h), Some(l)) => out[i] = (h * 16 + l) as u8,
+            _ => return Err(invalid("a SHA-256 is 64 hexadecimal digits".to_string())),
+        }
+    }
+    Ok(out)
+}
+
 fn unpack_hashes(packed: &[u8]) -> JsResult<Vec<MerkleHash>> {
     if packed.len() % 32 != 0 {
         return Err(invalid(format!(
@@ -819,11 +839,19 @@ impl WasmUploadSession {
         self.inner.outstanding_queries() as u32
     }
 
-    /// Finishes the open file.
+    /// Finishes the open file; `sha256` (plain hex) is the file's SHA-256 computed by the caller,
+    /// stored in the shard (files whose chunks were prepared elsewhere).
     #[wasm_bindgen(js_name = finishFile)]
-    pub fn finish_file(&mut self) -> JsResult<Ts<FileResult>> {
+    pub fn finish_file(&mut self, sha256: Option<String>) -> JsResult<Ts<FileResult>> {
         self.reuse_buffer();
-        let r = self.inner.finish_file().map_err(js_error)?;
+        let given = match sha256 {
+            None => None,
+            Some(h) => Some(parse_sha256(&h)?),
+        };
+        let r = self
+            .inner
+            .finish_file_with_sha256(given)
+            .map_err(js_error)?;
         to_js(&FileResult {
             hash: r.hash,
             size: r.size as f64,
@@ -960,6 +988,36 @@ impl WasmFileHashBuilder {
     /// The file hash; resets the builder.
     pub fn finish(&mut self) -> String {
         std::mem::take(&mut self.inner).finish().to_hex()
+    }
+}
+
+/// An incremental SHA-256, for runtimes without a native one (browsers, edge): the SHA-256 of
+/// files committed to Git-backed repositories (their LFS pointers).
+#[wasm_bindgen(js_name = Sha256Hasher)]
+#[derive(Default)]
+pub struct WasmSha256Hasher {
+    inner: sha2::Sha256,
+}
+
+#[wasm_bindgen(js_class = Sha256Hasher)]
+impl WasmSha256Hasher {
+    /// An empty hasher.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> WasmSha256Hasher {
+        WasmSha256Hasher::default()
+    }
+
+    /// Adds bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        use sha2::Digest;
+        self.inner.update(data);
+    }
+
+    /// The digest as plain hex; resets the hasher.
+    pub fn finish(&mut self) -> String {
+        use sha2::Digest;
+        let d: [u8; 32] = std::mem::take(&mut self.inner).finalize().into();
+        to_plain_hex(&d)
     }
 }
 

@@ -162,6 +162,63 @@ fn sha256_is_reported_and_stored() {
     );
 }
 
+#[test]
+fn sha256_given_by_the_caller_is_stored_like_a_computed_one() {
+    use xet_core::{prepare_segment, ChunkCompressor, SegmentSpec};
+    let data = text(300_000);
+    // In-session bytes computing the SHA-256: the reference.
+    let mut a = UploadSession::new(UploadOptions::default()).unwrap();
+    a.start_file(true).unwrap();
+    a.push(&data).unwrap();
+    let ra = a.finish_file().unwrap();
+    a.flush_xorb();
+    let shard_a = a.take_shard().unwrap().unwrap();
+    // External records (the bytes never reach the session), the SHA-256 computed by the caller.
+    let mut b = UploadSession::new(UploadOptions::default()).unwrap();
+    let seg = prepare_segment(
+        &data,
+        SegmentSpec::last(0),
+        Some(CompressionPolicy::Best),
+        &mut ChunkCompressor::new(),
+    )
+    .unwrap();
+    b.start_file(false).unwrap();
+    let mut prev = 0;
+    let chunks = (0..seg.len())
+        .map(|i| {
+            let end = seg.chunk_end(i);
+            let c =
+                PreparedChunk::external(seg.hash(i), (end - prev) as u32, seg.record_len(i) as u32);
+            prev = end;
+            c
+        })
+        .collect::<Vec<_>>();
+    b.push_chunks(chunks).unwrap();
+    let mut digest = [0u8; 32];
+    let hex = sha256_hex(&data);
+    for (i, d) in digest.iter_mut().enumerate() {
+        *d = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    let rb = b.finish_file_with_sha256(Some(digest)).unwrap();
+    assert_eq!(rb.sha256, ra.sha256);
+    assert_eq!(rb.hash, ra.hash);
+    b.flush_xorb();
+    let shard_b = b.take_shard().unwrap().unwrap();
+    assert_eq!(
+        parse_shard(&shard_b).unwrap().files[0].sha256,
+        parse_shard(&shard_a).unwrap().files[0].sha256
+    );
+    assert_eq!(shard_b, shard_a, "the same shard bytes");
+    // A file computing its own SHA-256 takes no other.
+    let mut c = UploadSession::new(UploadOptions::default()).unwrap();
+    c.start_file(true).unwrap();
+    c.push(b"abc").unwrap();
+    assert_eq!(
+        c.finish_file_with_sha256(Some(digest)).unwrap_err().kind,
+        ErrorKind::InvalidState
+    );
+}
+
 /// A deterministic test corpus: random data with repeated blocks (local dedup) and text.
 fn corpus(seed: u64, len: usize) -> Vec<u8> {
     let mut rng = Rng(seed);

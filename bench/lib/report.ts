@@ -48,31 +48,3 @@ export function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
-
-/** Deterministic pseudo-random bytes (xorshift128+; fast, seeded), for reproducible benchmark inputs. */
-export function randomBytes(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(n);
-  const words = new Uint32Array(out.buffer, 0, n >>> 2);
-  let s0 = (seed * 0x9e3779b9) >>> 0 || 1;
-  let s1 = (seed ^ 0x85ebca6b) >>> 0 || 2;
-  let s2 = 0xc2b2ae35 ^ seed;
-  let s3 = 0x27d4eb2f;
-  for (let i = 0; i < words.length; i++) {
-    // xoshiro128** core
-    const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
-    const t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = rotl(s3, 11);
-    words[i] = r;
-  }
-  for (let i = words.length * 4; i < n; i++) out[i] = (i * 131 + seed) & 0xff;
-  return out;
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
-}

@@ -1,14 +1,151 @@
 /**
- * Every error this package throws is a `XetBucketsError` with a stable `code`, so callers can branch on
- * `err.code` (or `instanceof`) instead of parsing messages. Messages say what went wrong and what to do.
+ * Every error this package throws is a `XetBucketsError` with a stable `code` (an `ErrorCode`), so callers can
+ * branch on `err.code` (or `instanceof`) instead of parsing messages. Messages say what went wrong and what
+ * to do. Errors of the platform or of libraries (fetch's TypeError, file-system errors, JSON's SyntaxError,
+ * IndexedDB's DOMExceptions) are converted where they could escape, and kept as the `cause`.
+ *
+ * Two exceptions, both the caller's own:
+ * - Abort: when the `abortSignal` the caller gave is aborted, the call rejects with the signal's `reason`
+ *   (a DOMException "AbortError" for `controller.abort()`, or whatever was passed to `abort(reason)`), as
+ *   `fetch` does. Leaving an upload's progress loop early aborts it the same way.
+ * - Callbacks: an error thrown by a callback the caller passed (`onProgress`, `onEvent`, `onWarning`,
+ *   `onRetry`, a custom `ResumeStore`) propagates unchanged. A custom `fetch` is the exception to the
+ *   exception: its failures are network failures (`NetworkError`).
  */
+
+/**
+ * Every code a `XetBucketsError` can carry, with its meaning. Codes never change meaning between versions;
+ * new ones may be added.
+ */
+export type ErrorCode =
+  // Arguments and usage
+  /** A bad argument: wrong type or value, contradictory options, an unsupported designation (`InvalidArgumentError`). */
+  | "INVALID_ARGUMENT"
+  /** Wrong command-line usage of the CLI: unknown option, missing argument (exit code 2). */
+  | "USAGE"
+  /** `xet-buckets serve` without the xet-buckets-hub package installed. */
+  | "HUB_NOT_INSTALLED"
+  // The WebAssembly core
+  /** The WebAssembly core could not be fetched, read or compiled. */
+  | "CORE_LOAD_FAILED"
+  /** A core function was called before `initCore()`. */
+  | "CORE_NOT_INITIALIZED"
+  /** The core trapped (a bug in the core; the message says where). */
+  | "CORE_PANIC"
+  /** The core failed without saying how. */
+  | "CORE_ERROR"
+  /** A hash string is not 64 hexadecimal characters (`XetCoreError`). */
+  | "INVALID_HEX"
+  /** Xorb or shard bytes end before a structure they announce is complete (`XetCoreError`). */
+  | "TRUNCATED"
+  /** A xorb chunk record is malformed (`XetCoreError`). */
+  | "BAD_RECORD"
+  /** A compressed chunk cannot be decompressed (`XetCoreError`). */
+  | "BAD_COMPRESSION"
+  /** Data decodes to another length than announced (`XetCoreError`, or `IntegrityError` for a download). */
+  | "LENGTH_MISMATCH"
+  /** Data does not hash to its expected hash (`XetCoreError`, or `IntegrityError` for a download: nothing written). */
+  | "HASH_MISMATCH"
+  /** A shard is malformed (`XetCoreError`). */
+  | "BAD_SHARD"
+  /** A protocol limit (chunks per xorb, xorb or shard size) would be exceeded (`XetCoreError`). */
+  | "LIMIT_EXCEEDED"
+  /** An object was used at a time it does not allow (a core object after `finish`, a closed pipeline). */
+  | "INVALID_STATE"
+  /** An HTTP error status from the Hub or the CAS (`HubApiError`): see `HttpErrorCode`. */
+  | HttpErrorCode
+  // Transport and protocol
+  /** The server could not be reached or the connection broke, after the retries (`NetworkError`). */
+  | "NETWORK"
+  /** No answer (or no body bytes) within the attempt timeout, after the retries (`NetworkError`). */
+  | "TIMEOUT"
+  /** A server answer that does not follow the protocol: malformed JSON, wrong lengths, bad pagination (`ProtocolError`). */
+  | "PROTOCOL"
+  /** Downloaded xorb data is corrupt (`IntegrityError`: nothing written). */
+  | "CORRUPT_DATA"
+  /** The server does not serve the live events feed of this bucket (`EventsUnavailableError`). */
+  | "EVENTS_UNAVAILABLE"
+  /** Some operations of a bucket batch failed; `failures` lists them (`BatchError`). */
+  | "BATCH_FAILED"
+  /** The CAS refused an upload's shard: nothing was registered. */
+  | "SHARD_REJECTED"
+  // Local data
+  /** A local file does not exist (`LocalFileError`). */
+  | "FILE_NOT_FOUND"
+  /** A local file, directory or browser storage (IndexedDB) operation failed (`LocalFileError` for files). */
+  | "LOCAL_IO"
+  /** Content could not be read: a Blob, a stream or a local file read by a chunking worker. */
+  | "READ_FAILED"
+  /** A source changed (size or bytes) while it was read: retry the call. */
+  | "SOURCE_CHANGED"
+  /** A bucket folder was given where a file is needed. */
+  | "IS_A_DIRECTORY"
+  /** A sync refused by a guard: empty source with delete, `maxDelete` exceeded (`SyncRefusedError`). */
+  | "SYNC_REFUSED"
+  // Workers and lifecycle
+  /** Workers were asked for where the runtime has none. */
+  | "NO_WORKERS"
+  /** A chunking worker failed or crashed. */
+  | "CHUNKING_FAILED"
+  /** The chunking worker pool was stopped while work was queued. */
+  | "POOL_CLOSED"
+  /** The browser upload worker failed to start or crashed. */
+  | "WORKER_FAILED"
+  /** The browser upload worker was terminated while uploads were pending. */
+  | "WORKER_TERMINATED"
+  /** An upload pipeline was closed while work was pending. */
+  | "CLOSED"
+  /** An internal invariant failed: a bug in xet-buckets (please report it with the message). */
+  | "INTERNAL"
+  // The local hub (package xet-buckets-hub)
+  /** The hub's data directory is used by another running hub. */
+  | "DATA_DIR_IN_USE"
+  /** The local hub could not start (its port is in use, its database cannot be opened...): `cause` says why. */
+  | "HUB_START_FAILED"
+  /** The hub's data directory was written by a newer version. */
+  | "DATA_DIR_TOO_NEW"
+  /** The hub cannot load its SQLite driver (better-sqlite3). */
+  | "MISSING_DEPENDENCY";
+
+/** The codes of `HubApiError`: the Hub or the CAS answered with an error status (after the retries, for 429 and 5xx). */
+export type HttpErrorCode =
+  /** 401: the token is missing, wrong or expired. */
+  | "UNAUTHORIZED"
+  /** 403: the token may not do this. */
+  | "FORBIDDEN"
+  /** 404 without a more specific meaning (e.g. a file the CAS does not know). */
+  | "NOT_FOUND"
+  /** The bucket does not exist, or the token may not see it (`BucketNotFoundError`). */
+  | "BUCKET_NOT_FOUND"
+  /** The model, dataset or space repository does not exist, or the token may not see it (`RepoNotFoundError`). */
+  | "REPO_NOT_FOUND"
+  /** The repository exists but not the revision (branch, tag or commit) asked for. */
+  | "REVISION_NOT_FOUND"
+  /** The file or folder does not exist in the bucket or repository (`EntryNotFoundError`). */
+  | "ENTRY_NOT_FOUND"
+  /** 409: e.g. the bucket already exists. */
+  | "CONFLICT"
+  /** 413: the request is too large for the server. */
+  | "PAYLOAD_TOO_LARGE"
+  /** 416: the byte range is outside the file. */
+  | "RANGE_NOT_SATISFIABLE"
+  /** 422: the server refused the request's content. */
+  | "UNPROCESSABLE"
+  /** 429: rate limited, after the retries. */
+  | "RATE_LIMITED"
+  /** 5xx, after the retries. */
+  | "SERVER_ERROR"
+  /** Any other error status. */
+  | "HTTP_ERROR";
+
+/** The base class of every error this package throws: `code` says what went wrong, subclasses add its details. */
 export class XetBucketsError extends Error {
   /** The class's name (`"XetBucketsError"`, `"HubApiError"`, …), as `Error.name`. */
   override name = "XetBucketsError";
-  /** Stable, machine-readable error code (SCREAMING_SNAKE). */
-  readonly code: string;
+  /** Stable, machine-readable error code (see `ErrorCode`). */
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
   }
@@ -16,9 +153,10 @@ export class XetBucketsError extends Error {
 
 /**
  * Raised by the Rust core (through WebAssembly) on malformed input: bad hex, truncated or corrupt xorbs
- * and shards, hash mismatches, exceeded limits. `code` is the core's error kind, for example
- * `INVALID_HEX`, `TRUNCATED`, `BAD_RECORD`, `BAD_COMPRESSION`, `LENGTH_MISMATCH`, `HASH_MISMATCH`,
- * `BAD_SHARD`, `LIMIT_EXCEEDED`, `INVALID_STATE`, `INVALID_ARGUMENT`.
+ * and shards, hash mismatches, exceeded limits. `code` is the core's error kind: `INVALID_HEX`,
+ * `TRUNCATED`, `BAD_RECORD`, `BAD_COMPRESSION`, `LENGTH_MISMATCH`, `HASH_MISMATCH`, `BAD_SHARD`,
+ * `LIMIT_EXCEEDED`, `INVALID_STATE`, `INVALID_ARGUMENT` (an argument the core refused), or `CORE_PANIC`,
+ * `CORE_ERROR`.
  */
 export class XetCoreError extends XetBucketsError {
   override name = "XetCoreError";
@@ -27,6 +165,7 @@ export class XetCoreError extends XetBucketsError {
 /** Invalid arguments given to a function of this package (wrong bucket name, bad option combination...). */
 export class InvalidArgumentError extends XetBucketsError {
   override name = "InvalidArgumentError";
+  declare readonly code: "INVALID_ARGUMENT";
   constructor(message: string, options?: { cause?: unknown }) {
     super("INVALID_ARGUMENT", message, options);
   }
@@ -34,15 +173,14 @@ export class InvalidArgumentError extends XetBucketsError {
 
 /**
  * A failed HTTP call to the Hub or the CAS. Compatible with @huggingface/hub's `HubApiError`
- * (`statusCode`, `url`, `requestId`, `data`), plus `code` (see below), the Hub's `X-Error-Code`
+ * (`statusCode`, `url`, `requestId`, `data`), plus `code` (an `HttpErrorCode`: UNAUTHORIZED, FORBIDDEN,
+ * NOT_FOUND, BUCKET_NOT_FOUND, REPO_NOT_FOUND, REVISION_NOT_FOUND, ENTRY_NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE,
+ * RANGE_NOT_SATISFIABLE, UNPROCESSABLE, RATE_LIMITED, SERVER_ERROR, HTTP_ERROR), the Hub's `X-Error-Code`
  * (`serverCode`), and how many attempts were made over how long.
- *
- * Codes: UNAUTHORIZED (401: missing, wrong or expired token), FORBIDDEN (403: the token may not do this),
- * NOT_FOUND, BUCKET_NOT_FOUND, ENTRY_NOT_FOUND, CONFLICT (409), PAYLOAD_TOO_LARGE (413),
- * RANGE_NOT_SATISFIABLE (416), UNPROCESSABLE (422), RATE_LIMITED (429), SERVER_ERROR (5xx), HTTP_ERROR.
  */
 export class HubApiError extends XetBucketsError {
   override name = "HubApiError";
+  declare readonly code: HttpErrorCode;
   /** The HTTP status (404, 503, …). */
   readonly statusCode: number;
   /** The request URL without its query string (signed URLs never appear in errors). */
@@ -61,7 +199,7 @@ export class HubApiError extends XetBucketsError {
   elapsedMs = 0;
 
   constructor(
-    code: string,
+    code: HttpErrorCode,
     message: string,
     init: { statusCode: number; url: string; requestId?: string; data?: unknown; serverCode?: string; retryAfter?: number },
   ) {
@@ -80,7 +218,16 @@ export class BucketNotFoundError extends HubApiError {
   override name = "BucketNotFoundError";
 }
 
-/** The file does not exist in the bucket (404 + X-Error-Code: EntryNotFound, or absent from paths-info). */
+/**
+ * The model, dataset or space repository does not exist, or the token may not see it (404 + X-Error-Code:
+ * RepoNotFound on a repository URL; code REPO_NOT_FOUND). A missing revision of an existing repository is a
+ * `HubApiError` with code REVISION_NOT_FOUND.
+ */
+export class RepoNotFoundError extends HubApiError {
+  override name = "RepoNotFoundError";
+}
+
+/** The file does not exist in the bucket or repository (404 + X-Error-Code: EntryNotFound, or absent from paths-info). */
 export class EntryNotFoundError extends HubApiError {
   override name = "EntryNotFoundError";
 }
@@ -88,6 +235,7 @@ export class EntryNotFoundError extends HubApiError {
 /** The server could not be reached, the connection broke, or a request timed out (code NETWORK or TIMEOUT). */
 export class NetworkError extends XetBucketsError {
   override name = "NetworkError";
+  declare readonly code: "NETWORK" | "TIMEOUT";
   /** The request URL without its query string. */
   readonly url: string;
   /** Attempts made before giving up (see the `retry` option). */
@@ -100,14 +248,19 @@ export class NetworkError extends XetBucketsError {
   }
 }
 
-/** Downloaded data does not match its hash (code HASH_MISMATCH); nothing was written. */
+/** Downloaded data does not match its hash or its announced length (HASH_MISMATCH, LENGTH_MISMATCH, CORRUPT_DATA); nothing was written. */
 export class IntegrityError extends XetBucketsError {
   override name = "IntegrityError";
+  declare readonly code: "HASH_MISMATCH" | "LENGTH_MISMATCH" | "CORRUPT_DATA";
+  constructor(code: "HASH_MISMATCH" | "LENGTH_MISMATCH" | "CORRUPT_DATA", message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
 }
 
 /** Some operations of a bucket batch failed (code BATCH_FAILED); `failures` lists them by path. */
 export class BatchError extends XetBucketsError {
   override name = "BatchError";
+  declare readonly code: "BATCH_FAILED";
   /** The operations that failed: the file's path and the server's message. The others were applied. */
   readonly failures: {
     /** The path in the bucket. */
@@ -121,10 +274,63 @@ export class BatchError extends XetBucketsError {
   }
 }
 
+/**
+ * The live events feed of a bucket cannot be followed here (code EVENTS_UNAVAILABLE): the server does not serve
+ * it for this bucket (404 without `X-Error-Code`, 501, or an answer that is not an event stream). A missing
+ * bucket is a `BucketNotFoundError`, a refused token a `HubApiError` (UNAUTHORIZED, FORBIDDEN) instead.
+ */
+export class EventsUnavailableError extends XetBucketsError {
+  override name = "EventsUnavailableError";
+  declare readonly code: "EVENTS_UNAVAILABLE";
+  /** The HTTP status of the feed's answer (404 or 501; 200 and the like when it was not an event stream). */
+  readonly statusCode: number;
+  /** The feed's URL without its query string. */
+  readonly url: string;
+  constructor(message: string, statusCode: number, url: string) {
+    super("EVENTS_UNAVAILABLE", message);
+    this.statusCode = statusCode;
+    this.url = url;
+  }
+}
+
 /** A server answer that does not follow the protocol (code PROTOCOL): malformed JSON, wrong lengths, bad shard. */
 export class ProtocolError extends XetBucketsError {
   override name = "ProtocolError";
+  declare readonly code: "PROTOCOL";
   constructor(message: string, options?: { cause?: unknown }) {
     super("PROTOCOL", message, options);
+  }
+}
+
+/**
+ * A local file or directory could not be read or written (Node, Deno, Bun): code FILE_NOT_FOUND when it does
+ * not exist, LOCAL_IO otherwise. `path` names it; `cause` is the file system's error.
+ */
+export class LocalFileError extends XetBucketsError {
+  override name = "LocalFileError";
+  declare readonly code: "FILE_NOT_FOUND" | "LOCAL_IO";
+  /** The local file or directory. */
+  readonly path: string;
+  constructor(path: string, cause: unknown) {
+    const sys = (cause as { code?: unknown; message?: unknown } | null | undefined) ?? {};
+    const what =
+      sys.code === "ENOENT"
+        ? "no such file"
+        : sys.code === "EACCES" || sys.code === "EPERM"
+          ? "permission denied"
+          : sys.code === "EISDIR"
+            ? "is a directory"
+            : String(sys.message ?? cause);
+    super(sys.code === "ENOENT" ? "FILE_NOT_FOUND" : "LOCAL_IO", `${path}: ${what}`, { cause });
+    this.path = path;
+  }
+}
+
+/** A sync refused by a guard (empty source with delete, maxDelete exceeded): code SYNC_REFUSED. Nothing was changed. */
+export class SyncRefusedError extends XetBucketsError {
+  override name = "SyncRefusedError";
+  declare readonly code: "SYNC_REFUSED";
+  constructor(message: string) {
+    super("SYNC_REFUSED", message);
   }
 }

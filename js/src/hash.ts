@@ -15,10 +15,12 @@
  * flight.
  */
 import { defaultWorkers } from "#platform";
+import { InvalidArgumentError } from "./errors.js";
 import { FileHashBuilder, HASHES_ONLY, initCore, rawToHex, XetHasher } from "./core/index.js";
 import { acquireWorkerPool, InlinePreparer, WorkerPool, type SegmentPreparer } from "./pool/pool.js";
 import { isLocalPath, localFilesFor, readSource, type ContentSource, type ReadOptions } from "./sources.js";
 import { PreparedFiles } from "./xet/prepared-files.js";
+import { SEGMENT_OVERLAP_BYTES, SEGMENT_PREROLL_BYTES } from "./xet/upload/tuning.js";
 import type { UploadItem } from "./xet/upload-sources.js";
 
 /**
@@ -63,15 +65,22 @@ export interface FileHash {
  * positional reads; other sources as streams.
  */
 export async function xetHashFiles(sources: ContentSource[], options: HashFilesOptions = {}): Promise<FileHash[]> {
-  await initCore();
+  if (!Array.isArray(sources)) throw new InvalidArgumentError("xetHashFiles needs an array of sources");
   const workers = options.workers ?? defaultWorkers();
+  if (!(Number.isInteger(workers) && workers >= 0 && workers <= 64))
+    throw new InvalidArgumentError(`workers must be an integer from 0 to 64, got ${workers}`);
+  const segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
+  const edge = Math.max(SEGMENT_PREROLL_BYTES, SEGMENT_OVERLAP_BYTES);
+  if (!(Number.isInteger(segmentBytes) && segmentBytes > edge)) {
+    throw new InvalidArgumentError(`segmentBytes must be an integer larger than ${edge} (the pre-roll and overlap), got ${segmentBytes}`);
+  }
+  await initCore();
   const preparer: SegmentPreparer = workers > 0 ? await acquireWorkerPool(workers) : new InlinePreparer();
   const ctl = new AbortController();
   const onAbort = () => ctl.abort(options.abortSignal?.reason);
   options.abortSignal?.addEventListener("abort", onAbort, { once: true });
   const out: FileHash[] = new Array(sources.length);
   try {
-    const segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
     // Local files go to workers that read them whole where that keeps the workers evenly busy (`wholeFiles`);
     // the others are cut into segments.
     const pool = preparer instanceof WorkerPool && preparer.readsFiles ? preparer : undefined;
@@ -218,8 +227,8 @@ async function hashSegmented(
     preparer,
     compression: HASHES_ONLY,
     segmentBytes,
-    prerollBytes: 256 * 1024,
-    overlapBytes: 256 * 1024,
+    prerollBytes: SEGMENT_PREROLL_BYTES,
+    overlapBytes: SEGMENT_OVERLAP_BYTES,
     maxSegments: Math.max(2, 2 * workers),
     inlineBelow: workers > 0 ? 64 * 1024 : Number.MAX_SAFE_INTEGER,
     signal,

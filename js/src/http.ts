@@ -10,7 +10,15 @@
  * Retries are quiet (reported through `onRetry` only); the caller sees one error, carrying the number of
  * attempts and the elapsed time, when the budget is spent.
  */
-import { BucketNotFoundError, EntryNotFoundError, HubApiError, NetworkError, XetBucketsError } from "./errors.js";
+import {
+  BucketNotFoundError,
+  EntryNotFoundError,
+  HubApiError,
+  NetworkError,
+  RepoNotFoundError,
+  XetBucketsError,
+  type HttpErrorCode,
+} from "./errors.js";
 
 /**
  * The retry policy of a call (option `retry`): network errors, timeouts, 408, 429, 500, 502, 503 and 504 are
@@ -95,7 +103,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Parses Retry-After (seconds or an HTTP date) into seconds. */
-export function parseRetryAfter(value: string | null): number | undefined {
+function parseRetryAfter(value: string | null): number | undefined {
   if (!value) return undefined;
   const secs = Number(value);
   if (Number.isFinite(secs) && secs >= 0) return secs;
@@ -120,7 +128,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function backoff(cfg: Required<RetryOptions>, attempt: number): number {
+/** The wait before retry `attempt + 1`: exponential from `baseDelayMs`, capped at `maxDelayMs`, with jitter (half to all of it). */
+export function backoffDelay(cfg: Required<RetryOptions>, attempt: number): number {
   const exp = Math.min(cfg.maxDelayMs, cfg.baseDelayMs * 2 ** (attempt - 1));
   return exp / 2 + Math.random() * (exp / 2);
 }
@@ -150,6 +159,16 @@ export async function errorFromResponse(res: Response, method: string, url: stri
   const init = { statusCode: status, url: u, requestId, data, serverCode, retryAfter };
   const where = `${method} ${u}`;
   const suffix = `${detail ? `: ${detail}` : ""}${requestId ? ` (request id ${requestId})` : ""}`;
+  if (status === 404 && serverCode === "RepoNotFound" && !isBucketUrl(u)) {
+    return new RepoNotFoundError(
+      "REPO_NOT_FOUND",
+      `repository not found (${where})${suffix}. Check the repository id and type, and that your token may read it.`,
+      init,
+    );
+  }
+  if (status === 404 && serverCode === "RevisionNotFound") {
+    return new HubApiError("REVISION_NOT_FOUND", `revision not found (${where})${suffix}`, init);
+  }
   if (status === 404 && serverCode === "RepoNotFound") {
     return new BucketNotFoundError(
       "BUCKET_NOT_FOUND",
@@ -164,7 +183,16 @@ export async function errorFromResponse(res: Response, method: string, url: stri
   return new HubApiError(code, `${hint} (${status} on ${where})${suffix}`, init);
 }
 
-function describeStatus(status: number): [string, string] {
+/** True for the Hub's bucket URLs (`/api/buckets/…`, `/buckets/…/resolve/…`); other RepoNotFound answers are about repositories. */
+function isBucketUrl(url: string): boolean {
+  try {
+    return /^\/(api\/)?buckets\//.test(new URL(url).pathname);
+  } catch {
+    return true;
+  }
+}
+
+function describeStatus(status: number): [HttpErrorCode, string] {
   switch (status) {
     case 401:
       return ["UNAUTHORIZED", "authentication failed: pass a valid access token (accessToken, --token or HF_TOKEN)"];
@@ -196,21 +224,14 @@ export interface AttemptContext {
 }
 
 /**
- * Sends a request with the retry policy. Returns the response when it is OK (2xx) or its status is in
- * `accept`; throws `HubApiError` (or a subclass) / `NetworkError` otherwise.
- *
- * The per-attempt timeout covers the time until the response headers arrive; reading the body of the
- * returned response is not timed (use `httpRequestRead` to retry and time body reads too).
- */
-export function httpRequest(url: string, init: RequestInit2, opts: HttpOptions = {}): Promise<Response> {
-  return httpRequestRead(url, init, opts, async (res) => res);
-}
-
-/**
- * Like `httpRequest`, but `read` consumes the response inside the retry loop: a connection that breaks
- * while the body is read (reset, truncated body, idle for longer than `attemptTimeoutMs`) is retried like
- * a failed request, under the same attempt count and time budget. Errors of this package thrown by `read`
- * (`ProtocolError`, `IntegrityError`, ...) are not retried.
+ * Sends a request with the retry policy and reads its answer with `read`, when it is OK (2xx) or its status
+ * is in `accept`; throws `HubApiError` (or a subclass) / `NetworkError` otherwise. `read` consumes the
+ * response inside the retry loop: a connection that breaks while the body is read (reset, truncated body,
+ * idle for longer than `attemptTimeoutMs`) is retried like a failed request, under the same attempt count
+ * and time budget. A `read` that returns the response itself leaves its body untimed and unretried. Errors of this package thrown by `read`
+ * (`ProtocolError`, `IntegrityError`, ...) are not retried. Any other error `read` throws counts as a broken
+ * connection: `read` may signal one with a plain `Error`, which is retried and, once the retries are spent,
+ * becomes a `NetworkError` (it never reaches the caller as it is).
  */
 export async function httpRequestRead<T>(
   url: string,
@@ -289,7 +310,7 @@ export async function httpRequestRead<T>(
     const elapsed = Date.now() - start;
     failure.attempts = attempt;
     failure.elapsedMs = elapsed;
-    const delay = retryAfterMs ?? backoff(cfg, attempt);
+    const delay = retryAfterMs ?? backoffDelay(cfg, attempt);
     if (attempt >= maxAttempts || elapsed + delay > cfg.budgetMs) {
       if (attempt > 1) failure.message += ` — gave up after ${attempt} attempts in ${(elapsed / 1000).toFixed(1)} s`;
       throw failure;

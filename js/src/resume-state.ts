@@ -55,10 +55,3 @@ export interface DirectoryResumeOptions {
   /** Remove state files not written for this many days when the store is opened (default 14). */
   maxAgeDays?: number;
 }
-
-const HEX64 = /^[0-9a-f]{64}$/;
-
-/** True for a xorb hash as marks name them (64 lowercase hex characters). */
-export function isXorbHash(s: unknown): s is string {
-  return typeof s === "string" && HEX64.test(s);
-}

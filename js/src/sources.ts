@@ -7,14 +7,14 @@
  */
 import { localFiles } from "#platform";
 import type { LocalFiles } from "./platform/types.js";
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError, XetBucketsError } from "./errors.js";
 
 /** Anything the API accepts as content. Strings and `file:` URLs are local paths (Node, Bun, Deno). */
 export type ContentSource =
   Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array> | URL | string;
 
 /** Default read block: large enough to amortise calls into WebAssembly, small enough to bound memory. */
-export const DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024;
+const DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024;
 
 /** How a content source is read. */
 export interface ReadOptions {
@@ -26,10 +26,12 @@ export interface ReadOptions {
 
 /**
  * Reads a source as a sequence of blocks. A yielded block is only valid until the next iteration step
- * (path sources reuse one buffer): consume or copy it before asking for the next.
+ * (path sources reuse one buffer): consume or copy it before asking for the next. A Blob or a stream that
+ * fails is a READ_FAILED `XetBucketsError` (its error as the `cause`); a local file, a `LocalFileError`.
  */
 export async function* readSource(source: ContentSource, options: ReadOptions = {}): AsyncGenerator<Uint8Array> {
   const block = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
+  if (!(Number.isInteger(block) && block > 0)) throw new InvalidArgumentError(`blockBytes must be a positive integer, got ${block}`);
   const signal = options.abortSignal;
   signal?.throwIfAborted();
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
@@ -47,6 +49,17 @@ export async function* readSource(source: ContentSource, options: ReadOptions = 
     yield* localFilesFor("local paths and file: URLs").readBlocks(source, block, signal);
     return;
   }
+  try {
+    yield* readOther(source, block, signal);
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    if (err instanceof XetBucketsError) throw err;
+    throw new XetBucketsError("READ_FAILED", `the content could not be read: ${(err as Error)?.message ?? err}`, { cause: err });
+  }
+}
+
+/** Blobs, streams and iterables (the sources whose failures are not this package's errors). */
+async function* readOther(source: ContentSource, block: number, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   if (typeof Blob !== "undefined" && source instanceof Blob) {
     // Explicit slices keep each read bounded and work with lazy blobs (e.g. remote Blobs).
     for (let off = 0; off < source.size; off += block) {
@@ -123,14 +136,4 @@ export function localFilesFor(what: string): LocalFiles {
 /** A local file (Node): a path, or a `file:` URL. */
 export function isLocalPath(source: unknown): source is string | URL {
   return typeof source === "string" || (source instanceof URL && source.protocol === "file:");
-}
-
-/** Size of a source when known without reading it (undefined for streams). */
-export async function sourceSize(source: ContentSource): Promise<number | undefined> {
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return source.byteLength;
-  if (typeof Blob !== "undefined" && source instanceof Blob) return source.size;
-  if (isLocalPath(source)) {
-    return (await localFilesFor("local paths and file: URLs").stat(source)).size;
-  }
-  return undefined;
 }

@@ -5,12 +5,13 @@
  *   tokens. A user reads and writes its own namespace and the organisations it belongs to; read tokens
  *   only read. Public buckets are readable by anyone, anonymous callers included.
  * - CAS tokens (from `xet-read-token` / `xet-write-token`) are stateless: an HMAC-signed payload with
- *   the bucket id, the scope (read or write) and the expiry. The signing secret is persisted in the
+ *   the bucket or repository id, the scope (read or write) and the expiry. The signing secret is persisted in the
  *   database, so tokens survive a restart.
  * - Fetch URLs of reconstructions are signed the same way (xorb, byte ranges, expiry) and need no
  *   Authorization header.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { InvalidArgumentError } from "xet-buckets";
 import { HttpError } from "./http.js";
 import { nameProblem } from "./paths.js";
 
@@ -35,12 +36,12 @@ export interface Principal {
 
 export type CasScope = "read" | "write";
 
-export interface CasClaims {
-  bucketId: number;
+/** What a CAS token grants: access to the files of one bucket, or of one repository (`repoId`). */
+export type CasClaims = {
   scope: CasScope;
   /** Unix seconds. */
   exp: number;
-}
+} & ({ bucketId: number; repoId?: undefined } | { repoId: number; bucketId?: undefined });
 
 const TOKEN_PREFIX = "hf_";
 const CAS_PREFIX = "xetcas_";
@@ -63,24 +64,24 @@ export function validateUsers(users: HubUser[]): void {
   const tokens = new Set<string>();
   for (const u of users) {
     const problem = namespaceProblem(u?.name);
-    if (problem) throw new TypeError(`invalid user name ${JSON.stringify(u?.name)}: it ${problem}`);
-    if (names.has(u.name)) throw new TypeError(`user ${u.name} is configured twice`);
+    if (problem) throw new InvalidArgumentError(`invalid user name ${JSON.stringify(u?.name)}: it ${problem}`);
+    if (names.has(u.name)) throw new InvalidArgumentError(`user ${u.name} is configured twice`);
     names.add(u.name);
     for (const t of [u.token, ...(u.readTokens ?? [])]) {
       if (typeof t !== "string" || !t.startsWith(TOKEN_PREFIX) || t.length < 8 || /\s/.test(t)) {
-        throw new TypeError(
+        throw new InvalidArgumentError(
           `the tokens of user ${u.name} must start with "${TOKEN_PREFIX}", be at least 8 characters and contain no spaces ` +
             "(the official JavaScript client refuses other tokens)",
         );
       }
-      if (tokens.has(t)) throw new TypeError(`a token of user ${u.name} is used twice`);
+      if (tokens.has(t)) throw new InvalidArgumentError(`a token of user ${u.name} is used twice`);
       tokens.add(t);
     }
     for (const o of u.orgs ?? []) {
       const orgProblem = namespaceProblem(o);
-      if (orgProblem) throw new TypeError(`invalid organisation name ${JSON.stringify(o)} for user ${u.name}: it ${orgProblem}`);
+      if (orgProblem) throw new InvalidArgumentError(`invalid organisation name ${JSON.stringify(o)} for user ${u.name}: it ${orgProblem}`);
       if (users.some((other) => other.name === o)) {
-        throw new TypeError(`${JSON.stringify(o)} is both a user and an organisation: a namespace is one or the other`);
+        throw new InvalidArgumentError(`${JSON.stringify(o)} is both a user and an organisation: a namespace is one or the other`);
       }
     }
   }
@@ -131,7 +132,8 @@ export class Auth {
   // ----------------------------------------------------------------------------------- CAS tokens
 
   mintCasToken(claims: CasClaims): string {
-    const payload = b64url(JSON.stringify({ v: 1, b: claims.bucketId, s: claims.scope === "write" ? "w" : "r", e: claims.exp }));
+    const owner = claims.repoId !== undefined ? { r: claims.repoId } : { b: claims.bucketId };
+    const payload = b64url(JSON.stringify({ v: 1, ...owner, s: claims.scope === "write" ? "w" : "r", e: claims.exp }));
     const sig = createHmac("sha256", this.#tokenKey).update(payload).digest("base64url");
     return `${CAS_PREFIX}${payload}.${sig}`;
   }
@@ -146,19 +148,26 @@ export class Auth {
     const want = createHmac("sha256", this.#tokenKey).update(payload).digest();
     const got = Buffer.from(sig, "base64url");
     if (got.length !== want.length || !timingSafeEqual(got, want)) throw bad();
-    let claims: { v?: unknown; b?: unknown; s?: unknown; e?: unknown };
+    let claims: { v?: unknown; b?: unknown; r?: unknown; s?: unknown; e?: unknown };
     try {
       claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as typeof claims;
     } catch {
       throw bad();
     }
-    if (claims.v !== 1 || typeof claims.b !== "number" || typeof claims.e !== "number" || (claims.s !== "r" && claims.s !== "w")) {
+    if (
+      claims.v !== 1 ||
+      (typeof claims.b === "number") === (typeof claims.r === "number") ||
+      typeof claims.e !== "number" ||
+      (claims.s !== "r" && claims.s !== "w")
+    ) {
       throw bad();
     }
     if (claims.e <= nowSecs) {
       throw new HttpError(401, "the CAS access token has expired: refresh it from the token endpoint");
     }
-    return { bucketId: claims.b, scope: claims.s === "w" ? "write" : "read", exp: claims.e };
+    const scope = claims.s === "w" ? "write" : "read";
+    if (typeof claims.r === "number") return { repoId: claims.r, scope, exp: claims.e };
+    return { bucketId: claims.b as number, scope, exp: claims.e };
   }
 
   // ----------------------------------------------------------------------------------- fetch URLs

@@ -7,6 +7,7 @@
  * A client that disconnects while waiting leaves the queue.
  */
 import type { IncomingMessage } from "node:http";
+import { InvalidArgumentError } from "xet-buckets";
 
 export class BodyBudget {
   readonly capacity: number;
@@ -18,7 +19,8 @@ export class BodyBudget {
   waited = 0;
 
   constructor(capacity: number) {
-    if (!(Number.isFinite(capacity) && capacity > 0)) throw new TypeError(`the body budget must be a positive number, got ${capacity}`);
+    if (!(Number.isFinite(capacity) && capacity > 0))
+      throw new InvalidArgumentError(`the body budget must be a positive number, got ${capacity}`);
     this.capacity = capacity;
   }
 

@@ -27,8 +27,8 @@ const RANGES_PER_URL = 256;
 /** Verifies the CAS token; `write` endpoints need a write token (403 for a read token). */
 function casAuth(hub: HubContext, ctx: RequestContext, scope: CasScope): CasClaims {
   const claims = hub.auth.verifyCasToken(bearerToken(ctx.req), nowSecs(hub));
-  if (!hub.store.getBucketById(claims.bucketId)) {
-    throw new HttpError(401, "the bucket of this CAS token no longer exists");
+  if (claims.repoId !== undefined ? !hub.repos.getById(claims.repoId) : !hub.store.getBucketById(claims.bucketId)) {
+    throw new HttpError(401, `the ${claims.repoId !== undefined ? "repository" : "bucket"} of this CAS token no longer exists`);
   }
   if (scope === "write" && claims.scope !== "write") {
     throw new HttpError(403, "this CAS token is read-only: get one from xet-write-token to upload");
@@ -171,7 +171,7 @@ export function noGrants(_ctx: RequestContext): void {
 // ------------------------------------------------------------------------------------- C6 / C7 shards
 
 /** Parses and checks an upload shard against the store; nothing is written. */
-function validateShard(hub: HubContext, body: Buffer, bucketId: number): ShardRegistration {
+function validateShard(hub: HubContext, body: Buffer, claims: CasClaims): ShardRegistration {
   const { core, store } = hub;
   let shard;
   try {
@@ -219,7 +219,7 @@ function validateShard(hub: HubContext, body: Buffer, bucketId: number): ShardRe
     seen.add(f.hash);
     if (f.terms.length === 0) {
       if (f.hash !== ZERO_HASH) throw badRequest(`file ${f.hash} has no terms; only the empty file (all zeros) may have none`);
-      files.push({ hash: f.hash, size: 0, terms: [], firstChunk: null });
+      files.push({ hash: f.hash, size: 0, terms: [], firstChunk: null, sha256: f.sha256 ?? null });
       continue;
     }
     if (f.hash === ZERO_HASH) throw badRequest("the empty file id (all zeros) cannot have terms");
@@ -276,6 +276,7 @@ function validateShard(hub: HubContext, body: Buffer, bucketId: number): ShardRe
     files.push({
       hash: f.hash,
       size: offset,
+      sha256: f.sha256 ?? null,
       terms,
       firstChunk: {
         hash: core.rawToHex(x0.chunkHashes.subarray(t0.chunkStart * 32, t0.chunkStart * 32 + 32)),
@@ -286,7 +287,8 @@ function validateShard(hub: HubContext, body: Buffer, bucketId: number): ShardRe
   }
   return {
     digest: createHash("sha256").update(body).digest("hex"),
-    bucketId,
+    bucketId: claims.bucketId ?? null,
+    repoId: claims.repoId ?? null,
     size: body.length,
     files,
     xorbs: [...allXorbs],
@@ -305,9 +307,12 @@ export async function uploadShard(hub: HubContext, ctx: RequestContext, version:
 
 async function receiveShard(hub: HubContext, ctx: RequestContext, version: 1 | 2, claims: CasClaims): Promise<void> {
   const body = await readBody(ctx, hub.config.limits.shard, "shard");
-  const reg = validateShard(hub, body, claims.bucketId);
+  const reg = validateShard(hub, body, claims);
+  // A repository's write token also records, with the files, the SHA-256 its commits may name them by.
+  const repoId = reg.repoId;
+  const alsoForRepo = repoId !== null ? () => hub.repos.recordShardFiles(repoId, reg.files) : undefined;
   if (version === 1) {
-    const result = hub.store.registerShard(reg, hub.now());
+    const result = hub.store.registerShard(reg, hub.now(), alsoForRepo);
     sendJson(ctx, 200, { result });
     return;
   }
@@ -323,7 +328,7 @@ async function receiveShard(hub: HubContext, ctx: RequestContext, version: 1 | 2
   await frame({ type: "committing", stage: "syncing" });
   let terminal: unknown;
   try {
-    terminal = { type: "result", result: hub.store.registerShard(reg, hub.now()) };
+    terminal = { type: "result", result: hub.store.registerShard(reg, hub.now(), alsoForRepo) };
   } catch (err) {
     terminal = { type: "error", message: `could not register the shard: ${(err as Error).message}`, retryable: true };
   }
@@ -383,8 +388,9 @@ export function dedupQuery(hub: HubContext, ctx: RequestContext, prefix: string,
 function readableFile(hub: HubContext, claims: CasClaims, id: string): { size: number } {
   if (id === ZERO_HASH) return { size: 0 };
   const f = hub.store.getCasFile(id);
-  if (!f || !hub.store.bucketMayReadFile(claims.bucketId, id)) {
-    throw new HttpError(404, `file ${id} not found (not registered, or not in the bucket of this token)`);
+  const may = claims.repoId !== undefined ? hub.repos.mayReadFile(claims.repoId, id) : hub.store.bucketMayReadFile(claims.bucketId, id);
+  if (!f || !may) {
+    throw new HttpError(404, `file ${id} not found (not registered, or not in the bucket or repository of this token)`);
   }
   return f;
 }

@@ -5,6 +5,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { XetBucketsError } from "xet-buckets";
 import { startLocalHub, type HubUser, type LocalHubOptions } from "./index.js";
 
 /** The usage text of the command, named as it was run ("xet-buckets serve" or "xet-buckets-hub"). */
@@ -42,7 +43,13 @@ function defaultDataDir(): string {
   return join(base, "xet-buckets", "hub");
 }
 
-class ServeUsageError extends Error {}
+/** Wrong usage of the command (exit code 2, with the usage text): code USAGE. */
+class ServeUsageError extends XetBucketsError {
+  override name = "ServeUsageError";
+  constructor(message: string) {
+    super("USAGE", message);
+  }
+}
 
 /** The options, for node:util's parseArgs (whose tokens are checked below, in order, with this command's messages). */
 const OPTIONS = {

@@ -2,7 +2,9 @@
 import type { Auth } from "./auth.js";
 import type { BodyBudget } from "./budget.js";
 import type { XorbFiles } from "./blobs.js";
+import type { EventFeed, EventsConfig } from "./events.js";
 import type { RequestContext } from "./http.js";
+import type { RepoStore } from "./repos/store.js";
 import type { Store } from "./store.js";
 
 /** The WebAssembly core's TypeScript wrapper (loaded once per process by `initCore`). */
@@ -40,6 +42,8 @@ export interface HubConfig {
   /** Organisations whose new buckets are private unless the create request says otherwise. */
   orgsPrivateByDefault: ReadonlySet<string>;
   limits: BodyLimits;
+  /** The live events feed's keep-alive, connection and buffer limits. */
+  events: EventsConfig;
   hooks: {
     afterXorbTempWrite?: (hash: string) => Promise<void> | void;
   };
@@ -53,12 +57,16 @@ export interface HubContext {
    */
   storeId: string;
   store: Store;
+  /** Model, dataset and space repositories (tables in the same database). */
+  repos: RepoStore;
   xorbs: XorbFiles;
   auth: Auth;
   core: Core;
   config: HubConfig;
   /** Request bodies held in memory at once (xorb, shard and batch uploads take their share first). */
   bodies: BodyBudget;
+  /** The live events feed (its streams follow the store's change log). */
+  events: EventFeed;
   /** Current time in ms (injectable for tests). */
   now(): number;
 }

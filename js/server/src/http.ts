@@ -21,6 +21,8 @@ export const EXPOSED_HEADERS = [
   "X-Xet-Cas-Url",
   "X-Xet-Access-Token",
   "X-Xet-Token-Expiration",
+  "X-Repo-Commit",
+  "X-Total-Count",
 ].join(", ");
 
 /** An error answered to the client: status, message and the optional `X-Error-Code` header. */

@@ -1,6 +1,7 @@
 /**
- * The Hub side of the local hub: the Storage Buckets API of hub-buckets-api.md (B1–B13, B15) and
- * `whoami-v2`. Content is never stored here: files are records pointing at CAS file ids.
+ * The Hub side of the local hub: the Storage Buckets API of hub-buckets-api.md (B1–B15; the live events of
+ * B14 are streamed by events.ts) and `whoami-v2`. Content is never stored here: files are records pointing at
+ * CAS file ids.
  */
 import { isXetHash } from "xet-buckets/core";
 import type { Principal } from "./auth.js";
@@ -18,9 +19,10 @@ import {
 } from "./http.js";
 import { assertValidName, assertValidPath, describe, normalizePrefix, pathProblem } from "./paths.js";
 import { parseRange } from "./ranges.js";
+import type { RepoType } from "./repos/store.js";
 import { type BatchOp, type BucketRow, type Cursor, type FileRow, type TreeEntry } from "./store.js";
 
-const XET_FILEINFO = "application/vnd.xet-fileinfo+json";
+export const XET_FILEINFO = "application/vnd.xet-fileinfo+json";
 /** Python sends at most 1000 paths per paths-info request (hub-buckets-api.md §4.8). */
 export const MAX_PATHS_INFO = 1000;
 
@@ -30,7 +32,7 @@ export function principalOf(hub: HubContext, ctx: RequestContext): Principal | u
   return hub.auth.principal(bearerToken(ctx.req));
 }
 
-function requireUser(p: Principal | undefined): Principal {
+export function requireUser(p: Principal | undefined): Principal {
   if (!p) throw new HttpError(401, "this endpoint needs a token: send Authorization: Bearer <hf_ token>");
   return p;
 }
@@ -70,7 +72,7 @@ function writableBucket(hub: HubContext, p: Principal | undefined, ns: string, n
   return b;
 }
 
-function assertCanWrite(hub: HubContext, p: Principal | undefined, ns: string): void {
+export function assertCanWrite(hub: HubContext, p: Principal | undefined, ns: string): void {
   if (hub.auth.canWrite(p, ns)) return;
   if (!p) throw new HttpError(401, "this operation needs a write token: send Authorization: Bearer <hf_ token>");
   if (p.scope === "read") throw new HttpError(403, "this token is read-only: use a write token");
@@ -143,7 +145,7 @@ function nextLink(ctx: RequestContext, cursor: string): string {
   return `${ctx.origin}${ctx.rawPath}?${params.toString()}`;
 }
 
-function boolParam(v: string | null): boolean | undefined {
+export function boolParam(v: string | null): boolean | undefined {
   if (v === null) return undefined;
   if (v === "" || v === "1" || v.toLowerCase() === "true") return true;
   if (v === "0" || v.toLowerCase() === "false") return false;
@@ -301,6 +303,15 @@ export function listTree(hub: HubContext, ctx: RequestContext, ns: string, name:
   sendJson(ctx, 200, page.rows, headers);
 }
 
+// -------------------------------------------------------------------------------------- B14 events
+
+/** The bucket's live events feed (events.ts), with the access rules of the tree listing. */
+export function bucketEvents(hub: HubContext, ctx: RequestContext, ns: string, name: string): Promise<void> {
+  const p = principalOf(hub, ctx);
+  const b = readableBucket(hub, p, ns, name);
+  return hub.events.serve(ctx, b, p);
+}
+
 // ------------------------------------------------------------------------------------ B8 paths-info
 
 export async function pathsInfo(hub: HubContext, ctx: RequestContext, ns: string, name: string): Promise<void> {
@@ -328,7 +339,7 @@ export async function pathsInfo(hub: HubContext, ctx: RequestContext, ns: string
 // ----------------------------------------------------------------------------------------- B9 batch
 
 interface ParsedLine {
-  op: BatchOp | { type: "copyPending"; path: string; xetHash: string; mtime: number | null; source: string };
+  op: BatchOp | { type: "copyPending"; path: string; xetHash: string; mtime: number | null; source: string; sourceType: string };
 }
 
 function parseMtime(v: unknown, line: number): number | null {
@@ -379,12 +390,10 @@ function parseBatchLine(text: string, line: number): ParsedLine {
       }
       const xetHash = parseHash(o.xetHash, line);
       const mtime = parseMtime(o.mtime, line);
-      if (repoType !== "bucket") {
-        return {
-          op: { type: "failed", path, error: `copying from a ${repoType} repository is not supported by the local hub (only buckets)` },
-        };
+      if (repoType === "kernel") {
+        return { op: { type: "failed", path, error: "copying from a kernel repository is not supported by the local hub" } };
       }
-      return { op: { type: "copyPending", path, xetHash, mtime, source: o.sourceRepoId } };
+      return { op: { type: "copyPending", path, xetHash, mtime, source: o.sourceRepoId, sourceType: repoType } };
     }
     case "deleteFile":
       return { op: { type: "deleteFile", path } };
@@ -414,19 +423,33 @@ export async function batch(hub: HubContext, ctx: RequestContext, ns: string, na
     const line = raw.trim();
     if (line !== "") parsed.push(parseBatchLine(line, i + 1));
   });
-  // Resolve copy sources (read access required) before touching anything.
+  // Resolve copy sources (read access required) before touching anything. Repository sources are resolved
+  // to the file's size here: nothing awaits between this and applyBatch, so the answer is still current.
   const sources = new Map<string, number | string>();
   const ops: BatchOp[] = parsed.map(({ op }) => {
     if (op.type !== "copyPending") return op;
-    let src = sources.get(op.source);
+    const key = `${op.sourceType}:${op.source}`;
+    let src = sources.get(key);
     if (src === undefined) {
       const [sns, sname] = op.source.split("/") as [string, string];
-      const sb = hub.store.getBucket(sns, sname);
-      src = sb && hub.auth.canRead(p, sb) ? sb.id : `source bucket ${op.source} not found`;
-      sources.set(op.source, src);
+      if (op.sourceType === "bucket") {
+        const sb = hub.store.getBucket(sns, sname);
+        src = sb && hub.auth.canRead(p, sb) ? sb.id : `source bucket ${op.source} not found`;
+      } else {
+        const sr = hub.repos.get(op.sourceType as RepoType, sns, sname);
+        src = sr && hub.auth.canRead(p, sr) ? sr.id : `source ${op.sourceType} ${op.source} not found`;
+      }
+      sources.set(key, src);
     }
     if (typeof src === "string") return { type: "failed", path: op.path, error: src };
-    return { type: "copyFile", path: op.path, xetHash: op.xetHash, mtime: op.mtime, sourceBucketId: src };
+    if (op.sourceType === "bucket") {
+      return { type: "copyFile", path: op.path, xetHash: op.xetHash, mtime: op.mtime, sourceBucketId: src };
+    }
+    const size = hub.repos.xetFileSize(src, op.xetHash);
+    if (size === undefined) {
+      return { type: "failed", path: op.path, error: `the source ${op.sourceType} ${op.source} holds no file with xetHash ${op.xetHash}` };
+    }
+    return { type: "copyResolved", path: op.path, xetHash: op.xetHash, mtime: op.mtime, size };
   });
   const results = hub.store.applyBatch(b.id, ops, hub.now());
   const failed = results.filter((r) => r.error !== undefined).map((r) => ({ path: r.path, error: r.error! }));
@@ -529,7 +552,7 @@ export async function resolve(hub: HubContext, ctx: RequestContext, ns: string, 
 }
 
 /** Decodes bytes [first, last] of a CAS file from its xorbs and writes them to the response. */
-async function streamFileBytes(hub: HubContext, ctx: RequestContext, fileHash: string, first: number, last: number): Promise<void> {
+export async function streamFileBytes(hub: HubContext, ctx: RequestContext, fileHash: string, first: number, last: number): Promise<void> {
   const terms = hub.store.termsInRange(fileHash, first, last);
   for (const t of terms) {
     const x = hub.store.getXorb(t.xorbHash);

@@ -20,15 +20,17 @@ import type { AddressInfo } from "node:net";
 import { mkdir, mkdtemp, open, readFile, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import { XetBucketsError } from "xet-buckets";
+import { InvalidArgumentError, LocalFileError, XetBucketsError } from "xet-buckets";
 import { MAX_SHARD_BYTES, MAX_XORB_BYTES } from "xet-buckets/core";
 import { Auth, namespaceProblem, validateUsers, type HubUser } from "./auth.js";
 import { XorbFiles } from "./blobs.js";
 import { casPrefix, type BodyLimits, type Core, type HubConfig, type HubContext } from "./context.js";
 import { HttpError, answerPreflight, newRequestId, publicOrigin, sendError, setCommonHeaders, type RequestContext } from "./http.js";
 import { BodyBudget } from "./budget.js";
+import { DEFAULT_EVENTS_CONFIG, EventFeed } from "./events.js";
 import { route } from "./router.js";
-import { Store } from "./store.js";
+import { RepoStore } from "./repos/store.js";
+import { DEFAULT_CHANGE_LOG_RETENTION, Store } from "./store.js";
 
 export type { HubUser } from "./auth.js";
 export type { BodyLimits } from "./context.js";
@@ -101,6 +103,22 @@ export interface LocalHubOptions {
    * this budget + one xorb being checked, however many clients upload at once.
    */
   maxBodyBytesInFlight?: number;
+  /**
+   * The live events feed (`GET /api/buckets/{ns}/{name}/events`, server-sent events; events.ts). Its replay
+   * window is kept in the database, so cursors survive restarts.
+   */
+  events?: {
+    /** Changes kept for replay, over the whole store (default 100,000: the newest ones). */
+    maxRecords?: number;
+    /** Changes older than this are not kept for replay (default 24 h), ms. */
+    maxAgeMs?: number;
+    /** Keep-alive comment interval (default 30 s), ms. */
+    keepAliveMs?: number;
+    /** Streams are ended with `reconnect` after this long (±10 %; default 15 min), ms. */
+    maxConnectionMs?: number;
+    /** Unsent bytes a subscriber may still hold when new changes come, or it is told to reconnect (default 4 MiB). */
+    maxBufferBytes?: number;
+  };
   /** Request logging: `true` prints one line per request to stderr, a function receives the lines. Default off. */
   log?: boolean | ((line: string) => void);
   /** Called after every request (tests count xorb uploads with it). */
@@ -160,7 +178,7 @@ const STORE_ID_KEY = "store_id";
 
 function positive(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
-  if (!Number.isFinite(v) || v <= 0) throw new TypeError(`${name} must be a positive number, got ${v}`);
+  if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got ${v}`);
   return v;
 }
 
@@ -174,7 +192,7 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
       await fh.close();
       return () => unlink(file).catch(() => {});
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new LocalFileError(file, err);
       const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
       let alive = false;
       if (Number.isInteger(pid) && pid > 0) {
@@ -198,18 +216,21 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
 }
 
 /**
- * Starts a local hub: the Hub bucket API and the Xet CAS API over a durable data directory. Resolves once it
- * listens. Rejects with `XetBucketsError` DATA_DIR_IN_USE when another hub holds the data directory, and with
- * the listen error (such as EADDRINUSE) when the address cannot be used.
+ * Starts a local hub: the Hub bucket and repository API and the Xet CAS API over a durable data directory.
+ * Resolves once it listens. Rejects with a XetBucketsError: INVALID_ARGUMENT (options, users), DATA_DIR_IN_USE,
+ * FILE_NOT_FOUND / LOCAL_IO (the data directory), DATA_DIR_TOO_NEW, MISSING_DEPENDENCY, or HUB_START_FAILED
+ * (anything else, e.g. the port is in use: see `cause`).
  */
 export async function startLocalHub(options: LocalHubOptions = {}): Promise<LocalHub> {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`invalid port ${port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`invalid port ${port}`);
   if (options.users) validateUsers(options.users);
   for (const org of options.orgsPrivateByDefault ?? []) {
     if (namespaceProblem(org) !== undefined || !options.users?.some((u) => u.orgs?.includes(org))) {
-      throw new TypeError(`orgsPrivateByDefault: ${JSON.stringify(org)} is not an organisation of a configured user (users[].orgs)`);
+      throw new InvalidArgumentError(
+        `orgsPrivateByDefault: ${JSON.stringify(org)} is not an organisation of a configured user (users[].orgs)`,
+      );
     }
   }
   if (options.publicUrl !== undefined) {
@@ -220,19 +241,30 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       u = undefined;
     }
     if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.search || u.hash) {
-      throw new TypeError(`publicUrl must be an http(s) URL without query, got ${JSON.stringify(options.publicUrl)}`);
+      throw new InvalidArgumentError(`publicUrl must be an http(s) URL without query, got ${JSON.stringify(options.publicUrl)}`);
     }
   }
   const ownsDir = options.dataDir === undefined;
-  const dataDir = ownsDir ? await mkdtemp(join(tmpdir(), "xet-hub-")) : resolvePath(options.dataDir!);
-  await mkdir(dataDir, { recursive: true });
+  let dataDir = resolvePath(options.dataDir ?? tmpdir());
+  try {
+    if (ownsDir) dataDir = await mkdtemp(join(tmpdir(), "xet-hub-"));
+    await mkdir(dataDir, { recursive: true });
+  } catch (err) {
+    throw new LocalFileError(dataDir, err);
+  }
   const unlock = await lockDataDir(dataDir);
 
   let store: Store | undefined;
   try {
     const core: Core = await import("xet-buckets/core");
     await core.initCore();
-    store = Store.open(dataDir, { beforeCommit: options.testHooks?.beforeCommit });
+    const ev = options.events ?? {};
+    const retention = {
+      maxRecords: Math.floor(positive("events.maxRecords", ev.maxRecords, DEFAULT_CHANGE_LOG_RETENTION.maxRecords)),
+      maxAgeMs: positive("events.maxAgeMs", ev.maxAgeMs, DEFAULT_CHANGE_LOG_RETENTION.maxAgeMs),
+    };
+    store = Store.open(dataDir, { beforeCommit: options.testHooks?.beforeCommit, changeLogRetention: retention, now: options.now });
+    store.pruneChanges();
     const xorbs = new XorbFiles(dataDir);
     await xorbs.init();
     const openedStore = store;
@@ -265,16 +297,25 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
       publicUrl: options.publicUrl?.replace(/\/+$/, ""),
       orgsPrivateByDefault: new Set(options.orgsPrivateByDefault),
       limits: { ...DEFAULT_LIMITS, ...options.limits },
+      events: {
+        keepAliveMs: positive("events.keepAliveMs", ev.keepAliveMs, DEFAULT_EVENTS_CONFIG.keepAliveMs),
+        maxConnectionMs: positive("events.maxConnectionMs", ev.maxConnectionMs, DEFAULT_EVENTS_CONFIG.maxConnectionMs),
+        maxBufferBytes: positive("events.maxBufferBytes", ev.maxBufferBytes, DEFAULT_EVENTS_CONFIG.maxBufferBytes),
+        maxChangesPerEvent: DEFAULT_EVENTS_CONFIG.maxChangesPerEvent,
+      },
       hooks: { afterXorbTempWrite: options.testHooks?.afterXorbTempWrite },
     };
+    const auth = new Auth(users, secret);
     const hub: HubContext = {
       storeId,
       store,
+      repos: new RepoStore(store),
       xorbs,
-      auth: new Auth(users, secret),
+      auth,
       core,
       config,
       bodies: new BodyBudget(positive("maxBodyBytesInFlight", options.maxBodyBytesInFlight, 2 * config.limits.xorb)),
+      events: new EventFeed(store, storeId, config.events, (p, b) => auth.canRead(p, b)),
       now: options.now ?? Date.now,
     };
     const log =
@@ -305,6 +346,8 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
     const close = () =>
       (closing ??= (async () => {
         const done = new Promise<void>((r) => server.close(() => r()));
+        // Event streams never finish on their own: each ends with `reconnect` at its cursor.
+        hub.events.close();
         server.closeIdleConnections();
         const deadline = Date.now() + (options.closeTimeoutMs ?? 2000);
         while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -330,7 +373,8 @@ export async function startLocalHub(options: LocalHubOptions = {}): Promise<Loca
     store?.close();
     await unlock();
     if (ownsDir) await rm(dataDir, { recursive: true, force: true });
-    throw err;
+    if (err instanceof XetBucketsError) throw err;
+    throw new XetBucketsError("HUB_START_FAILED", `the local hub could not start: ${(err as Error)?.message ?? err}`, { cause: err });
   }
 }
 

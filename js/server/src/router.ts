@@ -10,6 +10,8 @@ import * as cas from "./cas-api.js";
 import type { HubContext } from "./context.js";
 import { HttpError, decodeComponent, sendJson, type RequestContext } from "./http.js";
 import * as hubApi from "./hub-api.js";
+import * as repos from "./repos/api.js";
+import type { RepoType } from "./repos/store.js";
 
 type Handler = () => void | Promise<void>;
 
@@ -54,6 +56,10 @@ export function route(hub: HubContext, ctx: RequestContext): Handler {
         case "settings":
           if (seg.length === 5 && is("PUT")) return () => hubApi.bucketSettings(hub, ctx, ns, name);
           break;
+        case "events":
+          if (seg.length === 5 && is("GET")) return () => hubApi.bucketEvents(hub, ctx, ns, name);
+          if (seg.length === 5) throw methodNotAllowed("GET");
+          break;
         case "xet-read-token":
         case "xet-write-token":
           if (seg.length === 5 && get) {
@@ -64,13 +70,42 @@ export function route(hub: HubContext, ctx: RequestContext): Handler {
     } else if (seg[1] === "repos" && seg[2] === "move" && seg.length === 3) {
       if (is("POST")) return () => hubApi.moveRepo(hub, ctx);
       throw methodNotAllowed("POST");
+    } else if (seg[1] === "repos" && seg[2] === "create" && seg.length === 3) {
+      if (is("POST")) return () => repos.createRepo(hub, ctx);
+      throw methodNotAllowed("POST");
+    } else if (seg[1] === "repos" && seg[2] === "delete" && seg.length === 3) {
+      if (is("DELETE")) return () => repos.deleteRepo(hub, ctx);
+      throw methodNotAllowed("DELETE");
+    } else if (seg[1] === "validate-yaml" && seg.length === 2 && is("POST")) {
+      return () => repos.validateYaml(hub, ctx);
     } else if (seg[1] === "whoami-v2" && seg.length === 2 && get) {
       return () => hubApi.whoami(hub, ctx);
     } else if (seg[1] !== undefined && REPO_KINDS.has(seg[1])) {
-      // The local hub holds no repositories: listings are empty, anything else is a missing repository.
-      if (seg.length === 2 && get) return () => sendJson(ctx, 200, []);
-      return () => missingRepository(hub, ctx);
+      const type = repos.repoTypeOf(seg[1]);
+      if (type === undefined) {
+        // Kernels: the local hub holds none (listings are empty, anything else is a missing repository).
+        if (seg.length === 2 && get) return () => sendJson(ctx, 200, []);
+        return () => missingRepository(hub, ctx);
+      }
+      if (seg.length === 2) {
+        if (get) return () => repos.listRepos(hub, ctx, type);
+        throw methodNotAllowed("GET");
+      }
+      const handler = repoApiRoute(hub, ctx, type, seg.slice(2));
+      if (handler) return handler;
+      if (seg.length < 4) return () => missingRepository(hub, ctx);
     }
+  } else if (repoFileRoute(seg)) {
+    const r = repoFileRoute(seg)!;
+    if (r.kind === "lfs") {
+      if (is("POST")) return () => repos.lfsBatch(hub, ctx, r.type, r.ns, r.name);
+      throw methodNotAllowed("POST");
+    }
+    if (!get) throw methodNotAllowed("GET, HEAD");
+    if (r.rest.length < 2) throw new HttpError(404, `no file named in ${ctx.rawPath.slice(0, 200)}: /{repo}/${r.kind}/{revision}/{path}`);
+    const rev = decodeComponent(r.rest[0]!);
+    const path = decodeComponent(r.rest.slice(1).join("/"));
+    return () => repos.resolve(hub, ctx, r.type, r.ns, r.name, rev, path, r.kind === "raw");
   } else if (isRepoResolve(seg)) {
     return () => missingRepository(hub, ctx);
   } else if (seg[0] === "buckets" && seg[3] === "resolve" && seg.length >= 5) {
@@ -122,6 +157,82 @@ function casRoute(hub: HubContext, ctx: RequestContext, seg: string[]): Handler 
     return () => cas.fetchXorb(hub, ctx, seg[1]!);
   }
   return undefined;
+}
+
+/** The handler of `/api/{type}s/{ns}/{name}/...` (segments after the type), if the URL is one. */
+function repoApiRoute(hub: HubContext, ctx: RequestContext, type: RepoType, seg: string[]): Handler | undefined {
+  const { method } = ctx;
+  const get = method === "GET" || method === "HEAD";
+  if (seg.length < 2) return undefined;
+  const ns = decodeComponent(seg[0]!);
+  const name = decodeComponent(seg[1]!);
+  const action = seg[2];
+  const arg = seg[3] === undefined ? undefined : decodeComponent(seg[3]);
+  const n = seg.length;
+  if (n === 2) {
+    if (get) return () => repos.repoInfo(hub, ctx, type, ns, name);
+    throw methodNotAllowed("GET");
+  }
+  switch (action) {
+    case "revision":
+      if (n === 4 && get) return () => repos.repoInfo(hub, ctx, type, ns, name, arg!);
+      break;
+    case "tree":
+      if (n >= 4 && get) return () => repos.listTree(hub, ctx, type, ns, name, arg!, decodeComponent(seg.slice(4).join("/")));
+      break;
+    case "paths-info":
+      if (n === 4 && method === "POST") return () => repos.pathsInfo(hub, ctx, type, ns, name, arg!);
+      break;
+    case "preupload":
+      if (n === 4 && method === "POST") return () => repos.preupload(hub, ctx, type, ns, name, arg!);
+      break;
+    case "commit":
+      if (n === 4 && method === "POST") return () => repos.commit(hub, ctx, type, ns, name, arg!);
+      break;
+    case "commits":
+      if (n === 4 && get) return () => repos.listCommits(hub, ctx, type, ns, name, arg!);
+      break;
+    case "refs":
+      if (n === 3 && get) return () => repos.listRefs(hub, ctx, type, ns, name);
+      break;
+    case "settings":
+      if (n === 3 && method === "PUT") return () => repos.repoSettings(hub, ctx, type, ns, name);
+      break;
+    case "xet-read-token":
+    case "xet-write-token":
+      if ((n === 3 || n === 4) && get) {
+        return () => repos.xetToken(hub, ctx, type, ns, name, action === "xet-read-token" ? "read" : "write", arg);
+      }
+      break;
+  }
+  return () => {
+    // An endpoint the local hub does not serve: on a missing or hidden repository, the repository's 404.
+    const r = hub.repos.get(type, ns, name);
+    if (!r || !hub.auth.canRead(hubApi.principalOf(hub, ctx), r)) missingRepository(hub, ctx);
+    throw new HttpError(404, `no such endpoint: ${method} ${ctx.rawPath.slice(0, 200)}`);
+  };
+}
+
+/**
+ * A repository file URL: `/{ns}/{name}/{resolve|raw}/{rev}/{path}` (models), the same under `/datasets/` and
+ * `/spaces/`, or the Git LFS batch endpoint `/{…}{ns}/{name}.git/info/lfs/objects/batch`.
+ */
+function repoFileRoute(
+  seg: string[],
+): { kind: "resolve" | "raw" | "lfs"; type: RepoType; ns: string; name: string; rest: string[] } | undefined {
+  if (seg[0] === "buckets" || seg[0] === "api" || seg[0] === "cas") return undefined;
+  const prefixed = seg[0] === "datasets" || seg[0] === "spaces";
+  const type: RepoType = seg[0] === "datasets" ? "dataset" : seg[0] === "spaces" ? "space" : "model";
+  const s = prefixed ? seg.slice(1) : seg;
+  if (s.length < 3) return undefined;
+  const ns = decodeComponent(s[0]!);
+  let name = decodeComponent(s[1]!);
+  if (name.endsWith(".git") && s.slice(2).join("/") === "info/lfs/objects/batch") {
+    name = name.slice(0, -4);
+    return { kind: "lfs", type, ns, name, rest: [] };
+  }
+  if (s[2] !== "resolve" && s[2] !== "raw") return undefined;
+  return { kind: s[2], type, ns, name, rest: s.slice(3) };
 }
 
 /** `/api/{models|datasets|spaces|kernels}/...`: the repository kinds of the Hub. */

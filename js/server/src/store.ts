@@ -2,8 +2,9 @@
  * The hub's metadata in one embedded SQLite database (`DATA/hub.sqlite`, better-sqlite3, WAL,
  * `synchronous=FULL`): buckets, their files, the CAS registry (xorbs with their chunk metadata, file
  * reconstructions, which buckets registered which file), the global-dedup chunk index and the shards
- * that were registered. Every multi-row change runs in one transaction, so a crash leaves either the
- * old or the new state. Xorb bodies live on disk next to it (`blobs.ts`).
+ * that were registered, and the change log of the live events feed (change-log.ts). Every multi-row change
+ * runs in one transaction, so a crash leaves either the old or the new state. Xorb bodies live on disk next
+ * to it (`blobs.ts`).
  *
  * better-sqlite3 is synchronous: a transaction never interleaves with another request, so the
  * check-then-write sequences below need no extra locking.
@@ -13,10 +14,12 @@ import { join } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import { XetBucketsError } from "xet-buckets";
 import { ZERO_HASH } from "xet-buckets/core";
+import { CHANGE_LOG_MIGRATION, ChangeLog, type ChangeLogRetention } from "./change-log.js";
 import { folderEnd } from "./paths.js";
+import { REPOS_SCHEMA } from "./repos/schema.js";
 
 export const DB_FILE = "hub.sqlite";
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 3;
 
 export interface BucketRow {
   id: number;
@@ -89,6 +92,8 @@ export type BatchOp =
   | { type: "failed"; path: string; error: string }
   | { type: "addFile"; path: string; xetHash: string; mtime: number | null; contentType: string | null }
   | { type: "copyFile"; path: string; xetHash: string; mtime: number | null; sourceBucketId: number }
+  /** A copy whose source (a repository file) was resolved by the caller in the same synchronous step. */
+  | { type: "copyResolved"; path: string; xetHash: string; mtime: number | null; size: number }
   | { type: "deleteFile"; path: string };
 
 export interface BatchOpResult {
@@ -99,9 +104,19 @@ export interface BatchOpResult {
 /** A validated upload shard, ready to be registered. */
 export interface ShardRegistration {
   digest: string;
-  bucketId: number;
+  /** The bucket whose write token uploaded the shard (null for a repository's). */
+  bucketId: number | null;
+  /** The repository whose write token uploaded the shard (null for a bucket's). */
+  repoId: number | null;
   size: number;
-  files: Array<{ hash: string; size: number; terms: TermRow[]; firstChunk: { hash: string; xorb: string; index: number } | null }>;
+  files: Array<{
+    hash: string;
+    size: number;
+    terms: TermRow[];
+    firstChunk: { hash: string; xorb: string; index: number } | null;
+    /** The SHA-256 the shard declares for the file (its metadata extension), plain hex. */
+    sha256: string | null;
+  }>;
   /** Every xorb the shard mentions (its xorb section and its terms). */
   xorbs: string[];
 }
@@ -109,7 +124,17 @@ export interface ShardRegistration {
 export interface StoreOptions {
   /** Called inside every write transaction just before it commits (tests throw here to simulate a crash). */
   beforeCommit?: (what: string) => void;
+  /** How much of the change log is kept (default: `DEFAULT_CHANGE_LOG_RETENTION`). */
+  changeLogRetention?: ChangeLogRetention;
+  /** Clock in ms for the change log's retention (default `Date.now`; the hub passes its own). */
+  now?: () => number;
 }
+
+/** The change log's default replay window: the newest 100,000 changes of the store, none older than a day. */
+export const DEFAULT_CHANGE_LOG_RETENTION: ChangeLogRetention = { maxRecords: 100_000, maxAgeMs: 24 * 3600 * 1000 };
+
+/** A bucket that was deleted, renamed or whose visibility changed (after the commit). */
+export type BucketEvent = { type: "deleted" | "visibility"; bucketId: number } | { type: "moved"; bucketId: number; to: string };
 
 type Db = BetterSqlite3.Database;
 type RangeParams = { bucket: number; lo: string; hi: string | null };
@@ -214,6 +239,10 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX shard_xorbs_by_shard ON shard_xorbs (shard_id, xorb_hash);
   `,
+  // version 2: model, dataset and space repositories (repos/schema.ts)
+  REPOS_SCHEMA,
+  // version 3: the change log of the live events feed
+  CHANGE_LOG_MIGRATION,
 ];
 
 function packU32(values: ArrayLike<number>): Buffer {
@@ -283,13 +312,22 @@ const FILE_COLS = "path, xet_hash, size, mtime, uploaded_at, content_type";
 
 export class Store {
   readonly db: Db;
+  /** File changes, logged by the transactions that make them (the events feed reads and follows it). */
+  readonly changes: ChangeLog;
+  /** Called after a bucket is deleted, renamed or changes visibility (the events feed ends its streams). */
+  onBucketEvent: ((e: BucketEvent) => void) | undefined;
   readonly #options: StoreOptions;
   readonly #stmts: ReturnType<Store["prepare"]>;
+  readonly #retention: ChangeLogRetention;
+  #loggedSincePrune = 0;
+  #lastPrune = 0;
 
   private constructor(db: Db, options: StoreOptions) {
     this.db = db;
     this.#options = options;
     this.#stmts = this.prepare();
+    this.changes = new ChangeLog(db);
+    this.#retention = options.changeLogRetention ?? DEFAULT_CHANGE_LOG_RETENTION;
   }
 
   /** Opens (creating or migrating) the database in `dir`. */
@@ -392,7 +430,9 @@ export class Store {
         "SELECT 1 AS one FROM files WHERE bucket_id = ? AND xet_hash = ? LIMIT 1",
       ),
       shardByDigest: db.prepare<[string], { id: number }>("SELECT id FROM shards WHERE digest = ?"),
-      insertShard: db.prepare("INSERT INTO shards (digest, bucket_id, size, file_count, xorb_count, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+      insertShard: db.prepare(
+        "INSERT INTO shards (digest, bucket_id, repo_id, size, file_count, xorb_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ),
       insertShardXorb: db.prepare("INSERT OR IGNORE INTO shard_xorbs (xorb_hash, shard_id) VALUES (?, ?)"),
       shardsOfXorb: db.prepare<[string, number], { shard_id: number }>(
         "SELECT shard_id FROM shard_xorbs WHERE xorb_hash = ? ORDER BY shard_id DESC LIMIT ?",
@@ -401,14 +441,48 @@ export class Store {
     };
   }
 
-  /** Runs `fn` in one immediate write transaction; the `beforeCommit` hook runs last inside it. */
+  /**
+   * Runs `fn` in one immediate write transaction; the `beforeCommit` hook runs last inside it. Once it
+   * committed, the changes it logged go to the change log's listener (the events feed).
+   */
   write<T>(what: string, fn: () => T): T {
     const tx = this.db.transaction(() => {
       const out = fn();
       this.#options.beforeCommit?.(what);
       return out;
     });
-    return tx.immediate();
+    this.changes.discardPending();
+    let out: T;
+    try {
+      out = tx.immediate();
+    } catch (err) {
+      this.changes.discardPending();
+      throw err;
+    }
+    const logged = this.changes.head;
+    this.changes.committed();
+    const added = this.changes.head - logged;
+    if (added > 0) this.#maybePrune(added);
+    return out;
+  }
+
+  /**
+   * Keeps the change log within its retention: pruned every tenth of `maxRecords` changes (at most every
+   * 1000) or once a minute, so the window holds slightly more than the retention between two prunes.
+   */
+  #maybePrune(added: number): void {
+    this.#loggedSincePrune += added;
+    const now = (this.#options.now ?? Date.now)();
+    const every = Math.max(1, Math.min(1000, Math.floor(this.#retention.maxRecords / 10)));
+    if (this.#loggedSincePrune < every && now - this.#lastPrune < 60_000) return;
+    this.pruneChanges(now);
+  }
+
+  /** Drops the change log's rows beyond its retention now; returns how many. */
+  pruneChanges(now = (this.#options.now ?? Date.now)()): number {
+    this.#loggedSincePrune = 0;
+    this.#lastPrune = now;
+    return this.write("prune", () => this.changes.prune(now, this.#retention));
   }
 
   // ------------------------------------------------------------------------------------------- meta
@@ -464,21 +538,25 @@ export class Store {
     this.write("deleteBucket", () => {
       this.#stmts.deleteBucket.run(id);
     });
+    this.onBucketEvent?.({ type: "deleted", bucketId: id });
   }
 
   setPrivate(id: number, isPrivate: boolean, now: number): void {
     this.write("settings", () => {
       this.#stmts.setPrivate.run(isPrivate ? 1 : 0, now, id);
     });
+    this.onBucketEvent?.({ type: "visibility", bucketId: id });
   }
 
   /** Renames a bucket; false when the destination id is taken. */
   moveBucket(id: number, namespace: string, name: string, now: number): boolean {
-    return this.write("move", () => {
+    const moved = this.write("move", () => {
       if (this.#stmts.bucketByName.get(namespace, name)) return false;
       this.#stmts.moveBucket.run(namespace, name, now, id);
       return true;
     });
+    if (moved) this.onBucketEvent?.({ type: "moved", bucketId: id, to: `${namespace}/${name}` });
+    return moved;
   }
 
   /** True when some bucket (public or private) is in `namespace`. */
@@ -565,7 +643,8 @@ export class Store {
   /**
    * Applies batch operations in order, in one transaction. Each operation succeeds or fails on its
    * own (the failures are returned, the others are kept); the transaction makes the whole set durable
-   * at once and leaves nothing behind if the process dies half way.
+   * at once and leaves nothing behind if the process dies half way. Every applied operation is logged in
+   * the change log (add, update or delete), in the same transaction.
    */
   applyBatch(bucketId: number, ops: BatchOp[], now: number): BatchOpResult[] {
     return this.write("batch", () => {
@@ -584,6 +663,16 @@ export class Store {
             continue;
           }
           this.#stmts.deleteFile.run(bucketId, op.path);
+          this.changes.record({
+            bucketId,
+            at: now,
+            op: "delete",
+            path: op.path,
+            xetHash: null,
+            size: null,
+            mtime: null,
+            uploadedAt: null,
+          });
           dFiles -= 1;
           dSize -= before.size;
           results.push({ path: op.path });
@@ -613,6 +702,9 @@ export class Store {
             size = cas.size;
           }
           contentType = op.contentType;
+        } else if (op.type === "copyResolved") {
+          size = op.size;
+          contentType = null;
         } else {
           const source = this.#stmts.fileWithHash.get(op.sourceBucketId, op.xetHash);
           if (!source) {
@@ -623,6 +715,16 @@ export class Store {
           contentType = source.content_type;
         }
         this.#stmts.upsertFile.run(bucketId, op.path, op.xetHash, size, op.mtime ?? now, now, contentType);
+        this.changes.record({
+          bucketId,
+          at: now,
+          op: before ? "update" : "add",
+          path: op.path,
+          xetHash: op.xetHash,
+          size,
+          mtime: op.mtime ?? now,
+          uploadedAt: now,
+        });
         dFiles += before ? 0 : 1;
         dSize += size - (before?.size ?? 0);
         results.push({ path: op.path });
@@ -698,9 +800,10 @@ export class Store {
   /**
    * Registers a validated shard in one transaction: new file reconstructions, the bucket that
    * uploaded them, first chunks of files in the dedup index, and which xorbs belong together.
+   * `alsoInTransaction` runs inside the same transaction (a repository's records of the shard's files).
    * Returns 1 when something new was registered, 0 when the shard (or all its files) was known.
    */
-  registerShard(s: ShardRegistration, now: number): 0 | 1 {
+  registerShard(s: ShardRegistration, now: number, alsoInTransaction?: () => void): 0 | 1 {
     return this.write("shard", () => {
       let fresh = false;
       for (const f of s.files) {
@@ -712,12 +815,13 @@ export class Store {
           }
         }
         if (f.firstChunk) this.#stmts.insertDedupChunk.run(f.firstChunk.hash, f.firstChunk.xorb, f.firstChunk.index);
-        this.#stmts.insertFileBucket.run(f.hash, s.bucketId);
+        if (s.bucketId !== null) this.#stmts.insertFileBucket.run(f.hash, s.bucketId);
       }
+      alsoInTransaction?.();
       const known = this.#stmts.shardByDigest.get(s.digest);
       if (!known) {
         fresh = true;
-        const info = this.#stmts.insertShard.run(s.digest, s.bucketId, s.size, s.files.length, s.xorbs.length, now);
+        const info = this.#stmts.insertShard.run(s.digest, s.bucketId, s.repoId, s.size, s.files.length, s.xorbs.length, now);
         const id = Number(info.lastInsertRowid);
         for (const x of s.xorbs) this.#stmts.insertShardXorb.run(x, id);
       }

@@ -17,10 +17,11 @@ import {
   putBucketSettings,
   type BucketInfo,
 } from "../hub/buckets.js";
-import { parseBucket, type BucketDesignation, type BucketRef } from "../repo.js";
+import { deleteRepoRequest, postCreateRepo, repoApiPath } from "../hub/repos.js";
+import { isRepoDesignation, parseBucket, parseRepo, repoLabel, type BucketRef, type RepoDesignation } from "../repo.js";
 
 export type { BucketInfo } from "../hub/buckets.js";
-export type { BucketDesignation } from "../repo.js";
+export type { BucketDesignation, RepoDesignation } from "../repo.js";
 
 /**
  * Options every call accepts: `hubUrl` (default https://huggingface.co), `accessToken` (or the deprecated
@@ -28,48 +29,6 @@ export type { BucketDesignation } from "../repo.js";
  * request once) and `onRetry`.
  */
 export type CommonOptions = HubCallOptions;
-
-/** @huggingface/hub's repo designation: buckets are `"buckets/ns/name"` or `{ type: "bucket", name }`. */
-export type RepoDesignation =
-  | BucketDesignation
-  | {
-      /** The repository's type: only `bucket` is accepted (others: `InvalidArgumentError`). */
-      type: string;
-      /** `ns/name` */
-      name: string;
-    };
-
-const NOT_A_BUCKET =
-  'xet-buckets handles Storage Buckets only: designate one as "buckets/ns/name", { type: "bucket", name: "ns/name" } or "hf://buckets/ns/name"; use @huggingface/hub for models, datasets and spaces';
-
-/**
- * Parses the `repo` of a call into a bucket. Models, datasets, spaces and kernels are refused with an
- * `InvalidArgumentError` that says this package handles buckets only. `allowBareId` accepts "ns/name"
- * (huggingface_hub's bucket_id, used by the Python-style functions).
- * @internal
- */
-export function toBucket(repo: RepoDesignation, options: { allowBareId?: boolean } = {}): BucketRef {
-  if (typeof repo === "object" && repo !== null && (repo as { type?: unknown }).type !== "bucket") {
-    throw new InvalidArgumentError(`${NOT_A_BUCKET} (got a ${(repo as { type: string }).type}: ${(repo as { name: string }).name})`);
-  }
-  if (typeof repo === "string") {
-    if (/^(models?|datasets?|spaces?|kernels?)\//.test(repo) || /^hf:\/\/(?!buckets\/)/.test(repo)) {
-      throw new InvalidArgumentError(`${NOT_A_BUCKET} (got "${repo}")`);
-    }
-    if (repo.startsWith("bucket/")) {
-      throw new InvalidArgumentError(`buckets are designated "buckets/ns/name" (plural), got "${repo}"`);
-    }
-    if (!options.allowBareId && !repo.startsWith("buckets/") && !repo.startsWith("hf://")) {
-      throw new InvalidArgumentError(`${NOT_A_BUCKET} (got "${repo}", which @huggingface/hub reads as a model)`);
-    }
-  }
-  return parseBucket(repo as BucketDesignation, { allowBareId: options.allowBareId });
-}
-
-/** The Hub context of a call (validates `hubUrl` and the token). @internal */
-export function contextOf(options: CommonOptions): HubContext {
-  return hubContext(options);
-}
 
 // ---------------------------------------------------------------------------------------------
 // @huggingface/hub calls
@@ -79,6 +38,8 @@ export function contextOf(options: CommonOptions): HubContext {
  * Creates a bucket (`POST /api/buckets/{ns}/{name}`). Like @huggingface/hub, an existing bucket is an
  * error (`HubApiError` 409, code CONFLICT); use `createBucket(…, { existOk: true })` to accept it.
  * `license`, `sdk` do not apply to buckets and are ignored; `files` is refused (upload them instead).
+ * A model, dataset or space designation ("models/ns/name", `{ type: "dataset", name }`…) creates that
+ * repository (`POST /api/repos/create`; spaces need `sdk`), with the same 409 when it exists.
  */
 export async function createRepo(
   params: {
@@ -95,35 +56,59 @@ export async function createRepo(
     sdk?: string;
   } & CommonOptions,
 ): Promise<{
-  /** The bucket's page, `{hubUrl}/buckets/ns/name`. */
+  /** The repository's page (a bucket's: `{hubUrl}/buckets/ns/name`). */
   repoUrl: string;
   /** "ns/name" */
   id: string;
 }> {
-  const bucket = toBucket(params.repo);
   if (params.files?.length) {
-    throw new InvalidArgumentError("files cannot be added when a bucket is created: create it, then upload them with uploadFiles()");
+    throw new InvalidArgumentError(
+      "files cannot be added at creation by xet-buckets: create the repository, then upload them with uploadFiles()",
+    );
   }
-  const ctx = contextOf(params);
+  const ctx = hubContext(params);
   const visibility = params.visibility ?? (params.private !== undefined ? (params.private ? "private" : "public") : undefined);
+  if (isRepoDesignation(params.repo)) {
+    const repo = parseRepo(params.repo);
+    const answer = await postCreateRepo(ctx, repo, { visibility, sdk: params.sdk, signal: params.abortSignal });
+    if (!answer.created) {
+      throw new HubApiError("CONFLICT", `${repoLabel(repo)} already exists`, { statusCode: 409, url: `${ctx.hubUrl}/api/repos/create` });
+    }
+    return { repoUrl: answer.url, id: repo.id };
+  }
+  const bucket = parseBucket(params.repo);
   const answer = await postCreateBucket(ctx, bucket, { visibility, resourceGroupId: params.resourceGroupId }, params.abortSignal);
   if (!answer.created) throw alreadyExists(bucket, ctx);
   return { repoUrl: answer.url, id: answer.id };
 }
 
-/** Deletes a bucket and all its files (`DELETE /api/buckets/{ns}/{name}`). Missing → `BucketNotFoundError`. */
+/**
+ * Deletes a bucket and all its files (`DELETE /api/buckets/{ns}/{name}`). Missing → `BucketNotFoundError`.
+ * A model, dataset or space designation deletes that repository (`DELETE /api/repos/delete`; missing →
+ * `RepoNotFoundError`).
+ */
 export async function deleteRepo(params: { repo: RepoDesignation } & CommonOptions): Promise<void> {
-  const bucket = toBucket(params.repo);
-  await deleteBucketRequest(contextOf(params), bucket, params.abortSignal);
+  if (isRepoDesignation(params.repo)) {
+    await deleteRepoRequest(hubContext(params), parseRepo(params.repo), params.abortSignal);
+    return;
+  }
+  const bucket = parseBucket(params.repo);
+  await deleteBucketRequest(hubContext(params), bucket, params.abortSignal);
 }
 
-/** True when the bucket exists and is visible with this token (404 and 401 → false; other errors throw). */
+/** True when the bucket (or model, dataset, space) exists and is visible with this token (404 and 401 → false; other errors throw). */
 export async function repoExists(
   params: { repo: RepoDesignation; /** Unused for buckets. */ revision?: string } & CommonOptions,
 ): Promise<boolean> {
-  const bucket = toBucket(params.repo);
-  const ctx = contextOf(params);
-  const res = await ctx.request(`/api/buckets/${bucket.namespace}/${bucket.name}?expand[]=likes`, {
+  let path: string;
+  if (isRepoDesignation(params.repo)) {
+    path = repoApiPath(parseRepo(params.repo));
+  } else {
+    const bucket = parseBucket(params.repo);
+    path = `/api/buckets/${bucket.namespace}/${bucket.name}`;
+  }
+  const ctx = hubContext(params);
+  const res = await ctx.request(`${path}?expand[]=likes`, {
     accept: [401, 404],
     signal: params.abortSignal,
   });
@@ -133,8 +118,8 @@ export async function repoExists(
 
 /** Throws (`BucketNotFoundError`, `HubApiError` 401/403) unless the bucket can be read with this token. */
 export async function checkRepoAccess(params: { repo: RepoDesignation } & CommonOptions): Promise<void> {
-  const bucket = toBucket(params.repo);
-  await getBucketInfo(contextOf(params), bucket, params.abortSignal);
+  const bucket = parseBucket(params.repo);
+  await getBucketInfo(hubContext(params), bucket, params.abortSignal);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,12 +179,12 @@ export async function createBucket(
 ): Promise<BucketUrl> {
   const ref =
     typeof bucket === "string" && /^[^/:]+$/.test(bucket)
-      ? toBucket(`me/${bucket}`, { allowBareId: true })
-      : toBucket(bucket, { allowBareId: true });
+      ? parseBucket(`me/${bucket}`, { allowBareId: true })
+      : parseBucket(bucket, { allowBareId: true });
   if (options.private !== undefined && options.visibility !== undefined && (options.visibility === "private") !== options.private) {
     throw new InvalidArgumentError(`private: ${options.private} contradicts visibility: "${options.visibility}"; pass only one of them`);
   }
-  const ctx = contextOf(options);
+  const ctx = hubContext(options);
   const visibility = options.visibility ?? (options.private !== undefined ? (options.private ? "private" : "public") : undefined);
   try {
     const answer = await postCreateBucket(
@@ -228,19 +213,19 @@ export async function createBucket(
 
 /** The bucket's record: id, private, createdAt, updatedAt, size, totalFiles (and any other key the Hub sends). */
 export async function bucketInfo(bucket: RepoDesignation, options: CommonOptions = {}): Promise<BucketInfo> {
-  return getBucketInfo(contextOf(options), toBucket(bucket, { allowBareId: true }), options.abortSignal);
+  return getBucketInfo(hubContext(options), parseBucket(bucket, { allowBareId: true }), options.abortSignal);
 }
 
 /** Lists the buckets of a namespace (default: yours), optionally filtered by `search`. Follows pagination. */
 export async function* listBuckets(options: { namespace?: string; search?: string } & CommonOptions = {}): AsyncGenerator<BucketInfo> {
-  yield* listBucketsPages(contextOf(options), options.namespace, options.search, options.abortSignal);
+  yield* listBucketsPages(hubContext(options), options.namespace, options.search, options.abortSignal);
 }
 
 /** Deletes a bucket and its files. `missingOk`: a missing bucket (any 404) is not an error. */
 export async function deleteBucket(bucket: RepoDesignation, options: { missingOk?: boolean } & CommonOptions = {}): Promise<void> {
   await deleteBucketRequest(
-    contextOf(options),
-    toBucket(bucket, { allowBareId: true }),
+    hubContext(options),
+    parseBucket(bucket, { allowBareId: true }),
     options.abortSignal,
     options.missingOk ? [404] : [],
   );
@@ -249,13 +234,18 @@ export async function deleteBucket(bucket: RepoDesignation, options: { missingOk
 /** Changes a bucket's settings (`PUT …/settings`): currently its visibility (`private`). */
 export async function updateBucketSettings(bucket: RepoDesignation, options: { private?: boolean } & CommonOptions): Promise<void> {
   if (typeof options?.private !== "boolean") throw new InvalidArgumentError("updateBucketSettings needs { private: true | false }");
-  await putBucketSettings(contextOf(options), toBucket(bucket, { allowBareId: true }), { private: options.private }, options.abortSignal);
+  await putBucketSettings(
+    hubContext(options),
+    parseBucket(bucket, { allowBareId: true }),
+    { private: options.private },
+    options.abortSignal,
+  );
 }
 
 /** Moves or renames a bucket (`POST /api/repos/move`, type "bucket"). */
 export async function moveBucket(from: RepoDesignation, to: RepoDesignation, options: CommonOptions = {}): Promise<void> {
-  const a = toBucket(from, { allowBareId: true });
-  const b = toBucket(to, { allowBareId: true });
+  const a = parseBucket(from, { allowBareId: true });
+  const b = parseBucket(to, { allowBareId: true });
   if (a.id === b.id) throw new InvalidArgumentError(`moveBucket: source and destination are the same bucket (${a.id})`);
-  await postMoveBucket(contextOf(options), a, b, options.abortSignal);
+  await postMoveBucket(hubContext(options), a, b, options.abortSignal);
 }

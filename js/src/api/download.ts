@@ -13,14 +13,14 @@
  * peaks at about 90 MiB of live buffers. Files made of small xorbs need a few MiB.
  */
 import { InvalidArgumentError, IntegrityError, ProtocolError } from "../errors.js";
-import type { HubContext } from "../hub/context.js";
+import { hubContext, type HubContext } from "../hub/context.js";
 import { entryNotFound, postPathsInfo, type BucketTreeEntry } from "../hub/files.js";
 import { XetTokenProvider, type XetToken } from "../hub/xet-token.js";
-import { checkBucketPath, joinBucketPath, type BucketRef } from "../repo.js";
+import { checkBucketPath, joinBucketPath, parseBucket, type BucketRef, type RepoDesignation } from "../repo.js";
 import { localFilesFor } from "../sources.js";
 import { CasClient } from "../xet/cas.js";
 import { XetReader, type DownloadTuning, type XetFileRef } from "../xet/download.js";
-import { contextOf, toBucket, type CommonOptions, type RepoDesignation } from "./buckets.js";
+import type { CommonOptions } from "./buckets.js";
 import { fileDownloadInfo, parseTime, type FileDownloadInfoOutput } from "./files.js";
 
 export type { DownloadTuning } from "../xet/download.js";
@@ -62,15 +62,53 @@ function readerFor(ctx: HubContext, bucket: BucketRef, tuning: DownloadTuning, r
 // Lazy blobs
 // ---------------------------------------------------------------------------------------------
 
-function clampSlice(size: number, start?: number, end?: number): [number, number] {
-  const rel = (x: number | undefined, dflt: number) => {
-    if (x === undefined || Number.isNaN(x)) return dflt;
-    const i = Math.trunc(x);
-    return i < 0 ? Math.max(size + i, 0) : Math.min(i, size);
-  };
-  const s = rel(start, 0);
-  const e = rel(end, size);
-  return [s, Math.max(s, e)];
+/**
+ * A lazy Blob over bytes `[start, end)` of a file: nothing is read until a method reads it. What differs
+ * between the two kinds (how bytes are fetched, what a slice is) is theirs; the Blob surface is here.
+ */
+abstract class RangeBlob extends Blob {
+  /** Where the range starts in the file (bytes). */
+  protected readonly start: number;
+  /** Where it ends (exclusive). */
+  protected readonly end: number;
+  readonly #type: string;
+
+  constructor(start: number, end: number, type = "") {
+    super([]);
+    this.start = start;
+    this.end = end;
+    this.#type = type;
+  }
+
+  override get size(): number {
+    return this.end - this.start;
+  }
+  override get type(): string {
+    return this.#type;
+  }
+
+  /** The blob over `[from, to)` of the file (absolute offsets), typed `type`. */
+  protected abstract range(from: number, to: number, type: string): RangeBlob;
+
+  /** `Blob.slice`: relative offsets, negative ones counted from the end, clamped to the blob. */
+  override slice(start?: number, end?: number, contentType?: string): RangeBlob {
+    const rel = (x: number | undefined, dflt: number) => {
+      if (x === undefined || Number.isNaN(x)) return dflt;
+      const i = Math.trunc(x);
+      return i < 0 ? Math.max(this.size + i, 0) : Math.min(i, this.size);
+    };
+    const s = rel(start, 0);
+    const e = Math.max(s, rel(end, this.size));
+    return this.range(this.start + s, this.start + e, contentType ?? "");
+  }
+
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    return (await this.bytes()).buffer;
+  }
+
+  override async text(): Promise<string> {
+    return new TextDecoder().decode(await this.bytes());
+  }
 }
 
 /**
@@ -83,22 +121,16 @@ function clampSlice(size: number, start?: number, end?: number): [number, number
  * Pass it to code that reads Blobs through their methods; native consumers that read a Blob's internal
  * bytes directly (`new Response(blob)`, `FormData`, `fetch(…, { body: blob })`) would see an empty blob.
  */
-export class BucketFileBlob extends Blob {
+export class BucketFileBlob extends RangeBlob {
   readonly #reader: XetReader;
   readonly #file: XetFileRef;
-  readonly #start: number;
-  readonly #end: number;
-  readonly #type: string;
   readonly #signal: AbortSignal | undefined;
 
   /** Made by `downloadFile` and by `slice()`. @internal */
   constructor(init: { reader: XetReader; file: XetFileRef; start?: number; end?: number; type?: string; signal?: AbortSignal }) {
-    super([]);
+    super(init.start ?? 0, init.end ?? init.file.size, init.type);
     this.#reader = init.reader;
     this.#file = init.file;
-    this.#start = init.start ?? 0;
-    this.#end = init.end ?? init.file.size;
-    this.#type = init.type ?? "";
     this.#signal = init.signal;
   }
 
@@ -110,29 +142,19 @@ export class BucketFileBlob extends Blob {
   get path(): string | undefined {
     return this.#file.path;
   }
-  override get size(): number {
-    return this.#end - this.#start;
-  }
-  override get type(): string {
-    return this.#type;
-  }
 
   override slice(start?: number, end?: number, contentType?: string): BucketFileBlob {
-    const [s, e] = clampSlice(this.size, start, end);
-    return new BucketFileBlob({
-      reader: this.#reader,
-      file: this.#file,
-      start: this.#start + s,
-      end: this.#start + e,
-      type: contentType ?? "",
-      signal: this.#signal,
-    });
+    return super.slice(start, end, contentType) as BucketFileBlob;
+  }
+
+  protected override range(start: number, end: number, type: string): BucketFileBlob {
+    return new BucketFileBlob({ reader: this.#reader, file: this.#file, start, end, type, signal: this.#signal });
   }
 
   /** The blocks of this blob, in order (see the class comment for verification). */
   blocks(signal?: AbortSignal): AsyncGenerator<Uint8Array> {
     const s = signal && this.#signal ? AbortSignal.any([signal, this.#signal]) : (signal ?? this.#signal);
-    return this.#reader.read(this.#file, { start: this.#start, end: this.#end, signal: s });
+    return this.#reader.read(this.#file, { start: this.start, end: this.end, signal: s });
   }
 
   override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
@@ -164,59 +186,40 @@ export class BucketFileBlob extends Blob {
     if (off !== out.length) throw new ProtocolError(`the download produced ${off} bytes, ${out.length} expected`);
     return out;
   }
-
-  override async arrayBuffer(): Promise<ArrayBuffer> {
-    return (await this.bytes()).buffer;
-  }
-
-  override async text(): Promise<string> {
-    return new TextDecoder().decode(await this.bytes());
-  }
 }
 
 /** A file served over plain HTTP ranged GETs on its resolve URL (`downloadFile({ xet: false })`). Not verified. */
-export class ResolveUrlBlob extends Blob {
+export class ResolveUrlBlob extends RangeBlob {
   readonly #ctx: HubContext;
   readonly #url: string;
-  readonly #start: number;
-  readonly #end: number;
-  readonly #type: string;
 
   /** Made by `downloadFile` for files that are not stored with Xet, and by `slice()`. @internal */
   constructor(init: { ctx: HubContext; url: string; start: number; end: number; type?: string }) {
-    super([]);
+    super(init.start, init.end, init.type);
     this.#ctx = init.ctx;
     this.#url = init.url;
-    this.#start = init.start;
-    this.#end = init.end;
-    this.#type = init.type ?? "";
   }
-  override get size(): number {
-    return this.#end - this.#start;
-  }
-  override get type(): string {
-    return this.#type;
-  }
+
   override slice(start?: number, end?: number, contentType?: string): ResolveUrlBlob {
-    const [s, e] = clampSlice(this.size, start, end);
-    return new ResolveUrlBlob({ ctx: this.#ctx, url: this.#url, start: this.#start + s, end: this.#start + e, type: contentType ?? "" });
+    return super.slice(start, end, contentType) as ResolveUrlBlob;
   }
+
+  protected override range(start: number, end: number, type: string): ResolveUrlBlob {
+    return new ResolveUrlBlob({ ctx: this.#ctx, url: this.#url, start, end, type });
+  }
+
   override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
     if (this.size === 0) return new Uint8Array(0);
-    return this.#ctx.requestRead(this.#url, { headers: { Range: `bytes=${this.#start}-${this.#end - 1}` } }, async (res) => {
+    return this.#ctx.requestRead(this.#url, { headers: { Range: `bytes=${this.start}-${this.end - 1}` } }, async (res) => {
       const all = new Uint8Array(await res.arrayBuffer());
       // A 200 is the whole file: cut our range out of it.
-      const out = res.status === 206 ? all : all.subarray(this.#start, this.#end);
-      if (out.length !== this.size) throw new TypeError(`short body: ${out.length} of ${this.size} bytes`);
+      const out = res.status === 206 ? all : all.subarray(this.start, this.end);
+      // A short body is a broken connection: retried by requestRead (a NetworkError once retries are spent).
+      if (out.length !== this.size) throw new Error(`short body: ${out.length} of ${this.size} bytes`);
       return out.slice();
     });
   }
-  override async arrayBuffer(): Promise<ArrayBuffer> {
-    return (await this.bytes()).buffer;
-  }
-  override async text(): Promise<string> {
-    return new TextDecoder().decode(await this.bytes());
-  }
+
   /** Streams the range in 8 MiB ranged requests (each retried on its own), so memory stays bounded. */
   override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
     let off = 0;
@@ -258,8 +261,8 @@ export async function downloadFile(
   } & DownloadTuning &
     CommonOptions,
 ): Promise<BucketFileBlob | ResolveUrlBlob | null> {
-  const bucket = toBucket(params.repo);
-  const ctx = contextOf(params);
+  const bucket = parseBucket(params.repo);
+  const ctx = hubContext(params);
   const path = checkBucketPath(joinBucketPath(bucket.path, params.path));
   const info = params.downloadInfo ?? (await fileDownloadInfo({ ...params, repo: params.repo, path: params.path }));
   if (!info) return null;
@@ -358,9 +361,10 @@ export async function downloadBucketFiles(
   files: Array<[string | RemoteFileEntry, string | URL]>,
   options: DownloadBucketFilesOptions = {},
 ): Promise<DownloadBucketFilesResult> {
-  const ref = toBucket(bucket, { allowBareId: true });
-  const ctx = contextOf(options);
-  if (!Array.isArray(files)) throw new InvalidArgumentError("downloadBucketFiles needs an array of [remotePath, localPath] pairs");
+  const ref = parseBucket(bucket, { allowBareId: true });
+  const ctx = hubContext(options);
+  if (!Array.isArray(files) || !files.every((f) => Array.isArray(f) && f.length === 2))
+    throw new InvalidArgumentError("downloadBucketFiles needs an array of [remotePath, localPath] pairs");
   const local = localFilesFor("downloadBucketFiles");
 
   // Resolve string paths with paths-info.
@@ -379,9 +383,12 @@ export async function downloadBucketFiles(
   }
   const missing = [...wanted].filter((p) => !known.has(p));
   if (missing.length && options.raiseOnMissingFiles) {
-    const err = entryNotFound(ref, missing[0]!, ctx.hubUrl);
-    err.message = `${missing.length} file(s) not found in bucket ${ref.id}: ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", …" : ""}`;
-    throw err;
+    throw entryNotFound(
+      ref,
+      missing[0]!,
+      ctx.hubUrl,
+      `${missing.length} file(s) not found in bucket ${ref.id}: ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", …" : ""}`,
+    );
   }
   const warn = options.onWarning ?? ((m: string) => console.warn(`xet-buckets: ${m}`));
   for (const p of missing) warn(`"${p}" not found in bucket ${ref.id}; skipped`);
@@ -395,6 +402,9 @@ export async function downloadBucketFiles(
       throw new InvalidArgumentError(`"${entry.path}" is a ${entry.type}, not a file: list it with recursive: true and download its files`);
     }
     if (!entry.xetHash && entry.size > 0) throw new InvalidArgumentError(`remote entry "${entry.path}" has no xetHash`);
+    if (typeof localTarget !== "string" && !(localTarget instanceof URL)) {
+      throw new InvalidArgumentError(`the local path of "${entry.path}" must be a path or a file: URL, got ${typeof localTarget}`);
+    }
     const localPath = local.resolve(local.toPath(localTarget));
     if (targets.has(localPath)) throw new InvalidArgumentError(`two files would be written to ${localPath}`);
     targets.add(localPath);

@@ -1,6 +1,8 @@
 /**
  * Uploading to a bucket: @huggingface/hub's calls (`uploadFile`, `uploadFiles`, `uploadFilesWithProgress`,
  * `commit`, `commitIter`) in bucket mode, and huggingface_hub's `batchBucketFiles` (add / copy / delete).
+ * The same calls with a model, dataset or space repository make one commit to it (api/repo-commit.ts): LFS
+ * files through the same deduplicating pipeline, small text files inline.
  *
  * Every call streams each source once through one deduplicating session (local dedup across all files of
  * the call, global dedup against the CAS), uploads new xorbs in parallel (bounded), registers the data
@@ -28,16 +30,33 @@
  * Paths the bucket refuses make the call reject with a `BatchError` listing them (after all operations
  * were sent; the batch is not transactional), unless `allowPartial` is set.
  */
-import { BatchError, InvalidArgumentError } from "../errors.js";
-import { batchBucketOps, type BatchFailure, type BatchOp, type CopyFileOp, type DeleteFileOp } from "../hub/batch.js";
-import { hubContext, type HubCallOptions } from "../hub/context.js";
+import { InvalidArgumentError } from "../errors.js";
+import { isXetHash } from "../hex.js";
+import { batchBucketOps, batchError, type BatchFailure, type BatchOp, type CopyFileOp, type DeleteFileOp } from "../hub/batch.js";
+import { hubContext, type HubCallOptions, type HubContext } from "../hub/context.js";
 import { XetTokenProvider } from "../hub/xet-token.js";
-import { checkBucketPath, isValidName, joinBucketPath, parseBucket, type BucketDesignation, type BucketRef } from "../repo.js";
+import {
+  checkBucketPath,
+  isRepoDesignation,
+  isValidName,
+  joinBucketPath,
+  parseBucket,
+  parseRepo,
+  repoLabel,
+  type BucketDesignation,
+  type BucketRef,
+  type RepoDesignation,
+  type RepoRef,
+} from "../repo.js";
+import { withEvents } from "./events.js";
+import { commitToRepo, emptyReport } from "./repo-commit.js";
+import type { CommitInfo } from "../hub/commit.js";
 import type { ContentSource } from "../sources.js";
 import { defaultWorkers } from "#platform";
 import { CasClient, newSessionId } from "../xet/cas.js";
 import { UploadPipeline, type DedupReport, type FileProgressEvent, type UploadProgressEvent, type UploadTuning } from "../xet/upload.js";
-import { resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
+import { BEFORE_REGISTER, type BeforeRegister } from "../upload-hooks.js";
+import { checkDistinctPaths, resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
 import { directoryResumeStore, resumeKey, UploadResume, type ResumeStore, type ResumeSummary } from "../xet/resume.js";
 
 export {
@@ -52,7 +71,7 @@ export {
   type UploadProgressEvent,
   type UploadTuning,
 } from "../xet/upload.js";
-export { guessContentType, type ContentEdit, type UploadFileInput } from "../xet/upload-sources.js";
+export type { ContentEdit, UploadFileInput } from "../xet/upload-sources.js";
 export type { BatchFailure } from "../hub/batch.js";
 export type { ResumeState, ResumeStore, ResumeSummary } from "../xet/resume.js";
 
@@ -60,8 +79,7 @@ export type { ResumeState, ResumeStore, ResumeSummary } from "../xet/resume.js";
 // Types
 // ---------------------------------------------------------------------------------------------
 
-/** A repository designation as @huggingface/hub writes it (only buckets are accepted as destinations). */
-type RepoDesignation = BucketDesignation | { type: string; name: string };
+export type { CommitInfo } from "../hub/commit.js";
 
 /** Options of every upload call: Hub access (@huggingface/hub vocabulary), tuning, and failure policy. */
 export interface UploadOptions extends HubCallOptions, UploadTuning {
@@ -72,17 +90,17 @@ export interface UploadOptions extends HubCallOptions, UploadTuning {
   allowPartial?: boolean;
   /** Deepest folder level expanded from a `file:` URL (default 10). */
   maxFolderDepth?: number;
-  /** Must be true or undefined: buckets are Xet-only. */
+  /** Must be true or undefined: buckets and this package's repository commits are Xet-only. */
   useXet?: boolean;
-  /** Ignored for buckets (kept for @huggingface/hub compatibility). */
+  /** Repositories: the commit's title (default "Upload N file(s) with xet-buckets"). Ignored for buckets. */
   commitTitle?: string;
-  /** Ignored for buckets. */
+  /** Repositories: the commit's description. Ignored for buckets. */
   commitDescription?: string;
-  /** Ignored for buckets. */
+  /** Repositories: the branch to commit to (default main). Ignored for buckets. */
   branch?: string;
-  /** Ignored for buckets. */
+  /** Not supported (pull requests): must be false or undefined. */
   isPullRequest?: boolean;
-  /** Ignored for buckets. */
+  /** Repositories: the commit the change is based on (the Hub refuses it when the branch moved since). Ignored for buckets. */
   parentCommit?: string;
   /**
    * @huggingface/hub's option, mapped onto `workers` when that is not given: `true` or `{ poolSize }` turns
@@ -119,20 +137,27 @@ export interface CommitResult extends DedupReport {
   failed: BatchFailure[];
   /** What resuming saved, when `resumeDir` or `resumeStore` was given. */
   resumed?: ResumeSummary;
+  /**
+   * Repositories: the commit made (@huggingface/hub's `CommitOutput.commit`); undefined when nothing changed
+   * (every file already held the same content) and no commit was made. Never set for buckets.
+   */
+  commit?: CommitInfo;
+  /** Repositories: paths left out of the commit because they already held the same content. */
+  unchanged?: string[];
 }
 
 /** A `commit` operation: delete a file (a missing file is not an error). */
 export interface CommitDeletedEntry {
   /** The operation's kind. */
   operation: "delete";
-  /** The file's path in the bucket. */
+  /** The file's path in the bucket or repository. */
   path: string;
 }
 /** A `commit` operation: add a file, or replace it. */
 export interface CommitFile {
   /** The operation's kind. */
   operation: "addOrUpdate";
-  /** The file's path in the bucket. */
+  /** The file's path in the bucket or repository. */
   path: string;
   /** A Blob, a `file:` or http(s) URL, bytes, a stream, or a local path. */
   content: ContentSource;
@@ -144,7 +169,7 @@ export interface CommitFile {
 export interface CommitEditFile {
   /** The operation's kind. */
   operation: "edit";
-  /** The file's path in the bucket. */
+  /** The file's path in the bucket or repository. */
   path: string;
   /** The content the edits apply to. */
   originalContent: Blob;
@@ -155,7 +180,7 @@ export interface CommitEditFile {
 export interface CommitCopyFile {
   /** The operation's kind. */
   operation: "copy";
-  /** The copy's path in the bucket. */
+  /** The copy's path in the bucket or repository. */
   path: string;
   /** The Xet hash of the file to copy (64 hex digits). */
   sourceXetHash: string;
@@ -169,19 +194,25 @@ export type CommitOperation = CommitDeletedEntry | CommitFile | CommitEditFile |
 
 /** Parameters of `commit` and `commitIter`. */
 export interface CommitParams extends UploadOptions {
-  /** The destination bucket (`buckets/ns/name`, `hf://buckets/ns/name[/folder]` or `{ type: "bucket", name }`). */
+  /**
+   * The destination: a bucket (`buckets/ns/name`, `hf://buckets/ns/name[/folder]` or `{ type: "bucket", name }`) or a
+   * model, dataset or space repository (`datasets/ns/name`, `{ type: "model", name }`…).
+   */
   repo: RepoDesignation;
   /** What to do, applied as adds and edits, then copies, then deletes. */
   operations: CommitOperation[];
-  /** Ignored for buckets. */
+  /** Repositories: the commit's title (else `commitTitle`). Ignored for buckets. */
   title?: string;
-  /** Ignored for buckets. */
+  /** Repositories: the commit's description (else `commitDescription`). Ignored for buckets. */
   description?: string;
 }
 
 /** Parameters of `uploadFiles` and `uploadFilesWithProgress`. */
 export interface UploadFilesParams extends UploadOptions {
-  /** The destination bucket (`buckets/ns/name`, `hf://buckets/ns/name[/folder]` or `{ type: "bucket", name }`). */
+  /**
+   * The destination: a bucket (`buckets/ns/name`, `hf://buckets/ns/name[/folder]` or `{ type: "bucket", name }`) or a
+   * model, dataset or space repository (`datasets/ns/name`, `{ type: "model", name }`…).
+   */
   repo: RepoDesignation;
   /** The files: `{ path, content }`, a `File`, or a `file:` / http(s) URL (a `file:` folder adds every file below it). */
   files: UploadFileInput[];
@@ -189,7 +220,10 @@ export interface UploadFilesParams extends UploadOptions {
 
 /** Parameters of `uploadFile`. */
 export interface UploadFileParams extends UploadOptions {
-  /** The destination bucket (`buckets/ns/name`, `hf://buckets/ns/name[/folder]` or `{ type: "bucket", name }`). */
+  /**
+   * The destination: a bucket (`buckets/ns/name`, `hf://buckets/ns/name[/folder]` or `{ type: "bucket", name }`) or a
+   * model, dataset or space repository (`datasets/ns/name`, `{ type: "model", name }`…).
+   */
   repo: RepoDesignation;
   /** The file: `{ path, content }`, a `File`, or a `file:` / http(s) URL. */
   file: UploadFileInput;
@@ -235,25 +269,8 @@ export async function commit(params: CommitParams): Promise<CommitResult> {
 }
 
 /** `commit` as an async generator of progress events, returning the result. */
-export async function* commitIter(params: CommitParams): AsyncGenerator<UploadProgressEvent, CommitResult> {
-  const channel = new EventChannel();
-  const stop = new AbortController();
-  const signal = params.abortSignal ? AbortSignal.any([params.abortSignal, stop.signal]) : stop.signal;
-  let settled = false;
-  const run = runCommit({ ...params, abortSignal: signal }, (ev) => channel.push(ev)).finally(() => {
-    settled = true;
-    channel.close();
-  });
-  run.catch(() => undefined); // observed below; avoids an unhandled rejection while events drain
-  try {
-    yield* channel.drain();
-    return await run;
-  } finally {
-    if (!settled) {
-      stop.abort(new DOMException("the progress iterator was closed before the upload finished", "AbortError"));
-      await run.catch(() => undefined);
-    }
-  }
+export function commitIter(params: CommitParams): AsyncGenerator<UploadProgressEvent, CommitResult> {
+  return withEvents(params.abortSignal, (abortSignal, emit) => runCommit({ ...params, abortSignal }, emit));
 }
 
 /** One `add` entry of `batchBucketFiles`: `[source, destination]` (Python's tuple) or an object. */
@@ -262,7 +279,7 @@ export type BatchAdd =
   | {
       /** The content: bytes, a Blob/File, a stream, a local path or a `file:` URL. */
       source: ContentSource;
-      /** The file's path in the bucket. */
+      /** The file's path in the bucket or repository. */
       path: string;
       /** Modification time to record, in ms since the epoch (default: the local file's, or a `File`'s `lastModified`, else now). */
       mtime?: number;
@@ -281,7 +298,7 @@ export type BatchCopy =
       sourceRepo: RepoDesignation;
       /** The Xet hash of the file to copy (64 hex digits). */
       xetHash: string;
-      /** The copy's path in the bucket. */
+      /** The copy's path in the bucket or repository. */
       path: string;
       /** Modification time to record, in ms since the epoch (default now). */
       mtime?: number;
@@ -304,6 +321,8 @@ export interface BatchBucketFilesParams extends UploadOptions {
  */
 export async function batchBucketFiles(bucket: BucketDesignation, params: BatchBucketFilesParams = {}): Promise<CommitResult> {
   const { add = [], copy = [], delete: del = [], ...rest } = params;
+  for (const [k, v] of Object.entries({ add, copy, delete: del }))
+    if (!Array.isArray(v)) throw new InvalidArgumentError(`${k} must be an array`);
   const operations: CommitOperation[] = [];
   for (const a of add) {
     if (Array.isArray(a)) {
@@ -360,20 +379,6 @@ function filesToOperations(files: UploadFileInput[]): CommitOperation[] {
   });
 }
 
-function bucketOf(repo: RepoDesignation): BucketRef {
-  if (repo && typeof repo === "object" && (repo as { type?: unknown }).type !== "bucket") {
-    throw new InvalidArgumentError(
-      `xet-buckets uploads to Storage Buckets only, got a ${String((repo as { type?: unknown }).type)} repository: use { type: "bucket", name: "ns/name" }, "buckets/ns/name" or "hf://buckets/ns/name"`,
-    );
-  }
-  if (typeof repo === "string" && !repo.startsWith("buckets/") && !repo.startsWith("hf://buckets/")) {
-    throw new InvalidArgumentError(
-      `"${repo}" is not a bucket: xet-buckets uploads to Storage Buckets only; write "buckets/ns/name", { type: "bucket", name: "ns/name" } or "hf://buckets/ns/name[/prefix]"`,
-    );
-  }
-  return parseBucket(repo as BucketDesignation);
-}
-
 const REPO_PREFIXES: Record<string, CopyFileOp["sourceRepoType"]> = {
   "buckets/": "bucket",
   "datasets/": "dataset",
@@ -382,8 +387,8 @@ const REPO_PREFIXES: Record<string, CopyFileOp["sourceRepoType"]> = {
   "kernels/": "kernel",
 };
 
-/** The source of a copy: type and "ns/name". @internal */
-export function parseSourceRepo(repo: RepoDesignation): { type: CopyFileOp["sourceRepoType"]; id: string } {
+/** The source of a copy: type and "ns/name". */
+function parseSourceRepo(repo: RepoDesignation): { type: CopyFileOp["sourceRepoType"]; id: string } {
   if (repo && typeof repo === "object") {
     const type = repo.type as CopyFileOp["sourceRepoType"];
     if (!["bucket", "model", "dataset", "space", "kernel"].includes(type))
@@ -407,15 +412,15 @@ function checkRepoId(id: string): string {
 }
 
 function checkXetHash(h: string, path: string): string {
-  if (typeof h !== "string" || !/^[0-9a-f]{64}$/i.test(h))
-    throw new InvalidArgumentError(`copy to "${path}": sourceXetHash must be 64 hex characters`);
+  if (!isXetHash(h)) throw new InvalidArgumentError(`copy to "${path}": sourceXetHash must be 64 hex characters`);
   return h.toLowerCase();
 }
 
 type Emit = (ev: UploadProgressEvent) => void;
 
 async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult> {
-  const bucket = bucketOf(params.repo);
+  if (isRepoDesignation(params.repo)) return runRepoCommit(parseRepo(params.repo), params, emit);
+  const bucket = parseBucket(params.repo);
   if (params.useXet === false) throw new InvalidArgumentError("useXet must be true or undefined for buckets");
   if (!Array.isArray(params.operations)) throw new InvalidArgumentError("operations must be an array");
   const ctx = hubContext(params);
@@ -478,11 +483,7 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
     }
     items.push(...resolved);
   }
-  const seen = new Set<string>();
-  for (const it of items) {
-    if (seen.has(it.path)) throw new InvalidArgumentError(`the destination path "${it.path}" is given twice in one upload`);
-    seen.add(it.path);
-  }
+  checkDistinctPaths(items);
 
   let report: DedupReport = emptyReport();
   const resume = items.length > 0 ? await openResume(ctx.hubUrl, bucket, items, params) : undefined;
@@ -495,8 +496,15 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
   }
   signal?.throwIfAborted();
 
+  const beforeRegister = (params as { [BEFORE_REGISTER]?: BeforeRegister })[BEFORE_REGISTER];
+  let registering = report.perFile;
+  if (beforeRegister && registering.length > 0) {
+    const skip = new Set(await beforeRegister(registering));
+    if (skip.size > 0) registering = registering.filter((f) => !skip.has(f.path));
+    signal?.throwIfAborted();
+  }
   emit({ event: "phase", phase: "committing" });
-  const ops: BatchOp[] = report.perFile.map((f) => ({
+  const ops: BatchOp[] = registering.map((f) => ({
     type: "addFile" as const,
     path: f.path,
     xetHash: f.xetHash,
@@ -517,17 +525,7 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
       emit(ev);
     }
   }
-  if (result.failed.length > 0 && !params.allowPartial) {
-    const shown = result.failed
-      .slice(0, 10)
-      .map((f) => `${f.path}: ${f.error}`)
-      .join("; ");
-    throw new BatchError(
-      `the bucket refused ${result.failed.length} of ${ops.length} operation(s) (${shown}${result.failed.length > 10 ? "; …" : ""}). ` +
-        "The other operations were applied; fix these paths and run them again.",
-      result.failed,
-    );
-  }
+  if (result.failed.length > 0 && !params.allowPartial) throw batchError(result.failed, ops.length);
   return {
     ...report,
     copied: copies.filter((c) => !failedPaths.has(c.path)).length,
@@ -537,10 +535,74 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
   };
 }
 
+/** A commit to a model, dataset or space repository: adds (LFS or inline) and deletes, one commit. */
+async function runRepoCommit(repo: RepoRef, params: CommitParams, emit: Emit): Promise<CommitResult> {
+  if (params.useXet === false) throw new InvalidArgumentError("useXet must be true or undefined: xet-buckets stores LFS files with Xet");
+  if (params.isPullRequest) throw new InvalidArgumentError("isPullRequest is not supported by xet-buckets: commit to a branch");
+  if (!Array.isArray(params.operations)) throw new InvalidArgumentError("operations must be an array");
+  const ctx = hubContext(params);
+  params.abortSignal?.throwIfAborted();
+  const inputs: UploadFileInput[] = [];
+  const deletes: string[] = [];
+  for (const op of params.operations) {
+    switch (op?.operation) {
+      case "addOrUpdate": {
+        const whole = (op as { [WHOLE]?: URL | File })[WHOLE];
+        inputs.push(whole ?? { path: op.path, content: op.content });
+        break;
+      }
+      case "edit":
+        inputs.push({ path: op.path, originalContent: op.originalContent, edits: op.edits });
+        break;
+      case "delete":
+        deletes.push(checkBucketPath(joinPrefix(repo.path, op.path), "path to delete"));
+        break;
+      case "copy":
+        throw new InvalidArgumentError(
+          `copy operations by Xet hash go to buckets; to copy files into ${repoLabel(repo)}, use copyFiles() or copyFolder() (they read the sources once and send only what the store lacks)`,
+        );
+      default:
+        throw new InvalidArgumentError(
+          `unknown operation ${JSON.stringify((op as { operation?: unknown })?.operation)}: use addOrUpdate, edit or delete`,
+        );
+    }
+  }
+  const items = await resolveUploadItems(inputs, { prefix: repo.path, maxFolderDepth: params.maxFolderDepth, fetch: params.fetch });
+  const count = items.length + deletes.length;
+  const title = params.title ?? params.commitTitle ?? `Upload ${count} file${count === 1 ? "" : "s"} with xet-buckets`;
+  const resume = items.length > 0 ? await openResume(ctx.hubUrl, repoLabel(repo), items, params) : undefined;
+  const out = await commitToRepo(
+    ctx,
+    {
+      repo,
+      branch: params.branch ?? repo.revision,
+      title,
+      description: params.description ?? params.commitDescription,
+      parentCommit: params.parentCommit,
+      adds: items,
+      deletes,
+    },
+    { ...params, workers: params.workers ?? workersFromHubOption(params.useWebWorkers), resume },
+    emit,
+  ).catch(async (err: unknown) => {
+    await resume?.close();
+    throw err;
+  });
+  return {
+    ...out.report,
+    copied: 0,
+    deleted: out.deleted,
+    failed: [],
+    commit: out.commit,
+    unchanged: out.unchanged,
+    ...(resume ? { resumed: resume.summary() } : {}),
+  };
+}
+
 /** Opens the resume state of this upload when `resumeStore` or `resumeDir` is given. */
 async function openResume(
   endpoint: string,
-  bucket: BucketRef,
+  target: BucketRef | string,
   items: UploadItem[],
   params: CommitParams,
 ): Promise<UploadResume | undefined> {
@@ -553,7 +615,7 @@ async function openResume(
   if (!store) return undefined;
   const key = await resumeKey({
     endpoint,
-    bucket: bucket.id,
+    bucket: typeof target === "string" ? target : target.id,
     files: items.map((i) => ({ path: i.path, size: i.size, mtime: i.mtime, kind: i.local ? "local" : "data" })),
   });
   const warn = params.onWarning ?? ((m: string) => console.warn(`xet-buckets: ${m}`));
@@ -573,7 +635,7 @@ function joinPrefix(prefix: string, path: string): string {
 }
 
 async function uploadItems(
-  ctx: ReturnType<typeof hubContext>,
+  ctx: HubContext,
   bucket: BucketRef,
   items: UploadItem[],
   params: CommitParams,
@@ -601,71 +663,5 @@ async function uploadItems(
   } finally {
     await pipeline.close();
     await resume?.close();
-  }
-}
-
-function emptyReport(): DedupReport {
-  return {
-    files: 0,
-    logicalBytes: 0,
-    newBytes: 0,
-    bytesSent: 0,
-    dedupLocalBytes: 0,
-    dedupGlobalBytes: 0,
-    chunks: 0,
-    xorbs: 0,
-    xorbsAlreadyStored: 0,
-    shards: 0,
-    shardBytes: 0,
-    dedupQueries: 0,
-    dedupQueryHits: 0,
-    dedupQueryFailures: 0,
-    perFile: [],
-  };
-}
-
-/**
- * Progress events between the upload and a consumer: never blocks the producer. At most one `bytes`
- * event and one `hashing` event per file wait in the queue (a newer one replaces it in place), so the
- * queue stays small however slow the consumer is.
- */
-class EventChannel {
-  #queue: UploadProgressEvent[] = [];
-  #notify: (() => void) | undefined;
-  #closed = false;
-
-  push(ev: UploadProgressEvent): void {
-    if (ev.event === "bytes" || (ev.event === "fileProgress" && ev.state === "hashing")) {
-      const i = this.#queue.findIndex(
-        (q) =>
-          q.event === ev.event &&
-          (q.event === "bytes" ||
-            (q.event === "fileProgress" && ev.event === "fileProgress" && q.state === "hashing" && q.path === ev.path)),
-      );
-      if (i >= 0) {
-        this.#queue[i] = ev;
-        return;
-      }
-    }
-    this.#queue.push(ev);
-    this.#notify?.();
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#notify?.();
-  }
-
-  async *drain(): AsyncGenerator<UploadProgressEvent> {
-    for (;;) {
-      const ev = this.#queue.shift();
-      if (ev) {
-        yield ev;
-        continue;
-      }
-      if (this.#closed) return;
-      await new Promise<void>((resolve) => (this.#notify = resolve));
-      this.#notify = undefined;
-    }
   }
 }

@@ -24,7 +24,20 @@
  */
 import type { CommitResult } from "../api/upload.js";
 import type { CoreInput } from "../core/index.js";
-import { BatchError, HubApiError, NetworkError, XetBucketsError } from "../errors.js";
+import {
+  BatchError,
+  BucketNotFoundError,
+  EntryNotFoundError,
+  HubApiError,
+  IntegrityError,
+  InvalidArgumentError,
+  NetworkError,
+  ProtocolError,
+  XetBucketsError,
+  XetCoreError,
+  type ErrorCode,
+  type HttpErrorCode,
+} from "../errors.js";
 import type { UploadProgressEvent } from "../xet/upload.js";
 import type { FromWorker, ToWorker, WireError, WorkerFileInput, WorkerUploadOptions } from "./protocol.js";
 
@@ -92,9 +105,16 @@ export class UploadWorker {
     if (typeof Worker === "undefined" && !(w && typeof w === "object" && "postMessage" in w)) {
       throw new XetBucketsError("NO_WORKERS", "UploadWorker needs Web Workers (a browser); elsewhere call uploadFiles() directly");
     }
-    if (w === undefined) this.worker = new Worker(new URL("./upload-worker.js", import.meta.url), { type: "module" });
-    else if (typeof w === "string" || w instanceof URL) this.worker = new Worker(w, { type: "module" });
-    else this.worker = w;
+    try {
+      if (w === undefined) this.worker = new Worker(new URL("./upload-worker.js", import.meta.url), { type: "module" });
+      else if (typeof w === "string" || w instanceof URL) this.worker = new Worker(w, { type: "module" });
+      else this.worker = w;
+    } catch (err) {
+      // A URL the page may not start a worker from (SecurityError), or a malformed one.
+      throw new XetBucketsError("WORKER_FAILED", `the upload worker could not be started: ${(err as Error)?.message ?? err}`, {
+        cause: err,
+      });
+    }
     this.#wasm = options.wasm;
     this.worker.addEventListener("message", (ev: MessageEvent<FromWorker>) => this.#onMessage(ev.data));
     this.worker.addEventListener("error", (ev: ErrorEvent) => {
@@ -135,7 +155,7 @@ export class UploadWorker {
         // DataCloneError: an option or a file that cannot cross to a worker (a function, a stream...).
         this.#jobs.delete(id);
         done();
-        reject(err);
+        reject(new InvalidArgumentError(`the upload cannot be sent to the worker: ${(err as Error)?.message ?? err}`, { cause: err }));
       }
     });
   }
@@ -180,26 +200,31 @@ export async function uploadInWorker(params: WorkerUploadParams & UploadWorkerOp
   }
 }
 
-/** Rebuilds an error sent by the worker as the package's error class, with its fields. */
+/**
+ * Rebuilds an error sent by the worker as the package's error class, with its fields. An error without a code
+ * (which the worker should never send) becomes WORKER_FAILED, so that nothing untyped reaches the page.
+ */
 function fromWire(e: WireError): Error {
-  let err: Error;
   if (e.name === "AbortError") return new DOMException(e.message, "AbortError");
+  if (e.code === undefined) return new XetBucketsError("WORKER_FAILED", `the upload worker failed: ${e.name}: ${e.message}`);
+  const code = e.code as ErrorCode;
   if (e.statusCode !== undefined && e.url !== undefined) {
-    err = new HubApiError(e.code ?? "HTTP_ERROR", e.message, {
-      statusCode: e.statusCode,
-      url: e.url,
-      requestId: e.requestId,
-      serverCode: e.serverCode,
-    });
-  } else if (e.failures) {
-    err = new BatchError(e.message, e.failures);
-  } else if (e.url !== undefined && (e.code === "NETWORK" || e.code === "TIMEOUT")) {
-    err = new NetworkError(e.code, e.message, e.url);
-  } else if (e.code !== undefined) {
-    err = new XetBucketsError(e.code, e.message);
-  } else {
-    err = new Error(e.message);
+    const init = { statusCode: e.statusCode, url: e.url, requestId: e.requestId, serverCode: e.serverCode };
+    const Class =
+      e.name === "BucketNotFoundError" ? BucketNotFoundError : e.name === "EntryNotFoundError" ? EntryNotFoundError : HubApiError;
+    return new Class(code as HttpErrorCode, e.message, init);
   }
-  err.name = e.name;
-  return err;
+  if (e.failures) return new BatchError(e.message, e.failures);
+  if (e.url !== undefined && (code === "NETWORK" || code === "TIMEOUT")) return new NetworkError(code, e.message, e.url);
+  switch (e.name) {
+    case "InvalidArgumentError":
+      return new InvalidArgumentError(e.message);
+    case "ProtocolError":
+      return new ProtocolError(e.message);
+    case "IntegrityError":
+      return new IntegrityError(code as IntegrityError["code"], e.message);
+    case "XetCoreError":
+      return new XetCoreError(code, e.message);
+  }
+  return new XetBucketsError(code, e.message);
 }

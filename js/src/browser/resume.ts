@@ -16,7 +16,9 @@
  * state is deleted once the files are registered, and states untouched for `maxAgeDays` (default 14) are
  * removed when a store opens one.
  */
-import { isXorbHash, stampMismatch, type ResumeState, type ResumeStore } from "../resume-state.js";
+import { isXetHash } from "../hex.js";
+import { stampMismatch, type ResumeState, type ResumeStore } from "../resume-state.js";
+import { InvalidArgumentError, XetBucketsError } from "../errors.js";
 import { resumeStamp } from "../xet/resume.js";
 
 /** Options of `indexedDbResumeStore`. */
@@ -62,117 +64,143 @@ function openDb(factory: IDBFactory, name: string): Promise<IDBDatabase> {
 
 const range = (key: string) => IDBKeyRange.bound([key, ""], [key, "\uffff"]);
 
-/** A `ResumeStore` in IndexedDB. */
+/** An IndexedDB failure (a DOMException: blocked, quota, aborted transaction) as this package's error. */
+function storageError(dbName: string, err: unknown): XetBucketsError {
+  if (err instanceof XetBucketsError) return err;
+  return new XetBucketsError("LOCAL_IO", `the resume state in IndexedDB ${dbName} failed: ${(err as Error)?.message ?? err}`, {
+    cause: err,
+  });
+}
+
+/**
+ * A `ResumeStore` in IndexedDB. Its failures are XetBucketsErrors: LOCAL_IO for IndexedDB's own, and
+ * INVALID_ARGUMENT when the runtime has no IndexedDB.
+ */
 export function indexedDbResumeStore(options: IndexedDbResumeOptions = {}): ResumeStore {
   const dbName = options.dbName ?? "xet-buckets-resume";
   const maxAge = (options.maxAgeDays ?? 14) * DAY;
   return {
     async open(key, warn) {
       const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
-      if (!factory) throw new TypeError("indexedDbResumeStore: IndexedDB is not available in this runtime");
-      const stamp = await resumeStamp();
-      const db = await openDb(factory, dbName);
-      const known = new Map<string, "p" | "a">();
-      try {
-        // Prune abandoned states, read this one.
-        const tx = db.transaction(["uploads", "xorbs"], "readwrite");
-        const uploads = tx.objectStore("uploads");
-        const xorbs = tx.objectStore("xorbs");
-        const all = (await req(uploads.getAll())) as Array<{ key?: unknown; updated?: unknown }>;
-        const now = Date.now();
-        for (const u of all) {
-          if (typeof u.key === "string" && u.key !== key && !(typeof u.updated === "number" && now - u.updated <= maxAge)) {
-            uploads.delete(u.key);
-            xorbs.delete(range(u.key));
-          }
-        }
-        const header = (await req(uploads.get(key))) as Record<string, unknown> | undefined;
-        let problem: string | undefined;
-        if (header) {
-          problem = stampMismatch(header, stamp);
-          if (!problem) {
-            for (const r of (await req(xorbs.getAll(range(key)))) as Array<{ hash?: unknown; state?: unknown }>) {
-              if (!isXorbHash(r.hash) || (r.state !== "p" && r.state !== "a")) {
-                problem = "a xorb record is malformed";
-                break;
-              }
-              if (r.state === "a" || !known.has(r.hash)) known.set(r.hash, r.state);
-            }
-          }
-        }
-        if (problem) {
-          warn(`resume state ${key.slice(0, 12)}… in IndexedDB ${dbName} ignored: ${problem}; the upload starts afresh`);
-          known.clear();
-          xorbs.delete(range(key));
-        }
-        if (!header || problem) uploads.put({ ...stamp, key, created: now, updated: now });
-        else uploads.put({ ...header, updated: now });
-        await done(tx);
-      } catch (err) {
-        db.close();
-        throw err;
+      if (!factory) {
+        throw new InvalidArgumentError("indexedDbResumeStore: IndexedDB is not available in this runtime (pass options.indexedDB)");
       }
-      let failed = false;
-      let pending: Promise<void> = Promise.resolve();
-      const mark = (hash: string, state: "p" | "a") => {
-        if (failed) return;
-        try {
-          const tx = db.transaction(["uploads", "xorbs"], "readwrite");
-          tx.objectStore("xorbs").put({ key, hash, state });
-          const p = done(tx).catch((err: unknown) => {
-            if (!failed)
-              warn(
-                `resume state in IndexedDB ${dbName} can no longer be written (${(err as Error)?.message}): this upload will not be resumable`,
-              );
-            failed = true;
-          });
-          pending = pending.then(() => p);
-        } catch (err) {
-          failed = true;
+      try {
+        return await openState(factory, dbName, maxAge, key, warn);
+      } catch (err) {
+        throw storageError(dbName, err);
+      }
+    },
+  };
+}
+
+/** Opens (or starts) the state of upload `key`, pruning abandoned ones (the store's `open`). */
+async function openState(
+  factory: IDBFactory,
+  dbName: string,
+  maxAge: number,
+  key: string,
+  warn: (message: string) => void,
+): Promise<ResumeState> {
+  const stamp = await resumeStamp();
+  const db = await openDb(factory, dbName);
+  const known = new Map<string, "p" | "a">();
+  try {
+    // Prune abandoned states, read this one.
+    const tx = db.transaction(["uploads", "xorbs"], "readwrite");
+    const uploads = tx.objectStore("uploads");
+    const xorbs = tx.objectStore("xorbs");
+    const all = (await req(uploads.getAll())) as Array<{ key?: unknown; updated?: unknown }>;
+    const now = Date.now();
+    for (const u of all) {
+      if (typeof u.key === "string" && u.key !== key && !(typeof u.updated === "number" && now - u.updated <= maxAge)) {
+        uploads.delete(u.key);
+        xorbs.delete(range(u.key));
+      }
+    }
+    const header = (await req(uploads.get(key))) as Record<string, unknown> | undefined;
+    let problem: string | undefined;
+    if (header) {
+      problem = stampMismatch(header, stamp);
+      if (!problem) {
+        for (const r of (await req(xorbs.getAll(range(key)))) as Array<{ hash?: unknown; state?: unknown }>) {
+          if (!isXetHash(r.hash) || (r.state !== "p" && r.state !== "a")) {
+            problem = "a xorb record is malformed";
+            break;
+          }
+          if (r.state === "a" || !known.has(r.hash)) known.set(r.hash, r.state);
+        }
+      }
+    }
+    if (problem) {
+      warn(`resume state ${key.slice(0, 12)}… in IndexedDB ${dbName} ignored: ${problem}; the upload starts afresh`);
+      known.clear();
+      xorbs.delete(range(key));
+    }
+    if (!header || problem) uploads.put({ ...stamp, key, created: now, updated: now });
+    else uploads.put({ ...header, updated: now });
+    await done(tx);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  let failed = false;
+  let pending: Promise<void> = Promise.resolve();
+  const mark = (hash: string, state: "p" | "a") => {
+    if (failed) return;
+    try {
+      const tx = db.transaction(["uploads", "xorbs"], "readwrite");
+      tx.objectStore("xorbs").put({ key, hash, state });
+      const p = done(tx).catch((err: unknown) => {
+        if (!failed)
           warn(
             `resume state in IndexedDB ${dbName} can no longer be written (${(err as Error)?.message}): this upload will not be resumable`,
           );
-        }
-      };
-      let closed = false;
-      const close = async () => {
-        if (closed) return;
-        closed = true;
-        await pending;
-        db.close();
-      };
-      const state: ResumeState = {
-        known,
-        posting: (h) => mark(h, "p"),
-        accepted: (h) => mark(h, "a"),
-        async registered() {
-          await pending;
-          if (!closed) {
-            const tx = db.transaction(["uploads", "xorbs"], "readwrite");
-            tx.objectStore("uploads").delete(key);
-            tx.objectStore("xorbs").delete(range(key));
-            await done(tx).catch((err: unknown) =>
-              warn(`resume state in IndexedDB ${dbName} could not be deleted: ${(err as Error)?.message}`),
-            );
-            await close();
-            return;
-          }
-          // Closed already (the pipeline ended before the batch): reopen to delete.
-          const again = await openDb(factory, dbName);
-          try {
-            const tx = again.transaction(["uploads", "xorbs"], "readwrite");
-            tx.objectStore("uploads").delete(key);
-            tx.objectStore("xorbs").delete(range(key));
-            await done(tx).catch((err: unknown) =>
-              warn(`resume state in IndexedDB ${dbName} could not be deleted: ${(err as Error)?.message}`),
-            );
-          } finally {
-            again.close();
-          }
-        },
-        close,
-      };
-      return state;
-    },
+        failed = true;
+      });
+      pending = pending.then(() => p);
+    } catch (err) {
+      failed = true;
+      warn(`resume state in IndexedDB ${dbName} can no longer be written (${(err as Error)?.message}): this upload will not be resumable`);
+    }
   };
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await pending;
+    db.close();
+  };
+  const state: ResumeState = {
+    known,
+    posting: (h) => mark(h, "p"),
+    accepted: (h) => mark(h, "a"),
+    registered: () =>
+      deleteState().catch((err: unknown) => {
+        throw storageError(dbName, err);
+      }),
+    close,
+  };
+  async function deleteState(): Promise<void> {
+    await pending;
+    const deleteIn = async (d: IDBDatabase) => {
+      const tx = d.transaction(["uploads", "xorbs"], "readwrite");
+      tx.objectStore("uploads").delete(key);
+      tx.objectStore("xorbs").delete(range(key));
+      await done(tx).catch((err: unknown) => warn(`resume state in IndexedDB ${dbName} could not be deleted: ${(err as Error)?.message}`));
+    };
+    if (!closed) {
+      await deleteIn(db);
+      await close();
+      return;
+    }
+    // Closed already (the pipeline ended before the batch): reopen to delete.
+    const again = await openDb(factory, dbName);
+    try {
+      await deleteIn(again);
+    } finally {
+      again.close();
+    }
+  }
+  return state;
 }

@@ -12,7 +12,7 @@ import { UsageError, EXIT_OK, EXIT_FAILURE, type CommandIo } from "./util.js";
 // create
 // ---------------------------------------------------------------------------------------------
 
-export const CREATE_USAGE = `Usage: xet-buckets create [OPTIONS] BUCKET_ID
+const CREATE_USAGE = `Usage: xet-buckets create [OPTIONS] BUCKET_ID
 
   Create a new bucket.
 
@@ -67,7 +67,7 @@ export async function runCreate(argv: string[], io: CommandIo): Promise<number> 
 // list / ls
 // ---------------------------------------------------------------------------------------------
 
-export const LIST_USAGE = `Usage: xet-buckets list [OPTIONS] [ARGUMENT]
+const LIST_USAGE = `Usage: xet-buckets list [OPTIONS] [ARGUMENT]
        xet-buckets ls [OPTIONS] [ARGUMENT]
 
   List buckets or files in a bucket.
@@ -253,7 +253,7 @@ export function buildTree(items: ListFileEntry[], human: boolean, quiet: boolean
 // info
 // ---------------------------------------------------------------------------------------------
 
-export const INFO_USAGE = `Usage: xet-buckets info [OPTIONS] BUCKET_ID
+const INFO_USAGE = `Usage: xet-buckets info [OPTIONS] BUCKET_ID
 
   Get info about a bucket (printed as JSON: id, private, created_at, size, total_files).
 
@@ -289,7 +289,7 @@ export async function runInfo(argv: string[], io: CommandIo): Promise<number> {
 // delete
 // ---------------------------------------------------------------------------------------------
 
-export const DELETE_USAGE = `Usage: xet-buckets delete [OPTIONS] BUCKET_ID
+const DELETE_USAGE = `Usage: xet-buckets delete [OPTIONS] BUCKET_ID
 
   Delete a bucket.
 
@@ -340,7 +340,7 @@ export async function runDelete(argv: string[], io: CommandIo): Promise<number> 
 // move
 // ---------------------------------------------------------------------------------------------
 
-export const MOVE_USAGE = `Usage: xet-buckets move [OPTIONS] FROM_ID TO_ID
+const MOVE_USAGE = `Usage: xet-buckets move [OPTIONS] FROM_ID TO_ID
 
   Move (rename) a bucket to a new name or namespace.
 
@@ -372,7 +372,7 @@ export async function runMove(argv: string[], io: CommandIo): Promise<number> {
 // settings
 // ---------------------------------------------------------------------------------------------
 
-export const SETTINGS_USAGE = `Usage: xet-buckets settings [OPTIONS] BUCKET_ID
+const SETTINGS_USAGE = `Usage: xet-buckets settings [OPTIONS] BUCKET_ID
 
   Update bucket settings (visibility). Give exactly one of --private or --public.
 

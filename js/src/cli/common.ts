@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import type { HubCallOptions } from "../hub/context.js";
+import { DEFAULT_HUB_URL, type HubCallOptions } from "../hub/context.js";
 import { parseBucket, type BucketRef } from "../repo.js";
 import { InvalidArgumentError } from "../errors.js";
 import { parseCommand, type CommandSpec, type OptionSpec, type Parsed } from "./args.js";
@@ -13,10 +13,8 @@ import { Output, type OutputMode } from "./output.js";
 import { progressEnabled } from "./progress.js";
 import { UsageError, type CommandIo } from "./util.js";
 
-export const DEFAULT_ENDPOINT = "https://huggingface.co";
-
 /** Options of every Hub command. */
-export const COMMON_OPTIONS: OptionSpec[] = [
+const COMMON_OPTIONS: OptionSpec[] = [
   { name: "token", type: "string" },
   { name: "endpoint", type: "string" },
   { name: "format", type: "string", choices: ["auto", "human", "agent", "json", "quiet"] },
@@ -29,7 +27,7 @@ export const COMMON_HELP = `Common options:
   --token TOKEN          Hugging Face access token. Default: $HF_TOKEN, else the token file the hf
                          CLI writes ($HF_TOKEN_PATH, else $HF_HOME/token, else
                          ~/.cache/huggingface/token); anonymous when there is none.
-  --endpoint URL         Hub URL. Default: $HF_ENDPOINT, else ${DEFAULT_ENDPOINT}.
+  --endpoint URL         Hub URL. Default: $HF_ENDPOINT, else ${DEFAULT_HUB_URL}.
   --format FORMAT        auto|human|agent|json|quiet. auto (the default) is human.
   --json                 JSON output, same as --format json. Errors are then printed on stderr as
                          {"error": {"code": …, "message": …}}.
@@ -84,7 +82,7 @@ export function resumeDirOption(flag: unknown, io: CommandIo): string | undefine
 
 /** `--endpoint` > `HF_ENDPOINT` > https://huggingface.co. */
 export function resolveEndpoint(flag: string | undefined, env: Record<string, string | undefined>): string {
-  const raw = flag ?? (env.HF_ENDPOINT?.trim() || DEFAULT_ENDPOINT);
+  const raw = flag ?? (env.HF_ENDPOINT?.trim() || DEFAULT_HUB_URL);
   let url: URL;
   try {
     url = new URL(raw);

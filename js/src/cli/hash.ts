@@ -4,7 +4,7 @@ import { xetHash, xetHashFiles } from "../hash.js";
 import { readFileBlocks } from "../platform/node/files.js";
 import { UsageError, type CommandIo } from "./util.js";
 
-export const HASH_USAGE = `Usage: xet-buckets hash [--json] FILE...
+const HASH_USAGE = `Usage: xet-buckets hash [--json] FILE...
 
 Prints the Xet file hash (the bucket's xetHash, hf_xet's hash_files) of each FILE, one line
 "<hash>  <path>" per file, like sha256sum. "-" reads standard input.

@@ -5,7 +5,7 @@ import { COMMON_HELP, bucketArg, confirm, setup } from "./common.js";
 import { formatSize } from "./output.js";
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CommandIo } from "./util.js";
 
-export const RM_USAGE = `Usage: xet-buckets remove [OPTIONS] ARGUMENT
+const RM_USAGE = `Usage: xet-buckets remove [OPTIONS] ARGUMENT
        xet-buckets rm [OPTIONS] ARGUMENT
 
   Remove files from a bucket.

@@ -1,13 +1,14 @@
 /** `xet-buckets sync [SOURCE] [DEST]`: every option of `hf buckets sync`, plus --max-delete and --force. */
 import { readFile } from "node:fs/promises";
-import { parsePlan, summarize, syncBucket, type SyncEvent, type SyncOptions, type SyncResult, type SyncSummary } from "../sync/index.js";
+import { syncBucket, DEFAULT_SETTLE_MS, type SyncEvent, type SyncOptions, type SyncResult } from "../sync/index.js";
+import { parsePlan, summarize, type SyncSummary } from "../sync/plan.js";
 import { intOption } from "./args.js";
 import { COMMON_HELP, isBucketUri, resumeDirOption, setup } from "./common.js";
-import { formatSize } from "./output.js";
+import { formatSize, printable, type Output } from "./output.js";
 import { ProgressLine } from "./progress.js";
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CommandIo } from "./util.js";
 
-export const SYNC_USAGE = `Usage: xet-buckets sync [OPTIONS] [SOURCE] [DEST]
+const SYNC_USAGE = `Usage: xet-buckets sync [OPTIONS] [SOURCE] [DEST]
 
   Sync files between a local directory and a bucket.
 
@@ -38,11 +39,21 @@ Options:
                           power loss; slower). Files are replaced atomically either way.
   --resume-dir DIR        Keep upload resume state in DIR (default: $XET_BUCKETS_RESUME_DIR): a sync
                           interrupted while uploading, run again, does not send again what the server stored.
+  --watch                 Keep syncing until interrupted (Ctrl-C). Local -> bucket: watch the folder and
+                          upload a file once its size and mtime have not changed for the settle time (a
+                          file that changes while it uploads is not registered, and goes again once it
+                          settles). Bucket -> local: follow the bucket's live changes and download them.
+                          One line per file transferred. Not with --dry-run, --plan or --apply.
+  --settle SECONDS        With --watch: how long a file must stay unchanged before it is uploaded, plus 1 s
+                          per GiB of file [default: 2]; with --delete, how long a file must stay gone.
+  --rescan SECONDS        With --watch: rescan the local folder (local -> bucket), or list the bucket when
+                          the server has no events feed (bucket -> local), every SECONDS [default: 10].
   -v, --verbose           Show detailed logging with reasoning.
   -h, --help              Show this message and exit.
 
   Patterns are fnmatch globs matched against paths relative to the roots ("*" also matches "/").
-  Exit code 1 when the sync failed, was refused by a guard, or some local entries could not be read.
+  Exit code 1 when the sync failed, was refused by a guard, or some local entries could not be read;
+  130 when interrupted (--watch ends that way, with nothing half-written).
 
 ${COMMON_HELP}
 
@@ -53,7 +64,9 @@ Examples
   $ xet-buckets sync hf://buckets/user/my-bucket ./data --include "*.safetensors" --exclude "*.tmp"
   $ xet-buckets sync ./data hf://buckets/user/my-bucket --plan sync-plan.jsonl
   $ xet-buckets sync --apply sync-plan.jsonl
-  $ xet-buckets sync ./data hf://buckets/user/my-bucket --dry-run | jq .`;
+  $ xet-buckets sync ./data hf://buckets/user/my-bucket --dry-run | jq .
+  $ xet-buckets sync ./checkpoints hf://buckets/user/my-bucket/run-1 --watch --settle 5
+  $ xet-buckets sync hf://buckets/user/my-bucket ./mirror --watch --delete`;
 
 function printSummary(out: { text(s: string): void }, source: string, dest: string, s: SyncSummary): void {
   out.text(`Sync plan: ${source} -> ${dest}`);
@@ -86,6 +99,9 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
         { name: "force", type: "boolean" },
         { name: "resume-dir", type: "string" },
         { name: "fsync", type: "boolean" },
+        { name: "watch", type: "boolean" },
+        { name: "settle", type: "string" },
+        { name: "rescan", type: "string" },
         { name: "verbose", short: "v", type: "boolean" },
       ],
     },
@@ -99,6 +115,23 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
   };
   const maxDelete = intOption(v["max-delete"], "--max-delete", SYNC_USAGE);
   const apply = v.apply as string | undefined;
+  const watch = v.watch === true;
+  const seconds = (flag: string, min: number): number | undefined => {
+    const raw = v[flag];
+    if (raw === undefined) return undefined;
+    if (!watch) fail(`--${flag} needs --watch`);
+    const n = Number(raw);
+    if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(n) || n < min || (min > 0 && n === 0)) {
+      fail(`--${flag} expects a number of seconds${min > 0 ? " > 0" : " ≥ 0"}, got ${JSON.stringify(raw)}`);
+    }
+    return n * 1000;
+  };
+  const settle = seconds("settle", 0);
+  const rescan = seconds("rescan", 0.001);
+  if (watch) {
+    const bad = (["apply", "dry-run", "plan"] as const).filter((k) => v[k] !== undefined && v[k] !== false);
+    if (bad.length) fail(`--watch cannot be combined with ${bad.map((k) => `--${k}`).join(", ")}`);
+  }
   if (apply !== undefined) {
     if (source !== undefined || dest !== undefined) fail("--apply executes a saved plan: do not give SOURCE or DEST");
     const bad = (
@@ -139,6 +172,7 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
   let total: number | undefined;
   let downloadFiles: number | undefined;
   const onEvent = (e: SyncEvent) => {
+    if (watch) return watchLine(out, e, settle ?? DEFAULT_SETTLE_MS);
     switch (e.type) {
       case "plan":
         total = e.summary.total_size;
@@ -179,6 +213,9 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
     maxDelete,
     resumeDir: resumeDirOption(v["resume-dir"], io),
     fsync: v.fsync ? true : undefined,
+    watch: watch || undefined,
+    settle,
+    rescanInterval: rescan,
     onEvent,
   };
   if (apply !== undefined && !out.json) {
@@ -257,4 +294,45 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
     return EXIT_FAILURE;
   }
   return EXIT_OK;
+}
+
+/**
+ * `--watch` output, one line per event: transfers on stdout (human: "uploaded PATH (SIZE)"; agent: key=value;
+ * json: one object per line; quiet: the path), the rest on stderr.
+ */
+function watchLine(out: Output, e: SyncEvent, settleMs: number): void {
+  switch (e.type) {
+    case "watching": {
+      const what =
+        e.direction === "upload"
+          ? `uploading files once unchanged for ${settleMs / 1000} s + 1 s per GiB${e.how === "rescan" ? "; no file events here: rescanning" : ""}`
+          : e.how === "polling"
+            ? "the server has no events feed: listing the bucket periodically"
+            : "following the bucket's live changes";
+      if (out.json) out.print(JSON.stringify({ event: "watching", direction: e.direction, source: e.source, dest: e.dest, how: e.how }));
+      else out.log(`Watching ${printable(e.source)} -> ${printable(e.dest)} (${what}). Press Ctrl-C to stop.`);
+      break;
+    }
+    case "transferred": {
+      const verb = e.action === "upload" ? "uploaded" : e.action === "download" ? "downloaded" : "deleted";
+      if (out.json) out.print(JSON.stringify({ event: verb, path: e.path, ...(e.size !== undefined ? { size: e.size } : {}) }));
+      else if (out.quiet) out.print(printable(e.path));
+      else if (out.mode === "agent") out.print(`${verb} path=${printable(e.path)}${e.size !== undefined ? ` size=${e.size}` : ""}`);
+      else out.print(`${verb} ${printable(e.path)}${e.size !== undefined ? ` (${formatSize(e.size)})` : ""}`);
+      break;
+    }
+    case "unsettled":
+      if (out.json) out.print(JSON.stringify({ event: "unsettled", path: e.path }));
+      else out.log(`${printable(e.path)} changed while it was uploaded: not registered; it goes again once it settles`);
+      break;
+    case "relist":
+      if (out.json) out.print(JSON.stringify({ event: "relist", reason: e.reason }));
+      else out.log(`Listing the bucket again (${printable(e.reason)})`);
+      break;
+    case "warning":
+      out.warning(e.message);
+      break;
+    default:
+      break; // byte progress of each transfer: the per-file lines say when it is done
+  }
 }

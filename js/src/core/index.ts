@@ -16,10 +16,11 @@
  */
 import { readCoreWasm } from "#platform";
 import initWasm, * as wasm from "./wasm/xet_core.js";
-import { XetBucketsError, XetCoreError } from "../errors.js";
+import { InvalidArgumentError, XetBucketsError, XetCoreError, type ErrorCode } from "../errors.js";
 import { invalidSegment, prepareInCore, unpackChunks, type ChunkInfo, type SegmentSpec, type WorkerAbi } from "./packed.js";
 
 export { unpackChunks, type ChunkInfo, type SegmentSpec } from "./packed.js";
+export { isXetHash } from "../hex.js";
 
 /** What `initCore` accepts: a URL of the `.wasm` file, a fetch `Response`, its bytes, or a compiled module. */
 export type CoreInput = URL | string | Response | BufferSource | WebAssembly.Module;
@@ -71,22 +72,33 @@ export function initCore(input?: CoreInput): Promise<void> {
     initialized = true;
   })().catch((err: unknown) => {
     pending = undefined;
-    throw new XetBucketsError(
-      "CORE_LOAD_FAILED",
-      `could not load the xet-buckets WebAssembly core: ${(err as Error)?.message ?? err}. ` +
-        "Pass the .wasm URL, bytes or a compiled WebAssembly.Module to initCore() if your runtime cannot find it.",
-      { cause: err },
-    );
+    throw loadFailed(err);
   });
   return pending;
 }
 
+function loadFailed(err: unknown): XetBucketsError {
+  return new XetBucketsError(
+    "CORE_LOAD_FAILED",
+    `could not load the xet-buckets WebAssembly core: ${(err as Error)?.message ?? err}. ` +
+      "Pass the .wasm URL, bytes or a compiled WebAssembly.Module to initCore() if your runtime cannot find it.",
+    { cause: err },
+  );
+}
+
 /** Initialises the core synchronously from the module's bytes or a compiled module. */
 export function initCoreSync(input: BufferSource | WebAssembly.Module): void {
+  if (!(input instanceof WebAssembly.Module) && !isBufferSource(input)) {
+    throw new InvalidArgumentError("initCoreSync needs the core's bytes (an ArrayBuffer or a view) or a compiled WebAssembly.Module");
+  }
   if (initialized) return;
-  const module = input instanceof WebAssembly.Module ? input : new WebAssembly.Module(input);
-  raw = wasm.initSync({ module }) as unknown as WorkerAbi;
-  compiled = module;
+  try {
+    const module = input instanceof WebAssembly.Module ? input : new WebAssembly.Module(input);
+    raw = wasm.initSync({ module }) as unknown as WorkerAbi;
+    compiled = module;
+  } catch (err) {
+    throw loadFailed(err);
+  }
   initialized = true;
 }
 
@@ -99,10 +111,19 @@ export async function coreModule(): Promise<WebAssembly.Module> {
   await initCore();
   if (compiled) return compiled;
   const url = loadedFrom ?? defaultWasmUrl();
-  const res = await fetch(url);
-  if (!res.ok)
-    throw new XetBucketsError("CORE_LOAD_FAILED", `could not fetch the xet-buckets WebAssembly core for workers: HTTP ${res.status}`);
-  compiled = await WebAssembly.compile(await res.arrayBuffer());
+  try {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    compiled = await WebAssembly.compile(await res.arrayBuffer());
+  } catch (err) {
+    throw new XetBucketsError(
+      "CORE_LOAD_FAILED",
+      `could not fetch the xet-buckets WebAssembly core for workers: ${(err as Error)?.message ?? err}`,
+      {
+        cause: err,
+      },
+    );
+  }
   return compiled;
 }
 
@@ -122,7 +143,7 @@ export function toCoreError(err: unknown): unknown {
   if (err instanceof XetCoreError) return err;
   if (err instanceof Error && err.name === "XetCoreError") {
     const code = (err as Error & { code?: unknown }).code;
-    return new XetCoreError(typeof code === "string" ? code : "CORE_ERROR", err.message);
+    return new XetCoreError(typeof code === "string" ? (code as ErrorCode) : "CORE_ERROR", err.message);
   }
   if (err instanceof WebAssembly.RuntimeError) {
     return new XetCoreError("CORE_PANIC", `internal error in the WebAssembly core: ${err.message}`);
@@ -195,11 +216,6 @@ export const hexToRaw = (hex: string): Uint8Array => guard(() => wasm.hexToRaw(h
 export const rawToHex = (raw: Uint8Array): string => guard(() => wasm.rawToHex(raw));
 /** True for the chunk hashes a client may ask the CAS about (global dedup): `hash % 1024 == 0`. */
 export const isGlobalDedupEligible = (hex: string): boolean => guard(() => wasm.isGlobalDedupEligible(hex));
-
-/** True for a 64-character Xet hex hash (either case). Cheap check for input validation. */
-export function isXetHash(s: unknown): s is string {
-  return typeof s === "string" && /^[0-9a-fA-F]{64}$/.test(s);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Stateful objects. Each owns WebAssembly memory: call free() (or use `using`) when done early;
@@ -288,8 +304,7 @@ export class UploadSession {
     const maxXorbBytes = options.maxXorbBytes ?? MAX_XORB_BYTES;
     const maxXorbChunks = options.maxXorbChunks ?? MAX_XORB_CHUNKS;
     const maxShardBytes = options.maxShardBytes ?? MAX_SHARD_BYTES;
-    const compression = COMPRESSION[options.compression ?? "best"];
-    if (compression === undefined) throw new XetCoreError("INVALID_ARGUMENT", `unknown compression ${options.compression}`);
+    const compression = compressionCode(options.compression);
     this.#inner = guard(() => new wasm.UploadSession(maxXorbBytes, maxXorbChunks, maxShardBytes, compression));
   }
 
@@ -344,9 +359,12 @@ export class UploadSession {
   get outstandingQueries(): number {
     return this.#inner.outstandingQueries;
   }
-  /** Finishes the open file (every query answered first): its hash, size, chunks and dedup figures. */
-  finishFile(): wasm.FileResult {
-    return guard(() => this.#inner.finishFile());
+  /**
+   * Finishes the open file. `sha256` (plain hex): the file's SHA-256 computed by the caller, stored in the
+   * shard (the LFS pointer of repository commits), for files fed with `pushChunks`, which never sees the bytes.
+   */
+  finishFile(sha256?: string): wasm.FileResult {
+    return guard(() => this.#inner.finishFile(sha256));
   }
   /** The next closed xorb (its body copied out of WebAssembly memory), or undefined. */
   takeXorb(): wasm.XorbResult | undefined {
@@ -372,8 +390,9 @@ export class UploadSession {
 
 /** The core's number for a compression policy (the numbering of `prepareSegment` and the workers). */
 export function compressionCode(policy: CompressionPolicy | undefined): number {
-  const code = COMPRESSION[policy ?? "best"];
-  if (code === undefined) throw new XetCoreError("INVALID_ARGUMENT", `unknown compression ${policy}`);
+  const code = Object.hasOwn(COMPRESSION, policy ?? "best") ? COMPRESSION[policy ?? "best"] : undefined;
+  if (code === undefined)
+    throw new InvalidArgumentError(`unknown compression ${JSON.stringify(policy)}: use "none", "lz4", "bg4" or "best"`);
   return code;
 }
 
@@ -441,6 +460,23 @@ export class FileHashBuilder {
   }
   /** The file's Xet hash; the builder cannot be used afterwards. */
   finish(): string {
+    try {
+      return guard(() => this.#inner.finish());
+    } finally {
+      this.#inner.free();
+    }
+  }
+}
+
+/** An incremental SHA-256 in the core (runtimes without a native one: browsers, edge). */
+export class Sha256Hasher {
+  #inner = guard(() => new wasm.Sha256Hasher());
+  /** Adds the next bytes of the message. */
+  update(data: Uint8Array): void {
+    guard(() => this.#inner.update(data));
+  }
+  /** The digest as plain hex; frees the hasher. */
+  digest(): string {
     try {
       return guard(() => this.#inner.finish());
     } finally {

@@ -7,4 +7,4 @@
 export { xetHash } from "../hash.js";
 export { initCore, initCoreSync, type CoreInput } from "../core/index.js";
 export type { ContentSource, ReadOptions } from "../sources.js";
-export { XetBucketsError, XetCoreError, InvalidArgumentError } from "../errors.js";
+export { InvalidArgumentError, LocalFileError, XetBucketsError, XetCoreError, type ErrorCode } from "../errors.js";

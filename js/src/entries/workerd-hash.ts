@@ -13,4 +13,5 @@ import { initCoreSync } from "../core/index.js";
 
 initCoreSync(wasmModule);
 
+// Exactly the names of xet-buckets/hash, which lists them.
 export * from "./hash.js";

@@ -13,4 +13,5 @@ import { initCoreSync } from "../core/index.js";
 
 initCoreSync(wasmModule);
 
+// Exactly the names of the main entry, which lists them.
 export * from "../index.js";

@@ -11,56 +11,55 @@
  * huggingface_hub's fnmatch rules instead, where `*` also matches `/`: see sync/filters.ts.)
  */
 
-/** True when `s` contains a glob character (`*`, `?` or `[`). @internal */
+/** True when `s` contains a glob character (`*`, `?` or `[`). */
 export function hasMagic(s: string): boolean {
   return /[*?[]/.test(s);
 }
 
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, (m) => `\\${m}`);
-}
-
-/** Translates one path segment (no `/`) into a regular expression source. */
-function segmentToRe(seg: string): string {
+/**
+ * Translates the glob characters of `pattern` into a regular expression source: `*` (a run of them), `?`,
+ * `[abc]`, `[a-z]` and negated sets; anything else matches itself. `inSegment`: `*`, `?` and negated sets stay
+ * inside one path segment, `**` crosses segments, and `^` negates a set as `!` does (fsspec's globs, here);
+ * otherwise they all match "/" too and only `!` negates (Python's fnmatch: sync's filters, sync/filters.ts).
+ */
+export function translateGlob(pattern: string, inSegment: boolean): string {
+  const any = inSegment ? "[^/]" : "[\\s\\S]";
+  const negators = inSegment ? "!^" : "!";
   let re = "";
-  for (let i = 0; i < seg.length;) {
-    const c = seg[i++]!;
+  for (let i = 0; i < pattern.length;) {
+    const c = pattern[i++]!;
     if (c === "*") {
-      if (seg[i] === "*") {
-        while (seg[i] === "*") i++;
-        re += "[\\s\\S]*";
-      } else {
-        re += "[^/]*";
-      }
+      const from = i;
+      while (pattern[i] === "*") i++;
+      re += i > from || !inSegment ? "[\\s\\S]*" : "[^/]*";
     } else if (c === "?") {
-      re += "[^/]";
+      re += any;
     } else if (c === "[") {
       let j = i;
-      if (seg[j] === "!" || seg[j] === "^") j++;
-      if (seg[j] === "]") j++;
-      while (j < seg.length && seg[j] !== "]") j++;
-      if (j >= seg.length) {
+      if (negators.includes(pattern[j]!)) j++;
+      if (pattern[j] === "]") j++;
+      while (j < pattern.length && pattern[j] !== "]") j++;
+      if (j >= pattern.length) {
         re += "\\[";
         continue;
       }
-      let body = seg.slice(i, j);
+      let body = pattern.slice(i, j);
       i = j + 1;
-      let negate = false;
-      if (body.startsWith("!") || body.startsWith("^")) {
-        negate = true;
-        body = body.slice(1);
-      }
+      const negate = negators.includes(body[0]!);
+      if (negate) body = body.slice(1);
+      // Escape what is special inside a JS character class; keep "-" ranges.
       const cls = body.replace(/[\\\]^]/g, (m) => `\\${m}`);
-      // A negated set never matches "/" (it stays inside the segment).
-      re += negate ? `[^/${cls}]` : `[${cls}]`;
+      if (cls === "") re += negate ? any : "(?!)";
+      // A negated set in a segment never matches "/".
+      else re += negate ? `[^${inSegment ? "/" : ""}${cls}]` : `[${cls}]`;
     } else {
-      re += escapeRe(c);
+      re += c.replace(/[.*+?^${}()|[\]\\/]/g, (m) => `\\${m}`);
     }
   }
   return re;
 }
 
-/** Compiles a glob (a "/"-separated pattern, relative to some root) into an anchored RegExp. @internal */
+/** Compiles a glob (a "/"-separated pattern, relative to some root) into an anchored RegExp. */
 export function globToRegExp(pattern: string): RegExp {
   const segs = pattern.split("/");
   let re = "";
@@ -72,7 +71,7 @@ export function globToRegExp(pattern: string): RegExp {
       re += last ? "[\\s\\S]+" : "(?:[^/]+/)*";
       continue;
     }
-    re += segmentToRe(seg);
+    re += translateGlob(seg, true);
     if (!last) re += "/";
   }
   return new RegExp(`^${re}$`);

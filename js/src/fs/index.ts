@@ -18,22 +18,39 @@
  * `BucketNotFoundError`, a folder where a file is needed (or `rm` of a folder without `recursive`) →
  * `XetBucketsError` with code IS_A_DIRECTORY.
  *
- * Nothing is cached: every call asks the Hub, so results are never stale.
+ * Nothing is cached by default: every call asks the Hub, so results are never stale. With `liveFollow: true`,
+ * listings are cached and kept fresh by each bucket's live events feed (fs/live.ts, as HfFileSystem's
+ * `live_follow`): a listing is then as fresh as the feed, and this file system's own writes are visible at
+ * once. Stop the feeds with `close()` (or `abortSignal`): an open feed keeps a Node process alive.
+ *
+ * `find`, `glob` and `walk` take fsspec's `maxDepth` (levels below the path, ≥ 1); `walk` yields
+ * `[folder, subfolders, files]` as fsspec's (and `os.walk`).
  */
 import { BucketFileBlob, downloadFile, type DownloadTuning, type ResolveUrlBlob } from "../api/download.js";
 import { bucketInfo } from "../api/buckets.js";
 import { deleteFiles, listFiles, parseTime, pathsInfo, type ListFileEntry } from "../api/files.js";
 import { batchBucketFiles, type BatchCopy, type CommitResult, type UploadOptions } from "../api/upload.js";
-import { EntryNotFoundError, InvalidArgumentError, XetBucketsError } from "../errors.js";
-import type { HubCallOptions } from "../hub/context.js";
+import { BucketNotFoundError, EntryNotFoundError, InvalidArgumentError, XetBucketsError } from "../errors.js";
+import { DEFAULT_HUB_URL, type HubCallOptions } from "../hub/context.js";
+import { entryNotFound } from "../hub/files.js";
 import { checkBucketPath, parseBucket, type BucketRef } from "../repo.js";
 import type { ContentSource } from "../sources.js";
 import { globDepth, globToRegExp, hasMagic, splitGlobBase } from "./glob.js";
-
-export { globToRegExp, hasMagic } from "./glob.js";
+import { byPath, LiveListings } from "./live.js";
 
 /** Options of a BucketFileSystem: Hub access, download and upload tuning (see those calls). */
-export interface BucketFsOptions extends HubCallOptions, DownloadTuning, Omit<UploadOptions, keyof HubCallOptions> {}
+export interface BucketFsOptions extends HubCallOptions, DownloadTuning, Omit<UploadOptions, keyof HubCallOptions> {
+  /**
+   * Cache listings and keep them fresh from each bucket's live events feed (`watchBucket`), like HfFileSystem's
+   * `live_follow`: the feed of a bucket starts with the first call that lists it, and its cache serves calls
+   * once the feed is live. A bucket whose feed cannot be followed is never cached. Default false. Call
+   * `close()` (or abort `abortSignal`) to stop the feeds.
+   */
+  liveFollow?: boolean;
+}
+
+/** What `walk` yields: a folder (its `name`), its subfolders and its files, by base name or as entries with `detail`. */
+export type BucketWalkStep<T extends string | BucketFsEntry = string> = [folder: string, dirs: T[], files: T[]];
 
 /** A file or folder of a bucket. */
 export interface BucketFsEntry {
@@ -59,7 +76,7 @@ export interface BucketFsEntry {
   contentType?: string;
 }
 
-/** A parsed file-system path. @internal */
+/** A parsed file-system path. */
 export interface BucketFsPath {
   bucket: BucketRef;
   /** Path inside the bucket, without leading or trailing "/" ("" for the root). */
@@ -71,7 +88,6 @@ export interface BucketFsPath {
 /**
  * Parses `hf://buckets/ns/name/path`, `buckets/ns/name/path` or `ns/name/path`. Throws
  * `InvalidArgumentError` for anything else (a model or dataset URI, a missing bucket name).
- * @internal
  */
 export function parseBucketPath(p: string): BucketFsPath {
   if (typeof p !== "string" || p === "") throw new InvalidArgumentError("a bucket path must be a non-empty string");
@@ -108,14 +124,6 @@ function dirEntry(bucket: BucketRef, path: string, uploadedAt?: string): BucketF
   return out;
 }
 
-function notFound(bucket: BucketRef, path: string, hubUrl: string | undefined): EntryNotFoundError {
-  return new EntryNotFoundError("ENTRY_NOT_FOUND", `no such file or folder: "${path}" in bucket ${bucket.id}`, {
-    statusCode: 404,
-    url: `${(hubUrl ?? "https://huggingface.co").replace(/\/+$/, "")}/buckets/${bucket.id}/resolve/${path}`,
-    serverCode: "EntryNotFound",
-  });
-}
-
 function isADirectory(bucket: BucketRef, path: string, hint: string): XetBucketsError {
   return new XetBucketsError("IS_A_DIRECTORY", `"${path}" in bucket ${bucket.id} is a folder${hint}`);
 }
@@ -134,6 +142,26 @@ function impliedFolders(paths: Iterable<string>, base: string): Set<string> {
     }
   }
   return out;
+}
+
+/** The folder of a path ("" at the root). */
+function folderOf(p: string): string {
+  const i = p.lastIndexOf("/");
+  return i < 0 ? "" : p.slice(0, i);
+}
+
+/** fsspec's `maxdepth`: undefined (no limit) or an integer ≥ 1. */
+function checkMaxDepth(maxDepth: number | undefined): number | undefined {
+  if (maxDepth === undefined) return undefined;
+  if (!Number.isInteger(maxDepth) || maxDepth < 1) throw new InvalidArgumentError(`maxDepth must be an integer ≥ 1, got ${maxDepth}`);
+  return maxDepth;
+}
+
+/** The entries at most `maxDepth` levels below `base` (1: its direct children). */
+function within(entries: BucketFsEntry[], base: string, maxDepth: number | undefined): BucketFsEntry[] {
+  if (maxDepth === undefined) return entries;
+  const baseDepth = base === "" ? 0 : base.split("/").length;
+  return entries.filter((e) => e.path.split("/").length - baseDepth <= maxDepth);
 }
 
 /** Where a server-side copy puts a file (huggingface_hub's copy_files rules). */
@@ -178,41 +206,151 @@ export interface CopiedFile {
 export class BucketFileSystem {
   /** The options every call of this file system uses (a copy of those given). */
   readonly options: BucketFsOptions;
+  readonly #live: LiveListings | undefined;
 
   constructor(options: BucketFsOptions = {}) {
     this.options = { ...options };
+    this.#live = options.liveFollow ? new LiveListings(this.options) : undefined;
   }
 
   #call(): HubCallOptions & DownloadTuning {
     return this.options;
   }
 
-  /** The files at or below `path` (every file of the bucket for its root), sorted by path. */
-  async find(path: string, options: { withDirs?: boolean; detail?: false }): Promise<string[]>;
-  async find(path: string, options?: { withDirs?: boolean; detail?: true }): Promise<BucketFsEntry[]>;
-  async find(path: string, options: { withDirs?: boolean; detail?: boolean } = {}): Promise<BucketFsEntry[] | string[]> {
+  #notFound(bucket: BucketRef, path: string, message = `no such file or folder: "${path}" in bucket ${bucket.id}`): EntryNotFoundError {
+    return entryNotFound(bucket, path, (this.options.hubUrl ?? DEFAULT_HUB_URL).replace(/\/+$/, ""), message);
+  }
+
+  /** Stops the live feeds of `liveFollow` and drops their caches (the file system still works, uncached). */
+  close(): void {
+    this.#live?.close();
+  }
+
+  /** True when `liveFollow` serves this bucket's listings from its cache now (its feed is live). */
+  isLive(bucket: string): boolean {
+    return this.#live?.isLive(parseBucketPath(bucket).bucket.id) ?? false;
+  }
+
+  /**
+   * The files at or below `path` (every file of the bucket for its root), sorted by path; with `maxDepth`
+   * (≥ 1), those at most that many levels below it (1: its direct children).
+   */
+  async find(path: string, options: { withDirs?: boolean; maxDepth?: number; detail: false }): Promise<string[]>;
+  async find(path: string, options?: { withDirs?: boolean; maxDepth?: number; detail?: true }): Promise<BucketFsEntry[]>;
+  async find(path: string, options: { withDirs?: boolean; maxDepth?: number; detail?: boolean } = {}): Promise<BucketFsEntry[] | string[]> {
     const { bucket, path: p } = parseBucketPath(path);
-    const entries = await this.#walk(bucket, p);
+    const maxDepth = checkMaxDepth(options.maxDepth);
+    const all = await this.#walk(bucket, p);
+    const entries = within(all, p, maxDepth);
     let out = entries;
     if (options.withDirs) {
       const dirs = [
         ...impliedFolders(
-          entries.map((e) => e.path),
+          all.map((e) => e.path),
           p,
         ),
       ].map((d) => dirEntry(bucket, d));
-      out = [...entries, ...dirs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      out = [...entries, ...within(dirs, p, maxDepth)].sort(byPath);
     }
     return options.detail === false ? out.map((e) => e.name) : out;
   }
 
+  /**
+   * Walks the folders at and below `path`, like fsspec's `walk` (and `os.walk`): yields `[folder, dirs, files]`
+   * for each folder (`folder` named like the entries, `buckets/ns/name/path`; `dirs` and `files` by base
+   * name, or as entries with `detail`), top-down by default: remove names from `dirs` to skip those folders.
+   * `maxDepth` (≥ 1) limits the levels. A path that names nothing yields nothing; a file yields
+   * `[path, [], [""]]` (fsspec's rule); a missing bucket throws `BucketNotFoundError`. One recursive listing
+   * is made for the whole walk.
+   */
+  walk(path: string, options?: { maxDepth?: number; topdown?: boolean; detail?: false }): AsyncGenerator<BucketWalkStep<string>>;
+  walk(path: string, options: { maxDepth?: number; topdown?: boolean; detail: true }): AsyncGenerator<BucketWalkStep<BucketFsEntry>>;
+  async *walk(
+    path: string,
+    options: { maxDepth?: number; topdown?: boolean; detail?: boolean } = {},
+  ): AsyncGenerator<BucketWalkStep<string> | BucketWalkStep<BucketFsEntry>> {
+    const { bucket, path: p } = parseBucketPath(path);
+    const maxDepth = checkMaxDepth(options.maxDepth);
+    const topdown = options.topdown ?? true;
+    const files = await this.#walk(bucket, p);
+    if (files.length === 0) {
+      if (p === "")
+        await bucketInfo(bucket.id, this.#call()); // a missing bucket throws; an empty one yields its root
+      else return;
+    }
+    // Folder → its subfolders and files, from the one listing.
+    const tree = new Map<string, { dirs: Map<string, BucketFsEntry>; files: BucketFsEntry[] }>();
+    const node = (d: string) => {
+      let n = tree.get(d);
+      if (!n) tree.set(d, (n = { dirs: new Map(), files: [] }));
+      return n;
+    };
+    node(p);
+    for (const f of files) {
+      if (f.path === p) {
+        if (files.length === 1) {
+          yield options.detail ? [nameOf(bucket, p), [], [f]] : [nameOf(bucket, p), [], [""]];
+          return;
+        }
+        continue; // a file named like the folder: the folder is walked
+      }
+      const parent = folderOf(f.path);
+      node(parent).files.push(f);
+      for (let d = parent; d !== p; d = folderOf(d)) {
+        const up = node(folderOf(d));
+        if (up.dirs.has(d)) break; // and so are its parents
+        up.dirs.set(d, dirEntry(bucket, d));
+      }
+    }
+    const base = (e: BucketFsEntry) => e.path.slice(e.path.lastIndexOf("/") + 1);
+    const detail = !!options.detail;
+    async function* visit(d: string, depth: number): AsyncGenerator<BucketWalkStep<string> | BucketWalkStep<BucketFsEntry>> {
+      const n = tree.get(d)!;
+      const dirEntries = [...n.dirs.values()].sort(byPath);
+      const dirs: Array<string | BucketFsEntry> = detail ? dirEntries : dirEntries.map(base);
+      const fileList: Array<string | BucketFsEntry> = detail ? n.files : n.files.map(base);
+      const step = [nameOf(bucket, d), dirs, fileList] as BucketWalkStep<string> | BucketWalkStep<BucketFsEntry>;
+      if (topdown) yield step;
+      if (maxDepth === undefined || depth < maxDepth) {
+        // Top-down, the caller may have removed folders from `dirs`: only those left are visited.
+        for (const sub of dirs) {
+          const subPath = typeof sub === "string" ? (d === "" ? sub : `${d}/${sub}`) : sub.path;
+          if (tree.has(subPath)) yield* visit(subPath, depth + 1);
+        }
+      }
+      if (!topdown) yield step;
+    }
+    yield* visit(p, 1);
+  }
+
   /** Every file at or below `p` (recursive listing, no folder entries). */
   async #walk(bucket: BucketRef, p: string): Promise<BucketFsEntry[]> {
-    const out: BucketFsEntry[] = [];
-    for await (const e of listFiles({ ...this.#call(), repo: `buckets/${bucket.id}`, path: p, recursive: true })) {
-      if (e.type === "file") out.push(fileEntry(bucket, e));
-    }
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const list = async () => {
+      const out: ListFileEntry[] = [];
+      for await (const e of listFiles({ ...this.#call(), repo: `buckets/${bucket.id}`, path: p, recursive: true })) {
+        if (e.type === "file") out.push(e);
+      }
+      return out;
+    };
+    const view = this.#live?.view(bucket);
+    const entries = view?.files(p) ?? (view ? await view.fetch("tree", p, list) : await list());
+    return entries.map((e) => fileEntry(bucket, e)).sort(byPath);
+  }
+
+  /** The direct children of the folder `p` (and the file named `p`), from the live cache when it has them. */
+  async #children(bucket: BucketRef, p: string): Promise<ListFileEntry[]> {
+    const list = async () => {
+      const out: ListFileEntry[] = [];
+      for await (const e of listFiles({ ...this.#call(), repo: `buckets/${bucket.id}`, path: p, recursive: false })) out.push(e);
+      return out;
+    };
+    const view = this.#live?.view(bucket);
+    return view?.children(p) ?? (view ? view.fetch("dir", p, list) : list());
+  }
+
+  /** After a write: what the live cache held of these paths is dropped (the next call lists them again). */
+  #wrote(bucket: BucketRef, paths: string[]): void {
+    this.#live?.view(bucket)?.invalidate(paths);
   }
 
   /**
@@ -228,15 +366,14 @@ export class BucketFileSystem {
     if (options.recursive) {
       out = await this.find(path, { withDirs: true, detail: true });
     } else {
-      out = [];
-      for await (const e of listFiles({ ...this.#call(), repo: `buckets/${bucket.id}`, path: p, recursive: false })) {
-        out.push(e.type === "file" ? fileEntry(bucket, e) : dirEntry(bucket, e.path, e.uploadedAt));
-      }
-      out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      out = (await this.#children(bucket, p)).map((e) =>
+        e.type === "file" ? fileEntry(bucket, e) : dirEntry(bucket, e.path, e.uploadedAt),
+      );
+      out.sort(byPath);
     }
     if (out.length === 0 && p !== "") {
       // A missing bucket is reported by the listing itself; here the path names nothing.
-      throw notFound(bucket, p, this.options.hubUrl);
+      throw this.#notFound(bucket, p);
     }
     if (out.length === 0) await bucketInfo(bucket.id, this.#call()); // a missing bucket → BucketNotFoundError
     return options.detail === false ? out.map((e) => e.name) : out;
@@ -247,10 +384,11 @@ export class BucketFileSystem {
    * files and folders, sorted. The bucket part cannot contain glob characters. A pattern without glob
    * characters returns the path itself when it exists.
    */
-  async glob(pattern: string, options: { detail: true }): Promise<BucketFsEntry[]>;
-  async glob(pattern: string, options?: { detail?: false }): Promise<string[]>;
-  async glob(pattern: string, options: { detail?: boolean } = {}): Promise<BucketFsEntry[] | string[]> {
+  async glob(pattern: string, options: { maxDepth?: number; detail: true }): Promise<BucketFsEntry[]>;
+  async glob(pattern: string, options?: { maxDepth?: number; detail?: false }): Promise<string[]>;
+  async glob(pattern: string, options: { maxDepth?: number; detail?: boolean } = {}): Promise<BucketFsEntry[] | string[]> {
     const { bucket, path: p } = parseBucketPath(pattern);
+    const maxDepth = checkMaxDepth(options.maxDepth);
     let matches: BucketFsEntry[];
     if (!hasMagic(p)) {
       matches = [];
@@ -261,7 +399,10 @@ export class BucketFileSystem {
       }
     } else {
       const [base, rest] = splitGlobBase(p);
-      const depth = globDepth(rest);
+      // fsspec: maxDepth bounds the levels "**" may cross (from the first "**"); patterns without it are bounded anyway.
+      const segs = rest.split("/");
+      const starstar = segs.findIndex((seg) => seg.includes("**"));
+      const depth = starstar >= 0 && maxDepth !== undefined ? starstar + maxDepth : globDepth(rest);
       const re = globToRegExp(p);
       const files = await this.#walk(bucket, base);
       const candidates = [
@@ -274,9 +415,7 @@ export class BucketFileSystem {
         ].map((d) => dirEntry(bucket, d)),
       ];
       const baseDepth = base === "" ? 0 : base.split("/").length;
-      matches = candidates
-        .filter((e) => e.path.split("/").length - baseDepth <= depth && re.test(e.path))
-        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      matches = candidates.filter((e) => e.path.split("/").length - baseDepth <= depth && re.test(e.path)).sort(byPath);
     }
     return options.detail ? matches : matches.map((e) => e.name);
   }
@@ -295,42 +434,38 @@ export class BucketFileSystem {
       return root;
     }
     checkBucketPath(p);
+    const known = this.#live?.view(bucket)?.lookup(p);
+    if (known === null) throw this.#notFound(bucket, p);
+    if (known) return known.type === "file" ? fileEntry(bucket, known) : dirEntry(bucket, p, known.uploadedAt);
     const [info] = await pathsInfo({ ...this.#call(), repo: `buckets/${bucket.id}`, paths: [p] });
     if (info && info.type === "file" && info.path === p) return fileEntry(bucket, info as ListFileEntry);
     for await (const e of listFiles({ ...this.#call(), repo: `buckets/${bucket.id}`, path: p, recursive: false })) {
       if (e.path !== p) return dirEntry(bucket, p);
     }
-    throw notFound(bucket, p, this.options.hubUrl);
+    throw this.#notFound(bucket, p);
   }
 
   /** True when the path names a file, a folder or an existing bucket's root. */
   async exists(path: string): Promise<boolean> {
-    try {
-      await this.stat(path);
-      return true;
-    } catch (err) {
-      const code = (err as XetBucketsError)?.code;
-      if (code === "ENTRY_NOT_FOUND" || code === "BUCKET_NOT_FOUND") return false;
-      throw err;
-    }
+    return (await this.#statIfAny(path)) !== undefined;
   }
 
   /** True when the path names a file (false when it or its bucket does not exist). */
   async isFile(path: string): Promise<boolean> {
-    try {
-      return (await this.stat(path)).type === "file";
-    } catch (err) {
-      if ((err as XetBucketsError)?.code === "ENTRY_NOT_FOUND" || (err as XetBucketsError)?.code === "BUCKET_NOT_FOUND") return false;
-      throw err;
-    }
+    return (await this.#statIfAny(path))?.type === "file";
   }
 
   /** True when the path names a folder or a bucket's root (false when it or its bucket does not exist). */
   async isDir(path: string): Promise<boolean> {
+    return (await this.#statIfAny(path))?.type === "directory";
+  }
+
+  /** `stat`, or undefined when the path or its bucket does not exist. */
+  async #statIfAny(path: string): Promise<BucketFsEntry | undefined> {
     try {
-      return (await this.stat(path)).type === "directory";
+      return await this.stat(path);
     } catch (err) {
-      if ((err as XetBucketsError)?.code === "ENTRY_NOT_FOUND" || (err as XetBucketsError)?.code === "BUCKET_NOT_FOUND") return false;
+      if (err instanceof EntryNotFoundError || err instanceof BucketNotFoundError) return undefined;
       throw err;
     }
   }
@@ -348,7 +483,7 @@ export class BucketFileSystem {
     for await (const e of listFiles({ ...this.#call(), repo: `buckets/${bucket.id}`, path: p, recursive: false })) {
       if (e.path !== p) throw isADirectory(bucket, p, ": name a file inside it");
     }
-    throw notFound(bucket, p, this.options.hubUrl);
+    throw this.#notFound(bucket, p);
   }
 
   /**
@@ -416,10 +551,14 @@ export class BucketFileSystem {
     checkBucketPath(p);
     const source: ContentSource = typeof data === "string" ? new TextEncoder().encode(data) : data;
     const mtime = options.mtime instanceof Date ? options.mtime.getTime() : (options.mtime ?? Date.now());
-    return batchBucketFiles(bucket.id, {
-      ...this.options,
-      add: [{ source, path: p, mtime, ...(options.contentType ? { contentType: options.contentType } : {}) }],
-    });
+    try {
+      return await batchBucketFiles(bucket.id, {
+        ...this.options,
+        add: [{ source, path: p, mtime, ...(options.contentType ? { contentType: options.contentType } : {}) }],
+      });
+    } finally {
+      this.#wrote(bucket, [p]);
+    }
   }
 
   /**
@@ -442,7 +581,7 @@ export class BucketFileSystem {
             await bucketInfo(bucket.id, this.#call());
             continue; // an empty bucket: nothing to do
           }
-          throw notFound(bucket, p, this.options.hubUrl);
+          throw this.#notFound(bucket, p);
         }
         for (const f of files) group.paths.add(f.path);
       } else {
@@ -455,7 +594,11 @@ export class BucketFileSystem {
     for (const { bucket, paths: ps } of byBucket.values()) {
       if (ps.size === 0) continue;
       const sorted = [...ps].sort();
-      await deleteFiles({ ...this.#call(), repo: `buckets/${bucket.id}`, paths: sorted });
+      try {
+        await deleteFiles({ ...this.#call(), repo: `buckets/${bucket.id}`, paths: sorted });
+      } finally {
+        this.#wrote(bucket, sorted);
+      }
       removed.push(...sorted.map((p) => nameOf(bucket, p)));
     }
     return removed;
@@ -505,9 +648,7 @@ export class BucketFileSystem {
       }
     }
     if (copies.length === 0) {
-      const err = notFound(s.bucket, s.path, this.options.hubUrl);
-      err.message = `no files found at "${src}" in bucket ${s.bucket.id}`;
-      throw err;
+      throw this.#notFound(s.bucket, s.path, `no files found at "${src}" in bucket ${s.bucket.id}`);
     }
     const copy: BatchCopy[] = copies.map(({ entry, target }) => ({
       sourceRepo: `buckets/${s.bucket.id}`,
@@ -515,7 +656,14 @@ export class BucketFileSystem {
       path: checkBucketPath(target, "copy destination"),
       mtime: entry.mtimeMs ?? Date.now(),
     }));
-    await batchBucketFiles(d.bucket.id, { ...this.options, copy });
+    try {
+      await batchBucketFiles(d.bucket.id, { ...this.options, copy });
+    } finally {
+      this.#wrote(
+        d.bucket,
+        copy.map((c) => (c as { path: string }).path),
+      );
+    }
     return copies.map(({ entry, target }) => ({ from: entry.name, to: nameOf(d.bucket, target), size: entry.size }));
   }
 

@@ -6,11 +6,11 @@
  * are collected from every request (200 with `failed[]` for a partial failure, 422 when all failed) and
  * returned; callers decide whether to throw (`BatchError`).
  */
-import { NetworkError, ProtocolError, XetBucketsError } from "../errors.js";
+import { BatchError, NetworkError, ProtocolError, XetBucketsError } from "../errors.js";
 import type { BucketRef } from "../repo.js";
 import { strictText, type HubContext } from "./context.js";
 
-export const MAX_BATCH_LINES = 1000;
+const MAX_BATCH_LINES = 1000;
 
 export interface AddFileOp {
   type: "addFile";
@@ -45,6 +45,19 @@ export interface BatchResult {
   processed: number;
   succeeded: number;
   failed: BatchFailure[];
+}
+
+/** The error of a batch the bucket applied in part: the first failures in the message, all in `failures`. */
+export function batchError(failures: BatchFailure[], total: number): BatchError {
+  const shown = failures
+    .slice(0, 10)
+    .map((f) => `${f.path}: ${f.error}`)
+    .join("; ");
+  return new BatchError(
+    `the bucket refused ${failures.length} of ${total} operation(s) (${shown}${failures.length > 10 ? `; and ${failures.length - 10} more` : ""}). ` +
+      "The other operations were applied (a bucket batch is not transactional); fix these paths and run them again (err.failures lists them).",
+    failures,
+  );
 }
 
 function line(op: BatchOp): string {

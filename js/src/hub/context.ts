@@ -41,7 +41,7 @@ export interface HubCallOptions extends CredentialsParams {
   onRetry?: (info: RetryInfo) => void;
 }
 
-/** What a call needs to talk to the Hub: its endpoint, token, fetch and retry policy. @internal */
+/** What a call needs to talk to the Hub: its endpoint, token, fetch and retry policy. */
 export interface HubContext {
   hubUrl: string;
   accessToken: string | undefined;
@@ -55,14 +55,22 @@ export interface HubContext {
 }
 
 export function hubContext(opts: HubCallOptions = {}): HubContext {
+  if (opts.hubUrl !== undefined && typeof opts.hubUrl !== "string")
+    throw new InvalidArgumentError(`hubUrl must be a string, got ${typeof opts.hubUrl}`);
   const hubUrl = (opts.hubUrl ?? DEFAULT_HUB_URL).replace(/\/+$/, "");
-  if (!/^https?:\/\//.test(hubUrl)) throw new InvalidArgumentError(`hubUrl must be an http(s) URL, got "${opts.hubUrl}"`);
+  let origin: string;
+  try {
+    origin = new URL(hubUrl).origin;
+  } catch {
+    origin = "";
+  }
+  if (!/^https?:\/\//.test(hubUrl) || !origin) throw new InvalidArgumentError(`hubUrl must be an http(s) URL, got "${opts.hubUrl}"`);
   const accessToken = opts.accessToken ?? opts.credentials?.accessToken;
   if (accessToken !== undefined && (typeof accessToken !== "string" || accessToken.trim() === "")) {
     throw new InvalidArgumentError("accessToken must be a non-empty string");
   }
+  checkHttpOptions(opts);
   const http: HttpOptions = { fetch: opts.fetch, retry: opts.retry, abortSignal: opts.abortSignal, onRetry: opts.onRetry };
-  const origin = new URL(hubUrl).origin;
   const prepare = (pathOrUrl: string, init: RequestInit2): [string, RequestInit2] => {
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${hubUrl}${pathOrUrl}`;
     const headers: Record<string, string> = { ...init.headers };
@@ -100,6 +108,28 @@ export function hubContext(opts: HubCallOptions = {}): HubContext {
       });
     },
   };
+}
+
+/** Refuses options of the wrong type up front (they would fail later, deep inside a request, as TypeErrors). */
+function checkHttpOptions(opts: HubCallOptions): void {
+  if (opts.fetch !== undefined && typeof opts.fetch !== "function") throw new InvalidArgumentError("fetch must be a function");
+  if (opts.onRetry !== undefined && typeof opts.onRetry !== "function") throw new InvalidArgumentError("onRetry must be a function");
+  const s = opts.abortSignal as Partial<AbortSignal> | undefined;
+  if (
+    s !== undefined &&
+    (s === null || typeof s !== "object" || typeof s.addEventListener !== "function" || typeof s.aborted !== "boolean")
+  ) {
+    throw new InvalidArgumentError("abortSignal must be an AbortSignal");
+  }
+  const r = opts.retry;
+  if (r !== undefined && r !== false) {
+    if (r === null || typeof r !== "object")
+      throw new InvalidArgumentError("retry must be false or { maxAttempts, baseDelayMs, maxDelayMs, budgetMs, attemptTimeoutMs }");
+    for (const [k, v] of Object.entries(r)) {
+      if (v !== undefined && !(typeof v === "number" && v >= 0 && !Number.isNaN(v)))
+        throw new InvalidArgumentError(`retry.${k} must be a number ≥ 0, got ${String(v)}`);
+    }
+  }
 }
 
 /**

@@ -6,13 +6,14 @@
  * breaks on spaces, `#` and `?`).
  */
 import { EntryNotFoundError, ProtocolError } from "../errors.js";
+import { isXetHash } from "../hex.js";
 import { errorFromResponse } from "../http.js";
 import { bucketApiPath, paginate, parseLinkHeader } from "./buckets.js";
 import { encodePath, type HubContext } from "./context.js";
 import type { BucketRef } from "../repo.js";
 
 /** Paths per paths-info request (Python's batch size; the Hub's limit). */
-export const PATHS_INFO_BATCH = 1000;
+const PATHS_INFO_BATCH = 1000;
 
 /** A tree entry or paths-info entry of a bucket, as the Hub sends it. */
 export interface BucketTreeEntry {
@@ -40,7 +41,7 @@ function checkEntry(x: unknown, where: string): BucketTreeEntry {
     throw new ProtocolError(`malformed file entry "${o.path}" from ${where}: "size" and "xetHash" are required`);
   }
   // The hash goes into CAS URLs and the size into Range headers and buffers: refuse anything else.
-  if (type === "file" && (!Number.isSafeInteger(o.size) || o.size! < 0 || !/^[0-9a-fA-F]{64}$/.test(o.xetHash!))) {
+  if (type === "file" && (!Number.isSafeInteger(o.size) || o.size! < 0 || !isXetHash(o.xetHash))) {
     throw new ProtocolError(
       `malformed file entry "${o.path}" from ${where}: size must be a non-negative integer and xetHash 64 hex characters`,
     );
@@ -101,7 +102,7 @@ export async function postPathsInfo(
 }
 
 /** The resolve URL of a bucket file (no `/api` prefix). */
-export function resolveUrl(ctx: HubContext, bucket: BucketRef, path: string): string {
+function resolveUrl(ctx: HubContext, bucket: BucketRef, path: string): string {
   return `${ctx.hubUrl}/buckets/${bucket.namespace}/${bucket.name}/resolve/${encodePath(path)}`;
 }
 
@@ -192,11 +193,11 @@ export async function getResolveInfo(ctx: HubContext, bucket: BucketRef, path: s
   );
 }
 
-/** Raises the error a missing file gets in this package. */
-export function entryNotFound(bucket: BucketRef, path: string, hubUrl: string): EntryNotFoundError {
+/** The error a missing file (or folder) gets in this package; `message` replaces the default one. */
+export function entryNotFound(bucket: BucketRef, path: string, hubUrl: string, message?: string): EntryNotFoundError {
   return new EntryNotFoundError(
     "ENTRY_NOT_FOUND",
-    `file not found: "${path}" in bucket ${bucket.id}. Check the path (they are case-sensitive) with listFiles().`,
+    message ?? `file not found: "${path}" in bucket ${bucket.id}. Check the path (they are case-sensitive) with listFiles().`,
     {
       statusCode: 404,
       url: `${hubUrl}/buckets/${bucket.id}/resolve/${encodePath(path)}`,

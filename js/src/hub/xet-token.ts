@@ -1,8 +1,9 @@
 /**
- * CAS access tokens for a bucket (`GET /api/buckets/{ns}/{name}/xet-{read|write}-token`), cached and
- * refreshed before they expire (60 s margin) or when the CAS answers 401.
+ * CAS access tokens for a bucket (`GET /api/buckets/{ns}/{name}/xet-{read|write}-token`) or a repository
+ * (`GET /api/{type}s/{ns}/{name}/xet-{read|write}-token/{rev}`), cached and refreshed before they expire (60 s
+ * margin) or when the CAS answers 401.
  */
-import { ProtocolError } from "../errors.js";
+import { ProtocolError, XetBucketsError } from "../errors.js";
 import type { HubContext } from "./context.js";
 import type { BucketRef } from "../repo.js";
 
@@ -16,7 +17,7 @@ export interface XetToken {
 export type TokenScope = "read" | "write";
 
 /** Refresh this long before `exp` (ms). */
-export const REFRESH_MARGIN_MS = 60_000;
+const REFRESH_MARGIN_MS = 60_000;
 
 export class XetTokenProvider {
   readonly #ctx: HubContext;
@@ -25,9 +26,12 @@ export class XetTokenProvider {
   #current: XetToken | undefined;
   #inflight: Promise<XetToken> | undefined;
 
-  constructor(ctx: HubContext, bucket: BucketRef, scope: TokenScope, opts: { sessionId?: string; url?: string } = {}) {
+  /** The token of `bucket`, or of whatever `opts.url` names (a repository's token endpoint: pass no bucket). */
+  constructor(ctx: HubContext, bucket: BucketRef | undefined, scope: TokenScope, opts: { sessionId?: string; url?: string } = {}) {
     this.#ctx = ctx;
-    this.#url = opts.url ?? `/api/buckets/${bucket.namespace}/${bucket.name}/xet-${scope}-token`;
+    const url = opts.url ?? (bucket && `/api/buckets/${bucket.namespace}/${bucket.name}/xet-${scope}-token`);
+    if (url === undefined) throw new XetBucketsError("INTERNAL", "XetTokenProvider needs a bucket or the token URL");
+    this.#url = url;
     this.#sessionId = opts.sessionId;
   }
 

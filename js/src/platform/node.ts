@@ -5,6 +5,7 @@
  *
  * The runtime is detected here, once: Deno and Bun by their globals, Node otherwise.
  */
+import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -12,10 +13,11 @@ import { Worker as ThreadWorker, type TransferListItem } from "node:worker_threa
 import { WORKER_SOURCE as THREAD_WORKER_SOURCE } from "./generated/worker-node.js";
 import { WORKER_SOURCE as MODULE_WORKER_SOURCE } from "./generated/worker-web.js";
 import { writeFileAtomic } from "./node/download.js";
-import { LocalFileError, openFile, readFileBlocks, statFile, toPath } from "./node/files.js";
+import { local, openFile, readFileBlocks, statFile, toPath } from "./node/files.js";
 import { openResumeState } from "./node/resume.js";
 import { walkDirectory } from "./node/walk.js";
-import type { Implements, LocalFiles, Runtime, WorkerHost } from "./types.js";
+import { watchDirectory } from "./node/watch.js";
+import type { Implements, LocalFiles, Runtime, Sha256, WorkerHost } from "./types.js";
 import type * as Self from "./node.js";
 import { moduleWorkers } from "./web-workers.js";
 
@@ -24,13 +26,6 @@ const g = globalThis as { Deno?: unknown; Bun?: unknown };
 export const runtime: Runtime = g.Deno !== undefined ? "deno" : g.Bun !== undefined ? "bun" : "node";
 
 export const streamingUploads: boolean = true;
-
-/** A file-system call, its failure as a `LocalFileError` naming `path`. */
-function local<T>(path: string, call: Promise<T>): Promise<T> {
-  return call.catch((err: unknown) => {
-    throw new LocalFileError(path, err as NodeJS.ErrnoException);
-  });
-}
 
 export const localFiles: LocalFiles | undefined = {
   toPath,
@@ -51,8 +46,14 @@ export const localFiles: LocalFiles | undefined = {
   },
   walk: walkDirectory,
   writeAtomic: writeFileAtomic,
+  watch: watchDirectory,
   openResumeState,
 };
+
+export function nativeSha256(): Sha256 | undefined {
+  const h = createHash("sha256");
+  return { update: (data) => void h.update(data), digest: () => h.digest("hex") };
+}
 
 export function defaultWorkers(): number {
   return runtime === "node" ? Math.max(1, Math.min(4, availableParallelism())) : 0;

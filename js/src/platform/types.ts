@@ -35,6 +35,18 @@ export interface Platform {
   readCoreWasm(url: URL): Promise<Uint8Array<ArrayBuffer> | undefined>;
   /** Starts chunking workers (js/src/pool): `worker_threads` in Node, module Web Workers elsewhere; undefined without workers. */
   chunkingWorkers(): WorkerHost | undefined;
+  /**
+   * A native incremental SHA-256 (`node:crypto` in Node, Deno and Bun); undefined where there is none (Web
+   * Crypto digests whole buffers only), and the core computes it instead.
+   */
+  nativeSha256(): Sha256 | undefined;
+}
+
+/** An incremental SHA-256 (the LFS pointers of repository commits). */
+export interface Sha256 {
+  update(data: Uint8Array): void;
+  /** The digest as plain hex; the hasher is done. */
+  digest(): string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -73,16 +85,23 @@ export interface LocalFiles {
   /** Creates a directory and its parents. */
   makeDir(p: string): Promise<void>;
   /**
-   * Every file under `root`, recursively, with "/" paths relative to it. Symlinks are followed (a loop is
-   * reported, not followed); what cannot be read is reported in `problems`, never skipped silently.
+   * Every file under `root`, recursively, with "/" paths relative to it, in sorted order. Symlinks are followed
+   * (a loop is reported, not followed); what cannot be listed is reported in `problems`, never skipped
+   * silently. A missing or unreadable `root` is a `LocalFileError`.
    */
-  walk(root: string, options?: { signal?: AbortSignal }): Promise<WalkResult>;
+  walk(root: string, options?: WalkOptions): Promise<WalkResult>;
   /**
    * Writes the blocks of `source` to `target` atomically (a temporary file in the target's directory, renamed
    * over it once complete). Returns the number of bytes written. A failed or aborted write leaves the target
    * untouched and no temporary file.
    */
   writeAtomic(target: string | URL, source: AsyncIterable<Uint8Array>, options?: AtomicWriteOptions): Promise<number>;
+  /**
+   * Reports changes below the folder `root` as they happen (platform/node/watch.ts): `onChange` receives the "/"
+   * path relative to `root`, or undefined when the change cannot be located. Hints only (events may be lost or
+   * late): callers rescan periodically. Throws `LocalFileError` when `root` cannot be watched.
+   */
+  watch(root: string, onChange: (relPath: string | undefined) => void): LocalWatcher;
   /** Opens the resume state of upload `key` in directory `dir` (one file per upload; see platform/node/resume.ts). */
   openResumeState(
     dir: string,
@@ -91,6 +110,13 @@ export interface LocalFiles {
     warn: (message: string) => void,
     options?: DirectoryResumeOptions,
   ): Promise<ResumeState>;
+}
+
+/** A folder being watched (`LocalFiles.watch`). */
+export interface LocalWatcher {
+  /** False where only the root folder itself is watched (changes deeper down are found by rescans). */
+  readonly recursive: boolean;
+  close(): void;
 }
 
 export interface LocalStat {
@@ -118,9 +144,19 @@ export interface LocalFile {
   mtimeMs: number;
 }
 
+export interface WalkOptions {
+  signal?: AbortSignal;
+  /** Directories nested deeper than this (the root is level 1) are reported (`too-deep`), not listed. */
+  maxDepth?: number;
+}
+
+/** What `walk` could not list: `path` relative to the root ("." for the root itself), `error` saying why. */
 export interface WalkProblem {
   path: string;
+  /** unreadable: the file system refused (`cause`); loop: a symlink back to an ancestor; special: a socket, FIFO or device; too-deep: past `maxDepth`. */
+  kind: "unreadable" | "loop" | "special" | "too-deep";
   error: string;
+  cause?: unknown;
 }
 
 export interface WalkResult {

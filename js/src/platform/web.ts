@@ -5,7 +5,7 @@
  * Nothing here reaches a Node module, so browser bundlers and Workers without `nodejs_compat` load it.
  */
 import { WORKER_SOURCE } from "./generated/worker-web.js";
-import type { Implements, LocalFiles, Runtime, WorkerHost } from "./types.js";
+import type { Implements, LocalFiles, Runtime, Sha256, WorkerHost } from "./types.js";
 import type * as Self from "./web.js";
 import { moduleWorkers } from "./web-workers.js";
 
@@ -20,6 +20,10 @@ export function defaultWorkers(): number {
 }
 
 export async function readCoreWasm(_url: URL): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  return undefined;
+}
+
+export function nativeSha256(): Sha256 | undefined {
   return undefined;
 }
 

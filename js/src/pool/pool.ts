@@ -98,12 +98,12 @@ export class InlinePreparer implements SegmentPreparer {
   readonly #spares = new Spares(2);
   prepare(job: SegmentJob): Promise<SegmentOutput> {
     try {
-      if (!job.data) throw new XetBucketsError("INVALID_ARGUMENT", "the in-thread preparer needs the segment's bytes");
+      if (!job.data) throw new XetBucketsError("INTERNAL", "the in-thread preparer needs the segment's bytes");
       const size = preparedCapacity(job.data.byteLength, job.compression !== HASHES_ONLY);
       const { packed, length } = prepareSegmentInto(new Uint8Array(job.data, 0, job.length), job, this.#spares.take(size), size);
       return Promise.resolve({ segment: new PreparedSegment(packed, length), data: job.data });
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(internal(err));
     }
   }
   recycle(packed: ArrayBuffer): boolean {
@@ -140,6 +140,12 @@ function taskError(msg: TaskFailed): XetBucketsError {
   if (msg.kind === "source" && (msg.code === "SOURCE_CHANGED" || msg.code === "READ_FAILED"))
     return new XetBucketsError(msg.code, msg.message);
   return new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.message}`);
+}
+
+/** A failure of this module's own reading (core/packed.ts throws plain Errors on malformed buffers): INTERNAL. */
+function internal(err: unknown): unknown {
+  if (err instanceof XetBucketsError) return err;
+  return new XetBucketsError("INTERNAL", `the chunking pool failed: ${(err as Error)?.message ?? err}`, { cause: err });
 }
 
 /**
@@ -188,30 +194,25 @@ export class WorkerPool implements SegmentPreparer {
   }
 
   prepare(job: SegmentJob): Promise<SegmentOutput> {
-    if (this.#closed) return Promise.reject(new XetBucketsError("POOL_CLOSED", "the chunking pool was stopped"));
-    this.#cancelIdle();
-    return new Promise<SegmentOutput>((resolve, reject) => {
-      this.#queue.push({
-        reject,
-        post: (id) => {
-          const { data, file, length, start, emitFrom, seam, seamChain, compression } = job;
-          const spareSize = preparedCapacity(data?.byteLength ?? length, compression !== HASHES_ONLY);
-          const spare = this.#spares.take(spareSize);
-          const transfer: Transferable[] = [];
-          if (data) transfer.push(data);
-          if (spare) transfer.push(spare);
-          return {
-            msg: { type: "prepare", id, data, file, length, start, emitFrom, seam, seamChain, compression, spare, spareSize },
-            transfer,
-          };
-        },
-        settle: (msg) => {
-          if (msg.type === "failed") reject(taskError(msg));
-          else resolve({ segment: new PreparedSegment(msg.packed, msg.length), data: msg.data });
-        },
-      });
-      this.#pump();
-    });
+    return this.#enqueue<SegmentOutput>((resolve, reject) => ({
+      reject,
+      post: (id) => {
+        const { data, file, length, start, emitFrom, seam, seamChain, compression } = job;
+        const spareSize = preparedCapacity(data?.byteLength ?? length, compression !== HASHES_ONLY);
+        const spare = this.#spares.take(spareSize);
+        const transfer: Transferable[] = [];
+        if (data) transfer.push(data);
+        if (spare) transfer.push(spare);
+        return {
+          msg: { type: "prepare", id, data, file, length, start, emitFrom, seam, seamChain, compression, spare, spareSize },
+          transfer,
+        };
+      },
+      settle: (msg) => {
+        if (msg.type === "failed") reject(taskError(msg));
+        else resolve({ segment: new PreparedSegment(msg.packed, msg.length), data: msg.data });
+      },
+    }));
   }
 
   /**
@@ -225,23 +226,18 @@ export class WorkerPool implements SegmentPreparer {
     length: number,
     out?: ArrayBuffer,
   ): Promise<{ decoded: DecodedRecords; data: ArrayBuffer; unused?: ArrayBuffer }> {
-    if (this.#closed) return Promise.reject(new XetBucketsError("POOL_CLOSED", "the chunking pool was stopped"));
-    this.#cancelIdle();
-    return new Promise((resolve, reject) => {
-      this.#queue.push({
-        reject,
-        post: (id) => ({ msg: { type: "decode", id, data, length, out }, transfer: out ? [data, out] : [data] }),
-        settle: (msg) => {
-          if (msg.type === "failed" && msg.kind === "core") return reject(new XetCoreError(msg.code ?? "CORE_ERROR", msg.message));
-          if (msg.type === "failed" || !msg.data)
-            return reject(
-              new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.type === "failed" ? msg.message : "no input back"}`),
-            );
-          resolve({ decoded: readDecoded(msg.packed), data: msg.data, unused: msg.unused });
-        },
-      });
-      this.#pump();
-    });
+    return this.#enqueue((resolve, reject) => ({
+      reject,
+      post: (id) => ({ msg: { type: "decode", id, data, length, out }, transfer: out ? [data, out] : [data] }),
+      settle: (msg) => {
+        if (msg.type === "failed" && msg.kind === "core") return reject(new XetCoreError(msg.code ?? "CORE_ERROR", msg.message));
+        if (msg.type === "failed" || !msg.data)
+          return reject(
+            new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.type === "failed" ? msg.message : "no input back"}`),
+          );
+        resolve({ decoded: readDecoded(msg.packed), data: msg.data, unused: msg.unused });
+      },
+    }));
   }
 
   /**
@@ -250,18 +246,23 @@ export class WorkerPool implements SegmentPreparer {
    * size differs, or that changes while it is read, fails with SOURCE_CHANGED.
    */
   hashFiles(paths: string[], sizes: number[], block = 1024 * 1024): Promise<FileHashAnswer[]> {
+    if (!this.readsFiles) return Promise.reject(new XetBucketsError("INTERNAL", "these workers cannot read local files"));
+    return this.#enqueue((resolve, reject) => ({
+      reject,
+      post: (id) => ({ msg: { type: "hash", id, files: paths, sizes, block }, transfer: [] }),
+      settle: (msg) => {
+        if (msg.type === "failed") reject(taskError(msg));
+        else resolve(readFileHashAnswers(msg.packed, paths.length));
+      },
+    }));
+  }
+
+  /** Queues a task (`task` builds it from the promise's settlers) and starts it as soon as a worker is free. */
+  #enqueue<T>(task: (resolve: (v: T) => void, reject: (e: unknown) => void) => Pending): Promise<T> {
     if (this.#closed) return Promise.reject(new XetBucketsError("POOL_CLOSED", "the chunking pool was stopped"));
-    if (!this.readsFiles) return Promise.reject(new XetBucketsError("INVALID_ARGUMENT", "these workers cannot read local files"));
     this.#cancelIdle();
-    return new Promise((resolve, reject) => {
-      this.#queue.push({
-        reject,
-        post: (id) => ({ msg: { type: "hash", id, files: paths, sizes, block }, transfer: [] }),
-        settle: (msg) => {
-          if (msg.type === "failed") reject(taskError(msg));
-          else resolve(readFileHashAnswers(msg.packed, paths.length));
-        },
-      });
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push(task(resolve, reject));
       this.#pump();
     });
   }
@@ -270,7 +271,7 @@ export class WorkerPool implements SegmentPreparer {
   warm(): void {
     if (this.#closed) return;
     this.#cancelIdle();
-    while (this.#slots.length < this.width) this.#spawn();
+    while (this.#slots.length < this.width && this.#spawn());
     this.#maybeIdle();
   }
 
@@ -318,7 +319,7 @@ export class WorkerPool implements SegmentPreparer {
       for (const s of this.#slots) if (s.ready && s.busy.size < DEPTH && (!slot || s.busy.size < slot.busy.size)) slot = s;
       if (!slot || slot.busy.size > 0) {
         if (this.#slots.length < this.width) {
-          this.#spawn();
+          if (!this.#spawn()) return;
           continue;
         }
         // Workers still starting take the next tasks, rather than a busy worker's queue.
@@ -334,23 +335,31 @@ export class WorkerPool implements SegmentPreparer {
       } catch (err) {
         slot.busy.delete(id);
         if (slot.busy.size === 0) slot.worker.unref();
-        p.reject(err);
+        p.reject(internal(err));
       }
     }
   }
 
-  #spawn(): void {
-    const slot: Slot = {
-      worker: this.#host.start<ToWorker, FromWorker>({
+  /** Starts a worker; false when the runtime refused (what waits is then rejected with CHUNKING_FAILED). */
+  #spawn(): boolean {
+    let worker: WorkerPort<ToWorker>;
+    try {
+      worker = this.#host.start<ToWorker, FromWorker>({
         message: (msg) => this.#onMessage(slot, msg),
         error: (err) => this.#onCrash(slot, err),
-      }),
-      ready: false,
-      busy: new Map(),
-    };
+      });
+    } catch (err) {
+      const e = new XetBucketsError("CHUNKING_FAILED", `a chunking worker could not be started: ${(err as Error)?.message ?? err}`, {
+        cause: err,
+      });
+      for (const q of this.#queue.splice(0)) q.reject(e);
+      return false;
+    }
+    const slot: Slot = { worker, ready: false, busy: new Map() };
     this.#slots.push(slot);
     slot.worker.ref();
     slot.worker.post({ type: "init", module: this.#module }, []);
+    return true;
   }
 
   #onMessage(slot: Slot, msg: FromWorker): void {
@@ -373,7 +382,7 @@ export class WorkerPool implements SegmentPreparer {
       try {
         p.settle(msg);
       } catch (err) {
-        p.reject(err);
+        p.reject(internal(err));
       }
     }
     if (msg.type === "failed" && msg.fatal) {

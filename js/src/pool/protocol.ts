@@ -11,6 +11,7 @@
  *   hash (whole local files)                       done (file hash answers) | failed
  */
 import type { SegmentSpec } from "../core/packed.js";
+import type { ErrorCode } from "../errors.js";
 
 export interface InitMessage {
   type: "init";
@@ -79,7 +80,7 @@ export interface TaskFailed extends HandedBack {
   type: "failed";
   id: number;
   kind: FailureKind;
-  code?: string;
+  code?: ErrorCode;
   message: string;
   /** The worker's core trapped: it is unusable (a task queued behind this one is lost with it). */
   fatal: boolean;

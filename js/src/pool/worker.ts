@@ -19,6 +19,7 @@ import {
   writeFileHashAnswer,
   type WorkerAbi,
 } from "../core/packed.js";
+import type { ErrorCode } from "../errors.js";
 import type { DecodeTask, FailureKind, FromWorker, HashTask, PrepareTask, TaskFailed, ToWorker } from "./protocol.js";
 
 /** What a worker needs from its thread. */
@@ -41,7 +42,7 @@ export interface FileReads {
 class TaskError extends Error {
   constructor(
     readonly kind: FailureKind,
-    readonly code: string | undefined,
+    readonly code: ErrorCode | undefined,
     message: string,
   ) {
     super(message);
@@ -129,7 +130,7 @@ export function chunkingWorker(thread: WorkerThread): (msg: ToWorker) => void {
       const out = ex.xb_decode(m.length) >>> 0;
       if (out === 0) {
         const { code, message } = readCoreError(ex);
-        throw new TaskError("core", code, message);
+        throw new TaskError("core", code as ErrorCode, message);
       }
       const length = decodedLength(ex.memory.buffer, out);
       // Into the caller's spent output buffer when it fits (no new multi-MiB buffer), else a new one,

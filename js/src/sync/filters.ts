@@ -12,51 +12,20 @@
  * Backslashes in patterns are read as `/`.
  */
 import { InvalidArgumentError } from "../errors.js";
+import { translateGlob } from "../fs/glob.js";
 
-/** @internal */
 export type FilterRule = ["+" | "-", string];
 
-/** Translates an fnmatch pattern into an anchored regular expression (as Python's fnmatch.translate). @internal */
+/** Translates an fnmatch pattern into an anchored regular expression (as Python's fnmatch.translate). */
 export function fnmatchToRegExp(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length;) {
-    const c = pattern[i++]!;
-    if (c === "*") {
-      while (pattern[i] === "*") i++;
-      re += "[\\s\\S]*";
-    } else if (c === "?") {
-      re += "[\\s\\S]";
-    } else if (c === "[") {
-      let j = i;
-      if (pattern[j] === "!") j++;
-      if (pattern[j] === "]") j++;
-      while (j < pattern.length && pattern[j] !== "]") j++;
-      if (j >= pattern.length) {
-        re += "\\[";
-      } else {
-        let body = pattern.slice(i, j);
-        i = j + 1;
-        let negate = false;
-        if (body.startsWith("!")) {
-          negate = true;
-          body = body.slice(1);
-        }
-        // Escape what is special inside a JS character class; keep "-" ranges as in fnmatch.
-        const cls = body.replace(/[\\\]^]/g, (m) => `\\${m}`);
-        re += cls === "" ? (negate ? "[\\s\\S]" : "(?!)") : `[${negate ? "^" : ""}${cls}]`;
-      }
-    } else {
-      re += c.replace(/[.*+?^${}()|[\]\\/]/g, (m) => `\\${m}`);
-    }
-  }
-  return new RegExp(`^(?:${re})$`);
+  return new RegExp(`^(?:${translateGlob(pattern, false)})$`);
 }
 
 function normalize(p: string): string {
   return p.replace(/\\/g, "/");
 }
 
-/** Parses the text of a filter file (`--filter-from`). @internal */
+/** Parses the text of a filter file (`--filter-from`). */
 export function parseFilterRules(text: string): FilterRule[] {
   const rules: FilterRule[] = [];
   for (const raw of text.split(/\r?\n/)) {
@@ -69,7 +38,6 @@ export function parseFilterRules(text: string): FilterRule[] {
   return rules;
 }
 
-/** @internal */
 export interface FilterOptions {
   include?: string[];
   exclude?: string[];
@@ -77,13 +45,15 @@ export interface FilterOptions {
   filterRules?: FilterRule[];
 }
 
-/** @internal */
 export class FilterMatcher {
   readonly #rules: [boolean, RegExp][];
   readonly #exclude: RegExp[];
   readonly #include: RegExp[];
 
   constructor(opts: FilterOptions = {}) {
+    for (const k of ["include", "exclude", "filterRules"] as const) {
+      if (opts[k] !== undefined && !Array.isArray(opts[k])) throw new InvalidArgumentError(`${k} must be an array of patterns`);
+    }
     const compile = (p: string) => {
       if (typeof p !== "string") throw new InvalidArgumentError(`filter patterns must be strings, got ${typeof p}`);
       return fnmatchToRegExp(normalize(p));

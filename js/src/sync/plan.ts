@@ -11,8 +11,7 @@
  */
 import { InvalidArgumentError } from "../errors.js";
 
-/** @internal */
-export const SYNC_TIME_WINDOW_MS = 1000;
+const SYNC_TIME_WINDOW_MS = 1000;
 
 /** What a sync does with one path. */
 export type SyncAction = "upload" | "download" | "delete" | "skip";
@@ -59,22 +58,33 @@ export interface SyncPlan {
   operations: SyncOperation[];
 }
 
-/** A file as seen on one side: size and mtime in ms. @internal */
+/** A file as seen on one side: size and mtime in ms. */
 export interface SideFile {
   size: number;
   mtimeMs: number;
 }
 
-/** @internal */
+/** How the two sides are compared (the options of `hf buckets sync` that shape a plan). */
 export interface CompareOptions {
+  /** Delete destination files absent from the source (default false). */
   delete?: boolean;
+  /** Compare sizes only. */
   ignoreTimes?: boolean;
+  /** Compare modification times only. */
   ignoreSizes?: boolean;
+  /** Only update files that exist on the receiver. */
   existing?: boolean;
+  /** Only create files that do not exist on the receiver. */
   ignoreExisting?: boolean;
 }
 
-/** Python's `datetime.fromtimestamp(ms / 1000, tz=utc).isoformat()`: microseconds only when non-zero. @internal */
+/** Refuses the combinations of comparison options that contradict each other. */
+export function checkCompareOptions(opts: CompareOptions): void {
+  if (opts.ignoreTimes && opts.ignoreSizes) throw new InvalidArgumentError("ignoreTimes and ignoreSizes cannot be combined");
+  if (opts.existing && opts.ignoreExisting) throw new InvalidArgumentError("existing and ignoreExisting cannot be combined");
+}
+
+/** Python's `datetime.fromtimestamp(ms / 1000, tz=utc).isoformat()`: microseconds only when non-zero. */
 export function isoFromMs(ms: number): string {
   const totalMicros = Math.round(ms * 1000);
   const secs = Math.floor(totalMicros / 1e6);
@@ -83,12 +93,10 @@ export function isoFromMs(ms: number): string {
   return `${base}${micros ? "." + String(micros).padStart(6, "0") : ""}+00:00`;
 }
 
-/** @internal */
 export function nowIso(): string {
   return isoFromMs(Date.now());
 }
 
-/** @internal */
 export function summarize(plan: SyncPlan): SyncSummary {
   const s: SyncSummary = { uploads: 0, downloads: 0, deletes: 0, skips: 0, total_size: 0 };
   for (const op of plan.operations) {
@@ -104,7 +112,6 @@ export function summarize(plan: SyncPlan): SyncSummary {
 /**
  * Computes the operations for one direction from the two listings (already filtered). `source` and `dest`
  * map relative paths to sizes and mtimes. Paths are processed in sorted order, like Python.
- * @internal
  */
 export function compareListings(
   direction: "upload" | "download",
@@ -112,8 +119,7 @@ export function compareListings(
   dest: Map<string, SideFile>,
   opts: CompareOptions = {},
 ): SyncOperation[] {
-  if (opts.ignoreTimes && opts.ignoreSizes) throw new InvalidArgumentError("ignoreTimes and ignoreSizes cannot be combined");
-  if (opts.existing && opts.ignoreExisting) throw new InvalidArgumentError("existing and ignoreExisting cannot be combined");
+  checkCompareOptions(opts);
   const up = direction === "upload";
   const srcNewer = up ? "local newer" : "remote newer";
   const dstNewer = up ? "remote newer" : "local newer";
@@ -159,8 +165,8 @@ export function compareListings(
   return ops;
 }
 
-/** Python sorts str by code point; JS sorts by UTF-16 unit. Compare by code point to match. @internal */
-export function comparePaths(a: string, b: string): number {
+/** Python sorts str by code point; JS sorts by UTF-16 unit. Compare by code point to match. */
+function comparePaths(a: string, b: string): number {
   const x = [...a];
   const y = [...b];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
@@ -170,8 +176,8 @@ export function comparePaths(a: string, b: string): number {
   return x.length - y.length;
 }
 
-/** JSON with Python's default separators (", " and ": ") and ASCII escapes, as json.dumps writes it. @internal */
-export function pyJson(value: unknown): string {
+/** JSON with Python's default separators (", " and ": ") and ASCII escapes, as json.dumps writes it. */
+function pyJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(pyJson).join(", ")}]`;
   if (value !== null && typeof value === "object") {
     return `{${Object.entries(value)
@@ -185,7 +191,7 @@ export function pyJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Serializes a plan as JSONL (header line, then one line per operation), like `hf buckets sync --plan`. @internal */
+/** Serializes a plan as JSONL (header line, then one line per operation), like `hf buckets sync --plan`. */
 export function serializePlan(plan: SyncPlan): string {
   const lines = [pyJson({ type: "header", source: plan.source, dest: plan.dest, timestamp: plan.timestamp, summary: summarize(plan) })];
   for (const op of plan.operations) {
@@ -198,7 +204,7 @@ export function serializePlan(plan: SyncPlan): string {
   return lines.join("\n") + "\n";
 }
 
-/** Parses a JSONL plan (ours or Python's). Lines whose `type` is not "operation" after the header are skipped. @internal */
+/** Parses a JSONL plan (ours or Python's). Lines whose `type` is not "operation" after the header are skipped. */
 export function parsePlan(text: string): SyncPlan {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
   if (lines.length === 0) throw new InvalidArgumentError("empty plan file");
@@ -235,7 +241,6 @@ export function parsePlan(text: string): SyncPlan {
 /**
  * Rejects relative paths that would escape the root they are joined to (absolute, "..", empty segments,
  * NUL, backslashes), as Python's `_validate_relative_filename`.
- * @internal
  */
 export function checkRelativePath(path: string): string {
   if (!path || path.startsWith("/") || /^[A-Za-z]:/.test(path) || path.includes("\0") || path.includes("\\")) {

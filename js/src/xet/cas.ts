@@ -3,6 +3,7 @@
  * token), refreshed before expiry and once on 401, under the shared retry policy.
  */
 import { HubApiError } from "../errors.js";
+import { toHex } from "../hex.js";
 import { httpRequestRead, type AttemptContext, type HttpOptions, type RequestInit2 } from "../http.js";
 import type { XetTokenProvider } from "../hub/xet-token.js";
 
@@ -63,6 +64,6 @@ export function newSessionId(): string {
   const b = c.getRandomValues(new Uint8Array(16));
   b[6] = (b[6]! & 0x0f) | 0x40;
   b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const h = toHex(b);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

@@ -64,11 +64,11 @@ export type { DownloadTuning, ReconEntry, ReconRange, ReconTerm, Reconstruction 
 
 const MiB = 1024 * 1024;
 
-export const DEFAULT_WINDOW_BYTES = 1024 * MiB;
+const DEFAULT_WINDOW_BYTES = 1024 * MiB;
 /** Records decoded per call into the core (bounds the core's memory and the pending serialized bytes). */
 const DECODE_BATCH_BYTES = 4 * MiB;
 /** Serialized bytes a fetch holds at most while decoding: one batch, one network read, one record. */
-export const DECODE_WINDOW_BYTES = 2 * DECODE_BATCH_BYTES;
+const DECODE_WINDOW_BYTES = 2 * DECODE_BATCH_BYTES;
 
 // ---------------------------------------------------------------------------------------------
 // Fetching and decoding ranges
@@ -480,8 +480,9 @@ async function fetchRanges(
       }
     }
     if (!router.complete) {
-      // A body shorter than announced is a broken connection (retried), anything else a protocol error.
-      if (Number.isFinite(declared) && total < declared) throw new TypeError(`connection closed after ${total} of ${declared} bytes`);
+      // A body shorter than announced is a broken connection (a plain Error: retried by httpRequestRead, a
+      // NetworkError once retries are spent), anything else a protocol error.
+      if (Number.isFinite(declared) && total < declared) throw new Error(`connection closed after ${total} of ${declared} bytes`);
       throw new ProtocolError(`${what}: the answer lacks bytes ${router.missing()}`);
     }
     multipart?.end();
@@ -493,7 +494,7 @@ async function fetchRanges(
 // The reader
 // ---------------------------------------------------------------------------------------------
 
-/** A file to read: its Xet hash, size and path (for messages). @internal */
+/** A file to read: its Xet hash, size and path (for messages). */
 export interface XetFileRef {
   /** The file's xetHash. */
   hash: string;
@@ -530,7 +531,6 @@ function startUnit(f: PlannedFetch): Unit {
 /**
  * Reads files through one CAS client. Share one reader (and its limiter) between the files of a call
  * so that their fetches share the memory budget.
- * @internal
  */
 export class XetReader {
   readonly cas: CasClient;

@@ -23,7 +23,7 @@
  */
 import { releaseBuffer } from "../buffers.js";
 import type { PreparedSegment, SegmentSpec } from "../core/packed.js";
-import { XetBucketsError } from "../errors.js";
+import { InvalidArgumentError, XetBucketsError } from "../errors.js";
 import { InlinePreparer, type SegmentOutput, type SegmentPreparer } from "../pool/pool.js";
 import { localFilesFor } from "../sources.js";
 import { readBlocks, type UploadItem } from "./upload-sources.js";
@@ -121,7 +121,9 @@ export class PreparedFiles {
   constructor(items: UploadItem[], options: PrepareOptions) {
     const o = { inlineBelow: 64 * 1024, readBlockBytes: 1024 * 1024, ...options };
     if (!(o.overlapBytes >= MAX_CHUNK && o.overlapBytes < o.segmentBytes && o.prerollBytes >= 0 && o.prerollBytes < o.segmentBytes)) {
-      throw new RangeError(`bad segment geometry: segment ${o.segmentBytes}, pre-roll ${o.prerollBytes}, overlap ${o.overlapBytes}`);
+      throw new InvalidArgumentError(
+        `bad segment geometry: segment ${o.segmentBytes}, pre-roll ${o.prerollBytes}, overlap ${o.overlapBytes} (the overlap must be at least ${MAX_CHUNK} bytes, both less than the segment)`,
+      );
     }
     this.#items = items;
     this.#o = o;

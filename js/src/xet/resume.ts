@@ -23,6 +23,8 @@
  * (resume-state.ts, the contract) works.
  */
 import { coreVersion, hexToRaw, initCore } from "../core/index.js";
+import { InvalidArgumentError } from "../errors.js";
+import { toHex } from "../hex.js";
 import {
   RESUME_FORMAT,
   RESUME_FORMAT_VERSION,
@@ -60,14 +62,10 @@ export interface UploadIdentity {
 /** SHA-256 (hex) of the identity: the state's key. */
 export async function resumeKey(id: UploadIdentity): Promise<string> {
   const text = JSON.stringify([id.endpoint, id.bucket, id.files.map((f) => [f.path, f.size ?? null, f.mtime ?? null, f.kind])]);
-  const digest = await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function plainHex(b: Uint8Array, at: number): string {
-  let s = "";
-  for (let i = at; i < at + 32; i++) s += b[i]!.toString(16).padStart(2, "0");
-  return s;
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new InvalidArgumentError("resuming needs crypto.subtle, which this runtime (or an insecure browser context) lacks");
+  const digest = await subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return toHex(new Uint8Array(digest));
 }
 
 const RECORD = 48;
@@ -99,7 +97,7 @@ export function shardXorbsRaw(shard: Uint8Array): string[] | undefined {
   for (;;) {
     if (at + RECORD > shard.length) return undefined;
     if (isBookend(at)) return out;
-    out.push(plainHex(shard, at));
+    out.push(toHex(shard, at, at + 32));
     at += RECORD * (1 + u32(at + 36));
   }
 }
@@ -128,7 +126,7 @@ export class UploadResume {
     this.#raw = new Set();
     for (const h of state.known.keys()) {
       try {
-        this.#raw.add(plainHex(hexToRaw(h), 0));
+        this.#raw.add(toHex(hexToRaw(h)));
       } catch {
         // a hash the core refuses cannot be in any answer
       }
@@ -212,27 +210,4 @@ export interface ResumeSummary {
   notStored: number;
   /** Dedup answers ignored because they named a xorb of the state. */
   answersIgnored: number;
-}
-
-/**
- * A ResumeState kept in memory only (tests, and the base of the persisted ones): `known` is what an earlier
- * run left; `log` receives every mark.
- */
-export class MemoryResumeState implements ResumeState {
-  readonly known: Map<string, "p" | "a">;
-  readonly marks: Array<["p" | "a", string]> = [];
-  registeredCalled = false;
-  constructor(known: Iterable<[string, "p" | "a"]> = []) {
-    this.known = new Map(known);
-  }
-  posting(h: string): void {
-    this.marks.push(["p", h]);
-  }
-  accepted(h: string): void {
-    this.marks.push(["a", h]);
-  }
-  async registered(): Promise<void> {
-    this.registeredCalled = true;
-  }
-  async close(): Promise<void> {}
 }

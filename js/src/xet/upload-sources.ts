@@ -7,7 +7,7 @@
  * core's work on the current one. Memory: at most two blocks per file being read.
  */
 import { localFiles } from "#platform";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, LocalFileError, NetworkError } from "../errors.js";
 import { checkBucketPath } from "../repo.js";
 import { releaseBuffer } from "../buffers.js";
 import { isLocalPath, localFilesFor, readSource, type ContentSource } from "../sources.js";
@@ -25,6 +25,11 @@ export interface UploadItem {
   contentType?: string;
   /** True when `source` is a local path (string or `file:` URL): read with two alternating buffers. */
   local?: boolean;
+  /**
+   * The SHA-256 (plain hex) of the bytes the upload read, from a caller that hashes the source as it is
+   * read; asked for once the file is read, and stored in the shard (repository commits name LFS files by it).
+   */
+  sha256?: () => string;
 }
 
 /** A range of the original content replaced by new content (@huggingface/hub's `CommitEditFile` edits). */
@@ -59,38 +64,42 @@ interface LocalEntry {
   mtime: number;
 }
 
-/** Files under a local path (the path itself when it is a file), depth-limited, sorted by relative path. */
+/**
+ * Files under a local path (the path itself when it is a file), depth-limited, sorted by relative path
+ * (`LocalFiles.walk`). Anything the walk could not list fails the upload, except sockets, FIFOs and devices,
+ * which are not files to upload.
+ */
 async function localEntries(p: string | URL, maxDepth: number): Promise<LocalEntry[] | LocalEntry> {
   const files = localFilesFor("local paths and file: URLs");
   const root = files.toPath(p);
   const st = await files.stat(root);
   if (!st.isDirectory()) return { path: root, relative: ".", size: st.size, mtime: st.mtimeMs };
-  const out: LocalEntry[] = [];
-  const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
-    if (depth > maxDepth) {
+  const walked = await files.walk(root, { maxDepth });
+  for (const problem of walked.problems) {
+    const where = files.join(root, problem.path);
+    if (problem.kind === "unreadable") throw new LocalFileError(where, problem.cause);
+    if (problem.kind === "too-deep") {
       throw new InvalidArgumentError(
-        `${dir} is nested more than maxFolderDepth (${maxDepth}) levels deep: raise maxFolderDepth or upload a deeper folder`,
+        `${where} is nested more than maxFolderDepth (${maxDepth}) levels deep: raise maxFolderDepth or upload a deeper folder`,
       );
     }
-    const names = (await files.list(dir)).sort();
-    for (const name of names) {
-      const full = files.join(dir, name);
-      const s = await files.stat(full); // follows symlinks
-      const r = rel ? `${rel}/${name}` : name;
-      if (s.isDirectory()) await walk(full, r, depth + 1);
-      else if (s.isFile()) out.push({ path: full, relative: r, size: s.size, mtime: s.mtimeMs });
-    }
-  };
-  await walk(root, "", 1);
-  return out;
+    if (problem.kind === "loop") throw new InvalidArgumentError(`${where}: ${problem.error}; upload the folder it points to instead`);
+  }
+  return walked.files.map((f) => ({ path: f.absPath, relative: f.path, size: f.size, mtime: f.mtimeMs }));
 }
 
-/** An async iterable that fetches an http(s) URL when first read, streaming its body. */
+/**
+ * An async iterable that fetches an http(s) URL when first read, streaming its body. A failed fetch is a
+ * `NetworkError` (a broken body is a failed read: readSource's READ_FAILED).
+ */
 function remoteSource(url: URL, fetchFn: typeof fetch | undefined): AsyncIterable<Uint8Array> {
   return {
     async *[Symbol.asyncIterator]() {
-      const res = await (fetchFn ?? globalThis.fetch)(url);
-      if (!res.ok || !res.body) throw new InvalidArgumentError(`could not read ${url.origin}${url.pathname}: HTTP ${res.status}`);
+      const where = `${url.origin}${url.pathname}`;
+      const res = await (fetchFn ?? globalThis.fetch)(url).catch((err: unknown) => {
+        throw new NetworkError("NETWORK", `could not read ${where}: ${(err as Error)?.message ?? err}`, where, { cause: err });
+      });
+      if (!res.ok || !res.body) throw new InvalidArgumentError(`could not read ${where}: HTTP ${res.status}`);
       const reader = res.body.getReader();
       try {
         for (;;) {
@@ -206,12 +215,17 @@ export async function resolveUploadItems(inputs: UploadFileInput[], opts: Resolv
       );
     }
   }
+  checkDistinctPaths(out);
+  return out;
+}
+
+/** Refuses a destination path given twice in one upload. */
+export function checkDistinctPaths(items: UploadItem[]): void {
   const seen = new Set<string>();
-  for (const item of out) {
+  for (const item of items) {
     if (seen.has(item.path)) throw new InvalidArgumentError(`the destination path "${item.path}" is given twice in one upload`);
     seen.add(item.path);
   }
-  return out;
 }
 
 async function fromContent(dest: string, content: ContentSource, opts: ResolveOptions, maxDepth: number): Promise<UploadItem[]> {
@@ -372,7 +386,7 @@ const MIME: Record<string, string> = {
   mov: "video/quicktime",
 };
 
-/** MIME type from a path's extension (a small table of common types); undefined when unknown. @internal */
+/** MIME type from a path's extension (a small table of common types); undefined when unknown. */
 export function guessContentType(path: string): string | undefined {
   const base = path.slice(path.lastIndexOf("/") + 1);
   const dot = base.lastIndexOf(".");

@@ -68,20 +68,28 @@ describe("@huggingface/hub calls on buckets", () => {
     assert.equal((await bucketInfo("alice/js-private2", alice)).private, true);
   });
 
-  it("refuses models, datasets, spaces and malformed designations before any request", async () => {
+  it("refuses bare ids and malformed designations before any request; models, datasets and spaces are repositories", async () => {
     const before = hub.requests.length;
-    for (const repo of ["alice/model", "datasets/alice/d", "spaces/alice/s", "bucket/alice/x", "hf://datasets/alice/d"] as const) {
+    for (const repo of ["alice/model", "bucket/alice/x", "models/alice", "hf://datasets/alice"] as const) {
       const err = await repoExists({ repo, ...alice }).catch((e) => e);
       assert.ok(err instanceof InvalidArgumentError, `${repo}: ${err}`);
       assert.equal(err.code, "INVALID_ARGUMENT");
     }
-    const err = await createRepo({ repo: { type: "model", name: "alice/m" }, ...alice }).catch((e) => e);
-    assert.match(err.message, /buckets only/i);
     await assert.rejects(
       createRepo({ repo: "buckets/alice/with-files", files: [{ path: "a", content: new Blob(["x"]) }], ...alice }),
       InvalidArgumentError,
     );
     assert.equal(hub.requests.length, before, "nothing was sent");
+    for (const repo of ["datasets/alice/d", "spaces/alice/s", "hf://datasets/alice/d", "models/alice/m"] as const) {
+      assert.equal(await repoExists({ repo, ...alice }), false, repo);
+    }
+    const made = await createRepo({ repo: { type: "model", name: "alice/m" }, ...alice });
+    assert.equal(made.repoUrl, `${hub.url}/alice/m`);
+    assert.equal(await repoExists({ repo: "models/alice/m", ...alice }), true);
+    const again = await createRepo({ repo: "models/alice/m", ...alice }).catch((e) => e);
+    assert.equal(again.code, "CONFLICT");
+    await deleteRepo({ repo: { type: "model", name: "alice/m" }, ...alice });
+    assert.equal(await repoExists({ repo: "models/alice/m", ...alice }), false);
   });
 });
 

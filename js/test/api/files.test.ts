@@ -23,9 +23,8 @@ import {
   type ListFileEntry,
 } from "../../src/api/files.js";
 import { xetHash } from "../../src/hash.js";
-import { BatchError, BucketNotFoundError, EntryNotFoundError, InvalidArgumentError } from "../../src/errors.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { seed, type Who } from "../download/helpers.js";
+import { BatchError, BucketNotFoundError, EntryNotFoundError, InvalidArgumentError, RepoNotFoundError } from "../../src/errors.js";
+import { seed, startTestHub, type TestHub, type Who } from "../helpers/hub.js";
 
 let hub: TestHub;
 let alice: Who;
@@ -197,7 +196,7 @@ describe("server-side copies", () => {
     assert.equal(await fileExists({ repo: "buckets/alice/copy-dst", path: "top2.txt", ...alice }), true);
   });
 
-  it("copyFiles from several sources in one call; folders, missing files and repository sources are refused clearly", async () => {
+  it("copyFiles from several sources in one call; folders, missing files and missing repositories are refused clearly", async () => {
     await seed(alice, "alice/copy-src2", { "x.bin": "xx" });
     await copyFiles({
       destination: "buckets/alice/copy-dst",
@@ -223,13 +222,14 @@ describe("server-side copies", () => {
     }).catch((e) => e);
     assert.ok(missing instanceof EntryNotFoundError);
     assert.match(missing.message, /source file not found/);
+    // "ns/name" is a model, as in @huggingface/hub: a missing one is a RepoNotFoundError (repository
+    // sources themselves are covered by js/test/api/repos.test.ts).
     const model = await copyFiles({
       destination: "buckets/alice/copy-dst",
       files: [{ source: { repo: "alice/some-model", path: "w.bin" }, destinationPath: "w" }],
       ...alice,
     }).catch((e) => e);
-    assert.ok(model instanceof InvalidArgumentError);
-    assert.match(model.message, /between buckets only/);
+    assert.ok(model instanceof RepoNotFoundError, String(model));
   });
 
   it("copyFolder: relative paths under the destination prefix, recursive; empty source folder → EntryNotFoundError", async () => {

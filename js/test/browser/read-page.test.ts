@@ -15,8 +15,8 @@ import { startStaticServer, type StaticServer } from "../../../examples/browser/
 import { sampleCsv, sampleParquet } from "../../../examples/in-place/sample-data.mjs";
 import { BROWSERS, launchBrowser, type TestBrowser } from "../helpers/browsers.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
+import { ROOT } from "../helpers/files.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { ROOT } from "../edge/helpers.js";
 
 const ROWS = 60_000;
 let hub: TestHub;

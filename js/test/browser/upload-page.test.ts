@@ -23,10 +23,11 @@ import { createBucket } from "../../src/api/buckets.js";
 import { xetHash } from "../../src/hash.js";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
 import { BROWSERS, launchBrowser, type TestBrowser, type TestPage } from "../helpers/browsers.js";
-import { seededBytes } from "../edge/data.mjs";
-import { readmeSnippet, ROOT } from "../edge/helpers.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
+import { ROOT } from "../helpers/files.js";
+import { readmeSnippet } from "../helpers/runtimes.js";
 
 const ARTIFACTS = join(ROOT, "test-artifacts", "browser");
 
@@ -84,13 +85,13 @@ interface PageState {
 /** URLs the page's own thread fetched (a worker's requests are not in the page's timeline). */
 const pageResources = (page: TestPage) => page.evaluate<string[]>(`performance.getEntriesByType("resource").map((e) => e.name)`);
 
-/** Drops `File`s built in the page (from js/test/edge/data.mjs's generator) on the drop zone, as a drag from the desktop delivers them. */
+/** Drops `File`s built in the page (from js/test/helpers/data.mjs's generator) on the drop zone, as a drag from the desktop delivers them. */
 const dropGenerated = (
   page: TestPage,
   files: { name: string; size: number; seed: number; patch?: { at: number; size: number; seed: number } }[],
 ) =>
   page.evaluate(async (files: { name: string; size: number; seed: number; patch?: { at: number; size: number; seed: number } }[]) => {
-    const { seededBytes } = (await import("/js/test/edge/data.mjs" as string)) as {
+    const { seededBytes } = (await import("/js/test/helpers/data.mjs" as string)) as {
       seededBytes: (n: number, s: number) => Uint8Array<ArrayBuffer>;
     };
     const dt = new DataTransfer();
@@ -112,8 +113,8 @@ for (const name of BROWSERS) {
     before(async () => {
       hub = await startTestHub();
       proxy = await startFaultProxy(hub.url);
-      // The page and dist/ on one origin; the test may also load js/test/edge/data.mjs to build dropped files.
-      site = await startStaticServer({ allow: ["/examples/browser/", "/dist/", "/js/test/edge/data.mjs"] });
+      // The page and dist/ on one origin; the test may also load js/test/helpers/data.mjs to build dropped files.
+      site = await startStaticServer({ allow: ["/examples/browser/", "/dist/", "/js/test/helpers/data.mjs"] });
       browser = await launchBrowser(name);
     });
 

@@ -13,9 +13,10 @@ import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { splitmix64 } from "../helpers/generators.js";
-import { runProcess, startTestHub, type TestHub } from "../helpers/hub.js";
-import { CLI, cleanEnv, cliRunner, ok, requireBuiltCli, type CliRunner } from "./helpers.js";
+import { CLI, cliEnv, type CliRunner, cliRunner, ok, requireBuiltCli } from "../helpers/clients.js";
+import { startTestHub, type TestHub } from "../helpers/hub.js";
+import { runProcess } from "../helpers/processes.js";
+import { splitmix64 } from "../helpers/vectors.js";
 
 let hub: TestHub;
 let cli: CliRunner;
@@ -200,7 +201,7 @@ describe("files", () => {
     assert.equal(text, "piped text\n");
     const bytes = await spawnBytes(
       [CLI, "cp", "hf://buckets/alice/files/ckpt/model.bin", "-"],
-      cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token }),
+      cliEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token }),
     );
     assert.deepEqual(bytes, data, "stdout carries the exact bytes");
     const missing = await cli(["cp", "hf://buckets/alice/files/nope.bin", join(out, "nope.bin")]);
@@ -424,7 +425,7 @@ describe("environment", () => {
         .map((a) => `'${a}'`)
         .join(" ");
       const r = await runProcess("/usr/bin/script", ["-qfec", cmd, "/dev/null"], {
-        env: cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, TERM: "xterm" }),
+        env: cliEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, TERM: "xterm" }),
       });
       assert.equal(r.code, 0, r.stdout + r.stderr);
       // eslint-disable-next-line no-control-regex -- the progress line's ANSI escape
@@ -440,7 +441,7 @@ describe("environment", () => {
 describe("interrupts", () => {
   it("SIGINT during an upload from stdin: exit 130, nothing registered", async () => {
     const child = spawn(process.execPath, [CLI, "cp", "-", "hf://buckets/alice/files/interrupted.bin"], {
-      env: cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token }),
+      env: cliEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token }),
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stderr = "";
@@ -476,7 +477,7 @@ describe("confirmation on a terminal", () => {
       ok(await cli(["create", "alice/ask"]));
       const ask = (answer: string) =>
         runProcess("/usr/bin/script", ["-qfec", `'${process.execPath}' '${CLI}' delete alice/ask`, "/dev/null"], {
-          env: cleanEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, TERM: "xterm" }),
+          env: cliEnv(cli.home, { HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, TERM: "xterm" }),
           input: answer,
         });
       const no = await ask("n\n");
@@ -496,7 +497,7 @@ describe("serve", () => {
     const dataDir = await mkdtemp(join(tmpdir(), "xet-cli-serve-"));
     const token = "hf_serve_user_0123456789";
     const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--data", dataDir, "--user", `carol=${token}`, "--quiet"], {
-      env: cleanEnv(cli.home),
+      env: cliEnv(cli.home),
       stdio: ["ignore", "pipe", "pipe"],
     });
     try {

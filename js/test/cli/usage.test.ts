@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { cliRunner, requireBuiltCli, type CliRunner } from "./helpers.js";
+import { cliRunner, type CliRunner, requireBuiltCli } from "../helpers/clients.js";
 
 let hub: TestHub;
 let cli: CliRunner;
@@ -106,7 +106,9 @@ describe("usage errors: exit 2, what was wrong, the usage line, no request sent"
     [["cp", "-", "hf://buckets/alice/b/dir/"], /stdin upload requires a full destination path/],
     [["cp", "hf://buckets/alice/b/dir/", "out"], /source path must include a file name/],
     [["cp", "hf://buckets/alice/b", "out"], /source path must include a file name/],
-    [["cp", "hf://alice/model/x", "out"], /only works with buckets/],
+    [["cp", "hf://alice/model/x", "out"], /downloading from a repository/],
+    [["cp", "hf://buckets/alice/b/x", "hf://models/alice/m@v1/x"], /takes no @revision/],
+    [["cp", "hf://buckets/alice/b/x", "hf://buckets/alice/c/x", "-m", "msg"], /apply to a repository destination only/],
     [["rm"], /missing argument ARGUMENT/],
     [["rm", "alice/b"], /no file path specified/],
     [["rm", "alice/b/x", "--include", "*.tmp"], /--include and --exclude require --recursive/],

@@ -8,7 +8,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, fastRandom, splitmix64, textInput } from "../helpers/generators.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { ROOT } from "../helpers/files.js";
+import { splitmix64, textInput } from "../helpers/vectors.js";
 
 const PYTHON = join(ROOT, ".venv", "bin", "python");
 const CLI = join(ROOT, "dist", "cli", "main.js");
@@ -35,12 +37,12 @@ test("xet-buckets hash agrees with hf_xet.hash_files on edge sizes, zeros, text 
   const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   for (let i = 0; i < 6; i++) {
     const n = i === 0 ? 64 << 20 : Math.floor(rand() * (i < 3 ? 1 << 20 : 64 << 20));
-    files.push([`sized-${i}-${n}.bin`, fastRandom(n, i + 1)]);
+    files.push([`sized-${i}-${n}.bin`, seededBytes(n, i + 1)]);
   }
   // A file mixing structure and noise: repeated blocks with random islands.
   const mixed = new Uint8Array(12 << 20);
   for (let off = 0; off < mixed.length; off += 1 << 20)
-    mixed.set(off % (3 << 20) === 0 ? fastRandom(1 << 20, off) : textInput(1 << 20), off);
+    mixed.set(off % (3 << 20) === 0 ? seededBytes(1 << 20, off) : textInput(1 << 20), off);
   files.push(["mixed-12MiB.bin", mixed]);
 
   const paths = files.map(([name, data]) => {

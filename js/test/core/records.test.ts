@@ -27,7 +27,7 @@ import {
   prepareSegment,
 } from "../../src/core/index.js";
 import { XetCoreError } from "../../src/errors.js";
-import { fromHex, readVector, readVectorJson, splitmix64, textInput } from "../helpers/generators.js";
+import { fromHex, readVector, readVectorJson, splitmix64, textInput } from "../helpers/vectors.js";
 
 await initCore();
 

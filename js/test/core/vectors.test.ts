@@ -4,7 +4,6 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import {
   Chunker,
   UploadSession,
@@ -22,18 +21,15 @@ import {
   xorbHashFromChunks,
 } from "../../src/core/index.js";
 import { XetCoreError } from "../../src/errors.js";
+import { edgeCaseInput, fromHex, readVector, readVectorJson, splitmix64, vectorInput } from "../helpers/vectors.js";
+import { sha256 } from "../helpers/files.js";
 const ExportedCoreError = XetCoreError;
-import { edgeCaseInput, fromHex, readVector, readVectorJson, splitmix64, vectorInput } from "../helpers/generators.js";
 
 await initCore();
 
 const vectors = readVectorJson<Record<string, any>>("vectors.json");
 const core = readVectorJson<any>("xet-core-vectors.json");
 const merkle = readVectorJson<any[]>("xet-core-merkle-vectors.json");
-
-function sha256(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
-}
 
 function chunkAll(data: Uint8Array, feed?: number | number[]): { hex: string; length: number }[] {
   const c = new Chunker();

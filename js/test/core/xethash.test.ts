@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Readable } from "node:stream";
 import { xetHash, InvalidArgumentError, XetBucketsError } from "../../src/index.js";
-import { readVectorJson, vectorInput } from "../helpers/generators.js";
+import { readVectorJson, vectorInput } from "../helpers/vectors.js";
 
 const vectors = readVectorJson<Record<string, any>>("vectors.json");
 

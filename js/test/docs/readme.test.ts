@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startTestHub, runProcess } from "../helpers/hub.js";
-import { ROOT } from "../helpers/generators.js";
+import { ROOT } from "../helpers/files.js";
+import { startTestHub } from "../helpers/hub.js";
+import { runProcess } from "../helpers/processes.js";
 
 async function snippet(name: string): Promise<string> {
   const readme = await readFile(join(ROOT, "README.md"), "utf8");
@@ -33,7 +34,7 @@ test("README usage snippets run as written against a local hub", async (t) => {
   });
   const env = { ...process.env, HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token } as Record<string, string>;
   const outputs: Record<string, string> = {};
-  for (const name of ["upload", "download", "in-place", "manage", "sync", "fs", "hash"]) {
+  for (const name of ["upload", "download", "in-place", "manage", "sync", "fs", "hash", "repos", "live", "watch"]) {
     const file = join(scripts, `${name}.mjs`);
     await writeFile(file, await snippet(name));
     const r = await runProcess(process.execPath, [file], { env, cwd, timeoutMs: 120_000 });
@@ -54,6 +55,11 @@ test("README usage snippets run as written against a local hub", async (t) => {
   assert.match(outputs.sync!, /uploads: 0, downloads: 0, deletes: 0, skips: 1/);
   assert.match(outputs.fs!, /buckets\/alice\/checkpoints\/step-1\/model\.bin/);
   assert.match(outputs.fs!, /16 step 1 loss 2\.31/);
+  // A promotion within one store sends no chunk: only a shard naming the file, then the commit.
+  assert.match(outputs.repos!, /^commit [0-9a-f]{40}: sent 0 bytes of 8388608$/m);
+  assert.match(outputs.live!, /^add step-3\/model\.bin 1024$/m);
+  assert.match(outputs.live!, /buckets\/alice\/checkpoints\/step-3\/model\.bin/);
+  assert.equal(outputs.watch!.trim(), "upload ckpt.bin 3000000", "the checkpoint was uploaded once, whole");
   assert.deepEqual(outputs.hash!.trim().split("\n"), [
     "49a7fffaf5f34109d4a191757f3e541e26437dcd1e0e83153454a503757856be",
     "49a7fffaf5f34109d4a191757f3e541e26437dcd1e0e83153454a503757856be 1 1",

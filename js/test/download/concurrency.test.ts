@@ -8,9 +8,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { downloadBucketFiles } from "../../src/api/download.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
+import { seed, startTestHub, type TestHub } from "../helpers/hub.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
-import { assertFileEquals, randomBytes, seed, tempDir } from "./helpers.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { assertFileEquals, tempDir } from "../helpers/files.js";
 
 const MiB = 1024 * 1024;
 const B = "alice/concurrency";
@@ -20,9 +21,9 @@ let hub: TestHub;
 let proxy: FaultProxy;
 let tmp: { dir: string; cleanup: () => Promise<void> };
 const smalls: Record<string, Uint8Array> = {};
-for (let i = 0; i < 20; i++) smalls[`small/${String(i).padStart(2, "0")}.bin`] = randomBytes(100_000 + i, 60 + i);
+for (let i = 0; i < 20; i++) smalls[`small/${String(i).padStart(2, "0")}.bin`] = seededBytes(100_000 + i, 60 + i);
 const larges: Record<string, Uint8Array> = {};
-for (let i = 0; i < 6; i++) larges[`large/${i}.bin`] = randomBytes(4 * MiB + 1000 + i, 90 + i);
+for (let i = 0; i < 6; i++) larges[`large/${i}.bin`] = seededBytes(4 * MiB + 1000 + i, 90 + i);
 
 before(async () => {
   hub = await startTestHub();

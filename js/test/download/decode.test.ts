@@ -8,7 +8,8 @@ import { before, describe, it } from "node:test";
 import { decodeChunkRecords, initCore, xorbHashFromChunks } from "../../src/core/index.js";
 import { IntegrityError } from "../../src/errors.js";
 import { decodeRange, RecordDecoder } from "../../src/xet/download.js";
-import { readVector } from "../helpers/generators.js";
+import { readVector } from "../helpers/vectors.js";
+import { concatBytes } from "../helpers/files.js";
 
 const XORBS = [
   "xorb_one_byte_a4d4ed80fcb2.bin",
@@ -18,16 +19,6 @@ const XORBS = [
 ];
 
 before(() => initCore());
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 describe("RecordDecoder", () => {
   for (const name of XORBS) {
@@ -45,8 +36,8 @@ describe("RecordDecoder", () => {
         pos += n;
       }
       const got = dec.finish();
-      assert.deepEqual(concat(got.batches.map((b) => b.data)), whole.data);
-      assert.deepEqual(concat(got.batches.map((b) => b.hashes)), whole.hashes);
+      assert.deepEqual(concatBytes(got.batches.map((b) => b.data)), whole.data);
+      assert.deepEqual(concatBytes(got.batches.map((b) => b.hashes)), whole.hashes);
       assert.deepEqual(
         got.batches.flatMap((b) => [...b.lengths]),
         [...whole.lengths],

@@ -14,9 +14,10 @@ import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { downloadBucketFiles, downloadFile, downloadFileToPath } from "../../src/api/download.js";
 import { IntegrityError } from "../../src/errors.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
+import { seed, startTestHub, type TestHub, type Who } from "../helpers/hub.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
-import { assertBytesEqual, assertFileEquals, listDir, randomBytes, seed, tempDir, type Who } from "./helpers.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { assertBytesEqual, assertFileEquals, listDir, tempDir } from "../helpers/files.js";
 
 const MiB = 1024 * 1024;
 const B = "alice/faults";
@@ -28,8 +29,8 @@ let proxy: FaultProxy;
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let clockSkew = 0;
 let via: Who & { retry: typeof fast };
-const big = randomBytes(3 * MiB, 31);
-const small = randomBytes(200_000, 32);
+const big = seededBytes(3 * MiB, 31);
+const small = seededBytes(200_000, 32);
 
 before(async () => {
   hub = await startTestHub({ now: () => Date.now() + clockSkew });
@@ -197,8 +198,8 @@ describe("corruption", () => {
 describe("deduplicated reconstructions", () => {
   it("several ranges per xorb (multipart/byteranges) and ranges shared by terms download byte-identical", async () => {
     const alice = { hubUrl: hub.url, accessToken: hub.users.alice.token };
-    const r1 = randomBytes(2 * MiB, 41);
-    const r2 = randomBytes(2 * MiB, 42);
+    const r1 = seededBytes(2 * MiB, 41);
+    const r2 = seededBytes(2 * MiB, 42);
     await seed(alice, B, { "r1.bin": r1 });
     await seed(alice, B, { "r2.bin": r2 });
     const spliced = Buffer.concat([r1.subarray(0, MiB), r2, r1.subarray(MiB), r1.subarray(0, MiB)]);
@@ -219,7 +220,7 @@ describe("deduplicated reconstructions", () => {
     const single = (await downloadFile({ repo, path: "spliced.bin", ...alice, multiRange: false }))!;
     assertBytesEqual(new Uint8Array(await single.arrayBuffer()), spliced, "spliced, one range per request");
     // A file that repeats one block: its xorb range is referenced by several terms.
-    const block = randomBytes(300_000, 43);
+    const block = seededBytes(300_000, 43);
     const repeated = Buffer.concat([block, block, block, block]);
     await seed(alice, B, { "repeated.bin": repeated });
     assertBytesEqual(

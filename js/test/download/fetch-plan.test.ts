@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ProtocolError } from "../../src/errors.js";
 import { DownloadLimiter, MultipartParser, RangeRouter, parseMultipart, parseReconstruction } from "../../src/xet/fetch-plan.js";
+import { concatBytes } from "../helpers/files.js";
 
 const H1 = "a".repeat(64);
 const H2 = "B".repeat(64);
@@ -88,13 +89,7 @@ function multipart(boundary: string, parts: { start: number; data: Uint8Array; t
     );
   }
   chunks.push(enc.encode(`\r\n--${boundary}--\r\n`));
-  const out = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 describe("parseMultipart", () => {

@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { downloadBucketFiles } from "../../src/api/download.js";
 import { writeFileAtomic } from "../../src/platform/node/download.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { assertFileEquals, randomBytes, seed, tempDir } from "./helpers.js";
+import { seed, startTestHub, type TestHub } from "../helpers/hub.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { assertFileEquals, tempDir } from "../helpers/files.js";
 
 const B = "alice/fsync";
 
@@ -35,7 +36,7 @@ async function countSyncs(dir: string, f: () => Promise<void>): Promise<number> 
 describe("fsync", () => {
   let hub: TestHub;
   let tmp: { dir: string; cleanup: () => Promise<void> };
-  const files = { "a.bin": randomBytes(300_000, 1), "b.bin": randomBytes(70_000, 2) };
+  const files = { "a.bin": seededBytes(300_000, 1), "b.bin": seededBytes(70_000, 2) };
   before(async () => {
     hub = await startTestHub();
     await seed({ hubUrl: hub.url, accessToken: hub.users.alice.token }, B, files);

@@ -13,8 +13,10 @@ import { uploadFiles as hubUploadFiles, downloadFile as hubDownloadFile } from "
 import { createBucket } from "../../src/api/buckets.js";
 import { downloadBucketFiles, downloadFile } from "../../src/api/download.js";
 import { listFiles } from "../../src/api/files.js";
-import { hasPythonClients, runPython, startTestHub, type TestHub } from "../helpers/hub.js";
-import { assertBytesEqual, assertFileEquals, randomBytes, seed, tempDir, type Who } from "./helpers.js";
+import { hasPythonClients, runPython } from "../helpers/clients.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { assertBytesEqual, assertFileEquals, tempDir } from "../helpers/files.js";
+import { seed, startTestHub, type TestHub, type Who } from "../helpers/hub.js";
 
 const MiB = 1024 * 1024;
 let hub: TestHub;
@@ -24,9 +26,9 @@ let tmp: { dir: string; cleanup: () => Promise<void> };
 const CASES: Record<string, Uint8Array> = {
   "empty.bin": new Uint8Array(0),
   "one.bin": new Uint8Array([0x61]),
-  "c131073.bin": randomBytes(131073, 5),
+  "c131073.bin": seededBytes(131073, 5),
   "dir/five-mib.bin": (() => {
-    const b = randomBytes(5 * MiB, 6);
+    const b = seededBytes(5 * MiB, 6);
     b.fill(1, MiB, 2 * MiB); // compressible region
     return b;
   })(),

@@ -12,9 +12,10 @@ import { after, before, test } from "node:test";
 import { uploadFiles } from "../../src/api/upload.js";
 import { createBucket } from "../../src/api/buckets.js";
 import { downloadFile } from "../../src/api/download.js";
-import { ROOT, runToEnd } from "../edge/helpers.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
+import { ROOT } from "../helpers/files.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
+import { runProcess } from "../helpers/processes.js";
 import { readCsvInPlace, readParquetInPlace } from "../../../examples/node/read-in-place.mjs";
 import { readParquetColumns } from "../../../examples/in-place/read.mjs";
 import { sampleCsv, sampleParquet } from "../../../examples/in-place/sample-data.mjs";
@@ -151,7 +152,7 @@ test("read in place: a CSV is parsed row by row as it streams, quotes and line b
 });
 
 test("read in place: the example runs as written (small table) and prints what it fetched", async () => {
-  const res = await runToEnd(process.execPath, [join(ROOT, "examples", "node", "read-in-place.mjs")], {
+  const res = await runProcess(process.execPath, [join(ROOT, "examples", "node", "read-in-place.mjs")], {
     cwd: ROOT,
     env: { ...process.env, ROWS: "20000", HF_ENDPOINT: "", HF_TOKEN: "" },
     timeoutMs: 120_000,

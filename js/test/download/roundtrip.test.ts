@@ -17,9 +17,10 @@ import { fileDownloadInfo, listFiles, pathsInfo } from "../../src/api/files.js";
 import { batchBucketFiles } from "../../src/api/upload.js";
 import { createBucket } from "../../src/api/buckets.js";
 import { EntryNotFoundError } from "../../src/errors.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
+import { seed, startTestHub, type TestHub, type Who } from "../helpers/hub.js";
 import { startFaultProxy } from "../helpers/faults.js";
-import { assertBytesEqual, assertFileEquals, assertFilesEqual, listDir, randomBytes, seed, tempDir, type Who } from "./helpers.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { assertBytesEqual, assertFileEquals, assertFilesEqual, listDir, tempDir } from "../helpers/files.js";
 
 const MiB = 1024 * 1024;
 const SIZES = [0, 1, 8191, 8192, 131071, 131073, 5 * MiB];
@@ -39,7 +40,7 @@ before(async () => {
   const files: Record<string, Uint8Array> = {};
   for (const n of SIZES) {
     // Mix random and repetitive content so that chunks are stored raw, LZ4 and BG4.
-    const bytes = randomBytes(n, n + 1);
+    const bytes = seededBytes(n, n + 1);
     if (n > 1000) bytes.fill(0, Math.floor(n / 3), Math.floor(n / 2));
     data.set(`sizes/${n}.bin`, bytes);
     files[`sizes/${n}.bin`] = bytes;
@@ -180,7 +181,7 @@ describe("round trips", () => {
 
   it("a download replaces an existing longer file atomically (no stale tail)", async () => {
     const local = join(tmp.dir, "replace.bin");
-    await writeFile(local, randomBytes(300_000, 99));
+    await writeFile(local, seededBytes(300_000, 99));
     await downloadFileToPath({ repo, path: "sizes/8192.bin", localPath: local, ...alice });
     await assertFileEquals(local, data.get("sizes/8192.bin")!);
   });
@@ -210,7 +211,7 @@ describe("200 MiB", () => {
     const n = 200 * MiB;
     const src = join(tmp.dir, "big-src.bin");
     await (async () => {
-      const bytes = randomBytes(n, 2024);
+      const bytes = seededBytes(n, 2024);
       bytes.fill(7, 10 * MiB, 30 * MiB);
       await writeFile(src, bytes);
     })();

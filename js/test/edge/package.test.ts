@@ -12,8 +12,10 @@ import { after, before, test } from "node:test";
 import { listFiles } from "../../src/api/files.js";
 import { xetHash } from "../../src/hash.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { seededBytes } from "./data.mjs";
-import { installPackedPackage, readmeSnippet, ROOT, runToEnd } from "./helpers.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { ROOT } from "../helpers/files.js";
+import { runProcess } from "../helpers/processes.js";
+import { installPackedPackage, readmeSnippet } from "../helpers/runtimes.js";
 
 let pkg: Awaited<ReturnType<typeof installPackedPackage>>;
 let pkgRoot: string;
@@ -40,7 +42,7 @@ function filesUnder(dir: string): string[] {
 }
 
 const node = (args: string[], env: Record<string, string> = {}) =>
-  runToEnd(process.execPath, args, {
+  runProcess(process.execPath, args, {
     cwd: pkg.dir,
     env: { ...process.env, HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token, ...env },
     timeoutMs: 60_000,
@@ -227,7 +229,7 @@ export const h2: Promise<string> = hash.xetHash(new Uint8Array([2]));
 export type R = xb.CommitResult["dedupLocalBytes"];
 `,
   );
-  const res = await runToEnd(
+  const res = await runProcess(
     process.execPath,
     [
       join(ROOT, "node_modules", "typescript", "bin", "tsc"),
@@ -257,7 +259,7 @@ test("package: the Node example (examples/node/checkpoints.mjs) runs against the
   const dir = await mkdtemp(join(tmpdir(), "xet-example-"));
   try {
     // Small checkpoints: this checks that the example's imports (xet-buckets, and the local hub's build) resolve and work.
-    const res = await runToEnd(process.execPath, [join(ROOT, "examples", "node", "checkpoints.mjs")], {
+    const res = await runProcess(process.execPath, [join(ROOT, "examples", "node", "checkpoints.mjs")], {
       cwd: dir,
       env: { ...process.env, STEPS: "2", MIB: "4", HF_ENDPOINT: "", HF_TOKEN: "" },
       timeoutMs: 120_000,

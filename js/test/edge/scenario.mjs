@@ -2,7 +2,7 @@
 // as that runtime resolves it (`xb` is the imported module). Creates a bucket on the local hub, uploads the
 // files of data.mjs, lists the bucket, hashes the contents in the runtime and downloads a file back.
 // Returns plain JSON; the Node test compares it with its own computations and with the hub's state.
-import { scenarioFiles } from "./data.mjs";
+import { scenarioFiles } from "../helpers/data.mjs";
 
 export async function runScenario(xb, { hubUrl, accessToken, bucket, runtime }) {
   const opts = { hubUrl, accessToken };

@@ -10,12 +10,12 @@ import { after, before, test } from "node:test";
 import { listFiles } from "../../src/api/files.js";
 import { xetHash } from "../../src/hash.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { checkScenario } from "./check.js";
-import { seededBytes } from "./data.mjs";
-import { copyScenario, installPackedPackage, parseResult, readmeSnippet, runToEnd, runtimeBinary } from "./helpers.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { runProcess } from "../helpers/processes.js";
+import { checkScenario, copyScenario, installPackedPackage, parseResult, readmeSnippet, runtimeBinary } from "../helpers/runtimes.js";
 
 const RUNNER = `import * as xb from "xet-buckets";
-import { runScenario } from "./scenario.mjs";
+import { runScenario } from "./scenario/edge/scenario.mjs";
 
 const env = globalThis.Deno ? Deno.env.toObject() : process.env;
 const result = await runScenario(xb, { hubUrl: env.HF_ENDPOINT, accessToken: env.HF_TOKEN, bucket: env.BUCKET, runtime: env.RUNTIME });
@@ -54,7 +54,7 @@ export function scriptRuntimeTests(runtime: "deno" | "bun", argsFor: (script: st
     await writeFile(join(pkg.dir, "run.mjs"), RUNNER);
     const bucket = `alice/${runtime}-scenario`;
     const t0 = Date.now();
-    const res = await runToEnd(bin, argsFor("run.mjs"), {
+    const res = await runProcess(bin, argsFor("run.mjs"), {
       cwd: pkg.dir,
       env: env({ BUCKET: bucket, RUNTIME: runtime }),
       timeoutMs: 120_000,
@@ -73,7 +73,7 @@ export function scriptRuntimeTests(runtime: "deno" | "bun", argsFor: (script: st
     const content = seededBytes(2 * 2 ** 20 + 12345, 0xc0ffee);
     await writeFile(join(pkg.dir, "checkpoint.bin"), content);
     await writeFile(join(pkg.dir, "main.js"), await readmeSnippet(runtime));
-    const res = await runToEnd(bin, argsFor("main.js"), { cwd: pkg.dir, env: env(), timeoutMs: 120_000 });
+    const res = await runProcess(bin, argsFor("main.js"), { cwd: pkg.dir, env: env(), timeoutMs: 120_000 });
     assert.equal(res.code, 0, `${runtime} exited with ${res.code}\nstdout: ${res.stdout}\nstderr: ${res.stderr}`);
     const want = await xetHash(content);
     assert.match(res.stdout, new RegExp(`^${runtime}/checkpoint\\.bin ${want}$`, "m"), res.stdout);

@@ -20,22 +20,19 @@ import * as esbuild from "esbuild";
 import { listFiles } from "../../src/api/files.js";
 import { xetHash } from "../../src/hash.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { checkScenario } from "./check.js";
-import { seededBytes } from "./data.mjs";
+import { seededBytes } from "../helpers/data.mjs";
+import { freePort, type Running, startProcess, waitForHttp } from "../helpers/processes.js";
 import {
+  checkScenario,
   copyScenario,
-  freePort,
   installPackedPackage,
   readmeSnippet,
   runtimeBinary,
-  startProcess,
-  waitForHttp,
-  type Running,
   type ScenarioResult,
-} from "./helpers.js";
+} from "../helpers/runtimes.js";
 
 const SCENARIO_WORKER = `import * as xb from "xet-buckets";
-import { runScenario } from "./scenario.mjs";
+import { runScenario } from "./scenario/edge/scenario.mjs";
 
 export default {
   async fetch(request, env) {

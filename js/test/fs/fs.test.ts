@@ -11,8 +11,8 @@ import { BucketFileSystem, createBucketFs, parseBucketPath } from "../../src/fs/
 import { globToRegExp, splitGlobBase } from "../../src/fs/glob.js";
 import { createBucket } from "../../src/api/buckets.js";
 import { BucketNotFoundError, EntryNotFoundError, XetBucketsError } from "../../src/errors.js";
-import { splitmix64 } from "../helpers/generators.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
+import { splitmix64 } from "../helpers/vectors.js";
 
 let hub: TestHub;
 let fs: BucketFileSystem;

@@ -1,6 +1,8 @@
 /**
- * Test fixture: a real local hub in this process, on 127.0.0.1 and a free port, with a temporary data
- * directory and known users; plus runners for the project venv's Python and `hf` CLI pointed at it.
+ * The test hub: a real local hub in this process, on 127.0.0.1 and a free port, with a temporary data directory
+ * and known users (or in a child process: `startHubChild`); plain HTTP on it, without the client: calls, bucket
+ * creation, tokens, listings, resolved bytes; and `seed`, which fills a bucket with the client's uploader.
+ * (Uploads through the core without the client: cas.ts; the hub's stored state: hub-state.ts.)
  *
  * ```ts
  * const hub = await startTestHub();
@@ -10,16 +12,17 @@
  *
  * Set `XET_TEST_HUB_LOG=1` to print the hubs' request logs (and internal errors) to stderr.
  */
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalHub, type LocalHub, type LocalHubOptions, type RequestInfo } from "../../server/src/index.js";
-import { ROOT } from "./generators.js";
-
-export const VENV_PYTHON = join(ROOT, ".venv", "bin", "python");
-export const VENV_HF = join(ROOT, ".venv", "bin", "hf");
+import { createBucket as clientCreateBucket } from "../../src/api/buckets.js";
+import { batchBucketFiles } from "../../src/api/upload.js";
+import { ROOT } from "./files.js";
+import type { CrashPoint } from "./hub-child.js";
+import { startTsServer } from "./processes.js";
 
 /** The users every test hub has. alice belongs to the organisation `acme`. */
 export const TEST_USERS = {
@@ -27,6 +30,10 @@ export const TEST_USERS = {
   bob: { name: "bob", token: "hf_bob_write_0123456789", readToken: "hf_bob_read_0123456789" },
 } as const;
 export const TEST_ORG = "acme";
+export const ALICE = TEST_USERS.alice;
+
+/** A retry policy with short waits, for tests against local hubs and fault proxies. */
+export const FAST_RETRY = { baseDelayMs: 20, maxDelayMs: 200 };
 
 export interface TestHub {
   /** `http://127.0.0.1:PORT`. Changes after `restart()` only if the port had to change (it is reused). */
@@ -39,8 +46,8 @@ export interface TestHub {
    * `/v2/...` and `/fetch/...` whichever CAS URL the client used; `rawPath` is the path as requested.
    */
   requests: Array<RequestInfo & { rawPath: string }>;
-  /** Number of finished requests with this method whose path starts with `pathPrefix`. */
-  count(method: string, pathPrefix: string): number;
+  /** Number of finished requests with this method whose path (the route) contains `part` (e.g. "/v1/xorbs/", "/xet-write-token"). */
+  count(method: string, part: string): number;
   /** `{ Authorization: "Bearer <token>" }` */
   auth(token: string): Record<string, string>;
   /** The running hub (replaced by `restart()`). */
@@ -82,7 +89,7 @@ export async function startTestHub(options: Partial<LocalHubOptions> = {}): Prom
     users: TEST_USERS,
     requests,
     hub,
-    count: (method, prefix) => requests.filter((r) => r.method === method && r.path.startsWith(prefix)).length,
+    count: (method, part) => requests.filter((r) => r.method === method && r.path.includes(part)).length,
     auth: (token) => ({ Authorization: `Bearer ${token}` }),
     async restart(overrides = {}) {
       await hub.close();
@@ -108,111 +115,182 @@ export async function withHub<T>(fn: (hub: TestHub) => Promise<T>, options: Part
   }
 }
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+// ---------------------------------------------------------------------------------------------
+// Plain HTTP on a hub
+// ---------------------------------------------------------------------------------------------
+
+/** Anything with the hub URL (a TestHub, a LocalHub, a hub in a child process, a proxy). */
+export type HubLike = { url: string };
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** Parsed JSON body (undefined when the body is not JSON). */
+  json: any;
+  bytes: Uint8Array;
 }
 
-export function hasPythonClients(): boolean {
-  return existsSync(VENV_PYTHON) && existsSync(VENV_HF);
+/** One HTTP call on the hub; the body may be an object (sent as JSON), a string or bytes. */
+export async function call(
+  hub: HubLike,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiResponse> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  let body: BodyInit | undefined;
+  if (opts.body instanceof Uint8Array) body = opts.body as BodyInit;
+  else if (typeof opts.body === "string") body = opts.body;
+  else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers["Content-Type"] ??= "application/json";
+  }
+  const res = await fetch(path.startsWith("http") ? path : `${hub.url}${path}`, { method, headers, body });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const text = new TextDecoder().decode(bytes);
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json, bytes };
+}
+
+/** NDJSON body of a batch request. */
+export const ndjson = (lines: unknown[]): string => lines.map((l) => JSON.stringify(l)).join("\n") + "\n";
+
+export async function batch(hub: HubLike, bucket: string, token: string, lines: unknown[]): Promise<ApiResponse> {
+  return call(hub, "POST", `/api/buckets/${bucket}/batch`, {
+    token,
+    body: ndjson(lines),
+    headers: { "Content-Type": "application/x-ndjson" },
+  });
+}
+
+/** `POST /api/buckets/{id}` (asserts 200). */
+export async function postBucket(hub: HubLike, id: string, token: string, body: unknown = {}): Promise<ApiResponse> {
+  const res = await call(hub, "POST", `/api/buckets/${id}`, { token, body });
+  assert.equal(res.status, 200, `create ${id}: ${res.text}`);
+  return res;
+}
+
+let counter = 0;
+
+/** Creates a bucket `alice/<prefix>-<pid>-<n>` (a new name each call) and returns its id. */
+export async function newBucket(hub: HubLike, prefix = "up"): Promise<string> {
+  const id = `alice/${prefix}-${process.pid}-${++counter}`;
+  await postBucket(hub, id, ALICE.token);
+  return id;
+}
+
+/** A CAS access token of the bucket (`xet-read-token` or `xet-write-token`). */
+export async function casToken(hub: HubLike, bucket: string, token: string | undefined, scope: "read" | "write"): Promise<string> {
+  const res = await call(hub, "GET", `/api/buckets/${bucket}/xet-${scope}-token`, { token });
+  assert.equal(res.status, 200, `token: ${res.text}`);
+  return res.json.accessToken as string;
+}
+
+/** The file's bytes as the hub serves them (resolve GET: decoded server-side from the stored xorbs). */
+export async function resolveBytes(hubUrl: string, bucketId: string, path: string): Promise<Uint8Array> {
+  const res = await fetch(`${hubUrl}/buckets/${bucketId}/resolve/${path.split("/").map(encodeURIComponent).join("/")}`, {
+    headers: { Authorization: `Bearer ${ALICE.token}` },
+  });
+  if (!res.ok) throw new Error(`resolve ${path}: ${res.status} ${await res.text()}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** SHA-256 (hex) of the file as the hub serves it, streamed (for large files). */
+export async function resolveSha256(hubUrl: string, bucketId: string, path: string): Promise<{ sha256: string; size: number }> {
+  const res = await fetch(`${hubUrl}/buckets/${bucketId}/resolve/${path}`, { headers: { Authorization: `Bearer ${ALICE.token}` } });
+  if (!res.ok || !res.body) throw new Error(`resolve ${path}: ${res.status}`);
+  const h = createHash("sha256");
+  let size = 0;
+  for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+    h.update(part);
+    size += part.length;
+  }
+  return { sha256: h.digest("hex"), size };
+}
+
+export interface TreeEntry {
+  type: string;
+  path: string;
+  size: number;
+  xetHash: string;
+  mtime?: string;
+  uploadedAt?: string;
+}
+
+/** Every file of the bucket (recursive listing, all pages). */
+export async function listTree(hubUrl: string, bucketId: string): Promise<TreeEntry[]> {
+  const out: TreeEntry[] = [];
+  let url: string | undefined = `${hubUrl}/api/buckets/${bucketId}/tree?recursive=true`;
+  while (url) {
+    const res: Response = await fetch(url, { headers: { Authorization: `Bearer ${ALICE.token}` } });
+    if (!res.ok) throw new Error(`tree: ${res.status} ${await res.text()}`);
+    out.push(...((await res.json()) as TreeEntry[]));
+    const link: string | null = res.headers.get("link");
+    url = link ? /<([^>]+)>;\s*rel="next"/.exec(link)?.[1] : undefined;
+  }
+  return out;
+}
+
+/** POST /paths-info for the given paths; returns the entries the hub knows (with contentType if it sends it). */
+export async function pathsInfo(hubUrl: string, bucketId: string, paths: string[]): Promise<(TreeEntry & { contentType?: string })[]> {
+  const res = await fetch(`${hubUrl}/api/buckets/${bucketId}/paths-info`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${ALICE.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ paths }),
+  });
+  if (!res.ok) throw new Error(`paths-info: ${res.status} ${await res.text()}`);
+  return (await res.json()) as TreeEntry[];
+}
+
+/** Content-Type the hub serves for a file (HEAD resolve). */
+export async function servedContentType(hubUrl: string, bucketId: string, path: string): Promise<string | null> {
+  const res = await fetch(`${hubUrl}/buckets/${bucketId}/resolve/${path}`, {
+    method: "HEAD",
+    headers: { Authorization: `Bearer ${ALICE.token}` },
+  });
+  return res.headers.get("content-type");
+}
+
+/** Hub access for the client's calls. */
+export interface Who {
+  hubUrl: string;
+  accessToken: string;
+}
+
+/** Creates the bucket (if needed) and uploads `files` (path → bytes or text) with this package's uploader. */
+export async function seed(
+  who: Who,
+  bucket: string,
+  files: Record<string, Uint8Array | string>,
+  opts: { mtime?: number } = {},
+): Promise<void> {
+  await clientCreateBucket(bucket, { existOk: true, ...who });
+  const add = Object.entries(files).map(([path, content]) => ({
+    path,
+    source: typeof content === "string" ? new TextEncoder().encode(content) : content,
+    ...(opts.mtime !== undefined ? { mtime: opts.mtime } : {}),
+  }));
+  await batchBucketFiles(bucket, { add, ...who });
 }
 
 /**
- * Environment for the official Python clients against a hub: `HF_ENDPOINT`, `HF_TOKEN` (omitted for
- * anonymous runs), a private `HF_HOME` (no saved token, caches and hf_xet state in the temp dir),
- * telemetry and progress bars off. Inherited `HF_*` variables are dropped.
+ * A hub in a child process (hub-child.ts) with alice, on `dataDir`: for measuring the hub alone, or (`crashAt`)
+ * for a hub that kills itself at a point of a write. `exited` resolves with the signal that ended it.
  */
-export function pythonEnv(hubUrl: string, token: string | undefined, hfHome: string, extra: Record<string, string> = {}) {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith("HF_") && !k.startsWith("HUGGING_FACE")) env[k] = v;
-  }
-  Object.assign(env, {
-    HF_ENDPOINT: hubUrl,
-    HF_HOME: hfHome,
-    HF_HUB_DISABLE_TELEMETRY: "1",
-    HF_HUB_DISABLE_PROGRESS_BARS: "1",
-    HF_HUB_DISABLE_IMPLICIT_TOKEN: token === undefined ? "1" : "0",
-    HF_HUB_DISABLE_UPDATE_CHECK: "1",
-    NO_COLOR: "1",
-    PYTHONUNBUFFERED: "1",
-    PYTHONDONTWRITEBYTECODE: "1",
-    ...extra,
-  });
-  if (token !== undefined) env.HF_TOKEN = token;
-  return env;
-}
-
-/** Runs a command to completion, collecting its output; rejects only if it cannot start or times out. */
-export function runProcess(
-  cmd: string,
-  args: string[],
-  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; input?: string | Uint8Array } = {},
-): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${cmd} ${args.join(" ")} timed out after ${opts.timeoutMs} ms\n${Buffer.concat(err).toString()}`));
-    }, opts.timeoutMs ?? 180_000);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
-    });
-    child.stdin.end(opts.input);
-  });
-}
-
-/** A temporary HF_HOME for one test, removed by the returned cleanup. */
-export async function tempHfHome(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), "xet-test-hfhome-"));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
-}
-
-/** Runs a Python script file (or `-c` code) of the project venv against `hubUrl`. */
-export async function runPython(
-  hubUrl: string,
-  token: string | undefined,
-  args: string[],
-  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; hfHome?: string } = {},
-): Promise<RunResult> {
-  const home = opts.hfHome ? { dir: opts.hfHome, cleanup: async () => {} } : await tempHfHome();
-  try {
-    return await runProcess(VENV_PYTHON, args, {
-      env: pythonEnv(hubUrl, token, home.dir, opts.env),
-      cwd: opts.cwd,
-      timeoutMs: opts.timeoutMs,
-    });
-  } finally {
-    await home.cleanup();
-  }
-}
-
-/** Runs the venv's `hf` CLI against `hubUrl`. */
-export async function runHf(
-  hubUrl: string,
-  token: string | undefined,
-  args: string[],
-  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; hfHome?: string; input?: string | Uint8Array } = {},
-): Promise<RunResult> {
-  const home = opts.hfHome ? { dir: opts.hfHome, cleanup: async () => {} } : await tempHfHome();
-  try {
-    return await runProcess(VENV_HF, args, {
-      env: pythonEnv(hubUrl, token, home.dir, opts.env),
-      cwd: opts.cwd,
-      timeoutMs: opts.timeoutMs,
-      input: opts.input,
-    });
-  } finally {
-    await home.cleanup();
-  }
+export async function startHubChild(
+  dataDir: string,
+  options: Partial<LocalHubOptions> & { crashAt?: CrashPoint } = {},
+): Promise<{ url: string; pid: number; exited: Promise<NodeJS.Signals | null>; stop: () => Promise<void> }> {
+  const users = [{ name: "alice", token: ALICE.token }];
+  const s = await startTsServer<{ url: string; pid: number }>(join(ROOT, "js", "test", "helpers", "hub-child.ts"), [
+    JSON.stringify({ dataDir, users, ...options }),
+  ]);
+  return { ...s.ready, exited: s.exited, stop: s.stop };
 }

@@ -16,10 +16,11 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { xetHash } from "../../src/hash.js";
-import { packTarballs, runToEnd } from "../edge/helpers.js";
-import { ROOT } from "../helpers/generators.js";
-import { hasPythonClients, runHf } from "../helpers/hub.js";
-import { randomData } from "../server/util.js";
+import { hasPythonClients, runHf } from "../helpers/clients.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { ROOT } from "../helpers/files.js";
+import { runProcess } from "../helpers/processes.js";
+import { packTarballs } from "../helpers/runtimes.js";
 
 const ROOT_PKG = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
   version: string;
@@ -58,7 +59,7 @@ function tarManifest(tarball: string): Manifest {
 }
 
 const npm = (args: string[], cwd: string, timeoutMs = 120_000, env: Record<string, string> = {}) =>
-  runToEnd("npm", args, { cwd, env: { ...process.env, ...env }, timeoutMs });
+  runProcess("npm", args, { cwd, env: { ...process.env, ...env }, timeoutMs });
 
 /** A fresh project, as `npm init -y` makes it. */
 async function freshProject(prefix: string): Promise<string> {
@@ -149,7 +150,7 @@ describe("npm run pack: the tarballs", () => {
     assert.doesNotMatch(res.stdout + res.stderr, /install-scripts|node-gyp|prebuild/);
 
     const want = await xetHash(new TextEncoder().encode("hello\n"));
-    const node = (args: string[]) => runToEnd(process.execPath, args, { cwd: dir, timeoutMs: 60_000 });
+    const node = (args: string[]) => runProcess(process.execPath, args, { cwd: dir, timeoutMs: 60_000 });
     const cjs = await node(["-e", `require("xet-buckets").xetHash(new TextEncoder().encode("hello\\n")).then((h) => console.log(h));`]);
     assert.equal(cjs.code, 0, cjs.stderr);
     assert.equal(cjs.stdout.trim(), want);
@@ -184,7 +185,7 @@ export const h: Promise<string> = xb.xetHash(new Uint8Array([2]));
 export type Sent = xb.CommitResult["dedupLocalBytes"];
 `,
     );
-    const tsc = await runToEnd(
+    const tsc = await runProcess(
       process.execPath,
       [
         TSC,
@@ -208,7 +209,7 @@ export type Sent = xb.CommitResult["dedupLocalBytes"];
     assert.equal(tsc.code, 0, `tsc:\n${tsc.stdout}${tsc.stderr}`);
 
     // Without the hub package, `serve` fails with what to install (HUB_NOT_INSTALLED, exit code 1).
-    const serve = await runToEnd("npx", ["xet-buckets", "serve", "--port", "0"], { cwd: dir, timeoutMs: 60_000 });
+    const serve = await runProcess("npx", ["xet-buckets", "serve", "--port", "0"], { cwd: dir, timeoutMs: 60_000 });
     assert.equal(serve.code, 1, serve.stderr);
     assert.match(
       serve.stderr,
@@ -238,7 +239,7 @@ export type Sent = xb.CommitResult["dedupLocalBytes"];
       );
 
       // With the hub installed, the client's `serve` runs it.
-      const help = await runToEnd("npx", ["xet-buckets", "serve", "--help"], { cwd: dir, timeoutMs: 60_000 });
+      const help = await runProcess("npx", ["xet-buckets", "serve", "--help"], { cwd: dir, timeoutMs: 60_000 });
       assert.equal(help.code, 0, help.stderr);
       assert.match(help.stdout, /^Usage: xet-buckets serve \[options\]/);
 
@@ -271,7 +272,7 @@ export type Sent = xb.CommitResult["dedupLocalBytes"];
 
         const work = await mkdtemp(join(tmpdir(), "xet-tarball-py-"));
         cleanup.push(work);
-        const content = randomData(3 * 1024 * 1024 + 4321, 0x7a);
+        const content = seededBytes(3 * 1024 * 1024 + 4321, 0x7a);
         await writeFile(join(work, "up.bin"), content);
         const hf = async (args: string[]) => {
           const r = await runHf(url, token, args, { cwd: work, timeoutMs: 120_000 });

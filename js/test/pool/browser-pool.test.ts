@@ -12,9 +12,9 @@ import { createBucket } from "../../src/api/buckets.js";
 import { listFiles } from "../../src/api/files.js";
 import { xetHash } from "../../src/hash.js";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
-import { ROOT } from "../edge/helpers.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
 import { BROWSERS, launchBrowser, type TestBrowser } from "../helpers/browsers.js";
+import { ROOT } from "../helpers/files.js";
 
 // Each browser with its own hub: what one uploaded is not already stored for the other.
 for (const name of BROWSERS) {
@@ -25,7 +25,7 @@ for (const name of BROWSERS) {
     before(async () => {
       if (!existsSync(join(ROOT, "dist", "web", "index.js"))) throw new Error("dist/web is not built: run `npm run build`");
       hub = await startTestHub();
-      site = await startStaticServer({ allow: ["/examples/browser/", "/dist/", "/js/test/edge/data.mjs"] });
+      site = await startStaticServer({ allow: ["/examples/browser/", "/dist/", "/js/test/helpers/data.mjs"] });
       browser = await launchBrowser(name);
     });
     after(async () => {
@@ -57,7 +57,7 @@ async function poolUpload(browser: TestBrowser, hub: TestHub, site: StaticServer
       }
     };
     const { uploadFiles } = await import("/dist/web/index.js");
-    const { seededBytes } = await import("/js/test/edge/data.mjs");
+    const { seededBytes } = await import("/js/test/helpers/data.mjs");
     const files = [
       { path: "big.bin", content: seededBytes(${sizes["big.bin"]}, 7) },
       { path: "copy.bin", content: seededBytes(${sizes["copy.bin"]}, 7) },
@@ -79,7 +79,7 @@ async function poolUpload(browser: TestBrowser, hub: TestHub, site: StaticServer
   assert.equal(result.isolated, false, "no COOP/COEP: no SharedArrayBuffer");
   assert.equal(result.files, 4);
   assert.ok(result.local >= sizes["copy.bin"] - 200_000, `the copy deduplicated locally (${result.local} bytes)`);
-  const { seededBytes: seeded } = await import("../edge/data.mjs");
+  const { seededBytes: seeded } = await import("../helpers/data.mjs");
   const want = new Map([
     ["big.bin", await xetHash(seeded(sizes["big.bin"], 7))],
     ["copy.bin", await xetHash(seeded(sizes["copy.bin"], 7))],

@@ -9,17 +9,9 @@ import { decodeChunkRecords, initCore, UploadSession } from "../../src/core/inde
 import { IntegrityError } from "../../src/errors.js";
 import { acquireWorkerPool } from "../../src/pool/pool.js";
 import { RecordDecoder, WindowPool, type RecordsDecoder } from "../../src/xet/download.js";
-import { fastRandom, readVector, textInput } from "../helpers/generators.js";
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+import { seededBytes } from "../helpers/data.mjs";
+import { readVector, textInput } from "../helpers/vectors.js";
+import { concatBytes } from "../helpers/files.js";
 
 /** A xorb body of `data` (LZ4 / BG4 / raw records, as the upload writes them). */
 function xorbOf(data: Uint8Array): Uint8Array {
@@ -39,7 +31,7 @@ test("records decoded on the workers equal records decoded here, in any split", 
   const pool = await acquireWorkerPool(2);
   t.after(() => pool.release());
   const decode: RecordsDecoder = (b, n) => pool.decode(b, n);
-  const mixed = fastRandom(9 * 1024 * 1024, 5);
+  const mixed = seededBytes(9 * 1024 * 1024, 5);
   mixed.set(textInput(3 * 1024 * 1024), 2 * 1024 * 1024);
   for (const body of [xorbOf(mixed), readVector("xorb_zeros_1MiB_2e39f13c2480.bin"), readVector("xorb_text_200KiB_754334b8c0ee.bin")]) {
     const whole = decodeChunkRecords(body);
@@ -50,8 +42,8 @@ test("records decoded on the workers equal records decoded here, in any split", 
         await dec.ready();
       }
       const got = await dec.done();
-      assert.deepEqual(concat(got.batches.map((b) => b.data)), whole.data);
-      assert.deepEqual(concat(got.batches.map((b) => b.hashes)), whole.hashes);
+      assert.deepEqual(concatBytes(got.batches.map((b) => b.data)), whole.data);
+      assert.deepEqual(concatBytes(got.batches.map((b) => b.hashes)), whole.hashes);
       assert.deepEqual(
         got.batches.flatMap((b) => [...b.lengths]),
         [...whole.lengths],
@@ -79,14 +71,14 @@ test("with workers, small batches decoded here and large ones on the workers kee
     return pool.decode(b, n);
   };
   // 8 MiB + 100 KiB: batches of about 4 MiB on the workers, then a short last batch decoded here.
-  const body = xorbOf(fastRandom(8 * 1024 * 1024 + 100 * 1024, 9));
+  const body = xorbOf(seededBytes(8 * 1024 * 1024 + 100 * 1024, 9));
   const whole = decodeChunkRecords(body);
   const dec = new RecordDecoder({ start: 0, end: whole.count, byteStart: 0, byteEnd: body.length - 1 }, "x", new WindowPool(), decode);
   dec.push(body);
   const got = await dec.done();
   assert.ok(got.batches.length >= 3);
   assert.equal(offloaded, got.batches.length - 1, "all but the short last batch on the workers");
-  assert.deepEqual(concat(got.batches.map((b) => b.data)), whole.data);
+  assert.deepEqual(concatBytes(got.batches.map((b) => b.data)), whole.data);
   let next = 0;
   for (const b of got.batches) {
     assert.equal(b.chunkStart, next);
@@ -99,7 +91,7 @@ test("workers decode into spent output buffers: reused when the result fits, han
   const pool = await acquireWorkerPool(2);
   t.after(() => pool.release());
   const decode: RecordsDecoder = (b, n, out) => pool.decode(b, n, out);
-  const body = xorbOf(fastRandom(8 * 1024 * 1024 + 100 * 1024, 10));
+  const body = xorbOf(seededBytes(8 * 1024 * 1024 + 100 * 1024, 10));
   const whole = decodeChunkRecords(body);
   const range = { start: 0, end: whole.count, byteStart: 0, byteEnd: body.length - 1 };
 
@@ -110,7 +102,7 @@ test("workers decode into spent output buffers: reused when the result fits, han
   const dec = new RecordDecoder(range, "x", windows, decode);
   dec.push(body);
   const got = await dec.done();
-  assert.deepEqual(concat(got.batches.map((b) => b.data)), whole.data);
+  assert.deepEqual(concatBytes(got.batches.map((b) => b.data)), whole.data);
   assert.equal(windows.reusedOutputs, 2);
   const packed = got.batches.filter((b) => b.packed);
   assert.equal(packed.length, 2);
@@ -124,7 +116,7 @@ test("workers decode into spent output buffers: reused when the result fits, han
   const dec2 = new RecordDecoder(range, "x", small, decode);
   dec2.push(body);
   const got2 = await dec2.done();
-  assert.deepEqual(concat(got2.batches.map((b) => b.data)), whole.data);
+  assert.deepEqual(concatBytes(got2.batches.map((b) => b.data)), whole.data);
   assert.equal(small.takeOutput()?.byteLength, 300 * 1024);
   assert.equal(small.takeOutput()?.byteLength, 300 * 1024);
 });
@@ -138,7 +130,7 @@ test("record windows go to the workers as the batches they hold and come back to
     sent.push(b.byteLength); // before the transfer detaches it
     return pool.decode(b, n, out);
   };
-  const body = xorbOf(fastRandom(12 * 1024 * 1024 + 300 * 1024, 11));
+  const body = xorbOf(seededBytes(12 * 1024 * 1024 + 300 * 1024, 11));
   const whole = decodeChunkRecords(body);
   const windows = new WindowPool();
   const dec = new RecordDecoder({ start: 0, end: whole.count, byteStart: 0, byteEnd: body.length - 1 }, "x", windows, decode);
@@ -147,7 +139,7 @@ test("record windows go to the workers as the batches they hold and come back to
     await dec.ready();
   }
   const got = await dec.done();
-  assert.deepEqual(concat(got.batches.map((b) => b.data)), whole.data);
+  assert.deepEqual(concatBytes(got.batches.map((b) => b.data)), whole.data);
   assert.ok(sent.length >= 3, `${sent.length} batches on the workers`);
   // Each batch went as a whole window, no copy: its buffer is a window size (a multiple of 256 KiB).
   for (const size of sent) assert.ok(size > 0 && size % (256 * 1024) === 0, `a batch buffer of ${size} bytes`);

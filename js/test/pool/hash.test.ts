@@ -10,19 +10,20 @@ import { wholeFiles, xetHashFiles } from "../../src/hash.js";
 import { acquireWorkerPool } from "../../src/pool/pool.js";
 import { rawToHex } from "../../src/core/index.js";
 import { XetBucketsError } from "../../src/errors.js";
-import { fastRandom, textInput } from "../helpers/generators.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { textInput } from "../helpers/vectors.js";
 
 test("xetHashFiles on workers and on this thread equals xetHash (paths, file: URLs, bytes)", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "xb-hashfiles-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const M = 1024 * 1024;
-  const runs = fastRandom(9 * M + 5, 4);
+  const runs = seededBytes(9 * M + 5, 4);
   runs.fill(7, 2 * M + 3, 6 * M);
   const datas = [
     new Uint8Array(0),
     new Uint8Array([1]),
-    fastRandom(8191, 1),
-    fastRandom(13 * M + 7, 2),
+    seededBytes(8191, 1),
+    seededBytes(13 * M + 7, 2),
     textInput(5 * M),
     new Uint8Array(3 * M),
     runs,
@@ -58,10 +59,10 @@ test("xetHashFiles: many small local files go to the workers whole (several per 
   for (let i = 0; i < 150; i++)
     datas.push(
       i % 50 === 7
-        ? fastRandom(6 * M + i, 300 + i)
+        ? seededBytes(6 * M + i, 300 + i)
         : i % 3 === 0
           ? textInput(sizes[i % sizes.length]!)
-          : fastRandom(sizes[i % sizes.length]!, 100 + i),
+          : seededBytes(sizes[i % sizes.length]!, 100 + i),
     );
   const sources: (string | Uint8Array)[] = datas.map((d, i) => {
     if (i === 40) return d; // bytes among the paths
@@ -87,7 +88,7 @@ test("xetHashFiles: a missing path or a directory is a typed error; a worker tol
   const dir = mkdtempSync(join(tmpdir(), "xb-hashbad-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const ok = join(dir, "ok.bin");
-  writeFileSync(ok, fastRandom(70_000, 9));
+  writeFileSync(ok, seededBytes(70_000, 9));
   await assert.rejects(
     xetHashFiles([ok, join(dir, "missing.bin")], { workers: 2 }),
     (e: unknown) => e instanceof XetBucketsError && e.code === "FILE_NOT_FOUND",
@@ -101,7 +102,7 @@ test("xetHashFiles: a missing path or a directory is a typed error; a worker tol
     (e: unknown) => e instanceof XetBucketsError && e.code === "SOURCE_CHANGED",
   );
   const [good] = await pool.hashFiles([ok], [70_000]);
-  assert.equal(rawToHex(good!.hash), await xetHash(fastRandom(70_000, 9)));
+  assert.equal(rawToHex(good!.hash), await xetHash(seededBytes(70_000, 9)));
   assert.equal(good!.size, 70_000);
 });
 
@@ -142,8 +143,8 @@ test("xetHashFiles: a large file that fits a worker's share is read whole by one
     return p;
   };
   // 6 + 5 + 2.5 MiB on 2 workers (share 6.75 MiB + a segment): all whole. 20 MiB with two small files: segmented.
-  const fits = [fastRandom(6 * M + 1, 41), fastRandom(5 * M + 2, 42), textInput(2.5 * M + 3)];
-  const big = [fastRandom(20 * M + 5, 43), fastRandom(70_000, 44), new Uint8Array(3)];
+  const fits = [seededBytes(6 * M + 1, 41), seededBytes(5 * M + 2, 42), textInput(2.5 * M + 3)];
+  const big = [seededBytes(20 * M + 5, 43), seededBytes(70_000, 44), new Uint8Array(3)];
   for (const datas of [fits, big]) {
     sent.length = 0;
     const paths = datas.map((d, i) => write(`f${datas.length}-${i}-${d.length}`, d));
@@ -169,7 +170,7 @@ test("xetHashFiles: an abort while workers read whole files rejects at once with
   const M = 1024 * 1024;
   const paths = [0, 1].map((i) => {
     const p = join(dir, `big${i}`);
-    writeFileSync(p, fastRandom(48 * M + i, 50 + i));
+    writeFileSync(p, seededBytes(48 * M + i, 50 + i));
     return p;
   });
   const pool = await acquireWorkerPool(2);

@@ -7,8 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { uploadFiles } from "../../src/api/upload.js";
 import { startFaultProxy } from "../helpers/faults.js";
-import { startTestHub } from "../helpers/hub.js";
-import { ALICE, countRequests, newBucket, randomData, resolveBytes } from "../upload/util.js";
+import { ALICE, newBucket, resolveBytes, startTestHub } from "../helpers/hub.js";
+import { seededBytes } from "../helpers/data.mjs";
 
 test("dedup queries of later files are sent ahead: 48 files with 150 ms answers take far less than 48 round trips", async (t) => {
   const hub = await startTestHub();
@@ -20,13 +20,13 @@ test("dedup queries of later files are sent ahead: 48 files with 150 ms answers 
   const bucket = await newBucket(hub, "ahead");
   const DELAY = 150;
   const delayed = proxy.add({ method: "GET", path: "/v1/chunks/", action: "delay", delayMs: DELAY });
-  const files = Array.from({ length: 48 }, (_, i) => ({ path: `f/${i}.bin`, content: randomData(200_000 + i, 100 + i) }));
+  const files = Array.from({ length: 48 }, (_, i) => ({ path: `f/${i}.bin`, content: seededBytes(200_000 + i, 100 + i) }));
   const t0 = performance.now();
   const report = await uploadFiles({ repo: `buckets/${bucket}`, hubUrl: proxy.url, accessToken: ALICE.token, files });
   const ms = performance.now() - t0;
   // One query per file (its first chunk), each delayed: one after the other they would take 48 × 150 ms.
   assert.ok(delayed.injected >= 48, `${delayed.injected} delayed queries`);
-  assert.equal(countRequests(hub, "GET", "/v1/chunks/"), report.dedupQueries);
+  assert.equal(hub.count("GET", "/v1/chunks/"), report.dedupQueries);
   assert.ok(ms < (48 * DELAY) / 3, `took ${ms.toFixed(0)} ms, sequential round trips would take ${48 * DELAY} ms`);
   for (const f of files.slice(0, 5)) {
     assert.ok(Buffer.from(await resolveBytes(hub.url, bucket, f.path)).equals(Buffer.from(f.content)));

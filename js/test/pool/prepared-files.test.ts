@@ -13,7 +13,8 @@ import { compressionCode, decodeChunkRecords, FileHashBuilder, HASHES_ONLY, init
 import { acquireWorkerPool, InlinePreparer, type SegmentPreparer } from "../../src/pool/pool.js";
 import { PreparedFiles } from "../../src/xet/prepared-files.js";
 import type { UploadItem } from "../../src/xet/upload-sources.js";
-import { fastRandom, hex, textInput } from "../helpers/generators.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { hex, textInput } from "../helpers/vectors.js";
 
 const K = 1024;
 const M = 1024 * K;
@@ -90,7 +91,7 @@ async function collect(
 
 function withRuns(n: number, seed: number): Uint8Array {
   // Random data with long constant runs at odd offsets (no chain convergence inside them) and text.
-  const d = fastRandom(n, seed);
+  const d = seededBytes(n, seed);
   d.fill(0, 1_000_003, 1_000_003 + 3 * M);
   d.fill(0x55, 5 * M + 7, 5 * M + 7 + 700 * K);
   const t = textInput(2 * M);
@@ -104,7 +105,7 @@ test("segments prepared on workers and on this thread equal one sequential pass"
   t.after(() => pool.release());
   const dir = mkdtempSync(join(tmpdir(), "xb-prepared-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const datas = [fastRandom(11 * M + 12345, 1), withRuns(10 * M, 2), new Uint8Array(0), fastRandom(100, 3), textInput(3 * M + 1)];
+  const datas = [seededBytes(11 * M + 12345, 1), withRuns(10 * M, 2), new Uint8Array(0), seededBytes(100, 3), textInput(3 * M + 1)];
   const paths = datas.map((d, i) => {
     const p = join(dir, `f${i}`);
     writeFileSync(p, d);
@@ -171,7 +172,7 @@ test("a failing source rejects; an abort stops the producer", async (t) => {
   const bad: UploadItem = {
     path: "bad",
     source: (async function* () {
-      yield fastRandom(3 * M, 5);
+      yield seededBytes(3 * M, 5);
       throw new Error("disk on fire");
     })(),
   };
@@ -184,7 +185,7 @@ test("a failing source rejects; an abort stops the producer", async (t) => {
     /disk on fire/,
   );
   const ctl2 = new AbortController();
-  const big = { path: "big", source: fastRandom(20 * M, 6), size: 20 * M };
+  const big = { path: "big", source: seededBytes(20 * M, 6), size: 20 * M };
   const pf2 = new PreparedFiles([big], { preparer: pool, compression: 3, signal: ctl2.signal, ...geometry });
   let seen = 0;
   await assert.rejects(
@@ -207,7 +208,7 @@ test("a local file that shrinks or grows while it is read fails with SOURCE_CHAN
   const geometry = { segmentBytes: 1 * M, prerollBytes: 256 * K, overlapBytes: 256 * K, maxSegments: 1, inlineBelow: 0 };
   for (const change of ["shrink", "grow"] as const) {
     const path = join(dir, change);
-    writeFileSync(path, fastRandom(12 * M, 8));
+    writeFileSync(path, seededBytes(12 * M, 8));
     const pf = new PreparedFiles([{ path: change, source: path, size: 12 * M, local: true }], {
       preparer: pool,
       compression: 3,
@@ -269,7 +270,7 @@ test("jobs in flight are bounded by bytes: small local files go out many at once
       writeFileSync(path, d);
       return { path: `${name}${i}`, source: path, size: d.length, local: true };
     });
-  const smalls = Array.from({ length: 64 }, (_, i) => fastRandom(16 * K + i, 100 + i));
+  const smalls = Array.from({ length: 64 }, (_, i) => seededBytes(16 * K + i, 100 + i));
   const { files } = await collect(local(smalls, "s"), smalls, slow, geometry);
   assert.deepEqual(
     files.map((f) => f.hash),
@@ -279,7 +280,7 @@ test("jobs in flight are bounded by bytes: small local files go out many at once
   assert.ok(maxBytes <= geometry.max * jobBytes, `${maxBytes} bytes in flight`);
 
   maxBytes = maxJobs = 0;
-  const bigs = [fastRandom(5 * M, 7), fastRandom(3 * M + 5, 8)];
+  const bigs = [seededBytes(5 * M, 7), seededBytes(3 * M + 5, 8)];
   const big = await collect(local(bigs, "b"), bigs, slow, geometry);
   assert.deepEqual(
     big.files.map((f) => f.hash),

@@ -13,7 +13,7 @@ import { HASHES_ONLY, initCore, prepareSegment } from "../../src/core/index.js";
 import { XetBucketsError } from "../../src/errors.js";
 import { acquireWorkerPool, WorkerPool } from "../../src/pool/pool.js";
 import { PreparedSegment } from "../../src/core/packed.js";
-import { fastRandom } from "../helpers/generators.js";
+import { seededBytes } from "../helpers/data.mjs";
 
 const whole = { start: 0, emitFrom: 0, seam: -1, seamChain: -1, compression: HASHES_ONLY };
 
@@ -24,7 +24,7 @@ test("one worker runs queued tasks in turn; a trap rejects the tasks posted to i
   const dir = mkdtempSync(join(tmpdir(), "xet-pool-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const inputs = [0, 1, 2, 3, 4].map((i) => fastRandom(300_000 + 50_000 * i, 40 + i));
+  const inputs = [0, 1, 2, 3, 4].map((i) => seededBytes(300_000 + 50_000 * i, 40 + i));
   const expected = inputs.map((b) => new PreparedSegment(prepareSegment(b, whole)));
   const outs = await Promise.all(inputs.map((b) => pool.prepare({ ...whole, data: b.slice().buffer, length: b.length })));
   outs.forEach((o, i) => {
@@ -61,7 +61,7 @@ test("warm() starts every worker before the first task; they answer tasks as usu
   assert.equal(pool.workers, 2);
   pool.warm();
   assert.equal(pool.workers, 2, "warm() twice starts no more");
-  const b = fastRandom(200_000, 77);
+  const b = seededBytes(200_000, 77);
   const out = await pool.prepare({ ...whole, data: b.slice().buffer, length: b.length });
   assert.deepEqual(out.segment.hashes, new PreparedSegment(prepareSegment(b, whole)).hashes);
 });
@@ -88,7 +88,7 @@ test("acquireWorkerPool: calls at every moment while the pool starts all get the
     "one shared pool",
   );
   for (const p of [pool, ...pools]) p.release();
-  const b = fastRandom(100_000, 5);
+  const b = seededBytes(100_000, 5);
   const out = await pool.prepare({ ...whole, data: b.slice().buffer, length: b.length });
   assert.deepEqual(out.segment.hashes, new PreparedSegment(prepareSegment(b, whole)).hashes);
   pool.terminate();

@@ -10,11 +10,11 @@ import { existsSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
 import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
-import { ROOT } from "../helpers/generators.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { ALICE, newBucket, randomData, resolveBytes } from "../upload/util.js";
 import { BROWSERS, launchBrowser, type TestBrowser, type TestPage } from "../helpers/browsers.js";
-import { xorbPosts } from "./helpers.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { ROOT } from "../helpers/files.js";
+import { ALICE, newBucket, resolveBytes, startTestHub, type TestHub } from "../helpers/hub.js";
+import { xorbPosts } from "../helpers/hub-state.js";
 
 interface PageOutcome {
   ok: boolean;
@@ -124,7 +124,7 @@ for (const name of BROWSERS) {
     for (const via of ["page", "worker"] as const) {
       test(`IndexedDB resume in ${name} (${via}): a failed upload started again sends no stored xorb`, async () => {
         const bucket = await newBucket(hub, `browser-resume-${via}`);
-        const data = randomData(2 * 1024 * 1024, via === "page" ? 41 : 42);
+        const data = seededBytes(2 * 1024 * 1024, via === "page" ? 41 : 42);
         const b64 = Buffer.from(data).toString("base64");
         const dbName = `xet-resume-test-${via}`;
         const rule = proxy.add({ method: "POST", path: "/shards", action: "status", status: 400 });
@@ -151,7 +151,7 @@ for (const name of BROWSERS) {
 
     test(`IndexedDB resume in ${name}: a state stamped by another core is ignored with a warning`, async () => {
       const bucket = await newBucket(hub, "browser-resume-stamp");
-      const data = randomData(1024 * 1024, 43);
+      const data = seededBytes(1024 * 1024, 43);
       const b64 = Buffer.from(data).toString("base64");
       const dbName = "xet-resume-test-stamp";
       const rule = proxy.add({ method: "POST", path: "/shards", action: "status", status: 400 });

@@ -9,8 +9,8 @@ import type { IncomingMessage } from "node:http";
 import { test } from "node:test";
 import { uploadFiles } from "../../src/api/upload.js";
 import { BodyBudget } from "../../server/src/budget.js";
-import { startTestHub } from "../helpers/hub.js";
-import { ALICE, newBucket, randomData, resolveBytes } from "../upload/util.js";
+import { ALICE, newBucket, resolveBytes, startTestHub } from "../helpers/hub.js";
+import { seededBytes } from "../helpers/data.mjs";
 
 function req(contentLength?: number): IncomingMessage & EventEmitter {
   const r = new EventEmitter() as IncomingMessage & EventEmitter;
@@ -54,7 +54,7 @@ test("a hub with a 1 MiB body budget serves 8 concurrent uploads of 600 KiB xorb
   const hub = await startTestHub({ maxBodyBytesInFlight: 1024 * 1024 });
   t.after(() => hub.close());
   const bucket = await newBucket(hub, "budget");
-  const files = Array.from({ length: 8 }, (_, i) => ({ path: `f${i}.bin`, content: randomData(1_500_000, 300 + i) }));
+  const files = Array.from({ length: 8 }, (_, i) => ({ path: `f${i}.bin`, content: seededBytes(1_500_000, 300 + i) }));
   await Promise.all(
     files.map((f) =>
       uploadFiles({ repo: `buckets/${bucket}`, hubUrl: hub.url, accessToken: ALICE.token, files: [f], maxXorbBytes: 600 * 1024 }),

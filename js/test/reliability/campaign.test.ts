@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { startTestHub } from "../helpers/hub.js";
 import { runCampaign } from "./campaign.js";
-import { saveSuiteReport } from "./helpers.js";
+import { saveSuiteReport } from "../helpers/reports.js";
 
 const RUNS = Number(process.env.XET_RELIABILITY_RUNS ?? 200);
 const SEED = Number(process.env.XET_RELIABILITY_SEED ?? 20261127);

@@ -27,10 +27,10 @@ import { initCore, XetHasher } from "../../src/core/index.js";
 import { XetBucketsError } from "../../src/errors.js";
 import { syncBucket } from "../../src/sync/index.js";
 import { startFaultProxy, type FaultAction, type FaultRule } from "../helpers/faults.js";
-import type { TestHub } from "../helpers/hub.js";
-import { textInput } from "../helpers/generators.js";
-import { ALICE, listTree, newBucket, randomData, resolveBytes } from "../upload/util.js";
-import { listFilesRec, writeFiles } from "./helpers.js";
+import { ALICE, listTree, newBucket, resolveBytes, type TestHub } from "../helpers/hub.js";
+import { seededBytes, seededRandom } from "../helpers/data.mjs";
+import { listFilesRec, writeFiles } from "../helpers/files.js";
+import { textInput } from "../helpers/vectors.js";
 
 export type RunKind = "upload" | "download" | "sync-up" | "sync-down";
 export type Outcome = "verified" | "typed-error" | "committed-despite-error";
@@ -53,19 +53,6 @@ export interface CampaignReport {
   /** Leftover temporary files (must stay 0). */
   tempFilesLeft: number;
   seconds: number;
-}
-
-/** xorshift32, seeded: the campaign is reproducible from its seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
 }
 
 const ENDPOINTS: Record<RunKind, Array<{ name: string; path: string; method?: string; body?: boolean }>> = {
@@ -145,7 +132,7 @@ export interface CampaignOptions {
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport> {
   await initCore();
   const { hub, workDir } = opts;
-  const rand = prng(opts.seed);
+  const rand = seededRandom(opts.seed); // the campaign is reproducible from its seed
   const t0 = Date.now();
   const report: CampaignReport = {
     seed: opts.seed,
@@ -168,10 +155,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
 
   // The source bucket of download runs, seeded directly (no proxy).
   const source: Record<string, Uint8Array> = {
-    "d/a.bin": randomData(1536 * 1024, opts.seed + 1),
+    "d/a.bin": seededBytes(1536 * 1024, opts.seed + 1),
     "d/b.txt": textInput(300_000),
     "d/empty": new Uint8Array(0),
-    "d/sub/c.bin": randomData(700_000, opts.seed + 2),
+    "d/sub/c.bin": seededBytes(700_000, opts.seed + 2),
   };
   const srcBucket = await newBucket(hub, "campaign-src");
   await uploadFiles({
@@ -208,9 +195,9 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       case "upload": {
         bucket = await newBucket(hub, "campaign-up");
         expected = {
-          "x/one.bin": randomData(1024 * 1024 + Math.floor(rand() * 512 * 1024), fileSeed),
+          "x/one.bin": seededBytes(1024 * 1024 + Math.floor(rand() * 512 * 1024), fileSeed),
           "x/two.txt": textInput(50_000 + Math.floor(rand() * 200_000)),
-          "three.bin": randomData(Math.floor(rand() * 200_000), fileSeed + 7),
+          "three.bin": seededBytes(Math.floor(rand() * 200_000), fileSeed + 7),
         };
         op = uploadFiles({
           ...common,
@@ -226,8 +213,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
         prefix = "mirror";
         localDir = join(runDir, "src");
         expected = {
-          "w/a.bin": randomData(800_000 + Math.floor(rand() * 800_000), fileSeed),
-          "w/b.bin": randomData(100_000, fileSeed + 3),
+          "w/a.bin": seededBytes(800_000 + Math.floor(rand() * 800_000), fileSeed),
+          "w/b.bin": seededBytes(100_000, fileSeed + 3),
           "c.json": new TextEncoder().encode(JSON.stringify({ run: i })),
         };
         writeFiles(localDir, expected);

@@ -9,11 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startFaultProxy } from "../helpers/faults.js";
-import { ROOT } from "../helpers/generators.js";
-import { runProcess, startTestHub, type TestHub } from "../helpers/hub.js";
-import { cleanEnv } from "../cli/helpers.js";
-import { ALICE, newBucket, randomData, resolveBytes } from "../upload/util.js";
-import { storedFromState, xorbPosts } from "./helpers.js";
+import { cliEnv } from "../helpers/clients.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { ROOT } from "../helpers/files.js";
+import { ALICE, newBucket, resolveBytes, startTestHub, type TestHub } from "../helpers/hub.js";
+import { storedFromState, xorbPosts } from "../helpers/hub-state.js";
+import { runProcess } from "../helpers/processes.js";
 
 let hub: TestHub;
 let work: string;
@@ -29,7 +30,7 @@ after(async () => {
 function cli(args: string[], endpoint: string, env: Record<string, string> = {}) {
   return runProcess(process.execPath, ["--import", "tsx", join(ROOT, "js", "src", "cli", "main.ts"), ...args], {
     cwd: ROOT,
-    env: cleanEnv(work, { HF_ENDPOINT: endpoint, HF_TOKEN: ALICE.token, ...env }),
+    env: cliEnv(work, { HF_ENDPOINT: endpoint, HF_TOKEN: ALICE.token, ...env }),
     timeoutMs: 120_000,
   });
 }
@@ -39,7 +40,7 @@ for (const how of ["cp --resume-dir", "sync + XET_BUCKETS_RESUME_DIR"] as const)
     const bucket = await newBucket(hub, "cli-resume");
     const state = join(work, `state-${how.split(" ")[0]}`);
     const src = join(work, `src-${how.split(" ")[0]}`);
-    const data = randomData(3 * 1024 * 1024, how.length);
+    const data = seededBytes(3 * 1024 * 1024, how.length);
     rmSync(src, { recursive: true, force: true });
     const { mkdirSync } = await import("node:fs");
     mkdirSync(src, { recursive: true });

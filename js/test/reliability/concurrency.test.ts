@@ -16,9 +16,12 @@ import { test } from "node:test";
 import { downloadFile } from "../../src/api/download.js";
 import { initCore, XetHasher } from "../../src/core/index.js";
 import { XetBucketsError } from "../../src/errors.js";
-import { startTestHub } from "../helpers/hub.js";
-import { ALICE, listTree, newBucket, pathsInfo, randomData } from "../upload/util.js";
-import { hubIntegrity, saveSuiteReport, startChild, writeFiles } from "./helpers.js";
+import { ALICE, listTree, newBucket, pathsInfo, startTestHub } from "../helpers/hub.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { writeFiles } from "../helpers/files.js";
+import { hubIntegrity } from "../helpers/hub-state.js";
+import { startChild } from "../helpers/processes.js";
+import { saveSuiteReport } from "../helpers/reports.js";
 
 const ROUNDS = Number(process.env.XET_RELIABILITY_CONCURRENCY_ROUNDS ?? 3);
 
@@ -51,11 +54,11 @@ test(`two writers sync into one bucket for ${ROUNDS} rounds; readers never see a
       const files: Record<string, Uint8Array> = {};
       const seed = (w === "A" ? 1000 : 2000) + r * 10;
       // Own files: new ones each round, and one rewritten.
-      for (let i = 0; i <= r; i++) files[`${w.toLowerCase()}/file${i}.bin`] = randomData(150_000 + i * 50_000, seed + i);
-      files[`${w.toLowerCase()}/changing.bin`] = randomData(400_000, seed + 9);
+      for (let i = 0; i <= r; i++) files[`${w.toLowerCase()}/file${i}.bin`] = seededBytes(150_000 + i * 50_000, seed + i);
+      files[`${w.toLowerCase()}/changing.bin`] = seededBytes(400_000, seed + 9);
       // Shared paths: different content per writer (last registration wins), and identical content.
-      files["shared/conflict.bin"] = randomData(600_000, seed + 5);
-      files["shared/same.bin"] = randomData(500_000, 77);
+      files["shared/conflict.bin"] = seededBytes(600_000, seed + 5);
+      files["shared/same.bin"] = seededBytes(500_000, 77);
       writeFiles(trees[w], files);
       for (const [p, d] of Object.entries(files)) note(p, d);
     }
@@ -192,7 +195,7 @@ test("the integrity check finds damage (negative control): a missing xorb file, 
     repo: `buckets/${bucket}`,
     hubUrl: hub.url,
     accessToken: ALICE.token,
-    files: [{ path: "a.bin", content: randomData(300_000, 5) }],
+    files: [{ path: "a.bin", content: seededBytes(300_000, 5) }],
   });
   assert.deepEqual((await hubIntegrity(hub.dataDir)).problems, []);
   await hub.hub.close(); // stops the hub, keeps its data directory (removed by hub.close() below)

@@ -23,9 +23,10 @@ import { Chunker, DedupShardBuilder, initCore } from "../../src/core/index.js";
 import { XetBucketsError } from "../../src/errors.js";
 import { syncBucket } from "../../src/sync/index.js";
 import { startFaultProxy, type FaultProxy, type FaultRule, type ProxyAnswer } from "../helpers/faults.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { ALICE, listTree, newBucket, randomData, resolveBytes } from "../upload/util.js";
-import { listFilesRec, saveSuiteReport } from "./helpers.js";
+import { ALICE, listTree, newBucket, resolveBytes, startTestHub, type TestHub } from "../helpers/hub.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { listFilesRec } from "../helpers/files.js";
+import { saveSuiteReport } from "../helpers/reports.js";
 
 const RETRY = { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 3000, budgetMs: 10_000 };
 const CASE_TIMEOUT_MS = 30_000;
@@ -34,7 +35,7 @@ let hub: TestHub;
 let proxy: FaultProxy;
 let work: string;
 let bucket: string;
-const F = randomData(600_000, 4242);
+const F = seededBytes(600_000, 4242);
 const tally: Record<string, { tried: number; rejected: number; harmless: number }> = {};
 
 before(async () => {
@@ -49,7 +50,7 @@ before(async () => {
     accessToken: ALICE.token,
     files: [
       { path: "f.bin", content: F },
-      { path: "d/g.bin", content: randomData(200_000, 4343) },
+      { path: "d/g.bin", content: seededBytes(200_000, 4343) },
     ],
     maxXorbBytes: 256 * 1024,
   });
@@ -188,7 +189,7 @@ describe("downloads", () => {
     { name: "empty 206 body", rules: [{ path: "/fetch/", action: "rewrite", rewrite: (a) => ({ body: "", headers: a.headers }) }] },
     {
       name: "random bytes of the same length",
-      rules: [{ path: "/fetch/", action: "rewrite", rewrite: (a) => ({ body: randomData(a.body.length, 9), headers: a.headers }) }],
+      rules: [{ path: "/fetch/", action: "rewrite", rewrite: (a) => ({ body: seededBytes(a.body.length, 9), headers: a.headers }) }],
       expect: /IntegrityError|XetCoreError|ProtocolError/,
     },
     {
@@ -251,7 +252,7 @@ describe("downloads", () => {
         {
           path: "/fetch/",
           action: "rewrite",
-          rewrite: (a) => ({ body: Buffer.concat([a.body, randomData(5000, 3)]), headers: a.headers }),
+          rewrite: (a) => ({ body: Buffer.concat([a.body, seededBytes(5000, 3)]), headers: a.headers }),
         },
       ],
       harmless: true,
@@ -318,7 +319,7 @@ function foreignRecords(n: number): Buffer {
     const h = Buffer.alloc(8);
     h.writeUIntLE(len, 1, 3);
     h.writeUIntLE(len, 5, 3);
-    parts.push(h, Buffer.from(randomData(len, size + 1)));
+    parts.push(h, Buffer.from(seededBytes(len, size + 1)));
     size += 8 + len;
   }
   return Buffer.concat(parts).subarray(0, n);
@@ -403,7 +404,7 @@ describe("uploads", () => {
   async function uploadCase(kind: string, c: Case & { files?: Array<{ path: string; content: Uint8Array }> }): Promise<void> {
     const b = await newBucket(hub, "hostile-up");
     // Fresh data for every case: data stored by an earlier case would be deduplicated and never sent.
-    const files = c.files ?? [{ path: "a.bin", content: randomData(400_000, 6000 + ++uploadSeed) }];
+    const files = c.files ?? [{ path: "a.bin", content: seededBytes(400_000, 6000 + ++uploadSeed) }];
     proxy.clear();
     for (const r of c.rules) proxy.add(r);
     const t = (tally[kind] ??= { tried: 0, rejected: 0, harmless: 0 });
@@ -457,7 +458,7 @@ describe("uploads", () => {
     harmless: true,
   });
   for (const c of [
-    dedup("random bytes", () => randomData(3000, 1)),
+    dedup("random bytes", () => seededBytes(3000, 1)),
     dedup("empty body", () => ""),
     dedup("a shard cut in the middle", () => validDedupShard().subarray(0, 200)),
     dedup("a shard whose xorb claims 2^32 - 1 chunks", () => {
@@ -471,8 +472,8 @@ describe("uploads", () => {
     // Found by fuzzing (tests/fuzz_regressions.rs): a xorb listing one chunk twice aborted the core.
     dedup("a xorb listing the same chunk twice", () => {
       const b = new DedupShardBuilder();
-      const h = randomData(32, 11);
-      b.addXorb("ef".repeat(32), Buffer.concat([h, randomData(32, 12), h]), new Uint32Array([100, 50, 100]), 274);
+      const h = seededBytes(32, 11);
+      b.addXorb("ef".repeat(32), Buffer.concat([h, seededBytes(32, 12), h]), new Uint32Array([100, 50, 100]), 274);
       return b.finish(new Uint8Array(32).fill(3), 1, 4e9);
     }),
   ]) {
@@ -480,7 +481,7 @@ describe("uploads", () => {
   }
 
   it("dedup answer: a forged shard claiming our chunks in a xorb the CAS lacks → typed error at the shard, nothing registered", async () => {
-    const content = randomData(400_000, 5151); // never uploaded by another case
+    const content = seededBytes(400_000, 5151); // never uploaded by another case
     const c = new Chunker();
     const chunks = [...c.update(content), ...c.finish()];
     c.free();
@@ -574,7 +575,7 @@ let dedupShardCache: Uint8Array | undefined;
 function validDedupShard(): Uint8Array {
   if (!dedupShardCache) {
     const b = new DedupShardBuilder();
-    b.addXorb("cd".repeat(32), randomData(64, 7), new Uint32Array([100, 200]), 316);
+    b.addXorb("cd".repeat(32), seededBytes(64, 7), new Uint32Array([100, 200]), 316);
     dedupShardCache = b.finish(undefined, 1, 4e9);
   }
   return dedupShardCache;

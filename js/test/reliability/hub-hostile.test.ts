@@ -11,9 +11,11 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import * as core from "../../src/core/index.js";
-import { startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
-import { buildUpload, call, casToken, createBucket, pushUpload, randomData, snapshot } from "../server/util.js";
-import { saveSuiteReport } from "./helpers.js";
+import { call, casToken, postBucket, startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
+import { buildUpload, pushUpload } from "../helpers/cas.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { snapshot } from "../helpers/hub-state.js";
+import { saveSuiteReport } from "../helpers/reports.js";
 
 const { alice, bob } = TEST_USERS;
 const LIMITS = { xorb: 2 * 1024 * 1024, shard: 256 * 1024, json: 64 * 1024, ndjson: 256 * 1024 };
@@ -28,12 +30,12 @@ const tally: Record<string, { tried: number; rejected: number }> = {};
 before(async () => {
   await core.initCore();
   hub = await startTestHub({ limits: LIMITS, now: () => Date.now() + clockOffset, casTokenTtlSeconds: 600 });
-  await createBucket(hub, "alice/h", alice.token);
-  await createBucket(hub, "bob/private", bob.token, { private: true });
+  await postBucket(hub, "alice/h", alice.token);
+  await postBucket(hub, "bob/private", bob.token, { private: true });
   writeTok = await casToken(hub, "alice/h", alice.token, "write");
   readTok = await casToken(hub, "alice/h", alice.token, "read");
   // A stored file, so that some hostile requests aim at real data.
-  good = await buildUpload([randomData(300_000, 1)], { maxXorbBytes: 256 * 1024 });
+  good = await buildUpload([seededBytes(300_000, 1)], { maxXorbBytes: 256 * 1024 });
   await pushUpload(hub, writeTok, good);
   const reg = await call(hub, "POST", "/api/buckets/alice/h/batch", {
     token: alice.token,
@@ -183,7 +185,7 @@ function xorbHashOf(chunks: Uint8Array[]): string {
 
 describe("malformed xorbs", () => {
   it("every hand-crafted bad xorb is a 400 and stores nothing", async () => {
-    const chunk = randomData(1000, 7);
+    const chunk = seededBytes(1000, 7);
     const h = xorbHashOf([chunk]);
     const post =
       (body: Uint8Array, hash = h) =>
@@ -201,8 +203,8 @@ describe("malformed xorbs", () => {
       ["uncompressed length above 128 KiB", post(record(chunk, { ulen: 200_000 })), [400]],
       ["uncompressed length not matching the payload", post(record(chunk, { ulen: 999 })), [400]],
       ["zero-length chunk", post(record(new Uint8Array(0))), [400]],
-      ["LZ4 scheme with garbage", post(record(randomData(500, 3), { scheme: 1, ulen: 1000 })), [400]],
-      ["BG4 scheme with garbage", post(record(randomData(500, 4), { scheme: 2, ulen: 1000 })), [400]],
+      ["LZ4 scheme with garbage", post(record(seededBytes(500, 3), { scheme: 1, ulen: 1000 })), [400]],
+      ["BG4 scheme with garbage", post(record(seededBytes(500, 4), { scheme: 2, ulen: 1000 })), [400]],
       ["an LZ4 frame cut short", post(record(lz4(chunk), { scheme: 1, ulen: 1000 })), [400]],
       ["8193 chunks (limit 8192), hash correct", post(Buffer.concat(tiny.map((c) => record(c))), xorbHashOf(tiny)), [400]],
       ["a stored footer after the records", post(Buffer.concat([record(chunk), footer])), [400]],
@@ -210,7 +212,7 @@ describe("malformed xorbs", () => {
       ["a record header cut in the middle", post(record(chunk).subarray(0, 4)), [400]],
       [
         "the right records under an uppercase hash of another xorb",
-        post(record(chunk), xorbHashOf([randomData(10, 1)]).toUpperCase()),
+        post(record(chunk), xorbHashOf([seededBytes(10, 1)]).toUpperCase()),
         [400],
       ],
       [
@@ -249,9 +251,9 @@ describe("malformed shards", () => {
       ["no xorb bookend", shard.subarray(0, shard.length - 48)],
       ["only the header", shard.subarray(0, 48)],
       ["empty body", new Uint8Array(0)],
-      ["48 × n random bytes", randomData(48 * 20, 9)],
+      ["48 × n random bytes", seededBytes(48 * 20, 9)],
       ["the empty-file id with a term", at((b) => b.fill(0, 48, 80))],
-      ["trailing garbage after the bookends", Buffer.concat([shard, randomData(30, 5)])],
+      ["trailing garbage after the bookends", Buffer.concat([shard, seededBytes(30, 5)])],
     ];
     await expectRefused(
       "malformed shard",

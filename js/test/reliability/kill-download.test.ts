@@ -12,9 +12,10 @@ import { test } from "node:test";
 import { uploadFiles } from "../../src/api/upload.js";
 import { syncBucket } from "../../src/sync/index.js";
 import { startFaultProxy } from "../helpers/faults.js";
-import { startTestHub } from "../helpers/hub.js";
-import { ALICE, listTree, newBucket, randomData } from "../upload/util.js";
-import { listFilesRec, startChild, until } from "./helpers.js";
+import { ALICE, listTree, newBucket, startTestHub } from "../helpers/hub.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { listFilesRec } from "../helpers/files.js";
+import { startChild, until } from "../helpers/processes.js";
 
 test("sync down killed mid-download: the next sync completes, removes the stale temporary file, and never uploads one", async (t) => {
   const hub = await startTestHub();
@@ -24,7 +25,7 @@ test("sync down killed mid-download: the next sync completes, removes the stale 
     rmSync(work, { recursive: true, force: true });
   });
   const bucket = await newBucket(hub, "kill-dl");
-  const big = randomData(12 * 1024 * 1024, 808);
+  const big = seededBytes(12 * 1024 * 1024, 808);
   await uploadFiles({
     repo: `buckets/${bucket}`,
     hubUrl: hub.url,

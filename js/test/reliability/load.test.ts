@@ -13,17 +13,15 @@
  * sending 24 MiB xorbs).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { uploadFiles } from "../../src/api/upload.js";
-import { ROOT } from "../helpers/generators.js";
-import { TEST_USERS } from "../helpers/hub.js";
-import { ALICE, randomData } from "../upload/util.js";
-import { saveSuiteReport } from "./helpers.js";
+import { ALICE, startHubChild } from "../helpers/hub.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { saveSuiteReport } from "../helpers/reports.js";
 
 const MiB = 1024 * 1024;
 const CLIENTS = Number(process.env.XET_RELIABILITY_LOAD_CLIENTS ?? 24);
@@ -33,37 +31,6 @@ const BOUND = 400 * MiB;
 function status(pid: number, field: "VmRSS" | "VmHWM"): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) * 1024 : 0;
-}
-
-async function startHubChild(dataDir: string, extra: Record<string, unknown> = {}) {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "js", "test", "reliability", "hub-child.ts"),
-      JSON.stringify({ dataDir, users: [{ name: "alice", token: TEST_USERS.alice.token }], ...extra }),
-    ],
-    {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  const first = await new Promise<string>((resolve, reject) => {
-    let buf = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf("\n");
-      if (nl >= 0) resolve(buf.slice(0, nl));
-    });
-    child.on("exit", (code) => reject(new Error(`hub child exited with ${code}`)));
-  });
-  const { url, pid } = JSON.parse(first) as { url: string; pid: number };
-  return {
-    url,
-    pid,
-    stop: () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.on("exit", () => r()), child.kill("SIGTERM")))),
-  };
 }
 
 test(
@@ -90,8 +57,11 @@ test(
     const jobs = Array.from({ length: CLIENTS }, (_, i) => {
       const medium = i % 3 === 0;
       const files = medium
-        ? [{ path: `m${i}.bin`, content: randomData(MEDIUM, 9000 + i) }]
-        : Array.from({ length: 4 }, (_, k) => ({ path: `s${i}/f${k}.bin`, content: randomData(100_000 + k * 300_000, 9100 + i * 10 + k) }));
+        ? [{ path: `m${i}.bin`, content: seededBytes(MEDIUM, 9000 + i) }]
+        : Array.from({ length: 4 }, (_, k) => ({
+            path: `s${i}/f${k}.bin`,
+            content: seededBytes(100_000 + k * 300_000, 9100 + i * 10 + k),
+          }));
       return { i, files };
     });
     const t0 = Date.now();

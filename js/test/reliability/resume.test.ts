@@ -18,19 +18,13 @@ import { DedupShardBuilder, initCore, hexToRaw } from "../../src/core/index.js";
 import { syncBucket } from "../../src/sync/index.js";
 import { directoryResumeStore, resumeKey, resumeStamp, shardXorbsRaw } from "../../src/xet/resume.js";
 import { startFaultProxy } from "../helpers/faults.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { ALICE, listTree, newBucket, randomData, resolveBytes, type TreeEntry } from "../upload/util.js";
-import {
-  FAST_RETRY,
-  MiB,
-  dataWithEligibleChunk,
-  saveSuiteReport,
-  startChild,
-  storedFromState,
-  until,
-  writeFiles,
-  xorbPosts,
-} from "./helpers.js";
+import { ALICE, FAST_RETRY, listTree, newBucket, resolveBytes, startTestHub, type TestHub, type TreeEntry } from "../helpers/hub.js";
+import { dataWithEligibleChunk } from "../helpers/cas.js";
+import { MiB, seededBytes } from "../helpers/data.mjs";
+import { writeFiles } from "../helpers/files.js";
+import { storedFromState, xorbPosts } from "../helpers/hub-state.js";
+import { startChild, until } from "../helpers/processes.js";
+import { saveSuiteReport } from "../helpers/reports.js";
 
 const XORB = 512 * 1024;
 let tmp: string;
@@ -146,7 +140,7 @@ describe("state files", () => {
   });
 
   it("shardXorbsRaw reads the xorb hashes of a dedup answer (keyed or not), and refuses what is not a shard", () => {
-    const hashes = [randomData(32, 1), randomData(32, 2)];
+    const hashes = [seededBytes(32, 1), seededBytes(32, 2)];
     const xorbs = ["11".repeat(32), "22".repeat(32)];
     for (const key of [undefined, new Uint8Array(32).fill(7)]) {
       const b = new DedupShardBuilder();
@@ -159,7 +153,7 @@ describe("state files", () => {
       );
     }
     assert.equal(shardXorbsRaw(new Uint8Array(10)), undefined);
-    assert.equal(shardXorbsRaw(randomData(5000, 3)), undefined);
+    assert.equal(shardXorbsRaw(seededBytes(5000, 3)), undefined);
     // Hostile answers: random bytes and damaged shards always end (a u32 read as negative once looped
     // forever), whatever they return.
     const b = new DedupShardBuilder();
@@ -167,7 +161,7 @@ describe("state files", () => {
     const good = b.finish(undefined, 1, 2);
     const t0 = Date.now();
     for (let i = 0; i < 3000; i++) {
-      const r = randomData(48 + (i % 700), 1000 + i);
+      const r = seededBytes(48 + (i % 700), 1000 + i);
       if (i % 2) r.set(good.subarray(0, Math.min(r.length, 48 + (i % 200))));
       shardXorbsRaw(r);
       const d = Uint8Array.from(good);
@@ -198,7 +192,7 @@ describe("resume after a failure (in process)", () => {
     const { data, offsets } = await dataWithEligibleChunk(16 * MiB, 2 * XORB, 8 * MiB);
     const files = [
       { path: "ckpt/model.bin", content: data },
-      { path: "ckpt/small.bin", content: randomData(300_000, 77) },
+      { path: "ckpt/small.bin", content: seededBytes(300_000, 77) },
     ];
     const refId = await newBucket(ref, "ref");
     const reference = await uploadFiles({ repo: `buckets/${refId}`, hubUrl: ref.url, accessToken: ALICE.token, files, maxXorbBytes: XORB });
@@ -208,6 +202,7 @@ describe("resume after a failure (in process)", () => {
 
     const bucket = await newBucket(hub, "resume-fail");
     const resumeDir = join(tmp, "fail");
+    const requestsBefore = hub.requests.length;
     const proxy = await startFaultProxy(hub.url);
     const rule = proxy.add({ method: "POST", path: "/v1/xorbs/", action: "status", status: 400, skip: acceptedBefore, times: 1 });
     const opts = { repo: `buckets/${bucket}`, accessToken: ALICE.token, files, maxXorbBytes: XORB, resumeDir, retry: FAST_RETRY };
@@ -216,7 +211,10 @@ describe("resume after a failure (in process)", () => {
     assert.deepEqual(await listTree(hub.url, bucket), [], "nothing registered");
     assert.equal(stateFiles(resumeDir).length, 1);
     // What the hub stored: the fault hit POST number acceptedBefore + 1 of 2 in flight; the other one may
-    // have been stored, even if its answer was cut by the failure.
+    // have been stored, even if its answer was cut by the failure. Counted once the hub has finished every
+    // xorb POST the proxy passed on (one may still be arriving when the call rejects).
+    const passed = () => proxy.log.filter((e) => e.method === "POST" && e.path.startsWith("/v1/xorbs/") && !e.fault).length;
+    await until(() => xorbPosts(hub, requestsBefore).count >= passed(), 10_000, "the xorb POSTs in flight").catch(() => undefined);
     const first = await storedFromState(hub, bucket, resumeDir, ALICE.token);
     assert.ok(first.count >= acceptedBefore - 2 && first.count < total, `${first.count} stored`);
 
@@ -248,7 +246,7 @@ describe("resume after a failure (in process)", () => {
   it("a failure after the shards: the second run sends no xorb and only registers", async () => {
     const bucket = await newBucket(hub, "resume-batch");
     const resumeDir = join(tmp, "batch");
-    const files = [{ path: "a.bin", content: randomData(3 * MiB, 501) }];
+    const files = [{ path: "a.bin", content: seededBytes(3 * MiB, 501) }];
     const proxy = await startFaultProxy(hub.url);
     proxy.add({ method: "POST", path: "/batch", action: "status", status: 500 });
     const opts = {
@@ -272,7 +270,7 @@ describe("resume after a failure (in process)", () => {
   });
 
   it("a state whose xorbs the CAS does not hold is not trusted: they are sent again", async () => {
-    const files = [{ path: "a.bin", content: randomData(2 * MiB, 601) }];
+    const files = [{ path: "a.bin", content: seededBytes(2 * MiB, 601) }];
     const resumeDir = join(tmp, "elsewhere");
     // First run against hub A fails at the batch; the state lists xorbs that only A holds.
     const a = await startTestHub();
@@ -328,8 +326,8 @@ describe("resume after SIGKILL (child processes)", () => {
     it(`${mode}: killed after some xorbs were accepted, run again: resends at most what was not accepted; same end state`, async () => {
       const src = join(tmp, `kill-${mode}`);
       writeFiles(src, {
-        "weights/a.bin": randomData(6 * MiB, 700 + (mode === "sync" ? 10 : 0)),
-        "weights/b.bin": randomData(5 * MiB, 701 + (mode === "sync" ? 10 : 0)),
+        "weights/a.bin": seededBytes(6 * MiB, 700 + (mode === "sync" ? 10 : 0)),
+        "weights/b.bin": seededBytes(5 * MiB, 701 + (mode === "sync" ? 10 : 0)),
         "config.json": new TextEncoder().encode(JSON.stringify({ mode, layers: 12 })),
       });
       const rels = ["config.json", "weights/a.bin", "weights/b.bin"];

@@ -8,8 +8,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as core from "../../src/core/index.js";
 import { decodeChunkRecords, parseShard, rawToHex } from "../../src/core/index.js";
-import { startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
-import { batch, buildUpload, call, casDownload, casToken, createBucket, manualShard, pushUpload, randomData, snapshot } from "./util.js";
+import { batch, call, casToken, postBucket, startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
+import { buildUpload, casDownload, manualShard, pushUpload } from "../helpers/cas.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { snapshot } from "../helpers/hub-state.js";
 
 const { alice, bob } = TEST_USERS;
 const ZERO = "0".repeat(64);
@@ -22,8 +24,8 @@ let readTok: string;
 
 before(async () => {
   hub = await startTestHub({ now: () => Date.now() + clockOffset, casTokenTtlSeconds: 600, fetchUrlTtlSeconds: 300 });
-  await createBucket(hub, "alice/cas", alice.token);
-  await createBucket(hub, "bob/other", bob.token);
+  await postBucket(hub, "alice/cas", alice.token);
+  await postBucket(hub, "bob/other", bob.token);
   writeTok = await casToken(hub, "alice/cas", alice.token, "write");
   readTok = await casToken(hub, "alice/cas", alice.token, "read");
 });
@@ -33,7 +35,7 @@ after(async () => {
 
 describe("uploads", () => {
   it("stores a xorb (was_inserted true, then false) and registers a shard (v1 result 1, then 0)", async () => {
-    const built = await buildUpload([randomData(300_000, 1)]);
+    const built = await buildUpload([seededBytes(300_000, 1)]);
     assert.equal(built.xorbs.length, 1);
     const x = built.xorbs[0]!;
     const first = await call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: writeTok, body: x.data });
@@ -53,7 +55,7 @@ describe("uploads", () => {
   });
 
   it("v2 shards stream NDJSON progress frames ending with a result event", async () => {
-    const built = await buildUpload([randomData(50_000, 2)]);
+    const built = await buildUpload([seededBytes(50_000, 2)]);
     await pushUpload(hub, writeTok, { ...built, shards: [] });
     const res = await fetch(`${hub.url}/v2/shards`, {
       method: "POST",
@@ -83,7 +85,7 @@ describe("uploads", () => {
     assert.equal(built.xorbs.length, 0);
     const res = await call(hub, "POST", "/v1/shards", { token: writeTok, body: built.shards[0] });
     assert.equal(res.status, 200, res.text);
-    const withFooter = await buildUpload([randomData(10_000, 3)]);
+    const withFooter = await buildUpload([seededBytes(10_000, 3)]);
     await pushUpload(hub, writeTok, { ...withFooter, shards: [] });
     const footer = new Uint8Array(200);
     const body = new Uint8Array([...withFooter.shards[0]!, ...footer]);
@@ -94,8 +96,8 @@ describe("uploads", () => {
   });
 
   it("answers every malformed upload with 400 and a clear message, leaving the store unchanged", async () => {
-    const a = await buildUpload([randomData(200_000, 10)]);
-    const b = await buildUpload([randomData(200_000, 11)]);
+    const a = await buildUpload([seededBytes(200_000, 10)]);
+    const b = await buildUpload([seededBytes(200_000, 11)]);
     const xa = a.xorbs[0]!;
     const xb = b.xorbs[0]!;
     const before = snapshot(hub.dataDir);
@@ -110,7 +112,7 @@ describe("uploads", () => {
       ["empty xorb", post(`/v1/xorbs/default/${xa.hash}`, new Uint8Array(0)), /empty/],
       ["unknown prefix", post(`/v1/xorbs/other/${xa.hash}`, xa.data), /prefix/],
       ["shard referencing an unknown xorb", post("/v1/shards", a.shards[0]!), /not stored/],
-      ["garbage shard", post("/v1/shards", randomData(1000, 5)), /invalid shard/],
+      ["garbage shard", post("/v1/shards", seededBytes(1000, 5)), /invalid shard/],
       ["truncated shard", post("/v1/shards", a.shards[0]!.subarray(0, 100)), /invalid shard/],
       ["v2 shard referencing an unknown xorb", post("/v2/shards", a.shards[0]!), /not stored/],
     ];
@@ -123,7 +125,7 @@ describe("uploads", () => {
   });
 
   it("refuses a shard with a wrong verification hash, a wrong file hash or a wrong term size", async () => {
-    const built = await buildUpload([randomData(150_000, 20)]);
+    const built = await buildUpload([seededBytes(150_000, 20)]);
     await pushUpload(hub, writeTok, { ...built, shards: [] });
     const shard = built.shards[0]!;
     const parsed = parseShard(shard);
@@ -173,7 +175,7 @@ describe("uploads", () => {
   });
 
   it("enforces token scope, expiry and 413 on oversized bodies", async () => {
-    const built = await buildUpload([randomData(20_000, 30)]);
+    const built = await buildUpload([seededBytes(20_000, 30)]);
     const x = built.xorbs[0]!;
     assert.equal((await call(hub, "POST", `/v1/xorbs/default/${x.hash}`, { token: readTok, body: x.data })).status, 403);
     assert.equal((await call(hub, "POST", "/v1/shards", { token: readTok, body: built.shards[0] })).status, 403);
@@ -204,8 +206,8 @@ describe("uploads", () => {
 
 describe("reconstructions and fetch URLs", () => {
   // Two files sharing data so terms reference several xorbs, with small xorbs (several per file).
-  const base = randomData(900_000, 40);
-  const second = new Uint8Array([...randomData(100_000, 41), ...base.subarray(0, 500_000), ...randomData(77_777, 42)]);
+  const base = seededBytes(900_000, 40);
+  const second = new Uint8Array([...seededBytes(100_000, 41), ...base.subarray(0, 500_000), ...seededBytes(77_777, 42)]);
   let hashes: string[] = [];
 
   before(async () => {
@@ -279,7 +281,7 @@ describe("reconstructions and fetch URLs", () => {
 
   it("fetch URLs: multi-range 206 answers for non-adjacent runs of a xorb; 403 when expired, tampered or outside the signed ranges", async () => {
     // One xorb of many chunks, and a file made of three separate runs of it (hand-built shard).
-    const built = await buildUpload([randomData(1_200_000, 43)], { maxXorbBytes: 2 * 1024 * 1024 });
+    const built = await buildUpload([seededBytes(1_200_000, 43)], { maxXorbBytes: 2 * 1024 * 1024 });
     await pushUpload(hub, writeTok, built);
     const x = built.xorbs[0]!;
     const info = core.parseXorb(x.data, x.hash);
@@ -326,7 +328,7 @@ describe("reconstructions and fetch URLs", () => {
   });
 
   it("refuses hand-built shards with a term outside its xorb", async () => {
-    const built = await buildUpload([randomData(300_000, 44)], { maxXorbBytes: 2 * 1024 * 1024 });
+    const built = await buildUpload([seededBytes(300_000, 44)], { maxXorbBytes: 2 * 1024 * 1024 });
     await pushUpload(hub, writeTok, { ...built, shards: [] });
     const x = built.xorbs[0]!;
     const info = core.parseXorb(x.data, x.hash);
@@ -349,7 +351,7 @@ function sumTo(lengths: Uint32Array, n: number): number {
 }
 
 describe("global dedup", () => {
-  const content = randomData(700_000, 50);
+  const content = seededBytes(700_000, 50);
   let built: Awaited<ReturnType<typeof buildUpload>>;
   before(async () => {
     // Three xorbs in one upload: a query for the first chunk should return all of them.
@@ -385,7 +387,7 @@ describe("global dedup", () => {
   it("can answer plain chunk hashes (dedupHmac: false)", async () => {
     const plain = await startTestHub({ dedupHmac: false });
     try {
-      await createBucket(plain, "alice/p", alice.token);
+      await postBucket(plain, "alice/p", alice.token);
       const tok = await casToken(plain, "alice/p", alice.token, "write");
       await pushUpload(plain, tok, built);
       const d = decodeChunkRecords(built.xorbs[0]!.data);
@@ -404,7 +406,7 @@ function rawXorb(n: number, len: number, seed: number): { hash: string; data: Ui
   const data = new Uint8Array(n * (8 + len));
   const hashes = new Uint8Array(n * 32);
   const lengths = new Uint32Array(n).fill(len);
-  const chunk = randomData(len, seed);
+  const chunk = seededBytes(len, seed);
   for (let i = 0; i < n; i++) {
     chunk[0] = i & 0xff;
     chunk[1] = i >> 8; // distinct chunks

@@ -11,9 +11,12 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { parseServeArgs } from "../../server/src/cli.js";
-import { ROOT } from "../helpers/generators.js";
-import { runProcess } from "../helpers/hub.js";
-import { buildUpload, call, casDownload, pushUpload, randomData } from "./util.js";
+import { buildUpload, casDownload, pushUpload } from "../helpers/cas.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { XetBucketsError } from "../../src/errors.js";
+import { ROOT } from "../helpers/files.js";
+import { call } from "../helpers/hub.js";
+import { runProcess } from "../helpers/processes.js";
 
 const MAIN = join(ROOT, "js", "src", "cli", "main.ts");
 const HUB_BIN = join(ROOT, "js", "server", "src", "bin.ts");
@@ -69,7 +72,7 @@ describe("xet-buckets serve", () => {
       assert.equal((await call(s, "POST", "/api/buckets/team/b", { token: write, body: {} })).status, 200);
       const tok = await call(s, "GET", "/api/buckets/team/b/xet-write-token", { token: write });
       const casTok = tok.json.accessToken as string;
-      const built = await buildUpload([randomData(100_000, 5)]);
+      const built = await buildUpload([seededBytes(100_000, 5)]);
       await pushUpload(s, casTok, built);
       const downloaded = await casDownload(s, casTok, built.files[0]!.hash);
       assert.equal(downloaded.length, 100_000);
@@ -165,7 +168,10 @@ describe("xet-buckets serve", () => {
     assert.throws(() => parseServeArgs(["--read-token", "zed=hf_zzzzzzzz"]), /no --user zed/);
     assert.throws(() => parseServeArgs(["--port", "70000"]), /--port/);
     // parseArgs tokens, checked with this command's messages.
-    assert.throws(() => parseServeArgs(["--data"]), /^Error: --data needs a value$/);
+    assert.throws(
+      () => parseServeArgs(["--data"]),
+      (e: unknown) => e instanceof XetBucketsError && e.code === "USAGE" && e.message === "--data needs a value",
+    );
     assert.throws(() => parseServeArgs(["-hq"]), /unknown option "-hq"/);
     assert.throws(() => parseServeArgs(["--", "x"]), /unknown option "--"/);
     assert.equal(parseServeArgs(["--data", "-dir-"]).options.dataDir, "-dir-", "a value may start with a dash");

@@ -4,27 +4,26 @@
  * leave no half state.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { decodeChunkRecords, rawToHex } from "../../src/core/index.js";
 import { startLocalHub } from "../../server/src/index.js";
-import { startTestHub, TEST_USERS } from "../helpers/hub.js";
-import { batch, buildUpload, call, casDownload, casToken, createBucket, pushUpload, randomData, snapshot, uploadFiles } from "./util.js";
+import { batch, call, casToken, postBucket, startHubChild, startTestHub, TEST_USERS } from "../helpers/hub.js";
+import { buildUpload, casDownload, pushUpload, uploadWithCore } from "../helpers/cas.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { snapshot } from "../helpers/hub-state.js";
 
 const { alice } = TEST_USERS;
-const CHILD = join(import.meta.dirname, "fixtures", "crash-child.ts");
 
 describe("restart", () => {
   it("keeps buckets, files, reconstructions, the dedup index and CAS tokens across a restart", async () => {
     const hub = await startTestHub();
     try {
-      await createBucket(hub, "alice/keep", alice.token, { private: true });
-      const content = randomData(1_500_000, 60);
-      const [f] = await uploadFiles(
+      await postBucket(hub, "alice/keep", alice.token, { private: true });
+      const content = seededBytes(1_500_000, 60);
+      const [f] = await uploadWithCore(
         hub,
         "alice/keep",
         alice.token,
@@ -82,9 +81,9 @@ describe("failed transactions", () => {
       },
     });
     try {
-      await createBucket(hub, "alice/tx", alice.token);
+      await postBucket(hub, "alice/tx", alice.token);
       const writeTok = await casToken(hub, "alice/tx", alice.token, "write");
-      const built = await buildUpload([randomData(400_000, 61)]);
+      const built = await buildUpload([seededBytes(400_000, 61)]);
       const before = snapshot(hub.dataDir);
 
       failOn = "xorb";
@@ -120,32 +119,14 @@ describe("failed transactions", () => {
   });
 });
 
-/** Starts crash-child.ts and resolves with its URL. */
-async function startChild(
-  dataDir: string,
-  mode: string,
-): Promise<{ child: ChildProcess; url: string; exited: Promise<NodeJS.Signals | null> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, dataDir, mode], { stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise<NodeJS.Signals | null>((r) => child.on("exit", (_code, signal) => r(signal)));
-  let stderr = "";
-  child.stderr!.on("data", (d) => (stderr += d));
-  const rl = createInterface({ input: child.stdout! });
-  const line = await new Promise<string>((resolve, reject) => {
-    rl.once("line", resolve);
-    child.once("exit", () => reject(new Error(`crash child exited early: ${stderr}`)));
-  });
-  rl.close();
-  return { child, url: (JSON.parse(line) as { url: string }).url, exited };
-}
-
 describe("killed processes", () => {
   for (const mode of ["xorb-temp", "xorb-commit", "batch-commit"] as const) {
     it(`a hub killed (SIGKILL) at ${mode} restarts with no half state`, async () => {
       const dataDir = await mkdtemp(join(tmpdir(), "xet-crash-"));
       try {
-        const c = await startChild(dataDir, mode);
+        const c = await startHubChild(dataDir, { crashAt: mode });
         const h = { url: c.url };
-        const built = await buildUpload([randomData(200_000, 70)]);
+        const built = await buildUpload([seededBytes(200_000, 70)]);
         assert.equal((await call(h, "POST", "/api/buckets/alice/crash", { token: alice.token, body: {} })).status, 200);
         const tokRes = await call(h, "GET", "/api/buckets/alice/crash/xet-write-token", { token: alice.token });
         const writeTok = tokRes.json.accessToken as string;
@@ -194,7 +175,7 @@ describe("killed processes", () => {
             assert.equal(sh.status, 400, "a shard cannot reference the lost xorb");
             await pushUpload(hub, tok, built);
           }
-          assert.deepEqual(await casDownload(hub, tok, built.files[0]!.hash), randomData(200_000, 70));
+          assert.deepEqual(await casDownload(hub, tok, built.files[0]!.hash), seededBytes(200_000, 70));
         } finally {
           await hub.close();
         }

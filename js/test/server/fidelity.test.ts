@@ -13,11 +13,11 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as hf from "@huggingface/hub";
 import { createBucketFs } from "../../src/fs/index.js";
-import { createBucket, listFiles } from "../../src/index.js";
+import { createBucket, InvalidArgumentError, listFiles } from "../../src/index.js";
 import { parseServeArgs } from "../../server/src/cli.js";
 import { startLocalHub } from "../../server/src/index.js";
-import { hasPythonClients, runHf, runPython, startTestHub, TEST_ORG, TEST_USERS, type TestHub } from "../helpers/hub.js";
-import { call } from "./util.js";
+import { hasPythonClients, runHf, runPython } from "../helpers/clients.js";
+import { call, startTestHub, TEST_ORG, TEST_USERS, type TestHub } from "../helpers/hub.js";
 
 const SCRIPT = join(import.meta.dirname, "py", "fidelity.py");
 const { alice, bob } = TEST_USERS;
@@ -160,9 +160,9 @@ describe("local hub fidelity: huggingface_hub 2.4's expectations of the Hub", { 
       assert.equal(parseServeArgs(["--user", `${name}=hf_token_123`]).options.users?.[0]?.name, name);
     }
     for (const bad of ["-lead", "trail.", "a--b", "a..b", "a/b", "me", "x".repeat(97), "é"]) {
-      await assert.rejects(startLocalHub({ users: [{ name: bad, token: "hf_token_123" }] }), TypeError, bad);
+      await assert.rejects(startLocalHub({ users: [{ name: bad, token: "hf_token_123" }] }), InvalidArgumentError, bad);
     }
-    await assert.rejects(startLocalHub({ users: [{ name: "a", token: "hf_token_123", orgs: ["a..b"] }] }), TypeError);
+    await assert.rejects(startLocalHub({ users: [{ name: "a", token: "hf_token_123", orgs: ["a..b"] }] }), InvalidArgumentError);
   });
 
   it("more of huggingface_hub's CLI tests: hf cp bucket → bucket, a missing source, sync to a prefix, list/tree/info/create/delete", async () => {
@@ -206,7 +206,7 @@ describe("local hub fidelity: options", () => {
     assert.throws(() => parseServeArgs(["--user", "a=hf_aaaaaaaa", "--org-private", "o"]), /no --org o=/);
     await assert.rejects(
       startLocalHub({ users: [{ name: "a", token: "hf_aaaaaaaa" }], orgsPrivateByDefault: ["a"] }),
-      /orgsPrivateByDefault/,
+      (err: unknown) => err instanceof InvalidArgumentError && /orgsPrivateByDefault/.test(err.message),
     );
   });
 

@@ -4,8 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
-import { batch, call, casToken, createBucket, snapshot, uploadFiles } from "./util.js";
+import { batch, call, casToken, postBucket, startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
+import { uploadWithCore } from "../helpers/cas.js";
+import { snapshot } from "../helpers/hub-state.js";
 
 const { alice, bob } = TEST_USERS;
 const ZERO = "0".repeat(64);
@@ -41,7 +42,7 @@ async function allPages(path: string, token?: string): Promise<{ items: any[]; p
 
 describe("buckets", () => {
   it("creates a bucket and answers url + id; a second create is a 409 carrying url", async () => {
-    const res = await createBucket(hub, "alice/first", alice.token);
+    const res = await postBucket(hub, "alice/first", alice.token);
     assert.deepEqual(res.json, { url: `${hub.url}/buckets/alice/first`, name: "alice/first", id: "alice/first" });
     const again = await call(hub, "POST", "/api/buckets/alice/first", { token: alice.token, body: {} });
     assert.equal(again.status, 409);
@@ -122,8 +123,8 @@ describe("buckets", () => {
   });
 
   it("lists buckets with search and absolute Link pagination; private ones only for members", async () => {
-    for (const n of ["list-a", "list-b", "list-c", "other"]) await createBucket(hub, `bob/${n}`, bob.token);
-    await createBucket(hub, "bob/list-private", bob.token, { private: true });
+    for (const n of ["list-a", "list-b", "list-c", "other"]) await postBucket(hub, `bob/${n}`, bob.token);
+    await postBucket(hub, "bob/list-private", bob.token, { private: true });
     const mine = await allPages("/api/buckets/me?search=LIST", bob.token);
     assert.deepEqual(
       mine.items.map((b) => b.id),
@@ -139,7 +140,7 @@ describe("buckets", () => {
   });
 
   it("changes visibility with settings (write token only)", async () => {
-    await createBucket(hub, "bob/vis", bob.token);
+    await postBucket(hub, "bob/vis", bob.token);
     assert.equal((await call(hub, "PUT", "/api/buckets/bob/vis/settings", { token: bob.readToken, body: { private: true } })).status, 403);
     assert.equal((await call(hub, "PUT", "/api/buckets/bob/vis/settings", { token: alice.token, body: { private: true } })).status, 403);
     assert.equal((await call(hub, "PUT", "/api/buckets/bob/vis/settings", { token: bob.token, body: {} })).status, 400);
@@ -150,7 +151,7 @@ describe("buckets", () => {
   });
 
   it("moves a bucket with its files; the old id is gone; moving onto an existing id is a 409", async () => {
-    await createBucket(hub, "alice/old-name", alice.token);
+    await postBucket(hub, "alice/old-name", alice.token);
     assert.equal((await batch(hub, "alice/old-name", alice.token, [{ type: "addFile", path: "keep.txt", xetHash: ZERO }])).status, 200);
     const move = (body: unknown, token = alice.token) => call(hub, "POST", "/api/repos/move", { token, body });
     assert.equal((await move({ fromRepo: "alice/old-name", toRepo: "acme/new-name", type: "model" })).status, 400);
@@ -166,7 +167,7 @@ describe("buckets", () => {
   });
 
   it("deletes buckets (write access), then 404", async () => {
-    await createBucket(hub, "alice/doomed", alice.token);
+    await postBucket(hub, "alice/doomed", alice.token);
     assert.equal(
       (await call(hub, "DELETE", "/api/buckets/alice/doomed", { token: bob.token })).status,
       403,
@@ -187,7 +188,7 @@ describe("buckets", () => {
 describe("tree and paths-info", () => {
   const paths = ["a.txt", "logs.json", "logs/x.log", "sub/b.txt", "sub/d.txt", "sub/deeper/c.txt", "sub/deeper/e/f.txt", "z/only/deep.bin"];
   before(async () => {
-    await createBucket(hub, "alice/tree", alice.token);
+    await postBucket(hub, "alice/tree", alice.token);
     const res = await batch(
       hub,
       "alice/tree",
@@ -297,13 +298,13 @@ describe("tree and paths-info", () => {
 describe("batch", () => {
   let data: { path: string; hash: string; size: number }[];
   before(async () => {
-    await createBucket(hub, "alice/batch", alice.token);
-    await createBucket(hub, "bob/source", bob.token);
-    await createBucket(hub, "bob/private-source", bob.token, { visibility: "private" });
-    data = await uploadFiles(hub, "bob/source", bob.token, [
+    await postBucket(hub, "alice/batch", alice.token);
+    await postBucket(hub, "bob/source", bob.token);
+    await postBucket(hub, "bob/private-source", bob.token, { visibility: "private" });
+    data = await uploadWithCore(hub, "bob/source", bob.token, [
       { path: "weights.bin", data: new Uint8Array(5000).fill(7), contentType: "application/x-weights" },
     ]);
-    await uploadFiles(hub, "bob/private-source", bob.token, [{ path: "secret.bin", data: new TextEncoder().encode("secret stuff") }]);
+    await uploadWithCore(hub, "bob/private-source", bob.token, [{ path: "secret.bin", data: new TextEncoder().encode("secret stuff") }]);
   });
 
   it("reports per-path failures: 200 when some succeed, 422 when all fail; mtime and sizes are stored", async () => {
@@ -446,9 +447,9 @@ describe("tokens and resolve", () => {
   let file: { path: string; hash: string; size: number };
   const content = new TextEncoder().encode("0123456789".repeat(1000));
   before(async () => {
-    await createBucket(hub, "alice/files", alice.token);
-    await createBucket(hub, "alice/private-files", alice.token, { private: true });
-    [file] = await uploadFiles(hub, "alice/files", alice.token, [{ path: "dir/data.txt", data: content, contentType: "text/plain" }]);
+    await postBucket(hub, "alice/files", alice.token);
+    await postBucket(hub, "alice/private-files", alice.token, { private: true });
+    [file] = await uploadWithCore(hub, "alice/files", alice.token, [{ path: "dir/data.txt", data: content, contentType: "text/plain" }]);
     assert.equal((await batch(hub, "alice/files", alice.token, [{ type: "addFile", path: "empty.bin", xetHash: ZERO }])).status, 200);
   });
 
@@ -535,7 +536,7 @@ describe("tokens and resolve", () => {
   });
 
   it("private files resolve only for readers", async () => {
-    await uploadFiles(hub, "alice/private-files", alice.token, [{ path: "p.txt", data: new TextEncoder().encode("private!") }]);
+    await uploadWithCore(hub, "alice/private-files", alice.token, [{ path: "p.txt", data: new TextEncoder().encode("private!") }]);
     assert.equal((await call(hub, "HEAD", "/buckets/alice/private-files/resolve/p.txt")).status, 401);
     assert.equal((await call(hub, "HEAD", "/buckets/alice/private-files/resolve/p.txt", { token: bob.token })).status, 404);
     const own = await call(hub, "GET", "/buckets/alice/private-files/resolve/p.txt", { token: alice.readToken });

@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as hf from "@huggingface/hub";
-import { startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
+import { batch, call, casToken, startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
 import * as core from "../../src/core/index.js";
-import { batch, buildUpload, call, casToken, manualShard, pushUpload, randomData } from "./util.js";
+import { buildUpload, manualShard, pushUpload } from "../helpers/cas.js";
+import { seededBytes } from "../helpers/data.mjs";
 
 const { alice, bob } = TEST_USERS;
 
@@ -16,7 +17,7 @@ describe("official JavaScript client (@huggingface/hub 2.17.5)", () => {
   let hub: TestHub;
   const files = {
     "small.txt": new TextEncoder().encode("hello from the JS client\n"),
-    "data/big.bin": randomData(2_500_000, 7),
+    "data/big.bin": seededBytes(2_500_000, 7),
     "data/nested/zeros.bin": new Uint8Array(1_200_000),
     "empty.bin": new Uint8Array(0),
   } as Record<string, Uint8Array>;
@@ -88,7 +89,7 @@ describe("official JavaScript client (@huggingface/hub 2.17.5)", () => {
 
   it("downloadFile of a file whose terms use separate runs of one xorb (multi-range fetch, multipart/byteranges)", async () => {
     await core.initCore();
-    const built = await buildUpload([randomData(1_200_000, 8)], { maxXorbBytes: 2 * 1024 * 1024 });
+    const built = await buildUpload([seededBytes(1_200_000, 8)], { maxXorbBytes: 2 * 1024 * 1024 });
     const tok = await casToken(hub, "alice/js", alice.token, "write");
     await pushUpload(hub, tok, built);
     const x = built.xorbs[0]!;

@@ -9,8 +9,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { hasPythonClients, runHf, runPython, startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
-import { randomData } from "./util.js";
+import { hasPythonClients, runHf, runPython } from "../helpers/clients.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { startTestHub, TEST_USERS, type TestHub } from "../helpers/hub.js";
 
 const SCRIPT = join(import.meta.dirname, "py", "interop.py");
 const { alice } = TEST_USERS;
@@ -115,7 +116,7 @@ describe(
     });
 
     it("hf buckets cp (up, down, stdin/stdout), ls, rm", async () => {
-      const content = randomData(300_000, 99);
+      const content = seededBytes(300_000, 99);
       const local = join(work, "cli-up.bin");
       await writeFile(local, content);
       const hf = async (args: string[], input?: string) => {

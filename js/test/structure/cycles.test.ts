@@ -12,23 +12,13 @@
  *   XET_PRINT_FOLDER_GRAPH=1 node --import tsx --test js/test/structure/cycles.test.ts   also prints the folder graph
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { test } from "node:test";
 import ts from "typescript";
-import { ROOT } from "../helpers/generators.js";
+import { ROOT, sourceFiles } from "../helpers/files.js";
 
 const SRC = join(ROOT, "js", "src");
-
-function sourceFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...sourceFiles(p));
-    else if (name.endsWith(".ts") && !name.endsWith(".d.ts")) out.push(p);
-  }
-  return out.sort();
-}
 
 /** The files of the tree a specifier of `from` names (none for packages and built-ins). */
 function resolveSpecifier(from: string, spec: string): string[] {

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { FilterMatcher, fnmatchToRegExp, parseFilterRules } from "../../src/sync/filters.js";
 import { compareListings, isoFromMs, parsePlan, serializePlan, summarize, checkRelativePath, type SideFile } from "../../src/sync/plan.js";
-import { ROOT } from "../helpers/generators.js";
+import { ROOT } from "../helpers/files.js";
 
 const PYTHON = join(ROOT, ".venv", "bin", "python");
 

@@ -4,33 +4,19 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, mkdir, readFile, rm, stat, symlink, utimes, writeFile, readdir } from "node:fs/promises";
+import { readFile, rm, stat, symlink, writeFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createBucket, batchBucketFiles, listFiles } from "../../src/index.js";
-import { syncBucket, SyncRefusedError, parsePlan } from "../../src/sync/index.js";
-import { startTestHub, runHf, hasPythonClients, type TestHub } from "../helpers/hub.js";
-import { fastRandom } from "../helpers/generators.js";
+import { SyncRefusedError } from "../../src/errors.js";
+import { syncBucket } from "../../src/sync/index.js";
+import { parsePlan } from "../../src/sync/plan.js";
+import { hasPythonClients, runHf } from "../helpers/clients.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { tempDir, writeFiles } from "../helpers/files.js";
+import { startTestHub, type TestHub } from "../helpers/hub.js";
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0) + 123; // ms precision on purpose
-
-async function tempDir(t: { after(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(d, { recursive: true, force: true }));
-  return d;
-}
-
-/** Writes files with given contents and mtimes; returns their map. */
-async function writeTree(root: string, files: Record<string, Uint8Array>, mtime = T0): Promise<void> {
-  let i = 0;
-  for (const [rel, data] of Object.entries(files)) {
-    const p = join(root, rel);
-    await mkdir(join(p, ".."), { recursive: true });
-    await writeFile(p, data);
-    const m = (mtime + 1000 * i++) / 1000;
-    await utimes(p, m, m);
-  }
-}
 
 async function readTree(root: string): Promise<Map<string, { data: Buffer; mtimeMs: number }>> {
   const out = new Map<string, { data: Buffer; mtimeMs: number }>();
@@ -50,11 +36,11 @@ function opts(hub: TestHub) {
 }
 
 const FILES: Record<string, Uint8Array> = {
-  "model.safetensors": fastRandom(3 << 20, 1),
+  "model.safetensors": seededBytes(3 << 20, 1),
   "config.json": new TextEncoder().encode('{"layers": 12}\n'),
   "empty.bin": new Uint8Array(0),
-  "shards/part-0001.bin": fastRandom(300_000, 2),
-  "shards/part-0002.bin": fastRandom(131_073, 3),
+  "shards/part-0001.bin": seededBytes(300_000, 2),
+  "shards/part-0002.bin": seededBytes(131_073, 3),
   "shards/deep/er/x y #1.txt": new TextEncoder().encode("spaces and hash in the name"),
   "logs/train.log": new TextEncoder().encode("step 1 loss 2.3\n"),
 };
@@ -63,8 +49,8 @@ test("sync up then down reproduces the tree (bytes and mtimes); second runs in b
   const hub = await startTestHub();
   t.after(() => hub.close());
   await createBucket("alice/ckpts", opts(hub));
-  const src = await tempDir(t, "sync-src-");
-  await writeTree(src, FILES);
+  const src = (await tempDir("sync-src-", t)).dir;
+  writeFiles(src, FILES, { mtime: T0 });
 
   const up = await syncBucket(src, "hf://buckets/alice/ckpts/run1", opts(hub));
   assert.equal(up.executed, true);
@@ -90,7 +76,7 @@ test("sync up then down reproduces the tree (bytes and mtimes); second runs in b
   assert.deepEqual(again.summary, { uploads: 0, downloads: 0, deletes: 0, skips: Object.keys(FILES).length, total_size: 0 });
   assert.ok(again.plan.operations.every((o) => o.reason === "identical"));
 
-  const dst = await tempDir(t, "sync-dst-");
+  const dst = (await tempDir("sync-dst-", t)).dir;
   const down = await syncBucket("hf://buckets/alice/ckpts/run1", dst, opts(hub));
   assert.equal(down.downloaded, Object.keys(FILES).length);
   const a = await readTree(src);
@@ -137,8 +123,8 @@ test("delete guards: excluded files are never deleted, an empty source deletes n
       [enc.encode("nested"), "dir/old2.bin"],
     ],
   });
-  const local = await tempDir(t, "sync-del-");
-  await writeTree(local, { "a.txt": enc.encode("a") });
+  const local = (await tempDir("sync-del-", t)).dir;
+  writeFiles(local, { "a.txt": enc.encode("a") }, { mtime: T0 });
 
   const plan = await syncBucket(local, "hf://buckets/alice/b", { ...opts(hub), delete: true, exclude: ["*.log"], dryRun: true });
   assert.deepEqual(
@@ -160,7 +146,7 @@ test("delete guards: excluded files are never deleted, an empty source deletes n
   for await (const e of listFiles({ repo: "buckets/alice/b", recursive: true, ...opts(hub) })) left.push(e.path);
   assert.deepEqual(left.sort(), ["a.txt", "keep.log"]);
 
-  const empty = await tempDir(t, "sync-empty-");
+  const empty = (await tempDir("sync-empty-", t)).dir;
   await assert.rejects(
     syncBucket(empty, "hf://buckets/alice/b", { ...opts(hub), delete: true }),
     (e: unknown) => e instanceof SyncRefusedError && e.code === "SYNC_REFUSED",
@@ -174,8 +160,8 @@ test("delete guards: excluded files are never deleted, an empty source deletes n
 
   // Download direction with delete: local-only files go, empty parent folders too; excluded ones stay.
   await batchBucketFiles("alice/b", { ...opts(hub), add: [[enc.encode("r"), "r.txt"]] });
-  const dl = await tempDir(t, "sync-dl-");
-  await writeTree(dl, { "extra/deep/x.bin": enc.encode("x"), "notes.log": enc.encode("mine") });
+  const dl = (await tempDir("sync-dl-", t)).dir;
+  writeFiles(dl, { "extra/deep/x.bin": enc.encode("x"), "notes.log": enc.encode("mine") }, { mtime: T0 });
   const pulled = await syncBucket("hf://buckets/alice/b", dl, { ...opts(hub), delete: true, exclude: ["*.log"] });
   assert.equal(pulled.downloaded, 1);
   assert.equal(pulled.deleted, 1);
@@ -186,11 +172,11 @@ test("symlinked directories are followed, loops and broken links reported, and r
   const hub = await startTestHub();
   t.after(() => hub.close());
   await createBucket("alice/links", opts(hub));
-  const root = await tempDir(t, "sync-links-");
-  const outside = await tempDir(t, "sync-outside-");
+  const root = (await tempDir("sync-links-", t)).dir;
+  const outside = (await tempDir("sync-outside-", t)).dir;
   const enc = new TextEncoder();
-  await writeTree(outside, { "w.bin": enc.encode("weights") });
-  await writeTree(root, { "real/a.txt": enc.encode("a") });
+  writeFiles(outside, { "w.bin": enc.encode("weights") }, { mtime: T0 });
+  writeFiles(root, { "real/a.txt": enc.encode("a") }, { mtime: T0 });
   await symlink(outside, join(root, "linked"));
   await symlink(root, join(root, "real", "loop"));
   await symlink(join(root, "missing-target"), join(root, "broken"));
@@ -219,8 +205,8 @@ test(
     const hub = await startTestHub();
     t.after(() => hub.close());
     await createBucket("alice/plans", opts(hub));
-    const src = await tempDir(t, "sync-plan-src-");
-    await writeTree(src, { "x.bin": fastRandom(200_000, 9), "sub/y.txt": new TextEncoder().encode("y") });
+    const src = (await tempDir("sync-plan-src-", t)).dir;
+    writeFiles(src, { "x.bin": seededBytes(200_000, 9), "sub/y.txt": new TextEncoder().encode("y") }, { mtime: T0 });
 
     const dry = await syncBucket(src, "hf://buckets/alice/plans", { ...opts(hub), dryRun: true });
     assert.equal(dry.executed, false);
@@ -230,7 +216,7 @@ test(
     assert.deepEqual(listed, [], "dry run uploaded nothing");
 
     // Our plan, applied by the official CLI (from another working directory: the local root is absolute).
-    const planFile = join(await tempDir(t, "sync-planfile-"), "plan.jsonl");
+    const planFile = join((await tempDir("sync-planfile-", t)).dir, "plan.jsonl");
     await syncBucket(src, "hf://buckets/alice/plans", { ...opts(hub), plan: planFile });
     const applied = await runHf(hub.url, hub.users.alice.token, ["buckets", "sync", "--apply", planFile], { cwd: tmpdir() });
     assert.equal(applied.code, 0, applied.stderr + applied.stdout);
@@ -244,7 +230,7 @@ test(
     assert.equal((await syncBucket(src, "hf://buckets/alice/plans", opts(hub))).executed, false);
 
     // Their plan (download direction), applied by us.
-    const dst = await tempDir(t, "sync-plan-dst-");
+    const dst = (await tempDir("sync-plan-dst-", t)).dir;
     const theirPlan = join(dst, "..", `their-plan-${process.pid}.jsonl`);
     t.after(() => rm(theirPlan, { force: true }));
     const planned = await runHf(hub.url, hub.users.alice.token, ["buckets", "sync", "hf://buckets/alice/plans", dst, "--plan", theirPlan]);

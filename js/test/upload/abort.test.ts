@@ -8,9 +8,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { uploadFiles, uploadFilesWithProgress } from "../../src/api/upload.js";
 
-import { startTestHub } from "../helpers/hub.js";
+import { ALICE, listTree, newBucket, resolveBytes, startTestHub } from "../helpers/hub.js";
 import { startFaultProxy } from "../helpers/faults.js";
-import { ALICE, countRequests, listTree, newBucket, randomData, resolveBytes } from "./util.js";
+import { seededBytes } from "../helpers/data.mjs";
 
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -24,7 +24,7 @@ test("abort mid-upload: AbortError, no file registered, no further requests; the
   });
   const bucket = await newBucket(hub, "abort");
   proxy.add({ method: "POST", path: "/v1/xorbs/", action: "delay", delayMs: 250 });
-  const data = randomData(24 * MiB, 5);
+  const data = seededBytes(24 * MiB, 5);
   const ctl = new AbortController();
   let sentAtAbort = 0;
   const run = (async () => {
@@ -52,8 +52,8 @@ test("abort mid-upload: AbortError, no file registered, no further requests; the
   const seen = proxy.log.length;
   await sleep(700);
   assert.equal(proxy.log.length, seen, "no request after the abort");
-  assert.equal(countRequests(hub, "POST", `/api/buckets/${bucket}/batch`), 0, "no batch request");
-  assert.equal(countRequests(hub, "POST", "/shards"), 0, "no shard registered");
+  assert.equal(hub.count("POST", `/api/buckets/${bucket}/batch`), 0, "no batch request");
+  assert.equal(hub.count("POST", "/shards"), 0, "no shard registered");
   assert.deepEqual(await listTree(hub.url, bucket), []);
 
   const report = await uploadFiles({
@@ -87,7 +87,7 @@ test("abort during a retry wait (503 with Retry-After: 30) rejects at once", asy
     hubUrl: proxy.url,
     accessToken: ALICE.token,
     abortSignal: ctl.signal,
-    files: [{ path: "a.bin", content: randomData(MiB, 1) }],
+    files: [{ path: "a.bin", content: seededBytes(MiB, 1) }],
   });
   while (rule.injected === 0 && Date.now() - t0 < 10_000) await sleep(20);
   assert.ok(rule.injected > 0, "the xorb upload was attempted");
@@ -130,7 +130,7 @@ test("leaving the progress loop early aborts the upload and registers nothing", 
     repo: `buckets/${bucket}`,
     hubUrl: proxy.url,
     accessToken: ALICE.token,
-    files: [{ path: "x.bin", content: randomData(8 * MiB, 3) }],
+    files: [{ path: "x.bin", content: seededBytes(8 * MiB, 3) }],
     maxXorbBytes: MiB,
   });
   for await (const ev of it) {
@@ -140,6 +140,6 @@ test("leaving the progress loop early aborts the upload and registers nothing", 
   const seen = proxy.log.length;
   await sleep(600);
   assert.equal(proxy.log.length, seen, "no request after leaving the loop");
-  assert.equal(countRequests(hub, "POST", `/api/buckets/${bucket}/batch`), 0);
+  assert.equal(hub.count("POST", `/api/buckets/${bucket}/batch`), 0);
   assert.deepEqual(await listTree(hub.url, bucket), []);
 });

@@ -19,11 +19,11 @@ import {
   type BytesEvent,
   type UploadProgressEvent,
 } from "../../src/api/upload.js";
-import { BatchError, InvalidArgumentError } from "../../src/errors.js";
+import { BatchError, InvalidArgumentError, RepoNotFoundError } from "../../src/errors.js";
 import { xetHash } from "../../src/hash.js";
-import { textInput } from "../helpers/generators.js";
-import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { ALICE, countRequests, listTree, newBucket, pathsInfo, randomData, resolveBytes, servedContentType } from "./util.js";
+import { ALICE, listTree, newBucket, pathsInfo, resolveBytes, servedContentType, startTestHub, type TestHub } from "../helpers/hub.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { textInput } from "../helpers/vectors.js";
 
 const MiB = 1024 * 1024;
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -34,7 +34,7 @@ before(async () => {
 });
 after(() => h.close());
 
-test("bucket designations: buckets/ns/name, { type: bucket }, hf://buckets/ns/name/prefix; other repos refused", async () => {
+test("bucket designations: buckets/ns/name, { type: bucket }, hf://buckets/ns/name/prefix; bare ids refused, repositories are repositories", async () => {
   const bucket = await newBucket(h, "desig");
   const common = { hubUrl: h.url, accessToken: ALICE.token };
   await uploadFile({ ...common, repo: `buckets/${bucket}`, file: { path: "a.txt", content: enc("a") } });
@@ -42,8 +42,17 @@ test("bucket designations: buckets/ns/name, { type: bucket }, hf://buckets/ns/na
   await uploadFile({ ...common, repo: `hf://buckets/${bucket}/deep/er`, file: { path: "c.txt", content: enc("c") } });
   assert.deepEqual((await listTree(h.url, bucket)).map((e) => e.path).sort(), ["a.txt", "b.txt", "deep/er/c.txt"]);
 
+  // A model or dataset designation commits to that repository (js/test/api/repos.test.ts): a missing one is a
+  // RepoNotFoundError.
+  for (const repo of [`datasets/${bucket}`, { type: "model", name: bucket }]) {
+    await assert.rejects(
+      uploadFiles({ ...common, repo, files: [{ path: "x", content: enc("x") }] }),
+      RepoNotFoundError,
+      JSON.stringify(repo),
+    );
+  }
   const before = h.requests.length;
-  for (const repo of [bucket, `datasets/${bucket}`, { type: "model", name: bucket }, "bucket/alice/x", "buckets/alice"]) {
+  for (const repo of [bucket, { type: "kernel", name: bucket }, "bucket/alice/x", "buckets/alice"]) {
     await assert.rejects(
       uploadFiles({ ...common, repo: repo as never, files: [{ path: "x", content: enc("x") }] }),
       InvalidArgumentError,
@@ -156,13 +165,13 @@ test("batchBucketFiles: Python-style add / copy / delete; more than 1000 operati
   const bucket = await newBucket(h, "batch");
   const dir = mkdtempSync(join(tmpdir(), "xet-batch-"));
   t.after(async () => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, "x.bin"), randomData(100_000, 3));
+  writeFileSync(join(dir, "x.bin"), seededBytes(100_000, 3));
   const add: [Uint8Array | string, string][] = [[join(dir, "x.bin"), "x.bin"]];
   for (let i = 0; i < 1100; i++) add.push([enc(`file number ${i}`), `many/${String(i).padStart(4, "0")}.txt`]);
-  const batchesBefore = countRequests(h, "POST", `/api/buckets/${bucket}/batch`);
+  const batchesBefore = h.count("POST", `/api/buckets/${bucket}/batch`);
   const r1 = await batchBucketFiles(bucket, { add, hubUrl: h.url, accessToken: ALICE.token });
   assert.equal(r1.files, 1101);
-  assert.equal(countRequests(h, "POST", `/api/buckets/${bucket}/batch`) - batchesBefore, 2, "1101 adds in 2 requests");
+  assert.equal(h.count("POST", `/api/buckets/${bucket}/batch`) - batchesBefore, 2, "1101 adds in 2 requests");
   assert.ok(r1.xorbs >= 1 && r1.xorbs <= 2, `small files share xorbs (${r1.xorbs})`);
   const xHash = r1.perFile[0]!.xetHash;
   const r2 = await batchBucketFiles(`hf://buckets/${bucket}`, {
@@ -211,9 +220,9 @@ test("refused paths: BatchError listing them; with allowPartial the call resolve
 test("uploadFilesWithProgress: phases in order, per-file hashing → uploading, byte counters that end on the report", async () => {
   const bucket = await newBucket(h, "progress");
   const files = [
-    { path: "a.bin", content: randomData(5 * MiB, 1) },
-    { path: "b.bin", content: randomData(3 * MiB, 2) },
-    { path: "a-copy.bin", content: randomData(5 * MiB, 1) },
+    { path: "a.bin", content: seededBytes(5 * MiB, 1) },
+    { path: "b.bin", content: seededBytes(3 * MiB, 2) },
+    { path: "a-copy.bin", content: seededBytes(5 * MiB, 1) },
   ];
   const events: UploadProgressEvent[] = [];
   const it = uploadFilesWithProgress({ repo: `buckets/${bucket}`, files, hubUrl: h.url, accessToken: ALICE.token, maxXorbBytes: MiB });

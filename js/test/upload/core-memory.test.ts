@@ -14,7 +14,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initCore, UploadSession } from "../../src/core/index.js";
 import * as glue from "../../src/core/wasm/xet_core.js";
-import { randomData } from "./util.js";
+import { seededBytes } from "../helpers/data.mjs";
 
 const MiB = 1024 * 1024;
 
@@ -35,7 +35,7 @@ for (const maxXorbBytes of [16 * MiB, 64 * MiB]) {
     try {
       s.startFile();
       for (let off = 0, i = 0; off < total; off += block, i++) {
-        const b = randomData(block, 1000 + i);
+        const b = seededBytes(block, 1000 + i);
         s.push(b);
         for (const q of s.takeQueries()) s.answerQuery(q, undefined);
         for (let x = s.takeXorb(); x !== undefined; x = s.takeXorb()) xorbs++;

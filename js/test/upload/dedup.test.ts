@@ -14,10 +14,12 @@ import assert from "node:assert/strict";
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { uploadFiles } from "../../src/api/upload.js";
-import { textInput } from "../helpers/generators.js";
-import { startTestHub } from "../helpers/hub.js";
-import { ALICE, countRequests, newBucket, randomData, resolveBytes, resolveSha256, sha256, uploadInChild } from "./util.js";
+import { uploadFiles, type CommitResult } from "../../src/api/upload.js";
+import { ALICE, newBucket, resolveBytes, resolveSha256, startTestHub } from "../helpers/hub.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { sha256 } from "../helpers/files.js";
+import { runChild } from "../helpers/processes.js";
+import { textInput } from "../helpers/vectors.js";
 
 const MiB = 1024 * 1024;
 
@@ -30,19 +32,19 @@ test("re-uploading the same files from a fresh process sends 0 xorb bytes (globa
   });
   const bucket = await newBucket(hub, "same");
   const files: [string, string][] = [];
-  const contents = [randomData(20 * MiB, 1), textInput(3 * MiB), randomData(300_000, 2), new Uint8Array(2 * MiB)];
+  const contents = [seededBytes(20 * MiB, 1), textInput(3 * MiB), seededBytes(300_000, 2), new Uint8Array(2 * MiB)];
   contents.forEach((c, i) => {
     const p = join(dir, `f${i}.bin`);
     writeFileSync(p, c);
     files.push([p, `data/f${i}.bin`]);
   });
-  const base = { hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}` };
-  const first = await uploadInChild({ ...base, files });
-  assert.ok(first.report.bytesSent > 20 * MiB * 0.99, `first upload sent ${first.report.bytesSent}`);
-  const xorbPostsBefore = countRequests(hub, "POST", "/v1/xorbs/");
+  const base = { mode: "upload" as const, hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}` };
+  const first = await runChild({ ...base, files });
+  assert.ok(first.bytesSent > 20 * MiB * 0.99, `first upload sent ${first.bytesSent}`);
+  const xorbPostsBefore = hub.count("POST", "/v1/xorbs/");
 
-  const second = await uploadInChild({ ...base, files: files.map(([p, d]) => [p, `copy/${d}`]) });
-  const r = second.report;
+  const second = await runChild({ ...base, files: files.map(([p, d]) => [p, `copy/${d}`]) });
+  const r: CommitResult = second;
   t.diagnostic(
     `second upload: ${r.bytesSent} xorb bytes sent, ${r.dedupGlobalBytes} of ${r.logicalBytes} bytes deduplicated globally, ${r.dedupQueries} queries`,
   );
@@ -51,7 +53,7 @@ test("re-uploading the same files from a fresh process sends 0 xorb bytes (globa
   assert.equal(r.newBytes, 0);
   assert.equal(r.dedupGlobalBytes + r.dedupLocalBytes, r.logicalBytes);
   assert.ok(r.dedupGlobalBytes > 0);
-  assert.equal(countRequests(hub, "POST", "/v1/xorbs/"), xorbPostsBefore, "no xorb reached the hub");
+  assert.equal(hub.count("POST", "/v1/xorbs/"), xorbPostsBefore, "no xorb reached the hub");
   for (let i = 0; i < contents.length; i++) {
     assert.ok(Buffer.from(await resolveBytes(hub.url, bucket, `copy/data/f${i}.bin`)).equals(Buffer.from(contents[i]!)));
   }
@@ -75,24 +77,24 @@ test("a 128 MiB checkpoint with 10 % changed in 4 regions is re-uploaded from a 
   const f1 = openSync(v1, "w");
   const f2 = openSync(v2, "w");
   for (let off = 0; off < SIZE; off += BLOCK) {
-    const block = randomData(BLOCK, 77 + off / BLOCK);
+    const block = seededBytes(BLOCK, 77 + off / BLOCK);
     writeSync(f1, block);
     const changed = block.slice();
     for (const [i, start] of regions.entries()) {
       const a = Math.max(start, off);
       const b = Math.min(start + regionLen, off + BLOCK);
-      if (a < b) changed.set(randomData(b - a, 5000 + i * 131 + off / BLOCK), a - off);
+      if (a < b) changed.set(seededBytes(b - a, 5000 + i * 131 + off / BLOCK), a - off);
     }
     writeSync(f2, changed);
   }
   closeSync(f1);
   closeSync(f2);
 
-  const base = { hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}` };
-  const first = await uploadInChild({ ...base, files: [[v1, "model.safetensors"]] });
-  assert.equal(first.report.newBytes, SIZE);
-  const second = await uploadInChild({ ...base, files: [[v2, "model.safetensors"]] });
-  const r = second.report;
+  const base = { mode: "upload" as const, hubUrl: hub.url, accessToken: ALICE.token, repo: `buckets/${bucket}` };
+  const first = await runChild({ ...base, files: [[v1, "model.safetensors"]] });
+  assert.equal(first.newBytes, SIZE);
+  const second = await runChild({ ...base, files: [[v2, "model.safetensors"]] });
+  const r: CommitResult = second;
   const ratio = r.bytesSent / SIZE;
   t.diagnostic(
     `10 % changed: sent ${(r.bytesSent / MiB).toFixed(2)} MiB of ${SIZE / MiB} MiB = ${(ratio * 100).toFixed(2)} %; ` +
@@ -112,8 +114,8 @@ test("within one call, repeated content is sent once (local dedup across files)"
   const hub = await startTestHub();
   t.after(() => hub.close());
   const bucket = await newBucket(hub, "local");
-  const a = randomData(6 * MiB, 11);
-  const b = randomData(4 * MiB, 12);
+  const a = seededBytes(6 * MiB, 11);
+  const b = seededBytes(4 * MiB, 12);
   const ab = new Uint8Array(a.length + b.length);
   ab.set(a);
   ab.set(b, a.length);
@@ -143,7 +145,7 @@ test("with global dedup off, a re-upload sends its xorbs again and `was_inserted
   const hub = await startTestHub();
   t.after(() => hub.close());
   const bucket = await newBucket(hub, "nodedup");
-  const data = randomData(3 * MiB, 21);
+  const data = seededBytes(3 * MiB, 21);
   const opts = { repo: `buckets/${bucket}`, hubUrl: hub.url, accessToken: ALICE.token };
   const first = await uploadFiles({ ...opts, files: [{ path: "x.bin", content: data }] });
   assert.equal(first.xorbsAlreadyStored, 0);

@@ -10,10 +10,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { uploadFiles, uploadFilesWithProgress } from "../../src/api/upload.js";
 import { HubApiError, XetBucketsError } from "../../src/errors.js";
-import { textInput } from "../helpers/generators.js";
-import { startTestHub } from "../helpers/hub.js";
+import { ALICE, listTree, newBucket, resolveBytes, startTestHub } from "../helpers/hub.js";
 import { startFaultProxy } from "../helpers/faults.js";
-import { ALICE, countRequests, listTree, newBucket, randomData, resolveBytes } from "./util.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { textInput } from "../helpers/vectors.js";
 
 const MiB = 1024 * 1024;
 const FAST_RETRY = { baseDelayMs: 20, maxDelayMs: 200 };
@@ -43,9 +43,9 @@ test("faults on every upload request kind: the call completes and the bytes veri
     proxy.add({ method: "POST", path: "/batch", action: "reset-after", times: 1 }),
   ];
   const files = [
-    { path: "a.bin", content: randomData(6 * MiB, 1) },
+    { path: "a.bin", content: seededBytes(6 * MiB, 1) },
     { path: "b.txt", content: textInput(2 * MiB) },
-    { path: "c.bin", content: randomData(200_000, 2) },
+    { path: "c.bin", content: seededBytes(200_000, 2) },
   ];
   const t0 = Date.now();
   const report = await uploadFiles({
@@ -75,11 +75,11 @@ test("shards: a CAS without /v2/shards (404) gets every shard on /v1/shards", as
   });
   const bucket = await newBucket(hub, "v1");
   const v2 = proxy.add({ method: "POST", path: "/v2/shards", action: "status", status: 404 });
-  const files = Array.from({ length: 30 }, (_, i) => ({ path: `f${i}.bin`, content: randomData(100_000, i + 30) }));
+  const files = Array.from({ length: 30 }, (_, i) => ({ path: `f${i}.bin`, content: seededBytes(100_000, i + 30) }));
   const report = await uploadFiles({ repo: `buckets/${bucket}`, hubUrl: proxy.url, accessToken: ALICE.token, files, maxShardBytes: 4096 });
   assert.ok(report.shards > 1);
   assert.equal(v2.injected, 1, "the fallback sticks after the first 404");
-  assert.equal(countRequests(hub, "POST", "/v1/shards"), report.shards);
+  assert.equal(hub.count("POST", "/v1/shards"), report.shards);
   for (const f of files) assert.ok(Buffer.from(await resolveBytes(hub.url, bucket, f.path)).equals(Buffer.from(f.content)));
 });
 
@@ -95,17 +95,17 @@ test("shards: an NDJSON error event fails the call (SHARD_REJECTED, nothing regi
   const stream = (retryable: boolean) =>
     `{"type":"validating","verified":0,"total":1}\n{"type":"error","message":"injected rejection","retryable":${retryable}}\n`;
   const fatal = proxy.add({ method: "POST", path: "/v2/shards", action: "status", status: 200, body: stream(false), times: 1 });
-  await assert.rejects(uploadFiles({ ...opts, files: [{ path: "a.bin", content: randomData(100_000, 1) }] }), (err: XetBucketsError) => {
+  await assert.rejects(uploadFiles({ ...opts, files: [{ path: "a.bin", content: seededBytes(100_000, 1) }] }), (err: XetBucketsError) => {
     assert.equal(err.code, "SHARD_REJECTED");
     assert.match(err.message, /injected rejection/);
     return true;
   });
   assert.equal(fatal.injected, 1);
-  assert.equal(countRequests(hub, "POST", `/api/buckets/${bucket}/batch`), 0);
+  assert.equal(hub.count("POST", `/api/buckets/${bucket}/batch`), 0);
   assert.deepEqual(await listTree(hub.url, bucket), []);
 
   const transient = proxy.add({ method: "POST", path: "/v2/shards", action: "status", status: 200, body: stream(true), times: 2 });
-  const report = await uploadFiles({ ...opts, files: [{ path: "b.bin", content: randomData(100_000, 2) }] });
+  const report = await uploadFiles({ ...opts, files: [{ path: "b.bin", content: seededBytes(100_000, 2) }] });
   assert.equal(transient.injected, 2);
   assert.equal(report.shards, 1);
   assert.deepEqual(
@@ -128,7 +128,7 @@ test("a spent retry budget rejects with a typed error (status, attempts) and reg
       repo: `buckets/${bucket}`,
       hubUrl: proxy.url,
       accessToken: ALICE.token,
-      files: [{ path: "a.bin", content: randomData(MiB, 1) }],
+      files: [{ path: "a.bin", content: seededBytes(MiB, 1) }],
       retry: { ...FAST_RETRY, maxAttempts: 3 },
     }),
     (err: HubApiError) => {
@@ -141,8 +141,8 @@ test("a spent retry budget rejects with a typed error (status, attempts) and reg
     },
   );
   assert.equal(rule.injected, 3);
-  assert.equal(countRequests(hub, "POST", "/shards"), 0);
-  assert.equal(countRequests(hub, "POST", `/api/buckets/${bucket}/batch`), 0);
+  assert.equal(hub.count("POST", "/shards"), 0);
+  assert.equal(hub.count("POST", `/api/buckets/${bucket}/batch`), 0);
 });
 
 test("dedup queries that keep failing are misses: the upload completes without global dedup", async (t) => {
@@ -153,7 +153,7 @@ test("dedup queries that keep failing are misses: the upload completes without g
     await hub.close();
   });
   const bucket = await newBucket(hub, "qfail");
-  const data = randomData(2 * MiB, 9);
+  const data = seededBytes(2 * MiB, 9);
   const opts = { repo: `buckets/${bucket}`, hubUrl: proxy.url, accessToken: ALICE.token, retry: FAST_RETRY };
   await uploadFiles({ ...opts, files: [{ path: "a.bin", content: data }] });
   const q = proxy.add({ method: "GET", path: "/v1/chunks/", action: "status", status: 500 });
@@ -177,8 +177,8 @@ test("CAS token: refreshed before expiry during a long upload, and once on 401",
   // Before expiry: a 61 s token is within the 60 s refresh margin after 1 s.
   proxy.add({ method: "POST", path: "/v1/xorbs/", action: "delay", delayMs: 400 });
   const opts = { repo: `buckets/${bucket}`, hubUrl: proxy.url, accessToken: ALICE.token, maxXorbBytes: MiB, maxXorbUploads: 1 };
-  await uploadFiles({ ...opts, files: [{ path: "slow.bin", content: randomData(6 * MiB, 1) }] });
-  const tokenCalls = countRequests(hub, "GET", "/xet-write-token");
+  await uploadFiles({ ...opts, files: [{ path: "slow.bin", content: seededBytes(6 * MiB, 1) }] });
+  const tokenCalls = hub.count("GET", "/xet-write-token");
   assert.ok(tokenCalls >= 2, `expected a refresh during the upload, got ${tokenCalls} token requests`);
   assert.equal(hub.requests.filter((r) => r.status === 401).length, 0, "refreshed before the CAS refused anything");
 
@@ -192,7 +192,7 @@ test("CAS token: refreshed before expiry during a long upload, and once on 401",
   });
   const bucket2 = await newBucket(hub2, "token401");
   proxy2.add({ method: "POST", path: "/v1/xorbs/", action: "delay", delayMs: 200 });
-  const data = randomData(6 * MiB, 2);
+  const data = seededBytes(6 * MiB, 2);
   for await (const ev of uploadFilesWithProgress({
     ...opts,
     repo: `buckets/${bucket2}`,
@@ -205,6 +205,6 @@ test("CAS token: refreshed before expiry during a long upload, and once on 401",
     hub2.requests.some((r) => r.status === 401),
     "the CAS refused the old token",
   );
-  assert.equal(countRequests(hub2, "GET", "/xet-write-token"), 2, "one refresh");
+  assert.equal(hub2.count("GET", "/xet-write-token"), 2, "one refresh");
   assert.ok(Buffer.from(await resolveBytes(hub2.url, bucket2, "x.bin")).equals(Buffer.from(data)));
 });

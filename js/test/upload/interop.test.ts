@@ -11,16 +11,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { downloadFile as hubDownloadFile } from "@huggingface/hub";
 import { uploadFiles } from "../../src/api/upload.js";
-import { splitmix64, textInput } from "../helpers/generators.js";
-import { hasPythonClients, runPython, startTestHub } from "../helpers/hub.js";
-import { ALICE, newBucket, randomData, sha256 } from "./util.js";
+import { hasPythonClients, runPython } from "../helpers/clients.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { sha256 } from "../helpers/files.js";
+import { ALICE, newBucket, startTestHub } from "../helpers/hub.js";
+import { splitmix64, textInput } from "../helpers/vectors.js";
 
 const MiB = 1024 * 1024;
 
 function testFiles(): { path: string; content: Uint8Array }[] {
-  const big = randomData(5 * MiB, 3);
+  const big = seededBytes(5 * MiB, 3);
   const withBig = new Uint8Array(big.length + 300_000);
-  withBig.set(randomData(300_000, 4));
+  withBig.set(seededBytes(300_000, 4));
   withBig.set(big, 300_000);
   return [
     { path: "empty.bin", content: new Uint8Array(0) },

@@ -18,9 +18,9 @@ import type { AddressInfo } from "node:net";
 import { uploadFiles } from "../../src/api/upload.js";
 import { downloadFile } from "../../src/api/download.js";
 import { xetHash } from "../../src/hash.js";
-import { splitmix64, textInput } from "../helpers/generators.js";
-import { startTestHub } from "../helpers/hub.js";
-import { ALICE, countRequests, listTree, newBucket, randomData, resolveBytes, resolveSha256 } from "./util.js";
+import { ALICE, listTree, newBucket, resolveBytes, resolveSha256, startTestHub } from "../helpers/hub.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { splitmix64, textInput } from "../helpers/vectors.js";
 
 const MiB = 1024 * 1024;
 
@@ -54,7 +54,7 @@ test("round trips of 0, 1, 8191, 8192, 131071, 131073 bytes and 5 MiB: bytes equ
     assert.ok(Buffer.from(await blob.arrayBuffer()).equals(Buffer.from(f.content)), `downloadFile bytes of ${f.path}`);
   }
   // One registration request for all files.
-  assert.equal(countRequests(hub, "POST", `/api/buckets/${bucket}/batch`), 1);
+  assert.equal(hub.count("POST", `/api/buckets/${bucket}/batch`), 1);
 });
 
 test("round trip of 200 MiB streamed from a local file", async (t) => {
@@ -69,7 +69,7 @@ test("round trip of 200 MiB streamed from a local file", async (t) => {
   const sha = createHash("sha256");
   const fd = openSync(file, "w");
   for (let i = 0; i < 25; i++) {
-    const block = randomData(8 * MiB, 1000 + i);
+    const block = seededBytes(8 * MiB, 1000 + i);
     sha.update(block);
     writeSync(fd, block);
   }
@@ -102,7 +102,7 @@ test("small limits: many xorbs and several shards in one call, every file intact
   const bucket = await newBucket(hub, "rtsmall");
   const files = Array.from({ length: 16 }, (_, i) => ({
     path: `many/f${String(i).padStart(2, "0")}.${i % 2 ? "txt" : "bin"}`,
-    content: i % 2 ? textInput(100_000 + i * 7919) : randomData(300_000 + i * 4099, i + 1),
+    content: i % 2 ? textInput(100_000 + i * 7919) : seededBytes(300_000 + i * 4099, i + 1),
   }));
   const report = await uploadFiles({
     repo: `buckets/${bucket}`,
@@ -116,7 +116,7 @@ test("small limits: many xorbs and several shards in one call, every file intact
   });
   assert.ok(report.xorbs > 10, `expected many xorbs, got ${report.xorbs}`);
   assert.ok(report.shards > 1, `expected several shards, got ${report.shards}`);
-  assert.equal(countRequests(hub, "POST", "/v1/xorbs/"), report.xorbs);
+  assert.equal(hub.count("POST", "/v1/xorbs/"), report.xorbs);
   for (const f of files) {
     const served = await resolveBytes(hub.url, bucket, f.path);
     assert.ok(Buffer.from(served).equals(Buffer.from(f.content)), f.path);

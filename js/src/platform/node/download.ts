@@ -4,13 +4,11 @@
  * the target untouched (never a mixture of old and new bytes, never a stale tail).
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, unlink, utimes } from "node:fs/promises";
+import { mkdir, open, rename, unlink, utimes, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { downloadTempName } from "../temp-names.js";
 import type { AtomicWriteOptions } from "../types.js";
-import { LocalFileError, toPath } from "./files.js";
-
-/** Suffix of temporary download files (`.<name>.<random>.xet-tmp` next to the target). */
-export const TEMP_SUFFIX = ".xet-tmp";
+import { local, toPath } from "./files.js";
 
 /**
  * Writes the blocks of `source` to `target` atomically. Returns the number of bytes written. The source's
@@ -24,43 +22,28 @@ export async function writeFileAtomic(
 ): Promise<number> {
   const path = resolve(toPath(target));
   const dir = dirname(path);
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw new LocalFileError(dir, err as NodeJS.ErrnoException);
-  }
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
-  let fh;
-  try {
-    fh = await open(tmp, "wx");
-  } catch (err) {
-    throw new LocalFileError(tmp, err as NodeJS.ErrnoException);
-  }
+  await local(dir, mkdir(dir, { recursive: true }));
+  const tmp = join(dir, downloadTempName(basename(path), randomBytes(6).toString("hex")));
+  let fh: FileHandle | undefined = await local(tmp, open(tmp, "wx"));
   let written = 0;
   try {
     for await (const block of source) {
       options.signal?.throwIfAborted();
       let off = 0;
       while (off < block.length) {
-        const { bytesWritten } = await fh.write(block, off, block.length - off);
+        const { bytesWritten } = await local(tmp, fh.write(block, off, block.length - off));
         off += bytesWritten;
       }
       written += block.length;
       options.onBytes?.(block.length);
     }
     options.signal?.throwIfAborted();
-    if (options.fsync) await fh.sync();
-    await fh.close();
+    if (options.fsync) await local(tmp, fh.sync());
+    const closing = fh;
     fh = undefined;
-    try {
-      await rename(tmp, path);
-    } catch (err) {
-      throw new LocalFileError(path, err as NodeJS.ErrnoException);
-    }
-    if (options.mtime !== undefined) {
-      const t = new Date(options.mtime);
-      await utimes(path, new Date(), t);
-    }
+    await local(tmp, closing.close());
+    await local(path, rename(tmp, path));
+    if (options.mtime !== undefined) await local(path, utimes(path, new Date(), new Date(options.mtime)));
     return written;
   } catch (err) {
     await fh?.close().catch(() => {});

@@ -1,56 +1,39 @@
-/** Node file access for content sources: stat, positional reads, bounded block reads through one reused buffer. */
+/**
+ * Node file access for content sources: stat, positional reads, bounded block reads through one reused buffer.
+ * Every failure of the file system is a `LocalFileError` naming the path (`local`).
+ */
 import { open, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { XetBucketsError } from "../../errors.js";
+import { InvalidArgumentError, LocalFileError } from "../../errors.js";
 import type { LocalFileHandle } from "../types.js";
 
+/** The path a path or a `file:` URL names (another URL is an `InvalidArgumentError`). */
 export function toPath(p: string | URL): string {
-  return p instanceof URL ? fileURLToPath(p) : p;
+  if (!(p instanceof URL)) return p;
+  if (p.protocol !== "file:") throw new InvalidArgumentError(`a local path must be a path or a file: URL, got ${p.protocol} (${p.href})`);
+  return fileURLToPath(p);
 }
 
-/** Local file errors, with the path and what to do. */
-export class LocalFileError extends XetBucketsError {
-  override name = "LocalFileError";
-  readonly path: string;
-  constructor(path: string, cause: NodeJS.ErrnoException) {
-    const what =
-      cause.code === "ENOENT"
-        ? "no such file"
-        : cause.code === "EACCES" || cause.code === "EPERM"
-          ? "permission denied"
-          : cause.code === "EISDIR"
-            ? "is a directory"
-            : cause.message;
-    super(cause.code === "ENOENT" ? "FILE_NOT_FOUND" : "LOCAL_IO", `${path}: ${what}`, { cause });
-    this.path = path;
-  }
+/** A file-system call, its failure as a `LocalFileError` naming `path`. */
+export function local<T>(path: string, call: Promise<T>): Promise<T> {
+  return call.catch((err: unknown) => {
+    throw new LocalFileError(path, err);
+  });
 }
 
 export async function statFile(p: string | URL) {
   const path = toPath(p);
-  try {
-    return await stat(path);
-  } catch (err) {
-    throw new LocalFileError(path, err as NodeJS.ErrnoException);
-  }
+  return local(path, stat(path));
 }
 
 /** Opens a file for positional reads. */
 export async function openFile(p: string | URL): Promise<LocalFileHandle> {
   const path = toPath(p);
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(path, "r");
-  } catch (err) {
-    throw new LocalFileError(path, err as NodeJS.ErrnoException);
-  }
-  const fail = (err: unknown): never => {
-    throw new LocalFileError(path, err as NodeJS.ErrnoException);
-  };
+  const fh = await local(path, open(path, "r"));
   return {
-    read: (into, position) => fh.read(into, 0, into.length, position).then((r) => r.bytesRead, fail),
-    size: () => fh.stat().then((st) => st.size, fail),
-    close: () => fh.close(),
+    read: (into, position) => local(path, fh.read(into, 0, into.length, position)).then((r) => r.bytesRead),
+    size: () => local(path, fh.stat()).then((st) => st.size),
+    close: () => local(path, fh.close()),
   };
 }
 
@@ -59,28 +42,17 @@ export async function openFile(p: string | URL): Promise<LocalFileHandle> {
  * each yielded view is only valid until the generator resumes.
  */
 export async function* readFileBlocks(p: string | URL, blockBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  const path = toPath(p);
-  let fh;
+  const file = await openFile(p);
   try {
-    fh = await open(path, "r");
-  } catch (err) {
-    throw new LocalFileError(path, err as NodeJS.ErrnoException);
-  }
-  try {
-    const size = (await fh.stat()).size;
+    const size = await file.size();
     const buf = new Uint8Array(Math.max(1, Math.min(blockBytes, size || 1)));
     for (;;) {
       signal?.throwIfAborted();
-      let n: number;
-      try {
-        ({ bytesRead: n } = await fh.read(buf, 0, buf.length, null));
-      } catch (err) {
-        throw new LocalFileError(path, err as NodeJS.ErrnoException);
-      }
+      const n = await file.read(buf, null);
       if (n === 0) return;
       yield buf.subarray(0, n);
     }
   } finally {
-    await fh.close();
+    await file.close();
   }
 }

@@ -18,12 +18,17 @@
  */
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { isXorbHash, stampMismatch, type DirectoryResumeOptions, type ResumeStamp, type ResumeState } from "../../resume-state.js";
+import { InvalidArgumentError, LocalFileError } from "../../errors.js";
+import { isXetHash } from "../../hex.js";
+import { stampMismatch, type DirectoryResumeOptions, type ResumeStamp, type ResumeState } from "../../resume-state.js";
 
 const SUFFIX = ".xbresume";
 const DAY = 24 * 3600 * 1000;
 
-/** Opens (or starts) the state of upload `key` in `dir` (created if missing), stamped with `stamp`. */
+/**
+ * Opens (or starts) the state of upload `key` in `dir` (created if missing), stamped with `stamp`. A directory
+ * or file that cannot be created or written is a `LocalFileError`; a damaged state is a warning.
+ */
 export async function openResumeState(
   dir: string,
   key: string,
@@ -31,10 +36,25 @@ export async function openResumeState(
   warn: (message: string) => void,
   options: DirectoryResumeOptions = {},
 ): Promise<ResumeState> {
-  if (!/^[0-9a-f]{64}$/.test(key)) throw new TypeError(`resume key must be 64 hex characters, got ${JSON.stringify(key)}`);
+  if (!isXetHash(key)) throw new InvalidArgumentError(`a resume key must be 64 hex characters, got ${JSON.stringify(key)}`);
+  const file = join(dir, key + SUFFIX);
+  try {
+    return openState(dir, file, key, stamp, warn, options);
+  } catch (err) {
+    throw new LocalFileError(file, err);
+  }
+}
+
+function openState(
+  dir: string,
+  file: string,
+  key: string,
+  stamp: ResumeStamp,
+  warn: (message: string) => void,
+  options: DirectoryResumeOptions,
+): ResumeState {
   mkdirSync(dir, { recursive: true });
   prune(dir, (options.maxAgeDays ?? 14) * DAY);
-  const file = join(dir, key + SUFFIX);
   const known = new Map<string, "p" | "a">();
   let text: string | undefined;
   try {
@@ -110,7 +130,7 @@ function parseState(text: string, stamp: ResumeStamp, key: string, known: Map<st
     if (l === "") continue;
     const kind = l[0];
     const hash = l.slice(2);
-    if ((kind !== "p" && kind !== "a") || l[1] !== " " || !isXorbHash(hash)) return `line ${i + 1} is malformed`;
+    if ((kind !== "p" && kind !== "a") || l[1] !== " " || !isXetHash(hash)) return `line ${i + 1} is malformed`;
     if (kind === "a" || !known.has(hash)) known.set(hash, kind);
   }
   return undefined;

@@ -277,7 +277,7 @@ export class UploadPipeline {
     }
     this.#ctl.check();
     s.resolve();
-    const r = s.finishFile();
+    const r = s.finishFile(item.sha256?.());
     this.#takeXorbs();
     const report: FileUploadReport = {
       path: item.path,

@@ -5,7 +5,7 @@
  * error says `retryable`); a CAS without it (404 / 501) gets `POST /v1/shards` from then on.
  */
 import { ProtocolError, XetBucketsError } from "../../errors.js";
-import { retryConfig, sleep, type RetryOptions } from "../../http.js";
+import { backoffDelay, retryConfig, sleep, type RetryOptions } from "../../http.js";
 import type { CasClient } from "../cas.js";
 
 /** Sends the shards of one upload, in order, and counts them. */
@@ -76,8 +76,7 @@ export class ShardUploads {
       }
       if (outcome.ok) return;
       const elapsed = Date.now() - start;
-      const exp = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
-      const delay = exp / 2 + Math.random() * (exp / 2); // backoff with jitter, as in http.ts
+      const delay = backoffDelay(this.#retry, attempt);
       if (!outcome.retryable || attempt >= this.#retry.maxAttempts || elapsed + delay > this.#retry.budgetMs) {
         throw new XetBucketsError(
           "SHARD_REJECTED",

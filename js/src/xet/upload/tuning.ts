@@ -4,7 +4,7 @@
  * explains (xet/upload/pipeline.ts).
  */
 import { compressionCode, MAX_SHARD_BYTES, MAX_XORB_BYTES, MAX_XORB_CHUNKS, type CompressionPolicy } from "../../core/index.js";
-import { XetBucketsError } from "../../errors.js";
+import { InvalidArgumentError } from "../../errors.js";
 import type { HttpOptions } from "../../http.js";
 import { defaultWorkers, streamingUploads } from "#platform";
 
@@ -128,7 +128,7 @@ export function uploadMemoryBound(t: UploadTuning = {}, bytes = 0): number {
 function positiveInt(name: string, v: number | undefined, def: number, max = Number.MAX_SAFE_INTEGER, min = 1): number {
   if (v === undefined) return def;
   if (!Number.isInteger(v) || v < min || v > max) {
-    throw new XetBucketsError("INVALID_ARGUMENT", `${name} must be an integer between ${min} and ${max}, got ${v}`);
+    throw new InvalidArgumentError(`${name} must be an integer between ${min} and ${max}, got ${v}`);
   }
   return v;
 }

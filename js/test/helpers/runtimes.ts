@@ -1,17 +1,20 @@
 /**
- * Helpers for the runtime tests (workerd, Deno, Bun, Chromium): the package as users get it (the client tarball
- * of `npm run pack`, unpacked into a temporary node_modules), runtime binaries from their npm packages, free
- * ports, processes.
+ * The runtime tests (workerd, Deno, Bun; the browsers are launched by browsers.ts) and the package tests: the
+ * package as users get it (the tarballs of `npm run pack`, the client unpacked into a temporary node_modules),
+ * runtime binaries from their npm packages, the README's runtime snippets, and the scenario every runtime runs
+ * (js/test/edge/scenario.mjs with data.mjs) and its checks in Node.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
-import { ROOT } from "../helpers/generators.js";
-
-export { ROOT };
+import { basename, dirname, join } from "node:path";
+import { listFiles } from "../../src/api/files.js";
+import { xetHash } from "../../src/hash.js";
+import { scenarioFiles } from "./data.mjs";
+import { ROOT } from "./files.js";
+import type { TestHub } from "./hub.js";
 
 /**
  * `npm run pack` from the current build (`--no-build`) into `dir`: the client and hub tarballs as they would be
@@ -68,97 +71,15 @@ export function runtimeBinary(name: "workerd" | "deno" | "bun"): string {
   return bin;
 }
 
-/** A free TCP port on 127.0.0.1 (closed again before returning; the caller binds it right away). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Output of a finished process. */
-export interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion (killed after `timeoutMs`). */
-export function runToEnd(
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${cmd} ${args.join(" ")} timed out after ${opts.timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 120_000);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A long-running child (a server) with its output collected; `stop()` kills it and waits for the exit. */
-export interface Running {
-  child: ChildProcess;
-  output: () => string;
-  stop: () => Promise<void>;
-}
-
-export function startProcess(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Running {
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return {
-    child,
-    output: () => out,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
-
-/** Polls `url` until it answers (any status) or the process exits or `timeoutMs` passes. */
-export async function waitForHttp(url: string, proc: Running, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.child.exitCode !== null)
-      throw new Error(`the process exited (${proc.child.exitCode}) before answering ${url}:\n${proc.output()}`);
-    try {
-      await fetch(url, { signal: AbortSignal.timeout(2000) });
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${proc.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-/** Copies the shared scenario modules (data.mjs, scenario.mjs) next to a runtime's entry script. */
+/**
+ * Copies the scenario's modules into `<dir>/scenario/` with their layout (edge/scenario.mjs imports
+ * helpers/data.mjs): a runtime's entry script in `dir` imports `./scenario/edge/scenario.mjs`.
+ */
 export async function copyScenario(dir: string): Promise<void> {
-  for (const f of ["data.mjs", "scenario.mjs"]) {
-    await writeFile(join(dir, f), await readFile(join(ROOT, "js", "test", "edge", f)));
+  for (const f of ["edge/scenario.mjs", "helpers/data.mjs"]) {
+    const to = join(dir, "scenario", f);
+    await mkdir(dirname(to), { recursive: true });
+    await writeFile(to, await readFile(join(ROOT, "js", "test", f)));
   }
 }
 
@@ -199,4 +120,46 @@ export function parseResult(stdout: string, stderr = ""): ScenarioResult {
   const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
   if (!line) throw new Error(`no RESULT line in the output\nstdout: ${stdout}\nstderr: ${stderr}`);
   return JSON.parse(line.slice("RESULT ".length)) as ScenarioResult;
+}
+
+/**
+ * The checks every runtime's scenario result must pass, computed in Node: the hashes the runtime computed and
+ * registered equal Node's `xetHash` of the same bytes, the hub lists exactly those files (read through the Node
+ * client), the in-call dedup happened, and the download came back identical.
+ */
+export async function checkScenario(r: ScenarioResult, hub: TestHub, bucket: string, runtime: string): Promise<void> {
+  assert.equal(r.runtime, runtime);
+  const files = scenarioFiles(runtime);
+  const expected = new Map<string, { size: number; xetHash: string }>();
+  for (const f of files) expected.set(f.path, { size: f.bytes.length, xetHash: await xetHash(f.bytes) });
+
+  // Hashes computed inside the runtime = Node's.
+  for (const [path, e] of expected) assert.equal(r.hashes[path], e.xetHash, `${runtime}: xetHash of ${path}`);
+  // What the runtime registered and listed.
+  assert.deepEqual(
+    r.listed,
+    [...expected].map(([path, e]) => ({ path, size: e.size, xetHash: e.xetHash })).sort((a, b) => (a.path < b.path ? -1 : 1)),
+    `${runtime}: listing`,
+  );
+  assert.deepEqual(
+    r.report.perFile.map((p) => [p.path, p.xetHash]),
+    files.map((f) => [f.path, expected.get(f.path)!.xetHash]),
+    `${runtime}: the upload report's hashes`,
+  );
+  // The hub's view, through the Node client.
+  const onHub = [];
+  for await (const e of listFiles({ repo: `buckets/${bucket}`, recursive: true, hubUrl: hub.url, accessToken: hub.users.alice.token })) {
+    if (e.type === "file") onHub.push({ path: e.path, size: e.size, xetHash: e.xetHash });
+  }
+  onHub.sort((a, b) => (a.path < b.path ? -1 : 1));
+  assert.deepEqual(onHub, r.listed, `${runtime}: the hub's listing`);
+
+  // weights/mixed.bin repeats 2 MiB of weights/big.bin: deduplicated in the call, not sent twice.
+  const logical = files.reduce((s, f) => s + f.bytes.length, 0);
+  assert.equal(r.report.logicalBytes, logical);
+  assert.equal(r.report.newBytes + r.report.dedupLocalBytes + r.report.dedupGlobalBytes, logical);
+  assert.ok(r.report.dedupLocalBytes > 1.5 * 2 ** 20, `${runtime}: dedupLocalBytes ${r.report.dedupLocalBytes}`);
+  assert.ok(r.report.bytesSent < logical - 1.5 * 2 ** 20, `${runtime}: bytesSent ${r.report.bytesSent} of ${logical}`);
+
+  assert.deepEqual(r.download, { path: "weights/mixed.bin", size: 3 * 2 ** 20, identical: true }, `${runtime}: download`);
 }

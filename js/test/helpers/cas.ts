@@ -1,71 +1,20 @@
-/** Helpers of the server suites: plain-fetch calls, a minimal CAS uploader/downloader built on the core, store snapshots. */
+/**
+ * The Xet CAS without the client: xorbs and shards built with the core and pushed over plain HTTP, downloads
+ * through reconstructions and fetch URLs, hand-made shards with arbitrary terms, and data with a chunk the
+ * protocol makes eligible for global dedup. For tests of the hub itself and of what the client must interoperate with.
+ */
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
-import { decodeChunkRecords, initCore, UploadSession, type UploadSessionOptions } from "../../src/core/index.js";
-import { loadSqlite } from "../../server/src/store.js";
-/** Anything with the hub URL (a TestHub, a LocalHub, a child process hub). */
-export type HubLike = { url: string };
-
-export interface ApiResponse {
-  status: number;
-  headers: Headers;
-  text: string;
-  /** Parsed JSON body (undefined when the body is not JSON). */
-  json: any;
-  bytes: Uint8Array;
-}
-
-/** One HTTP call on the hub; the body may be an object (sent as JSON), a string or bytes. */
-export async function call(
-  hub: { url: string },
-  method: string,
-  path: string,
-  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<ApiResponse> {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-  let body: BodyInit | undefined;
-  if (opts.body instanceof Uint8Array) body = opts.body as BodyInit;
-  else if (typeof opts.body === "string") body = opts.body;
-  else if (opts.body !== undefined) {
-    body = JSON.stringify(opts.body);
-    headers["Content-Type"] ??= "application/json";
-  }
-  const res = await fetch(path.startsWith("http") ? path : `${hub.url}${path}`, { method, headers, body });
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  const text = new TextDecoder().decode(bytes);
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json, bytes };
-}
-
-/** NDJSON body of a batch request. */
-export const ndjson = (lines: unknown[]): string => lines.map((l) => JSON.stringify(l)).join("\n") + "\n";
-
-export async function batch(hub: HubLike, bucket: string, token: string, lines: unknown[]): Promise<ApiResponse> {
-  return call(hub, "POST", `/api/buckets/${bucket}/batch`, {
-    token,
-    body: ndjson(lines),
-    headers: { "Content-Type": "application/x-ndjson" },
-  });
-}
-
-export async function createBucket(hub: HubLike, id: string, token: string, body: unknown = {}): Promise<ApiResponse> {
-  const res = await call(hub, "POST", `/api/buckets/${id}`, { token, body });
-  assert.equal(res.status, 200, `create ${id}: ${res.text}`);
-  return res;
-}
-
-export async function casToken(hub: HubLike, bucket: string, token: string | undefined, scope: "read" | "write"): Promise<string> {
-  const res = await call(hub, "GET", `/api/buckets/${bucket}/xet-${scope}-token`, { token });
-  assert.equal(res.status, 200, `token: ${res.text}`);
-  return res.json.accessToken as string;
-}
+import {
+  Chunker,
+  decodeChunkRecords,
+  initCore,
+  isGlobalDedupEligible,
+  rawToHex,
+  UploadSession,
+  type UploadSessionOptions,
+} from "../../src/core/index.js";
+import { seededBytes } from "./data.mjs";
+import { batch, call, casToken, type HubLike } from "./hub.js";
 
 export interface BuiltUpload {
   files: Array<{ hash: string; size: number }>;
@@ -124,8 +73,11 @@ export async function pushUpload(hub: HubLike, casTok: string, built: BuiltUploa
   }
 }
 
-/** Uploads files to a bucket the way a client does: CAS upload, then `addFile` lines. Returns their hashes. */
-export async function uploadFiles(
+/**
+ * Uploads files to a bucket the way a client does, with the core and plain HTTP (no client code): CAS upload, then
+ * `addFile` lines. Returns their hashes.
+ */
+export async function uploadWithCore(
   hub: HubLike,
   bucket: string,
   token: string,
@@ -243,51 +195,6 @@ export function parseMultipart(body: Uint8Array, contentType: string): Uint8Arra
   return parts;
 }
 
-/** Every row of every table of the hub database, plus the stored xorb files: equal snapshots = unchanged store. */
-export function snapshot(dataDir: string): string {
-  const Database = loadSqlite();
-  const db = new Database(join(dataDir, "hub.sqlite"), { readonly: true, fileMustExist: true });
-  try {
-    const tables = db
-      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-      .all()
-      .map((r) => r.name);
-    const out: Record<string, unknown[]> = {};
-    for (const t of tables) {
-      out[t] = db
-        .prepare(`SELECT * FROM "${t}"`)
-        .all()
-        .map((r) => JSON.stringify(r, (_k, v) => (Buffer.isBuffer(v) ? v.toString("hex") : v)))
-        .sort();
-    }
-    let xorbFiles: string[] = [];
-    try {
-      xorbFiles = readdirSync(join(dataDir, "xorbs"), { recursive: true })
-        .map(String)
-        .filter((p) => /[0-9a-f]{64}$/.test(p))
-        .sort();
-    } catch {
-      // none yet
-    }
-    return JSON.stringify({ tables: out, xorbFiles });
-  } finally {
-    db.close();
-  }
-}
-
-/** Deterministic pseudo-random bytes (xorshift), cheap enough for tests. */
-export function randomData(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
 const SHARD_TAG = Uint8Array.from(Buffer.from("48465265706f4d6574614461746100556967456a7b815783a5bdd95ccdd14aa9", "hex"));
 
 /** A stored xorb as the tests know it: hash plus its chunk hashes (raw, packed) and lengths. */
@@ -370,4 +277,32 @@ export function manualShard(
   }
   rec().r.fill(0xff, 0, 32);
   return { shard: new Uint8Array(Buffer.concat(recs)), fileHashes, sizes };
+}
+
+/**
+ * Random data (seeded) of `size` bytes with at least one global-dedup-eligible chunk (hash % 1024 == 0)
+ * after `minOffset`: a CAS indexes such chunks as soon as their xorb is stored. Returns the seed and the
+ * offsets of the eligible chunks.
+ */
+export async function dataWithEligibleChunk(
+  size: number,
+  minOffset: number,
+  maxOffset = size,
+  firstSeed = 1,
+): Promise<{ seed: number; data: Uint8Array; offsets: number[] }> {
+  await initCore();
+  for (let seed = firstSeed; seed < firstSeed + 400; seed++) {
+    const data = seededBytes(size, seed);
+    const c = new Chunker();
+    const chunks = [...c.update(data), ...c.finish()];
+    c.free();
+    const offsets: number[] = [];
+    let off = 0;
+    for (const ch of chunks) {
+      if (off >= minOffset && off < maxOffset && isGlobalDedupEligible(rawToHex(ch.hashRaw))) offsets.push(off);
+      off += ch.length;
+    }
+    if (offsets.length > 0) return { seed, data, offsets };
+  }
+  throw new Error("no seed gave an eligible chunk");
 }

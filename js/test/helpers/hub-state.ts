@@ -1,68 +1,45 @@
 /**
- * Helpers of the reliability suites: a child process that can be killed at a chosen moment, request
- * accounting on a test hub, data with a global-dedup-eligible chunk, hub state snapshots, and the report
- * collector whose numbers `report.test.ts` writes into RELIABILITY.md.
+ * What a hub stored and was asked: snapshots of its database and xorb files (equal snapshots: unchanged store), the
+ * consistency of its data directory, the xorb POSTs it answered, and the xorbs of a resume state it holds.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Chunker, initCore, isGlobalDedupEligible, rawToHex } from "../../src/core/index.js";
-import { ROOT } from "../helpers/generators.js";
-import type { TestHub } from "../helpers/hub.js";
-import { randomData } from "../upload/util.js";
-import type { ChildJob } from "./child.js";
+import { loadSqlite } from "../../server/src/store.js";
+import type { TestHub } from "./hub.js";
 
-export const MiB = 1024 * 1024;
-export const FAST_RETRY = { baseDelayMs: 20, maxDelayMs: 200 };
-
-export interface ChildOutcome {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  json?: { ok: boolean; result?: any; error?: { name?: string; code?: string; message?: string }; warnings: string[] };
-  stderr: string;
-}
-
-/** Starts `child.ts` with a job; `done` resolves when it exits (killed or not). */
-export function startChild(job: ChildJob): { child: ChildProcess; done: Promise<ChildOutcome> } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "js", "test", "reliability", "child.ts"), JSON.stringify(job)], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout!.on("data", (d: Buffer) => out.push(d));
-  child.stderr!.on("data", (d: Buffer) => err.push(d));
-  const done = new Promise<ChildOutcome>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      const text = Buffer.concat(out).toString("utf8").trim();
-      let json: ChildOutcome["json"];
-      try {
-        json = text ? JSON.parse(text.split("\n").pop()!) : undefined;
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, signal, json, stderr: Buffer.concat(err).toString("utf8") });
-    });
-  });
-  return { child, done };
-}
-
-/** Runs a child job to completion and returns its result (throws on failure). */
-export async function runChild(job: ChildJob): Promise<any> {
-  const o = await startChild(job).done;
-  if (!o.json?.ok) throw new Error(`child failed (${o.code}): ${JSON.stringify(o.json?.error)}\n${o.stderr}`);
-  return o.json.result;
-}
-
-/** Resolves once `cond()` holds (polled every 5 ms) or rejects after `timeoutMs`. */
-export async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+/** Every row of every table of the hub database, plus the stored xorb files: equal snapshots = unchanged store. */
+export function snapshot(dataDir: string): string {
+  const Database = loadSqlite();
+  const db = new Database(join(dataDir, "hub.sqlite"), { readonly: true, fileMustExist: true });
+  try {
+    const tables = db
+      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      .all()
+      .map((r) => r.name);
+    const out: Record<string, unknown[]> = {};
+    for (const t of tables) {
+      out[t] = db
+        .prepare(`SELECT * FROM "${t}"`)
+        .all()
+        .map((r) => JSON.stringify(r, (_k, v) => (Buffer.isBuffer(v) ? v.toString("hex") : v)))
+        .sort();
+    }
+    let xorbFiles: string[] = [];
+    try {
+      xorbFiles = readdirSync(join(dataDir, "xorbs"), { recursive: true })
+        .map(String)
+        .filter((p) => /[0-9a-f]{64}$/.test(p))
+        .sort();
+    } catch {
+      // none yet
+    }
+    return JSON.stringify({ tables: out, xorbFiles });
+  } finally {
+    db.close();
   }
 }
+
+/** Deterministic pseudo-random bytes (xorshift), cheap enough for tests. */
 
 /** Xorb POSTs the hub finished from request index `from` on: count, bytes, and those answered 200. */
 export function xorbPosts(hub: TestHub, from = 0): { count: number; ok: number; okBytes: number; bytes: number } {
@@ -80,79 +57,6 @@ export function xorbPosts(hub: TestHub, from = 0): { count: number; ok: number; 
     }
   }
   return { count, ok, okBytes, bytes };
-}
-
-/**
- * Random data (seeded) of `size` bytes with at least one global-dedup-eligible chunk (hash % 1024 == 0)
- * after `minOffset`: a CAS indexes such chunks as soon as their xorb is stored. Returns the seed and the
- * offsets of the eligible chunks.
- */
-export async function dataWithEligibleChunk(
-  size: number,
-  minOffset: number,
-  maxOffset = size,
-  firstSeed = 1,
-): Promise<{ seed: number; data: Uint8Array; offsets: number[] }> {
-  await initCore();
-  for (let seed = firstSeed; seed < firstSeed + 400; seed++) {
-    const data = randomData(size, seed);
-    const c = new Chunker();
-    const chunks = [...c.update(data), ...c.finish()];
-    c.free();
-    const offsets: number[] = [];
-    let off = 0;
-    for (const ch of chunks) {
-      if (off >= minOffset && off < maxOffset && isGlobalDedupEligible(rawToHex(ch.hashRaw))) offsets.push(off);
-      off += ch.length;
-    }
-    if (offsets.length > 0) return { seed, data, offsets };
-  }
-  throw new Error("no seed gave an eligible chunk");
-}
-
-export function writeFiles(dir: string, files: Record<string, Uint8Array>): void {
-  for (const [rel, data] of Object.entries(files)) {
-    const p = join(dir, rel);
-    mkdirSync(join(p, ".."), { recursive: true });
-    writeFileSync(p, data);
-  }
-}
-
-export function listFilesRec(dir: string, base = ""): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const rel = base ? `${base}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...listFilesRec(join(dir, e.name), rel));
-    else out.push(rel);
-  }
-  return out.sort();
-}
-
-// ---------------------------------------------------------------------------------------------
-// The report: every suite adds its counts to test-artifacts/reliability/<suite>.json; report.test.ts
-// (last in alphabetical order) gathers them into RELIABILITY.md.
-// ---------------------------------------------------------------------------------------------
-
-export const REPORT_DIR = join(ROOT, "test-artifacts", "reliability");
-
-export interface SuiteReport {
-  suite: string;
-  /** Free-form counters (see report.test.ts for the ones it reads). */
-  [k: string]: unknown;
-}
-
-export function saveSuiteReport(r: SuiteReport): void {
-  mkdirSync(REPORT_DIR, { recursive: true });
-  writeFileSync(join(REPORT_DIR, `${r.suite}.json`), JSON.stringify({ ...r, writtenAt: new Date().toISOString() }, null, 2));
-}
-
-export function loadSuiteReports(): SuiteReport[] {
-  if (!existsSync(REPORT_DIR)) return [];
-  return readdirSync(REPORT_DIR)
-    .filter((n) => n.endsWith(".json"))
-    .sort()
-    .map((n) => JSON.parse(readFileSync(join(REPORT_DIR, n), "utf8")) as SuiteReport);
 }
 
 /**
@@ -196,8 +100,6 @@ export async function storedFromState(
  * file on disk with the stored size, and no xorb file lacks its row. Returns the problems found (none = []).
  */
 export async function hubIntegrity(dataDir: string): Promise<{ problems: string[]; counts: Record<string, number> }> {
-  const { loadSqlite } = await import("../../server/src/store.js");
-  const { statSync } = await import("node:fs");
   const Database = loadSqlite();
   const db = new Database(join(dataDir, "hub.sqlite"), { readonly: true, fileMustExist: true });
   const problems: string[] = [];

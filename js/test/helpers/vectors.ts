@@ -1,10 +1,11 @@
-/** Input generators of tests/vectors/README.md, so tests rebuild every vector input exactly. */
-import { createCipheriv, createHash } from "node:crypto";
+/**
+ * The official test vectors (tests/vectors/): their files, and the generators of their inputs (tests/vectors/README.md),
+ * so that tests rebuild every vector input exactly. Test data of other kinds comes from data.mjs.
+ */
 import { readFileSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { ROOT } from "./files.js";
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const VECTORS = join(ROOT, "tests", "vectors");
 
 export function readVector(name: string): Uint8Array {
@@ -70,22 +71,6 @@ export function edgeCaseInput(pattern: number[], i: number, length = 65536): Uin
   base.set(pattern);
   const out = new Uint8Array(length);
   for (let k = 0; k < length; k++) out[k] = base[k % base.length]!;
-  return out;
-}
-
-/**
- * Deterministic fast pseudo-random bytes (not a vector generator; for bulk test data): AES-256-CTR
- * keystream keyed by the seed, so different seeds never share runs of bytes (which would dedup).
- */
-export function fastRandom(n: number, seed = 1): Uint8Array {
-  const key = createHash("sha256").update(`xet-buckets-test-${seed}`).digest();
-  const cipher = createCipheriv("aes-256-ctr", key, Buffer.alloc(16));
-  const out = new Uint8Array(n);
-  const zeros = Buffer.alloc(Math.min(n, 1 << 20));
-  for (let off = 0; off < n; off += zeros.length) {
-    const block = cipher.update(zeros.subarray(0, Math.min(zeros.length, n - off)));
-    out.set(block, off);
-  }
   return out;
 }
 
