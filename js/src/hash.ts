@@ -15,6 +15,7 @@
  * flight.
  */
 import { defaultWorkers } from "#platform";
+import { asBytes } from "./buffers.js";
 import { InvalidArgumentError } from "./errors.js";
 import { FileHashBuilder, HASHES_ONLY, initCore, rawToHex, XetHasher } from "./core/index.js";
 import { acquireWorkerPool, InlinePreparer, WorkerPool, type SegmentPreparer } from "./pool/pool.js";
@@ -220,7 +221,7 @@ async function hashSegmented(
       path: `file${i}`,
       source,
       local: isLocalPath(source),
-      size: source instanceof Uint8Array ? source.length : undefined,
+      size: asBytes(source)?.length,
     };
   });
   const prepared = new PreparedFiles(items, {

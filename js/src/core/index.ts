@@ -16,6 +16,7 @@
  */
 import { readCoreWasm } from "#platform";
 import initWasm, * as wasm from "./wasm/xet_core.js";
+import { isArrayBuffer } from "../buffers.js";
 import { InvalidArgumentError, XetBucketsError, XetCoreError, type ErrorCode } from "../errors.js";
 import { invalidSegment, prepareInCore, unpackChunks, type ChunkInfo, type SegmentSpec, type WorkerAbi } from "./packed.js";
 
@@ -36,7 +37,7 @@ let loadedFrom: URL | string | undefined;
 let raw: WorkerAbi | undefined;
 
 function isBufferSource(x: unknown): x is BufferSource {
-  return x instanceof ArrayBuffer || ArrayBuffer.isView(x);
+  return isArrayBuffer(x) || ArrayBuffer.isView(x);
 }
 
 /** The `.wasm` file next to this module (the web build points this at its copy of the file). */

@@ -9,7 +9,7 @@
 import { localFiles } from "#platform";
 import { InvalidArgumentError, LocalFileError, NetworkError } from "../errors.js";
 import { checkBucketPath } from "../repo.js";
-import { releaseBuffer } from "../buffers.js";
+import { asBytes, releaseBuffer } from "../buffers.js";
 import { isLocalPath, localFilesFor, readSource, type ContentSource } from "../sources.js";
 
 /** One file to upload, resolved. */
@@ -265,7 +265,8 @@ async function fromContent(dest: string, content: ContentSource, opts: ResolveOp
     if (isFile(content) && content.lastModified) item.mtime = content.lastModified;
     item.contentType = content.type || guessContentType(dest);
   } else {
-    if (content instanceof Uint8Array || content instanceof ArrayBuffer) item.size = content.byteLength;
+    const bytes = asBytes(content);
+    if (bytes) item.size = bytes.length;
     item.contentType = guessContentType(dest);
   }
   return [item];
