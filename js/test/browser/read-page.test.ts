@@ -14,7 +14,7 @@ import { uploadFiles } from "../../src/api/upload.js";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
 import { sampleCsv, sampleParquet } from "../../../examples/in-place/sample-data.mjs";
 import { BROWSERS, launchBrowser, type TestBrowser } from "../helpers/browsers.js";
-import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
+import { countAnswerBytes, startFaultProxy, type FaultProxy } from "../helpers/faults.js";
 import { ROOT } from "../helpers/files.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
 
@@ -22,7 +22,7 @@ const ROWS = 60_000;
 let hub: TestHub;
 let proxy: FaultProxy;
 let site: StaticServer;
-let served = 0;
+let served: { readonly bytes: number };
 let parquet: { bytes: Uint8Array; id: Int32Array; score: Float64Array };
 let csv: { bytes: Uint8Array; rows: string[][] };
 
@@ -30,14 +30,7 @@ before(async () => {
   if (!existsSync(join(ROOT, "dist", "web", "index.js"))) throw new Error("dist/web is not built: run `npm run build`");
   hub = await startTestHub();
   proxy = await startFaultProxy(hub.url);
-  proxy.add({
-    action: "rewrite",
-    path: () => true,
-    rewrite: (answer) => {
-      served += answer.body.length;
-      return { status: answer.status, headers: answer.headers, body: answer.body };
-    },
-  });
+  served = countAnswerBytes(proxy);
   site = await startStaticServer();
   const opts = { hubUrl: hub.url, accessToken: hub.users.alice.token };
   await createBucket("alice/tables", { ...opts, existOk: true });
@@ -82,7 +75,7 @@ for (const name of BROWSERS) {
         columns: "id,score",
         autorun: "1",
       });
-      const before = served;
+      const before = served.bytes;
       await page.goto(`${site.url}/examples/browser/read.html?${q}`);
       await page.waitFor(`["done", "error"].includes(window.__xetRead.state)`, 60_000);
       const state = await page.evaluate<ReadState>("window.__xetRead");
@@ -107,7 +100,7 @@ for (const name of BROWSERS) {
       assert.equal(c.rows, csv.rows.length - 1);
       assert.deepEqual(c.header, csv.rows[0]);
       assert.deepEqual(c.preview, csv.rows.slice(1, 11));
-      assert.equal(p.fetchedBytes + c.fetchedBytes, served - before, "the page's counts are what the hub sent");
+      assert.equal(p.fetchedBytes + c.fetchedBytes, served.bytes - before, "the page's counts are what the hub sent");
       assert.deepEqual(
         page.messages.filter((m) => m.type === "error" || m.type === "pageerror"),
         [],

@@ -12,7 +12,7 @@ import { after, before, test } from "node:test";
 import { uploadFiles } from "../../src/api/upload.js";
 import { createBucket } from "../../src/api/buckets.js";
 import { downloadFile } from "../../src/api/download.js";
-import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
+import { countAnswerBytes, startFaultProxy, type FaultProxy } from "../helpers/faults.js";
 import { ROOT } from "../helpers/files.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
 import { runProcess } from "../helpers/processes.js";
@@ -27,7 +27,7 @@ const REPO = "buckets/alice/tables";
 let hub: TestHub;
 let proxy: FaultProxy;
 /** Response body bytes the hub sent through the proxy. */
-let served = 0;
+let served: { readonly bytes: number };
 let parquet: { bytes: Uint8Array; id: Int32Array; score: Float64Array };
 let csv: { bytes: Uint8Array; rows: string[][] };
 
@@ -35,15 +35,7 @@ before(async () => {
   if (!existsSync(join(ROOT, "dist", "index.js"))) throw new Error("dist/ is not built: run `npm run build`");
   hub = await startTestHub();
   proxy = await startFaultProxy(hub.url);
-  // Every answer passes through unchanged; its body is counted.
-  proxy.add({
-    action: "rewrite",
-    path: () => true,
-    rewrite: (answer) => {
-      served += answer.body.length;
-      return { status: answer.status, headers: answer.headers, body: answer.body };
-    },
-  });
+  served = countAnswerBytes(proxy);
   const opts = { hubUrl: hub.url, accessToken: hub.users.alice.token };
   await createBucket("alice/tables", { ...opts, existOk: true });
   const t0 = Date.now();
@@ -76,9 +68,9 @@ test("read in place: two columns of a ≥ 64 MiB Parquet file fetch ≤ 10 % of 
   assert.ok(meta.row_groups.length >= 4, `${meta.row_groups.length} row groups`);
   assert.equal(meta.schema.length - 1, 5, "five columns");
 
-  const before = served;
+  const before = served.bytes;
   const r = await readParquetInPlace({ repo: REPO, path: "docs.parquet", columns: ["id", "score"], ...viaProxy() });
-  const fetched = served - before;
+  const fetched = served.bytes - before;
 
   // What was read is what was written.
   assert.equal(r.size, parquet.bytes.length);
@@ -139,7 +131,7 @@ test("read in place: hyparquet asks the Blob only for the footer and the chunks 
 });
 
 test("read in place: a CSV is parsed row by row as it streams, quotes and line breaks in fields included", async () => {
-  const before = served;
+  const before = served.bytes;
   const r = await readCsvInPlace({ repo: REPO, path: "readings.csv", ...viaProxy() });
   assert.equal(r.size, csv.bytes.length);
   assert.equal(r.rows.length, csv.rows.length);
@@ -148,7 +140,7 @@ test("read in place: a CSV is parsed row by row as it streams, quotes and line b
     r.rows.some((row: string[]) => row[1] === 'The "Big" Apple') && r.rows.some((row: string[]) => row[3]!.includes("\n")),
     "quoted fields",
   );
-  assert.equal(r.fetchedBytes, served - before, "the example's count is the hub's");
+  assert.equal(r.fetchedBytes, served.bytes - before, "the example's count is the hub's");
 });
 
 test("read in place: the example runs as written (small table) and prints what it fetched", async () => {

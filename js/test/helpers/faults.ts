@@ -354,3 +354,20 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
     },
   };
 }
+
+/**
+ * Counts the body bytes of every answer the proxy passes on, unchanged (a `rewrite` rule matching every
+ * request: add it before any other rule, which it would otherwise shadow). `bytes` grows as answers go out.
+ */
+export function countAnswerBytes(proxy: FaultProxy): { readonly bytes: number } {
+  const counter = { bytes: 0 };
+  proxy.add({
+    action: "rewrite",
+    path: () => true,
+    rewrite: (answer) => {
+      counter.bytes += answer.body.length;
+      return { status: answer.status, headers: answer.headers, body: answer.body };
+    },
+  });
+  return counter;
+}
