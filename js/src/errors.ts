@@ -150,7 +150,9 @@ export type HttpErrorCode =
   /** Any other error status. */
   | "HTTP_ERROR";
 
+/** The base class of every error this package throws: `code` says what went wrong, subclasses add its details. */
 export class XetBucketsError extends Error {
+  /** The class's name (`"XetBucketsError"`, `"HubApiError"`, …), as `Error.name`. */
   override name = "XetBucketsError";
   /** Stable, machine-readable error code (see `ErrorCode`). */
   readonly code: ErrorCode;
@@ -191,9 +193,11 @@ export class InvalidArgumentError extends XetBucketsError {
 export class HubApiError extends XetBucketsError {
   override name = "HubApiError";
   declare readonly code: HttpErrorCode;
+  /** The HTTP status (404, 503, …). */
   readonly statusCode: number;
   /** The request URL without its query string (signed URLs never appear in errors). */
   readonly url: string;
+  /** The server's request id (`X-Request-Id`), to quote when reporting a problem. */
   readonly requestId: string | undefined;
   /** Parsed JSON error body, when there was one. */
   readonly data: unknown;
@@ -201,7 +205,9 @@ export class HubApiError extends XetBucketsError {
   readonly serverCode: string | undefined;
   /** Seconds the server asked to wait (Retry-After), when given. */
   readonly retryAfter: number | undefined;
+  /** Attempts made before giving up (1 when the error was not retried; see the `retry` option). */
   attempts = 1;
+  /** Time spent over all the attempts and waits, in ms. */
   elapsedMs = 0;
 
   constructor(
@@ -242,8 +248,11 @@ export class EntryNotFoundError extends HubApiError {
 export class NetworkError extends XetBucketsError {
   override name = "NetworkError";
   declare readonly code: "NETWORK" | "TIMEOUT";
+  /** The request URL without its query string. */
   readonly url: string;
+  /** Attempts made before giving up (see the `retry` option). */
   attempts = 1;
+  /** Time spent over all the attempts and waits, in ms. */
   elapsedMs = 0;
   constructor(code: "NETWORK" | "TIMEOUT", message: string, url: string, options?: { cause?: unknown }) {
     super(code, message, options);
@@ -274,7 +283,13 @@ export class IntegrityError extends XetBucketsError {
 export class BatchError extends XetBucketsError {
   override name = "BatchError";
   declare readonly code: "BATCH_FAILED";
-  readonly failures: { path: string; error: string }[];
+  /** The operations that failed: the file's path and the server's message. The others were applied. */
+  readonly failures: {
+    /** The path in the bucket. */
+    path: string;
+    /** Why this operation failed. */
+    error: string;
+  }[];
   constructor(message: string, failures: { path: string; error: string }[]) {
     super("BATCH_FAILED", message);
     this.failures = failures;
@@ -289,7 +304,9 @@ export class BatchError extends XetBucketsError {
 export class EventsUnavailableError extends XetBucketsError {
   override name = "EventsUnavailableError";
   declare readonly code: "EVENTS_UNAVAILABLE";
+  /** The HTTP status of the feed's answer (404 or 501; 200 and the like when it was not an event stream). */
   readonly statusCode: number;
+  /** The feed's URL without its query string. */
   readonly url: string;
   constructor(message: string, statusCode: number, url: string) {
     super("EVENTS_UNAVAILABLE", message);
@@ -315,6 +332,7 @@ export class ProtocolError extends XetBucketsError {
 export class LocalFileError extends XetBucketsError {
   override name = "LocalFileError";
   declare readonly code: "FILE_NOT_FOUND" | "LOCAL_IO" | "NO_SPACE";
+  /** The local file or directory. */
   readonly path: string;
   constructor(path: string, cause: unknown) {
     const sys = (cause as { code?: unknown; message?: unknown } | null | undefined) ?? {};
@@ -422,10 +440,17 @@ export class SyncRefusedError extends XetBucketsError {
 export class DedupCacheStaleError extends XetBucketsError {
   override name = "DedupCacheStaleError";
   declare readonly code: "CACHE_STALE";
+  /** Hashes (hex) of the xorbs the cache named that the CAS no longer has. */
   readonly missing: string[];
+  /** The shards the failed attempt uploaded, for the next attempt to learn what it stored (only what is missing is sent again). */
   readonly learn: Uint8Array[];
-  /** What the failed attempt sent: xorb bytes and xorbs. */
-  readonly sent: { bytes: number; xorbs: number };
+  /** What the failed attempt sent. */
+  readonly sent: {
+    /** Xorb bytes. */
+    bytes: number;
+    /** Xorbs. */
+    xorbs: number;
+  };
   constructor(missing: string[], learn: Uint8Array[], sent: { bytes: number; xorbs: number }, cause: unknown) {
     super(
       "CACHE_STALE",

@@ -28,6 +28,11 @@ import {
   type HttpErrorCode,
 } from "./errors.js";
 
+/**
+ * The retry policy of a call (option `retry`): network errors, timeouts, 408, 429, 500, 502, 503 and 504 are
+ * retried with exponential backoff and jitter, honouring `Retry-After`, until the attempts or the time budget
+ * run out; then the call throws (`NetworkError`, `HubApiError`) with the attempts and elapsed time.
+ */
 export interface RetryOptions {
   /** Attempts in all, the first included (default 5). */
   maxAttempts?: number;
@@ -52,11 +57,17 @@ export interface RetryOptions {
   stallTimeoutMs?: number;
 }
 
+/** What `onRetry` is told before each retry wait. */
 export interface RetryInfo {
+  /** The request's URL, without its query string (which may hold signatures). */
   url: string;
+  /** The request's method. */
   method: string;
+  /** The attempt that failed (1 for the first). */
   attempt: number;
+  /** How long the call waits before the next attempt, in ms. */
   delayMs: number;
+  /** Why the attempt failed: the message of the error it would have thrown (the status, or the network error). */
   reason: string;
 }
 

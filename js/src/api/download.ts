@@ -40,7 +40,9 @@ export type XetReadToken = XetToken;
 
 /** @huggingface/hub's `ParallelDownloadOptions` (mapped onto maxRangeFetches / maxBufferedBytes). */
 export interface ParallelDownloadOptions {
+  /** Range requests in flight at once (`maxRangeFetches`, unless that is given). */
   maxConcurrency?: number;
+  /** Bytes fetched ahead of the reader (`maxBufferedBytes`, unless that is given). */
   maxInFlightBytes?: number;
 }
 
@@ -75,7 +77,9 @@ function readerFor(ctx: HubContext, bucket: BucketRef, tuning: DownloadTuning, r
  * between the two kinds (how bytes are fetched, what a slice is) is theirs; the Blob surface is here.
  */
 abstract class RangeBlob extends Blob {
+  /** Where the range starts in the file (bytes). */
   protected readonly start: number;
+  /** Where it ends (exclusive). */
   protected readonly end: number;
   readonly #type: string;
 
@@ -135,6 +139,7 @@ export class BucketFileBlob extends RangeBlob {
   readonly #file: XetFileRef;
   readonly #signal: AbortSignal | undefined;
 
+  /** Made by `downloadFile` and by `slice()`. @internal */
   constructor(init: { reader: XetReader; file: XetFileRef; start?: number; end?: number; type?: string; signal?: AbortSignal }) {
     super(init.start ?? 0, init.end ?? init.file.size, init.type);
     this.#reader = init.reader;
@@ -214,6 +219,7 @@ export class ResolveUrlBlob extends RangeBlob {
   readonly #ctx: HubContext;
   readonly #url: string;
 
+  /** Made by `downloadFile` for files that are not stored with Xet, and by `slice()`. @internal */
   constructor(init: { ctx: HubContext; url: string; start: number; end: number; type?: string }) {
     super(init.start, init.end, init.type);
     this.#ctx = init.ctx;
@@ -260,7 +266,10 @@ export class ResolveUrlBlob extends RangeBlob {
 
 /**
  * Downloads a bucket file as a lazy Blob (@huggingface/hub's `downloadFile`): returns null when the file
- * does not exist (404 + EntryNotFound). Nothing is transferred until the blob is read.
+ * does not exist (404 + EntryNotFound). Nothing is transferred until the blob is read, and a read fetches only
+ * what it covers: `blob.slice(a, b).arrayBuffer()` fetches the chunks holding bytes `[a, b)`, so readers that
+ * take ranged reads (a Parquet reader, an archive index) read files in place. Whole reads are verified against
+ * the file's Xet hash (`IntegrityError` on a mismatch).
  *
  * Options: `downloadInfo` (skip the metadata request), `xet: { readToken }` (skip the token request),
  * `xet: false` (plain HTTP ranges from the resolve URL, unverified), `parallelDownloads` (false = one
@@ -301,21 +310,31 @@ export async function downloadFile(
 // ---------------------------------------------------------------------------------------------
 
 /** A remote file given by its metadata (a listFiles / pathsInfo entry): no lookup needed. */
+/** A bucket file to download, as `listFiles` and `pathsInfo` give them. */
 export interface RemoteFileEntry {
+  /** Full path from the bucket root. */
   path: string;
+  /** The file's Xet hash (required unless the size is 0: `InvalidArgumentError`). */
   xetHash?: string;
+  /** The file's size in bytes. */
   size: number;
   /** ISO-8601; set as the local file's mtime. */
   mtime?: string;
+  /** `file` (a `directory` entry cannot be downloaded: `InvalidArgumentError`). */
   type?: string;
 }
 
+/** Progress of one file of `downloadBucketFiles`. */
 export interface DownloadProgress {
+  /** The bucket path. */
   path: string;
+  /** Where it is written. */
   localPath: string;
   /** Bytes written so far for this file. */
   bytes: number;
+  /** The file's size in bytes. */
   totalBytes: number;
+  /** True once the file is verified and renamed into place. */
   done: boolean;
 }
 
@@ -334,13 +353,23 @@ export interface DownloadBucketFilesOptions extends DownloadTuning, CommonOption
    * @huggingface/hub): the rename is atomic either way; fsync makes the files survive a power loss or OS crash.
    */
   fsync?: boolean;
+  /** Called as each file's bytes are written, and when it is done. */
   onProgress?: (p: DownloadProgress) => void;
   /** Where warnings go (missing files); default console.warn. */
   onWarning?: (message: string) => void;
 }
 
+/** What `downloadBucketFiles` wrote. */
 export interface DownloadBucketFilesResult {
-  downloaded: { path: string; localPath: string; size: number }[];
+  /** The files written, in the order given. */
+  downloaded: {
+    /** The bucket path. */
+    path: string;
+    /** The local file written. */
+    localPath: string;
+    /** Its size in bytes. */
+    size: number;
+  }[];
   /** Remote paths that did not exist (skipped). */
   missing: string[];
   /** Files that failed, with their errors (non-empty only in the `result` of a `TransferError`). */

@@ -32,6 +32,7 @@
  * Paths the bucket refuses make the call reject with a `BatchError` listing them (after all operations
  * were sent; the batch is not transactional), unless `allowPartial` is set.
  */
+import { isArrayBuffer, isUint8Array } from "../buffers.js";
 import {
   DedupCacheStaleError,
   fileFailure,
@@ -137,7 +138,14 @@ export interface UploadOptions extends HubCallOptions, UploadTuning {
    * the chunking workers on (`poolSize` of them; by default the cores, at most 4), also in browsers; `false`
    * keeps this runtime's default. `minSize` is ignored (small files are always chunked on the calling thread).
    */
-  useWebWorkers?: boolean | { minSize?: number; poolSize?: number };
+  useWebWorkers?:
+    | boolean
+    | {
+        /** Ignored (kept for @huggingface/hub compatibility). */
+        minSize?: number;
+        /** Chunking workers to start (default: the cores, at most 4). */
+        poolSize?: number;
+      };
   /**
    * Node, Deno, Bun: a directory for resume states. An upload that was killed or failed, run again with the
    * same files and destination, does not send again the xorbs the CAS already accepted (xet/resume.ts).
@@ -178,36 +186,60 @@ export interface CommitResult extends DedupReport {
   unchanged?: string[];
 }
 
+/** A `commit` operation: delete a file (a missing file is not an error). */
 export interface CommitDeletedEntry {
+  /** The operation's kind. */
   operation: "delete";
+  /** The file's path in the bucket or repository. */
   path: string;
 }
+/** A `commit` operation: add a file, or replace it. */
 export interface CommitFile {
+  /** The operation's kind. */
   operation: "addOrUpdate";
+  /** The file's path in the bucket or repository. */
   path: string;
   /** A Blob, a `file:` or http(s) URL, bytes, a stream, or a local path. */
   content: ContentSource;
 }
+/**
+ * A `commit` operation: upload a file made of `originalContent` with byte ranges replaced (only the changed
+ * chunks are sent when the original is already stored).
+ */
 export interface CommitEditFile {
+  /** The operation's kind. */
   operation: "edit";
+  /** The file's path in the bucket or repository. */
   path: string;
+  /** The content the edits apply to. */
   originalContent: Blob;
   /** Each edit replaces `[start, end)` of the original with `content`. */
   edits: ContentEdit[];
 }
+/** A `commit` operation: copy a file by its Xet hash, server-side (no data moves). */
 export interface CommitCopyFile {
+  /** The operation's kind. */
   operation: "copy";
+  /** The copy's path in the bucket or repository. */
   path: string;
+  /** The Xet hash of the file to copy (64 hex digits). */
   sourceXetHash: string;
   /** The bucket or Xet-backed repository holding the file. */
   sourceRepo: RepoDesignation;
   /** mtime to record (ms); default now. */
   mtime?: number;
 }
+/** One operation of `commit`. */
 export type CommitOperation = CommitDeletedEntry | CommitFile | CommitEditFile | CommitCopyFile;
 
+/** Parameters of `commit` and `commitIter`. */
 export interface CommitParams extends UploadOptions {
+  /**
+   * The destination: a bucket (`buckets/ns/name`, `hf://buckets/ns/name[/folder]` or `{ type: "bucket", name }`) or a
+   * model, dataset or space repository (`datasets/ns/name`, `{ type: "model", name }`…).
+   */
   repo: RepoDesignation;
+  /** What to do, applied as adds and edits, then copies, then deletes. */
   operations: CommitOperation[];
   /** Repositories: the commit's title (else `commitTitle`). Ignored for buckets. */
   title?: string;
@@ -215,13 +247,25 @@ export interface CommitParams extends UploadOptions {
   description?: string;
 }
 
+/** Parameters of `uploadFiles` and `uploadFilesWithProgress`. */
 export interface UploadFilesParams extends UploadOptions {
+  /**
+   * The destination: a bucket (`buckets/ns/name`, `hf://buckets/ns/name[/folder]` or `{ type: "bucket", name }`) or a
+   * model, dataset or space repository (`datasets/ns/name`, `{ type: "model", name }`…).
+   */
   repo: RepoDesignation;
+  /** The files: `{ path, content }`, a `File`, or a `file:` / http(s) URL (a `file:` folder adds every file below it). */
   files: UploadFileInput[];
 }
 
+/** Parameters of `uploadFile`. */
 export interface UploadFileParams extends UploadOptions {
+  /**
+   * The destination: a bucket (`buckets/ns/name`, `hf://buckets/ns/name[/folder]` or `{ type: "bucket", name }`) or a
+   * model, dataset or space repository (`datasets/ns/name`, `{ type: "model", name }`…).
+   */
   repo: RepoDesignation;
+  /** The file: `{ path, content }`, a `File`, or a `file:` / http(s) URL. */
   file: UploadFileInput;
 }
 
@@ -235,7 +279,15 @@ export function uploadFile(params: UploadFileParams): Promise<CommitResult> {
   return uploadFiles({ ...rest, files: [file] });
 }
 
-/** Uploads files (and local folders given as `file:` URLs) to a bucket; returns the dedup report. */
+/**
+ * Uploads files (and local folders given as `file:` URLs) to a bucket; returns the dedup report. Each source
+ * is read once, cut into content-defined chunks and hashed; chunks already sent in this call or already stored
+ * on the CAS are not sent again. The files are registered only once all their data is stored.
+ *
+ * Throws `InvalidArgumentError` (a bad path, option or source), `BucketNotFoundError`, `HubApiError` /
+ * `NetworkError` once retries are spent, `BatchError` when the bucket refuses some paths (unless
+ * `allowPartial`), and the signal's reason when aborted (then nothing is registered).
+ */
 export function uploadFiles(params: UploadFilesParams): Promise<CommitResult> {
   const { files, ...rest } = params;
   return commit({ ...rest, operations: filesToOperations(files) });
@@ -262,18 +314,43 @@ export function commitIter(params: CommitParams): AsyncGenerator<UploadProgressE
 }
 
 /** One `add` entry of `batchBucketFiles`: `[source, destination]` (Python's tuple) or an object. */
-export type BatchAdd = [ContentSource, string] | { source: ContentSource; path: string; mtime?: number; contentType?: string };
+export type BatchAdd =
+  | [ContentSource, string]
+  | {
+      /** The content: bytes, a Blob/File, a stream, a local path or a `file:` URL. */
+      source: ContentSource;
+      /** The file's path in the bucket or repository. */
+      path: string;
+      /** Modification time to record, in ms since the epoch (default: the local file's, or a `File`'s `lastModified`, else now). */
+      mtime?: number;
+      /** MIME type to record (default: guessed from the extension). */
+      contentType?: string;
+    };
 
 /**
  * One `copy` entry: Python's `[sourceRepoType, sourceRepoId, xetHash, destination]` or an object. The copy
  * is server-side; no data moves.
  */
 export type BatchCopy =
-  [CopyFileOp["sourceRepoType"], string, string, string] | { sourceRepo: RepoDesignation; xetHash: string; path: string; mtime?: number };
+  | [CopyFileOp["sourceRepoType"], string, string, string]
+  | {
+      /** The bucket (or Xet-backed repository) holding the file. */
+      sourceRepo: RepoDesignation;
+      /** The Xet hash of the file to copy (64 hex digits). */
+      xetHash: string;
+      /** The copy's path in the bucket or repository. */
+      path: string;
+      /** Modification time to record, in ms since the epoch (default now). */
+      mtime?: number;
+    };
 
+/** Parameters of `batchBucketFiles` (huggingface_hub's `batch_bucket_files`). */
 export interface BatchBucketFilesParams extends UploadOptions {
+  /** Files to upload. */
   add?: BatchAdd[];
+  /** Files to copy server-side, by Xet hash. */
   copy?: BatchCopy[];
+  /** Paths to delete (a missing path is not an error). */
   delete?: string[];
 }
 
@@ -736,5 +813,5 @@ function dedupCacheStore(option: UploadOptions["cache"]): DedupCacheStore | unde
 /** Sources a second attempt can read again: local files, Blobs, byte arrays (not streams or iterables). */
 function canReadAgain(item: UploadItem): boolean {
   const s = item.source;
-  return !!item.local || (typeof Blob !== "undefined" && s instanceof Blob) || s instanceof Uint8Array || s instanceof ArrayBuffer;
+  return !!item.local || (typeof Blob !== "undefined" && s instanceof Blob) || isUint8Array(s) || isArrayBuffer(s);
 }

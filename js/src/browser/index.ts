@@ -19,6 +19,8 @@
  *
  * This module itself loads no WebAssembly; the worker does, from the `.wasm` file next to the package's
  * modules (bundlers that understand `new URL(..., import.meta.url)` copy it), or from `wasm` when given.
+ *
+ * @module xet-buckets/browser
  */
 import type { CommitResult } from "../api/upload.js";
 import type { CoreInput } from "../core/index.js";
@@ -54,7 +56,14 @@ export type {
 
 export interface WorkerUploadParams extends WorkerUploadOptions {
   /** The destination bucket: `buckets/ns/name`, `hf://buckets/ns/name` or `{ type: "bucket", name }`. */
-  repo: string | { type: string; name: string };
+  repo:
+    | string
+    | {
+        /** Always `bucket`. */
+        type: string;
+        /** `ns/name` */
+        name: string;
+      };
   /** Files (bucket path = name) or `{ path, content }` with a Blob/File or bytes (bytes are copied). */
   files: WorkerFileInput[];
   /** Called on the page's thread for each progress event (`phase`, `fileProgress`, `bytes`). */
@@ -63,6 +72,7 @@ export interface WorkerUploadParams extends WorkerUploadOptions {
   abortSignal?: AbortSignal;
 }
 
+/** How an `UploadWorker` starts. */
 export interface UploadWorkerOptions {
   /**
    * The worker to use: a `Worker` you created (e.g. from your bundler's worker import of
@@ -85,6 +95,7 @@ interface Job {
  * once per worker); uploads given at the same time run concurrently in it. `terminate()` when done.
  */
 export class UploadWorker {
+  /** The Web Worker the uploads run in. */
   readonly worker: Worker;
   readonly #wasm: Exclude<CoreInput, Response> | undefined;
   readonly #jobs = new Map<number, Job>();

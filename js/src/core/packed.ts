@@ -180,6 +180,7 @@ export class PreparedSegment {
 export interface ChunkInfo {
   /** Raw 32-byte chunk hash. */
   hashRaw: Uint8Array;
+  /** The chunk's length in bytes. */
   length: number;
 }
 

@@ -40,8 +40,11 @@ export interface DeleteFileOp {
 }
 export type BatchOp = AddFileOp | CopyFileOp | DeleteFileOp;
 
+/** An operation of a bucket batch that the bucket refused. */
 export interface BatchFailure {
+  /** The path in the bucket. */
   path: string;
+  /** The server's reason. */
   error: string;
 }
 export interface BatchResult {

@@ -15,17 +15,33 @@ import {
 
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
+/** How a call authenticates, as in @huggingface/hub. */
 export interface CredentialsParams {
+  /**
+   * A Hugging Face token (`hf_…`), sent as `Authorization: Bearer` to the Hub's origin only. Without one, calls
+   * are anonymous (public buckets can be read). An empty or non-string token throws `InvalidArgumentError`.
+   */
   accessToken?: string;
   /** @deprecated use `accessToken` (kept for @huggingface/hub compatibility) */
-  credentials?: { accessToken: string };
+  credentials?: {
+    /** The token, as `accessToken`. */
+    accessToken: string;
+  };
 }
 
+/** Options every call takes (see `CommonOptions`, the name the public API uses). */
 export interface HubCallOptions extends CredentialsParams {
-  /** The Hub's URL (default https://huggingface.co; the local hub prints its own). */
+  /**
+   * The Hub's URL (default https://huggingface.co; the local hub prints its own). Not an http(s) URL:
+   * `InvalidArgumentError`.
+   */
   hubUrl?: string;
-  /** Custom fetch (defaults to the global one). */
+  /** Custom fetch (defaults to the global one), used for every request of the call, CAS requests included. */
   fetch?: typeof fetch;
+  /**
+   * Cancels the call: checked between and during its requests and stages; the call rejects with the signal's
+   * reason. An aborted upload registers no file (unless its final batch request was already in flight).
+   */
   abortSignal?: AbortSignal;
   /** Retry policy (counts, backoff, total budget), or false to send every request once. */
   retry?: RetryOptions | false;
@@ -33,6 +49,7 @@ export interface HubCallOptions extends CredentialsParams {
   onRetry?: (info: RetryInfo) => void;
 }
 
+/** What a call needs to talk to the Hub: its endpoint, token, fetch and retry policy. */
 export interface HubContext {
   hubUrl: string;
   accessToken: string | undefined;

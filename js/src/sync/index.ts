@@ -41,8 +41,11 @@ import { watchSync } from "./watch.js";
 export type { SyncAction, SyncOperation, SyncPlan, SyncSummary } from "./plan.js";
 export { DEFAULT_SETTLE_MS, SETTLE_MS_PER_GIB, settleTime, type SyncEvent, type SyncOptions } from "./sides.js";
 
+/** What `syncBucket` did (or, for `dryRun` / `plan`, would do). */
 export interface SyncResult {
+  /** The plan: one operation per path, skips included. */
   plan: SyncPlan;
+  /** The plan's counts. */
   summary: SyncSummary;
   /** The plan as JSONL (the `--plan` / `--dry-run` format). */
   planText: string;
@@ -50,10 +53,18 @@ export interface SyncResult {
   executed: boolean;
   /** The upload's dedup report (upload direction, when something was uploaded or deleted). */
   upload?: CommitResult;
+  /** Files downloaded (download direction). */
   downloaded: number;
+  /** Files deleted at the destination. */
   deleted: number;
   /** Local entries that could not be read (never skipped silently). */
-  problems: { path: string; error: string }[];
+  problems: {
+    /** The entry's path. */
+    path: string;
+    /** Why it could not be read. */
+    error: string;
+  }[];
+  /** Warnings, also sent to `onEvent` (deletes left out because of `problems`…). */
   warnings: string[];
   /** Files whose transfer failed, with their errors (non-empty only in the `result` of a `TransferError`). */
   failed: FileFailure[];

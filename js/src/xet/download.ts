@@ -497,6 +497,7 @@ async function fetchRanges(
 // The reader
 // ---------------------------------------------------------------------------------------------
 
+/** A file to read: its Xet hash, size and path (for messages). */
 export interface XetFileRef {
   /** The file's xetHash. */
   hash: string;

@@ -9,7 +9,7 @@
 import { localFiles } from "#platform";
 import { InvalidArgumentError, LocalFileError, NetworkError, XetBucketsError } from "../errors.js";
 import { checkBucketPath } from "../repo.js";
-import { releaseBuffer } from "../buffers.js";
+import { asBytes, releaseBuffer } from "../buffers.js";
 import { isLocalPath, localFilesFor, readSource, type ContentSource } from "../sources.js";
 
 /** One file to upload, resolved. */
@@ -34,6 +34,7 @@ export interface UploadItem {
 
 /** A range of the original content replaced by new content (@huggingface/hub's `CommitEditFile` edits). */
 export interface ContentEdit {
+  /** The bytes that replace the range (any length). */
   content: Blob;
   /** Start of the replaced range in the original (inclusive). */
   start: number;
@@ -148,7 +149,22 @@ export function splicedSource(original: Blob, edits: ContentEdit[]): { source: A
 
 /** What `uploadFiles` accepts for each file (the @huggingface/hub shapes, plus any `ContentSource` as content). */
 export type UploadFileInput =
-  URL | File | { path: string; content: ContentSource } | { path: string; originalContent: Blob; edits: ContentEdit[] };
+  | URL
+  | File
+  | {
+      /** The file's path in the bucket. */
+      path: string;
+      /** The content: bytes, a Blob/File, a stream, an (async) iterable of bytes, a local path or a `file:` URL. */
+      content: ContentSource;
+    }
+  | {
+      /** The file's path in the bucket. */
+      path: string;
+      /** The content the edits apply to. */
+      originalContent: Blob;
+      /** Ranges of `originalContent` replaced, in order and not overlapping. */
+      edits: ContentEdit[];
+    };
 
 export interface ResolveOptions {
   /** Prefix joined before every destination path (from an `hf://buckets/ns/name/prefix` designation). */
@@ -249,7 +265,8 @@ async function fromContent(dest: string, content: ContentSource, opts: ResolveOp
     if (isFile(content) && content.lastModified) item.mtime = content.lastModified;
     item.contentType = content.type || guessContentType(dest);
   } else {
-    if (content instanceof Uint8Array || content instanceof ArrayBuffer) item.size = content.byteLength;
+    const bytes = asBytes(content);
+    if (bytes) item.size = bytes.length;
     item.contentType = guessContentType(dest);
   }
   return [item];

@@ -21,7 +21,7 @@
  * | `reset`       | the connection is destroyed before the request is forwarded (the server never sees it)       |
  * | `reset-after` | forwarded; the server answers; the client connection is destroyed instead of the answer      |
  * | `status`      | answered by the proxy with `status` (default 503), `Retry-After` if `retryAfter` is set      |
- * | `delay`       | forwarded after `delayMs`                                                                    |
+ * | `delay`       | forwarded after `delayMs`, or once `until(path, method)` resolves (a test's own gate)        |
  * | `truncate`    | forwarded; the answer's headers and only `keepBytes` (default half) of its body, then cut    |
  * | `corrupt`     | forwarded; one byte of the answer's body (at `offset`, default the middle) is flipped        |
  * | `wrong-length`| forwarded; the answer's `Content-Length` is off by `lengthDelta` (default +100): more bytes   |
@@ -74,6 +74,8 @@ export interface FaultRule {
   body?: string;
   /** `delay`: milliseconds to wait before forwarding. */
   delayMs?: number;
+  /** `delay`: forward once this resolves (or rejects), instead of after `delayMs`. */
+  until?: (pathAndQuery: string, method: string) => Promise<unknown>;
   /**
    * `truncate`, `stall` (`body`): answer body bytes delivered before the cut or the silence (default half of the
    * body); `stall` (`request`): request body bytes read before the proxy stops reading (default 64 KiB).
@@ -363,7 +365,8 @@ export async function startFaultProxy(target: string, opts: FaultProxyOptions = 
         res.end(body);
       });
     };
-    if (rule?.action === "delay") setTimeout(forward, rule.delayMs ?? 1000);
+    if (rule?.action === "delay" && rule.until) void rule.until(path, method).then(forward, forward);
+    else if (rule?.action === "delay") setTimeout(forward, rule.delayMs ?? 1000);
     else if (rule?.action === "hook") {
       Promise.resolve()
         .then(() => rule.hook?.())
@@ -421,4 +424,21 @@ export async function startFaultProxy(target: string, opts: FaultProxyOptions = 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Counts the body bytes of every answer the proxy passes on, unchanged (a `rewrite` rule matching every
+ * request: add it before any other rule, which it would otherwise shadow). `bytes` grows as answers go out.
+ */
+export function countAnswerBytes(proxy: FaultProxy): { readonly bytes: number } {
+  const counter = { bytes: 0 };
+  proxy.add({
+    action: "rewrite",
+    path: () => true,
+    rewrite: (answer) => {
+      counter.bytes += answer.body.length;
+      return { status: answer.status, headers: answer.headers, body: answer.body };
+    },
+  });
+  return counter;
 }
