@@ -392,7 +392,9 @@ export function fileFailure(path: string, err: unknown, localPath?: string): Fil
 export class TransferError<R = unknown> extends XetBucketsError {
   override name = "TransferError";
   declare readonly code: "FILES_FAILED";
+  /** The files that failed, each with its error. */
   readonly failures: FileFailure[];
+  /** What the call returns when nothing fails, for the files that made it. */
   readonly result: R;
   constructor(message: string, failures: FileFailure[], result: R) {
     super("FILES_FAILED", message);
