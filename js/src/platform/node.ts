@@ -12,8 +12,9 @@ import { basename, dirname, join, resolve } from "node:path";
 import { Worker as ThreadWorker, type TransferListItem } from "node:worker_threads";
 import { WORKER_SOURCE as THREAD_WORKER_SOURCE } from "./generated/worker-node.js";
 import { WORKER_SOURCE as MODULE_WORKER_SOURCE } from "./generated/worker-web.js";
-import { writeFileAtomic } from "./node/download.js";
+import { writeFileAtomic, writeFileAtomicAt } from "./node/download.js";
 import { local, openFile, readFileBlocks, statFile, toPath } from "./node/files.js";
+import { mustUseFetch, rangeFetch as nodeRangeFetch } from "./node/range-fetch.js";
 import { openResumeState } from "./node/resume.js";
 import { walkDirectory } from "./node/walk.js";
 import { watchDirectory } from "./node/watch.js";
@@ -46,6 +47,7 @@ export const localFiles: LocalFiles | undefined = {
   },
   walk: walkDirectory,
   writeAtomic: writeFileAtomic,
+  writeAtomicAt: writeFileAtomicAt,
   watch: watchDirectory,
   openResumeState,
 };
@@ -88,6 +90,13 @@ export function chunkingWorkers(): WorkerHost | undefined {
   if (runtime === "node") return threadWorkers;
   return typeof globalThis.Worker === "undefined" ? undefined : moduleWorkers(MODULE_WORKER_SOURCE);
 }
+
+export function rangeFetch(inPlace = true): typeof fetch | undefined {
+  // Deno and Bun have their own fetch, which this does not try to beat.
+  return runtime === "node" && !mustUseFetch() ? nodeRangeFetch(inPlace) : undefined;
+}
+
+export { inPlaceBody } from "./node/range-fetch.js";
 
 /** This module is a `Platform` (checked by TypeScript; nothing at run time). */
 export type _Implements = Implements<typeof Self>;

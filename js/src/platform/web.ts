@@ -5,7 +5,7 @@
  * Nothing here reaches a Node module, so browser bundlers and Workers without `nodejs_compat` load it.
  */
 import { WORKER_SOURCE } from "./generated/worker-web.js";
-import type { Implements, LocalFiles, Runtime, Sha256, WorkerHost } from "./types.js";
+import type { Implements, InPlaceBody, LocalFiles, Runtime, Sha256, WorkerHost } from "./types.js";
 import type * as Self from "./web.js";
 import { moduleWorkers } from "./web-workers.js";
 
@@ -29,6 +29,14 @@ export function nativeSha256(): Sha256 | undefined {
 
 export function chunkingWorkers(): WorkerHost | undefined {
   return typeof Worker === "undefined" ? undefined : moduleWorkers(WORKER_SOURCE);
+}
+
+export function rangeFetch(_inPlace = true): typeof fetch | undefined {
+  return undefined;
+}
+
+export function inPlaceBody(_res: Response): InPlaceBody | undefined {
+  return undefined;
 }
 
 /** This module is a `Platform` (checked by TypeScript; nothing at run time). */
