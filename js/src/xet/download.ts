@@ -82,8 +82,11 @@ interface Batch {
   data: Uint8Array;
   lengths: Uint32Array;
   hashes: Uint8Array;
-  /** count + 1 offsets into data. */
-  offsets: Uint32Array;
+  /**
+   * count + 1 offsets into data. A plain array: a typed array of this size lives outside V8's heap, and
+   * allocating one while transferred windows fill the young generation's external bytes starts a collection.
+   */
+  offsets: number[];
   /** The buffer under data, lengths and hashes when a worker wrote it (reusable once the batch is consumed). */
   packed?: ArrayBuffer;
   /**
@@ -96,6 +99,14 @@ interface DecodedRange {
   start: number;
   end: number;
   batches: Batch[];
+}
+
+/** The offsets of chunks of these lengths laid end to end, and their total: lengths.length + 1 numbers. */
+function prefixSums(lengths: Uint32Array): number[] {
+  const out = new Array<number>(lengths.length + 1);
+  out[0] = 0;
+  for (let i = 0; i < lengths.length; i++) out[i + 1] = out[i]! + lengths[i]!;
+  return out;
 }
 
 function corrupt(message: string, cause?: unknown): IntegrityError {
@@ -421,8 +432,7 @@ export class RecordDecoder implements RangeSink {
         throw err;
       }
       if (d.count !== n) throw corrupt(`xorb ${this.xorb}: decoded ${d.count} chunks where ${n} records were framed`);
-      const offsets = new Uint32Array(n + 1);
-      for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + d.lengths[i]!;
+      const offsets = prefixSums(d.lengths);
       const batch = { chunkStart: this.#chunk, count: n, data: d.data, lengths: d.lengths, hashes: d.hashes, offsets };
       // With batches on the workers, keep the order: this one comes after theirs.
       if (this.#decode) this.#pending.push(Promise.resolve(batch));
@@ -477,8 +487,7 @@ export class RecordDecoder implements RangeSink {
           this.#pool?.give(new Uint8Array(data));
           if (unused) this.#pool?.giveOutput(unused);
           if (d.count !== n) throw corrupt(`xorb ${this.xorb}: decoded ${d.count} chunks where ${n} records were framed`);
-          const offsets = new Uint32Array(n + 1);
-          for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + d.lengths[i]!;
+          const offsets = prefixSums(d.lengths);
           if (write && written !== write.runs.reduce((a, _, i) => (i % 5 === 3 ? a + write.runs[i]! : a), 0))
             throw new XetBucketsError("INTERNAL", `a chunking worker wrote ${written} bytes of xorb ${this.xorb}, not what was asked`);
           return {
