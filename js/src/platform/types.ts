@@ -63,7 +63,8 @@ export interface InPlaceBody {
   readonly length: number;
   /**
    * Reads the whole body into `onData`. Rejects with a plain `Error` when the connection breaks or no byte
-   * comes for `stallMs` while the body is wanted (default 30 s), with the signal's reason when aborted.
+   * comes for `stallMs` while the body is wanted (default 30 s), with the signal's reason when aborted, and
+   * with what `onData` threw when it throws.
    */
   read(onData: InPlaceData, opts?: { signal?: AbortSignal; stallMs?: number }): Promise<void>;
   /** Drops the body unread (closes its connection). */

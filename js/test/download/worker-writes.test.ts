@@ -133,6 +133,24 @@ describe("files written by the chunking workers", () => {
     }
   });
 
+  it("malformed chunk records in an answer fail at once with CORRUPT_DATA (an error of the reader is not a broken connection)", async () => {
+    // Offset 0 is the first record's version byte.
+    const r = proxy.add({ path: "/fetch/", action: "corrupt", offset: 0 });
+    try {
+      const dest = join(tmp.dir, "bad-record");
+      const err = await downloadBucketFiles(B, [["big.bin", join(dest, "big.bin")]], {
+        hubUrl: proxy.url,
+        accessToken: alice.accessToken,
+      }).catch((e: unknown) => e);
+      assert.ok(err instanceof IntegrityError, String(err));
+      assert.equal(err.code, "CORRUPT_DATA");
+      assert.equal(r.injected, 1, "not fetched again as if the connection had broken");
+      assert.deepEqual(await listDir(dest), []);
+    } finally {
+      proxy.clear();
+    }
+  });
+
   it("ranges read by several terms, windows smaller than the file, one request per range: the same bytes", async () => {
     const dest = join(tmp.dir, "repeated");
     for (const tuning of [{}, { reconstructionWindowBytes: 1_500_000 }, { multiRange: false, reconstructionWindowBytes: 2 * MiB + 17 }]) {

@@ -44,6 +44,13 @@ export function inPlaceBody(res: Response): InPlaceBody | undefined {
 /** Why a request goes through `fetch` instead (never an error of the request itself). */
 class Fallback extends Error {}
 
+/** An error the body's reader threw: it reaches the caller of `read` as it is. */
+class ReaderError extends Error {
+  constructor(readonly error: unknown) {
+    super("the reader failed");
+  }
+}
+
 interface Head {
   status: number;
   statusText: string;
@@ -226,7 +233,7 @@ class Connection {
         try {
           r = onData(bytes);
         } catch (err) {
-          fail(err as Error);
+          fail(new ReaderError(err));
           return false;
         }
         if (r === false) {
@@ -246,7 +253,7 @@ class Connection {
               arm();
               this.socket.resume();
             },
-            (err: unknown) => fail(err as Error),
+            (err: unknown) => fail(new ReaderError(err)),
           );
           return false;
         }
@@ -409,6 +416,7 @@ async function get(input: string | URL | Request, init: RequestInit, inPlace: bo
         try {
           how = await conn.body(rest, head.length, onData, s, opts.stallMs ?? DEFAULT_BODY_STALL_MS);
         } catch (err) {
+          if (err instanceof ReaderError) throw err.error;
           if (s.aborted) throw s.reason;
           throw new Error(`the connection broke while the body was read: ${(err as Error).message}`, { cause: err });
         }
