@@ -5,12 +5,17 @@
  * Data comes from the Xet CAS (js/src/xet/download.ts): ranged fetches in parallel under a memory
  * budget, every chunk decoded and hashed by the core, whole files verified against their xetHash.
  *
- * Memory per call ≈ maxBufferedBytes + F per file being read + one write block. F, a fetch, is at most one
- * xorb's decoded chunks (64 MiB) plus an 8 MiB decoding window: fetched data is decoded as it arrives,
+ * Memory of a Blob read ≈ maxBufferedBytes + F per file being read + one write block. F, a fetch, is at most
+ * one xorb's decoded chunks (64 MiB) plus an 8 MiB decoding window: fetched data is decoded as it arrives,
  * never held serialized. The fetch a reader is consuming is outside the budget; `maxBufferedBytes`
  * (default 128 MiB) bounds what is fetched ahead, `maxRangeFetches` (default 8) the requests in flight,
  * `maxFileDownloads` (default 4) the files read at once. Measured: a 200 MiB file with a 32 MiB budget
  * peaks at about 90 MiB of live buffers. Files made of small xorbs need a few MiB.
+ *
+ * Downloads to local files hold no decoded chunks at all: the file is written at positions
+ * (`LocalFiles.writeAtomicAt`), in Node by the chunking workers as they decode (`XetReader.readToFile`), so
+ * each fetch holds only its record windows (a 128 MiB file: about 45 MiB of live buffers; 1 GiB: about
+ * 190 MiB of RSS, Node and the core included).
  */
 import { InvalidArgumentError, IntegrityError, ProtocolError } from "../errors.js";
 import { hubContext, type HubContext } from "../hub/context.js";
