@@ -96,7 +96,7 @@ export function rangeFetch(inPlace = true): typeof fetch | undefined {
   return runtime === "node" && !mustUseFetch() ? nodeRangeFetch(inPlace) : undefined;
 }
 
-export { inPlaceBody } from "./node/range-fetch.js";
+export { inPlaceBody, isRangeFetch } from "./node/range-fetch.js";
 
 /** This module is a `Platform` (checked by TypeScript; nothing at run time). */
 export type _Implements = Implements<typeof Self>;

@@ -49,6 +49,8 @@ export interface Platform {
   rangeFetch(inPlace?: boolean): typeof fetch | undefined;
   /** The in-place body of an answer of `rangeFetch`; undefined for any other response. */
   inPlaceBody(res: Response): InPlaceBody | undefined;
+  /** True for a fetch `rangeFetch` returned (options may carry one: it is not a caller's own fetch). */
+  isRangeFetch(f: unknown): boolean;
 }
 
 /**

@@ -39,5 +39,9 @@ export function inPlaceBody(_res: Response): InPlaceBody | undefined {
   return undefined;
 }
 
+export function isRangeFetch(_f: unknown): boolean {
+  return false;
+}
+
 /** This module is a `Platform` (checked by TypeScript; nothing at run time). */
 export type _Implements = Implements<typeof Self>;

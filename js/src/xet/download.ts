@@ -40,7 +40,7 @@
  * (platform/node/range-fetch.ts: no buffer per network read), unless the caller gives its own `fetch`.
  */
 import { decodeChunkRecords, FileHashBuilder, initCore } from "../core/index.js";
-import { defaultWorkers, inPlaceBody, rangeFetch } from "#platform";
+import { defaultWorkers, inPlaceBody, isRangeFetch, rangeFetch } from "#platform";
 import { decodedCapacity } from "../core/packed.js";
 import { acquireWorkerPool } from "../pool/pool.js";
 import { HubApiError, IntegrityError, ProtocolError, XetBucketsError, XetCoreError } from "../errors.js";
@@ -554,7 +554,7 @@ async function fetchRanges(
   const header = `bytes=${ranges.map((r) => `${r.byteStart}-${r.byteEnd}`).join(",")}`;
   const what = `GET ${redactUrl(url)}`;
   // Without a fetch of the caller's, the platform's range fetch where it has one (Node: bodies read in place).
-  const http = { ...cas.http, abortSignal: signal, fetch: cas.http.fetch ?? rangeFetch() };
+  const http = { ...cas.http, abortSignal: signal, fetch: callersFetch(cas.http.fetch) ?? rangeFetch() };
   return httpRequestRead(url, { headers: { Range: header }, signal }, http, async (res, at) => {
     const inPlace = inPlaceBody(res);
     try {
@@ -637,6 +637,11 @@ async function fetchRanges(
     multipart?.end();
     return Promise.all(decoders.map((d) => d.done()));
   }
+}
+
+/** The caller's own fetch, if the options carry one (not one of the platform's range fetches). */
+function callersFetch(f: typeof fetch | undefined): typeof fetch | undefined {
+  return f === undefined || isRangeFetch(f) ? undefined : f;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -738,7 +743,7 @@ export class XetReader {
 
   constructor(cas: CasClient, tuning: DownloadTuning = {}, limiter?: DownloadLimiter) {
     this.cas = cas;
-    const fast = cas.http.fetch === undefined ? rangeFetch(false) : undefined;
+    const fast = callersFetch(cas.http.fetch) === undefined ? rangeFetch(false) : undefined;
     this.#queries = fast ? new CasClient(cas.tokens, { ...cas.http, fetch: fast }, cas.sessionId) : cas;
     this.limiter = limiter ?? new DownloadLimiter(tuning);
     this.windowBytes = Math.max(1, tuning.reconstructionWindowBytes ?? DEFAULT_WINDOW_BYTES);

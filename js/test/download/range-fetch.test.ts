@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { inPlaceBody, mustUseFetch, rangeFetch } from "../../src/platform/node/range-fetch.js";
+import { inPlaceBody, isRangeFetch, mustUseFetch, rangeFetch } from "../../src/platform/node/range-fetch.js";
 import { rangeFetch as platformRangeFetch } from "../../src/platform/node.js";
 import { seededBytes } from "../helpers/data.mjs";
 import { assertBytesEqual } from "../helpers/files.js";
@@ -155,6 +155,16 @@ describe("range fetch", () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     await assert.rejects(get(`http://127.0.0.1:${port}/data`), (e) => e instanceof TypeError);
+  });
+
+  it("its two fetches are recognised as the platform's (options that carry one have no fetch of the caller's)", () => {
+    assert.equal(isRangeFetch(rangeFetch(true)), true);
+    assert.equal(isRangeFetch(rangeFetch(false)), true);
+    assert.equal(isRangeFetch(globalThis.fetch), false);
+    assert.equal(
+      isRangeFetch((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init)),
+      false,
+    );
   });
 
   it("is not used where a proxy is configured", () => {

@@ -18,6 +18,7 @@ import { pathsInfo } from "../../src/api/files.js";
 import { IntegrityError, LocalFileError } from "../../src/errors.js";
 import { hubContext } from "../../src/hub/context.js";
 import { XetTokenProvider } from "../../src/hub/xet-token.js";
+import { rangeFetch } from "../../src/platform/node/range-fetch.js";
 import { parseBucket } from "../../src/repo.js";
 import { CasClient } from "../../src/xet/cas.js";
 import { XetReader, type DownloadTuning, type PositionalSink } from "../../src/xet/download.js";
@@ -52,8 +53,8 @@ after(async () => {
 });
 
 /** A reader of the bucket, as downloadBucketFiles makes one. */
-function reader(tuning: DownloadTuning = {}, hubUrl = hub.url): XetReader {
-  const ctx = hubContext({ hubUrl, accessToken: alice.accessToken, retry: { baseDelayMs: 20, maxDelayMs: 200 } });
+function reader(tuning: DownloadTuning = {}, hubUrl = hub.url, fetch?: typeof globalThis.fetch): XetReader {
+  const ctx = hubContext({ hubUrl, accessToken: alice.accessToken, retry: { baseDelayMs: 20, maxDelayMs: 200 }, fetch });
   return new XetReader(new CasClient(new XetTokenProvider(ctx, parseBucket(B, { allowBareId: true }), "read"), ctx.http), tuning);
 }
 
@@ -94,6 +95,13 @@ describe("files written by the chunking workers", () => {
       big.length,
       "progress counts every byte once",
     );
+
+    // Options that carry the platform's own fetch (the CLI's) read the same way.
+    const viaPlatformFetch = await sinkAt(join(tmp.dir, "p.bin"));
+    assert.equal(await reader({}, hub.url, rangeFetch(false)).readToFile(ref, viaPlatformFetch), big.length);
+    await viaPlatformFetch.close();
+    assert.ok(viaPlatformFetch.through < 1 * MiB, `${viaPlatformFetch.through} bytes came through this thread`);
+    await assertFileEquals(join(tmp.dir, "p.bin"), big);
 
     const inThread = await sinkAt(join(tmp.dir, "t.bin"));
     assert.equal(await reader({ workers: 0 }).readToFile(ref, inThread), big.length);

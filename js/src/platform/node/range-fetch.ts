@@ -344,7 +344,16 @@ export const DEFAULT_BODY_STALL_MS = 30_000;
  * null `body`: read them with `inPlaceBody(res).read(onData)`. Other answers are ordinary responses.
  */
 export function rangeFetch(inPlace: boolean): typeof fetch {
-  return ((input: string | URL | Request, init?: RequestInit) => get(input, init ?? {}, inPlace)) as typeof fetch;
+  return inPlace ? IN_PLACE_FETCH : WHOLE_FETCH;
+}
+
+/** The two fetches, one of each kind for the process (callers recognise them: `isRangeFetch`). */
+const IN_PLACE_FETCH = ((input: string | URL | Request, init?: RequestInit) => get(input, init ?? {}, true)) as typeof fetch;
+const WHOLE_FETCH = ((input: string | URL | Request, init?: RequestInit) => get(input, init ?? {}, false)) as typeof fetch;
+
+/** True for a fetch of `rangeFetch` (a caller's options may carry one). */
+export function isRangeFetch(f: unknown): boolean {
+  return f === IN_PLACE_FETCH || f === WHOLE_FETCH;
 }
 
 async function get(input: string | URL | Request, init: RequestInit, inPlace: boolean): Promise<Response> {
