@@ -1,61 +1,82 @@
 /**
- * Node file sink for downloads: write to a temporary file in the destination directory, fsync (when asked),
- * rename over the target, set the mtime. A failed or corrupt download removes its temporary file and leaves
+ * Node file sink for downloads: write to a temporary file in the destination directory, set the mtime, fsync
+ * (when asked), rename over the target. A failed or corrupt download removes its temporary file and leaves
  * the target untouched (never a mixture of old and new bytes, never a stale tail). Two ways to fill the
  * temporary file: blocks in order (`writeFileAtomic`), or writes at positions in any order
  * (`writeFileAtomicAt`), which other threads may also do by opening its path (the chunking workers of a
  * download write the chunks they decode).
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, unlink, utimes, type FileHandle } from "node:fs/promises";
+import { randomFillSync } from "node:crypto";
+import * as fs from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { downloadTempName } from "../temp-names.js";
 import type { AtomicWriteOptions, PositionalFile } from "../types.js";
 import { LocalFileError } from "../../errors.js";
 import { local, toPath } from "./files.js";
 
+// The callback forms of fs, promisified: a promise of fs/promises allocates a stats buffer per call, and with a
+// download's buffers in V8's young generation each such allocation runs a collection (a file: five calls).
+const openFd = promisify(fs.open);
+const closeFd = promisify(fs.close);
+const fsyncFd = (fd: number): Promise<void> => new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+const futimesFd = promisify(fs.futimes);
+const renameFile = promisify(fs.rename);
+const unlinkFile = promisify(fs.unlink);
+const writeFd = (fd: number, data: Uint8Array, offset: number, length: number, position: number | null): Promise<number> =>
+  new Promise((resolve, reject) => fs.write(fd, data, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+
+/** 12 hex digits for a temporary name (into one reused buffer: no allocation per file). */
+const nameBytes = new Uint8Array(6);
+function randomHex(): string {
+  randomFillSync(nameBytes);
+  let s = "";
+  for (const b of nameBytes) s += (b < 16 ? "0" : "") + b.toString(16);
+  return s;
+}
+
 /**
  * Creates the temporary file of `target`, lets `fill` write it (returns the bytes written), then commits it:
- * fsync when asked, close, rename over the target, mtime. On any failure the temporary file is removed.
+ * mtime, fsync when asked, close, rename over the target. On any failure the temporary file is removed.
  */
 async function atomically(
   target: string | URL,
   options: AtomicWriteOptions,
-  fill: (fh: FileHandle, tmp: string) => Promise<number>,
+  fill: (fd: number, tmp: string) => Promise<number>,
 ): Promise<number> {
   const path = resolve(toPath(target));
   const dir = dirname(path);
-  const tmp = join(dir, downloadTempName(basename(path), randomBytes(6).toString("hex")));
+  const tmp = join(dir, downloadTempName(basename(path), randomHex()));
   // The directory is created when missing (only then: a download of many files into one folder would pay a
   // recursive mkdir per file).
-  let fh: FileHandle | undefined = await open(tmp, "wx").catch(async (err: unknown) => {
+  let fd: number | undefined = await openFd(tmp, "wx").catch(async (err: unknown) => {
     if ((err as { code?: unknown }).code !== "ENOENT") throw new LocalFileError(tmp, err);
     await local(dir, mkdir(dir, { recursive: true }));
-    return local(tmp, open(tmp, "wx"));
+    return local(tmp, openFd(tmp, "wx"));
   });
   try {
-    const written = await fill(fh, tmp);
+    const written = await fill(fd, tmp);
     options.signal?.throwIfAborted();
-    if (options.fsync) await local(tmp, fh.sync());
-    const closing = fh;
-    fh = undefined;
-    await local(tmp, closing.close());
-    await local(path, rename(tmp, path));
-    if (options.mtime !== undefined) await local(path, utimes(path, new Date(), new Date(options.mtime)));
+    if (options.mtime !== undefined) await local(tmp, futimesFd(fd, new Date(), new Date(options.mtime)));
+    if (options.fsync) await local(tmp, fsyncFd(fd));
+    const closing = fd;
+    fd = undefined;
+    await local(tmp, closeFd(closing));
+    await local(path, renameFile(tmp, path));
     return written;
   } catch (err) {
-    await fh?.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
+    if (fd !== undefined) await closeFd(fd).catch(() => {});
+    await unlinkFile(tmp).catch(() => {});
     throw err;
   }
 }
 
 /** Writes all of `data` at `position` (a short write continues where it stopped). */
-async function writeAllAt(fh: FileHandle, tmp: string, data: Uint8Array, position: number | null): Promise<void> {
+async function writeAllAt(fd: number, tmp: string, data: Uint8Array, position: number | null): Promise<void> {
   let off = 0;
   while (off < data.length) {
-    const { bytesWritten } = await local(tmp, fh.write(data, off, data.length - off, position === null ? null : position + off));
-    off += bytesWritten;
+    off += await local(tmp, writeFd(fd, data, off, data.length - off, position === null ? null : position + off));
   }
 }
 
@@ -69,11 +90,11 @@ export function writeFileAtomic(
   source: AsyncIterable<Uint8Array>,
   options: AtomicWriteOptions = {},
 ): Promise<number> {
-  return atomically(target, options, async (fh, tmp) => {
+  return atomically(target, options, async (fd, tmp) => {
     let written = 0;
     for await (const block of source) {
       options.signal?.throwIfAborted();
-      await writeAllAt(fh, tmp, block, null);
+      await writeAllAt(fd, tmp, block, null);
       written += block.length;
       options.onBytes?.(block.length);
     }
@@ -91,5 +112,5 @@ export function writeFileAtomicAt(
   fill: (file: PositionalFile) => Promise<number>,
   options: AtomicWriteOptions = {},
 ): Promise<number> {
-  return atomically(target, options, (fh, tmp) => fill({ path: tmp, write: (data, position) => writeAllAt(fh, tmp, data, position) }));
+  return atomically(target, options, (fd, tmp) => fill({ path: tmp, write: (data, position) => writeAllAt(fd, tmp, data, position) }));
 }
