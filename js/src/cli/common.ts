@@ -5,7 +5,6 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import { rangeFetch } from "#platform";
 import { DEFAULT_HUB_URL, type HubCallOptions } from "../hub/context.js";
 import { parseBucket, type BucketRef } from "../repo.js";
 import { InvalidArgumentError } from "../errors.js";
@@ -134,9 +133,7 @@ export function setup(argv: string[], spec: CommandSpec, io: CommandIo, opts: { 
   return {
     io,
     out: new Output(mode, io),
-    // Node's range fetch for the Hub's and the CAS's GETs where it is the route (no proxy): a command that only
-    // reads (sync down, cp down, ls) then never loads fetch's HTTP client (≈ 0.1 s of CPU per run).
-    hub: { hubUrl, accessToken, abortSignal: io.signal, fetch: rangeFetch(false) },
+    hub: { hubUrl, accessToken, abortSignal: io.signal },
     progress: progressEnabled(io, mode),
     values: parsed.values,
     positionals: parsed.positionals,
