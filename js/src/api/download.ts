@@ -5,12 +5,17 @@
  * Data comes from the Xet CAS (js/src/xet/download.ts): ranged fetches in parallel under a memory
  * budget, every chunk decoded and hashed by the core, whole files verified against their xetHash.
  *
- * Memory per call ≈ maxBufferedBytes + F per file being read + one write block. F, a fetch, is at most one
- * xorb's decoded chunks (64 MiB) plus an 8 MiB decoding window: fetched data is decoded as it arrives,
+ * Memory of a Blob read ≈ maxBufferedBytes + F per file being read + one write block. F, a fetch, is at most
+ * one xorb's decoded chunks (64 MiB) plus an 8 MiB decoding window: fetched data is decoded as it arrives,
  * never held serialized. The fetch a reader is consuming is outside the budget; `maxBufferedBytes`
  * (default 128 MiB) bounds what is fetched ahead, `maxRangeFetches` (default 8) the requests in flight,
  * `maxFileDownloads` (default 4) the files read at once. Measured: a 200 MiB file with a 32 MiB budget
  * peaks at about 90 MiB of live buffers. Files made of small xorbs need a few MiB.
+ *
+ * Downloads to local files hold no decoded chunks at all: the file is written at positions
+ * (`LocalFiles.writeAtomicAt`), in Node by the chunking workers as they decode (`XetReader.readToFile`), so
+ * each fetch holds only its record windows (a 128 MiB file: about 45 MiB of live buffers; 1 GiB: about
+ * 190 MiB of RSS, Node and the core included).
  */
 import {
   fileFailure,
@@ -27,6 +32,7 @@ import { hubContext, type HubContext } from "../hub/context.js";
 import { entryNotFound, postPathsInfo, type BucketTreeEntry } from "../hub/files.js";
 import { XetTokenProvider, type XetToken } from "../hub/xet-token.js";
 import { checkBucketPath, joinBucketPath, parseBucket, type BucketRef, type RepoDesignation } from "../repo.js";
+import type { PositionalFile } from "../platform/types.js";
 import { localFilesFor } from "../sources.js";
 import { CasClient } from "../xet/cas.js";
 import { Rereads, XetReader, type DownloadTuning, type XetFileRef } from "../xet/download.js";
@@ -474,24 +480,24 @@ export async function downloadFilesIsolated(
     for (let attempt = 1; ; attempt++) {
       let bytes = 0;
       const progress = (done: boolean) => options.onProgress?.({ path: entry.path, localPath, bytes, totalBytes: entry.size, done });
-      const source =
-        entry.size === 0
-          ? (async function* () {})()
-          : // The file sink writes each block before it asks for the next: the reader may reuse its buffers.
-            exactly(
-              entry.size,
-              entry.path,
-              reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal, reuse: true }),
-            );
+      const onBytes = (n: number) => {
+        bytes += n;
+        progress(false);
+      };
+      // The reader writes the file at positions (on Node, the chunking workers write the chunks they decode:
+      // the bytes never pass through this thread), verifies it, and only then is it committed.
+      const fill = async (file: PositionalFile): Promise<number> => {
+        if (entry.size === 0) return 0;
+        const n = await reader.readToFile({ hash: entry.xetHash!, size: entry.size, path: entry.path }, file, { signal, onBytes });
+        if (n !== entry.size)
+          throw new IntegrityError("LENGTH_MISMATCH", `"${entry.path}": the download produced ${n} bytes, the bucket lists ${entry.size}.`);
+        return n;
+      };
       try {
-        const written = await local.writeAtomic(localPath, source, {
+        const written = await local.writeAtomicAt(localPath, fill, {
           signal,
           fsync: options.fsync,
           mtime: options.preserveMtime === false ? undefined : parseTime(entry.mtime),
-          onBytes: (n) => {
-            bytes += n;
-            progress(false);
-          },
         });
         progress(true);
         result.downloaded.push({ path: entry.path, localPath, size: written });
@@ -552,21 +558,6 @@ export async function downloadFilesIsolated(
 /** Files of at most this size count as a quarter of a download slot (default scheduling). */
 const SMALL_FILE_BYTES = 4 * 1024 * 1024;
 const SMALL_FILES_PER_SLOT = 4;
-
-/** Passes the blocks through and fails (before the sink commits) unless they total `size` bytes. */
-async function* exactly(size: number, path: string, blocks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let total = 0;
-  for await (const b of blocks) {
-    total += b.length;
-    if (total > size) break;
-    yield b;
-  }
-  if (total !== size)
-    throw new IntegrityError(
-      "LENGTH_MISMATCH",
-      `"${path}": the download produced ${total > size ? "more than " : ""}${total} bytes, the bucket lists ${size}.`,
-    );
-}
 
 /**
  * Downloads one bucket file to a local path (Node), like downloadBucketFiles with one file and

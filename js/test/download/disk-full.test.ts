@@ -3,8 +3,8 @@
  * the file being written, no partial file is left (no target, no temporary file), an existing file at that target
  * is unchanged, and the files downloaded before are intact.
  *
- * Twice: with write failures injected into this process's file system calls (everywhere), and on a real 2 MiB
- * tmpfs mounted in a mount namespace of its own (`unshare -rm`; skipped where the system does not allow it).
+ * Twice: with a failure injected into this process's file system calls (creating the temporary file), and on a
+ * real 2 MiB tmpfs mounted in a mount namespace of its own (`unshare -rm`; skipped where the system does not allow it).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -40,46 +40,38 @@ after(async () => {
 });
 
 /**
- * Makes file writes under `dir` fail with ENOSPC once `limit` bytes were written there, as a full disk does
- * (`fs.promises.open` wraps the handles it opens there; `syncBuiltinESMExports` hands the wrapper to the modules
- * that imported `open`). Returns the function that restores the file system.
+ * Makes the creation of a download's temporary file for `name` under `dir` fail with ENOSPC, as on a full disk
+ * (the callback `fs.open`, which the Node file sink uses, is wrapped; `syncBuiltinESMExports` hands the wrapper to
+ * the modules that imported `node:fs`). The bytes themselves are written by the chunking workers, in their own
+ * threads, where this process's patches do not reach: the real full disk below covers a write that fails half way.
+ * Returns the function that restores the file system.
  */
-function diskFullAfter(dir: string, limit: number): () => void {
-  const original = fs.promises.open;
-  let written = 0;
-  const open = async (...args: Parameters<typeof original>) => {
-    const fh = await original(...args);
-    if (typeof args[0] !== "string" || !args[0].startsWith(dir)) return fh;
-    return new Proxy(fh, {
-      get(target, prop) {
-        if (prop === "write") {
-          return async (buf: Uint8Array, offset = 0, length = buf.length - offset) => {
-            if (written + length > limit) {
-              throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", errno: -28, syscall: "write" });
-            }
-            written += length;
-            return target.write(buf, offset, length);
-          };
-        }
-        const v = Reflect.get(target, prop, target) as unknown;
-        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-  };
-  fs.promises.open = open as typeof original;
+function diskFullFor(dir: string, name: string): () => void {
+  const original = fs.open;
+  const open = ((path: fs.PathLike, ...rest: unknown[]) => {
+    const cb = rest[rest.length - 1] as (err: NodeJS.ErrnoException | null, fd?: number) => void;
+    const p = String(path);
+    if (p.startsWith(dir) && p.includes(name) && p.endsWith(".xet-tmp")) {
+      const err = Object.assign(new Error("ENOSPC: no space left on device, open"), { code: "ENOSPC", errno: -28, syscall: "open" });
+      process.nextTick(cb, err);
+      return;
+    }
+    (original as (...a: unknown[]) => void)(path, ...rest);
+  }) as typeof fs.open;
+  fs.open = open;
   syncBuiltinESMExports();
   return () => {
-    fs.promises.open = original;
+    fs.open = original;
     syncBuiltinESMExports();
   };
 }
 
-test("ENOSPC while downloading (injected write failure): a typed error naming the file, nothing partial, earlier files intact", async () => {
+test("ENOSPC while downloading (injected: the temporary file cannot be created): a typed error naming the file, nothing partial, earlier files intact", async () => {
   const dest = join(tmp.dir, "injected");
   await mkdir(dest, { recursive: true });
   const before = new TextEncoder().encode("the previous big.bin, kept as it was");
   await writeFile(join(dest, "big.bin"), before);
-  const restore = diskFullAfter(dest, 2 * MiB);
+  const restore = diskFullFor(dest, "big.bin");
   let err: unknown;
   try {
     err = await downloadBucketFiles(
