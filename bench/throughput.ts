@@ -22,7 +22,7 @@
  * Data (generated once under bench-data/, AES-128-CTR keystreams: incompressible, no duplicates).
  */
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BENCH_DATA, ensureDir, median, table, writeSection } from "./lib/report.js";
@@ -94,6 +94,7 @@ async function cliBench(): Promise<void> {
     }
   }
   const SYNC_BYTES = 640 * MiB;
+  const load = loadavg()[0]!;
   const ONE = join(BENCH_DATA, "random-1GiB.bin");
   generate(ONE, GiB, "download memory 1 GiB");
 
@@ -209,12 +210,13 @@ async function cliBench(): Promise<void> {
     ["Download peak RSS ≤ 256 MiB, 1 GiB file, library", `${fmt(mem.library.peakRss / MiB)} MiB`, met(mem.library.peakRss <= 256 * MiB)],
     ["Download peak RSS ≤ 256 MiB, 1 GiB file, CLI", `${fmt(mem.cli.peakRss / MiB)} MiB`, met(mem.cli.peakRss <= 256 * MiB)],
   ];
-  const { defaultWorkers } = await import("../js/src/platform/node.js");
   const body = `Both command-line clients as users run them, each in a fresh process (interpreter start included), against
-the same local hub (in the benchmark's process, on the same ${defaultWorkers()} cores); ${ROUNDS} interleaved rounds. Ratios are hf's
+the same local hub (in the benchmark's process, on the same ${availableParallelism()} cores); ${ROUNDS} interleaved rounds. Ratios are hf's
 time over ours (above 1: ours is faster), from the medians; "rounds" is the range of the round-by-round
 ratios. Peak RSS is the process's ru_maxrss; CPU is user + system time of every thread. Data: one 384 MiB
-file and 256 files of 1 MiB (seeded pseudo-random bytes: incompressible, no duplicates).
+file and 256 files of 1 MiB (seeded pseudo-random bytes: incompressible, no duplicates). Load average at the
+start: ${load.toFixed(1)} on ${availableParallelism()} cores (anything near or above the core count means the CPU was shared: then
+the ratios follow the clients' CPU time more than their design).
 
 ${table(["must show", "measured", "result"], mustShow)}
 
