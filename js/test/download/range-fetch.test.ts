@@ -138,7 +138,7 @@ describe("range fetch", () => {
     const t0 = Date.now();
     await assert.rejects(
       stalled.read(() => {}, { stallMs: 200 }),
-      /no data for 200 ms/,
+      /stalled \(no data moved for 200 ms\)/,
     );
     assert.ok(Date.now() - t0 < 5000);
     const ctl = new AbortController();
