@@ -15,6 +15,7 @@ export default tseslint.config(
       ".venv/",
       ".cache/",
       "test-artifacts/",
+      "docs/api/",
       "bench-data/",
       "fuzz/",
       "node_modules/",

@@ -6,27 +6,41 @@
  *   2. download of that 1 GiB by each client (from one hub holding it);
  *   3. re-upload of the 512 MiB file after 10 % of it changed (4 regions), on a hub that has version 1;
  *   4. chunk + hash on all cores: xet-buckets `xetHashFiles` (chunking workers) vs `hf_xet.hash_files`;
- *   5. peak RSS of xet-buckets uploading a 4 GiB file (and the idle floor of the same child).
+ *   5. peak RSS of xet-buckets uploading a 4 GiB file (and the idle floor of the same child);
+ *   6. the command-line clients as users run them: `xet-buckets sync` against `hf buckets sync` (one 384 MiB
+ *      file and 256 files of 1 MiB, up and down, fresh processes, the same hub), and the peak RSS of downloading
+ *      one 1 GiB file with the library and with the CLI (bench/lib/cli-run.ts).
  *
  * Every client runs in its own child process (Node children are bundled to plain JavaScript; Python in the
  * project venv); the hub runs in this process, so its CPU is measured apart (the hub validates every xorb
  * with the same WebAssembly core). Rounds are interleaved (client A, B, C, A, B, C, …) and medians reported;
- * ratios are taken within this run. Writes the "throughput" section of BENCHMARKS.md.
+ * ratios are taken within this run. Writes the "throughput" (1-5) and "throughput-cli" (6) sections of
+ * BENCHMARKS.md; part 6 runs the built CLI (dist/, `npm run build`; `npm run bench` builds first).
  *
- *   npx tsx bench/throughput.ts [--rounds 5] [--skip-4gib]
+ *   npx tsx bench/throughput.ts [--rounds 5] [--skip-4gib] [--only library,cli]
  *
  * Data (generated once under bench-data/, AES-128-CTR keystreams: incompressible, no duplicates).
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BENCH_DATA, ensureDir, median, table, writeSection } from "./lib/report.js";
+import { runCli, type CliClient } from "./lib/cli-run.js";
 import { BenchHub, MiB, nodeRun, nodeUpload, pythonRun, type BenchFile, type Run } from "./lib/upload-harness.js";
 import { seededStream } from "../js/test/helpers/data.mjs";
 
-const { values } = parseArgs({ options: { rounds: { type: "string", default: "5" }, "skip-4gib": { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "5" },
+    "skip-4gib": { type: "boolean", default: false },
+    only: { type: "string", default: "library,cli" },
+  },
+});
 const ROUNDS = Number(values.rounds);
+/** Parts to run: "library" (1-5, the "throughput" section), "cli" (6, the "throughput-cli" section). */
+const PARTS = new Set(values.only.split(","));
+for (const p of PARTS) if (p !== "library" && p !== "cli") throw new Error(`--only: unknown part ${p} (library, cli)`);
 const GiB = 1024 * MiB;
 
 // ------------------------------------------------------------------------------------------- data
@@ -43,6 +57,203 @@ function generate(path: string, size: number, seed: string, edit?: (block: Uint8
     writeSync(fd, block);
   }
   closeSync(fd);
+}
+
+/**
+ * Part 6: the CLIs as users run them (`xet-buckets sync` and `hf buckets sync`, fresh processes, the same
+ * local hub), up and down, interleaved; then the peak RSS of downloading one 1 GiB file, by the library and
+ * by the CLI. Writes the "throughput-cli" section.
+ */
+async function cliBench(): Promise<void> {
+  // Its own hub and helpers: it may run before the rest of this script is set up (--only cli).
+  const hub = new BenchHub();
+  const log = (s: string) => process.stderr.write(s + "\n");
+  const fmt = (x: number, d = 0) => x.toFixed(d);
+  const mibps = (bytes: number, s: number) => bytes / MiB / s;
+  const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => (m.get(k) ?? m.set(k, []).get(k)!).push(v);
+  type Measured = Run & { hubCpu: number };
+  const measured = async (f: () => Promise<Run>): Promise<Measured> => {
+    const c0 = process.cpuUsage();
+    const r = await f();
+    const u = process.cpuUsage(c0);
+    return { ...r, hubCpu: (u.user + u.system) / 1e6 };
+  };
+  const DIR = join(ensureDir(BENCH_DATA), "sync-640MiB");
+  mkdirSync(join(DIR, "small"), { recursive: true });
+  generate(join(DIR, "big.bin"), 384 * MiB, "cli sync big");
+  {
+    const ks = seededStream("cli sync small files");
+    for (let i = 0; i < 256; i++) {
+      const file = join(DIR, "small", `${String(i).padStart(4, "0")}.bin`);
+      const block = ks(MiB);
+      if (!existsSync(file) || statSync(file).size !== MiB) {
+        const fd = openSync(file, "w");
+        writeSync(fd, block);
+        closeSync(fd);
+      }
+    }
+  }
+  const SYNC_BYTES = 640 * MiB;
+  const load = loadavg()[0]!;
+  const ONE = join(BENCH_DATA, "random-1GiB.bin");
+  generate(ONE, GiB, "download memory 1 GiB");
+
+  const CLIS: CliClient[] = ["ours", "hf"];
+  const CLI_NAMES: Record<CliClient, string> = {
+    ours: "`xet-buckets sync`",
+    hf: "`hf buckets sync` (huggingface_hub 2.4.0 + hf_xet 1.8.0)",
+  };
+  const up = new Map<CliClient, Measured[]>();
+  const down = new Map<CliClient, Measured[]>();
+  /** Bytes under a local directory (every file of a download arrived, whole). */
+  const bytesUnder = (dir: string): number =>
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .reduce((a, e) => a + statSync(join(e.parentPath, e.name)).size, 0);
+
+  let dlMem: { library: Run; cli: Run; idle: Run } | undefined;
+  try {
+    // Upload: a fresh hub for every run (nothing to deduplicate against).
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const c of CLIS) {
+        await hub.fresh();
+        const bucket = await hub.bucket(`sync-${c}`);
+        const run = await measured(() => runCli(c, hub.url, ["sync", DIR, `hf://buckets/${bucket}`]));
+        push(up, c, run);
+        log(
+          `cli upload round ${r + 1} ${c}: ${fmt(run.seconds, 2)} s, peak RSS ${fmt(run.peakRss / MiB)} MiB, CPU ${fmt(run.cpuSeconds ?? 0, 1)} s`,
+        );
+      }
+    }
+    // Download: one hub holding the set (synced up by xet-buckets), each run into a fresh directory.
+    await hub.fresh();
+    const bucket = await hub.bucket("sync-dl");
+    await runCli("ours", hub.url, ["sync", DIR, `hf://buckets/${bucket}`]);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const c of CLIS) {
+        const dest = mkdtempSync(join(tmpdir(), "xet-bench-sync-"));
+        try {
+          const run = await measured(() => runCli(c, hub.url, ["sync", `hf://buckets/${bucket}`, dest]));
+          const got = bytesUnder(dest);
+          if (got !== SYNC_BYTES) throw new Error(`${c} synced ${got} of ${SYNC_BYTES} bytes down`);
+          push(down, c, run);
+          log(
+            `cli download round ${r + 1} ${c}: ${fmt(run.seconds, 2)} s, peak RSS ${fmt(run.peakRss / MiB)} MiB, CPU ${fmt(run.cpuSeconds ?? 0, 1)} s`,
+          );
+        } finally {
+          rmSync(dest, { recursive: true, force: true });
+        }
+      }
+    }
+    // Download memory: one 1 GiB file, by the library (downloadBucketFiles) and by the CLI (sync).
+    await hub.fresh();
+    const memBucket = await hub.bucket("dl-memory");
+    await nodeRun("ours", hub.url, memBucket, [{ path: "model.bin", file: ONE }]);
+    const dest = mkdtempSync(join(tmpdir(), "xet-bench-dlmem-"));
+    try {
+      const library = await nodeRun("ours-download", hub.url, memBucket, [{ path: "model.bin", file: join(dest, "a", "model.bin") }]);
+      const cli = await runCli("ours", hub.url, ["sync", `hf://buckets/${memBucket}`, join(dest, "b")]);
+      for (const d of ["a", "b"]) if (bytesUnder(join(dest, d)) !== GiB) throw new Error(`download ${d}: not 1 GiB`);
+      const idle = await nodeUpload("idle", hub.url, memBucket, ONE);
+      dlMem = { library, cli, idle };
+      log(`1 GiB download: library peak RSS ${fmt(library.peakRss / MiB)} MiB, CLI ${fmt(cli.peakRss / MiB)} MiB`);
+    } finally {
+      rmSync(dest, { recursive: true, force: true });
+    }
+  } finally {
+    await hub.close();
+  }
+
+  // Ratios: their time / our time (above 1: we are faster), from the medians, and the range of the per-round
+  // ratios (round r of ours against round r of hf, run one after the other).
+  const ratioOf = (m: Map<CliClient, Measured[]>) => {
+    const ours = m.get("ours")!;
+    const hf = m.get("hf")!;
+    const perRound = ours.map((o, i) => hf[i]!.seconds / o.seconds);
+    return {
+      median: median(hf.map((r) => r.seconds)) / median(ours.map((r) => r.seconds)),
+      lo: Math.min(...perRound),
+      hi: Math.max(...perRound),
+    };
+  };
+  const upRatio = ratioOf(up);
+  const downRatio = ratioOf(down);
+  const ratio = (x: number) => x.toFixed(2) + "×";
+  const met = (ok: boolean) => (ok ? "**met**" : "**not met**");
+  const rows = (m: Map<CliClient, Measured[]>) =>
+    CLIS.map((c) => {
+      const runs = m.get(c)!;
+      const s = median(runs.map((r) => r.seconds));
+      return [
+        CLI_NAMES[c],
+        fmt(s, 2),
+        `${fmt(Math.min(...runs.map((r) => r.seconds)), 2)}–${fmt(Math.max(...runs.map((r) => r.seconds)), 2)}`,
+        fmt(mibps(SYNC_BYTES, s)),
+        fmt(median(runs.map((r) => r.cpuSeconds ?? 0)), 1),
+        fmt(median(runs.map((r) => r.hubCpu)), 1),
+        fmt(Math.max(...runs.map((r) => r.peakRss)) / MiB),
+      ];
+    });
+  const header = ["client", "seconds (median)", "seconds (range)", "MiB/s", "client CPU s", "hub CPU s", "peak RSS MiB (max)"];
+  const mem = dlMem!;
+  const mustShow = [
+    [
+      "`sync` upload ≥ 1.0× `hf buckets sync`",
+      `${ratio(upRatio.median)} (rounds ${ratio(upRatio.lo)}–${ratio(upRatio.hi)})`,
+      met(upRatio.median >= 1),
+    ],
+    [
+      "`sync` download ≥ 0.9× `hf buckets sync` (every byte verified)",
+      `${ratio(downRatio.median)} (rounds ${ratio(downRatio.lo)}–${ratio(downRatio.hi)})`,
+      met(downRatio.median >= 0.9),
+    ],
+    ["Download peak RSS ≤ 256 MiB, 1 GiB file, library", `${fmt(mem.library.peakRss / MiB)} MiB`, met(mem.library.peakRss <= 256 * MiB)],
+    ["Download peak RSS ≤ 256 MiB, 1 GiB file, CLI", `${fmt(mem.cli.peakRss / MiB)} MiB`, met(mem.cli.peakRss <= 256 * MiB)],
+  ];
+  const body = `Both command-line clients as users run them, each in a fresh process (interpreter start included), against
+the same local hub (in the benchmark's process, on the same ${availableParallelism()} cores); ${ROUNDS} interleaved rounds. Ratios are hf's
+time over ours (above 1: ours is faster), from the medians; "rounds" is the range of the round-by-round
+ratios. Peak RSS is the process's ru_maxrss; CPU is user + system time of every thread. Data: one 384 MiB
+file and 256 files of 1 MiB (seeded pseudo-random bytes: incompressible, no duplicates). Load average at the
+start: ${load.toFixed(1)} on ${availableParallelism()} cores (anything near or above the core count means the CPU was shared: then
+the ratios follow the clients' CPU time more than their design).
+
+${table(["must show", "measured", "result"], mustShow)}
+
+### Upload: \`sync ./dir hf://buckets/…\`, a fresh hub for every run
+
+${table(header, rows(up))}
+
+### Download: \`sync hf://buckets/… ./dir\` into a fresh directory (the set synced up once by xet-buckets)
+
+${table(header, rows(down))}
+
+xet-buckets verifies every file against its Xet hash before it renames it into place (hf_xet does not verify
+downloads); the chunking workers decode, hash and write the chunks, so the bytes never pass through the main
+thread.
+
+### Download memory: one 1 GiB file
+
+| client | peak RSS MiB | seconds |
+| --- | --- | --- |
+| xet-buckets \`downloadBucketFiles\` (library, defaults) | **${fmt(mem.library.peakRss / MiB)}** | ${fmt(mem.library.seconds, 2)} |
+| \`xet-buckets sync\` (CLI) | **${fmt(mem.cli.peakRss / MiB)}** | ${fmt(mem.cli.seconds, 2)} |
+
+The library's child process idle (Node, the bundled client and the WebAssembly core loaded) peaks at
+${fmt(mem.idle.peakRss / MiB)} MiB.`;
+  process.stdout.write(body + "\n");
+  writeSection(
+    "throughput-cli",
+    "Command-line sync against `hf buckets sync`, and download memory",
+    `npx tsx bench/throughput.ts --only cli --rounds ${ROUNDS}`,
+    body,
+  );
+}
+
+// Only part 6: nothing of parts 1-5 is generated or run.
+if (!PARTS.has("library")) {
+  await cliBench();
+  process.exit(0);
 }
 
 const SET = join(ensureDir(BENCH_DATA), "set-1GiB");
@@ -351,6 +562,8 @@ process.stdout.write(body + "\n");
 writeSection(
   "throughput",
   "Throughput on every core, with bounded memory",
-  `npx tsx bench/throughput.ts --rounds ${ROUNDS}${values["skip-4gib"] ? " --skip-4gib" : ""}`,
+  `npx tsx bench/throughput.ts --only library --rounds ${ROUNDS}${values["skip-4gib"] ? " --skip-4gib" : ""}`,
   body,
 );
+
+if (PARTS.has("cli")) await cliBench();

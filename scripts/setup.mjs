@@ -4,7 +4,7 @@
 //
 //   node scripts/setup.mjs --build     Rust wasm32 target, the pinned wasm-bindgen CLI, npm packages
 //   node scripts/setup.mjs --python    + a project venv (.venv) with huggingface_hub + hf_xet (interop tests, benchmarks)
-//   node scripts/setup.mjs --browser   + Debian chromium (browser tests)
+//   node scripts/setup.mjs --browser   + Debian chromium and firefox-esr, and geckodriver (browser tests)
 //   node scripts/setup.mjs --fuzz      + the nightly Rust toolchain and cargo-fuzz (bounded fuzzing of the core)
 //   node scripts/setup.mjs --all       everything
 import { spawnSync } from "node:child_process";
@@ -106,13 +106,28 @@ function ensurePython() {
   run(VENV_PYTHON, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", ...PYTHON_PACKAGES]);
 }
 
+/** geckodriver, built from crates.io (Firefox's WebDriver server; no prebuilt binary is downloaded). */
+export const GECKODRIVER_VERSION = "0.37.1";
+
+/**
+ * The browsers of the in-browser tests (js/test/helpers/browsers.ts): Debian's chromium (driven by
+ * playwright-core) and firefox-esr (driven over WebDriver by geckodriver, which cargo builds: ≈ 3–5 min once).
+ */
 function ensureBrowser() {
-  if (existsSync("/usr/bin/chromium")) return;
-  log("installing Debian chromium (browser tests)");
-  const sudo = process.getuid && process.getuid() === 0 ? [] : ["sudo"];
-  const apt = (args) => (sudo.length ? run("sudo", ["apt-get", ...args]) : run("apt-get", args));
-  apt(["update", "-qq"]);
-  apt(["install", "-y", "-qq", "--no-install-recommends", "chromium"]);
+  const missing = ["chromium", "firefox-esr"].filter((p) => !existsSync(`/usr/bin/${p}`));
+  if (missing.length) {
+    log(`installing Debian ${missing.join(" and ")} (browser tests)`);
+    const sudo = process.getuid && process.getuid() === 0 ? [] : ["sudo"];
+    const apt = (args) => (sudo.length ? run("sudo", ["apt-get", ...args]) : run("apt-get", args));
+    apt(["update", "-qq"]);
+    apt(["install", "-y", "-qq", "--no-install-recommends", ...missing]);
+  }
+  if (!capture("cargo", ["--version"])) throw new Error("cargo is not on PATH: install Rust with rustup (https://rustup.rs) and run again");
+  const have = capture("geckodriver", ["--version"])?.split("\n")[0];
+  if (have !== `geckodriver ${GECKODRIVER_VERSION}`) {
+    log(`installing geckodriver ${GECKODRIVER_VERSION} (found: ${have ?? "none"}); a few minutes`);
+    run("cargo", ["install", "geckodriver", "--version", GECKODRIVER_VERSION, "--locked", "--force"]);
+  }
 }
 
 /** cargo-fuzz needs nightly (libFuzzer + sanitizer flags); no rust-src: the targets do not rebuild std. */

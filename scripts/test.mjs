@@ -7,7 +7,8 @@
 //   npm test -- --js [filter...]  only the TypeScript tests (optionally those whose path contains a filter)
 //   npm test -- --no-build        skip setup and build (when you just built)
 //   npm test -- --reliability     only the reliability step (scripts/reliability.mjs)
-// The full run also runs `npm run lint` (formatting, ESLint, rustfmt, clippy) before the tests.
+// The full run also runs `npm run lint` (formatting, ESLint, rustfmt, clippy) and the API reference's check
+// (`npm run docs -- --check`: every public export documented, no broken link) before the tests.
 //
 // The full run ends with the reliability step (issue 8): bounded fuzzing of the core, the reliability
 // tests (js/test/reliability, kept out of the general TypeScript run so they run once), RELIABILITY.md.
@@ -44,7 +45,10 @@ try {
     }
   }
   // Formatting and static checks (npm run lint) first: they take seconds.
-  if (everything) run(process.execPath, [join(ROOT, "scripts", "lint.mjs")]);
+  if (everything) {
+    run(process.execPath, [join(ROOT, "scripts", "lint.mjs")]);
+    run(process.execPath, [join(ROOT, "scripts", "docs.mjs"), "--check"]);
+  }
   if (!onlyJs && !onlyReliability) run("cargo", ["test", "--quiet"]);
   // The sources and the tests type-check (tsx runs them without checking); shared and web code also against
   // the web platform, without Node's types (tsconfig.web.json).

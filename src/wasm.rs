@@ -430,8 +430,11 @@ thread_local! {
 pub extern "C" fn xb_input(len: usize) -> *mut u8 {
     WORKER_INPUT.with(|b| {
         let mut b = b.borrow_mut();
-        b.clear();
-        b.resize(len, 0);
+        // Only growth is zeroed: the caller overwrites the `len` bytes it asked for (zeroing a
+        // multi-MiB input before every task costs as much as a copy of it).
+        if b.len() < len {
+            b.resize(len, 0);
+        }
         b.as_mut_ptr()
     })
 }
@@ -507,45 +510,74 @@ pub extern "C" fn xb_hash_finish() -> *const u8 {
 
 thread_local! {
     static WORKER_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+    static WORKER_DECODED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static WORKER_PLACES: RefCell<Vec<xorb::ChunkPlace>> = const { RefCell::new(Vec::new()) };
+    static WORKER_HASHES: RefCell<Vec<MerkleHash>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Decodes the chunk records written at `xb_input` (`decodeChunkRecords`: every chunk decoded and
-/// hashed). Returns the address of the packed result, valid until the next call: u32 LE chunk
-/// count n, decoded length d, two zero words, then n chunk lengths, 32·n raw chunk hashes and the
-/// d decoded bytes (length `16 + 36 n + d`). 0 on malformed records: `xb_error` tells why.
+/// Decodes the chunk records written at `xb_input` (every chunk decoded and hashed, as
+/// `decodeChunkRecords` does), without copying the chunks stored raw (`decode_chunk_views`).
+/// Returns the address of: u32 LE chunk count n, decoded length d, two zero words, then n pairs
+/// (address, length) of u32 saying where each chunk's bytes are in this memory (in the input, or
+/// in a buffer of decompressed chunks), then 32·n raw chunk hashes (length `16 + 40 n`). Valid
+/// until the next call or input. 0 on malformed records: `xb_error` tells why.
 #[no_mangle]
-pub extern "C" fn xb_decode(len: usize) -> *const u8 {
+pub extern "C" fn xb_decode_views(len: usize) -> *const u8 {
     WORKER_OUTPUT.with(|o| drop(std::mem::take(&mut *o.borrow_mut())));
-    let out = WORKER_INPUT.with(|input| {
-        let input = input.borrow();
-        xorb::decode_chunk_records(&input[..len.min(input.len())])
-    });
-    match out {
-        Ok(d) => WORKER_OUTPUT.with(|o| {
-            let n = d.lengths.len();
-            let mut b = Vec::with_capacity(16 + 36 * n + d.data.len());
-            b.extend_from_slice(&(n as u32).to_le_bytes());
-            b.extend_from_slice(&(d.data.len() as u32).to_le_bytes());
-            b.extend_from_slice(&[0u8; 8]);
-            for l in &d.lengths {
-                b.extend_from_slice(&l.to_le_bytes());
-            }
-            for h in &d.hashes {
-                b.extend_from_slice(h.as_bytes());
-            }
-            b.extend_from_slice(&d.data);
-            let mut o = o.borrow_mut();
-            *o = b;
-            o.as_ptr()
-        }),
-        Err(e) => {
-            WORKER_ERROR.with(|m| *m.borrow_mut() = format!("{}\0{}", e.code(), e.message));
-            std::ptr::null()
-        }
-    }
+    WORKER_INPUT.with(|input| {
+        WORKER_DECODED.with(|decoded| {
+            WORKER_PLACES.with(|places| {
+                WORKER_HASHES.with(|hashes| {
+                    let input = input.borrow();
+                    let bytes = &input[..len.min(input.len())];
+                    let (mut decoded, mut places, mut hashes) = (
+                        decoded.borrow_mut(),
+                        places.borrow_mut(),
+                        hashes.borrow_mut(),
+                    );
+                    if let Err(e) =
+                        xorb::decode_chunk_views(bytes, &mut decoded, &mut places, &mut hashes)
+                    {
+                        WORKER_ERROR
+                            .with(|m| *m.borrow_mut() = format!("{}\0{}", e.code(), e.message));
+                        return std::ptr::null();
+                    }
+                    let n = places.len();
+                    let (input_at, decoded_at) =
+                        (bytes.as_ptr() as usize, decoded.as_ptr() as usize);
+                    let mut total: u32 = 0;
+                    let mut b = Vec::with_capacity(16 + 40 * n);
+                    b.extend_from_slice(&(n as u32).to_le_bytes());
+                    b.extend_from_slice(&[0u8; 12]);
+                    for p in places.iter() {
+                        let (addr, len) = match *p {
+                            xorb::ChunkPlace::Input { start, len } => {
+                                (input_at + start as usize, len)
+                            }
+                            xorb::ChunkPlace::Decoded { start, len } => {
+                                (decoded_at + start as usize, len)
+                            }
+                        };
+                        total += len;
+                        b.extend_from_slice(&(addr as u32).to_le_bytes());
+                        b.extend_from_slice(&len.to_le_bytes());
+                    }
+                    for h in hashes.iter() {
+                        b.extend_from_slice(h.as_bytes());
+                    }
+                    b[4..8].copy_from_slice(&total.to_le_bytes());
+                    WORKER_OUTPUT.with(|o| {
+                        let mut o = o.borrow_mut();
+                        *o = b;
+                        o.as_ptr()
+                    })
+                })
+            })
+        })
+    })
 }
 
-/// The last `xb_decode` error as UTF-8 `CODE\0message`; its length is `xb_error_len()`.
+/// The last `xb_decode_views` error as UTF-8 `CODE\0message`; its length is `xb_error_len()`.
 #[no_mangle]
 pub extern "C" fn xb_error() -> *const u8 {
     WORKER_ERROR.with(|m| m.borrow().as_ptr())

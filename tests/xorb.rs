@@ -322,6 +322,8 @@ fn hostile_records_are_typed_errors() {
         if !bytes.is_empty() {
             let e = decode_chunk_records(bytes).unwrap_err();
             assert_eq!(e.kind, *kind, "case {i} decode: {e}");
+            let v = views(bytes).unwrap_err();
+            assert_eq!((v.kind, &v.message), (e.kind, &e.message), "case {i} views");
         }
     }
     // A good record followed by garbage: the error names the second record's offset.
@@ -421,12 +423,35 @@ fn decoding_is_capped_at_one_xorb() {
     let e = decode_chunk_records(&body).unwrap_err();
     assert_eq!(e.kind, ErrorKind::LimitExceeded, "{e}");
     assert!(e.message.contains(&format!("record {n}")), "{e}");
+    assert_eq!(views(&body).unwrap_err().message, e.message);
     // Record count cap.
     let tiny = record(0, b"x", 1).repeat(MAX_XORB_CHUNKS + 1);
     assert_eq!(
         decode_chunk_records(&tiny).unwrap_err().kind,
         ErrorKind::LimitExceeded
     );
+    assert_eq!(views(&tiny).unwrap_err().kind, ErrorKind::LimitExceeded);
+}
+
+/// `decode_chunk_views` of `bytes`, as the `DecodedChunks` it describes (chunks copied out of the
+/// input or the decompressed buffer, where `places` says).
+fn views(bytes: &[u8]) -> Result<DecodedChunks> {
+    let (mut decoded, mut places, mut hashes) = (vec![7u8; 3], vec![], vec![MerkleHash::ZERO]);
+    decode_chunk_views(bytes, &mut decoded, &mut places, &mut hashes)?;
+    let mut out = DecodedChunks {
+        hashes,
+        ..DecodedChunks::default()
+    };
+    for p in places {
+        let (from, start, len) = match p {
+            ChunkPlace::Input { start, len } => (bytes, start, len),
+            ChunkPlace::Decoded { start, len } => (&decoded[..], start, len),
+        };
+        out.data
+            .extend_from_slice(&from[start as usize..(start + len) as usize]);
+        out.lengths.push(len);
+    }
+    Ok(out)
 }
 
 #[test]
@@ -553,6 +578,8 @@ proptest! {
         prop_assert_eq!(&info.lengths, &x.chunk_lengths);
         prop_assert_eq!(info.raw_bytes, chunks.iter().map(|c| c.len() as u64).sum::<u64>());
         let d = decode_chunk_records(&x.data).unwrap();
+        let v = views(&x.data).unwrap();
+        prop_assert_eq!((&v.data, &v.lengths, &v.hashes), (&d.data, &d.lengths, &d.hashes));
         prop_assert_eq!(d.data, chunks.concat());
         prop_assert_eq!(&d.record_offsets, &info.record_offsets);
         // Raw when compression does not help: no record is larger than header + chunk.

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Serves the upload page (examples/browser/) and the package's built files (dist/) from the repository root,
-// on another origin than the hub, and by default starts an embedded local hub for the page to upload to.
+// Serves the upload page (examples/browser/), the read-in-place page (examples/browser/read.html) and the package's
+// built files (dist/) from the repository root, on another origin than the hub, and by default starts an embedded
+// local hub for the pages to use.
 //
 //   npm run build && node examples/browser/serve.mjs        # local hub + page; prints the page's URL
 //   HF_ENDPOINT=https://huggingface.co node examples/browser/serve.mjs   # page only, for the real Hub
@@ -26,11 +27,14 @@ const TYPES = {
   ".svg": "image/svg+xml",
 };
 
+/** What the pages load: themselves, the shared read-in-place module, the build, and hyparquet (read.html). */
+export const DEFAULT_ALLOW = ["/examples/browser/", "/examples/in-place/", "/dist/", "/node_modules/hyparquet/"];
+
 /**
  * A static file server for `root`, answering only under the `allow` path prefixes (GET and HEAD). No
  * cross-origin isolation headers: the package needs no SharedArrayBuffer.
  */
-export function startStaticServer({ root = ROOT, port = 0, host = "127.0.0.1", allow = ["/examples/browser/", "/dist/"] } = {}) {
+export function startStaticServer({ root = ROOT, port = 0, host = "127.0.0.1", allow = DEFAULT_ALLOW } = {}) {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     let path = decodeURIComponent(url.pathname);
@@ -91,7 +95,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const site = await startStaticServer({ port: Number(process.env.PORT ?? 8080) });
   cleanups.unshift(() => site.close());
   const q = new URLSearchParams({ hub: hubUrl, bucket: process.env.BUCKET ?? "demo/uploads", ...(token ? { token } : {}) });
-  console.log(`Upload page: ${site.url}/examples/browser/?${q}\n(Ctrl-C to stop)`);
+  const r = new URLSearchParams({ hub: hubUrl, bucket: process.env.BUCKET ?? "demo/tables", ...(token ? { token } : {}) });
+  console.log(`Upload page: ${site.url}/examples/browser/?${q}`);
+  console.log(`Read-in-place page: ${site.url}/examples/browser/read.html?${r}`);
+  console.log(`  (tables for it: HF_ENDPOINT=${hubUrl} HF_TOKEN=${token || "hf_..."} node examples/node/read-in-place.mjs)`);
+  console.log("(Ctrl-C to stop)");
   for (const sig of ["SIGINT", "SIGTERM"]) {
     process.once(sig, async () => {
       for (const c of cleanups) await c().catch(() => undefined);

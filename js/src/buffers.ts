@@ -1,4 +1,38 @@
-/** Releasing the memory of large buffers as soon as they are spent (uploads, downloads, the chunking pool). */
+/**
+ * Byte buffers: recognising the caller's bytes whatever realm made them, and releasing the memory of large
+ * buffers as soon as they are spent (uploads, downloads, the chunking pool).
+ */
+
+// `instanceof Uint8Array` is false for bytes made in another realm (an iframe, a worker's transferred view, a
+// vm context), whose constructors are other objects. The internal-slot checks below hold across realms: the
+// typed-array tag getter reads the view's [[TypedArrayName]], and ArrayBuffer's byteLength getter throws for
+// anything but an ArrayBuffer (a SharedArrayBuffer included).
+const typedArrayName = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!;
+const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!;
+
+/** True for a Uint8Array (or a subclass such as Node's Buffer) of any realm. */
+export function isUint8Array(x: unknown): x is Uint8Array {
+  return x instanceof Uint8Array || (ArrayBuffer.isView(x) && typedArrayName.call(x) === "Uint8Array");
+}
+
+/** True for an ArrayBuffer of any realm (not a SharedArrayBuffer). */
+export function isArrayBuffer(x: unknown): x is ArrayBuffer {
+  if (x instanceof ArrayBuffer) return true;
+  if (typeof x !== "object" || x === null) return false;
+  try {
+    arrayBufferByteLength.call(x);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The bytes of a Uint8Array or an ArrayBuffer of any realm (a view, no copy); undefined for anything else. */
+export function asBytes(x: unknown): Uint8Array | undefined {
+  if (isUint8Array(x)) return x;
+  if (isArrayBuffer(x)) return new Uint8Array(x);
+  return undefined;
+}
 
 let sink: MessagePort | undefined;
 

@@ -57,6 +57,7 @@ export interface DedupCacheStore {
   readonly where: string;
   /** Most bytes the entries of all spaces may take; the least recently used are evicted beyond it. */
   readonly maxBytes: number;
+  /** The space of one CAS endpoint (entries of one endpoint are never used for another). */
   open(endpoint: string): Promise<DedupCacheSpace>;
   /** Every entry of every space. */
   list(): Promise<DedupCacheStoreEntry[]>;

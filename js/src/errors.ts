@@ -67,6 +67,11 @@ export type ErrorCode =
   | "EVENTS_UNAVAILABLE"
   /** Some operations of a bucket batch failed; `failures` lists them (`BatchError`). */
   | "BATCH_FAILED"
+  /**
+   * Some files of a multi-file transfer failed, each for a reason of its own; the others completed (`TransferError`:
+   * `failures` lists the failed files with their errors, `result` what was done).
+   */
+  | "FILES_FAILED"
   /** The CAS refused an upload's shard: nothing was registered. */
   | "SHARD_REJECTED"
   /**
@@ -79,6 +84,8 @@ export type ErrorCode =
   | "FILE_NOT_FOUND"
   /** A local file, directory or browser storage (IndexedDB) operation failed (`LocalFileError` for files). */
   | "LOCAL_IO"
+  /** The disk (or the user's quota) is full: a file could not be written; nothing partial was left (`LocalFileError`). */
+  | "NO_SPACE"
   /** Content could not be read: a Blob, a stream or a local file read by a chunking worker. */
   | "READ_FAILED"
   /** A source changed (size or bytes) while it was read: retry the call. */
@@ -143,7 +150,9 @@ export type HttpErrorCode =
   /** Any other error status. */
   | "HTTP_ERROR";
 
+/** The base class of every error this package throws: `code` says what went wrong, subclasses add its details. */
 export class XetBucketsError extends Error {
+  /** The class's name (`"XetBucketsError"`, `"HubApiError"`, …), as `Error.name`. */
   override name = "XetBucketsError";
   /** Stable, machine-readable error code (see `ErrorCode`). */
   readonly code: ErrorCode;
@@ -184,9 +193,11 @@ export class InvalidArgumentError extends XetBucketsError {
 export class HubApiError extends XetBucketsError {
   override name = "HubApiError";
   declare readonly code: HttpErrorCode;
+  /** The HTTP status (404, 503, …). */
   readonly statusCode: number;
   /** The request URL without its query string (signed URLs never appear in errors). */
   readonly url: string;
+  /** The server's request id (`X-Request-Id`), to quote when reporting a problem. */
   readonly requestId: string | undefined;
   /** Parsed JSON error body, when there was one. */
   readonly data: unknown;
@@ -194,7 +205,9 @@ export class HubApiError extends XetBucketsError {
   readonly serverCode: string | undefined;
   /** Seconds the server asked to wait (Retry-After), when given. */
   readonly retryAfter: number | undefined;
+  /** Attempts made before giving up (1 when the error was not retried; see the `retry` option). */
   attempts = 1;
+  /** Time spent over all the attempts and waits, in ms. */
   elapsedMs = 0;
 
   constructor(
@@ -235,8 +248,11 @@ export class EntryNotFoundError extends HubApiError {
 export class NetworkError extends XetBucketsError {
   override name = "NetworkError";
   declare readonly code: "NETWORK" | "TIMEOUT";
+  /** The request URL without its query string. */
   readonly url: string;
+  /** Attempts made before giving up (see the `retry` option). */
   attempts = 1;
+  /** Time spent over all the attempts and waits, in ms. */
   elapsedMs = 0;
   constructor(code: "NETWORK" | "TIMEOUT", message: string, url: string, options?: { cause?: unknown }) {
     super(code, message, options);
@@ -248,8 +264,18 @@ export class NetworkError extends XetBucketsError {
 export class IntegrityError extends XetBucketsError {
   override name = "IntegrityError";
   declare readonly code: "HASH_MISMATCH" | "LENGTH_MISMATCH" | "CORRUPT_DATA";
-  constructor(code: "HASH_MISMATCH" | "LENGTH_MISMATCH" | "CORRUPT_DATA", message: string, options?: { cause?: unknown }) {
+  /** HASH_MISMATCH: the hash the data should have (the file's xetHash). */
+  readonly expected?: string;
+  /** HASH_MISMATCH: the hash of the data received. */
+  readonly actual?: string;
+  constructor(
+    code: "HASH_MISMATCH" | "LENGTH_MISMATCH" | "CORRUPT_DATA",
+    message: string,
+    options?: { cause?: unknown; expected?: string; actual?: string },
+  ) {
     super(code, message, options);
+    if (options?.expected !== undefined) this.expected = options.expected;
+    if (options?.actual !== undefined) this.actual = options.actual;
   }
 }
 
@@ -257,7 +283,13 @@ export class IntegrityError extends XetBucketsError {
 export class BatchError extends XetBucketsError {
   override name = "BatchError";
   declare readonly code: "BATCH_FAILED";
-  readonly failures: { path: string; error: string }[];
+  /** The operations that failed: the file's path and the server's message. The others were applied. */
+  readonly failures: {
+    /** The path in the bucket. */
+    path: string;
+    /** Why this operation failed. */
+    error: string;
+  }[];
   constructor(message: string, failures: { path: string; error: string }[]) {
     super("BATCH_FAILED", message);
     this.failures = failures;
@@ -272,7 +304,9 @@ export class BatchError extends XetBucketsError {
 export class EventsUnavailableError extends XetBucketsError {
   override name = "EventsUnavailableError";
   declare readonly code: "EVENTS_UNAVAILABLE";
+  /** The HTTP status of the feed's answer (404 or 501; 200 and the like when it was not an event stream). */
   readonly statusCode: number;
+  /** The feed's URL without its query string. */
   readonly url: string;
   constructor(message: string, statusCode: number, url: string) {
     super("EVENTS_UNAVAILABLE", message);
@@ -292,14 +326,17 @@ export class ProtocolError extends XetBucketsError {
 
 /**
  * A local file or directory could not be read or written (Node, Deno, Bun): code FILE_NOT_FOUND when it does
- * not exist, LOCAL_IO otherwise. `path` names it; `cause` is the file system's error.
+ * not exist, NO_SPACE when the disk or the quota is full, LOCAL_IO otherwise. `path` names it; `cause` is the
+ * file system's error.
  */
 export class LocalFileError extends XetBucketsError {
   override name = "LocalFileError";
-  declare readonly code: "FILE_NOT_FOUND" | "LOCAL_IO";
+  declare readonly code: "FILE_NOT_FOUND" | "LOCAL_IO" | "NO_SPACE";
+  /** The local file or directory. */
   readonly path: string;
   constructor(path: string, cause: unknown) {
     const sys = (cause as { code?: unknown; message?: unknown } | null | undefined) ?? {};
+    const full = sys.code === "ENOSPC" || sys.code === "EDQUOT";
     const what =
       sys.code === "ENOENT"
         ? "no such file"
@@ -307,10 +344,83 @@ export class LocalFileError extends XetBucketsError {
           ? "permission denied"
           : sys.code === "EISDIR"
             ? "is a directory"
-            : String(sys.message ?? cause);
-    super(sys.code === "ENOENT" ? "FILE_NOT_FOUND" : "LOCAL_IO", `${path}: ${what}`, { cause });
+            : sys.code === "ENOSPC"
+              ? "no space left on the device"
+              : sys.code === "EDQUOT"
+                ? "disk quota exceeded"
+                : String(sys.message ?? cause);
+    super(sys.code === "ENOENT" ? "FILE_NOT_FOUND" : full ? "NO_SPACE" : "LOCAL_IO", `${path}: ${what}`, { cause });
     this.path = path;
   }
+}
+
+/** One file that failed in a multi-file transfer (`TransferError.failures`, the `failed` lists of results). */
+export interface FileFailure {
+  /** The file's path in the bucket (for uploads, its destination path). */
+  path: string;
+  /** The local file, when there is one (downloads to disk, uploads of local files). */
+  localPath?: string;
+  /** The error's code (`ErrorCode`; `ERROR` for an error that is not this package's). */
+  code: ErrorCode | "ERROR";
+  /** The error's message. */
+  error: string;
+  /** The error itself. */
+  cause: unknown;
+}
+
+/** The `FileFailure` of `path` for `err`. */
+export function fileFailure(path: string, err: unknown, localPath?: string): FileFailure {
+  return {
+    path,
+    ...(localPath !== undefined ? { localPath } : {}),
+    code: err instanceof XetBucketsError ? err.code : "ERROR",
+    error: (err as Error)?.message ?? String(err),
+    cause: err,
+  };
+}
+
+/**
+ * Some files of a multi-file transfer (`downloadBucketFiles`, `syncBucket`, multi-file uploads) failed, each for a
+ * reason of its own (a file corrupt where it is stored, deleted meanwhile, unreadable, refused), after the
+ * others completed (code FILES_FAILED). `failures` lists the failed files with their errors; `result` is what
+ * the call would have returned, for the files that made it (its `failed` list equals `failures`). Nothing
+ * partial was written or registered for the failed files: running the call again transfers only them (syncs),
+ * or sends only what is missing (uploads deduplicate). Failures that concern the connection, the credentials
+ * or the disk rather than a file (a network down, a refused token, a full disk) stop the call and are thrown
+ * as they are.
+ */
+export class TransferError<R = unknown> extends XetBucketsError {
+  override name = "TransferError";
+  declare readonly code: "FILES_FAILED";
+  /** The files that failed, each with its error. */
+  readonly failures: FileFailure[];
+  /** What the call returns when nothing fails, for the files that made it. */
+  readonly result: R;
+  constructor(message: string, failures: FileFailure[], result: R) {
+    super("FILES_FAILED", message);
+    this.failures = failures;
+    this.result = result;
+  }
+}
+
+/**
+ * A failure that is not one file's own: every other file of the call would meet it too (the network still down
+ * after the retries, credentials the server refuses, a bucket gone, a full disk), so a multi-file call stops
+ * instead of trying them all.
+ */
+export function isSharedFailure(err: unknown): boolean {
+  if (err instanceof LocalFileError) return err.code === "NO_SPACE";
+  if (err instanceof NetworkError || err instanceof BucketNotFoundError) return true;
+  return err instanceof HubApiError && (err.statusCode === 401 || err.statusCode === 403 || err.statusCode === 429);
+}
+
+/** The message of a `TransferError`: how many failed, then each (the first few). */
+export function transferMessage(what: string, failures: FileFailure[], done: number): string {
+  const list = failures
+    .slice(0, 10)
+    .map((f) => `\n  ${f.path}: ${f.error}${f.code !== "ERROR" ? ` [${f.code}]` : ""}`)
+    .join("");
+  return `${failures.length} of ${failures.length + done} file(s) failed to ${what} (the others completed):${list}${failures.length > 10 ? "\n  …" : ""}`;
 }
 
 /** A sync refused by a guard (empty source with delete, maxDelete exceeded): code SYNC_REFUSED. Nothing was changed. */
@@ -332,10 +442,17 @@ export class SyncRefusedError extends XetBucketsError {
 export class DedupCacheStaleError extends XetBucketsError {
   override name = "DedupCacheStaleError";
   declare readonly code: "CACHE_STALE";
+  /** Hashes (hex) of the xorbs the cache named that the CAS no longer has. */
   readonly missing: string[];
+  /** The shards the failed attempt uploaded, for the next attempt to learn what it stored (only what is missing is sent again). */
   readonly learn: Uint8Array[];
-  /** What the failed attempt sent: xorb bytes and xorbs. */
-  readonly sent: { bytes: number; xorbs: number };
+  /** What the failed attempt sent. */
+  readonly sent: {
+    /** Xorb bytes. */
+    bytes: number;
+    /** Xorbs. */
+    xorbs: number;
+  };
   constructor(missing: string[], learn: Uint8Array[], sent: { bytes: number; xorbs: number }, cause: unknown) {
     super(
       "CACHE_STALE",

@@ -15,6 +15,7 @@
  * flight.
  */
 import { defaultWorkers } from "#platform";
+import { asBytes } from "./buffers.js";
 import { InvalidArgumentError } from "./errors.js";
 import { FileHashBuilder, HASHES_ONLY, initCore, rawToHex, XetHasher } from "./core/index.js";
 import { acquireWorkerPool, InlinePreparer, WorkerPool, type SegmentPreparer } from "./pool/pool.js";
@@ -40,17 +41,23 @@ export async function xetHash(source: ContentSource, options: ReadOptions = {}):
   return hasher.finish();
 }
 
+/** Options of `xetHashFiles`. */
 export interface HashFilesOptions {
   /** Chunking workers (default: the cores, at most 4, in Node; 0 elsewhere: this thread). */
   workers?: number;
   /** Bytes per segment (default 4 MiB). */
   segmentBytes?: number;
+  /** Stops hashing; the call rejects with the signal's reason. */
   abortSignal?: AbortSignal;
 }
 
+/** The hash of one file of `xetHashFiles`. */
 export interface FileHash {
+  /** The file's Xet hash (the Hub's `xetHash`, 64 hex digits; 64 zeros for an empty file). */
   xetHash: string;
+  /** The file's size in bytes. */
   size: number;
+  /** Content-defined chunks the file was cut into. */
   chunks: number;
 }
 
@@ -214,7 +221,7 @@ async function hashSegmented(
       path: `file${i}`,
       source,
       local: isLocalPath(source),
-      size: source instanceof Uint8Array ? source.length : undefined,
+      size: asBytes(source)?.length,
     };
   });
   const prepared = new PreparedFiles(items, {

@@ -7,6 +7,14 @@
  * cannot be replayed and are sent once, unless the body is given as a factory (a function called per
  * attempt). Abort signals cancel in-flight requests and retry waits.
  *
+ * Two clocks end an attempt that hangs: `attemptTimeoutMs` while it waits for the answer's headers (the
+ * server may be working: verifying a xorb, registering a shard), and `stallTimeoutMs` while body bytes
+ * should be moving and none does — a stream request body the connection stopped taking, a response body
+ * that stopped arriving while the caller reads it. A connection that stays open without delivering is thus
+ * abandoned within seconds and the attempt retried, instead of hanging the transfer. The stall clock only
+ * runs while the body is actually waited for: a reader busy with what it already has (decoding, writing to
+ * disk) is never a stall.
+ *
  * Retries are quiet (reported through `onRetry` only); the caller sees one error, carrying the number of
  * attempts and the elapsed time, when the budget is spent.
  */
@@ -20,6 +28,11 @@ import {
   type HttpErrorCode,
 } from "./errors.js";
 
+/**
+ * The retry policy of a call (option `retry`): network errors, timeouts, 408, 429, 500, 502, 503 and 504 are
+ * retried with exponential backoff and jitter, honouring `Retry-After`, until the attempts or the time budget
+ * run out; then the call throws (`NetworkError`, `HubApiError`) with the attempts and elapsed time.
+ */
 export interface RetryOptions {
   /** Attempts in all, the first included (default 5). */
   maxAttempts?: number;
@@ -30,17 +43,31 @@ export interface RetryOptions {
   /** Total time budget in ms over all attempts and waits (default 300000 = 5 minutes). */
   budgetMs?: number;
   /**
-   * Idle timeout per attempt in ms (default 120000): an attempt whose response headers (or, for body
-   * reads inside the retry loop, next body bytes) do not arrive within this time is aborted and retried.
+   * Answer timeout per attempt in ms (default 120000): an attempt whose response headers do not arrive within
+   * this time after the request was sent (or, for a request body that is not a stream, since the attempt
+   * started) is aborted and retried.
    */
   attemptTimeoutMs?: number;
+  /**
+   * Stall timeout in ms (default 30000, or `attemptTimeoutMs` when that is smaller): an attempt during which
+   * no body byte moves for this long — a stream request body the connection stopped taking, a response body
+   * that stopped arriving while it is read inside the retry loop — is aborted and retried (`NetworkError`
+   * TIMEOUT once the retries are spent).
+   */
+  stallTimeoutMs?: number;
 }
 
+/** What `onRetry` is told before each retry wait. */
 export interface RetryInfo {
+  /** The request's URL, without its query string (which may hold signatures). */
   url: string;
+  /** The request's method. */
   method: string;
+  /** The attempt that failed (1 for the first). */
   attempt: number;
+  /** How long the call waits before the next attempt, in ms. */
   delayMs: number;
+  /** Why the attempt failed: the message of the error it would have thrown (the status, or the network error). */
   reason: string;
 }
 
@@ -70,7 +97,7 @@ export interface RequestInit2 {
   signal?: AbortSignal;
 }
 
-const DEFAULTS: Required<RetryOptions> = {
+const DEFAULTS: Required<Omit<RetryOptions, "stallTimeoutMs">> = {
   maxAttempts: 5,
   baseDelayMs: 400,
   maxDelayMs: 15_000,
@@ -78,11 +105,15 @@ const DEFAULTS: Required<RetryOptions> = {
   attemptTimeoutMs: 120_000,
 };
 
+/** The stall timeout unless given (or `attemptTimeoutMs` when smaller). */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
 
 export function retryConfig(retry: RetryOptions | false | undefined): Required<RetryOptions> {
-  if (retry === false) return { ...DEFAULTS, maxAttempts: 1 };
-  return { ...DEFAULTS, ...retry };
+  const cfg = retry === false ? { ...DEFAULTS, maxAttempts: 1 } : { ...DEFAULTS, ...retry };
+  const given = retry === false ? undefined : retry?.stallTimeoutMs;
+  return { ...cfg, stallTimeoutMs: given ?? Math.min(DEFAULT_STALL_TIMEOUT_MS, cfg.attemptTimeoutMs) };
 }
 
 /** The URL without its query string and fragment, for messages and errors. */
@@ -208,19 +239,119 @@ function describeStatus(status: number): [HttpErrorCode, string] {
 export interface AttemptContext {
   /** 1 for the first attempt. */
   attempt: number;
-  /** Re-arms the idle timeout (`attemptTimeoutMs`); call it whenever body bytes arrive. */
-  heartbeat(): void;
+}
+
+/**
+ * The clocks of one attempt (see the module documentation): `answer` (attemptTimeoutMs) while the attempt waits
+ * for the answer's headers, `stall` (stallTimeoutMs) while it waits for body bytes to move. Firing aborts the
+ * attempt; once the attempt is over, nothing arms them again (a response returned by `read` is read untimed).
+ */
+class AttemptClock {
+  readonly #ctl: AbortController;
+  readonly #cfg: Required<RetryOptions>;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** request: the request is being sent; response: its headers arrived; over: the attempt ended. */
+  #phase: "request" | "response" | "over" = "request";
+  /** Which clock fired, if one did. */
+  fired: "answer" | "stall" | undefined;
+
+  constructor(ctl: AbortController, cfg: Required<RetryOptions>) {
+    this.#ctl = ctl;
+    this.#cfg = cfg;
+  }
+
+  arm(kind: "answer" | "stall", phase: "request" | "response" = "request"): void {
+    this.disarm();
+    if (this.#phase !== phase) return;
+    const ms = kind === "answer" ? this.#cfg.attemptTimeoutMs : this.#cfg.stallTimeoutMs;
+    this.#timer = setTimeout(() => {
+      this.fired = kind;
+      this.#ctl.abort(new DOMException(kind === "answer" ? `no answer within ${ms} ms` : `no data for ${ms} ms`, "TimeoutError"));
+    }, ms);
+  }
+
+  disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** The headers arrived: the request's clocks stop (a body still being sent no longer arms them). */
+  answered(): void {
+    this.#phase = "response";
+    this.disarm();
+  }
+
+  /** The attempt is over: stop and never arm again. */
+  end(): void {
+    this.#phase = "over";
+    this.disarm();
+  }
+
+  /**
+   * A stream request body under the stall clock: each chunk must be taken by the connection within the stall
+   * timeout (the next pull says it was); the time spent producing a chunk is not counted. Once the body is
+   * sent, the answer clock runs. `highWaterMark: 0`: a pull means the connection wants bytes now.
+   */
+  upload(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (c) => {
+          if (this.#phase === "request") this.disarm();
+          const { done, value } = await reader.read();
+          if (done) {
+            c.close();
+            this.arm("answer");
+            return;
+          }
+          c.enqueue(value);
+          this.arm("stall");
+        },
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /**
+   * The response with its body under the stall clock: the clock runs only while the reader waits for the next
+   * bytes, so a reader busy with what it has is never taken for a stall.
+   */
+  download(res: Response): Response {
+    if (!res.body) return res;
+    const reader = res.body.getReader();
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull: async (c) => {
+          this.arm("stall", "response");
+          let r: ReadableStreamReadResult<Uint8Array>;
+          try {
+            r = await reader.read();
+          } finally {
+            if (this.#phase === "response") this.disarm();
+          }
+          if (r.done) c.close();
+          else c.enqueue(r.value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    );
+    const out = new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    Object.defineProperty(out, "url", { value: res.url });
+    return out;
+  }
 }
 
 /**
  * Sends a request with the retry policy and reads its answer with `read`, when it is OK (2xx) or its status
  * is in `accept`; throws `HubApiError` (or a subclass) / `NetworkError` otherwise. `read` consumes the
- * response inside the retry loop: a connection that breaks while the body is read (reset, truncated body,
- * idle for longer than `attemptTimeoutMs`) is retried like a failed request, under the same attempt count
- * and time budget. A `read` that returns the response itself leaves its body untimed and unretried. Errors of this package thrown by `read`
- * (`ProtocolError`, `IntegrityError`, ...) are not retried. Any other error `read` throws counts as a broken
- * connection: `read` may signal one with a plain `Error`, which is retried and, once the retries are spent,
- * becomes a `NetworkError` (it never reaches the caller as it is).
+ * response inside the retry loop: a connection that breaks while the body is read (reset, truncated body, no
+ * bytes for `stallTimeoutMs`) is retried like a failed request, under the same attempt count and time budget.
+ * A `read` that returns the response itself leaves its body untimed and unretried. Errors of this package
+ * thrown by `read` (`ProtocolError`, `IntegrityError`, ...) are not retried. Any other error `read` throws
+ * counts as a broken connection: `read` may signal one with a plain `Error`, which is retried and, once the
+ * retries are spent, becomes a `NetworkError` (it never reaches the caller as it is).
  */
 export async function httpRequestRead<T>(
   url: string,
@@ -241,41 +372,36 @@ export async function httpRequestRead<T>(
   for (;;) {
     attempt++;
     userSignal?.throwIfAborted();
-    // Idle timeout: armed until the headers arrive, re-armed by the reader's heartbeats.
     const ctl = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let timedOut = false;
-    const arm = () => {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(() => {
-        timedOut = true;
-        ctl.abort(new DOMException(`timed out after ${cfg.attemptTimeoutMs} ms`, "TimeoutError"));
-      }, cfg.attemptTimeoutMs);
-    };
-    arm();
+    const clock = new AttemptClock(ctl, cfg);
+    // Until the request body starts moving (a stream's first pull) or, for other bodies, until the headers.
+    clock.arm("answer");
     const signal = userSignal ? AbortSignal.any([userSignal, ctl.signal]) : ctl.signal;
     let failure: HubApiError | NetworkError;
     let retryAfterMs: number | undefined;
     try {
       // A body factory gives a fresh body (e.g. a new stream) to every attempt.
-      const body = bodyFactory ? bodyFactory() : (init.body as RequestBody | undefined);
+      let body = bodyFactory ? bodyFactory() : (init.body as RequestBody | undefined);
+      const streaming = typeof ReadableStream !== "undefined" && body instanceof ReadableStream;
+      if (streaming) body = clock.upload(body as ReadableStream<Uint8Array>);
       const res = await doFetch(url, {
         method,
         headers: init.headers,
         body: body as BodyInit | null | undefined,
         signal,
-        ...(typeof ReadableStream !== "undefined" && body instanceof ReadableStream ? { duplex: "half" } : {}),
+        ...(streaming ? { duplex: "half" } : {}),
       } as RequestInit);
+      clock.answered();
       if (res.ok || init.accept?.includes(res.status)) {
-        arm();
         try {
-          return await read(res, { attempt, heartbeat: arm });
+          return await read(clock.download(res), { attempt });
         } catch (err) {
           if (err instanceof XetBucketsError && !userSignal?.aborted) ctl.abort(err);
           throw err;
         }
       }
-      const err = await errorFromResponse(res, method, url);
+      // The error's body is read under the stall clock too (an answer that goes silent must not hang the call).
+      const err = await errorFromResponse(clock.download(res), method, url);
       err.attempts = attempt;
       err.elapsedMs = Date.now() - start;
       if (!RETRYABLE.has(res.status)) throw err;
@@ -285,16 +411,18 @@ export async function httpRequestRead<T>(
       if (userSignal?.aborted) throw userSignal.reason;
       if (err instanceof XetBucketsError) throw err;
       failure = new NetworkError(
-        timedOut ? "TIMEOUT" : "NETWORK",
-        timedOut
-          ? `${method} ${redactUrl(url)} timed out (no data for ${cfg.attemptTimeoutMs} ms)`
-          : `${method} ${redactUrl(url)} failed: ${describeNetworkError(err)}`,
+        clock.fired ? "TIMEOUT" : "NETWORK",
+        clock.fired === "answer"
+          ? `${method} ${redactUrl(url)} timed out (no answer within ${cfg.attemptTimeoutMs} ms)`
+          : clock.fired === "stall"
+            ? `${method} ${redactUrl(url)} stalled (no data moved for ${cfg.stallTimeoutMs} ms)`
+            : `${method} ${redactUrl(url)} failed: ${describeNetworkError(err)}`,
         redactUrl(url),
         { cause: err },
       );
       ctl.abort(failure);
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
+      clock.end();
     }
     const elapsed = Date.now() - start;
     failure.attempts = attempt;

@@ -6,6 +6,8 @@
  * changes (`watchBucket`), Xet hashes, the core's loading, the stores of resume states and of the persistent dedup
  * cache, the error classes, and the types of their options and results. Everything else in the package is internal
  * and may change.
+ *
+ * @module xet-buckets
  */
 export { xetHash, xetHashFiles, type FileHash, type HashFilesOptions } from "./hash.js";
 export { initCore, initCoreSync, type CompressionPolicy, type CoreInput } from "./core/index.js";
@@ -25,9 +27,11 @@ export {
   ProtocolError,
   RepoNotFoundError,
   SyncRefusedError,
+  TransferError,
   XetBucketsError,
   XetCoreError,
   type ErrorCode,
+  type FileFailure,
   type HttpErrorCode,
 } from "./errors.js";
 export {

@@ -13,7 +13,21 @@
  */
 import { InvalidArgumentError } from "./errors.js";
 
-export type BucketDesignation = { type: "bucket"; name: string } | `buckets/${string}` | `hf://buckets/${string}` | string;
+/**
+ * A bucket, as every call accepts it: `"buckets/ns/name"`, `"hf://buckets/ns/name[/path]"` (the path becomes
+ * the base of the call's paths), `{ type: "bucket", name: "ns/name" }`, or where a call says so a bare
+ * `"ns/name"`. Anything else (a model, a dataset, a malformed name) → `InvalidArgumentError`.
+ */
+export type BucketDesignation =
+  | {
+      /** Always `bucket`. */
+      type: "bucket";
+      /** `ns/name` */
+      name: string;
+    }
+  | `buckets/${string}`
+  | `hf://buckets/${string}`
+  | string;
 
 export interface BucketRef {
   namespace: string;
@@ -50,7 +64,14 @@ function check(namespace: string, name: string, original: unknown): void {
  * @huggingface/hub's repo designation: buckets are `"buckets/ns/name"` or `{ type: "bucket", name }`; models,
  * datasets and spaces `"models/ns/name"`, `{ type: "dataset", name }`… (see `parseRepo`).
  */
-export type RepoDesignation = BucketDesignation | { type: string; name: string };
+export type RepoDesignation =
+  | BucketDesignation
+  | {
+      /** The repository's type: `bucket`, `model`, `dataset` or `space`. */
+      type: string;
+      /** `ns/name` */
+      name: string;
+    };
 
 const NOT_A_BUCKET =
   'this call takes a Storage Bucket: designate one as "buckets/ns/name", { type: "bucket", name: "ns/name" } or "hf://buckets/ns/name" (for model, dataset and space repositories xet-buckets has createRepo, deleteRepo, repoExists, listFiles, pathsInfo, uploadFiles, commit, copyFiles and copyFolder; @huggingface/hub has the rest)';

@@ -43,6 +43,10 @@ export interface ResumeState {
 
 /** A place where states live. `open` never throws for a bad saved state: it warns and starts empty. */
 export interface ResumeStore {
+  /**
+   * The state of the upload named `key` (a digest of its destination and files), empty when there is none
+   * or it cannot be used (another stamp, damaged: `warn` says why).
+   */
   open(key: string, warn: (message: string) => void): Promise<ResumeState>;
 }
 

@@ -7,6 +7,7 @@
  */
 import { localFiles } from "#platform";
 import type { LocalFiles } from "./platform/types.js";
+import { asBytes } from "./buffers.js";
 import { InvalidArgumentError, XetBucketsError } from "./errors.js";
 
 /** Anything the API accepts as content. Strings and `file:` URLs are local paths (Node, Bun, Deno). */
@@ -16,9 +17,11 @@ export type ContentSource =
 /** Default read block: large enough to amortise calls into WebAssembly, small enough to bound memory. */
 const DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024;
 
+/** How a content source is read. */
 export interface ReadOptions {
   /** Largest block yielded (default 8 MiB). */
   blockBytes?: number;
+  /** Stops reading; the read rejects with the signal's reason. */
   abortSignal?: AbortSignal;
 }
 
@@ -32,8 +35,9 @@ export async function* readSource(source: ContentSource, options: ReadOptions = 
   if (!(Number.isInteger(block) && block > 0)) throw new InvalidArgumentError(`blockBytes must be a positive integer, got ${block}`);
   const signal = options.abortSignal;
   signal?.throwIfAborted();
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
-    const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+  // Bytes of any realm (an iframe's, a vm context's): see buffers.ts.
+  const bytes = asBytes(source);
+  if (bytes) {
     for (let off = 0; off < bytes.length; off += block) {
       signal?.throwIfAborted();
       yield bytes.subarray(off, Math.min(off + block, bytes.length));
@@ -103,8 +107,8 @@ function* splitBlock(bytes: Uint8Array, block: number): Generator<Uint8Array> {
 }
 
 function toBytes(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  const bytes = asBytes(value);
+  if (bytes) return bytes;
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   if (typeof value === "string") return new TextEncoder().encode(value);
   throw new InvalidArgumentError(`a content stream yielded ${Object.prototype.toString.call(value)}, expected bytes`);

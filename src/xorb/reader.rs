@@ -124,6 +124,85 @@ pub fn decode_chunk_records(bytes: &[u8]) -> Result<DecodedChunks> {
     Ok(out)
 }
 
+/// Where the bytes of one decoded chunk lie ([`decode_chunk_views`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkPlace {
+    /// Stored raw: `len` bytes at `start` of the input.
+    Input { start: u32, len: u32 },
+    /// Decompressed: `len` bytes at `start` of the `decoded` buffer.
+    Decoded { start: u32, len: u32 },
+}
+
+/// Decodes a run of chunk records like [`decode_chunk_records`] (same checks, same limits), but
+/// copies no chunk stored raw: each chunk's bytes are left where they are (in `bytes`) or
+/// decompressed into `decoded`, and `places` says where. `decoded`, `places` and `hashes` are
+/// cleared first (their capacity is reused from call to call). For callers that only hash, or
+/// that write the chunks somewhere themselves (the download workers).
+pub fn decode_chunk_views(
+    bytes: &[u8],
+    decoded: &mut Vec<u8>,
+    places: &mut Vec<ChunkPlace>,
+    hashes: &mut Vec<MerkleHash>,
+) -> Result<()> {
+    decoded.clear();
+    places.clear();
+    hashes.clear();
+    if bytes.len() > u32::MAX as usize {
+        return err(
+            ErrorKind::LimitExceeded,
+            format!(
+                "{} bytes of chunk records: at most 4 GiB can be decoded at once",
+                bytes.len()
+            ),
+        );
+    }
+    let mut scratch = Vec::new();
+    let mut total: u64 = 0;
+    let mut at = 0;
+    let mut index = 0;
+    while at < bytes.len() {
+        if index == MAX_XORB_CHUNKS {
+            return err(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "more than {MAX_XORB_CHUNKS} chunk records (the next starts at offset {at})"
+                ),
+            );
+        }
+        let header = read_record_header(bytes, at, index)?;
+        let len = header.uncompressed_len;
+        total += len as u64;
+        if total > MAX_XORB_BYTES {
+            return err(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "chunk records decode to more than {MAX_XORB_BYTES} bytes (the size of a xorb) at record {index}"
+                ),
+            );
+        }
+        let payload_at = at + RECORD_HEADER_LEN;
+        let payload = &bytes[payload_at..at + header.record_len()];
+        if header.scheme == CompressionScheme::None {
+            hashes.push(chunk_hash(payload));
+            places.push(ChunkPlace::Input {
+                start: payload_at as u32,
+                len,
+            });
+        } else {
+            let start = decoded.len();
+            decode_payload(&header, payload, decoded, &mut scratch, at, index)?;
+            hashes.push(chunk_hash(&decoded[start..]));
+            places.push(ChunkPlace::Decoded {
+                start: start as u32,
+                len,
+            });
+        }
+        at += header.record_len();
+        index += 1;
+    }
+    Ok(())
+}
+
 /// What [`parse_xorb`] learned from a valid xorb body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct XorbInfo {

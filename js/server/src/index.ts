@@ -11,6 +11,8 @@
  * // HF_ENDPOINT=hub.url, HF_TOKEN=hf_alice_token ...
  * await hub.close();
  * ```
+ *
+ * @module xet-buckets-hub
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -35,16 +37,21 @@ export type { BodyLimits, DedupAnswerPolicy } from "./context.js";
 
 /** One finished request, as reported to `onRequest` (paths never include query strings). */
 export interface RequestInfo {
+  /** The request's method. */
   method: string;
   /** Raw path (percent-encoded, without the query string). */
   path: string;
+  /** The status answered. */
   status: number;
+  /** Time from the request's arrival to the end of the answer, in ms. */
   durationMs: number;
+  /** The id the hub gave the request (its `X-Request-Id` answer header). */
   requestId: string;
   /** Request body size from `Content-Length` (0 when absent). */
   requestBytes: number;
 }
 
+/** Options of `startLocalHub` (and of the `xet-buckets-hub` command, as flags). */
 export interface LocalHubOptions {
   /**
    * Where the hub keeps its data (created if missing). Default: a new temporary directory that
@@ -137,6 +144,7 @@ export interface LocalHubOptions {
   closeTimeoutMs?: number;
 }
 
+/** A running local hub (`startLocalHub`). */
 export interface LocalHub {
   /** `http://HOST:PORT` (no trailing slash): use as `HF_ENDPOINT` / `hubUrl`. */
   url: string;
@@ -148,8 +156,11 @@ export interface LocalHub {
    * uploaded per CAS endpoint under HF_HOME/xet; a wiped store must not look like the old one).
    */
   storeId: string;
+  /** The interface it listens on. */
   host: string;
+  /** The port it listens on (the one picked, when 0 was asked). */
   port: number;
+  /** Where it keeps its data. */
   dataDir: string;
   /** The configured users (including the generated one). */
   users: HubUser[];
@@ -221,9 +232,10 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
 }
 
 /**
- * Starts a local hub. Resolves once it listens. Rejects with a XetBucketsError: INVALID_ARGUMENT (options, users),
- * DATA_DIR_IN_USE, FILE_NOT_FOUND / LOCAL_IO (the data directory), DATA_DIR_TOO_NEW, MISSING_DEPENDENCY, or
- * HUB_START_FAILED (anything else, e.g. the port is in use: see `cause`).
+ * Starts a local hub: the Hub bucket and repository API and the Xet CAS API over a durable data directory.
+ * Resolves once it listens. Rejects with a XetBucketsError: INVALID_ARGUMENT (options, users), DATA_DIR_IN_USE,
+ * FILE_NOT_FOUND / LOCAL_IO (the data directory), DATA_DIR_TOO_NEW, MISSING_DEPENDENCY, or HUB_START_FAILED
+ * (anything else, e.g. the port is in use: see `cause`).
  */
 export async function startLocalHub(options: LocalHubOptions = {}): Promise<LocalHub> {
   const host = options.host ?? "127.0.0.1";

@@ -23,7 +23,11 @@ import { isRepoDesignation, parseBucket, parseRepo, repoLabel, type BucketRef, t
 export type { BucketInfo } from "../hub/buckets.js";
 export type { BucketDesignation, RepoDesignation } from "../repo.js";
 
-/** Options every call accepts. */
+/**
+ * Options every call accepts: `hubUrl` (default https://huggingface.co), `accessToken` (or the deprecated
+ * `credentials`), `fetch`, `abortSignal`, `retry` (attempts, backoff, total time budget; `false` to send each
+ * request once) and `onRetry`.
+ */
 export type CommonOptions = HubCallOptions;
 
 // ---------------------------------------------------------------------------------------------
@@ -51,7 +55,12 @@ export async function createRepo(
     /** Ignored for buckets. */
     sdk?: string;
   } & CommonOptions,
-): Promise<{ repoUrl: string; id: string }> {
+): Promise<{
+  /** The repository's page (a bucket's: `{hubUrl}/buckets/ns/name`). */
+  repoUrl: string;
+  /** "ns/name" */
+  id: string;
+}> {
   if (params.files?.length) {
     throw new InvalidArgumentError(
       "files cannot be added at creation by xet-buckets: create the repository, then upload them with uploadFiles()",
@@ -123,6 +132,7 @@ export interface BucketUrl {
   url: string;
   /** The Hub URL. */
   endpoint: string;
+  /** The bucket's namespace (a user or an organization). */
   namespace: string;
   /** "ns/name" */
   bucketId: string;

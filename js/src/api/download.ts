@@ -5,21 +5,37 @@
  * Data comes from the Xet CAS (js/src/xet/download.ts): ranged fetches in parallel under a memory
  * budget, every chunk decoded and hashed by the core, whole files verified against their xetHash.
  *
- * Memory per call ≈ maxBufferedBytes + F per file being read + one write block. F, a fetch, is at most one
- * xorb's decoded chunks (64 MiB) plus an 8 MiB decoding window: fetched data is decoded as it arrives,
+ * Memory of a Blob read ≈ maxBufferedBytes + F per file being read + one write block. F, a fetch, is at most
+ * one xorb's decoded chunks (64 MiB) plus an 8 MiB decoding window: fetched data is decoded as it arrives,
  * never held serialized. The fetch a reader is consuming is outside the budget; `maxBufferedBytes`
  * (default 128 MiB) bounds what is fetched ahead, `maxRangeFetches` (default 8) the requests in flight,
  * `maxFileDownloads` (default 4) the files read at once. Measured: a 200 MiB file with a 32 MiB budget
  * peaks at about 90 MiB of live buffers. Files made of small xorbs need a few MiB.
+ *
+ * Downloads to local files hold no decoded chunks at all: the file is written at positions
+ * (`LocalFiles.writeAtomicAt`), in Node by the chunking workers as they decode (`XetReader.readToFile`), so
+ * each fetch holds only its record windows (a 128 MiB file: about 45 MiB of live buffers; 1 GiB: about
+ * 190 MiB of RSS, Node and the core included).
  */
-import { InvalidArgumentError, IntegrityError, ProtocolError } from "../errors.js";
+import {
+  fileFailure,
+  InvalidArgumentError,
+  IntegrityError,
+  isSharedFailure,
+  LocalFileError,
+  ProtocolError,
+  TransferError,
+  transferMessage,
+  type FileFailure,
+} from "../errors.js";
 import { hubContext, type HubContext } from "../hub/context.js";
 import { entryNotFound, postPathsInfo, type BucketTreeEntry } from "../hub/files.js";
 import { XetTokenProvider, type XetToken } from "../hub/xet-token.js";
 import { checkBucketPath, joinBucketPath, parseBucket, type BucketRef, type RepoDesignation } from "../repo.js";
+import type { PositionalFile } from "../platform/types.js";
 import { localFilesFor } from "../sources.js";
 import { CasClient } from "../xet/cas.js";
-import { XetReader, type DownloadTuning, type XetFileRef } from "../xet/download.js";
+import { Rereads, XetReader, type DownloadTuning, type XetFileRef } from "../xet/download.js";
 import type { CommonOptions } from "./buckets.js";
 import { fileDownloadInfo, parseTime, type FileDownloadInfoOutput } from "./files.js";
 
@@ -30,7 +46,9 @@ export type XetReadToken = XetToken;
 
 /** @huggingface/hub's `ParallelDownloadOptions` (mapped onto maxRangeFetches / maxBufferedBytes). */
 export interface ParallelDownloadOptions {
+  /** Range requests in flight at once (`maxRangeFetches`, unless that is given). */
   maxConcurrency?: number;
+  /** Bytes fetched ahead of the reader (`maxBufferedBytes`, unless that is given). */
   maxInFlightBytes?: number;
 }
 
@@ -65,7 +83,9 @@ function readerFor(ctx: HubContext, bucket: BucketRef, tuning: DownloadTuning, r
  * between the two kinds (how bytes are fetched, what a slice is) is theirs; the Blob surface is here.
  */
 abstract class RangeBlob extends Blob {
+  /** Where the range starts in the file (bytes). */
   protected readonly start: number;
+  /** Where it ends (exclusive). */
   protected readonly end: number;
   readonly #type: string;
 
@@ -111,8 +131,11 @@ abstract class RangeBlob extends Blob {
  * A bucket file as a lazy `Blob`: nothing is downloaded until it is read. `slice()` returns another lazy
  * blob over a byte range (one reconstruction query with `Range` when read); `stream()`,
  * `arrayBuffer()`, `bytes()` and `text()` fetch and decode the bytes. Reads of the whole file are
- * verified against the file's xetHash: `arrayBuffer()`/`text()` reject with `IntegrityError`
- * (HASH_MISMATCH), and `stream()` errors after its last block. Partial reads are not verifiable.
+ * verified against the file's xetHash: `bytes()`/`arrayBuffer()`/`text()` read the file again when it does not
+ * match (damaged in transit; up to `FILE_READ_ATTEMPTS` reads, two when the data comes wrong the same way
+ * twice), then reject with `IntegrityError` (HASH_MISMATCH); `stream()` cannot take back what it gave and errors
+ * after its last block. Partial reads are not verifiable (a range whose bytes do not decode is fetched again all
+ * the same).
  *
  * Pass it to code that reads Blobs through their methods; native consumers that read a Blob's internal
  * bytes directly (`new Response(blob)`, `FormData`, `fetch(…, { body: blob })`) would see an empty blob.
@@ -122,6 +145,7 @@ export class BucketFileBlob extends RangeBlob {
   readonly #file: XetFileRef;
   readonly #signal: AbortSignal | undefined;
 
+  /** Made by `downloadFile` and by `slice()`. @internal */
   constructor(init: { reader: XetReader; file: XetFileRef; start?: number; end?: number; type?: string; signal?: AbortSignal }) {
     super(init.start ?? 0, init.end ?? init.file.size, init.type);
     this.#reader = init.reader;
@@ -171,6 +195,19 @@ export class BucketFileBlob extends RangeBlob {
   }
 
   override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    const whole = this.start === 0 && this.end === this.#file.size;
+    const rereads = new Rereads();
+    for (;;) {
+      try {
+        return await this.#bytesOnce();
+      } catch (err) {
+        // A whole read is verified: one that failed for a reason a new read may cure is made again.
+        if (!whole || this.#signal?.aborted || !rereads.again(err)) throw err;
+      }
+    }
+  }
+
+  async #bytesOnce(): Promise<Uint8Array<ArrayBuffer>> {
     const out = new Uint8Array(this.size);
     let off = 0;
     for await (const block of this.blocks()) {
@@ -188,6 +225,7 @@ export class ResolveUrlBlob extends RangeBlob {
   readonly #ctx: HubContext;
   readonly #url: string;
 
+  /** Made by `downloadFile` for files that are not stored with Xet, and by `slice()`. @internal */
   constructor(init: { ctx: HubContext; url: string; start: number; end: number; type?: string }) {
     super(init.start, init.end, init.type);
     this.#ctx = init.ctx;
@@ -234,7 +272,10 @@ export class ResolveUrlBlob extends RangeBlob {
 
 /**
  * Downloads a bucket file as a lazy Blob (@huggingface/hub's `downloadFile`): returns null when the file
- * does not exist (404 + EntryNotFound). Nothing is transferred until the blob is read.
+ * does not exist (404 + EntryNotFound). Nothing is transferred until the blob is read, and a read fetches only
+ * what it covers: `blob.slice(a, b).arrayBuffer()` fetches the chunks holding bytes `[a, b)`, so readers that
+ * take ranged reads (a Parquet reader, an archive index) read files in place. Whole reads are verified against
+ * the file's Xet hash (`IntegrityError` on a mismatch).
  *
  * Options: `downloadInfo` (skip the metadata request), `xet: { readToken }` (skip the token request),
  * `xet: false` (plain HTTP ranges from the resolve URL, unverified), `parallelDownloads` (false = one
@@ -275,21 +316,31 @@ export async function downloadFile(
 // ---------------------------------------------------------------------------------------------
 
 /** A remote file given by its metadata (a listFiles / pathsInfo entry): no lookup needed. */
+/** A bucket file to download, as `listFiles` and `pathsInfo` give them. */
 export interface RemoteFileEntry {
+  /** Full path from the bucket root. */
   path: string;
+  /** The file's Xet hash (required unless the size is 0: `InvalidArgumentError`). */
   xetHash?: string;
+  /** The file's size in bytes. */
   size: number;
   /** ISO-8601; set as the local file's mtime. */
   mtime?: string;
+  /** `file` (a `directory` entry cannot be downloaded: `InvalidArgumentError`). */
   type?: string;
 }
 
+/** Progress of one file of `downloadBucketFiles`. */
 export interface DownloadProgress {
+  /** The bucket path. */
   path: string;
+  /** Where it is written. */
   localPath: string;
   /** Bytes written so far for this file. */
   bytes: number;
+  /** The file's size in bytes. */
   totalBytes: number;
+  /** True once the file is verified and renamed into place. */
   done: boolean;
 }
 
@@ -308,15 +359,27 @@ export interface DownloadBucketFilesOptions extends DownloadTuning, CommonOption
    * @huggingface/hub): the rename is atomic either way; fsync makes the files survive a power loss or OS crash.
    */
   fsync?: boolean;
+  /** Called as each file's bytes are written, and when it is done. */
   onProgress?: (p: DownloadProgress) => void;
   /** Where warnings go (missing files); default console.warn. */
   onWarning?: (message: string) => void;
 }
 
+/** What `downloadBucketFiles` wrote. */
 export interface DownloadBucketFilesResult {
-  downloaded: { path: string; localPath: string; size: number }[];
+  /** The files written, in the order given. */
+  downloaded: {
+    /** The bucket path. */
+    path: string;
+    /** The local file written. */
+    localPath: string;
+    /** Its size in bytes. */
+    size: number;
+  }[];
   /** Remote paths that did not exist (skipped). */
   missing: string[];
+  /** Files that failed, with their errors (non-empty only in the `result` of a `TransferError`). */
+  failed: FileFailure[];
 }
 
 /**
@@ -324,10 +387,35 @@ export interface DownloadBucketFilesResult {
  * is `[remotePath | entry, localPath]`; string paths are looked up with paths-info (≤ 1000 per request),
  * entries from listFiles/pathsInfo are used as they are. Each file is written to a temporary file in its
  * destination directory, verified against its xetHash, fsynced (with `fsync: true`), renamed over the target
- * and given the remote mtime. Size-0 files need no CAS request. On the first failure the other downloads are stopped
- * and their temporary files removed; files completed before stay.
+ * and given the remote mtime. Size-0 files need no CAS request.
+ *
+ * Failures: a file whose bytes do not verify, or whose read failed for a reason a new read may cure, is
+ * downloaded again, each time with a fresh reconstruction (up to `FILE_READ_ATTEMPTS` reads; two when the data
+ * comes wrong in the same way twice: damaged where it is stored). A file that still fails, for a reason of its
+ * own (corrupt where it is stored, gone from the CAS, a target that cannot be written), fails alone: the others
+ * complete, then the call rejects with a `TransferError` (FILES_FAILED) whose `failures` list the failed files
+ * and whose `result` holds the rest (when the only file failed, its own error is thrown instead). A failure that
+ * is not the file's — the network still down after the retries, a refused token, a full disk (`LocalFileError`
+ * NO_SPACE, naming the file) — stops the other downloads (their temporary files removed) and is thrown as it is.
+ * Either way nothing partial is left, and files completed before stay.
  */
 export async function downloadBucketFiles(
+  bucket: RepoDesignation,
+  files: Array<[string | RemoteFileEntry, string | URL]>,
+  options: DownloadBucketFilesOptions = {},
+): Promise<DownloadBucketFilesResult> {
+  const result = await downloadFilesIsolated(bucket, files, options);
+  if (result.failed.length === 0) return result;
+  if (result.failed.length === 1 && result.downloaded.length === 0) throw result.failed[0]!.cause;
+  throw new TransferError(transferMessage("download", result.failed, result.downloaded.length), result.failed, result);
+}
+
+/**
+ * `downloadBucketFiles`, with the files that failed on their own in the result's `failed` instead of a
+ * `TransferError` (syncs go on with their deletes, watch mode with its next round). Shared failures and aborts
+ * are thrown.
+ */
+export async function downloadFilesIsolated(
   bucket: RepoDesignation,
   files: Array<[string | RemoteFileEntry, string | URL]>,
   options: DownloadBucketFilesOptions = {},
@@ -385,37 +473,61 @@ export async function downloadBucketFiles(
   const reader = readerFor(ctx, ref, tuningOf(options));
   const ctl = new AbortController();
   const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, ctl.signal]) : ctl.signal;
-  const result: DownloadBucketFilesResult = { downloaded: [], missing };
+  const result: DownloadBucketFilesResult = { downloaded: [], missing, failed: [] };
   let firstError: unknown;
   const runOne = async ({ entry, localPath }: (typeof jobs)[number]) => {
-    let bytes = 0;
-    const progress = (done: boolean) => options.onProgress?.({ path: entry.path, localPath, bytes, totalBytes: entry.size, done });
-    const source =
-      entry.size === 0
-        ? (async function* () {})()
-        : // The file sink writes each block before it asks for the next: the reader may reuse its buffers.
-          exactly(
-            entry.size,
-            entry.path,
-            reader.read({ hash: entry.xetHash!, size: entry.size, path: entry.path }, { signal, reuse: true }),
-          );
-    try {
-      const written = await local.writeAtomic(localPath, source, {
-        signal,
-        fsync: options.fsync,
-        mtime: options.preserveMtime === false ? undefined : parseTime(entry.mtime),
-        onBytes: (n) => {
-          bytes += n;
-          progress(false);
-        },
-      });
-      progress(true);
-      result.downloaded.push({ path: entry.path, localPath, size: written });
-    } catch (err) {
-      if (err instanceof IntegrityError) err.message += ` Nothing was written to ${localPath} (an existing file there is unchanged).`;
-      if (firstError === undefined) {
-        firstError = err;
-        ctl.abort(err);
+    const rereads = new Rereads();
+    for (let attempt = 1; ; attempt++) {
+      let bytes = 0;
+      const progress = (done: boolean) => options.onProgress?.({ path: entry.path, localPath, bytes, totalBytes: entry.size, done });
+      const onBytes = (n: number) => {
+        bytes += n;
+        progress(false);
+      };
+      // The reader writes the file at positions (on Node, the chunking workers write the chunks they decode:
+      // the bytes never pass through this thread), verifies it, and only then is it committed.
+      const fill = async (file: PositionalFile): Promise<number> => {
+        if (entry.size === 0) return 0;
+        const n = await reader.readToFile({ hash: entry.xetHash!, size: entry.size, path: entry.path }, file, { signal, onBytes });
+        if (n !== entry.size)
+          throw new IntegrityError("LENGTH_MISMATCH", `"${entry.path}": the download produced ${n} bytes, the bucket lists ${entry.size}.`);
+        return n;
+      };
+      try {
+        const written = await local.writeAtomicAt(localPath, fill, {
+          signal,
+          fsync: options.fsync,
+          mtime: options.preserveMtime === false ? undefined : parseTime(entry.mtime),
+        });
+        progress(true);
+        result.downloaded.push({ path: entry.path, localPath, size: written });
+        return;
+      } catch (err) {
+        // Aborted: by the caller, or because another file's failure stops the call.
+        if (signal.aborted) return;
+        if (entry.size > 0 && rereads.again(err)) {
+          options.onRetry?.({
+            url: `hf://buckets/${ref.id}/${entry.path}`,
+            method: "GET",
+            attempt,
+            delayMs: 0,
+            reason: `${(err as Error).message} (downloading the file again)`,
+          });
+          continue;
+        }
+        if (err instanceof IntegrityError) {
+          if (attempt > 1) err.message += ` (downloaded ${attempt} times, each from a fresh reconstruction)`;
+          err.message += ` Nothing was written to ${localPath} (an existing file there is unchanged).`;
+        }
+        if (err instanceof LocalFileError && err.code === "NO_SPACE")
+          err.message += ` (downloading "${entry.path}"; nothing partial was left, the files downloaded before are intact)`;
+        if (isSharedFailure(err)) {
+          if (firstError === undefined) {
+            firstError = err;
+            ctl.abort(err);
+          }
+        } else result.failed.push(fileFailure(entry.path, err, localPath));
+        return;
       }
     }
   };
@@ -438,31 +550,14 @@ export async function downloadBucketFiles(
     running.add(p);
   }
   await Promise.all(running);
-  if (firstError !== undefined) {
-    if (options.abortSignal?.aborted) throw options.abortSignal.reason;
-    throw firstError;
-  }
+  if (options.abortSignal?.aborted) throw options.abortSignal.reason;
+  if (firstError !== undefined) throw firstError;
   return result;
 }
 
 /** Files of at most this size count as a quarter of a download slot (default scheduling). */
 const SMALL_FILE_BYTES = 4 * 1024 * 1024;
 const SMALL_FILES_PER_SLOT = 4;
-
-/** Passes the blocks through and fails (before the sink commits) unless they total `size` bytes. */
-async function* exactly(size: number, path: string, blocks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let total = 0;
-  for await (const b of blocks) {
-    total += b.length;
-    if (total > size) break;
-    yield b;
-  }
-  if (total !== size)
-    throw new IntegrityError(
-      "LENGTH_MISMATCH",
-      `"${path}": the download produced ${total > size ? "more than " : ""}${total} bytes, the bucket lists ${size}.`,
-    );
-}
 
 /**
  * Downloads one bucket file to a local path (Node), like downloadBucketFiles with one file and

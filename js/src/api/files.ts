@@ -43,6 +43,7 @@ import { commitIter, type CommitOperation, type CommitResult } from "./upload.js
 
 /** An entry of listFiles (@huggingface/hub's `ListFileEntry`, with the bucket fields). */
 export interface ListFileEntry {
+  /** A file, or a folder (`directory`: listed without `recursive`, for the folders below the listed one). */
   type: "file" | "directory" | "unknown";
   /** Bytes (0 for directories). */
   size: number;
@@ -54,27 +55,73 @@ export interface ListFileEntry {
   mtime?: string;
   /** When the file was registered (ISO-8601). */
   uploadedAt?: string;
+  /** The MIME type the uploader gave, or the Hub guessed from the extension. */
   contentType?: string;
   /** Never set for buckets (kept for type compatibility). */
   oid?: string;
-  lfs?: { oid: string; size: number; pointerSize: number };
-  lastCommit?: { date: string; id: string; title: string };
+  /** Never set for buckets (repositories' LFS pointer; kept for type compatibility). */
+  lfs?: {
+    /** The LFS object's SHA-256. */
+    oid: string;
+    /** The LFS object's size in bytes. */
+    size: number;
+    /** The size of the pointer file in bytes. */
+    pointerSize: number;
+  };
+  /** Never set for buckets (repositories have commits; kept for type compatibility). */
+  lastCommit?: {
+    /** The commit's date (ISO-8601). */
+    date: string;
+    /** The commit's id. */
+    id: string;
+    /** The commit's title. */
+    title: string;
+  };
+  /** Never set for buckets (kept for type compatibility). */
   securityFileStatus?: unknown;
 }
 
 /** An entry of pathsInfo (@huggingface/hub's `PathInfo`, keeping `mtime` too). */
 export interface PathInfo {
+  /** Full path from the bucket root. */
   path: string;
+  /** `file` (pathsInfo omits folders). */
   type: string;
+  /** Bytes. */
   size: number;
+  /** Xet file id; set on every bucket file. */
   xetHash?: string;
+  /** Modification time given by the uploader (ISO-8601), when it sent one. */
   mtime?: string;
+  /** When the file was registered (ISO-8601). */
   uploadedAt?: string;
+  /** The MIME type the uploader gave, or the Hub guessed from the extension. */
   contentType?: string;
+  /** Never set for buckets (kept for type compatibility). */
   oid?: string;
-  lfs?: { oid: string; size: number; pointerSize: number };
-  lastCommit?: { id: string; title: string; date: Date };
-  securityFileStatus?: { status: string };
+  /** Never set for buckets (repositories' LFS pointer; kept for type compatibility). */
+  lfs?: {
+    /** The LFS object's SHA-256. */
+    oid: string;
+    /** The LFS object's size in bytes. */
+    size: number;
+    /** The size of the pointer file in bytes. */
+    pointerSize: number;
+  };
+  /** Never set for buckets (repositories have commits; kept for type compatibility). */
+  lastCommit?: {
+    /** The commit's id. */
+    id: string;
+    /** The commit's title. */
+    title: string;
+    /** The commit's date. */
+    date: Date;
+  };
+  /** Never set for buckets (kept for type compatibility). */
+  securityFileStatus?: {
+    /** The scan's status. */
+    status: string;
+  };
 }
 
 function withBase(bucket: BucketRef, path: string | undefined): string {
@@ -191,7 +238,9 @@ export async function fileExists(
   return (await headResolve(hubContext(params), bucket, path, { signal: params.abortSignal, anyNotFound: true })) !== null;
 }
 
+/** How to read a file stored with Xet: its hash and where to get a read token. */
 export interface XetFileInfo {
+  /** The file's Xet hash (its `xetHash`: 64 hex digits). */
   hash: string;
   /** The read-token URL (`Link rel="xet-auth"`). */
   refreshUrl: URL;
@@ -199,9 +248,13 @@ export interface XetFileInfo {
   reconstructionUrl?: URL;
 }
 
+/** What `fileDownloadInfo` returns (@huggingface/hub's type). */
 export interface FileDownloadInfoOutput {
+  /** The file's size in bytes. */
   size: number;
+  /** The file's ETag (its Xet hash, quoted, for bucket files). */
   etag: string;
+  /** Set when the file is stored with Xet (every bucket file). */
   xet?: XetFileInfo;
   /** The resolve URL. */
   url: string;
@@ -239,12 +292,17 @@ export async function fileDownloadInfo(
 
 /** huggingface_hub's `BucketFileMetadata`, camelCased, with the other resolve headers. */
 export interface BucketFileMetadata {
+  /** The file's size in bytes. */
   size: number;
+  /** The file's Xet hash (64 hex digits). */
   xetHash: string;
+  /** The file's ETag (`X-Linked-Etag` / `ETag`). */
   etag: string;
+  /** The file's MIME type, when the Hub sent one. */
   contentType: string | undefined;
   /** The read-token URL. */
   refreshUrl: string;
+  /** The reconstruction URL (`Link rel="xet-reconstruction-info"`), when the Hub sent one. */
   reconstructionUrl: string | undefined;
   /** The resolve URL. */
   url: string;
@@ -314,30 +372,41 @@ export async function deleteFiles(
 // Copies: bucket → bucket (server-side), repository → bucket (import), any → repository (promote)
 // ---------------------------------------------------------------------------------------------
 
+/** The source of a copy: a file (or folder, for copyFolder) of a bucket or a repository. */
 export interface CopySource {
   /**
    * A bucket, or a model, dataset or space repository ("datasets/ns/name", `{ type: "model", name }`,
    * "hf://datasets/ns/name", or "ns/name": a model, as in @huggingface/hub).
    */
   repo: RepoDesignation;
+  /** The path in the source. */
   path: string;
   /** Repositories: the revision to copy from (default main, or the designation's `@rev`). Ignored for buckets. */
   revision?: string;
 }
+/** Where a copy goes: a path in a bucket or a repository. */
 export interface CopyDestination {
   /** A bucket (server-side copies), or a model, dataset or space repository (one commit). */
   repo: RepoDesignation;
+  /** The path in the destination (an existing file there is replaced). */
   path: string;
 }
+/** One file of `copyFiles`. */
 export interface CopyFilesEntry {
+  /** The file to copy. */
   source: CopySource;
+  /** Its path in the destination. */
   destinationPath: string;
 }
 /** @huggingface/hub's copy progress event: a small (non-Xet) repository file was downloaded, to be uploaded. */
 export interface CopyProgressEvent {
+  /** The event's kind. */
   event: "fileDownloaded";
+  /** The file downloaded. */
   path: string;
+  /** Files downloaded so far. */
   downloaded: number;
+  /** Files to download. */
   total: number;
 }
 /** What the …Iter calls yield: downloads of small repository files, and the upload's progress of a commit. */
@@ -349,7 +418,9 @@ export interface CopyCommitOptions extends UploadTuning {
   commitTitle?: string;
   /** The commit's description (`description` also accepted). */
   commitDescription?: string;
+  /** Same as `commitTitle`. */
   title?: string;
+  /** Same as `commitDescription`. */
   description?: string;
   /** The branch to commit to (default main). */
   branch?: string;
@@ -357,10 +428,26 @@ export interface CopyCommitOptions extends UploadTuning {
   parentCommit?: string;
 }
 
-export type CopyFilesParams = { destination: RepoDesignation; files: CopyFilesEntry[] } & CommonOptions & CopyCommitOptions;
+/** Parameters of `copyFiles` and `copyFilesIter`. */
+export type CopyFilesParams = {
+  /** The destination: a bucket or a repository (with a folder for a bucket: `hf://buckets/ns/name/folder`). */
+  destination: RepoDesignation;
+  /** The files, each with its source and its path in the destination. */
+  files: CopyFilesEntry[];
+} & CommonOptions &
+  CopyCommitOptions;
+/** Parameters of `copyFolder` and `copyFolderIter`. */
 export type CopyFolderParams = {
-  source: Omit<CopySource, "path"> & { path?: string };
-  destination: Omit<CopyDestination, "path"> & { path?: string };
+  /** The bucket or repository to copy from. */
+  source: Omit<CopySource, "path"> & {
+    /** The folder to copy (default: everything). */
+    path?: string;
+  };
+  /** The bucket or repository to copy to. */
+  destination: Omit<CopyDestination, "path"> & {
+    /** The folder the files go below (default: the root). */
+    path?: string;
+  };
 } & CommonOptions &
   CopyCommitOptions;
 
@@ -650,6 +737,7 @@ export function copyFile(
   return copyFiles({ ...rest, destination: destination.repo, files: [{ source, destinationPath: destination.path }] });
 }
 
+/** `copyFile` as an async generator of `CopyEvent`s, returning the same result. */
 export function copyFileIter(
   params: { source: CopySource; destination: CopyDestination } & CommonOptions & CopyCommitOptions,
 ): AsyncGenerator<CopyEvent, CommitResult | undefined> {
@@ -705,6 +793,7 @@ export async function copyFolder(params: CopyFolderParams): Promise<CommitResult
   }
 }
 
+/** `copyFolder` as an async generator of `CopyEvent`s, returning the same result. */
 export function copyFolderIter(params: CopyFolderParams): AsyncGenerator<CopyEvent, CommitResult | undefined> {
   return withEvents<CopyEvent, CommitResult | undefined>(params.abortSignal, async (abortSignal, emit) => {
     const source = sourceOf(params.source.repo, params.source.revision);

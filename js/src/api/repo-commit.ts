@@ -16,6 +16,7 @@
  * A failure before the commit request (a missing or unreadable source, no write access, an abort) commits
  * nothing; the Hub applies a commit whole or not at all.
  */
+import { asBytes } from "../buffers.js";
 import { InvalidArgumentError } from "../errors.js";
 import { toHex } from "../hex.js";
 import { postCommit, preupload, type CommitInfo, type CommitLine, type PreuploadFile, type UploadMode } from "../hub/commit.js";
@@ -182,8 +183,8 @@ export async function commitToRepo(
 async function sampleOf(add: RepoAdd, signal?: AbortSignal): Promise<Pending> {
   const { sample: sampler, ...item } = add;
   const src = item.source;
-  if (src instanceof Uint8Array || src instanceof ArrayBuffer) {
-    const bytes = src instanceof Uint8Array ? src : new Uint8Array(src);
+  const bytes = asBytes(src);
+  if (bytes) {
     return { item, size: bytes.length, sample: bytes.subarray(0, PREUPLOAD_SAMPLE_BYTES), whole: bytes };
   }
   if (item.size !== undefined && item.size > REGULAR_FILE_MAX_BYTES) {

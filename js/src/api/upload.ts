@@ -32,7 +32,16 @@
  * Paths the bucket refuses make the call reject with a `BatchError` listing them (after all operations
  * were sent; the batch is not transactional), unless `allowPartial` is set.
  */
-import { DedupCacheStaleError, InvalidArgumentError } from "../errors.js";
+import { isArrayBuffer, isUint8Array } from "../buffers.js";
+import {
+  DedupCacheStaleError,
+  fileFailure,
+  InvalidArgumentError,
+  LocalFileError,
+  TransferError,
+  transferMessage,
+  type FileFailure,
+} from "../errors.js";
 import { isXetHash } from "../hex.js";
 import { batchBucketOps, batchError, type BatchFailure, type BatchOp, type CopyFileOp, type DeleteFileOp } from "../hub/batch.js";
 import { hubContext, type HubCallOptions, type HubContext } from "../hub/context.js";
@@ -61,8 +70,16 @@ import { DedupCache } from "../xet/dedup-cache.js";
 import { CasClient, newSessionId } from "../xet/cas.js";
 import { UploadPipeline, type DedupReport, type FileProgressEvent, type UploadProgressEvent, type UploadTuning } from "../xet/upload.js";
 import { BEFORE_REGISTER, type BeforeRegister } from "../upload-hooks.js";
-import { checkDistinctPaths, resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
-import { directoryResumeStore, resumeKey, UploadResume, type ResumeStore, type ResumeSummary } from "../xet/resume.js";
+import {
+  blamedItem,
+  checkDistinctPaths,
+  isSourceFailure,
+  resolveUploadItems,
+  type ContentEdit,
+  type UploadFileInput,
+  type UploadItem,
+} from "../xet/upload-sources.js";
+import { directoryResumeStore, MemoryResumeState, resumeKey, UploadResume, type ResumeStore, type ResumeSummary } from "../xet/resume.js";
 
 export {
   UPLOAD_DEFAULTS,
@@ -121,7 +138,14 @@ export interface UploadOptions extends HubCallOptions, UploadTuning {
    * the chunking workers on (`poolSize` of them; by default the cores, at most 4), also in browsers; `false`
    * keeps this runtime's default. `minSize` is ignored (small files are always chunked on the calling thread).
    */
-  useWebWorkers?: boolean | { minSize?: number; poolSize?: number };
+  useWebWorkers?:
+    | boolean
+    | {
+        /** Ignored (kept for @huggingface/hub compatibility). */
+        minSize?: number;
+        /** Chunking workers to start (default: the cores, at most 4). */
+        poolSize?: number;
+      };
   /**
    * Node, Deno, Bun: a directory for resume states. An upload that was killed or failed, run again with the
    * same files and destination, does not send again the xorbs the CAS already accepted (xet/resume.ts).
@@ -162,36 +186,60 @@ export interface CommitResult extends DedupReport {
   unchanged?: string[];
 }
 
+/** A `commit` operation: delete a file (a missing file is not an error). */
 export interface CommitDeletedEntry {
+  /** The operation's kind. */
   operation: "delete";
+  /** The file's path in the bucket or repository. */
   path: string;
 }
+/** A `commit` operation: add a file, or replace it. */
 export interface CommitFile {
+  /** The operation's kind. */
   operation: "addOrUpdate";
+  /** The file's path in the bucket or repository. */
   path: string;
   /** A Blob, a `file:` or http(s) URL, bytes, a stream, or a local path. */
   content: ContentSource;
 }
+/**
+ * A `commit` operation: upload a file made of `originalContent` with byte ranges replaced (only the changed
+ * chunks are sent when the original is already stored).
+ */
 export interface CommitEditFile {
+  /** The operation's kind. */
   operation: "edit";
+  /** The file's path in the bucket or repository. */
   path: string;
+  /** The content the edits apply to. */
   originalContent: Blob;
   /** Each edit replaces `[start, end)` of the original with `content`. */
   edits: ContentEdit[];
 }
+/** A `commit` operation: copy a file by its Xet hash, server-side (no data moves). */
 export interface CommitCopyFile {
+  /** The operation's kind. */
   operation: "copy";
+  /** The copy's path in the bucket or repository. */
   path: string;
+  /** The Xet hash of the file to copy (64 hex digits). */
   sourceXetHash: string;
   /** The bucket or Xet-backed repository holding the file. */
   sourceRepo: RepoDesignation;
   /** mtime to record (ms); default now. */
   mtime?: number;
 }
+/** One operation of `commit`. */
 export type CommitOperation = CommitDeletedEntry | CommitFile | CommitEditFile | CommitCopyFile;
 
+/** Parameters of `commit` and `commitIter`. */
 export interface CommitParams extends UploadOptions {
+  /**
+   * The destination: a bucket (`buckets/ns/name`, `hf://buckets/ns/name[/folder]` or `{ type: "bucket", name }`) or a
+   * model, dataset or space repository (`datasets/ns/name`, `{ type: "model", name }`…).
+   */
   repo: RepoDesignation;
+  /** What to do, applied as adds and edits, then copies, then deletes. */
   operations: CommitOperation[];
   /** Repositories: the commit's title (else `commitTitle`). Ignored for buckets. */
   title?: string;
@@ -199,13 +247,25 @@ export interface CommitParams extends UploadOptions {
   description?: string;
 }
 
+/** Parameters of `uploadFiles` and `uploadFilesWithProgress`. */
 export interface UploadFilesParams extends UploadOptions {
+  /**
+   * The destination: a bucket (`buckets/ns/name`, `hf://buckets/ns/name[/folder]` or `{ type: "bucket", name }`) or a
+   * model, dataset or space repository (`datasets/ns/name`, `{ type: "model", name }`…).
+   */
   repo: RepoDesignation;
+  /** The files: `{ path, content }`, a `File`, or a `file:` / http(s) URL (a `file:` folder adds every file below it). */
   files: UploadFileInput[];
 }
 
+/** Parameters of `uploadFile`. */
 export interface UploadFileParams extends UploadOptions {
+  /**
+   * The destination: a bucket (`buckets/ns/name`, `hf://buckets/ns/name[/folder]` or `{ type: "bucket", name }`) or a
+   * model, dataset or space repository (`datasets/ns/name`, `{ type: "model", name }`…).
+   */
   repo: RepoDesignation;
+  /** The file: `{ path, content }`, a `File`, or a `file:` / http(s) URL. */
   file: UploadFileInput;
 }
 
@@ -219,7 +279,15 @@ export function uploadFile(params: UploadFileParams): Promise<CommitResult> {
   return uploadFiles({ ...rest, files: [file] });
 }
 
-/** Uploads files (and local folders given as `file:` URLs) to a bucket; returns the dedup report. */
+/**
+ * Uploads files (and local folders given as `file:` URLs) to a bucket; returns the dedup report. Each source
+ * is read once, cut into content-defined chunks and hashed; chunks already sent in this call or already stored
+ * on the CAS are not sent again. The files are registered only once all their data is stored.
+ *
+ * Throws `InvalidArgumentError` (a bad path, option or source), `BucketNotFoundError`, `HubApiError` /
+ * `NetworkError` once retries are spent, `BatchError` when the bucket refuses some paths (unless
+ * `allowPartial`), and the signal's reason when aborted (then nothing is registered).
+ */
 export function uploadFiles(params: UploadFilesParams): Promise<CommitResult> {
   const { files, ...rest } = params;
   return commit({ ...rest, operations: filesToOperations(files) });
@@ -246,18 +314,43 @@ export function commitIter(params: CommitParams): AsyncGenerator<UploadProgressE
 }
 
 /** One `add` entry of `batchBucketFiles`: `[source, destination]` (Python's tuple) or an object. */
-export type BatchAdd = [ContentSource, string] | { source: ContentSource; path: string; mtime?: number; contentType?: string };
+export type BatchAdd =
+  | [ContentSource, string]
+  | {
+      /** The content: bytes, a Blob/File, a stream, a local path or a `file:` URL. */
+      source: ContentSource;
+      /** The file's path in the bucket or repository. */
+      path: string;
+      /** Modification time to record, in ms since the epoch (default: the local file's, or a `File`'s `lastModified`, else now). */
+      mtime?: number;
+      /** MIME type to record (default: guessed from the extension). */
+      contentType?: string;
+    };
 
 /**
  * One `copy` entry: Python's `[sourceRepoType, sourceRepoId, xetHash, destination]` or an object. The copy
  * is server-side; no data moves.
  */
 export type BatchCopy =
-  [CopyFileOp["sourceRepoType"], string, string, string] | { sourceRepo: RepoDesignation; xetHash: string; path: string; mtime?: number };
+  | [CopyFileOp["sourceRepoType"], string, string, string]
+  | {
+      /** The bucket (or Xet-backed repository) holding the file. */
+      sourceRepo: RepoDesignation;
+      /** The Xet hash of the file to copy (64 hex digits). */
+      xetHash: string;
+      /** The copy's path in the bucket or repository. */
+      path: string;
+      /** Modification time to record, in ms since the epoch (default now). */
+      mtime?: number;
+    };
 
+/** Parameters of `batchBucketFiles` (huggingface_hub's `batch_bucket_files`). */
 export interface BatchBucketFilesParams extends UploadOptions {
+  /** Files to upload. */
   add?: BatchAdd[];
+  /** Files to copy server-side, by Xet hash. */
   copy?: BatchCopy[];
+  /** Paths to delete (a missing path is not an error). */
   delete?: string[];
 }
 
@@ -415,14 +508,26 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
         );
     }
   }
-  // One input may expand to many items (a folder); overrides apply to single-file inputs.
+  // One input may expand to many items (a folder); overrides apply to single-file inputs. A local file that is
+  // gone or unreadable fails alone when there are others (a file deleted between a sync's scan and its upload).
   const items: UploadItem[] = [];
+  const failed: FileFailure[] = [];
   for (let i = 0; i < inputs.length; i++) {
-    const resolved = await resolveUploadItems([inputs[i]!], {
-      prefix: bucket.path,
-      maxFolderDepth: params.maxFolderDepth,
-      fetch: params.fetch,
-    });
+    let resolved: UploadItem[];
+    try {
+      resolved = await resolveUploadItems([inputs[i]!], {
+        prefix: bucket.path,
+        maxFolderDepth: params.maxFolderDepth,
+        fetch: params.fetch,
+      });
+    } catch (err) {
+      if (inputs.length === 1 || !(err instanceof LocalFileError) || err.code === "NO_SPACE") throw err;
+      const input = inputs[i]!;
+      const path = "path" in input && typeof input.path === "string" ? joinPrefix(bucket.path, input.path) : err.path;
+      failed.push(fileFailure(path, err, err.path));
+      emit({ event: "fileProgress", path, progress: 0, state: "error", error: err.message });
+      continue;
+    }
     const o = forced.get(i);
     if (o && resolved.length === 1) {
       if (o.mtime !== undefined) resolved[0]!.mtime = o.mtime;
@@ -436,10 +541,12 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
   const resume = items.length > 0 ? await openResume(ctx.hubUrl, bucket, items, params) : undefined;
   if (items.length > 0) {
     emit({ event: "phase", phase: "uploadingLargeFiles" });
-    report = await uploadItems(ctx, bucket, items, params, emit, resume).catch(async (err: unknown) => {
+    const up = await uploadItems(ctx, bucket, items, params, emit, resume).catch(async (err: unknown) => {
       await resume?.close();
       throw err;
     });
+    report = up.report;
+    failed.push(...up.failed);
   }
   signal?.throwIfAborted();
 
@@ -459,7 +566,9 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
     ...(f.contentType ? { contentType: f.contentType } : {}),
   }));
   ops.push(...copies, ...deletes);
-  if (ops.length === 0) return { ...report, copied: 0, deleted: 0, failed: [], ...(resume ? { resumed: resume.summary() } : {}) };
+  if (ops.length === 0) {
+    return filesFailed({ ...report, copied: 0, deleted: 0, failed: [], ...(resume ? { resumed: resume.summary() } : {}) }, failed);
+  }
   const result = await batchBucketOps(ctx, bucket, ops, { abortSignal: signal });
   // The files are registered (or refused for good): the resume state has served its purpose.
   await resume?.registered();
@@ -472,14 +581,28 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
       emit(ev);
     }
   }
-  if (result.failed.length > 0 && !params.allowPartial) throw batchError(result.failed, ops.length);
-  return {
-    ...report,
-    copied: copies.filter((c) => !failedPaths.has(c.path)).length,
-    deleted: deletes.filter((d) => !failedPaths.has(d.path)).length,
-    failed: result.failed,
-    ...resumed,
-  };
+  if (result.failed.length > 0 && !params.allowPartial && failed.length === 0) throw batchError(result.failed, ops.length);
+  return filesFailed(
+    {
+      ...report,
+      copied: copies.filter((c) => !failedPaths.has(c.path)).length,
+      deleted: deletes.filter((d) => !failedPaths.has(d.path)).length,
+      failed: result.failed,
+      ...resumed,
+    },
+    failed,
+  );
+}
+
+/**
+ * The result, or, when some files failed on their own, the `TransferError` that carries it: its `failed` and the
+ * error's `failures` list those files, then the paths the bucket refused.
+ */
+function filesFailed(result: CommitResult, sources: FileFailure[]): CommitResult {
+  if (sources.length === 0) return result;
+  const refused = result.failed.map((f) => fileFailure(f.path, batchError([f], 1)));
+  const failures = [...sources, ...refused];
+  throw new TransferError(transferMessage("upload", failures, result.files), failures, { ...result, failed: failures });
 }
 
 /** A commit to a model, dataset or space repository: adds (LFS or inline) and deletes, one commit. */
@@ -581,6 +704,13 @@ function joinPrefix(prefix: string, path: string): string {
   return prefix ? joinBucketPath(prefix, path) : path;
 }
 
+/**
+ * Uploads `items` through the pipeline; returns the report and the files that failed on their own. A file whose
+ * source fails (gone, unreadable, changed while it was uploaded) does not fail the others: the upload runs
+ * again without it, sending only what the failed attempt did not store (its stored xorbs are confirmed with
+ * `HEAD` and skipped), as long as every other source can be read again (streams cannot: the error is thrown).
+ * A lone file's failure is thrown as it is.
+ */
 async function uploadItems(
   ctx: HubContext,
   bucket: BucketRef,
@@ -588,52 +718,83 @@ async function uploadItems(
   params: CommitParams,
   emit: Emit,
   resume?: UploadResume,
-): Promise<DedupReport> {
+): Promise<{ report: DedupReport; failed: FileFailure[] }> {
   const sessionId = newSessionId();
   const tokens = new XetTokenProvider(ctx, bucket, "write", { sessionId });
   const cas = new CasClient(tokens, ctx.http, sessionId);
   // Fail fast (bad token, missing bucket) before reading anything.
   await tokens.get(params.abortSignal);
-  const sizes = items.map((i) => i.size);
-  const totalBytes = sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : undefined;
   const warn = params.onWarning ?? ((m: string) => console.warn(`xet-buckets: ${m}`));
   // Without global dedup, dedup stays within this call: no cache either.
   const cacheStore = params.globalDedup === false ? undefined : dedupCacheStore(params.cache);
   const cache = cacheStore && (await DedupCache.open(cacheStore, (await tokens.get(params.abortSignal)).casUrl, warn));
-  const attempt = async (learn?: Uint8Array[]): Promise<DedupReport> => {
-    const pipeline = await UploadPipeline.create(cas, {
-      tuning: { ...params, workers: params.workers ?? workersFromHubOption(params.useWebWorkers) },
-      abortSignal: params.abortSignal,
-      onEvent: emit,
-      totalBytes,
-      fileCount: items.length,
-      resume,
-      cache,
-      learn,
-    });
-    try {
-      await pipeline.addFiles(items);
-      return await pipeline.finish();
-    } finally {
-      await pipeline.close();
-    }
-  };
+  let remaining = items;
+  const failed: FileFailure[] = [];
+  /** What the failed attempts sent. */
+  const sent = { bytes: 0, xorbs: 0 };
+  let stored = new Set<string>();
+  let posted = new Set<string>();
+  let learn: Uint8Array[] | undefined;
+  let staleRetried = false;
+  let current = resume;
   try {
-    try {
-      return await attempt();
-    } catch (err) {
-      // The cache named xorbs the CAS no longer has (their entries are gone now). Sources that can be read
-      // again are uploaded once more, learning what the first attempt stored: only what is missing is sent.
-      // Streams cannot be read again: the error says to run the upload again.
-      if (!(err instanceof DedupCacheStaleError) || !items.every(canReadAgain)) throw err;
-      warn(`${err.message.split(";")[0]}: their cache entries were removed; uploading again what they held`);
-      const again = await attempt(err.learn);
-      return { ...again, bytesSent: again.bytesSent + err.sent.bytes, xorbs: again.xorbs + err.sent.xorbs };
+    for (;;) {
+      const sizes = remaining.map((i) => i.size);
+      const pipeline = await UploadPipeline.create(cas, {
+        tuning: { ...params, workers: params.workers ?? workersFromHubOption(params.useWebWorkers) },
+        abortSignal: params.abortSignal,
+        onEvent: emit,
+        totalBytes: sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : undefined,
+        fileCount: remaining.length,
+        resume: current,
+        cache,
+        learn,
+      });
+      try {
+        await pipeline.addFiles(remaining);
+        const report = await pipeline.finish();
+        return { report: { ...report, bytesSent: report.bytesSent + sent.bytes, xorbs: report.xorbs + sent.xorbs }, failed };
+      } catch (err) {
+        if (params.abortSignal?.aborted) throw err;
+        // The cache named xorbs the CAS no longer has (their entries are gone now). Sources that can be read
+        // again are uploaded once more, learning what the first attempt stored: only what is missing is sent.
+        // Streams cannot be read again: the error says to run the upload again.
+        if (err instanceof DedupCacheStaleError && !staleRetried && remaining.every(canReadAgain)) {
+          warn(`${err.message.split(";")[0]}: their cache entries were removed; uploading again what they held`);
+          staleRetried = true;
+          learn = err.learn;
+          sent.bytes += err.sent.bytes;
+          sent.xorbs += err.sent.xorbs;
+          continue;
+        }
+        const item = blamedItem(err);
+        if (!item || items.length === 1 || !isSourceFailure(err) || !remaining.every(canReadAgain)) throw err;
+        failed.push(fileFailure(item.path, err, localPathOf(item)));
+        emit({ event: "fileProgress", path: item.path, progress: 0, state: "error", error: (err as Error).message });
+        remaining = remaining.filter((i) => i !== item);
+        sent.bytes += pipeline.bytesSent;
+        sent.xorbs += pipeline.xorbsUploaded;
+        if (remaining.length === 0) return { report: emptyReport(), failed };
+        // The next attempt skips the xorbs this one got stored, or may have (confirmed with HEAD first).
+        stored = new Set([...stored, ...pipeline.storedXorbs]);
+        posted = new Set([...posted, ...pipeline.postedXorbs]);
+        if (current && current !== resume) resume?.add(current);
+        current = new UploadResume(new MemoryResumeState(resume?.state, stored, posted));
+      } finally {
+        await pipeline.close();
+      }
     }
   } finally {
+    if (current && current !== resume) resume?.add(current);
     await cache?.close();
     await resume?.close();
   }
+}
+
+/** The local path of an item read from a local file. */
+function localPathOf(item: UploadItem): string | undefined {
+  const src = item.source;
+  return item.local && (typeof src === "string" || src instanceof URL) ? localFilesFor("local paths").toPath(src) : undefined;
 }
 
 /** The dedup cache the `cache` option designates (undefined: none). */
@@ -652,5 +813,5 @@ function dedupCacheStore(option: UploadOptions["cache"]): DedupCacheStore | unde
 /** Sources a second attempt can read again: local files, Blobs, byte arrays (not streams or iterables). */
 function canReadAgain(item: UploadItem): boolean {
   const s = item.source;
-  return !!item.local || (typeof Blob !== "undefined" && s instanceof Blob) || s instanceof Uint8Array || s instanceof ArrayBuffer;
+  return !!item.local || (typeof Blob !== "undefined" && s instanceof Blob) || isUint8Array(s) || isArrayBuffer(s);
 }

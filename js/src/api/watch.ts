@@ -38,6 +38,7 @@ import type { CommonOptions } from "./buckets.js";
 
 export type { BucketFileChange } from "../hub/events.js";
 
+/** Options of `watchBucket`: the common options (`retry` shapes the reconnection backoff) and these. */
 export interface WatchBucketOptions extends CommonOptions {
   /**
    * Only changes at or below this folder (or of this file): `path === prefix` or below `prefix/`. Joined to
@@ -54,10 +55,32 @@ export interface WatchBucketOptions extends CommonOptions {
   onReconnect?: (info: { attempt: number; delayMs: number; reason: string }) => void;
 }
 
+/** What `watchBucket` yields (see its module documentation for when each comes). */
 export type BucketWatchEvent =
-  | { type: "ready"; cursor: string | undefined }
-  | { type: "changes"; cursor: string; changes: BucketFileChange[] }
-  | { type: "reset"; reason: string; message: string | undefined; cursor: string | undefined };
+  | {
+      /** The stream follows live changes: (re)list the bucket now. */
+      type: "ready";
+      /** Resumes strictly after this point (undefined when the feed gave none). */
+      cursor: string | undefined;
+    }
+  | {
+      /** Changes, in the order they were made. */
+      type: "changes";
+      /** Resumes strictly after these changes: persist it to miss nothing across restarts. */
+      cursor: string;
+      /** The changes (of paths in scope of `prefix`). */
+      changes: BucketFileChange[];
+    }
+  | {
+      /** The feed could not resume where needed: re-list, then keep applying the changes that follow. */
+      type: "reset";
+      /** Why, as the feed says it (e.g. the cursor is older than the replay window). */
+      reason: string;
+      /** The feed's explanation, when it gave one. */
+      message: string | undefined;
+      /** Resumes strictly after this point (undefined when the feed gave none). */
+      cursor: string | undefined;
+    };
 
 /** The live changes of a bucket (see the module documentation). `bucket`: "ns/name" or any bucket designation. */
 export async function* watchBucket(bucket: RepoDesignation, options: WatchBucketOptions = {}): AsyncGenerator<BucketWatchEvent> {

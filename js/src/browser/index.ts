@@ -29,6 +29,8 @@
  *
  * This module itself loads no WebAssembly; the worker does, from the `.wasm` file next to the package's
  * modules (bundlers that understand `new URL(..., import.meta.url)` copy it), or from `wasm` when given.
+ *
+ * @module xet-buckets/browser
  */
 import type { CommitResult } from "../api/upload.js";
 import type { CoreInput } from "../core/index.js";
@@ -41,9 +43,11 @@ import {
   InvalidArgumentError,
   NetworkError,
   ProtocolError,
+  TransferError,
   XetBucketsError,
   XetCoreError,
   type ErrorCode,
+  type FileFailure,
   type HttpErrorCode,
 } from "../errors.js";
 import type { UploadProgressEvent } from "../xet/upload.js";
@@ -62,7 +66,14 @@ export type {
 
 export interface WorkerUploadParams extends WorkerUploadOptions {
   /** The destination bucket: `buckets/ns/name`, `hf://buckets/ns/name` or `{ type: "bucket", name }`. */
-  repo: string | { type: string; name: string };
+  repo:
+    | string
+    | {
+        /** Always `bucket`. */
+        type: string;
+        /** `ns/name` */
+        name: string;
+      };
   /** Files (bucket path = name) or `{ path, content }` with a Blob/File or bytes (bytes are copied). */
   files: WorkerFileInput[];
   /** Called on the page's thread for each progress event (`phase`, `fileProgress`, `bytes`). */
@@ -71,6 +82,7 @@ export interface WorkerUploadParams extends WorkerUploadOptions {
   abortSignal?: AbortSignal;
 }
 
+/** How an `UploadWorker` starts. */
 export interface UploadWorkerOptions {
   /**
    * The worker to use: a `Worker` you created (e.g. from your bundler's worker import of
@@ -93,6 +105,7 @@ interface Job {
  * once per worker); uploads given at the same time run concurrently in it. `terminate()` when done.
  */
 export class UploadWorker {
+  /** The Web Worker the uploads run in. */
   readonly worker: Worker;
   readonly #wasm: Exclude<CoreInput, Response> | undefined;
   readonly #jobs = new Map<number, Job>();
@@ -199,6 +212,11 @@ export async function uploadInWorker(params: WorkerUploadParams & UploadWorkerOp
   }
 }
 
+/** The error of one failed file, from its code and message. */
+function rebuilt(f: { code?: string; error: string }): XetBucketsError {
+  return new XetBucketsError((f.code ?? "INTERNAL") as ErrorCode, f.error);
+}
+
 /**
  * Rebuilds an error sent by the worker as the package's error class, with its fields. An error without a code
  * (which the worker should never send) becomes WORKER_FAILED, so that nothing untyped reaches the page.
@@ -212,6 +230,11 @@ function fromWire(e: WireError): Error {
     const Class =
       e.name === "BucketNotFoundError" ? BucketNotFoundError : e.name === "EntryNotFoundError" ? EntryNotFoundError : HubApiError;
     return new Class(code as HttpErrorCode, e.message, init);
+  }
+  if (code === "FILES_FAILED" && e.failures && e.result) {
+    // Each failure's error is rebuilt from its code and message (the error objects stay in the worker).
+    const failures = e.failures.map((f) => ({ ...f, code: (f.code ?? "ERROR") as FileFailure["code"], cause: rebuilt(f) }));
+    return new TransferError(e.message, failures, { ...e.result, failed: failures });
   }
   if (e.failures) return new BatchError(e.message, e.failures);
   if (e.url !== undefined && (code === "NETWORK" || code === "TIMEOUT")) return new NetworkError(code, e.message, e.url);

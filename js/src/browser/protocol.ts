@@ -8,7 +8,14 @@ import type { UploadProgressEvent } from "../xet/upload.js";
 import type { CoreInput } from "../core/index.js";
 
 /** A file for the worker: a `File` (bucket path = its name) or an explicit path with Blob or bytes content. */
-export type WorkerFileInput = File | { path: string; content: Blob | Uint8Array | ArrayBuffer };
+export type WorkerFileInput =
+  | File
+  | {
+      /** The file's path in the bucket. */
+      path: string;
+      /** The content: a Blob/File (passed by reference) or bytes (copied to the worker). */
+      content: Blob | Uint8Array | ArrayBuffer;
+    };
 
 /** Upload options that can cross to a worker (functions such as `fetch` or `onRetry` cannot). */
 export type WorkerUploadOptions = Omit<UploadOptions, "fetch" | "onRetry" | "abortSignal" | "resumeStore" | "resumeDir" | "onWarning"> & {
@@ -16,7 +23,12 @@ export type WorkerUploadOptions = Omit<UploadOptions, "fetch" | "onRetry" | "abo
    * Keep resume state in IndexedDB (browser/resume.ts): an interrupted upload of the same files, started
    * again, does not send again what the CAS stored. `true`, or the database to use.
    */
-  resume?: boolean | { dbName?: string };
+  resume?:
+    | boolean
+    | {
+        /** The IndexedDB database (default `xet-buckets-resume`). */
+        dbName?: string;
+      };
 };
 
 export interface UploadRequest {
@@ -47,7 +59,10 @@ export interface WireError {
   url?: string;
   requestId?: string;
   serverCode?: string;
-  failures?: { path: string; error: string }[];
+  /** `BatchError` (path, error) and `TransferError` (with the code, and the local path when there is one). */
+  failures?: { path: string; error: string; code?: string; localPath?: string }[];
+  /** `TransferError`: the upload's result for the files that made it (its failures flattened the same way). */
+  result?: CommitResult;
 }
 
 export type FromWorker =

@@ -22,6 +22,7 @@ import { InvalidArgumentError, type XetBucketsError } from "../errors.js";
 import { idbDone, idbError, idbKeysUnder, idbRequest, openIdb } from "../indexed-db.js";
 import { resumeStamp } from "../xet/resume.js";
 
+/** Options of `indexedDbResumeStore`. */
 export interface IndexedDbResumeOptions {
   /** Database name (default `xet-buckets-resume`). */
   dbName?: string;

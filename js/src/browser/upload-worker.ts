@@ -9,7 +9,8 @@
  * HTTP/1.1; xet/upload/xorb-assembly.ts says why not slices of the File), and nothing needs
  * `SharedArrayBuffer`, so the page needs no cross-origin isolation headers.
  */
-import { uploadFilesWithProgress } from "../api/upload.js";
+import { uploadFilesWithProgress, type CommitResult } from "../api/upload.js";
+import { TransferError } from "../errors.js";
 import { indexedDbResumeStore } from "./resume.js";
 import { initCore } from "../core/index.js";
 import type { FromWorker, ToWorker, UploadRequest, WireError } from "./protocol.js";
@@ -106,6 +107,13 @@ function toWire(err: unknown): WireError {
   for (const k of ["code", "statusCode", "url", "requestId", "serverCode"] as const) {
     if (e[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = e[k];
   }
-  if (Array.isArray(e.failures)) out.failures = e.failures;
+  // Failures carry their errors (`cause`), which do not cross to the page: the fields that serialize do.
+  const flat = (fs: { path: string; error: string; code?: string; localPath?: string }[]) =>
+    fs.map(({ path, error, code, localPath }) => ({ path, error, ...(code ? { code } : {}), ...(localPath ? { localPath } : {}) }));
+  if (Array.isArray(e.failures)) out.failures = flat(e.failures);
+  if (err instanceof TransferError) {
+    const result = err.result as CommitResult;
+    out.result = { ...result, failed: flat(result.failed) };
+  }
   return out;
 }

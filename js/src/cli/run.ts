@@ -1,5 +1,5 @@
 /** The `xet-buckets` command: dispatch to subcommands, and turn errors into messages and exit codes. */
-import { InvalidArgumentError, XetBucketsError } from "../errors.js";
+import { InvalidArgumentError, TransferError, XetBucketsError } from "../errors.js";
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, type CommandIo } from "./util.js";
 
 export const USAGE = `Usage: xet-buckets <command> [options]
@@ -101,7 +101,9 @@ function errorJson(err: unknown): Record<string, unknown> {
   if (typeof e?.statusCode === "number") o.statusCode = e.statusCode;
   if (e?.serverCode) o.serverCode = e.serverCode;
   if (e?.requestId) o.requestId = e.requestId;
-  if (Array.isArray(e?.failures)) o.failures = e.failures;
+  // A TransferError's failures carry their error objects (`cause`): the JSON gets the fields that serialize.
+  if (Array.isArray(e?.failures))
+    o.failures = (e.failures as Record<string, unknown>[]).map(({ path, localPath, code, error }) => ({ path, localPath, code, error }));
   return o;
 }
 
@@ -160,7 +162,8 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
       const code = (err as XetBucketsError)?.code;
       const failures = (err as { failures?: { path: string; error: string }[] }).failures;
       let msg = (err as Error)?.message ?? String(err);
-      if (Array.isArray(failures) && failures.length) {
+      // A TransferError's message lists its failed files already.
+      if (Array.isArray(failures) && failures.length && !(err instanceof TransferError)) {
         msg = `${failures.length} operation(s) failed (the others were applied):\n${failures.map((f) => `  ${f.path}: ${f.error}`).join("\n")}`;
       }
       io.stderr.write(`xet-buckets ${given}: ${msg}${typeof code === "string" ? ` [${code}]` : ""}\n`);

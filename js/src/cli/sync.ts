@@ -1,5 +1,7 @@
 /** `xet-buckets sync [SOURCE] [DEST]`: every option of `hf buckets sync`, plus --max-delete and --force. */
 import { readFile } from "node:fs/promises";
+import { rangeFetch } from "#platform";
+import { TransferError } from "../errors.js";
 import { syncBucket, DEFAULT_SETTLE_MS, type SyncEvent, type SyncOptions, type SyncResult } from "../sync/index.js";
 import { parsePlan, summarize, type SyncSummary } from "../sync/plan.js";
 import { intOption } from "./args.js";
@@ -52,7 +54,10 @@ Options:
   -h, --help              Show this message and exit.
 
   Patterns are fnmatch globs matched against paths relative to the roots ("*" also matches "/").
-  Exit code 1 when the sync failed, was refused by a guard, or some local entries could not be read;
+  A file that fails on its own (corrupt where it is stored, unreadable) does not stop the others: they are
+  synced, the failed files are listed, and running the sync again transfers only what is missing.
+  Exit code 1 when the sync or some of its files failed, it was refused by a guard, or some local entries
+  could not be read;
   130 when interrupted (--watch ends that way, with nothing half-written).
 
 ${COMMON_HELP}
@@ -196,8 +201,13 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
         break;
     }
   };
+  // A one-shot sync down only reads: its Hub and CAS GETs go through Node's range fetch where that is the
+  // route (no proxy), so fetch's HTTP client is never warmed up for it (≈ 0.1 s of CPU per run). Uploads keep
+  // fetch (their streamed request bodies are fetch's).
+  const readsOnly = !watch && apply === undefined && source !== undefined && isBucketUri(source);
   const options: SyncOptions = {
     ...ctx.hub,
+    ...(readsOnly && rangeFetch() ? { fetch: rangeFetch(false) } : {}),
     delete: v.delete === true ? true : undefined,
     ignoreTimes: v["ignore-times"] ? true : undefined,
     ignoreSizes: v["ignore-sizes"] ? true : undefined,
@@ -237,7 +247,9 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
     result = await syncBucket(source, dest, options);
   } catch (err) {
     bar.clear();
-    throw err;
+    // Some files failed on their own, the others were synced: the summary below says which, exit code 1.
+    if (!(err instanceof TransferError)) throw err;
+    result = err.result as SyncResult;
   }
   if (result.executed) {
     const up = result.upload;
@@ -276,6 +288,7 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
         ...(up ? { new_bytes: up.newBytes, deduplicated_bytes: up.dedupLocalBytes + up.dedupGlobalBytes, sent_bytes: up.bytesSent } : {}),
         warnings: result.warnings,
         problems: result.problems,
+        failed: result.failed.map(({ path, code, error }) => ({ path, code, error })),
       }),
     );
   } else if (planFile !== undefined) {
@@ -284,6 +297,11 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
     out.hint(`Run \`xet-buckets sync --apply ${planFile}\` to execute this plan.`);
   } else if (s.uploads + s.downloads + s.deletes === 0) {
     out.text("Nothing to sync.");
+  } else if (result.failed.length > 0) {
+    const verb = result.plan.dest.startsWith("hf://") ? "uploaded" : "downloaded";
+    out.text(`Sync completed with ${result.failed.length} failed file(s); the others were ${verb}:`);
+    for (const f of result.failed) out.text(`  ${printable(f.path)}: ${printable(f.error)} [${f.code}]`);
+    out.hint("Run the same sync again to transfer only what is missing.");
   } else {
     out.text("Sync completed.");
   }
@@ -293,7 +311,7 @@ export async function runSync(argv: string[], io: CommandIo): Promise<number> {
     );
     return EXIT_FAILURE;
   }
-  return EXIT_OK;
+  return result.failed.length ? EXIT_FAILURE : EXIT_OK;
 }
 
 /**

@@ -11,9 +11,12 @@
  * objects; their interfaces are generated from the Rust structs of src/wasm.rs into the glue's `.d.ts` and
  * re-exported here. So are the protocol constants (`MAX_XORB_CHUNKS`, `ZERO_HASH`, …): the glue defines them
  * as frozen objects, readable before the module is loaded.
+ *
+ * @module xet-buckets/core
  */
 import { readCoreWasm } from "#platform";
 import initWasm, * as wasm from "./wasm/xet_core.js";
+import { isArrayBuffer } from "../buffers.js";
 import { InvalidArgumentError, XetBucketsError, XetCoreError, type ErrorCode } from "../errors.js";
 import { invalidSegment, prepareInCore, unpackChunks, type ChunkInfo, type SegmentSpec, type WorkerAbi } from "./packed.js";
 
@@ -34,7 +37,7 @@ let loadedFrom: URL | string | undefined;
 let raw: WorkerAbi | undefined;
 
 function isBufferSource(x: unknown): x is BufferSource {
-  return x instanceof ArrayBuffer || ArrayBuffer.isView(x);
+  return isArrayBuffer(x) || ArrayBuffer.isView(x);
 }
 
 /** The `.wasm` file next to this module (the web build points this at its copy of the file). */
@@ -125,6 +128,7 @@ export async function coreModule(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
+/** True once the core is loaded (`initCore` resolved, or `initCoreSync` returned). */
 export function isCoreReady(): boolean {
   return initialized;
 }
@@ -189,15 +193,31 @@ export const HASHES_ONLY: number = wasm.Compression.HashesOnly;
 // Stateless helpers
 // ---------------------------------------------------------------------------------------------
 
+// Each throws `XetBucketsError` CORE_NOT_INITIALIZED before `initCore`, and `XetCoreError` on malformed input.
+
+/** The core's name and version, `"xet-core-rs <version>"` (stamped on resume states). */
 export const coreVersion = (): string => guard(() => wasm.coreVersion());
+/** The Xet hash of one chunk's bytes (keyed BLAKE3), as Xet hex. */
 export const chunkHash = (data: Uint8Array): string => guard(() => wasm.chunkHash(data));
+/**
+ * A xorb's hash (the merkle root of its chunks): `hashes` packs the raw 32-byte chunk hashes, `lengths` the
+ * chunk lengths in bytes, in order.
+ */
 export const xorbHashFromChunks = (hashes: Uint8Array, lengths: Uint32Array): string =>
   guard(() => wasm.xorbHashFromChunks(hashes, lengths));
+/**
+ * A file's Xet hash (its `xetHash`) from its chunks: packed raw 32-byte hashes and lengths in bytes, in
+ * file order (64 zeros for none).
+ */
 export const fileHashFromChunks = (hashes: Uint8Array, lengths: Uint32Array): string =>
   guard(() => wasm.fileHashFromChunks(hashes, lengths));
+/** The verification hash of a shard term: packed raw 32-byte hashes of the term's chunks. */
 export const verificationHash = (hashes: Uint8Array): string => guard(() => wasm.verificationHash(hashes));
+/** Xet hex (64 digits, upper case accepted) → the hash's 32 raw bytes. */
 export const hexToRaw = (hex: string): Uint8Array => guard(() => wasm.hexToRaw(hex));
+/** A hash's 32 raw bytes → Xet hex (64 lower-case digits). */
 export const rawToHex = (raw: Uint8Array): string => guard(() => wasm.rawToHex(raw));
+/** True for the chunk hashes a client may ask the CAS about (global dedup): `hash % 1024 == 0`. */
 export const isGlobalDedupEligible = (hex: string): boolean => guard(() => wasm.isGlobalDedupEligible(hex));
 
 // ---------------------------------------------------------------------------------------------
@@ -216,6 +236,7 @@ export class Chunker {
   finish(): ChunkInfo[] {
     return unpackChunks(guard(() => this.#inner.finish()));
   }
+  /** Releases the chunker's WebAssembly memory now (it cannot be used afterwards). */
   free(): void {
     this.#inner.free();
   }
@@ -224,6 +245,7 @@ export class Chunker {
 /** Streaming Xet file hash (file id): chunk, hash, merkle root, keyed file hash. */
 export class XetHasher {
   #inner = guard(() => new wasm.XetHasher());
+  /** Feeds the next bytes of the file (any split gives the same hash). */
   update(data: Uint8Array): void {
     guard(() => this.#inner.update(data));
   }
@@ -235,12 +257,15 @@ export class XetHasher {
       this.#inner.free();
     }
   }
+  /** Bytes hashed so far. */
   get bytes(): number {
     return this.#inner.bytes;
   }
+  /** Chunks completed so far. */
   get chunks(): number {
     return this.#inner.chunks;
   }
+  /** Releases the hasher's WebAssembly memory now, without finishing. */
   free(): void {
     this.#inner.free();
   }
@@ -255,6 +280,7 @@ const COMPRESSION: Record<CompressionPolicy, number> = {
   best: wasm.Compression.Best,
 };
 
+/** Limits and compression of an `UploadSession`. */
 export interface UploadSessionOptions {
   /**
    * Largest xorb: the sum of its chunk lengths (default and maximum 64 MiB); as hf_xet's, a body of chunks
@@ -265,6 +291,7 @@ export interface UploadSessionOptions {
   maxXorbChunks?: number;
   /** Largest upload shard (default and maximum 64 MiB). */
   maxShardBytes?: number;
+  /** How new chunks are compressed in xorbs (default `best`). */
   compression?: CompressionPolicy;
   /**
    * File bytes per ingestion block (default `DEFAULT_BLOCK_BYTES`, 8 MiB): no chunk of a block is placed
@@ -298,9 +325,11 @@ export class UploadSession {
     this.#inner = guard(() => new wasm.UploadSession(maxXorbBytes, maxXorbChunks, maxShardBytes, compression, blockBytes, probeModulus));
   }
 
+  /** Opens a file (one at a time). `withSha256`: also compute its SHA-256, reported in the file's result. */
   startFile(withSha256 = false): void {
     guard(() => this.#inner.startFile(withSha256));
   }
+  /** Feeds the open file's next bytes. */
   push(data: Uint8Array): void {
     guard(() => this.#inner.push(data));
   }
@@ -327,6 +356,7 @@ export class UploadSession {
   endInput(): void {
     guard(() => this.#inner.endInput());
   }
+  /** The chunk hashes (Xet hex) to ask the CAS about since the previous call (global dedup queries). */
   takeQueries(): string[] {
     return guard(() => this.#inner.takeQueries());
   }
@@ -346,12 +376,15 @@ export class UploadSession {
   answerQuery(chunkHash: string, shard: Uint8Array | undefined, nowUnixSecs = Date.now() / 1000): number {
     return guard(() => this.#inner.answerQuery(chunkHash, shard, nowUnixSecs));
   }
+  /** Resolves the chunks that no unanswered query holds back (new or deduplicated), filling xorbs. */
   resolve(): void {
     guard(() => this.#inner.resolve());
   }
+  /** Raw bytes of the open file held until queries are answered. */
   get pendingBytes(): number {
     return this.#inner.pendingBytes;
   }
+  /** Queries not answered yet. */
   get outstandingQueries(): number {
     return this.#inner.outstandingQueries;
   }
@@ -366,15 +399,19 @@ export class UploadSession {
   takeXorb(): wasm.XorbResult | undefined {
     return guard(() => this.#inner.takeXorb());
   }
+  /** Closes the open xorb if it holds chunks (it is then returned by `takeXorb`). */
   flushXorb(): void {
     guard(() => this.#inner.flushXorb());
   }
+  /** The next upload shard (file and xorb records, ≤ `maxShardBytes`), or undefined when all were taken. */
   takeShard(): Uint8Array | undefined {
     return guard(() => this.#inner.takeShard());
   }
+  /** The session's counters (bytes new, deduplicated, xorbs, queries…). */
   stats(): wasm.SessionStats {
     return guard(() => this.#inner.stats());
   }
+  /** Releases the session's WebAssembly memory now (it cannot be used afterwards). */
   free(): void {
     this.#inner.free();
   }
@@ -410,7 +447,12 @@ export function prepareSegmentInto(
   spec: SegmentSpec,
   spare?: ArrayBuffer,
   minSize = 0,
-): { packed: ArrayBuffer; length: number } {
+): {
+  /** The buffer holding the packed result (`spare` or a new one). */
+  packed: ArrayBuffer;
+  /** Bytes of `packed` the result occupies. */
+  length: number;
+} {
   assertReady();
   const r = raw;
   if (!r || typeof r.xb_prepare !== "function") {
@@ -441,9 +483,11 @@ export function decodeChunkRecords(bytes: Uint8Array): wasm.DecodedChunks {
 /** Accumulates chunk hashes in file order and computes the file hash (to verify whole-file downloads). */
 export class FileHashBuilder {
   #inner = guard(() => new wasm.FileHashBuilder());
+  /** Adds the next chunks in file order: packed raw 32-byte hashes and their lengths in bytes. */
   addChunks(hashes: Uint8Array, lengths: Uint32Array): void {
     guard(() => this.#inner.addChunks(hashes, lengths));
   }
+  /** The file's Xet hash; the builder cannot be used afterwards. */
   finish(): string {
     try {
       return guard(() => this.#inner.finish());
@@ -456,6 +500,7 @@ export class FileHashBuilder {
 /** An incremental SHA-256 in the core (runtimes without a native one: browsers, edge). */
 export class Sha256Hasher {
   #inner = guard(() => new wasm.Sha256Hasher());
+  /** Adds the next bytes of the message. */
   update(data: Uint8Array): void {
     guard(() => this.#inner.update(data));
   }
@@ -488,6 +533,7 @@ export function parseShard(bytes: Uint8Array): wasm.ParsedShard {
 /** Builds a global-dedup answer shard (xet-protocol.md §5.8). */
 export class DedupShardBuilder {
   #inner = guard(() => new wasm.DedupShardBuilder());
+  /** Adds a stored xorb: its hash, packed raw chunk hashes, chunk lengths, and its serialized size in bytes. */
   addXorb(hash: string, chunkHashes: Uint8Array, chunkLengths: Uint32Array, bytesOnDisk: number): void {
     guard(() => this.#inner.addXorb(hash, chunkHashes, chunkLengths, bytesOnDisk));
   }

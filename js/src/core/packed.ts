@@ -4,12 +4,12 @@
  *
  *   prepared segment   src/prepare.rs, "Packed form" (`prepareSegment`, the worker ABI's `xb_prepare`)
  *   chunker output     src/wasm.rs, `Chunker` (36 bytes per chunk)
- *   decoded records    src/wasm.rs, `xb_decode`
+ *   chunk views        src/wasm.rs, `xb_decode_views`
  *   file hash digest   src/wasm.rs, `xb_hash_finish` (40 bytes)
  *   core error         src/wasm.rs, `xb_error` (`CODE\0message`)
  *
- * plus one format JavaScript writes for itself: the chunking worker's answer to a `hash` task (48 bytes per
- * file, below). All integers are little-endian.
+ * plus two formats JavaScript writes for itself: the chunking worker's answers to a `decode` task (decoded
+ * records, below) and to a `hash` task (48 bytes per file, below). All integers are little-endian.
  *
  * Also here: the worker ABI (src/wasm.rs's plain `xb_*` exports), so that the chunking workers
  * (js/src/pool/worker.ts) and this thread (`prepareSegmentInto`) run it the same way. This module imports
@@ -31,8 +31,8 @@ export interface WorkerAbi {
   xb_hash_update(len: number): void;
   /** Returns the address of a file hash digest. */
   xb_hash_finish(): number;
-  /** Returns the address of decoded records, 0 on malformed records (then `xb_error`). */
-  xb_decode(len: number): number;
+  /** Decodes the input; returns the address of its chunk views, 0 on malformed records (then `xb_error`). */
+  xb_decode_views(len: number): number;
   xb_error(): number;
   xb_error_len(): number;
 }
@@ -180,6 +180,7 @@ export class PreparedSegment {
 export interface ChunkInfo {
   /** Raw 32-byte chunk hash. */
   hashRaw: Uint8Array;
+  /** The chunk's length in bytes. */
   length: number;
 }
 
@@ -194,11 +195,71 @@ export function unpackChunks(packed: Uint8Array): ChunkInfo[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Decoded records (src/wasm.rs `xb_decode`): chunk count n (u32), decoded length d (u32), two zero words,
-// then n chunk lengths (u32), 32·n raw chunk hashes and the d decoded bytes.
+// Chunk views (src/wasm.rs `xb_decode_views`): chunk count n (u32), decoded length d (u32), two zero words,
+// then n pairs (address, length) of u32 locating each decoded chunk in the core's memory (chunks stored raw
+// stay in the input: nothing is copied), then 32·n raw chunk hashes.
+//
+// Decoded records (the chunking worker's answer to a `decode` task): chunk count n (u32), decoded length d
+// (u32), two zero words, then n chunk lengths (u32), 32·n raw chunk hashes and the d decoded bytes (none when
+// the worker wrote the chunks to a file itself: d = 0).
 // ---------------------------------------------------------------------------------------------
 
 const DECODED_HEADER = 16;
+
+/** Decoded chunks left in the core's memory: where each one is, and its hash. */
+export interface ChunkViews {
+  count: number;
+  /** Decoded bytes in all. */
+  total: number;
+  /** Address and length of each chunk, in the core's memory. */
+  places: Uint32Array;
+  /** 32 raw bytes per chunk (a view of the core's memory). */
+  hashes: Uint8Array;
+}
+
+/** Reads the chunk views at `at` in the core's memory (valid until the next call into the core). */
+export function readChunkViews(memory: ArrayBuffer, at: number): ChunkViews {
+  const head = new DataView(memory, at, DECODED_HEADER);
+  const n = head.getUint32(0, true);
+  const placesAt = at + DECODED_HEADER;
+  // Copied out (8 bytes per chunk): the core's buffer need not be 4-byte aligned for a Uint32Array.
+  const places = new Uint32Array(new Uint8Array(memory, placesAt, 8 * n).slice().buffer);
+  return { count: n, total: head.getUint32(4, true), places, hashes: new Uint8Array(memory, placesAt + 8 * n, 32 * n) };
+}
+
+/** The length of the decoded records of `views`, with or without the chunks' bytes. */
+export function decodedRecordsLength(views: ChunkViews, withData: boolean): number {
+  return DECODED_HEADER + 36 * views.count + (withData ? views.total : 0);
+}
+
+/**
+ * Writes the decoded records of `views` (chunks in `memory`, the core's) into `out`: lengths, hashes and, with
+ * `withData`, the chunks' bytes (copied once, from wherever the core left them). Returns the length written.
+ */
+export function writeDecoded(memory: ArrayBuffer, views: ChunkViews, out: ArrayBuffer, withData: boolean): number {
+  const n = views.count;
+  const d = withData ? views.total : 0;
+  const head = new DataView(out, 0, DECODED_HEADER);
+  head.setUint32(0, n, true);
+  head.setUint32(4, d, true);
+  head.setUint32(8, 0, true);
+  head.setUint32(12, 0, true);
+  const lengths = new Uint32Array(out, DECODED_HEADER, n);
+  for (let i = 0; i < n; i++) lengths[i] = views.places[2 * i + 1]!;
+  new Uint8Array(out, DECODED_HEADER + 4 * n, 32 * n).set(views.hashes);
+  if (withData) {
+    const bytes = new Uint8Array(out, DECODED_HEADER + 36 * n, d);
+    const mem = new Uint8Array(memory);
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const from = views.places[2 * i]!;
+      const len = views.places[2 * i + 1]!;
+      bytes.set(mem.subarray(from, from + len), at);
+      at += len;
+    }
+  }
+  return DECODED_HEADER + 36 * n + d;
+}
 
 /** Decoded chunk records (a downloaded range). */
 export interface DecodedRecords {
@@ -208,12 +269,6 @@ export interface DecodedRecords {
   hashes: Uint8Array;
   /** The decoded chunks, concatenated. */
   data: Uint8Array;
-}
-
-/** Length of the decoded records at `at` in `buffer`. */
-export function decodedLength(buffer: ArrayBufferLike, at = 0): number {
-  const head = new DataView(buffer, at, DECODED_HEADER);
-  return DECODED_HEADER + 36 * head.getUint32(0, true) + head.getUint32(4, true);
 }
 
 /** The expected size of the decoded records of `chunks` chunks framed in `inputBytes` (a buffer to decode into). */

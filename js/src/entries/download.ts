@@ -2,6 +2,8 @@
  * `xet-buckets/download`: reading buckets without the upload pipeline: listing, metadata, live changes
  * (`watchBucket`), and downloads (reconstruction from the CAS, verified chunk by chunk). Names as in the main
  * entry (js/src/index.ts).
+ *
+ * @module xet-buckets/download
  */
 export { initCore, initCoreSync, type CoreInput } from "../core/index.js";
 export type { RetryInfo, RetryOptions } from "../http.js";
@@ -51,8 +53,10 @@ export {
   LocalFileError,
   NetworkError,
   ProtocolError,
+  TransferError,
   XetBucketsError,
   XetCoreError,
   type ErrorCode,
+  type FileFailure,
   type HttpErrorCode,
 } from "../errors.js";

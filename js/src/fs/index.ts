@@ -60,6 +60,7 @@ export interface BucketFsEntry {
   bucket: string;
   /** Path inside the bucket ("" for the root). */
   path: string;
+  /** A file, or a folder (implicit in buckets: it exists while a file exists below it). */
   type: "file" | "directory";
   /** Bytes (folders: 0; the bucket root: the bucket's total size). */
   size: number;
@@ -71,6 +72,7 @@ export interface BucketFsEntry {
   mtimeMs?: number;
   /** When the file was registered, ISO-8601. */
   uploadedAt?: string;
+  /** The MIME type recorded with the file (files). */
   contentType?: string;
 }
 
@@ -191,10 +193,18 @@ export interface CopiedFile {
   from: string;
   /** `buckets/ns/name/path` of the copy. */
   to: string;
+  /** The file's size in bytes. */
   size: number;
 }
 
+/**
+ * File-system style access to buckets, like huggingface_hub's `HfFileSystem`: paths are
+ * `hf://buckets/ns/name/path`, `buckets/ns/name/path` or `ns/name/path`. Every method asks the Hub (nothing
+ * is cached). A missing path → `EntryNotFoundError`, a missing bucket → `BucketNotFoundError`, a folder where
+ * a file is needed → `XetBucketsError` IS_A_DIRECTORY, a path that names no bucket → `InvalidArgumentError`.
+ */
 export class BucketFileSystem {
+  /** The options every call of this file system uses (a copy of those given). */
   readonly options: BucketFsOptions;
   readonly #live: LiveListings | undefined;
 
@@ -440,10 +450,12 @@ export class BucketFileSystem {
     return (await this.#statIfAny(path)) !== undefined;
   }
 
+  /** True when the path names a file (false when it or its bucket does not exist). */
   async isFile(path: string): Promise<boolean> {
     return (await this.#statIfAny(path))?.type === "file";
   }
 
+  /** True when the path names a folder or a bucket's root (false when it or its bucket does not exist). */
   async isDir(path: string): Promise<boolean> {
     return (await this.#statIfAny(path))?.type === "directory";
   }

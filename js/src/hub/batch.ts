@@ -5,10 +5,16 @@
  * of at most 1000 lines. The Hub applies lines independently: a batch is NOT transactional. Failed paths
  * are collected from every request (200 with `failed[]` for a partial failure, 422 when all failed) and
  * returned; callers decide whether to throw (`BatchError`).
+ *
+ * A request whose answer is lost (the connection dropped, cut or stalled before the answer was read) is sent
+ * again, like any other: adds and copies applied twice leave the same state. A delete applied by the lost
+ * attempt is refused by the next one (the file is gone): a retried request's refused deletes whose paths are
+ * gone count as done (paths-info says which).
  */
-import { BatchError, NetworkError, ProtocolError, XetBucketsError } from "../errors.js";
+import { BatchError, ProtocolError } from "../errors.js";
 import type { BucketRef } from "../repo.js";
 import { strictText, type HubContext } from "./context.js";
+import { postPathsInfo } from "./files.js";
 
 const MAX_BATCH_LINES = 1000;
 
@@ -34,8 +40,11 @@ export interface DeleteFileOp {
 }
 export type BatchOp = AddFileOp | CopyFileOp | DeleteFileOp;
 
+/** An operation of a bucket batch that the bucket refused. */
 export interface BatchFailure {
+  /** The path in the bucket. */
   path: string;
+  /** The server's reason. */
   error: string;
 }
 export interface BatchResult {
@@ -78,44 +87,60 @@ export async function batchBucketOps(
   for (let i = 0; i < ordered.length; i += MAX_BATCH_LINES) {
     const group = ordered.slice(i, i + MAX_BATCH_LINES);
     const body = group.map(line).join("\n") + "\n";
-    const res = await ctx.request(`/api/buckets/${bucket.namespace}/${bucket.name}/batch`, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-ndjson", Accept: "application/json" },
-      body,
-      accept: [422],
-      signal: opts.abortSignal,
-    });
+    // The answer is read inside the retry loop: a connection lost while it is read sends the request again.
+    const res = await ctx.requestRead(
+      `/api/buckets/${bucket.namespace}/${bucket.name}/batch`,
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/x-ndjson", Accept: "application/json" },
+        body,
+        accept: [422],
+        signal: opts.abortSignal,
+      },
+      async (res, at) => ({
+        status: res.status,
+        attempt: at.attempt,
+        text: await strictText(res, `batch answered ${res.status} with a body that`),
+      }),
+    );
     let json: { processed?: unknown; succeeded?: unknown; failed?: unknown };
-    let text: string;
     try {
-      text = await strictText(res, `batch answered ${res.status} with a body that`);
-    } catch (err) {
-      if (err instanceof XetBucketsError || opts.abortSignal?.aborted) throw err;
-      // The connection broke while the answer was read: the batch may or may not have been applied.
-      throw new NetworkError(
-        "NETWORK",
-        `batch: the connection broke while its answer was read (${String((err as Error)?.message ?? err)}); the operations may or may not have been applied — run them again`,
-        res.url,
-        { cause: err },
-      );
-    }
-    try {
-      json = JSON.parse(text) as typeof json;
+      json = JSON.parse(res.text) as typeof json;
     } catch (err) {
       throw new ProtocolError(`batch answered ${res.status} with a body that is not JSON`, { cause: err });
     }
-    const failed = Array.isArray(json.failed) ? json.failed : [];
-    for (const f of failed) {
-      const path = typeof f?.path === "string" ? f.path : "?";
-      const error = typeof f?.error === "string" ? f.error : JSON.stringify(f?.error ?? f);
-      result.failed.push({ path, error });
-    }
+    const failed: BatchFailure[] = (Array.isArray(json.failed) ? json.failed : []).map((f: { path?: unknown; error?: unknown }) => ({
+      path: typeof f?.path === "string" ? f.path : "?",
+      error: typeof f?.error === "string" ? f.error : JSON.stringify(f?.error ?? f),
+    }));
     if (res.status === 422 && failed.length === 0) {
-      for (const op of group) result.failed.push({ path: op.path, error: "rejected by the server (422)" });
+      for (const op of group) failed.push({ path: op.path, error: "rejected by the server (422)" });
     }
+    const redone = res.attempt > 1 ? await deletedBefore(ctx, bucket, group, failed, opts.abortSignal) : new Set<string>();
+    result.failed.push(...failed.filter((f) => !redone.has(f.path)));
     result.processed += typeof json.processed === "number" ? json.processed : group.length;
-    result.succeeded += typeof json.succeeded === "number" ? json.succeeded : group.length - failed.length;
+    result.succeeded +=
+      (typeof json.succeeded === "number" ? json.succeeded : group.length - failed.length) +
+      failed.filter((f) => redone.has(f.path)).length;
     opts.onRequest?.(Math.min(i + group.length, ordered.length), ordered.length);
   }
   return result;
+}
+
+/**
+ * The paths of a retried batch request whose refused deletes were done by an earlier attempt (the answer of which
+ * was lost): the path is gone from the bucket.
+ */
+async function deletedBefore(
+  ctx: HubContext,
+  bucket: BucketRef,
+  group: BatchOp[],
+  failed: BatchFailure[],
+  signal: AbortSignal | undefined,
+): Promise<Set<string>> {
+  const deletes = new Set(group.filter((o) => o.type === "deleteFile").map((o) => o.path));
+  const refused = failed.filter((f) => deletes.has(f.path)).map((f) => f.path);
+  if (refused.length === 0) return new Set();
+  const present = new Set((await postPathsInfo(ctx, { ...bucket, path: "" }, refused, { signal })).map((e) => e.path));
+  return new Set(refused.filter((p) => !present.has(p)));
 }

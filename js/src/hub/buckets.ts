@@ -13,6 +13,7 @@ import { strictText, type HubContext } from "./context.js";
 export interface BucketInfo {
   /** "namespace/name" */
   id: string;
+  /** True when only its owner (and, for an organization, its members) can see it. */
   private: boolean;
   /** ISO-8601 */
   createdAt: string;
@@ -20,7 +21,9 @@ export interface BucketInfo {
   updatedAt?: string;
   /** Sum of the file sizes, bytes. */
   size: number;
+  /** Number of files. */
   totalFiles: number;
+  /** Other fields the Hub sends, as they are. */
   [key: string]: unknown;
 }
 

@@ -80,7 +80,9 @@ export interface CommitHeader {
 
 /** The commit the Hub made: its id and URL. */
 export interface CommitInfo {
+  /** The commit's id (40 hex digits). */
   oid: string;
+  /** The commit's page on the Hub. */
   url: string;
 }
 

@@ -3,21 +3,45 @@
  * `credentials`, `fetch`, `abortSignal`), resolved once into a context.
  */
 import { InvalidArgumentError, ProtocolError } from "../errors.js";
-import { httpRequestRead, redactUrl, type HttpOptions, type RequestInit2, type RetryInfo, type RetryOptions } from "../http.js";
+import {
+  httpRequestRead,
+  redactUrl,
+  type AttemptContext,
+  type HttpOptions,
+  type RequestInit2,
+  type RetryInfo,
+  type RetryOptions,
+} from "../http.js";
 
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
+/** How a call authenticates, as in @huggingface/hub. */
 export interface CredentialsParams {
+  /**
+   * A Hugging Face token (`hf_…`), sent as `Authorization: Bearer` to the Hub's origin only. Without one, calls
+   * are anonymous (public buckets can be read). An empty or non-string token throws `InvalidArgumentError`.
+   */
   accessToken?: string;
   /** @deprecated use `accessToken` (kept for @huggingface/hub compatibility) */
-  credentials?: { accessToken: string };
+  credentials?: {
+    /** The token, as `accessToken`. */
+    accessToken: string;
+  };
 }
 
+/** Options every call takes (see `CommonOptions`, the name the public API uses). */
 export interface HubCallOptions extends CredentialsParams {
-  /** The Hub's URL (default https://huggingface.co; the local hub prints its own). */
+  /**
+   * The Hub's URL (default https://huggingface.co; the local hub prints its own). Not an http(s) URL:
+   * `InvalidArgumentError`.
+   */
   hubUrl?: string;
-  /** Custom fetch (defaults to the global one). */
+  /** Custom fetch (defaults to the global one), used for every request of the call, CAS requests included. */
   fetch?: typeof fetch;
+  /**
+   * Cancels the call: checked between and during its requests and stages; the call rejects with the signal's
+   * reason. An aborted upload registers no file (unless its final batch request was already in flight).
+   */
   abortSignal?: AbortSignal;
   /** Retry policy (counts, backoff, total budget), or false to send every request once. */
   retry?: RetryOptions | false;
@@ -25,6 +49,7 @@ export interface HubCallOptions extends CredentialsParams {
   onRetry?: (info: RetryInfo) => void;
 }
 
+/** What a call needs to talk to the Hub: its endpoint, token, fetch and retry policy. */
 export interface HubContext {
   hubUrl: string;
   accessToken: string | undefined;
@@ -32,7 +57,7 @@ export interface HubContext {
   /** Sends a Hub request (Authorization added when a token is set and the URL is on the Hub's origin). */
   request(pathOrUrl: string, init?: RequestInit2): Promise<Response>;
   /** Same as request(), but `read` consumes the response inside the retry loop (see `httpRequestRead`). */
-  requestRead<T>(pathOrUrl: string, init: RequestInit2, read: (res: Response) => Promise<T>): Promise<T>;
+  requestRead<T>(pathOrUrl: string, init: RequestInit2, read: (res: Response, attempt: AttemptContext) => Promise<T>): Promise<T>;
   /** Same as request() but parses a JSON body (read inside the retry loop; not JSON → ProtocolError). */
   json<T>(pathOrUrl: string, init?: RequestInit2): Promise<T>;
 }
@@ -63,7 +88,11 @@ export function hubContext(opts: HubCallOptions = {}): HubContext {
     }
     return [url, { ...init, headers }];
   };
-  const requestRead = <T>(pathOrUrl: string, init: RequestInit2, read: (res: Response) => Promise<T>): Promise<T> => {
+  const requestRead = <T>(
+    pathOrUrl: string,
+    init: RequestInit2,
+    read: (res: Response, attempt: AttemptContext) => Promise<T>,
+  ): Promise<T> => {
     const [url, init2] = prepare(pathOrUrl, init);
     return httpRequestRead(url, init2, http, read);
   };
@@ -107,7 +136,9 @@ function checkHttpOptions(opts: HubCallOptions): void {
   const r = opts.retry;
   if (r !== undefined && r !== false) {
     if (r === null || typeof r !== "object")
-      throw new InvalidArgumentError("retry must be false or { maxAttempts, baseDelayMs, maxDelayMs, budgetMs, attemptTimeoutMs }");
+      throw new InvalidArgumentError(
+        "retry must be false or { maxAttempts, baseDelayMs, maxDelayMs, budgetMs, attemptTimeoutMs, stallTimeoutMs }",
+      );
     for (const [k, v] of Object.entries(r)) {
       if (v !== undefined && !(typeof v === "number" && v >= 0 && !Number.isNaN(v)))
         throw new InvalidArgumentError(`retry.${k} must be a number ≥ 0, got ${String(v)}`);

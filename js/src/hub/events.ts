@@ -15,7 +15,9 @@ import type { HubContext } from "./context.js";
 
 /** One file change of the feed. `path` is from the bucket root; adds and updates carry the file's fields. */
 export interface BucketFileChange {
+  /** The file's path in the bucket. */
   path: string;
+  /** What happened to it. */
   op: "add" | "update" | "delete";
   /** Bytes, when reported (adds and updates). */
   size?: number;

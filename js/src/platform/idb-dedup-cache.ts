@@ -8,9 +8,11 @@
  * database: an entry another tab removed reads as a miss.
  */
 import { checkMaxBytes, endpointKey, type DedupCacheSpace, type DedupCacheStore } from "../dedup-cache-store.js";
+import { isUint8Array } from "../buffers.js";
 import { InvalidArgumentError } from "../errors.js";
 import { idbDone, idbError, idbKeysUnder, idbRequest, openIdb } from "../indexed-db.js";
 
+/** Options of `indexedDbDedupCache`. */
 export interface IndexedDbDedupCacheOptions {
   /** Database name (default `xet-buckets-dedup-cache`). */
   dbName?: string;
@@ -85,7 +87,7 @@ function idbSpace(db: IDBDatabase, space: string, where: string): DedupCacheSpac
     };
   const data = typed(async (name: string): Promise<Uint8Array | undefined> => {
     const r = (await idbRequest(db.transaction("data").objectStore("data").get([space, name]))) as { bytes?: Uint8Array } | undefined;
-    return r?.bytes instanceof Uint8Array ? r.bytes : undefined;
+    return isUint8Array(r?.bytes) ? r.bytes : undefined;
   });
   return {
     key: space,

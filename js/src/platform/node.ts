@@ -14,8 +14,9 @@ import { Worker as ThreadWorker, type TransferListItem } from "node:worker_threa
 import { WORKER_SOURCE as THREAD_WORKER_SOURCE } from "./generated/worker-node.js";
 import { WORKER_SOURCE as MODULE_WORKER_SOURCE } from "./generated/worker-web.js";
 import { defaultDedupCache as nodeDefaultDedupCache, directoryDedupCache } from "./node/dedup-cache.js";
-import { writeFileAtomic } from "./node/download.js";
+import { writeFileAtomic, writeFileAtomicAt } from "./node/download.js";
 import { local, openFile, readFileBlocks, statFile, toPath } from "./node/files.js";
+import { mustUseFetch, rangeFetch as nodeRangeFetch } from "./node/range-fetch.js";
 import { openResumeState } from "./node/resume.js";
 import { walkDirectory } from "./node/walk.js";
 import type { DedupCacheStore } from "../dedup-cache-store.js";
@@ -49,6 +50,7 @@ export const localFiles: LocalFiles | undefined = {
   },
   walk: walkDirectory,
   writeAtomic: writeFileAtomic,
+  writeAtomicAt: writeFileAtomicAt,
   watch: watchDirectory,
   dedupCache: directoryDedupCache,
   openResumeState,
@@ -97,6 +99,13 @@ export function chunkingWorkers(): WorkerHost | undefined {
   if (runtime === "node") return threadWorkers;
   return typeof globalThis.Worker === "undefined" ? undefined : moduleWorkers(MODULE_WORKER_SOURCE);
 }
+
+export function rangeFetch(inPlace = true): typeof fetch | undefined {
+  // Deno and Bun have their own fetch, which this does not try to beat.
+  return runtime === "node" && !mustUseFetch() ? nodeRangeFetch(inPlace) : undefined;
+}
+
+export { inPlaceBody, isRangeFetch } from "./node/range-fetch.js";
 
 /** This module is a `Platform` (checked by TypeScript; nothing at run time). */
 export type _Implements = Implements<typeof Self>;

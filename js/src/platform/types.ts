@@ -47,6 +47,37 @@ export interface Platform {
    * Crypto digests whole buffers only), and the core computes it instead.
    */
   nativeSha256(): Sha256 | undefined;
+  /**
+   * A `fetch` for the CAS's GETs (Node's: kept-alive HTTP/1.1 connections each reading into one reused buffer,
+   * platform/node/range-fetch.ts) whose 2xx answers of more than 64 KiB are read in place with `inPlace`
+   * (`inPlaceBody`; default true), the others whole into ordinary responses; undefined elsewhere, and where
+   * requests must go through the runtime's `fetch` (a proxy is configured).
+   */
+  rangeFetch(inPlace?: boolean): typeof fetch | undefined;
+  /** The in-place body of an answer of `rangeFetch`; undefined for any other response. */
+  inPlaceBody(res: Response): InPlaceBody | undefined;
+  /** True for a fetch `rangeFetch` returned (options may carry one: it is not a caller's own fetch). */
+  isRangeFetch(f: unknown): boolean;
+}
+
+/**
+ * Receives body bytes in place (`InPlaceBody.read`): a view valid only during the call (copy what you keep).
+ * Return a promise to pause the connection until it settles, or false to stop reading (the rest is dropped).
+ */
+export type InPlaceData = (bytes: Uint8Array) => void | false | Promise<void>;
+
+/** The body of an answer of `Platform.rangeFetch`, read in place. */
+export interface InPlaceBody {
+  /** Its length (Content-Length). */
+  readonly length: number;
+  /**
+   * Reads the whole body into `onData`. Rejects with a plain `Error` when the connection breaks or no byte
+   * comes for `stallMs` while the body is wanted (default 30 s), with the signal's reason when aborted, and
+   * with what `onData` threw when it throws.
+   */
+  read(onData: InPlaceData, opts?: { signal?: AbortSignal; stallMs?: number }): Promise<void>;
+  /** Drops the body unread (closes its connection). */
+  cancel(): void;
 }
 
 /** An incremental SHA-256 (the LFS pointers of repository commits). */
@@ -103,6 +134,13 @@ export interface LocalFiles {
    * untouched and no temporary file.
    */
   writeAtomic(target: string | URL, source: AsyncIterable<Uint8Array>, options?: AtomicWriteOptions): Promise<number>;
+  /**
+   * Writes `target` atomically through writes at positions, in any order: `fill` writes the temporary file
+   * (`PositionalFile`) and resolves with its size once every byte is written, then the file is committed as by
+   * `writeAtomic` (fsync, rename, mtime). `fill` failing leaves the target untouched and no temporary file.
+   * `options.onBytes` is not called: `fill` reports its own progress.
+   */
+  writeAtomicAt(target: string | URL, fill: (file: PositionalFile) => Promise<number>, options?: AtomicWriteOptions): Promise<number>;
   /**
    * Reports changes below the folder `root` as they happen (platform/node/watch.ts): `onChange` receives the "/"
    * path relative to `root`, or undefined when the change cannot be located. Hints only (events may be lost or
@@ -171,6 +209,14 @@ export interface WalkProblem {
 export interface WalkResult {
   files: LocalFile[];
   problems: WalkProblem[];
+}
+
+/** The temporary file of `LocalFiles.writeAtomicAt`. */
+export interface PositionalFile {
+  /** Its path: other threads of this process may open it to write (never to create it). */
+  readonly path: string;
+  /** Writes all of `data` at file position `position`. */
+  write(data: Uint8Array, position: number): Promise<void>;
 }
 
 export interface AtomicWriteOptions {

@@ -8,7 +8,7 @@
 import type { DedupCacheStore } from "../dedup-cache-store.js";
 import { WORKER_SOURCE } from "./generated/worker-web.js";
 import { indexedDbDedupCache } from "./idb-dedup-cache.js";
-import type { Implements, LocalFiles, Runtime, Sha256, WorkerHost } from "./types.js";
+import type { Implements, InPlaceBody, LocalFiles, Runtime, Sha256, WorkerHost } from "./types.js";
 import type * as Self from "./web.js";
 import { moduleWorkers } from "./web-workers.js";
 
@@ -37,6 +37,18 @@ export function chunkingWorkers(): WorkerHost | undefined {
 /** IndexedDB where the runtime has it (browsers, Web Workers); edge runtimes have none. */
 export function defaultDedupCache(): DedupCacheStore | undefined {
   return typeof indexedDB === "undefined" ? undefined : indexedDbDedupCache();
+}
+
+export function rangeFetch(_inPlace = true): typeof fetch | undefined {
+  return undefined;
+}
+
+export function inPlaceBody(_res: Response): InPlaceBody | undefined {
+  return undefined;
+}
+
+export function isRangeFetch(_f: unknown): boolean {
+  return false;
 }
 
 /** This module is a `Platform` (checked by TypeScript; nothing at run time). */

@@ -31,9 +31,9 @@ import {
   type FileHashAnswer,
   type SegmentSpec,
 } from "../core/packed.js";
-import { XetBucketsError, XetCoreError } from "../errors.js";
+import { LocalFileError, XetBucketsError, XetCoreError } from "../errors.js";
 import type { WorkerHost, WorkerPort } from "../platform/types.js";
-import type { FromWorker, TaskDone, TaskFailed, Task, ToWorker } from "./protocol.js";
+import type { DecodeWrites, FromWorker, TaskDone, TaskFailed, Task, ToWorker } from "./protocol.js";
 
 /**
  * One segment to prepare: `length` bytes of `data` (transferred to the worker and handed back in the
@@ -169,7 +169,7 @@ const IDLE_MS = 5000;
 
 export class WorkerPool implements SegmentPreparer {
   readonly width: number;
-  /** Node's workers read local files themselves. */
+  /** Node's workers read local files themselves (and write the files of downloads: `decode` with `write`). */
   readonly readsFiles: boolean;
   /** Web Workers read Blob ranges themselves. */
   readonly readsBlobs: boolean;
@@ -232,23 +232,29 @@ export class WorkerPool implements SegmentPreparer {
    * Decodes and hashes the chunk records in the first `length` bytes of `data` (transferred, handed back)
    * on a worker: what `decodeChunkRecords` does on this thread. Malformed records reject with the core's
    * `XetCoreError`. The result goes into `out` (transferred) when it fits; otherwise `out` comes back as
-   * `unused`.
+   * `unused`. With `write` (workers that read files also write them: Node), the worker writes the decoded
+   * chunks to that file itself and answers with their lengths and hashes (`decoded.data` empty, `written`
+   * bytes); a failed write rejects with `LocalFileError`.
    */
   decode(
     data: ArrayBuffer,
     length: number,
     out?: ArrayBuffer,
-  ): Promise<{ decoded: DecodedRecords; data: ArrayBuffer; unused?: ArrayBuffer }> {
+    write?: DecodeWrites,
+  ): Promise<{ decoded: DecodedRecords; data: ArrayBuffer; unused?: ArrayBuffer; written?: number }> {
+    if (write && !this.readsFiles) return Promise.reject(new XetBucketsError("INTERNAL", "these workers cannot write local files"));
     return this.#enqueue((resolve, reject) => ({
       reject,
-      post: (id) => ({ msg: { type: "decode", id, data, length, out }, transfer: out ? [data, out] : [data] }),
+      post: (id) => ({ msg: { type: "decode", id, data, length, out, write }, transfer: out ? [data, out] : [data] }),
       settle: (msg) => {
         if (msg.type === "failed" && msg.kind === "core") return reject(new XetCoreError(msg.code ?? "CORE_ERROR", msg.message));
+        if (msg.type === "failed" && msg.kind === "write" && write)
+          return reject(new LocalFileError(write.path, Object.assign(new Error(msg.message), { code: msg.errno })));
         if (msg.type === "failed" || !msg.data)
           return reject(
             new XetBucketsError("CHUNKING_FAILED", `a chunking worker failed: ${msg.type === "failed" ? msg.message : "no input back"}`),
           );
-        resolve({ decoded: readDecoded(msg.packed), data: msg.data, unused: msg.unused });
+        resolve({ decoded: readDecoded(msg.packed), data: msg.data, unused: msg.unused, written: msg.written });
       },
     }));
   }

@@ -37,7 +37,11 @@ export interface PrepareTask extends SegmentSpec {
   spareSize: number;
 }
 
-/** Decode and hash the chunk records in the first `length` bytes of `data` (a downloaded range). */
+/**
+ * Decode and hash the chunk records in the first `length` bytes of `data` (a downloaded range). With `write`
+ * (workers that write files), the worker writes the decoded chunks to that file itself, where `runs` say, and
+ * answers with their lengths and hashes only.
+ */
 export interface DecodeTask {
   type: "decode";
   id: number;
@@ -45,6 +49,17 @@ export interface DecodeTask {
   length: number;
   /** A spent output buffer to write the result into, when it fits. */
   out?: ArrayBuffer;
+  write?: DecodeWrites;
+}
+
+/**
+ * Where a decode task's chunks go in a local file (opened by path for writing, never created: a file removed
+ * meanwhile fails the task). `runs` holds 5 numbers per write: the first chunk and the end chunk (indices in
+ * the task's records), bytes of those chunks to skip, bytes to write, file position.
+ */
+export interface DecodeWrites {
+  path: string;
+  runs: number[];
 }
 
 /**
@@ -69,20 +84,25 @@ export interface TaskDone extends HandedBack {
   id: number;
   packed: ArrayBuffer;
   length: number;
+  /** A decode task with `write`: the bytes it wrote. */
+  written?: number;
 }
 
 /**
  * Why a task failed: `source`, a local file that could not be read as listed (`code` SOURCE_CHANGED: gone,
  * shorter or another size; READ_FAILED: any other read error); `core`, input the core refused (`code`: the
- * core's error code, e.g. a malformed chunk record); `worker`, anything else.
+ * core's error code, e.g. a malformed chunk record); `write`, a decode task's file could not be written
+ * (`errno`: the system's code, e.g. ENOSPC); `worker`, anything else.
  */
-export type FailureKind = "source" | "core" | "worker";
+export type FailureKind = "source" | "core" | "write" | "worker";
 
 export interface TaskFailed extends HandedBack {
   type: "failed";
   id: number;
   kind: FailureKind;
   code?: ErrorCode;
+  /** `write` failures: the system's error code (ENOSPC, EACCES, ENOENT…). */
+  errno?: string;
   message: string;
   /** The worker's core trapped: it is unusable (a task queued behind this one is lost with it). */
   fatal: boolean;

@@ -11,23 +11,37 @@
  * The module the pool posts is instantiated with every import stubbed: the worker ABI reaches none of them.
  */
 import {
-  decodedLength,
+  decodedRecordsLength,
   fileHashAnswers,
   invalidSegment,
   prepareInCore,
+  readChunkViews,
   readCoreError,
+  writeDecoded,
   writeFileHashAnswer,
+  type ChunkViews,
   type WorkerAbi,
 } from "../core/packed.js";
 import { releaseBuffer } from "../buffers.js";
 import type { ErrorCode } from "../errors.js";
-import type { DecodeTask, FailureKind, FromWorker, HashTask, PrepareTask, TaskFailed, ToWorker } from "./protocol.js";
+import type { DecodeTask, DecodeWrites, FailureKind, FromWorker, HashTask, PrepareTask, TaskFailed, ToWorker } from "./protocol.js";
 
 /** What a worker needs from its thread. */
 export interface WorkerThread {
   post(msg: FromWorker, transfer?: Transferable[]): void;
   /** Reads of local files (Node's workers); undefined where tasks carry their bytes. */
   files?: FileReads;
+  /** Writes of local files (Node's workers: downloads written where they are decoded); undefined elsewhere. */
+  writes?: FileWrites;
+}
+
+/** Synchronous writes of local files. Errors are the runtime's, with its `code` (e.g. ENOSPC). */
+export interface FileWrites {
+  /** Opens an existing file for writing at positions (never creates it). */
+  openWrite(path: string): number;
+  /** Writes `buffers`, in order, at file position `position`; returns the bytes written (perhaps fewer). */
+  writev(fd: number, buffers: Uint8Array[], position: number): number;
+  close(fd: number): void;
 }
 
 /** Synchronous reads of local files (file descriptors). Errors are the runtime's, with its `code` (e.g. ENOENT). */
@@ -45,6 +59,7 @@ class TaskError extends Error {
     readonly kind: FailureKind,
     readonly code: ErrorCode | undefined,
     message: string,
+    readonly errno?: string,
   ) {
     super(message);
   }
@@ -54,8 +69,79 @@ class TaskError extends Error {
 function failure(id: number, e: unknown, suffix = ""): TaskFailed {
   const fatal = e instanceof WebAssembly.RuntimeError;
   const message = String((e as Error | undefined)?.message ?? e) + (fatal ? suffix : "");
-  if (e instanceof TaskError) return { type: "failed", id, kind: e.kind, code: e.code, message, fatal };
+  if (e instanceof TaskError) {
+    const f: TaskFailed = { type: "failed", id, kind: e.kind, code: e.code, message, fatal };
+    if (e.errno !== undefined) f.errno = e.errno;
+    return f;
+  }
   return { type: "failed", id, kind: "worker", message, fatal };
+}
+
+/** A failed write of a local file: its system code travels with it. */
+function writeFailure(e: unknown): TaskError {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return new TaskError("write", undefined, String((e as Error | undefined)?.message ?? e), typeof code === "string" ? code : undefined);
+}
+
+/**
+ * Writes decoded chunks (`views`, in the core's `memory`) to a local file where `write.runs` say: one
+ * vectored write per run, of views of the core's memory (nothing copied here).
+ */
+function writeRuns(writes: FileWrites, memory: ArrayBuffer, views: ChunkViews, write: DecodeWrites): number {
+  if (write.runs.length === 0) return 0;
+  let fd: number;
+  try {
+    fd = writes.openWrite(write.path);
+  } catch (e) {
+    throw writeFailure(e);
+  }
+  let written = 0;
+  try {
+    const { runs } = write;
+    for (let r = 0; r + 5 <= runs.length; r += 5) {
+      const [first, end, skip, take, position] = runs.slice(r, r + 5) as [number, number, number, number, number];
+      if (first < 0 || end > views.count || first >= end)
+        throw new Error(`write run of chunks ${first}-${end} outside the task's ${views.count}`);
+      let buffers: Uint8Array[] = [];
+      let toSkip = skip;
+      let left = take;
+      for (let c = first; c < end && left > 0; c++) {
+        const at = views.places[2 * c]!;
+        const len = views.places[2 * c + 1]!;
+        if (toSkip >= len) {
+          toSkip -= len;
+          continue;
+        }
+        const n = Math.min(len - toSkip, left);
+        buffers.push(new Uint8Array(memory, at + toSkip, n));
+        left -= n;
+        toSkip = 0;
+      }
+      if (left > 0) throw new Error(`write run of ${take} bytes longer than its chunks`);
+      // A short write continues where it stopped.
+      let pos = position;
+      while (buffers.length > 0) {
+        let n: number;
+        try {
+          n = writes.writev(fd, buffers, pos);
+        } catch (e) {
+          throw writeFailure(e);
+        }
+        if (n <= 0) throw writeFailure(new Error(`wrote nothing at position ${pos}`));
+        pos += n;
+        written += n;
+        while (buffers.length > 0 && n >= buffers[0]!.length) n -= buffers.shift()!.length;
+        if (n > 0) buffers = [buffers[0]!.subarray(n), ...buffers.slice(1)];
+      }
+    }
+  } finally {
+    try {
+      writes.close(fd);
+    } catch {
+      // written or failed already; closing cannot lose what was written
+    }
+  }
+  return written;
 }
 
 /** Returns the worker's message handler. */
@@ -121,26 +207,37 @@ export function chunkingWorker(thread: WorkerThread): (msg: ToWorker) => void {
     }
   };
 
-  /** Chunk records of a downloaded range, decoded and hashed; the input handed back for reuse. */
+  /**
+   * Chunk records of a downloaded range, decoded and hashed; the input handed back for reuse. The core leaves
+   * each chunk where it is (raw) or decompresses it; the chunks are then copied once, into the answer, or
+   * written to the task's file straight from the core's memory (the answer then carries lengths and hashes).
+   */
   const decode = (m: DecodeTask): void => {
     const data = m.data;
     try {
       const ex = core();
       const ptr = ex.xb_input(m.length) >>> 0;
       new Uint8Array(ex.memory.buffer, ptr, m.length).set(new Uint8Array(data, 0, m.length));
-      const out = ex.xb_decode(m.length) >>> 0;
-      if (out === 0) {
+      const at = ex.xb_decode_views(m.length) >>> 0;
+      if (at === 0) {
         const { code, message } = readCoreError(ex);
         throw new TaskError("core", code as ErrorCode, message);
       }
-      const length = decodedLength(ex.memory.buffer, out);
+      const views = readChunkViews(ex.memory.buffer, at);
+      let written: number | undefined;
+      if (m.write) {
+        if (!thread.writes) throw new Error("this worker cannot write local files");
+        written = writeRuns(thread.writes, ex.memory.buffer, views, m.write);
+      }
+      const length = decodedRecordsLength(views, !m.write);
       // Into the caller's spent output buffer when it fits (no new multi-MiB buffer), else a new one,
       // rounded up to 64 KiB so that it fits the next batches of about the same size.
       const given = m.out;
       const packed = given && given.byteLength >= length ? given : new ArrayBuffer(Math.ceil(length / 65536) * 65536);
-      new Uint8Array(packed, 0, length).set(new Uint8Array(ex.memory.buffer, out, length));
-      if (given && packed !== given) thread.post({ type: "done", id: m.id, packed, length, data, unused: given }, [packed, data, given]);
-      else thread.post({ type: "done", id: m.id, packed, length, data }, [packed, data]);
+      writeDecoded(ex.memory.buffer, views, packed, !m.write);
+      const done = { type: "done" as const, id: m.id, packed, length, data, ...(written !== undefined && { written }) };
+      if (given && packed !== given) thread.post({ ...done, unused: given }, [packed, data, given]);
+      else thread.post(done, [packed, data]);
     } catch (e) {
       const msg: TaskFailed = { ...failure(m.id, e), data };
       if (m.out) msg.unused = m.out;

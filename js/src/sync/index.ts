@@ -11,14 +11,18 @@
  * - downloads are written to a temporary file, verified, renamed and given the remote mtime, so a second
  *   sync in either direction plans only skips.
  *
+ * A file that fails on its own (corrupt where it is stored, unreadable, refused) does not stop the others: the
+ * sync completes them, then rejects with a `TransferError` (FILES_FAILED) whose `result` is the `SyncResult`,
+ * its `failed` listing the files with their errors; running the sync again transfers only what is missing.
+ *
  * Plans store the local root as an absolute path, so `apply` works from any directory; plans written by
  * `hf buckets sync --plan` (relative roots) are resolved against the current directory, as Python does.
  */
-import { InvalidArgumentError, SyncRefusedError } from "../errors.js";
+import { InvalidArgumentError, SyncRefusedError, TransferError, transferMessage, type FileFailure } from "../errors.js";
 import { localFilesFor } from "../sources.js";
 import type { ListFileEntry } from "../api/files.js";
 import { commitIter, type CommitOperation, type CommitResult } from "../api/upload.js";
-import { downloadBucketFiles, type RemoteFileEntry } from "../api/download.js";
+import { downloadFilesIsolated, type RemoteFileEntry } from "../api/download.js";
 import {
   checkCompareOptions,
   checkRelativePath,
@@ -37,8 +41,11 @@ import { watchSync } from "./watch.js";
 export type { SyncAction, SyncOperation, SyncPlan, SyncSummary } from "./plan.js";
 export { DEFAULT_SETTLE_MS, SETTLE_MS_PER_GIB, settleTime, type SyncEvent, type SyncOptions } from "./sides.js";
 
+/** What `syncBucket` did (or, for `dryRun` / `plan`, would do). */
 export interface SyncResult {
+  /** The plan: one operation per path, skips included. */
   plan: SyncPlan;
+  /** The plan's counts. */
   summary: SyncSummary;
   /** The plan as JSONL (the `--plan` / `--dry-run` format). */
   planText: string;
@@ -46,11 +53,21 @@ export interface SyncResult {
   executed: boolean;
   /** The upload's dedup report (upload direction, when something was uploaded or deleted). */
   upload?: CommitResult;
+  /** Files downloaded (download direction). */
   downloaded: number;
+  /** Files deleted at the destination. */
   deleted: number;
   /** Local entries that could not be read (never skipped silently). */
-  problems: { path: string; error: string }[];
+  problems: {
+    /** The entry's path. */
+    path: string;
+    /** Why it could not be read. */
+    error: string;
+  }[];
+  /** Warnings, also sent to `onEvent` (deletes left out because of `problems`…). */
   warnings: string[];
+  /** Files whose transfer failed, with their errors (non-empty only in the `result` of a `TransferError`). */
+  failed: FileFailure[];
 }
 
 /**
@@ -152,7 +169,7 @@ export async function syncBucket(source: string | undefined, dest: string | unde
 
   if (options.dryRun || options.plan) {
     if (options.plan) await files.writeText(options.plan, planText);
-    return { plan, summary: summarize(plan), planText, executed: false, downloaded: 0, deleted: 0, problems, warnings };
+    return { plan, summary: summarize(plan), planText, executed: false, downloaded: 0, deleted: 0, problems, warnings, failed: [] };
   }
   const entries = new Map([...remote].map(([rel, v]) => [rel, v.entry]));
   return execute(s, plan, options, problems, warnings, entries);
@@ -183,7 +200,7 @@ async function execute(
   const files = localFilesFor("syncBucket");
   const summary = summarize(plan);
   const planText = serializePlan(plan);
-  const result: SyncResult = { plan, summary, planText, executed: false, downloaded: 0, deleted: 0, problems, warnings };
+  const result: SyncResult = { plan, summary, planText, executed: false, downloaded: 0, deleted: 0, problems, warnings, failed: [] };
   if (summary.uploads + summary.downloads + summary.deletes === 0) return result;
   result.executed = true;
   const remotePath = (rel: string) => (s.prefix ? `${s.prefix}/${rel}` : rel);
@@ -202,17 +219,25 @@ async function execute(
       options.onEvent?.({ type: "warning", message });
     };
     const gen = commitIter({ ...tuning, repo: `hf://buckets/${s.bucket.id}`, operations, onWarning });
-    for (;;) {
-      const n = await gen.next();
-      if (n.done) {
-        result.upload = n.value;
-        break;
+    try {
+      for (;;) {
+        const n = await gen.next();
+        if (n.done) {
+          result.upload = n.value;
+          break;
+        }
+        options.onEvent?.({ type: "upload", event: n.value });
       }
-      options.onEvent?.({ type: "upload", event: n.value });
+    } catch (err) {
+      // Files that failed on their own (unreadable, changed while uploaded): the others are registered.
+      if (!(err instanceof TransferError)) throw err;
+      result.upload = err.result as CommitResult;
+      result.failed = err.failures.map((f) => ({ ...f, path: relativeTo(s, f.path) }));
     }
     const del = operations.filter((o) => o.operation === "delete");
-    result.deleted = del.length;
-    return result;
+    const refused = new Set(result.upload?.failed.map((f) => f.path));
+    result.deleted = del.filter((o) => !refused.has(o.path)).length;
+    return failedAtEnd(result);
   }
 
   await files.makeDir(s.localRoot);
@@ -226,12 +251,15 @@ async function execute(
   if (downloads.length) {
     const stale = await removeStaleTemps(downloads.map(([, target]) => target));
     if (stale) warnings.push(`removed ${stale} temporary file(s) left by an interrupted download`);
-    const r = await downloadBucketFiles(`hf://buckets/${s.bucket.id}`, downloads, {
+    // Files that fail on their own come back in `failed`: the others are in place, the deletes below go on (they
+    // do not depend on them), and the call rejects at the end.
+    const r = await downloadFilesIsolated(`hf://buckets/${s.bucket.id}`, downloads, {
       ...tuning,
       raiseOnMissingFiles: true,
       onProgress: options.onEvent ? (progress) => options.onEvent!({ type: "download", progress }) : undefined,
     });
     result.downloaded = r.downloaded.length;
+    result.failed = r.failed.map((f) => ({ ...f, path: relativeTo(s, f.path) }));
   }
   for (const op of plan.operations.filter((o) => o.action === "delete")) {
     const file = files.join(s.localRoot, op.path);
@@ -246,5 +274,18 @@ async function execute(
       }
     }
   }
-  return result;
+  return failedAtEnd(result);
+}
+
+/** The result, or the `TransferError` that carries it when some files failed. */
+function failedAtEnd(result: SyncResult): SyncResult {
+  if (result.failed.length === 0) return result;
+  const verb = result.plan.dest.startsWith("hf://") ? "upload" : "download";
+  const done = verb === "upload" ? (result.upload?.files ?? 0) : result.downloaded;
+  throw new TransferError(transferMessage(verb, result.failed, done), result.failed, result);
+}
+
+/** A bucket path relative to the sync's remote root (the plan's paths). */
+function relativeTo(s: Sides, path: string): string {
+  return s.prefix && path.startsWith(`${s.prefix}/`) ? path.slice(s.prefix.length + 1) : path;
 }

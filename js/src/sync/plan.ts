@@ -13,31 +13,48 @@ import { InvalidArgumentError } from "../errors.js";
 
 const SYNC_TIME_WINDOW_MS = 1000;
 
+/** What a sync does with one path. */
 export type SyncAction = "upload" | "download" | "delete" | "skip";
 
+/** One line of a sync plan (field names as in `hf buckets sync --plan`'s JSONL). */
 export interface SyncOperation {
+  /** What is done with the path. */
   action: SyncAction;
   /** Path relative to the source / destination roots, "/"-separated. */
   path: string;
+  /** Why, in huggingface_hub's words ("new file", "size differs", "identical", …). */
   reason: string;
+  /** The file's size in bytes (transfers). */
   size?: number;
   /** ISO-8601 with "+00:00", as Python's isoformat() */
   local_mtime?: string;
+  /** The bucket file's mtime, in the same format. */
   remote_mtime?: string;
 }
 
+/** The counts of a plan. */
 export interface SyncSummary {
+  /** Files to upload. */
   uploads: number;
+  /** Files to download. */
   downloads: number;
+  /** Files to delete at the destination. */
   deletes: number;
+  /** Paths left as they are. */
   skips: number;
+  /** Bytes to transfer. */
   total_size: number;
 }
 
+/** A sync plan: what `syncBucket` computed, as `hf buckets sync --plan` writes it. */
 export interface SyncPlan {
+  /** The source: a local directory (absolute) or `hf://buckets/ns/name[/prefix]`. */
   source: string;
+  /** The destination, in the same forms. */
   dest: string;
+  /** When the plan was computed (ISO-8601). */
   timestamp: string;
+  /** One operation per path, in path order. */
   operations: SyncOperation[];
 }
 

@@ -14,24 +14,78 @@ import type { DownloadProgress } from "../api/download.js";
 import { FilterMatcher, parseFilterRules } from "./filters.js";
 import { checkRelativePath, type CompareOptions, type SideFile, type SyncSummary } from "./plan.js";
 
+/** What `onEvent` is told while a sync runs: its plan, then its transfers, deletes and warnings; in watch mode, its rounds. */
 export type SyncEvent =
-  | { type: "plan"; summary: SyncSummary }
-  | { type: "upload"; event: UploadProgressEvent }
-  | { type: "download"; progress: DownloadProgress }
-  | { type: "delete"; path: string }
-  | { type: "warning"; message: string }
-  /** Watch mode: watching started (after the first scan or listing); `how` says what reports changes. */
-  | { type: "watching"; direction: "upload" | "download"; source: string; dest: string; how: "fs-events" | "rescan" | "feed" | "polling" }
-  /** Watch mode: one file uploaded, downloaded or deleted (on the bucket when uploading, locally when downloading). */
-  | { type: "transferred"; action: "upload" | "download" | "delete"; path: string; size?: number }
-  /** Watch mode: a file changed while it was uploaded; it was not registered and is uploaded again once it settles. */
-  | { type: "unsettled"; path: string }
-  /** Watch mode, bucket → local: the feed could not resume (or started): the bucket is listed again. */
-  | { type: "relist"; reason: string };
+  | {
+      /** The plan is computed. */
+      type: "plan";
+      /** Its counts. */
+      summary: SyncSummary;
+    }
+  | {
+      /** Upload progress (the upload direction). */
+      type: "upload";
+      /** The upload's event, as `uploadFilesWithProgress` yields it. */
+      event: UploadProgressEvent;
+    }
+  | {
+      /** Download progress (the download direction). */
+      type: "download";
+      /** The file's progress. */
+      progress: DownloadProgress;
+    }
+  | {
+      /** A file was deleted (local file, or bucket path). */
+      type: "delete";
+      /** Its path relative to the destination root. */
+      path: string;
+    }
+  | {
+      /** Something the caller should know (an ignored resume state, deletes left out…). */
+      type: "warning";
+      /** What happened. */
+      message: string;
+    }
+  | {
+      /** Watch mode: watching started (after the first scan or listing). */
+      type: "watching";
+      /** Local → bucket (upload) or bucket → local (download). */
+      direction: "upload" | "download";
+      /** The source: the local folder (absolute) or the bucket folder (`hf://buckets/ns/name/…`). */
+      source: string;
+      /** The destination, likewise. */
+      dest: string;
+      /** What reports changes: file-system events, rescans, the bucket's events feed, or polling. */
+      how: "fs-events" | "rescan" | "feed" | "polling";
+    }
+  | {
+      /** Watch mode: one file uploaded, downloaded or deleted (on the bucket when uploading, locally when downloading). */
+      type: "transferred";
+      /** What was done. */
+      action: "upload" | "download" | "delete";
+      /** The file's path relative to the roots. */
+      path: string;
+      /** Its size in bytes (uploads and downloads). */
+      size?: number;
+    }
+  | {
+      /** Watch mode: a file changed while it was uploaded; it was not registered and is uploaded again once it settles. */
+      type: "unsettled";
+      /** The file's path relative to the local root. */
+      path: string;
+    }
+  | {
+      /** Watch mode, bucket → local: the feed could not resume (or started): the bucket is listed again. */
+      type: "relist";
+      /** Why: the feed's reset message (or reason), or what a change lacked. */
+      reason: string;
+    };
 
+/** Options of `syncBucket`: the common options, the upload tuning, the comparison rules and these. */
 export interface SyncOptions extends HubCallOptions, UploadTuning, CompareOptions {
   /** fnmatch patterns (`*` also matches `/`), matched against paths relative to the roots. */
   include?: string[];
+  /** fnmatch patterns of paths to leave out (both sides: an excluded path is never deleted). */
   exclude?: string[];
   /** Path of a filter file: `+ pattern`, `- pattern`, bare patterns include; first match wins. */
   filterFrom?: string;
@@ -54,6 +108,7 @@ export interface SyncOptions extends HubCallOptions, UploadTuning, CompareOption
   resumeStore?: ResumeStore;
   /** Downloads: fsync each file before it is renamed over its target (default false; see `downloadBucketFiles`). */
   fsync?: boolean;
+  /** Called with the plan, then with progress, deletes and warnings as the sync runs (and its rounds in watch mode). */
   onEvent?: (e: SyncEvent) => void;
   /**
    * Keep syncing until `abortSignal` aborts; the call then rejects with the signal's reason (watch.ts).

@@ -25,14 +25,14 @@
  * errors end the watch. Aborting stops at once: an upload in progress registers nothing (unless its final batch
  * request is already in flight), a download in progress leaves no temporary file.
  */
-import { EventsUnavailableError, InvalidArgumentError, XetBucketsError } from "../errors.js";
+import { EventsUnavailableError, InvalidArgumentError, TransferError, XetBucketsError, type FileFailure } from "../errors.js";
 import { backoffDelay, retryConfig, sleep } from "../http.js";
 import { isTransient } from "../hub/events.js";
 import { checkBucketPath } from "../repo.js";
 import { localFilesFor } from "../sources.js";
 import { parseTime } from "../api/files.js";
 import { commitIter, type CommitOperation, type CommitResult } from "../api/upload.js";
-import { downloadBucketFiles, type RemoteFileEntry } from "../api/download.js";
+import { downloadFilesIsolated, type RemoteFileEntry } from "../api/download.js";
 import { watchBucket } from "../api/watch.js";
 import { BEFORE_REGISTER, type BeforeRegister } from "../upload-hooks.js";
 import type { FilterMatcher } from "./filters.js";
@@ -400,25 +400,38 @@ async function uploadRound(
     onWarning: warn,
     [BEFORE_REGISTER]: beforeRegister,
   } as Parameters<typeof commitIter>[0]);
-  let result: CommitResult;
-  for (;;) {
-    const n = await gen.next();
-    if (n.done) {
-      result = n.value;
-      break;
+  let result: CommitResult | undefined;
+  // Files whose source failed (gone, unreadable, changed while uploaded): the others of the round are registered.
+  const sourceFailed = new Map<string, FileFailure>();
+  try {
+    for (;;) {
+      const n = await gen.next();
+      if (n.done) {
+        result = n.value;
+        break;
+      }
+      emit({ type: "upload", event: n.value });
     }
-    emit({ type: "upload", event: n.value });
+  } catch (err) {
+    if (!(err instanceof TransferError)) throw err;
+    result = err.result as CommitResult;
+    for (const f of err.failures) if (f.code !== "BATCH_FAILED") sourceFailed.set(f.path, f);
   }
-  const failed = new Map(result.failed.map((f) => [f.path, f.error]));
+  const failed = new Map(result.failed.filter((f) => !sourceFailed.has(f.path)).map((f) => [f.path, f.error]));
   const now = Date.now();
   for (const rel of uploads) {
     const p = remotePath(rel);
     const want = planned.get(rel)!;
-    if (unsettled.has(rel)) {
+    const lost = sourceFailed.get(p);
+    if (unsettled.has(rel) || lost?.code === "SOURCE_CHANGED" || lost?.code === "FILE_NOT_FOUND") {
+      // Changed or gone while it was uploaded: observed afresh (a file that is back goes once it settles).
       const st = unsettled.get(rel);
       if (st) state.seen.set(rel, { ...st, since: now });
       else state.seen.delete(rel);
       emit({ type: "unsettled", path: rel });
+    } else if (lost) {
+      state.refused.set(rel, `${want.size}:${want.mtimeMs}`);
+      warn(`${lost.error} (skipped until it changes)`);
     } else if (failed.has(p)) {
       state.refused.set(rel, `${want.size}:${want.mtimeMs}`);
       warn(`the bucket refused ${p}: ${failed.get(p)}`);
@@ -606,11 +619,14 @@ async function downRound(
     .map((o): [RemoteFileEntry, string] => [remote.get(o.path)!.entry, files.join(s.localRoot, o.path)]);
   if (downloads.length > 0) {
     await removeStaleTemps(downloads.map(([, target]) => target));
-    const r = await downloadBucketFiles(`hf://buckets/${s.bucket.id}`, downloads, {
+    const r = await downloadFilesIsolated(`hf://buckets/${s.bucket.id}`, downloads, {
       ...transferOptions(options),
       onWarning: warn,
       onProgress: (progress) => emit({ type: "download", progress }),
     });
+    // Files that failed on their own (a file corrupt where it is stored...) do not end the watch: the others are
+    // in place, and a failed file goes again when it changes or the bucket is listed again.
+    for (const f of r.failed) warn(`${relOf(s, f.path)} is not downloaded: ${f.error}`);
     for (const d of r.downloaded) {
       emit({ type: "transferred", action: "download", path: relOf(s, d.path), size: d.size });
     }

@@ -7,15 +7,19 @@
  * in parallel under a memory budget, decode every chunk record with the core (which hashes each
  * chunk), check each term's `unpacked_length`, assemble the terms in order, drop
  * `offset_into_first_range`, truncate, and stream the bytes out. A 403 from a fetch URL (expired URL)
- * re-queries the reconstruction and retries with the new URL; network errors, 429 and 5xx are retried
- * by the shared policy, also when a connection breaks in the middle of a body. What a window fetches, in
- * which order, what is kept for later terms and which bytes each term produces is planned by
- * xet/window-plan.ts from the reconstruction alone; `XetReader` executes the plan.
+ * re-queries the reconstruction and retries with the new URL; so does a fetched range whose bytes do not
+ * decode (damaged in transit: fetched again, `RANGE_FETCH_ATTEMPTS` times in all, before `IntegrityError`);
+ * network errors, 429 and 5xx are retried by the shared policy, also when a connection breaks or stalls in
+ * the middle of a body. What a window fetches, in which order, what is kept for later terms and which bytes
+ * each term produces is planned by xet/window-plan.ts from the reconstruction alone; `XetReader` executes the
+ * plan.
  *
  * Whole-file reads are verified: the chunk hashes, in file order, give the file hash, which must equal
  * the expected xetHash; otherwise the read ends with `IntegrityError` (code HASH_MISMATCH) after the last
  * byte was produced, so sinks must commit only when the iteration completes (the Node file sink writes
- * a temporary file and renames it only then). Partial reads cannot be verified this way.
+ * a temporary file and renames it only then), and may read the file again (`FILE_READ_ATTEMPTS`, with a
+ * fresh reconstruction: a byte flipped inside a stored-raw chunk decodes, and only the file hash sees it).
+ * Partial reads cannot be verified this way.
  *
  * Memory: a fetch streams its answer through the core (decoding batches of about 4 MiB), so it holds its
  * decoded chunks (at most one xorb: 64 MiB) and at most 8 MiB of serialized bytes, from the moment it starts
@@ -29,14 +33,24 @@
  * for reuse: see WindowPool.)
  *
  * (F: the head fetch, decoded plus its decoding window; small for files made of small xorbs.)
+ *
+ * Files (`readToFile`: downloadBucketFiles, sync, the CLI) are written at their offsets instead of streamed,
+ * and in Node by the chunking workers themselves: each batch of records goes to a worker with where its chunks
+ * go in the file, and comes back as lengths and hashes (fed to the file hash in file order, as above). No
+ * fetch holds decoded chunks, only its record windows, so it costs the budget that much, and the batches on the
+ * workers are bounded per read (`DecodeGate`): a 1 GiB file downloads in about 190 MiB of RSS.
+ *
+ * Node fetches xorb ranges and reconstructions over kept-alive HTTP/1.1 connections that read in place
+ * (platform/node/range-fetch.ts: no buffer per network read), unless the caller gives its own `fetch`.
  */
 import { decodeChunkRecords, FileHashBuilder, initCore } from "../core/index.js";
-import { defaultWorkers } from "#platform";
+import { defaultWorkers, inPlaceBody, isRangeFetch, rangeFetch } from "#platform";
 import { decodedCapacity } from "../core/packed.js";
 import { acquireWorkerPool } from "../pool/pool.js";
-import { HubApiError, IntegrityError, ProtocolError, XetCoreError } from "../errors.js";
-import { httpRequestRead, redactUrl } from "../http.js";
-import type { CasClient } from "./cas.js";
+import { HubApiError, IntegrityError, NetworkError, ProtocolError, XetBucketsError, XetCoreError } from "../errors.js";
+import { httpRequestRead, redactUrl, retryConfig } from "../http.js";
+import type { InPlaceBody } from "../platform/types.js";
+import { CasClient } from "./cas.js";
 import {
   DownloadLimiter,
   MultipartParser,
@@ -81,15 +95,31 @@ interface Batch {
   data: Uint8Array;
   lengths: Uint32Array;
   hashes: Uint8Array;
-  /** count + 1 offsets into data. */
-  offsets: Uint32Array;
+  /**
+   * count + 1 offsets into data. A plain array: a typed array of this size lives outside V8's heap, and
+   * allocating one while transferred windows fill the young generation's external bytes starts a collection.
+   */
+  offsets: number[];
   /** The buffer under data, lengths and hashes when a worker wrote it (reusable once the batch is consumed). */
   packed?: ArrayBuffer;
+  /**
+   * The worker wrote the batch's chunks to the file being read into (`XetReader.readToFile`), where the
+   * range's placement says: `data` is empty, and the terms produce nothing more from it.
+   */
+  written?: boolean;
 }
 interface DecodedRange {
   start: number;
   end: number;
   batches: Batch[];
+}
+
+/** The offsets of chunks of these lengths laid end to end, and their total: lengths.length + 1 numbers. */
+function prefixSums(lengths: Uint32Array): number[] {
+  const out = new Array<number>(lengths.length + 1);
+  out[0] = 0;
+  for (let i = 0; i < lengths.length; i++) out[i + 1] = out[i]! + lengths[i]!;
+  return out;
 }
 
 function corrupt(message: string, cause?: unknown): IntegrityError {
@@ -195,11 +225,51 @@ export type RecordsDecoder = (
   bytes: ArrayBuffer,
   length: number,
   out?: ArrayBuffer,
+  write?: { path: string; runs: number[] },
 ) => Promise<{
   decoded: { count: number; lengths: Uint32Array; hashes: Uint8Array; data: Uint8Array };
   data: ArrayBuffer;
   unused?: ArrayBuffer;
+  written?: number;
 }>;
+
+/**
+ * Where the chunks of one fetched range go when a worker writes them to the file being read into
+ * (`XetReader.readToFile`): the file's path, and each term that reads the range, with the file offset of its
+ * first byte and the span of its bytes to write (`skip` bytes dropped, then `take` bytes).
+ */
+export interface RangePlacement {
+  path: string;
+  terms: { start: number; end: number; fileOffset: number; skip: number; take: number }[];
+}
+
+/**
+ * Batches on the workers for one read at most (all its ranges together): beyond, network reads wait. Each
+ * batch holds a window of serialized records (≤ 4.5 MiB), so this bounds what a fast network piles up in
+ * front of the workers.
+ */
+export class DecodeGate {
+  #inflight = 0;
+  #waiters: (() => void)[] = [];
+  constructor(readonly max: number) {}
+  get full(): boolean {
+    return this.#inflight >= this.max;
+  }
+  /** Resolves once a batch may go (does not take it: `take()` does). */
+  wait(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+  take(): void {
+    this.#inflight++;
+  }
+  give(): void {
+    this.#inflight--;
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+}
 
 /**
  * Smaller batches (tiny files) are decoded here: a worker round trip would cost them more than it saves.
@@ -228,6 +298,10 @@ export class RecordDecoder implements RangeSink {
   #inflight = 0;
   #waiters: (() => void)[] = [];
   readonly #decode: RecordsDecoder | undefined;
+  readonly #placement: RangePlacement | undefined;
+  readonly #gate: DecodeGate | undefined;
+  /** Decoded bytes of the range's chunks before each chunk (from the record headers), with a placement. */
+  readonly #before: number[] = [0];
   #buf: Uint8Array = new Uint8Array(0);
   #len = 0;
   #chunk: number;
@@ -243,6 +317,7 @@ export class RecordDecoder implements RangeSink {
     xorb: string,
     pool?: WindowPool,
     decode?: RecordsDecoder,
+    opts: { placement?: RangePlacement; gate?: DecodeGate } = {},
   ) {
     this.range = range;
     this.xorb = xorb;
@@ -250,12 +325,25 @@ export class RecordDecoder implements RangeSink {
     this.#expected = range.byteEnd !== undefined && range.byteStart !== undefined ? range.byteEnd - range.byteStart + 1 : 0;
     this.#pool = pool;
     this.#decode = decode;
+    this.#placement = decode ? opts.placement : undefined;
+    this.#gate = decode ? opts.gate : undefined;
   }
 
-  /** Resolves once fewer than 2 batches are being decoded on the workers (backpressure for the reader). */
-  ready(): Promise<void> {
-    if (this.#inflight < MAX_PENDING_BATCHES) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+  /** True while `ready()` would wait. */
+  get busy(): boolean {
+    return this.#inflight >= MAX_PENDING_BATCHES || this.#gate?.full === true;
+  }
+
+  /**
+   * Resolves once fewer than 2 batches of this range, and fewer than the gate allows for the whole read, are
+   * being decoded on the workers (backpressure for the network reads).
+   */
+  async ready(): Promise<void> {
+    for (;;) {
+      if (this.#inflight >= MAX_PENDING_BATCHES) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      else if (this.#gate?.full) await this.#gate.wait();
+      else return;
+    }
   }
 
   /** `finish()`, then the batches decoded on the workers, in order. */
@@ -308,16 +396,20 @@ export class RecordDecoder implements RangeSink {
   #drain(final: boolean): void {
     let buf = this.#buf;
     let pos = 0;
+    const lengths: number[] = [];
     for (;;) {
       let stop = pos;
       let raw = 0;
       let n = 0;
       let full = false;
+      lengths.length = 0;
       while (stop + 8 <= this.#len) {
         if (buf[stop] !== 0) throw corrupt(`xorb ${this.xorb}: chunk record ${this.#chunk + n} has version ${buf[stop]}, expected 0`);
         const clen = buf[stop + 1]! | (buf[stop + 2]! << 8) | (buf[stop + 3]! << 16);
         if (stop + 8 + clen > this.#len) break;
-        raw += buf[stop + 5]! | (buf[stop + 6]! << 8) | (buf[stop + 7]! << 16);
+        const len = buf[stop + 5]! | (buf[stop + 6]! << 8) | (buf[stop + 7]! << 16);
+        raw += len;
+        if (this.#placement) lengths.push(len);
         stop += 8 + clen;
         n++;
         if (stop - pos >= DECODE_BATCH_BYTES || raw >= DECODE_BATCH_BYTES) {
@@ -328,6 +420,9 @@ export class RecordDecoder implements RangeSink {
       if (n === 0 || (!full && !final)) break;
       if (this.#chunk + n > this.range.end)
         throw corrupt(`xorb ${this.xorb}: the range holds more chunks than the ${this.range.end - this.range.start} announced`);
+      // The decoded length of each chunk is in its header (the core checks that it decodes to it): where the
+      // chunks go in the file is known before they are decoded.
+      for (const len of lengths) this.#before.push(this.#before[this.#before.length - 1]! + len);
       if (this.#decode && stop - pos >= SMALL_BATCH_BYTES && pos === 0) {
         // The window itself goes to the worker (its records are at its start, no copy); the bytes after
         // them move to a new window.
@@ -337,7 +432,7 @@ export class RecordDecoder implements RangeSink {
         this.#consumed += stop;
         this.#buf = next;
         this.#len = carry;
-        this.#offload(buf, stop, this.#chunk, n);
+        this.#offload(buf, stop, this.#chunk, n, this.#runs(this.#chunk, n));
         this.#chunk += n;
         buf = next;
         continue;
@@ -350,8 +445,7 @@ export class RecordDecoder implements RangeSink {
         throw err;
       }
       if (d.count !== n) throw corrupt(`xorb ${this.xorb}: decoded ${d.count} chunks where ${n} records were framed`);
-      const offsets = new Uint32Array(n + 1);
-      for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + d.lengths[i]!;
+      const offsets = prefixSums(d.lengths);
       const batch = { chunkStart: this.#chunk, count: n, data: d.data, lengths: d.lengths, hashes: d.hashes, offsets };
       // With batches on the workers, keep the order: this one comes after theirs.
       if (this.#decode) this.#pending.push(Promise.resolve(batch));
@@ -367,19 +461,48 @@ export class RecordDecoder implements RangeSink {
   }
 
   /**
+   * With a placement, the writes of the chunks [first, first + n) of the range, 5 numbers each (see
+   * `DecodeWrites`): for each term that reads some of them, the part of its span they hold.
+   */
+  #runs(first: number, n: number): number[] | undefined {
+    if (!this.#placement) return undefined;
+    const base = this.range.start;
+    const before = this.#before;
+    const runs: number[] = [];
+    for (const t of this.#placement.terms) {
+      const a = Math.max(first, t.start);
+      const b = Math.min(first + n, t.end);
+      if (a >= b) continue;
+      const termStart = before[t.start - base]!;
+      // The term's bytes these chunks hold, and the part of them the term produces.
+      const from = before[a - base]! - termStart;
+      const to = before[b - base]! - termStart;
+      const x = Math.max(from, t.skip);
+      const y = Math.min(to, t.skip + t.take);
+      if (x < y) runs.push(a - first, b - first, x - from, y - x, t.fileOffset + x);
+    }
+    return runs;
+  }
+
+  /**
    * Sends one batch of records to the workers: the first `length` bytes of `window` (a whole buffer, given
    * up here and handed back by the worker), chunks from `chunkStart`, `n` of them.
    */
-  #offload(window: Uint8Array, length: number, chunkStart: number, n: number): void {
+  #offload(window: Uint8Array, length: number, chunkStart: number, n: number, runs: number[] | undefined): void {
     this.#inflight++;
-    const p = this.#decode!(window.buffer as ArrayBuffer, length, this.#pool?.takeOutput(decodedCapacity(length, n)))
+    this.#gate?.take();
+    const write = runs && this.#placement ? { path: this.#placement.path, runs } : undefined;
+    // A batch written by the worker comes back as lengths and hashes: no output buffer to lend.
+    const out = write ? undefined : this.#pool?.takeOutput(decodedCapacity(length, n));
+    const p = this.#decode!(window.buffer as ArrayBuffer, length, out, write)
       .then(
-        ({ decoded: d, data, unused }) => {
+        ({ decoded: d, data, unused, written }) => {
           this.#pool?.give(new Uint8Array(data));
           if (unused) this.#pool?.giveOutput(unused);
           if (d.count !== n) throw corrupt(`xorb ${this.xorb}: decoded ${d.count} chunks where ${n} records were framed`);
-          const offsets = new Uint32Array(n + 1);
-          for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + d.lengths[i]!;
+          const offsets = prefixSums(d.lengths);
+          if (write && written !== write.runs.reduce((a, _, i) => (i % 5 === 3 ? a + write.runs[i]! : a), 0))
+            throw new XetBucketsError("INTERNAL", `a chunking worker wrote ${written} bytes of xorb ${this.xorb}, not what was asked`);
           return {
             chunkStart,
             count: n,
@@ -387,7 +510,8 @@ export class RecordDecoder implements RangeSink {
             lengths: d.lengths,
             hashes: d.hashes,
             offsets,
-            packed: d.data.buffer as ArrayBuffer,
+            packed: write ? undefined : (d.data.buffer as ArrayBuffer),
+            written: write !== undefined,
           };
         },
         (err: unknown) => {
@@ -398,6 +522,7 @@ export class RecordDecoder implements RangeSink {
       )
       .finally(() => {
         this.#inflight--;
+        this.#gate?.give();
         const w = this.#waiters;
         this.#waiters = [];
         for (const f of w) f();
@@ -428,11 +553,24 @@ async function fetchRanges(
   signal: AbortSignal,
   pool?: WindowPool,
   decode?: RecordsDecoder,
+  opts: { placement?: (r: ReconRange) => RangePlacement | undefined; gate?: DecodeGate } = {},
 ): Promise<DecodedRange[]> {
   const header = `bytes=${ranges.map((r) => `${r.byteStart}-${r.byteEnd}`).join(",")}`;
   const what = `GET ${redactUrl(url)}`;
-  return httpRequestRead(url, { headers: { Range: header }, signal }, { ...cas.http, abortSignal: signal }, async (res, at) => {
-    const decoders = ranges.map((r) => new RecordDecoder(r, xorb, pool, decode));
+  // Without a fetch of the caller's, the platform's range fetch where it has one (Node: bodies read in place).
+  const http = { ...cas.http, abortSignal: signal, fetch: callersFetch(cas.http.fetch) ?? rangeFetch() };
+  return httpRequestRead(url, { headers: { Range: header }, signal }, http, async (res) => {
+    const inPlace = inPlaceBody(res);
+    try {
+      return await readRanges(res, inPlace);
+    } finally {
+      // An answer refused before its body was read: its connection must not wait for a reader.
+      inPlace?.cancel();
+    }
+  });
+
+  async function readRanges(res: Response, inPlace: InPlaceBody | undefined): Promise<DecodedRange[]> {
+    const decoders = ranges.map((r) => new RecordDecoder(r, xorb, pool, decode, { placement: opts.placement?.(r), gate: opts.gate }));
     const router = new RangeRouter(ranges.map((r, i) => ({ start: r.byteStart, end: r.byteEnd, sink: decoders[i]! })));
     const type = res.headers.get("content-type") ?? "";
     let feed: (chunk: Uint8Array) => void;
@@ -459,13 +597,26 @@ async function fetchRanges(
     }
     const declared = Number.parseInt(res.headers.get("content-length") ?? "", 10);
     let total = 0;
-    if (res.body) {
+    if (inPlace) {
+      // Node: the body is read in place (views of the connection's read buffer, copied into the decoders'
+      // windows at once); a promise returned pauses the connection while the workers catch up.
+      const busy = () => decode !== undefined && decoders.some((d) => d.busy);
+      await inPlace.read(
+        (bytes) => {
+          total += bytes.length;
+          feed(bytes);
+          // A server that ignored the Range header sends the whole object: stop once we have our bytes.
+          if (res.status === 200 && router.complete) return false;
+          if (busy()) return Promise.all(decoders.map((d) => d.ready())).then(() => undefined);
+        },
+        { signal, stallMs: retryConfig(cas.http.retry).stallTimeoutMs },
+      );
+    } else if (res.body) {
       const reader = res.body.getReader();
       try {
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
-          at.heartbeat();
           total += value.length;
           feed(value);
           if (decode) await Promise.all(decoders.map((d) => d.ready()));
@@ -487,13 +638,19 @@ async function fetchRanges(
     }
     multipart?.end();
     return Promise.all(decoders.map((d) => d.done()));
-  });
+  }
+}
+
+/** The caller's own fetch, if the options carry one (not one of the platform's range fetches). */
+function callersFetch(f: typeof fetch | undefined): typeof fetch | undefined {
+  return f === undefined || isRangeFetch(f) ? undefined : f;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The reader
 // ---------------------------------------------------------------------------------------------
 
+/** A file to read: its Xet hash, size and path (for messages). */
 export interface XetFileRef {
   /** The file's xetHash. */
   hash: string;
@@ -501,6 +658,26 @@ export interface XetFileRef {
   size: number;
   /** For messages. */
   path?: string;
+}
+
+/**
+ * A file written at positions (`XetReader.readToFile`): the platform's temporary file of an atomic write.
+ * Where it has a `path` and the chunking workers write files (Node), the workers that decode the chunks write
+ * them there themselves; `write` takes the rest (chunks decoded on this thread).
+ */
+export interface PositionalSink {
+  /** The file's path, for workers that open it to write (never to create it). */
+  readonly path?: string;
+  write(data: Uint8Array, position: number): Promise<void>;
+}
+
+/** How a window's bytes leave the reader: yielded in order (`read`), or written at their offsets (`readToFile`). */
+interface WindowOutput {
+  sink: PositionalSink;
+  /** Bytes produced (written by a worker or through the sink), in file order. */
+  onBytes(n: number): void;
+  /** The workers write the chunks they decode (the sink has a path and the workers write files). */
+  workersWrite: boolean;
 }
 
 /** A planned fetch while the window is read: its requests (re-planned after a 403) and its data. */
@@ -528,6 +705,12 @@ function startUnit(f: PlannedFetch): Unit {
 }
 
 /**
+ * Batches on the workers at once per read, beyond the 2 per range: 2 per worker (one decoding, one queued
+ * behind it) plus 2, so that a fast network never piles more than a few windows in front of the workers.
+ */
+const GATE_PER_WORKER = 2;
+
+/**
  * Reads files through one CAS client. Share one reader (and its limiter) between the files of a call
  * so that their fetches share the memory budget.
  */
@@ -539,29 +722,37 @@ export class XetReader {
   #version: "v1" | "v2" | undefined;
   readonly #windows = new WindowPool();
   readonly #workers: number;
+  readonly #gate: DecodeGate;
 
   /**
    * Where fetched records are decoded and hashed: the chunking workers (Node: `workers`, default the cores,
-   * at most 4) so that decoding runs beside the network reads and file writes, else this thread.
+   * at most 4) so that decoding runs beside the network reads and file writes, else this thread. `writes`:
+   * the workers also write the chunks of `readToFile` (Node).
    */
-  async #decoder(): Promise<RecordsDecoder | undefined> {
+  async #decoder(): Promise<{ decode: RecordsDecoder; writes: boolean } | undefined> {
     if (this.#workers <= 0) return undefined;
     try {
       const pool = await acquireWorkerPool(this.#workers);
       // The pool stays while jobs run and stops its workers once idle; no need to hold it.
       pool.release();
-      return (bytes, length, out) => pool.decode(bytes, length, out);
+      return { decode: (bytes, length, out, write) => pool.decode(bytes, length, out, write), writes: pool.readsFiles };
     } catch {
       return undefined;
     }
   }
 
+  /** The CAS client of reconstruction queries: the platform's fast fetch (small answers read whole) unless the caller gave one. */
+  readonly #queries: CasClient;
+
   constructor(cas: CasClient, tuning: DownloadTuning = {}, limiter?: DownloadLimiter) {
     this.cas = cas;
+    const fast = callersFetch(cas.http.fetch) === undefined ? rangeFetch(false) : undefined;
+    this.#queries = fast ? new CasClient(cas.tokens, { ...cas.http, fetch: fast }, cas.sessionId) : cas;
     this.limiter = limiter ?? new DownloadLimiter(tuning);
     this.windowBytes = Math.max(1, tuning.reconstructionWindowBytes ?? DEFAULT_WINDOW_BYTES);
     this.multiRange = tuning.multiRange ?? true;
     this.#workers = tuning.workers ?? defaultWorkers();
+    this.#gate = new DecodeGate(GATE_PER_WORKER * Math.max(1, this.#workers) + 2);
   }
 
   #uncount(u: Unit): void {
@@ -583,7 +774,7 @@ export class XetReader {
       }
     };
     if (this.#version !== "v1") {
-      const r = await this.cas.requestRead(`/v2/reconstructions/${hash}`, { headers, accept: [404, 501], signal }, async (res) => {
+      const r = await this.#queries.requestRead(`/v2/reconstructions/${hash}`, { headers, accept: [404, 501], signal }, async (res) => {
         if (res.status === 404 || res.status === 501) {
           await res.body?.cancel();
           return { status: res.status, json: undefined };
@@ -597,7 +788,7 @@ export class XetReader {
       if (this.#version === "v2" && r.status === 404) throw missingOnCas(hash, await this.cas.casUrl(signal));
     }
     try {
-      const json = await this.cas.requestRead(`/v1/reconstructions/${hash}`, { headers, signal }, readJson);
+      const json = await this.#queries.requestRead(`/v1/reconstructions/${hash}`, { headers, signal }, readJson);
       this.#version = "v1";
       return parseReconstruction(json, "v1");
     } catch (err) {
@@ -613,9 +804,46 @@ export class XetReader {
    * set: for a sink that is done with each array (wrote or copied it) when it asks for the next one, the
    * reader then reuses the buffers of consumed batches (fewer full collections).
    */
-  async *read(
+  read(
     file: XetFileRef,
     opts: { start?: number; end?: number; signal?: AbortSignal; verify?: boolean; reuse?: boolean } = {},
+  ): AsyncGenerator<Uint8Array> {
+    return this.#read(file, opts, undefined);
+  }
+
+  /**
+   * Writes the whole file into `sink` at its offsets, in no particular order, verified against `file.hash`
+   * (unless `verify` is false): a mismatch rejects with `IntegrityError` (HASH_MISMATCH) once every byte was
+   * written, so the sink must commit only when this resolves. Where the sink has a path and the chunking
+   * workers write files (Node), each worker writes the chunks it decodes and sends back only their lengths
+   * and hashes: the file's bytes never cross into this thread, and the memory held is the serialized windows
+   * of the fetches in flight (a few MiB each), not their decoded chunks. `onBytes` reports the bytes written,
+   * in file order. Returns the number of bytes written (the file's size).
+   */
+  async readToFile(
+    file: XetFileRef,
+    sink: PositionalSink,
+    opts: { signal?: AbortSignal; verify?: boolean; onBytes?: (n: number) => void } = {},
+  ): Promise<number> {
+    let written = 0;
+    const out: WindowOutput = {
+      sink,
+      onBytes: (n) => {
+        written += n;
+        opts.onBytes?.(n);
+      },
+      workersWrite: sink.path !== undefined && (await this.#decoder())?.writes === true,
+    };
+    for await (const _ of this.#read(file, { signal: opts.signal, verify: opts.verify }, out)) {
+      // nothing is yielded: the bytes went to the sink
+    }
+    return written;
+  }
+
+  async *#read(
+    file: XetFileRef,
+    opts: { start?: number; end?: number; signal?: AbortSignal; verify?: boolean; reuse?: boolean },
+    output: WindowOutput | undefined,
   ): AsyncGenerator<Uint8Array> {
     const windows = readWindows(file.size, opts, this.windowBytes);
     const signal = opts.signal ?? this.cas.http.abortSignal;
@@ -627,7 +855,7 @@ export class XetReader {
     let finished = false;
     const state = { hashedUpTo: 0, builder };
     try {
-      for (const w of windows) yield* this.#window(file, w.start, w.end, state, signal, opts.reuse === true);
+      for (const w of windows) yield* this.#window(file, w.start, w.end, state, signal, opts.reuse === true, output);
       if (builder) {
         finished = true;
         const actual = builder.finish();
@@ -637,6 +865,7 @@ export class XetReader {
             "HASH_MISMATCH",
             `downloaded data${file.path ? ` of "${file.path}"` : ""} does not match its xetHash: expected ${expected}, got ${actual}. ` +
               "The data was corrupted in transit or in storage. Retry the download; if it persists, the stored file is damaged.",
+            { expected, actual },
           );
         }
       }
@@ -651,7 +880,10 @@ export class XetReader {
     }
   }
 
-  /** Reads the window [ws, we): plans it from its reconstruction, then fetches, decodes and slices. */
+  /**
+   * Reads the window [ws, we): plans it from its reconstruction, then fetches, decodes and slices. The bytes
+   * are yielded in order, or with `output` written at their offsets (nothing is yielded).
+   */
   async *#window(
     file: XetFileRef,
     ws: number,
@@ -659,12 +891,31 @@ export class XetReader {
     state: { hashedUpTo: number; builder: FileHashBuilder | undefined },
     userSignal: AbortSignal | undefined,
     reuse: boolean,
+    output: WindowOutput | undefined,
   ): AsyncGenerator<Uint8Array> {
     const hash = file.hash.toLowerCase();
     const recon = await this.reconstruction(hash, ws, we - 1, userSignal);
-    // The terms are read from the first answer; a re-query (after a 403) only refreshes URLs.
-    const plan = planWindow(hash, recon, ws, we, { multiRange: this.multiRange, decodeWindowBytes: DECODE_WINDOW_BYTES });
+    const workersWrite = output?.workersWrite === true;
+    // The terms are read from the first answer; a re-query (after a 403) only refreshes URLs. Chunks the
+    // workers write are not held once fetched: a fetch costs only its decoding windows.
+    const plan = planWindow(hash, recon, ws, we, {
+      multiRange: this.multiRange,
+      decodeWindowBytes: DECODE_WINDOW_BYTES,
+      holdsDecoded: !workersWrite,
+    });
     const units = plan.fetches.map(startUnit);
+
+    // Where the workers write each range's chunks: the terms that read it.
+    const placements = new Map<string, RangePlacement>();
+    if (workersWrite) {
+      plan.terms.forEach((pt, ti) => {
+        const t = recon.terms[ti]!;
+        const key = rangeKey(t.xorb, pt.range.start, pt.range.end);
+        let p = placements.get(key);
+        if (!p) placements.set(key, (p = { path: output!.sink.path!, terms: [] }));
+        p.terms.push({ start: t.start, end: t.end, fileOffset: pt.fileOffset, skip: pt.skip, take: pt.take });
+      });
+    }
 
     // Re-querying the reconstruction after a 403 (expired fetch URLs): one query per generation.
     let urls = rangeIndex(recon);
@@ -688,23 +939,44 @@ export class XetReader {
     let consumerUnit = 0;
 
     const fetchUnit = async (u: Unit): Promise<Map<string, DecodedRange>> => {
-      for (let attempt = 0; ; attempt++) {
+      let expired = 0;
+      let damaged = 0;
+      for (;;) {
         const seen = generation;
         try {
           const out = new Map<string, DecodedRange>();
+          const decoder = await this.#decoder();
+          const placement = workersWrite ? (r: ReconRange) => placements.get(rangeKey(u.xorb, r.start, r.end)) : undefined;
           for (const req of fetchRequests(u.parts, this.multiRange)) {
-            const decoded = await fetchRanges(this.cas, req.url, req.ranges, u.xorb, signal, this.#windows, await this.#decoder());
+            const decoded = await fetchRanges(this.cas, req.url, req.ranges, u.xorb, signal, this.#windows, decoder?.decode, {
+              placement,
+              gate: this.#gate,
+            });
             req.ranges.forEach((r, i) => out.set(rangeKey(u.xorb, r.start, r.end), decoded[i]!));
           }
           return out;
         } catch (err) {
-          if (err instanceof HubApiError && err.statusCode === 403 && attempt < 2) {
-            await refresh(seen);
-            // Regroup the unit's ranges by their new URLs (byte ranges may move too).
-            u.parts = regroupParts(hash, u.xorb, u.parts, urls);
-            continue;
+          const isExpired = err instanceof HubApiError && err.statusCode === 403 && ++expired <= 2;
+          // Bytes that do not decode (a flipped byte, a cut record, a garbled multipart answer) were damaged on
+          // their way or where they are served from: fetch them again, from fresh URLs, a bounded number of times.
+          const isDamaged = isDamagedAnswer(err) && ++damaged < RANGE_FETCH_ATTEMPTS && !signal.aborted;
+          if (!isExpired && !isDamaged) {
+            if (damaged >= RANGE_FETCH_ATTEMPTS && err instanceof IntegrityError)
+              err.message += ` (fetched ${damaged} times from fresh URLs with the same result: the stored data is likely damaged)`;
+            throw err;
           }
-          throw err;
+          if (isDamaged) {
+            this.cas.http.onRetry?.({
+              url: redactUrl(u.parts[0]?.url ?? ""),
+              method: "GET",
+              attempt: damaged,
+              delayMs: 0,
+              reason: `${(err as Error).message} (fetching the range again)`,
+            });
+          }
+          await refresh(seen);
+          // Regroup the unit's ranges by their new URLs (byte ranges may move too).
+          u.parts = regroupParts(hash, u.xorb, u.parts, urls);
         }
       }
     };
@@ -718,6 +990,8 @@ export class XetReader {
           .then((decoded) => {
             // A unit released early (the read ended) keeps nothing.
             if (!u.done) u.decoded = decoded;
+            // Written by the workers, a fetched unit holds only hashes: its budget goes to the next fetches.
+            if (workersWrite) this.#uncount(u);
             u.resolve();
           }, u.reject)
           .finally(() => this.limiter.releaseSlot());
@@ -742,7 +1016,7 @@ export class XetReader {
     try {
       // Slices of the current term. Cleared as they are yielded: a generator keeps its locals alive across
       // yields, and a stale reference would pin a whole fetched xorb.
-      let out: Uint8Array[] = [];
+      let out: TermSlice[] = [];
       // Without the file hash, the terms past the window's end are not read.
       const last = state.builder ? plan.terms.length : plan.needed;
       for (let ti = 0; ti < last; ti++) {
@@ -759,8 +1033,12 @@ export class XetReader {
         for (let i = 0; i < out.length; i++) {
           signal.throwIfAborted();
           const slice = out[i]!;
-          out[i] = EMPTY;
-          yield slice;
+          out[i] = EMPTY_SLICE;
+          if (output) {
+            if (slice.bytes) await output.sink.write(slice.bytes, slice.position);
+            output.onBytes(slice.length);
+          } else if (slice.bytes) yield slice.bytes;
+          else throw new XetBucketsError("INTERNAL", "a worker wrote chunks of a read that yields them");
         }
         out = [];
         if (ti === u.lastUse) {
@@ -780,7 +1058,63 @@ export class XetReader {
   }
 }
 
-const EMPTY = new Uint8Array(0);
+/**
+ * One piece of a term's output: `length` bytes for file offset `position`, in `bytes` unless a worker already
+ * wrote them there.
+ */
+interface TermSlice {
+  bytes: Uint8Array | undefined;
+  position: number;
+  length: number;
+}
+
+const EMPTY_SLICE: TermSlice = { bytes: undefined, position: 0, length: 0 };
+
+/** Fetches of one range whose bytes do not decode, in all, before the read fails (`IntegrityError`). */
+export const RANGE_FETCH_ATTEMPTS = 3;
+
+/**
+ * Reads of a whole file, in all, before a failure that reading it again may cure (`isRereadable`) is final. A
+ * byte flipped inside a chunk stored raw decodes fine: only the file hash, at the end, sees it, and the whole
+ * file is read again (with a fresh reconstruction). Data damaged where it is stored fails the same way every
+ * time: `Rereads` stops as soon as a failure repeats (two reads, for a damaged file).
+ */
+export const FILE_READ_ATTEMPTS = 5;
+
+/**
+ * True when reading the whole file again may cure `err`: damaged data (`IntegrityError`, a garbled answer), or a
+ * transport failure that outlasted the retries of one request (`NetworkError`, 408, 429, 5xx).
+ */
+export function isRereadable(err: unknown): boolean {
+  if (isDamagedAnswer(err) || err instanceof NetworkError) return true;
+  return err instanceof HubApiError && (err.statusCode === 408 || err.statusCode === 429 || err.statusCode >= 500);
+}
+
+/**
+ * The re-reads of one whole file: `again(err)` after each failed read says whether to read it once more — while
+ * the failure is one a new read may cure, fewer than `FILE_READ_ATTEMPTS` reads were made, and the data is not
+ * wrong in the same way as before (bytes damaged in transit differ from read to read; damaged storage does not).
+ */
+export class Rereads {
+  #reads = 0;
+  readonly #seen = new Set<string>();
+
+  again(err: unknown): boolean {
+    this.#reads++;
+    if (!isRereadable(err) || this.#reads >= FILE_READ_ATTEMPTS) return false;
+    if (err instanceof IntegrityError) {
+      const key = `${err.code} ${err.actual ?? err.message}`;
+      if (this.#seen.has(key)) return false;
+      this.#seen.add(key);
+    }
+    return true;
+  }
+}
+
+/** A fetched answer whose bytes were damaged (they do not decode, or the answer's framing is garbled). */
+function isDamagedAnswer(err: unknown): boolean {
+  return err instanceof IntegrityError || err instanceof ProtocolError || err instanceof XetCoreError;
+}
 
 /**
  * The output slices of one term: checks its decoded length against `unpacked_length`, feeds its chunk
@@ -792,7 +1126,7 @@ function termSlices(
   t: ReconTerm,
   pt: PlannedTerm,
   state: { hashedUpTo: number; builder: FileHashBuilder | undefined },
-): Uint8Array[] {
+): TermSlice[] {
   const pieces: { b: Batch; from: number; to: number }[] = [];
   let total = 0;
   for (const b of decoded.batches) {
@@ -808,7 +1142,7 @@ function termSlices(
       `chunks ${t.start}-${t.end} of xorb ${t.xorb} decode to ${total} bytes, the reconstruction announced ${t.unpacked}: the data or the reconstruction is corrupt`,
     );
   }
-  const out: Uint8Array[] = [];
+  const out: TermSlice[] = [];
   const cutFrom = pt.skip;
   const cutTo = pt.skip + pt.take;
   /** Bytes of the term before the current piece. */
@@ -827,7 +1161,11 @@ function termSlices(
     const len = b.offsets[to]! - b.offsets[from]!;
     const s = Math.max(cutFrom - pos, 0);
     const e = Math.min(cutTo - pos, len);
-    if (e > s) out.push(b.data.subarray(b.offsets[from]! + s, b.offsets[from]! + e));
+    if (e > s) {
+      const position = pt.fileOffset + pos + s;
+      const bytes = b.written ? undefined : b.data.subarray(b.offsets[from]! + s, b.offsets[from]! + e);
+      out.push({ bytes, position, length: e - s });
+    }
     pos += len;
   }
   return out;

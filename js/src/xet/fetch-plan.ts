@@ -9,6 +9,7 @@ const MiB = 1024 * 1024;
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 128 * MiB;
 
+/** How downloads fetch (every download call takes these options). */
 export interface DownloadTuning {
   /**
    * Range requests in flight at once, per call (default 8 in Node, 4 in browsers). Each holds the decoded

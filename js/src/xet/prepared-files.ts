@@ -27,7 +27,7 @@ import type { PreparedSegment, SegmentSpec } from "../core/packed.js";
 import { InvalidArgumentError, XetBucketsError } from "../errors.js";
 import { InlinePreparer, type SegmentOutput, type SegmentPreparer } from "../pool/pool.js";
 import { localFilesFor } from "../sources.js";
-import { readBlocks, type UploadItem } from "./upload-sources.js";
+import { blame, readBlocks, type UploadItem } from "./upload-sources.js";
 
 export interface PrepareOptions {
   preparer: SegmentPreparer;
@@ -147,7 +147,9 @@ export class PreparedFiles {
           while (state.jobs.length <= j && !state.done) await this.#wait();
           if (state.jobs.length <= j) break;
           const job = state.jobs[j]!;
-          let out = await job.promise;
+          let out = await job.promise.catch((err: unknown) => {
+            throw blame(err, this.#items[f]!);
+          });
           this.#check();
           const rel = pos - job.base;
           let from = out.segment.firstChunkAt(rel);
@@ -162,7 +164,11 @@ export class PreparedFiles {
                 : "blob" in job.input
                   ? { blob: { blob: job.input.blob, offset: job.base } }
                   : { data: out.data };
-            out = await this.#preparerFor(job).prepare({ ...input, length: job.length, ...again });
+            out = await this.#preparerFor(job)
+              .prepare({ ...input, length: job.length, ...again })
+              .catch((err: unknown) => {
+                throw blame(err, this.#items[f]!);
+              });
             if (!this.#preparerFor(job).recycle(first.buffer)) releaseBuffer(new Uint8Array(first.buffer));
             this.#check();
             from = 0;
@@ -179,7 +185,10 @@ export class PreparedFiles {
           if ("buffer" in job.input) this.#bufferJobs--;
           this.#wake();
         }
-        if (state.check) await state.check;
+        if (state.check)
+          await state.check.catch((err: unknown) => {
+            throw blame(err, this.#items[f]!);
+          });
         yield { type: "end", file: f, size: pos };
       }
       this.#check();
@@ -244,10 +253,14 @@ export class PreparedFiles {
       this.#files.push(state);
       this.#wake();
       const item = this.#items[f]!;
-      if (item.local && (typeof item.source === "string" || item.source instanceof URL)) await this.#produceLocal(f, item.source, state);
-      else if (this.#o.preparer.readsBlobs && typeof Blob !== "undefined" && item.source instanceof Blob && !this.#inlineFile(f))
-        await this.#produceBlob(f, item.source, state);
-      else await this.#produceStream(f, item, state);
+      try {
+        if (item.local && (typeof item.source === "string" || item.source instanceof URL)) await this.#produceLocal(f, item.source, state);
+        else if (this.#o.preparer.readsBlobs && typeof Blob !== "undefined" && item.source instanceof Blob && !this.#inlineFile(f))
+          await this.#produceBlob(f, item.source, state);
+        else await this.#produceStream(f, item, state);
+      } catch (err) {
+        throw blame(err, item);
+      }
       state.done = true;
       this.#wake();
     }

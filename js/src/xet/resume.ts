@@ -186,6 +186,14 @@ export class UploadResume {
     return this.state.close();
   }
 
+  /** Adds the counters of `other` (a later attempt of the same call) to these. */
+  add(other: UploadResume): void {
+    this.xorbsSkipped += other.xorbsSkipped;
+    this.bytesSkipped += other.bytesSkipped;
+    this.notStored += other.notStored;
+    this.answersIgnored += other.answersIgnored;
+  }
+
   /** Counters for reports. */
   summary(): ResumeSummary {
     return {
@@ -196,6 +204,33 @@ export class UploadResume {
       answersIgnored: this.answersIgnored,
     };
   }
+}
+
+/**
+ * A resume state in memory for another attempt within one call (a multi-file upload going on without a file
+ * that failed): the xorbs `inner` (the caller's state, when there is one) knows, those `stored` as accepted and
+ * those `posted` as started; marks go to `inner` too. Closing and registering are `inner`'s owner's.
+ */
+export class MemoryResumeState implements ResumeState {
+  readonly known: Map<string, "p" | "a">;
+  readonly #inner: ResumeState | undefined;
+
+  constructor(inner: ResumeState | undefined, stored: Iterable<string>, posted: Iterable<string> = []) {
+    this.#inner = inner;
+    this.known = new Map(inner?.known);
+    for (const h of posted) if (!this.known.has(h)) this.known.set(h, "p");
+    for (const h of stored) this.known.set(h, "a");
+  }
+  posting(h: string): void {
+    if (!this.known.has(h)) this.known.set(h, "p");
+    this.#inner?.posting(h);
+  }
+  accepted(h: string): void {
+    this.known.set(h, "a");
+    this.#inner?.accepted(h);
+  }
+  async registered(): Promise<void> {}
+  async close(): Promise<void> {}
 }
 
 /** What resuming did in one call (present on results when a resume state was used). */

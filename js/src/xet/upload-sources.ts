@@ -9,7 +9,7 @@
 import { localFiles } from "#platform";
 import { InvalidArgumentError, LocalFileError, NetworkError, XetBucketsError } from "../errors.js";
 import { checkBucketPath } from "../repo.js";
-import { releaseBuffer } from "../buffers.js";
+import { asBytes, releaseBuffer } from "../buffers.js";
 import { isLocalPath, localFilesFor, readSource, type ContentSource } from "../sources.js";
 
 /** One file to upload, resolved. */
@@ -34,6 +34,7 @@ export interface UploadItem {
 
 /** A range of the original content replaced by new content (@huggingface/hub's `CommitEditFile` edits). */
 export interface ContentEdit {
+  /** The bytes that replace the range (any length). */
   content: Blob;
   /** Start of the replaced range in the original (inclusive). */
   start: number;
@@ -148,7 +149,22 @@ export function splicedSource(original: Blob, edits: ContentEdit[]): { source: A
 
 /** What `uploadFiles` accepts for each file (the @huggingface/hub shapes, plus any `ContentSource` as content). */
 export type UploadFileInput =
-  URL | File | { path: string; content: ContentSource } | { path: string; originalContent: Blob; edits: ContentEdit[] };
+  | URL
+  | File
+  | {
+      /** The file's path in the bucket. */
+      path: string;
+      /** The content: bytes, a Blob/File, a stream, an (async) iterable of bytes, a local path or a `file:` URL. */
+      content: ContentSource;
+    }
+  | {
+      /** The file's path in the bucket. */
+      path: string;
+      /** The content the edits apply to. */
+      originalContent: Blob;
+      /** Ranges of `originalContent` replaced, in order and not overlapping. */
+      edits: ContentEdit[];
+    };
 
 export interface ResolveOptions {
   /** Prefix joined before every destination path (from an `hf://buckets/ns/name/prefix` designation). */
@@ -249,7 +265,8 @@ async function fromContent(dest: string, content: ContentSource, opts: ResolveOp
     if (isFile(content) && content.lastModified) item.mtime = content.lastModified;
     item.contentType = content.type || guessContentType(dest);
   } else {
-    if (content instanceof Uint8Array || content instanceof ArrayBuffer) item.size = content.byteLength;
+    const bytes = asBytes(content);
+    if (bytes) item.size = bytes.length;
     item.contentType = guessContentType(dest);
   }
   return [item];
@@ -285,11 +302,59 @@ function changed(name: string, what: string, cause?: unknown): XetBucketsError {
   return new XetBucketsError("SOURCE_CHANGED", `${name} ${what} since it was read for the upload — retry the upload`, { cause });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Failures of one file's source
+// ---------------------------------------------------------------------------------------------
+
+const BLAMED = new WeakMap<object, UploadItem>();
+
+/**
+ * Marks `err` as a failure of `item`'s source (it could not be read, or changed while it was uploaded), so that a
+ * multi-file upload can go on without that file (api/upload.ts). The first mark wins. Returns `err`.
+ */
+export function blame<T>(err: T, item: UploadItem): T {
+  if (err !== null && typeof err === "object" && !BLAMED.has(err)) BLAMED.set(err, item);
+  return err;
+}
+
+/** The item whose source `err` is a failure of (`blame`), if it is one. */
+export function blamedItem(err: unknown): UploadItem | undefined {
+  return err !== null && typeof err === "object" ? BLAMED.get(err) : undefined;
+}
+
+/**
+ * True for the failures that are one source's own (`LocalFileError` but a full disk, READ_FAILED,
+ * SOURCE_CHANGED, IS_A_DIRECTORY): the other files of the upload are not concerned.
+ */
+export function isSourceFailure(err: unknown): boolean {
+  if (err instanceof LocalFileError) return err.code !== "NO_SPACE";
+  return err instanceof XetBucketsError && (err.code === "READ_FAILED" || err.code === "SOURCE_CHANGED" || err.code === "IS_A_DIRECTORY");
+}
+
 /**
  * How to read `item` again, or undefined when it cannot be (streams, async iterables, remote URLs, edits) or
- * should not be: byte arrays are copied, since the caller may change them while the upload runs.
+ * should not be: byte arrays are copied, since the caller may change them while the upload runs. Its failures
+ * are blamed on `item`.
  */
 export function sourceRanges(item: UploadItem): SourceRanges | undefined {
+  const r = rangesOf(item);
+  if (!r) return undefined;
+  const on = <T>(p: Promise<T>): Promise<T> =>
+    p.catch((err: unknown) => {
+      throw blame(err, item);
+    });
+  return {
+    name: r.name,
+    check: () => on(r.check()),
+    async open() {
+      const reader = await on(r.open());
+      return { read: (into, position) => on(reader.read(into, position)), close: () => reader.close() };
+    },
+    ...(r.blob ? { blob: r.blob.bind(r) } : {}),
+  };
+}
+
+function rangesOf(item: UploadItem): SourceRanges | undefined {
   const src = item.source;
   if (item.local && (typeof src === "string" || src instanceof URL)) {
     const files = localFiles;

@@ -6,7 +6,8 @@
  * one fetch URL serves (one multi-range request for all of them, or, without multi-range requests, one
  * fetch per range). Fetches are ordered by first use; a range that several terms read is fetched once and
  * kept until its last term is consumed (`lastUse`). Each fetch's cost is its estimated memory while held:
- * the decoded bytes of its ranges (from the terms' `unpacked_length`) plus a decoding window per range.
+ * the decoded bytes of its ranges (from the terms' `unpacked_length`; none when they are written out as they
+ * are decoded) plus a decoding window per range.
  * Each term then produces a span of its bytes: the window starts `offset_into_first_range` bytes into the
  * first term and ends with the requested range, so only the terms up to the window's end are needed, unless
  * the whole file is hashed.
@@ -64,6 +65,12 @@ export interface WindowPlanOptions {
   multiRange: boolean;
   /** Serialized bytes a range holds at most while it is decoded (part of each fetch's cost). */
   decodeWindowBytes: number;
+  /**
+   * The fetch holds its decoded chunks until its last term is consumed (default true); false when they are
+   * written out as they are decoded (`XetReader.readToFile` with writing workers): a fetch then costs only
+   * its decoding windows.
+   */
+  holdsDecoded?: boolean;
 }
 
 /** Key of a range of chunks of a xorb (for lookups across reconstructions: ranges are compared by value). */
@@ -149,9 +156,10 @@ export function planWindow(hash: string, recon: Reconstruction, start: number, e
   for (const f of fetches) {
     const ranges = [...rangesOf[f.index]!].sort((a, b) => a.byteStart - b.byteStart);
     f.parts = [{ url: index.get(rangeKey(f.xorb, ranges[0]!.start, ranges[0]!.end))!.url, ranges }];
-    // Cost: the estimated decoded bytes, plus the decoding window of serialized bytes.
+    // Cost: the estimated decoded bytes (when held), plus the decoding window of serialized bytes.
+    const held = opts.holdsDecoded === false ? 0 : 1;
     f.cost = ranges.reduce(
-      (c, r) => c + Math.ceil(perChunk.get(r)! * (r.end - r.start)) + Math.min(r.byteEnd - r.byteStart + 1, opts.decodeWindowBytes),
+      (c, r) => c + held * Math.ceil(perChunk.get(r)! * (r.end - r.start)) + Math.min(r.byteEnd - r.byteStart + 1, opts.decodeWindowBytes),
       0,
     );
   }
@@ -164,18 +172,15 @@ export function fetchRequests(parts: FetchPart[], multiRange: boolean): FetchPar
 }
 
 /**
- * The parts of a fetch of `xorb` after a 403 (expired URLs), from the new reconstruction's `index`: each
- * range goes to the URL (and byte range) now listed for its chunks.
+ * The parts of a fetch of `xorb` after a 403 (expired URLs) or damaged bytes, from the new reconstruction's
+ * `index`: each range goes to the URL (and byte range) now listed for its chunks.
  */
 export function regroupParts(hash: string, xorb: string, parts: FetchPart[], index: RangeIndex): FetchPart[] {
   const regroup = new Map<string, ReconRange[]>();
   for (const part of parts) {
     for (const r of part.ranges) {
       const fresh = index.get(rangeKey(xorb, r.start, r.end));
-      if (!fresh)
-        throw new ProtocolError(
-          `after a 403, the new reconstruction of ${hash} no longer lists chunks ${r.start}-${r.end} of xorb ${xorb}`,
-        );
+      if (!fresh) throw new ProtocolError(`the new reconstruction of ${hash} no longer lists chunks ${r.start}-${r.end} of xorb ${xorb}`);
       regroup.set(fresh.url, [...(regroup.get(fresh.url) ?? []), fresh.range]);
     }
   }

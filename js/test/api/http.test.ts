@@ -70,7 +70,7 @@ describe("httpRequestRead", () => {
     assert.match(err.message, /gave up after 3 attempts/);
   });
 
-  it("does not cut a slow body that keeps arriving (the timeout is an idle timeout)", async () => {
+  it("does not cut a slow body that keeps arriving (the stall timeout is an idle timeout)", async () => {
     handlers.set("/slow", (_req, res) => {
       res.writeHead(200, { "Content-Length": "6" });
       let i = 0;
@@ -82,17 +82,18 @@ describe("httpRequestRead", () => {
         }
       }, 120);
     });
-    const got = await httpRequestRead(`${base}/slow`, {}, { retry: { ...fast, attemptTimeoutMs: 250 } }, async (res, at) => {
+    const got = await httpRequestRead(`${base}/slow`, {}, { retry: { ...fast, stallTimeoutMs: 250 } }, async (res) => {
       const reader = res.body!.getReader();
       let s = "";
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return s;
-        at.heartbeat();
         s += new TextDecoder().decode(value);
+        // A reader busy with what it has (longer than the stall timeout) is not a stall.
+        await new Promise((resolve) => setTimeout(resolve, 300));
       }
     });
-    assert.equal(got, "ababab", "360 ms in total, more than the 250 ms timeout, but never idle that long");
+    assert.equal(got, "ababab", "more than a second in total, and the reader idle longer than 250 ms, but bytes never stopped");
   });
 
   it("retries a stalled body as TIMEOUT", async () => {
@@ -102,9 +103,97 @@ describe("httpRequestRead", () => {
         res.write("ab"); // then nothing
       else res.end("abcd");
     });
-    const got = await httpRequestRead(`${base}/stall`, {}, { retry: { ...fast, attemptTimeoutMs: 150 } }, (r) => r.text());
+    const got = await httpRequestRead(`${base}/stall`, {}, { retry: { ...fast, stallTimeoutMs: 150 } }, (r) => r.text());
     assert.equal(got, "abcd");
     assert.equal(hits.get("/stall"), 2);
+    handlers.set("/stall-always", (_req, res) => {
+      res.writeHead(200, { "Content-Length": "4" });
+      res.write("ab");
+    });
+    const err = await httpRequestRead(`${base}/stall-always`, {}, { retry: { ...fast, maxAttempts: 2, stallTimeoutMs: 150 } }, (r) =>
+      r.text(),
+    ).catch((e) => e);
+    assert.ok(err instanceof NetworkError, String(err));
+    assert.equal(err.code, "TIMEOUT");
+    assert.match(err.message, /stalled \(no data moved for 150 ms\)/);
+  });
+
+  it("retries an upload whose stream body the connection stopped taking (stall), and times the answer apart", async () => {
+    const size = 64 * 1024 * 1024;
+    let received = 0;
+    handlers.set("/upload-stall", (req, res, hit) => {
+      if (hit === 1) {
+        // Takes a little, then stops reading (the socket buffers fill, the client's writes block) and never answers.
+        req.once("data", () => req.pause());
+        return;
+      }
+      req.on("data", (d: Buffer) => (received += d.length));
+      req.on("end", () => res.writeHead(200).end("stored"));
+    });
+    let made = 0;
+    const stream = () => {
+      made++;
+      let sent = 0;
+      return new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (sent >= size) return c.close();
+          const n = Math.min(1 << 20, size - sent);
+          sent += n;
+          c.enqueue(new Uint8Array(n));
+        },
+      });
+    };
+    const t0 = Date.now();
+    const got = await httpRequestRead(
+      `${base}/upload-stall`,
+      { method: "POST", headers: { "Content-Length": String(size) }, body: stream },
+      // The answer timeout is long: only the stall clock can end the first attempt this fast.
+      { retry: { ...fast, stallTimeoutMs: 300, attemptTimeoutMs: 60_000 } },
+      (r) => r.text(),
+    );
+    assert.equal(got, "stored");
+    assert.equal(made, 2);
+    assert.equal(received, size);
+    assert.ok(Date.now() - t0 < 20_000, `abandoned the stalled attempt early (${Date.now() - t0} ms)`);
+
+    // A body that takes longer than the stall timeout to produce is not a stall: the clock runs only while the
+    // connection holds a chunk it has not taken.
+    handlers.set("/upload-slow-source", (req, res) => {
+      let n = 0;
+      req.on("data", (d: Buffer) => (n += d.length));
+      req.on("end", () => res.writeHead(200).end(String(n)));
+    });
+    const slow = () => {
+      let i = 0;
+      return new ReadableStream<Uint8Array>({
+        async pull(c) {
+          if (i++ === 3) return c.close();
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          c.enqueue(new Uint8Array(1000));
+        },
+      });
+    };
+    const n = await httpRequestRead(
+      `${base}/upload-slow-source`,
+      { method: "POST", body: slow },
+      { retry: { ...fast, maxAttempts: 1, stallTimeoutMs: 150 } },
+      (r) => r.text(),
+    );
+    assert.equal(n, "3000");
+  });
+
+  it("an answer that does not come within attemptTimeoutMs is retried as TIMEOUT", async () => {
+    handlers.set("/silent", (_req, res, hit) => {
+      if (hit > 1) res.writeHead(200).end("late but there");
+    });
+    const got = await httpRequestRead(`${base}/silent`, {}, { retry: { ...fast, attemptTimeoutMs: 200 } }, (r) => r.text());
+    assert.equal(got, "late but there");
+    handlers.set("/always-silent", () => undefined);
+    const err = await httpRequestRead(`${base}/always-silent`, {}, { retry: { ...fast, maxAttempts: 2, attemptTimeoutMs: 100 } }, (r) =>
+      r.text(),
+    ).catch((e) => e);
+    assert.equal(err.code, "TIMEOUT");
+    assert.match(err.message, /no answer within 100 ms/);
   });
 
   it("honours Retry-After on 429, and gives up at once when the wait would exceed the time budget", async () => {

@@ -34,7 +34,7 @@ test("README usage snippets run as written against a local hub", async (t) => {
   });
   const env = { ...process.env, HF_ENDPOINT: hub.url, HF_TOKEN: hub.users.alice.token } as Record<string, string>;
   const outputs: Record<string, string> = {};
-  for (const name of ["upload", "download", "manage", "sync", "fs", "hash", "repos", "live", "watch"]) {
+  for (const name of ["upload", "download", "in-place", "manage", "sync", "fs", "hash", "repos", "live", "watch"]) {
     const file = join(scripts, `${name}.mjs`);
     await writeFile(file, await snippet(name));
     const r = await runProcess(process.execPath, [file], { env, cwd, timeoutMs: 120_000 });
@@ -48,6 +48,9 @@ test("README usage snippets run as written against a local hub", async (t) => {
   assert.ok(sent1 > 7 << 20, `step 1 sends everything (${sent1})`);
   assert.ok(sent2 < sent1 / 4, `step 2 sends only what changed (${sent2} vs ${sent1})`);
   assert.equal(await readFile(join(cwd, "restored", "config.json"), "utf8"), '{"layers": 12}');
+  const [, ids, fetched, size] = /read (\d+) ids: fetched (\d+) of (\d+) bytes/.exec(outputs["in-place"]!)!.map(Number);
+  assert.equal(ids, 40_000);
+  assert.ok(fetched! > 0 && fetched! < 0.15 * size!, `the column read fetched ${fetched} of ${size} bytes`);
   assert.match(outputs.sync!, /"type": "header"/);
   assert.match(outputs.sync!, /uploads: 0, downloads: 0, deletes: 0, skips: 1/);
   assert.match(outputs.fs!, /buckets\/alice\/checkpoints\/step-1\/model\.bin/);

@@ -1,9 +1,10 @@
 /**
  * `fsync`: files are flushed to disk before they replace their targets only when asked (downloadBucketFiles,
- * sync, CLI `--fsync`); the rename is atomic either way. Counted at FileHandle.sync.
+ * sync, CLI `--fsync`); the rename is atomic either way. Counted at fs.fsync (the file sink's flush).
  */
 import assert from "node:assert/strict";
-import { open, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { downloadBucketFiles } from "../../src/api/download.js";
@@ -14,21 +15,21 @@ import { assertFileEquals, tempDir } from "../helpers/files.js";
 
 const B = "alice/fsync";
 
-/** Counts FileHandle.sync calls while `f` runs. */
-async function countSyncs(dir: string, f: () => Promise<void>): Promise<number> {
-  const probe = await open(join(dir, ".probe"), "w");
-  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
-  await probe.close();
-  const original = proto.sync;
+/** Counts fs.fsync calls while `f` runs (the ES module view of node:fs follows the patch). */
+async function countSyncs(_dir: string, f: () => Promise<void>): Promise<number> {
+  const fs = createRequire(import.meta.url)("node:fs") as { fsync: (...args: unknown[]) => void };
+  const original = fs.fsync;
   let n = 0;
-  proto.sync = function (this: unknown) {
+  fs.fsync = (...args: unknown[]) => {
     n++;
-    return original.call(this);
+    return original(...args);
   };
+  syncBuiltinESMExports();
   try {
     await f();
   } finally {
-    proto.sync = original;
+    fs.fsync = original;
+    syncBuiltinESMExports();
   }
   return n;
 }

@@ -21,24 +21,33 @@
  * | `reset`       | the connection is destroyed before the request is forwarded (the server never sees it)       |
  * | `reset-after` | forwarded; the server answers; the client connection is destroyed instead of the answer      |
  * | `status`      | answered by the proxy with `status` (default 503), `Retry-After` if `retryAfter` is set      |
- * | `delay`       | forwarded after `delayMs`                                                                    |
+ * | `delay`       | forwarded after `delayMs`, or once `until(path, method)` resolves (a test's own gate)        |
  * | `truncate`    | forwarded; the answer's headers and only `keepBytes` (default half) of its body, then cut    |
  * | `corrupt`     | forwarded; one byte of the answer's body (at `offset`, default the middle) is flipped        |
  * | `wrong-length`| forwarded; the answer's `Content-Length` is off by `lengthDelta` (default +100): more bytes   |
  * |               | announced than sent (the connection then closes), or fewer (the rest is cut off)             |
  * | `corrupt-request` | the request body has one byte flipped (at `offset`, default the middle) on its way in   |
+ * | `stall`       | the connection stays open and goes silent (`stallAt`): `body` (default) forwards, then sends |
+ * |               | the answer's headers and `keepBytes` (default half) of its body, and nothing more; `headers` |
+ * |               | forwards and never answers; `request` stops reading the request body after `keepBytes`     |
+ * |               | (default 64 KiB) and never forwards it. Held until the client gives up or the proxy closes |
+ * | `hook`        | forwarded after `hook()` ran (e.g. the test hub's clock jumping past its tokens' lifetime)   |
  * | `rewrite`     | forwarded; `rewrite(answer)` returns the answer to send instead (status, headers, body): a   |
  * |               | hostile peer built on the real hub's answers                                                 |
  *
  * Matching: `method` (case-insensitive), `path` (a substring of path + query, a RegExp, or a predicate),
  * `skip` (let the first n matching requests through), `times` (inject at most n times), `probability`
  * (inject on that share of the remaining matches, from a seeded PRNG so runs are reproducible).
+ *
+ * For fault rates over every request, `decide` (an option of the proxy) is asked about each request no rule
+ * took, and returns the fault to inject, if any (e.g. a fifth of the requests, each with a fault of a kind that
+ * applies to it). `label` names a fault in the log (`counts().byLabel`).
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 export type FaultAction =
-  "reset" | "reset-after" | "status" | "delay" | "truncate" | "corrupt" | "wrong-length" | "corrupt-request" | "rewrite";
+  "reset" | "reset-after" | "status" | "delay" | "truncate" | "corrupt" | "wrong-length" | "corrupt-request" | "rewrite" | "stall" | "hook";
 
 /** An answer as the `rewrite` action sees and returns it (headers lower-case). */
 export interface ProxyAnswer {
@@ -51,6 +60,8 @@ export interface ProxyAnswer {
 
 export interface FaultRule {
   action: FaultAction;
+  /** A name for the fault in the log and `counts().byLabel` (default the action). */
+  label?: string;
   /** HTTP method to match (any when absent). */
   method?: string;
   /** Substring of path + query, RegExp, or predicate (any when absent). */
@@ -63,10 +74,19 @@ export interface FaultRule {
   body?: string;
   /** `delay`: milliseconds to wait before forwarding. */
   delayMs?: number;
-  /** `truncate`: body bytes delivered before the cut (default half of the body). */
+  /** `delay`: forward once this resolves (or rejects), instead of after `delayMs`. */
+  until?: (pathAndQuery: string, method: string) => Promise<unknown>;
+  /**
+   * `truncate`, `stall` (`body`): answer body bytes delivered before the cut or the silence (default half of the
+   * body); `stall` (`request`): request body bytes read before the proxy stops reading (default 64 KiB).
+   */
   keepBytes?: number;
-  /** `corrupt`, `corrupt-request`: offset of the flipped body byte (default the middle). */
-  offset?: number;
+  /** `stall`: where the connection goes silent (default `body`). */
+  stallAt?: "request" | "headers" | "body";
+  /** `hook`: runs before the request is forwarded. */
+  hook?: () => void | Promise<void>;
+  /** `corrupt`, `corrupt-request`: offset of the flipped body byte, or a function of the body's length (default the middle). */
+  offset?: number | ((length: number) => number);
   /** `wrong-length`: declared minus actual body length (default +100; negative announces fewer bytes). */
   lengthDelta?: number;
   /** `rewrite`: the answer to send instead of the target's (Content-Length is set from the new body). */
@@ -94,6 +114,8 @@ export interface ProxyLogEntry {
   path: string;
   /** The action injected, if any. */
   fault?: FaultAction;
+  /** Its label (the action when the rule has none). */
+  label?: string;
   /** Status returned to the client (undefined when the connection was cut before an answer). */
   status?: number;
 }
@@ -108,7 +130,12 @@ export interface FaultProxy {
   /** Every request seen, in order. */
   readonly log: ProxyLogEntry[];
   /** Totals: requests seen and faults injected, by action. */
-  counts(): { requests: number; injected: number; byAction: Partial<Record<FaultAction, number>> };
+  counts(): {
+    requests: number;
+    injected: number;
+    byAction: Partial<Record<FaultAction, number>>;
+    byLabel: Record<string, number>;
+  };
   close(): Promise<void>;
 }
 
@@ -121,7 +148,22 @@ interface RuleState {
 
 const REWRITE_LIMIT = 4 * 1024 * 1024;
 
-export async function startFaultProxy(target: string, opts: { seed?: number; rewrite?: boolean } = {}): Promise<FaultProxy> {
+/** The offset of the byte a `corrupt` rule flips in a body of `length` bytes. */
+function offsetIn(rule: FaultRule, length: number): number {
+  const o = rule.offset;
+  return Math.max(0, Math.floor(typeof o === "function" ? o(length) : (o ?? length >> 1)));
+}
+
+export interface FaultProxyOptions {
+  /** Seed of the PRNG behind `probability` (default 12345). */
+  seed?: number;
+  /** Rewrite the target's origin in answers (default true). */
+  rewrite?: boolean;
+  /** Asked about every request no rule took: the fault to inject, if any. */
+  decide?: (method: string, pathAndQuery: string) => FaultRule | undefined;
+}
+
+export async function startFaultProxy(target: string, opts: FaultProxyOptions = {}): Promise<FaultProxy> {
   const targetUrl = new URL(target);
   const targetOrigin = targetUrl.origin;
   const rewrite = opts.rewrite ?? true;
@@ -156,7 +198,8 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
       st.injected++;
       return st;
     }
-    return undefined;
+    const decided = opts.decide?.(method, path);
+    return decided ? { rule: decided, matched: 1, injected: 1, disabled: false } : undefined;
   };
 
   const rewriteText = (s: string) => (rewrite ? s.split(targetOrigin).join(origin) : s);
@@ -168,7 +211,10 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
     log.push(entry);
     const st = pick(method, path);
     const rule = st?.rule;
-    if (rule) entry.fault = rule.action;
+    if (rule) {
+      entry.fault = rule.action;
+      entry.label = rule.label ?? rule.action;
+    }
     res.on("finish", () => (entry.status = res.statusCode));
 
     if (rule?.action === "reset") {
@@ -192,6 +238,16 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
       });
       return;
     }
+    if (rule?.action === "stall" && rule.stallAt === "request") {
+      // Reads the first bytes of the body, then nothing: the client's writes block once the socket buffers fill.
+      const keep = rule.keepBytes ?? 64 * 1024;
+      let got = 0;
+      req.on("data", (d: Buffer) => {
+        got += d.length;
+        if (got >= keep) req.pause();
+      });
+      return;
+    }
     const forward = () => {
       const up = http.request(
         {
@@ -211,7 +267,7 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
         req.on("end", () => {
           const body = Buffer.concat(parts);
           if (body.length > 0) {
-            const at = Math.min(body.length - 1, rule.offset ?? body.length >> 1);
+            const at = Math.min(body.length - 1, offsetIn(rule, body.length));
             body[at] = body[at]! ^ 0xff;
           }
           up.end(body);
@@ -231,6 +287,7 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
       const len = Number(headers["content-length"] ?? NaN);
       const textual = /json|text\/plain/.test(ctype) && !/ndjson/.test(ctype);
       const mustBuffer =
+        rule?.action === "stall" ||
         rule?.action === "reset-after" ||
         rule?.action === "truncate" ||
         rule?.action === "corrupt" ||
@@ -253,8 +310,18 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
           req.socket.destroy();
           return;
         }
+        if (rule?.action === "stall") {
+          // Silent from here on, the connection open (the client must notice on its own).
+          // An empty body cannot go silent half way: the answer is withheld instead.
+          if (rule.stallAt === "headers" || body.length === 0) return;
+          delete headers["transfer-encoding"];
+          headers["content-length"] = String(body.length);
+          res.writeHead(status, headers);
+          res.write(body.subarray(0, Math.max(0, Math.min(body.length - 1, rule.keepBytes ?? body.length >> 1))));
+          return;
+        }
         if (rule?.action === "corrupt" && body.length > 0) {
-          const at = Math.min(body.length - 1, rule.offset ?? body.length >> 1);
+          const at = Math.min(body.length - 1, offsetIn(rule, body.length));
           body[at] = body[at]! ^ 0xff;
         }
         if (rule?.action === "rewrite" && rule.rewrite) {
@@ -298,8 +365,13 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
         res.end(body);
       });
     };
-    if (rule?.action === "delay") setTimeout(forward, rule.delayMs ?? 1000);
-    else forward();
+    if (rule?.action === "delay" && rule.until) void rule.until(path, method).then(forward, forward);
+    else if (rule?.action === "delay") setTimeout(forward, rule.delayMs ?? 1000);
+    else if (rule?.action === "hook") {
+      Promise.resolve()
+        .then(() => rule.hook?.())
+        .then(forward, () => req.socket.destroy());
+    } else forward();
   });
   server.on("connection", (s: Socket) => {
     sockets.add(s);
@@ -335,14 +407,16 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
     },
     counts() {
       const byAction: Partial<Record<FaultAction, number>> = {};
+      const byLabel: Record<string, number> = {};
       let injected = 0;
       for (const e of log) {
         if (e.fault) {
           injected++;
           byAction[e.fault] = (byAction[e.fault] ?? 0) + 1;
+          byLabel[e.label!] = (byLabel[e.label!] ?? 0) + 1;
         }
       }
-      return { requests: log.length, injected, byAction };
+      return { requests: log.length, injected, byAction, byLabel };
     },
     async close() {
       agent.destroy();
@@ -350,4 +424,21 @@ export async function startFaultProxy(target: string, opts: { seed?: number; rew
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Counts the body bytes of every answer the proxy passes on, unchanged (a `rewrite` rule matching every
+ * request: add it before any other rule, which it would otherwise shadow). `bytes` grows as answers go out.
+ */
+export function countAnswerBytes(proxy: FaultProxy): { readonly bytes: number } {
+  const counter = { bytes: 0 };
+  proxy.add({
+    action: "rewrite",
+    path: () => true,
+    rewrite: (answer) => {
+      counter.bytes += answer.body.length;
+      return { status: answer.status, headers: answer.headers, body: answer.body };
+    },
+  });
+  return counter;
 }

@@ -1,9 +1,9 @@
 /**
  * What a hub stored and was asked: snapshots of its database and xorb files (equal snapshots: unchanged store), the
- * consistency of its data directory, the xorb POSTs it answered and the upload bytes it received, and the xorbs of a
- * resume state it holds.
+ * consistency of its data directory, the xorb POSTs it answered and the upload bytes it received, the xorbs of a
+ * resume state it holds; and stored xorbs damaged on purpose (storage gone bad).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadSqlite } from "../../server/src/store.js";
 import type { TestHub } from "./hub.js";
@@ -186,4 +186,35 @@ export async function hubIntegrity(dataDir: string): Promise<{ problems: string[
   } finally {
     db.close();
   }
+}
+
+/**
+ * Damages the stored xorbs of the file with Xet hash `xetHash` in a hub's data directory: one byte flipped (at
+ * `offset`, default the middle of each xorb file; inside a chunk's bytes, which still decode), as storage that
+ * went bad would. Returns `repair`, which flips them back.
+ */
+export function damageStoredXorbs(dataDir: string, xetHash: string, offset?: number): { xorbs: string[]; repair: () => void } {
+  const Database = loadSqlite();
+  const db = new Database(join(dataDir, "hub.sqlite"), { readonly: true, fileMustExist: true });
+  let xorbs: string[];
+  try {
+    xorbs = db
+      .prepare<[string], { xorb_hash: string }>("SELECT DISTINCT xorb_hash FROM file_terms WHERE file_hash = ?")
+      .all(xetHash.toLowerCase())
+      .map((r) => r.xorb_hash);
+  } finally {
+    db.close();
+  }
+  if (xorbs.length === 0) throw new Error(`the hub stores no xorb of file ${xetHash}`);
+  const flip = () => {
+    for (const x of xorbs) {
+      const p = join(dataDir, "xorbs", x.slice(0, 2), x);
+      const bytes = readFileSync(p);
+      const at = Math.min(bytes.length - 1, offset ?? bytes.length >> 1);
+      bytes[at] = bytes[at]! ^ 0xff;
+      writeFileSync(p, bytes);
+    }
+  };
+  flip();
+  return { xorbs, repair: flip };
 }

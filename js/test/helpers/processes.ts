@@ -145,20 +145,28 @@ export interface ChildOutcome {
   json?: {
     ok: boolean;
     result?: any;
-    error?: { name?: string; code?: string; message?: string };
+    error?: { name?: string; code?: string; message?: string; path?: string };
     warnings: string[];
     peakRss?: number;
     seconds?: number;
+    files?: Record<string, { size: number; sha256: string }>;
   };
   stderr: string;
 }
 
 /**
  * Starts child.ts with a job; `done` resolves when it exits (killed or not). `env` is added to this process's
- * environment (e.g. `XET_BUCKETS_CACHE_DIR`).
+ * environment (e.g. `XET_BUCKETS_CACHE_DIR`). `wrap`: a command that runs the child's command line, given as its
+ * last arguments (e.g. `unshare … sh -c '…; exec "$@"' sh`).
  */
-export function startChild(job: ChildJob, env: Record<string, string> = {}): { child: ChildProcess; done: Promise<ChildOutcome> } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "js", "test", "helpers", "child.ts"), JSON.stringify(job)], {
+export function startChild(
+  job: ChildJob,
+  env: Record<string, string> = {},
+  opts: { wrap?: string[] } = {},
+): { child: ChildProcess; done: Promise<ChildOutcome> } {
+  const argv = [process.execPath, "--import", "tsx", join(ROOT, "js", "test", "helpers", "child.ts"), JSON.stringify(job)];
+  const [cmd, ...args] = [...(opts.wrap ?? []), ...argv] as [string, ...string[]];
+  const child = spawn(cmd, args, {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },

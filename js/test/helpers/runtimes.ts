@@ -1,8 +1,8 @@
 /**
- * The runtime tests (workerd, Deno, Bun, Chromium) and the package tests: the package as users get it (the
- * tarballs of `npm run pack`, the client unpacked into a temporary node_modules), runtime binaries from their
- * npm packages, the README's runtime snippets, and the scenario every runtime runs (js/test/edge/scenario.mjs
- * with data.mjs) and its checks in Node.
+ * The runtime tests (workerd, Deno, Bun; the browsers are launched by browsers.ts) and the package tests: the
+ * package as users get it (the tarballs of `npm run pack`, the client unpacked into a temporary node_modules),
+ * runtime binaries from their npm packages, the README's runtime snippets, and the scenario every runtime runs
+ * (js/test/edge/scenario.mjs with data.mjs) and its checks in Node.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -54,17 +54,6 @@ export async function installPackedPackage(): Promise<{ dir: string; tarball: st
   );
   return { dir, tarball, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
-
-/** Debian's chromium (scripts/setup.mjs --browser installs it), driven by playwright-core; CHROMIUM_PATH overrides. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 /**
  * A runtime binary shipped inside its npm package (devDependencies `workerd`, `deno`, `bun`). Throws with

@@ -1,48 +1,53 @@
 /**
- * The chunking pool in a browser (Chromium, playwright-core): `uploadFiles` with `workers: 2` from a page of
- * the web build starts module Web Workers from a Blob URL (the same worker code as Node's), without
- * SharedArrayBuffer or cross-origin isolation, and every file arrives with the xetHash Node computes.
+ * The chunking pool in browsers (Chromium and Firefox, js/test/helpers/browsers.ts): `uploadFiles` with
+ * `workers: 2` from a page of the web build starts module Web Workers from a Blob URL (the same worker code
+ * as Node's), without SharedArrayBuffer or cross-origin isolation, and every file arrives with the xetHash
+ * Node computes.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { chromium, type Browser } from "playwright-core";
+import { after, before, describe, test } from "node:test";
 import { createBucket } from "../../src/api/buckets.js";
 import { listFiles } from "../../src/api/files.js";
 import { xetHash } from "../../src/hash.js";
 import { startStaticServer, type StaticServer } from "../../../examples/browser/serve.mjs";
-import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/runtimes.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
+import { BROWSERS, launchBrowser, type TestBrowser } from "../helpers/browsers.js";
 import { ROOT } from "../helpers/files.js";
 
-let hub: TestHub;
-let site: StaticServer;
-let browser: Browser;
+// Each browser with its own hub: what one uploaded is not already stored for the other.
+for (const name of BROWSERS) {
+  describe(name, () => {
+    let hub: TestHub;
+    let site: StaticServer;
+    let browser: TestBrowser;
+    before(async () => {
+      if (!existsSync(join(ROOT, "dist", "web", "index.js"))) throw new Error("dist/web is not built: run `npm run build`");
+      hub = await startTestHub();
+      site = await startStaticServer({ allow: ["/examples/browser/", "/dist/", "/js/test/helpers/data.mjs"] });
+      browser = await launchBrowser(name);
+    });
+    after(async () => {
+      await browser?.close();
+      await site?.close();
+      await hub?.close();
+    });
+    test(`browser (${name}): uploadFiles with workers: 2 chunks on module Web Workers; every file arrives intact`, () =>
+      poolUpload(browser, hub, site));
+  });
+}
 
-before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`node scripts/setup.mjs --browser\` (Debian's chromium)`);
-  if (!existsSync(join(ROOT, "dist", "web", "index.js"))) throw new Error("dist/web is not built: run `npm run build`");
-  hub = await startTestHub();
-  site = await startStaticServer({ allow: ["/examples/browser/", "/dist/", "/js/test/helpers/data.mjs"] });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.close();
-  await hub?.close();
-});
-
-test("browser: uploadFiles with workers: 2 chunks on module Web Workers; every file arrives intact", async () => {
+async function poolUpload(browser: TestBrowser, hub: TestHub, site: StaticServer): Promise<void> {
+  const bucket = "alice/browser-pool";
   const opts = { hubUrl: hub.url, accessToken: hub.users.alice.token };
-  await createBucket("alice/browser-pool", { ...opts, existOk: true });
+  await createBucket(bucket, { ...opts, existOk: true });
   const MiB = 2 ** 20;
   const sizes = { "big.bin": 9 * MiB + 17, "copy.bin": 9 * MiB + 17, "small.bin": 200_000, "tiny.txt": 5 };
   const page = await browser.newPage();
   await page.goto(`${site.url}/examples/browser/style.css`); // any page of the origin
   // A string, not a function: tsx's transform would add helpers (__name) that the page does not have.
-  const result = (await page.evaluate(`(async () => {
+  const result = await page.evaluate<{ workers: number; isolated: boolean; files: number; local: number }>(`(async () => {
     let workers = 0;
     const NativeWorker = Worker;
     globalThis.Worker = class extends NativeWorker {
@@ -60,7 +65,7 @@ test("browser: uploadFiles with workers: 2 chunks on module Web Workers; every f
       { path: "tiny.txt", content: new TextEncoder().encode("tiny\\n") },
     ];
     const report = await uploadFiles({
-      repo: "buckets/alice/browser-pool",
+      repo: ${JSON.stringify(`buckets/${bucket}`)},
       hubUrl: ${JSON.stringify(hub.url)},
       accessToken: ${JSON.stringify(hub.users.alice.token)},
       files,
@@ -68,7 +73,7 @@ test("browser: uploadFiles with workers: 2 chunks on module Web Workers; every f
       segmentBytes: 1024 * 1024,
     });
     return { workers, isolated: self.crossOriginIsolated, files: report.files, local: report.dedupLocalBytes };
-  })()`)) as { workers: number; isolated: boolean; files: number; local: number };
+  })()`);
   await page.close();
   assert.equal(result.workers, 2, "two chunking workers started");
   assert.equal(result.isolated, false, "no COOP/COEP: no SharedArrayBuffer");
@@ -82,6 +87,6 @@ test("browser: uploadFiles with workers: 2 chunks on module Web Workers; every f
     ["tiny.txt", await xetHash(new TextEncoder().encode("tiny\n"))],
   ]);
   const got = new Map<string, string | undefined>();
-  for await (const e of listFiles({ repo: "buckets/alice/browser-pool", ...opts })) got.set(e.path, e.xetHash);
+  for await (const e of listFiles({ repo: `buckets/${bucket}`, ...opts })) got.set(e.path, e.xetHash);
   assert.deepEqual(got, want);
-});
+}

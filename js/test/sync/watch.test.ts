@@ -1,7 +1,7 @@
 /**
  * `syncBucket(…, { watch: true })` through the API, against a local hub: the settle time, the delete guards
  * applied to each round (an emptied source deletes nothing unless `force`, `maxDelete`), the polling fallback
- * when the server serves no events feed, abort, and invalid options.
+ * when the server serves no events feed, a damaged file that does not end the watch, abort, and invalid options.
  */
 import assert from "node:assert/strict";
 import { createServer, request as httpRequest, type Server } from "node:http";
@@ -11,7 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { InvalidArgumentError, listFiles, settleTime, syncBucket, uploadFiles, type SyncEvent } from "../../src/index.js";
+import { xetHash } from "../../src/hash.js";
+import { seededBytes } from "../helpers/data.mjs";
 import { postBucket, startTestHub, type TestHub } from "../helpers/hub.js";
+import { damageStoredXorbs } from "../helpers/hub-state.js";
 
 let hub: TestHub;
 let work: string;
@@ -155,6 +158,34 @@ describe("syncBucket watch mode", () => {
     } finally {
       proxy.closeAllConnections();
       proxy.close();
+    }
+  });
+
+  it("bucket → local: a file whose stored data is damaged is reported, the others are downloaded, the watch goes on", async () => {
+    const opts = { hubUrl: hub.url, accessToken: hub.users.alice.token };
+    await postBucket(hub, "alice/damaged-watch", hub.users.alice.token);
+    const bad = seededBytes(500_000, 61);
+    await uploadFiles({
+      ...opts,
+      repo: "buckets/alice/damaged-watch",
+      files: [
+        { path: "good.bin", content: seededBytes(200_000, 62) },
+        { path: "bad.bin", content: bad },
+      ],
+    });
+    const damage = damageStoredXorbs(hub.dataDir, await xetHash(bad));
+    const dst = join(work, "damaged-watch");
+    const w = watching("hf://buckets/alice/damaged-watch", dst);
+    try {
+      await w.until(() => w.transfers().includes("download good.bin"), "good.bin downloaded");
+      await w.until(() => w.warnings().some((m) => m.startsWith("bad.bin is not downloaded: ")), "the damaged file reported");
+      // Still watching: a new file arrives.
+      await uploadFiles({ ...opts, repo: "buckets/alice/damaged-watch", files: [{ path: "later.txt", content: new Blob(["later"]) }] });
+      await w.until(() => w.transfers().includes("download later.txt"), "later.txt downloaded");
+      assert.equal(await readFile(join(dst, "later.txt"), "utf8"), "later");
+    } finally {
+      damage.repair();
+      await w.stop();
     }
   });
 

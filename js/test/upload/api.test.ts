@@ -2,13 +2,18 @@
  * The upload API against the local hub: bucket designations, non-bucket repos refused, mtime and
  * contentType registered, commit operations (addOrUpdate, edit, copy, delete), batchBucketFiles
  * (Python's add / copy / delete), more than 1000 operations split into requests of ≤ 1000, refused
- * paths (BatchError, or `failed` with allowPartial), and the progress events of uploadFilesWithProgress.
+ * paths (BatchError, or `failed` with allowPartial), the progress events of uploadFilesWithProgress, and bytes
+ * made in another realm (a vm context: an iframe's or a worker's are alike), which `instanceof` does not recognise.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runInNewContext } from "node:vm";
+import { createRepo } from "../../src/api/buckets.js";
+import { listFiles } from "../../src/api/files.js";
 import {
   batchBucketFiles,
   commit,
@@ -117,6 +122,64 @@ test("mtime (ms) and contentType are registered: local mtime, File.lastModified,
   assert.equal(await servedContentType(h.url, bucket, "bytes.csv"), "text/csv");
   const info = await pathsInfo(h.url, bucket, ["noext"]);
   assert.equal(info.length, 1);
+});
+
+test("bytes of another realm (a vm context): a Uint8Array, an ArrayBuffer and streamed blocks upload to a bucket and a repository, and hash", async () => {
+  // Copies of `bytes` made by the other realm's constructors.
+  const foreign = runInNewContext("({ u8: (b) => new Uint8Array(b), buffer: (b) => new Uint8Array(b).buffer })") as {
+    u8: (b: Uint8Array) => Uint8Array;
+    buffer: (b: Uint8Array) => ArrayBuffer;
+  };
+  const weights = seededBytes(3 * MiB + 5, 71);
+  const table = enc("id,name\n1,a\n2,b\n");
+  const u8 = foreign.u8(weights);
+  const buffer = foreign.buffer(table);
+  assert.deepEqual([u8 instanceof Uint8Array, buffer instanceof ArrayBuffer], [false, false], "the bytes are of another realm");
+  const window = u8.subarray(1000, 1000 + MiB);
+  const blocks = [foreign.u8(weights.subarray(0, MiB)), foreign.u8(weights.subarray(MiB, 2 * MiB))];
+  const common = { hubUrl: h.url, accessToken: ALICE.token };
+
+  const bucket = await newBucket(h, "realms");
+  const report = await uploadFiles({
+    ...common,
+    repo: `buckets/${bucket}`,
+    files: [
+      { path: "weights.bin", content: u8 },
+      { path: "window.bin", content: window },
+      { path: "table.csv", content: buffer },
+      { path: "blocks.bin", content: blocks },
+    ],
+  });
+  assert.equal(report.files, 4);
+  const want = {
+    "weights.bin": weights,
+    "window.bin": weights.subarray(1000, 1000 + MiB),
+    "table.csv": table,
+    "blocks.bin": weights.subarray(0, 2 * MiB),
+  };
+  const sizes = new Map((await listTree(h.url, bucket)).map((e) => [e.path, e.size]));
+  for (const [path, bytes] of Object.entries(want)) {
+    assert.equal(sizes.get(path), bytes.length, path);
+    assert.ok(Buffer.from(await resolveBytes(h.url, bucket, path)).equals(Buffer.from(bytes)), `${path} arrived intact`);
+  }
+  assert.equal(await xetHash(u8), await xetHash(weights));
+  assert.equal(await xetHash(buffer), await xetHash(table));
+
+  // A repository commit samples bytes itself (LFS or inline): the same sources.
+  await createRepo({ ...common, repo: "models/alice/realms" });
+  const res = await uploadFiles({
+    ...common,
+    repo: "models/alice/realms",
+    files: [
+      { path: "weights.bin", content: u8 },
+      { path: "table.csv", content: buffer },
+    ],
+  });
+  assert.match(res.commit?.oid ?? "", /^[0-9a-f]{40}$/);
+  const entries = new Map<string, { size: number; lfs?: { oid: string } }>();
+  for await (const e of listFiles({ ...common, repo: "models/alice/realms", recursive: true })) entries.set(e.path, e);
+  assert.equal(entries.get("weights.bin")?.lfs?.oid, createHash("sha256").update(weights).digest("hex"));
+  assert.equal(entries.get("table.csv")?.size, table.length);
 });
 
 test("commit: addOrUpdate, edit, copy (by xetHash, from another bucket) and delete, in one call", async () => {

@@ -12,7 +12,7 @@ import { startStaticServer, type StaticServer } from "../../../examples/browser/
 import { seededBytes } from "../helpers/data.mjs";
 import { ROOT } from "../helpers/files.js";
 import { ALICE, newBucket, resolveBytes, startTestHub, type TestHub } from "../helpers/hub.js";
-import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/runtimes.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/browsers.js";
 
 const skip = !existsSync(CHROMIUM)
   ? `${CHROMIUM} is missing (node scripts/setup.mjs --browser)`

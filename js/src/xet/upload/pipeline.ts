@@ -75,7 +75,7 @@ import { acquireWorkerPool, InlinePreparer, type SegmentPreparer } from "../../p
 import type { PreparedSegment } from "../../core/packed.js";
 import { PreparedFiles, type PrepareStats } from "../prepared-files.js";
 import { releaseBuffer } from "../../buffers.js";
-import { sourceRanges, type SourceRanges, type UploadItem } from "../upload-sources.js";
+import { blame, sourceRanges, type SourceRanges, type UploadItem } from "../upload-sources.js";
 import { UploadControl } from "./control.js";
 import { DedupQueries } from "./dedup-queries.js";
 import { UploadProgress, type DedupReport, type FileUploadReport, type UploadProgressEvent } from "./progress.js";
@@ -178,6 +178,23 @@ export class UploadPipeline {
     const p = new UploadPipeline(cas, opts);
     p.#preparer = p.#t.workers > 0 ? await acquireWorkerPool(p.#t.workers) : p.#inline;
     return p;
+  }
+
+  /** Xorb bytes and xorbs sent so far (a failed attempt's share of the call's report). */
+  get bytesSent(): number {
+    return this.#uploads.bytesSent;
+  }
+  get xorbsUploaded(): number {
+    return this.#uploads.uploaded;
+  }
+
+  /** The xorbs the CAS holds, of those this upload formed: a later attempt of the same upload need not send them. */
+  get storedXorbs(): ReadonlySet<string> {
+    return this.#uploads.stored;
+  }
+  /** The xorbs whose POST started (the CAS may hold them even when their answer never came). */
+  get postedXorbs(): ReadonlySet<string> {
+    return this.#uploads.posted;
   }
 
   /** The internal signal: aborted on the caller's abort or the first failure. */
@@ -335,9 +352,12 @@ export class UploadPipeline {
     };
     if (item.contentType) report.contentType = item.contentType;
     if (item.size !== undefined && item.size !== r.size) {
-      throw new XetBucketsError(
-        "SOURCE_CHANGED",
-        `${item.path}: expected ${item.size} bytes, read ${r.size}; the source changed while it was uploaded — retry the upload`,
+      throw blame(
+        new XetBucketsError(
+          "SOURCE_CHANGED",
+          `${item.path}: expected ${item.size} bytes, read ${r.size}; the source changed while it was uploaded — retry the upload`,
+        ),
+        item,
       );
     }
     // Its data is stored once every xorb up to the one holding its last new chunk is uploaded. When the

@@ -11,7 +11,9 @@ export interface FileUploadReport {
   path: string;
   /** Xet file hash (file id) registered for the path. */
   xetHash: string;
+  /** The file's size in bytes. */
   size: number;
+  /** Content-defined chunks the file was cut into. */
   chunks: number;
   /** Bytes of this file stored as new chunks (raw, before compression). */
   newBytes: number;
@@ -21,6 +23,7 @@ export interface FileUploadReport {
   dedupGlobalBytes: number;
   /** mtime sent with the registration (ms since the epoch). */
   mtime: number;
+  /** MIME type registered with the file, when known. */
   contentType?: string;
 }
 
@@ -51,15 +54,15 @@ export interface DedupReport {
   shards: number;
   /** Bytes of those shards. */
   shardBytes: number;
-  /** Global dedup queries sent / answered with a shard (a hit) / failed (treated as misses). */
+  /** Global dedup queries sent (for a file's first chunk and the 1 in 1024 chunks the protocol makes eligible). */
   dedupQueries: number;
+  /** Of those, queries answered with a shard of stored xorbs (a hit). */
   dedupQueryHits: number;
+  /** Of those, queries that failed (treated as misses: the data is sent). */
   dedupQueryFailures: number;
-  /**
-   * Queries and probes answered from the persistent dedup cache (xet/dedup-cache.ts) instead of the CAS, and
-   * entries this upload added to it.
-   */
+  /** Queries and probes answered from the persistent dedup cache (xet/dedup-cache.ts) instead of the CAS. */
   dedupCacheHits: number;
+  /** Entries this upload added to the persistent dedup cache. */
   dedupCacheEntriesWritten: number;
   /** Per file, in upload order. */
   perFile: FileUploadReport[];
@@ -68,8 +71,11 @@ export interface DedupReport {
 /** Phases of an upload, in order. `uploadingShards` is ours (registering the data with the CAS). */
 export type UploadPhase = "preuploading" | "uploadingLargeFiles" | "uploadingShards" | "committing";
 
+/** An upload entered a phase. */
 export interface PhaseEvent {
+  /** The event's kind. */
   event: "phase";
+  /** The phase entered. */
   phase: UploadPhase;
 }
 
@@ -80,14 +86,19 @@ export interface PhaseEvent {
  * `state: "error"`: the bucket refused to register it (`error` says why).
  */
 export interface FileProgressEvent {
+  /** The event's kind. */
   event: "fileProgress";
+  /** The file's path in the bucket. */
   path: string;
+  /** Share done in the current state, 0 to 1. */
   progress: number;
+  /** Where the file is: being read and hashed, its data stored, or refused. */
   state: "hashing" | "uploading" | "error";
   /** Bytes of this file processed so far. */
   processed?: number;
   /** The file's size, when known. */
   size?: number;
+  /** With `state: "error"`: why the bucket refused the file. */
   error?: string;
 }
 
@@ -97,12 +108,15 @@ export interface FileProgressEvent {
  * `toSend` as xorb bodies go out (below the xorb in Node).
  */
 export interface BytesEvent {
+  /** The event's kind. */
   event: "bytes";
   /** Bytes read and processed. */
   processed: number;
   /** Sum of the sizes, when every size is known. */
   total?: number;
+  /** Bytes found earlier in the same call (raw). */
   dedupLocal: number;
+  /** Bytes the CAS already stored (raw). */
   dedupGlobal: number;
   /** Raw bytes of new chunks. */
   newBytes: number;
@@ -110,10 +124,13 @@ export interface BytesEvent {
   sent: number;
   /** Serialized bytes of the xorbs produced so far. */
   toSend: number;
+  /** Files whose data is stored. */
   filesDone: number;
+  /** Files in the call. */
   files: number;
 }
 
+/** An event of `uploadFilesWithProgress`, `commitIter` and the upload worker's `onProgress`. */
 export type UploadProgressEvent = PhaseEvent | FileProgressEvent | BytesEvent;
 
 /** The counters of the other stages a `bytes` event shows, read when one is emitted. */

@@ -62,12 +62,12 @@ export class ShardUploads {
           accept: [404, 501],
           signal: this.#signal,
         },
-        async (res, ctx) => {
+        async (res) => {
           if (res.status === 404 || res.status === 501) {
             await res.body?.cancel();
             return "fallback" as const;
           }
-          return readShardStream(res, ctx.heartbeat);
+          return readShardStream(res);
         },
       );
       if (outcome === "fallback") {
@@ -92,11 +92,11 @@ export class ShardUploads {
 type ShardOutcome = { ok: true } | { ok: false; message: string; retryable: boolean };
 
 /**
- * Reads a `/v2/shards` NDJSON stream to its terminal event (heartbeats re-arm the idle timeout). A stream
- * that ends before it is a broken connection: a plain Error, which the retry loop sends again (a repeated
- * shard is not an error for the CAS).
+ * Reads a `/v2/shards` NDJSON stream to its terminal event (while it works, the server repeats its last
+ * progress event about every 20 s: within the stall timeout). A stream that ends before it is a broken
+ * connection: a plain Error, which the retry loop sends again (a repeated shard is not an error for the CAS).
  */
-async function readShardStream(res: Response, heartbeat: () => void): Promise<ShardOutcome> {
+async function readShardStream(res: Response): Promise<ShardOutcome> {
   if (!res.body) throw new Error("the /v2/shards answer has no body");
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = "";
@@ -117,7 +117,6 @@ async function readShardStream(res: Response, heartbeat: () => void): Promise<Sh
     for (;;) {
       const { done, value } = await reader.read();
       if (value) {
-        heartbeat();
         buf += value;
         let nl: number;
         while ((nl = buf.indexOf("\n")) >= 0) {

@@ -83,16 +83,27 @@ export interface UploadTuning {
 export const SEGMENT_PREROLL_BYTES = 256 * 1024;
 export const SEGMENT_OVERLAP_BYTES = 256 * 1024;
 
+/** The defaults of the upload options (`UploadTuning`), in bytes where a size. */
 export const UPLOAD_DEFAULTS = {
+  /** Largest xorb sent (64 MiB, the protocol's limit, as hf_xet cuts them). */
   maxXorbBytes: MAX_XORB_BYTES,
+  /** Most chunks in a xorb (the protocol's limit, 8192). */
   maxXorbChunks: MAX_XORB_CHUNKS,
+  /** Largest shard sent (the protocol's limit, 64 MiB). */
   maxShardBytes: MAX_SHARD_BYTES,
+  /** Xorb uploads in flight at once. */
   maxXorbUploads: 2,
+  /** Global dedup queries in flight at once. */
   maxDedupQueries: 8,
+  /** Bytes of chunks held while their dedup answers are awaited (16 MiB). */
   maxPendingBytes: 16 * 1024 * 1024,
+  /** Bytes of a file a chunking worker takes at a time (2 MiB). */
   segmentBytes: 2 * 1024 * 1024,
+  /** Bytes read from a source at a time (1 MiB). */
   readBlockBytes: 1024 * 1024,
+  /** How new chunks are compressed: the smallest of LZ4 and byte-grouped LZ4 per chunk (raw when neither helps). */
   compression: "best" as CompressionPolicy,
+  /** Ask the CAS for chunks it already stores. */
   globalDedup: true,
 } as const;
 

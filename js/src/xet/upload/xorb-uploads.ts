@@ -94,6 +94,10 @@ export class XorbUploads {
   get bytesSent(): number {
     return this.#bytesSent;
   }
+  /** The xorbs the CAS holds now (stored by this upload, or found stored): a later attempt need not send them. */
+  readonly stored = new Set<string>();
+  /** The xorbs whose POST started (the CAS may hold them even when the answer never came). */
+  readonly posted = new Set<string>();
 
   /** The uploads in flight (to wait for them to settle). */
   running(): Promise<void>[] {
@@ -138,10 +142,12 @@ export class XorbUploads {
   async #upload(x: AssembledXorb, idx: number): Promise<void> {
     const { hash, body: xorb } = x;
     const size = xorb.size;
-    // An attempt may take as long as the body needs at a slow 128 KiB/s, on top of the usual timeout.
+    // A streamed body is under the stall clock while it is sent (http.ts), the answer timeout runs once it is.
+    // A buffered one is sent within the answer timeout: it may take as long as the body needs at a slow
+    // 128 KiB/s, on top of the usual timeout.
     const retry =
-      this.#cas.http.retry === false
-        ? false
+      this.#cas.http.retry === false || this.#stream
+        ? this.#cas.http.retry
         : { ...this.#cas.http.retry, attemptTimeoutMs: this.#retry.attemptTimeoutMs + Math.ceil(size / 131072) * 1000 };
     const cas = new CasClient(this.#cas.tokens, { ...this.#cas.http, retry }, this.#cas.sessionId);
     const onBytes = (n: number) => {
@@ -153,11 +159,13 @@ export class XorbUploads {
     if (this.#resume && (await this.#resume.alreadyStored(this.#cas, hash, size, this.#ctl.signal))) {
       xorb.release();
       this.#sentConfirmed += size;
+      this.stored.add(hash);
       return;
     }
     // Sources read again for this body must not have changed (SOURCE_CHANGED); a buffered body is built now.
     await xorb.prepare(this.#stream);
     this.#resume?.posting(hash);
+    this.posted.add(hash);
     const json = await this.#post(cas, hash, size, body, xorb);
     // The server answered after reading the whole body: no write uses it any more.
     xorb.release();
@@ -166,6 +174,7 @@ export class XorbUploads {
     this.#bytesSent += size;
     this.#uploaded++;
     if (json.was_inserted === false) this.#alreadyStored++;
+    this.stored.add(hash);
     this.#resume?.accepted(hash);
   }
 

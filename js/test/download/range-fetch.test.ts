@@ -1,0 +1,183 @@
+/**
+ * The Node range fetch of downloads (platform/node/range-fetch.ts) against small HTTP/1.1 servers that answer
+ * the way the protocol allows: bodies over 64 KiB read in place (views of one reused buffer), smaller ones and
+ * error answers as ordinary responses, connections kept alive and reused (a connection the server closed while
+ * idle is replaced without failing the request), chunked bodies and redirects through `fetch`, and the failures
+ * a download must see as broken connections: a body cut short, a stalled body, an abort. (Every download test
+ * runs it against the real local hub as well.)
+ */
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { inPlaceBody, isRangeFetch, mustUseFetch, rangeFetch } from "../../src/platform/node/range-fetch.js";
+import { rangeFetch as platformRangeFetch } from "../../src/platform/node.js";
+import { seededBytes } from "../helpers/data.mjs";
+import { assertBytesEqual } from "../helpers/files.js";
+
+const BODY = seededBytes(3 * 1024 * 1024 + 77, 5);
+
+let server: http.Server;
+let base: string;
+const connections = new Set<Socket>();
+let opened = 0;
+
+before(async () => {
+  server = http.createServer((req, res) => {
+    const u = new URL(req.url!, "http://x");
+    const size = Number(u.searchParams.get("size") ?? BODY.length);
+    const body = BODY.subarray(0, size);
+    switch (u.pathname) {
+      case "/data":
+        res.writeHead(206, { "Content-Length": String(body.length), "Content-Range": `bytes 0-${body.length - 1}/${BODY.length}` });
+        return res.end(body);
+      case "/chunked":
+        res.writeHead(200);
+        res.write(body.subarray(0, 1000));
+        return res.end(body.subarray(1000));
+      case "/redirect":
+        res.writeHead(302, { Location: `/data?size=${size}`, "Content-Length": "0" });
+        return res.end();
+      case "/missing":
+        res.writeHead(404, { "Content-Type": "application/json", "Content-Length": "24" });
+        return res.end('{"error":"no such thing"}'.slice(0, 24));
+      case "/cut":
+        res.writeHead(200, { "Content-Length": String(body.length) });
+        res.write(body.subarray(0, 200_000));
+        return setTimeout(() => res.socket?.destroy(), 20);
+      case "/stall":
+        res.writeHead(200, { "Content-Length": String(body.length) });
+        res.write(body.subarray(0, 200_000));
+        return; // never ends
+      default:
+        res.writeHead(500, { "Content-Length": "0" });
+        res.end();
+    }
+  });
+  server.on("connection", (s: Socket) => {
+    opened++;
+    connections.add(s);
+    s.on("close", () => connections.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(async () => {
+  for (const s of connections) s.destroy();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const get = rangeFetch(true);
+
+/** Reads an answer's body in place into one array (copying each view, which is only valid during the call). */
+async function readAll(res: Response, onData?: (n: number) => void | Promise<void>): Promise<Uint8Array> {
+  const body = inPlaceBody(res);
+  assert.ok(body, "the body is read in place");
+  const out = new Uint8Array(body.length);
+  let at = 0;
+  await body.read((bytes) => {
+    out.set(bytes, at);
+    at += bytes.length;
+    return onData?.(bytes.length);
+  });
+  assert.equal(at, body.length);
+  return out;
+}
+
+describe("range fetch", () => {
+  it("reads large bodies in place, small ones whole, and reuses the connection", async () => {
+    const before = opened;
+    const a = await get(`${base}/data`, { headers: { Range: "bytes=0-" } });
+    assert.equal(a.status, 206);
+    assert.equal(a.body, null);
+    assertBytesEqual(await readAll(a), BODY);
+    const b = await get(`${base}/data?size=1000`);
+    assert.equal(inPlaceBody(b), undefined);
+    assertBytesEqual(new Uint8Array(await b.arrayBuffer()), BODY.subarray(0, 1000));
+    const c = await get(`${base}/data?size=200000`);
+    assertBytesEqual(await readAll(c), BODY.subarray(0, 200_000));
+    assert.equal(opened - before, 1, "one connection for the three requests");
+    // rangeFetch(false) reads every answer whole.
+    const d = await rangeFetch(false)(`${base}/data`);
+    assertBytesEqual(new Uint8Array(await d.arrayBuffer()), BODY);
+  });
+
+  it("a kept-alive connection the server closed meanwhile is replaced", async () => {
+    assertBytesEqual(await readAll(await get(`${base}/data?size=100000`)), BODY.subarray(0, 100_000));
+    for (const s of connections) s.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assertBytesEqual(await readAll(await get(`${base}/data?size=100000`)), BODY.subarray(0, 100_000));
+  });
+
+  it("pauses while the reader is busy", async () => {
+    let pauses = 0;
+    const got = await readAll(await get(`${base}/data`), async () => {
+      pauses++;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    });
+    assertBytesEqual(got, BODY);
+    assert.ok(pauses > 1);
+  });
+
+  it("error answers are ordinary responses; chunked bodies and redirects go through fetch", async () => {
+    const e = await get(`${base}/missing`);
+    assert.equal(e.status, 404);
+    assert.equal(e.headers.get("content-type"), "application/json");
+    assert.equal(await e.text(), '{"error":"no such thing"}'.slice(0, 24));
+    const c = await get(`${base}/chunked?size=300000`);
+    assert.equal(inPlaceBody(c), undefined);
+    assertBytesEqual(new Uint8Array(await c.arrayBuffer()), BODY.subarray(0, 300_000));
+    const r = await get(`${base}/redirect?size=300000`);
+    assert.equal(r.status, 206);
+    assertBytesEqual(new Uint8Array(await r.arrayBuffer()), BODY.subarray(0, 300_000));
+  });
+
+  it("a body cut short, a stalled body and an abort fail the read", async () => {
+    await assert.rejects(readAll(await get(`${base}/cut`)), /connection broke/);
+    const stalled = inPlaceBody(await get(`${base}/stall`))!;
+    const t0 = Date.now();
+    await assert.rejects(
+      stalled.read(() => {}, { stallMs: 200 }),
+      /stalled \(no data moved for 200 ms\)/,
+    );
+    assert.ok(Date.now() - t0 < 5000);
+    const ctl = new AbortController();
+    const res = await get(`${base}/stall`, { signal: ctl.signal });
+    const reason = new Error("stop");
+    setTimeout(() => ctl.abort(reason), 50);
+    await assert.rejects(
+      inPlaceBody(res)!.read(() => {}),
+      (e) => e === reason,
+    );
+    // A connection that cannot be made is a fetch-like TypeError.
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    await assert.rejects(get(`http://127.0.0.1:${port}/data`), (e) => e instanceof TypeError);
+  });
+
+  it("its two fetches are recognised as the platform's (options that carry one have no fetch of the caller's)", () => {
+    assert.equal(isRangeFetch(rangeFetch(true)), true);
+    assert.equal(isRangeFetch(rangeFetch(false)), true);
+    assert.equal(isRangeFetch(globalThis.fetch), false);
+    assert.equal(
+      isRangeFetch((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init)),
+      false,
+    );
+  });
+
+  it("is not used where a proxy is configured", () => {
+    const saved = process.env.HTTPS_PROXY;
+    process.env.HTTPS_PROXY = "http://127.0.0.1:9";
+    try {
+      assert.equal(mustUseFetch(), true);
+      assert.equal(platformRangeFetch(), undefined);
+    } finally {
+      if (saved === undefined) delete process.env.HTTPS_PROXY;
+      else process.env.HTTPS_PROXY = saved;
+    }
+    assert.equal(mustUseFetch(), false);
+    assert.equal(typeof platformRangeFetch(), "function");
+  });
+});
