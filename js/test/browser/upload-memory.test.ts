@@ -17,7 +17,7 @@ import { launchTaggedChromium } from "../helpers/browser-processes.js";
 import { seededStream } from "../helpers/data.mjs";
 import { ROOT } from "../helpers/files.js";
 import { startTestHub, type TestHub } from "../helpers/hub.js";
-import { CHROMIUM } from "../helpers/runtimes.js";
+import { CHROMIUM } from "../helpers/browsers.js";
 
 const MiB = 2 ** 20;
 let hub: TestHub;

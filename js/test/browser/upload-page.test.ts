@@ -248,7 +248,8 @@ for (const name of BROWSERS) {
       // More than one 64 MiB xorb of random bytes (chunks stored raw), text that compresses (chunks stored
       // compressed, BG4/LZ4), a small file and an empty one: xorb bodies that the worker hands to the browser as
       // Blob pieces, split across pieces and across xorbs.
-      const line = (i: number) => `${i}\tstep ${i * 7} loss ${(Math.sin(i) + 2).toFixed(6)} lr ${(1e-4 / (1 + i / 1e4)).toExponential(3)}\n`;
+      const line = (i: number) =>
+        `${i}\tstep ${i * 7} loss ${(Math.sin(i) + 2).toFixed(6)} lr ${(1e-4 / (1 + i / 1e4)).toExponential(3)}\n`;
       let text = "";
       for (let i = 0; text.length < 6 * MiB; i++) text += line(i);
       const files: Record<string, Uint8Array> = {

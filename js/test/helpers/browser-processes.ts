@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS } from "./runtimes.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "./browsers.js";
 
 export interface Proc {
   pid: number;
