@@ -38,8 +38,9 @@ export const BUDGETS: Record<string, number> = {
   // The core's .wasm (one module for every entry, ≈ 95 KiB gzipped) is most of it.
   "xet-buckets/hash": 102 * 1024,
   "xet-buckets/download": 130 * 1024,
-  // + 4 KiB for issue 14 (≈ 2 KiB gzipped: the upload side of the above).
-  browser: 134 * 1024,
+  // + 4 KiB for issue 14 (≈ 2 KiB gzipped: the upload side of the above); + 2 KiB for issue 18 (the chunking
+  // workers read Blob ranges themselves and xorb bodies are Blobs of pieces).
+  browser: 136 * 1024,
 };
 
 const ENTRIES: { name: string; specifiers: string[] }[] = [

@@ -2,9 +2,19 @@
  * `xet-buckets/browser`: uploads from a web page with the work in a module Web Worker.
  *
  * Reading, content-defined chunking, hashing, deduplication and compression run in WebAssembly in the
- * worker; the page only posts the `File`s (structured clone: the bytes are not copied) and receives progress
- * events and the dedup report. No `SharedArrayBuffer`, so no cross-origin isolation (COOP/COEP) is needed;
- * request bodies are `Uint8Array`s, which every browser can send.
+ * worker (and the chunking workers it starts, which read the Files' ranges themselves); the page only posts
+ * the `File`s (structured clone: the bytes are not copied) and receives progress events and the dedup
+ * report, so its thread stays free. No `SharedArrayBuffer`, so no cross-origin isolation (COOP/COEP) is
+ * needed; request bodies are `Blob`s, which every browser can send.
+ *
+ * Memory of the tab (the renderer process) while uploading: the upload worker and its core, each chunking
+ * worker (its core holds one segment and its result, ≈ 10 MiB, plus its isolate), the segments in flight,
+ * and one 4 MiB piece per xorb being assembled: a xorb's bytes are handed to the browser as `Blob` pieces as
+ * they are assembled, and the browser keeps a Blob's bytes outside the tab (Chromium: in its browser
+ * process, `maxXorbUploads` × 64 MiB at most, paged to disk beyond its memory limit). It does not grow with
+ * the files' size: Chromium 156, above the idle page (the workers' start included), ≈ 75–90 MiB for a 48–128
+ * MiB File and ≈ 90–125 MiB for 384 MiB–1 GiB (bench/browser.ts and js/test/browser/upload-memory.test.ts,
+ * which checks ≤ 256 MiB).
  *
  * ```js
  * import { UploadWorker } from "xet-buckets/browser";

@@ -77,6 +77,7 @@ export async function readCoreWasm(url: URL): Promise<Uint8Array<ArrayBuffer> | 
 /** Node: `worker_threads` running the worker's code as a script (`eval`); they read local files themselves. */
 const threadWorkers: WorkerHost = {
   readsFiles: true,
+  readsBlobs: false,
   start(listener) {
     const w = new ThreadWorker(THREAD_WORKER_SOURCE, { eval: true });
     w.on("message", (msg) => listener.message(msg));

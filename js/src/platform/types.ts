@@ -242,6 +242,11 @@ export interface AtomicWriteOptions {
 export interface WorkerHost {
   /** True when the workers read local files themselves (Node's: jobs may name a file instead of carrying its bytes). */
   readonly readsFiles: boolean;
+  /**
+   * True when the workers read `Blob` ranges themselves (module Web Workers: a Blob crosses to a worker by
+   * reference, and each worker reads its own segments, several at once, without this thread copying them).
+   */
+  readonly readsBlobs: boolean;
   /** Starts a worker running the chunking worker's code (js/src/pool/worker.ts, bundled at build). */
   start<In, Out>(listener: WorkerListener<Out>): WorkerPort<In>;
   /** The pool is done with its workers (frees what starting them needed). */

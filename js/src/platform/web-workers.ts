@@ -8,6 +8,7 @@ export function moduleWorkers(source: string): WorkerHost {
   let url: string | undefined;
   return {
     readsFiles: false,
+    readsBlobs: true,
     start(listener) {
       url ??= URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
       const w = new Worker(url, { type: "module", name: "xet-buckets chunking" });

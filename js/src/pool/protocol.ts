@@ -6,7 +6,7 @@
  *
  *   pool → worker                                  worker → pool
  *   init (the core's compiled module)              ready | fatal
- *   prepare (a segment: bytes, or a file range)    done (a prepared segment) | failed
+ *   prepare (a segment: bytes, a file or Blob range)  done (a prepared segment) | failed
  *   decode (downloaded chunk records)              done (decoded records) | failed
  *   hash (whole local files)                       done (file hash answers) | failed
  */
@@ -28,6 +28,8 @@ export interface PrepareTask extends SegmentSpec {
   id: number;
   data?: ArrayBuffer;
   file?: { path: string; offset: number };
+  /** Or (workers that read Blobs) `length` bytes of a Blob from `offset`, read by the worker. */
+  blob?: { blob: Blob; offset: number };
   length: number;
   /** A spent result buffer to write the result into, when it fits. */
   spare?: ArrayBuffer;

@@ -13,7 +13,8 @@
  * at dispatch, a job starts at the true position directly.
  *
  * Reading: local files in Node are read by the workers themselves, straight into their core's memory (the
- * bytes never pass through this thread); on this thread, local files are read with positional reads into
+ * bytes never pass through this thread); so are Blobs (a picked File) by Web Workers, each reading the
+ * ranges of its own jobs; on this thread, local files are read with positional reads into
  * the job buffers; other sources as a stream, the overlap and next pre-roll copied from one job buffer into
  * the next. Job buffers are reused (a worker hands its input back with the result), so at most
  * `maxSegments + 1` exist.
@@ -85,8 +86,8 @@ interface Job {
   length: number;
   spec: SegmentSpec;
   promise: Promise<SegmentOutput>;
-  /** The job's bytes: a buffer, or a local file the preparer reads. */
-  input: { buffer: ArrayBuffer } | { path: string };
+  /** The job's bytes: a buffer, or a local file or a Blob the preparer reads. */
+  input: { buffer: ArrayBuffer } | { path: string } | { blob: Blob };
   /** File offset where this job's chunks end, once consumed. */
   confirmedEnd?: number;
 }
@@ -157,7 +158,12 @@ export class PreparedFiles {
             this.stats.reruns++;
             const again: SegmentSpec = { ...job.spec, start: rel, emitFrom: rel };
             const first = out.segment;
-            const input = "path" in job.input ? { file: { path: job.input.path, offset: job.base } } : { data: out.data };
+            const input =
+              "path" in job.input
+                ? { file: { path: job.input.path, offset: job.base } }
+                : "blob" in job.input
+                  ? { blob: { blob: job.input.blob, offset: job.base } }
+                  : { data: out.data };
             out = await this.#preparerFor(job)
               .prepare({ ...input, length: job.length, ...again })
               .catch((err: unknown) => {
@@ -249,6 +255,8 @@ export class PreparedFiles {
       const item = this.#items[f]!;
       try {
         if (item.local && (typeof item.source === "string" || item.source instanceof URL)) await this.#produceLocal(f, item.source, state);
+        else if (this.#o.preparer.readsBlobs && typeof Blob !== "undefined" && item.source instanceof Blob && !this.#inlineFile(f))
+          await this.#produceBlob(f, item.source, state);
         else await this.#produceStream(f, item, state);
       } catch (err) {
         throw blame(err, item);
@@ -305,7 +313,12 @@ export class PreparedFiles {
       input,
       promise: undefined as unknown as Promise<SegmentOutput>,
     };
-    const source = "path" in input ? { file: { path: input.path, offset: base } } : { data: input.buffer };
+    const source =
+      "path" in input
+        ? { file: { path: input.path, offset: base } }
+        : "blob" in input
+          ? { blob: { blob: input.blob, offset: base } }
+          : { data: input.buffer };
     job.promise = this.#preparerFor(job).prepare({ ...source, length, ...spec });
     // Rejections surface where the consumer awaits the job; this handler only keeps them from being
     // reported as unhandled when the consumer stopped first.
@@ -370,6 +383,19 @@ export class PreparedFiles {
       }
     } finally {
       await fh.close();
+    }
+  }
+
+  /** A Blob whose ranges the workers read themselves (`readsBlobs`): jobs name their range. */
+  async #produceBlob(f: number, blob: Blob, state: FileState): Promise<void> {
+    const o = this.#o;
+    const size = blob.size;
+    for (let s = 0; size > 0; s += o.segmentBytes) {
+      const { base, want } = this.#window(s);
+      const length = Math.min(want, size - base);
+      if (!(await this.#slot(length, false))) return;
+      this.#dispatch(state, f, { blob }, base, s, length, length === want);
+      if (length < want) break;
     }
   }
 

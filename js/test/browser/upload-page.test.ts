@@ -12,7 +12,8 @@
  * In the upload worker: a file the browser can no longer read fails alone (a `TransferError` on the page), and
  * stalled connections are abandoned and retried.
  *
- * Also runs the README's browser snippet as written, in a page of its own.
+ * Also runs the README's browser snippet as written, in a page of its own, and checks that what the page sent
+ * is made of valid xorbs: the official Python client downloads every file byte-identical.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -29,7 +30,8 @@ import { startTestHub, type TestHub } from "../helpers/hub.js";
 import { BROWSERS, launchBrowser, type TestBrowser, type TestPage } from "../helpers/browsers.js";
 import { seededBytes } from "../helpers/data.mjs";
 import { startFaultProxy, type FaultProxy } from "../helpers/faults.js";
-import { ROOT } from "../helpers/files.js";
+import { ROOT, assertFileEquals } from "../helpers/files.js";
+import { hasPythonClients, ok, runPython } from "../helpers/clients.js";
 import { readmeSnippet } from "../helpers/runtimes.js";
 
 const ARTIFACTS = join(ROOT, "test-artifacts", "browser");
@@ -237,6 +239,57 @@ for (const name of BROWSERS) {
       assert.deepEqual(problems(page), []);
       process.stderr.write(`# ${name} re-upload of a 12 MiB file with 64 KiB changed: sent ${r.bytesSent} bytes\n`);
       await page.close();
+    });
+
+    test(`upload page (${name}): files picked from disk go as valid xorbs: the official Python client downloads each byte-identical`, async () => {
+      assert.ok(hasPythonClients(), "the project venv with huggingface_hub + hf_xet is missing (node scripts/setup.mjs --python)");
+      const bucket = "alice/browser-python";
+      await createBucket(bucket, { ...opts(), existOk: true });
+      // More than one 64 MiB xorb of random bytes (chunks stored raw), text that compresses (chunks stored
+      // compressed, BG4/LZ4), a small file and an empty one: xorb bodies that the worker hands to the browser as
+      // Blob pieces, split across pieces and across xorbs.
+      const line = (i: number) =>
+        `${i}\tstep ${i * 7} loss ${(Math.sin(i) + 2).toFixed(6)} lr ${(1e-4 / (1 + i / 1e4)).toExponential(3)}\n`;
+      let text = "";
+      for (let i = 0; text.length < 6 * MiB; i++) text += line(i);
+      const files: Record<string, Uint8Array> = {
+        "weights.bin": seededBytes(70 * MiB + 12_345, 18),
+        "train.log": new TextEncoder().encode(text),
+        "config.json": new TextEncoder().encode('{"layers": 12}\n'),
+        "empty.bin": new Uint8Array(0),
+      };
+      const dir = join(work, `python-${name}`, "picked");
+      await mkdir(dir, { recursive: true });
+      for (const [file, bytes] of Object.entries(files)) await writeFile(join(dir, file), bytes);
+
+      const page = await openPage(bucket, name);
+      const before = hub.requests.length;
+      await page.setInputFiles("#pick-folder", dir);
+      await page.waitFor(`document.querySelector("#selection").textContent.startsWith("4 files")`);
+      const state = await uploadAndWait(page);
+      assert.deepEqual(problems(page), []);
+      await page.close();
+      // Every byte was new: nothing deduplicated, the text compressed, the random bytes in 64 MiB xorbs.
+      const r = state.result!;
+      assert.equal(r.newBytes, r.logicalBytes);
+      const xorbs = hub.requests.slice(before).filter((q) => q.method === "POST" && q.path.startsWith("/v1/xorbs/"));
+      // 76 MiB of chunks: a full xorb (64 MiB of chunks, most of them raw) and the rest.
+      assert.equal(xorbs.length, 2, xorbs.map((q) => q.requestBytes).join(", "));
+      assert.ok(Math.max(...xorbs.map((q) => q.requestBytes)) > 56 * MiB, xorbs.map((q) => q.requestBytes).join(", "));
+      assert.ok(r.bytesSent < r.logicalBytes - 3 * MiB, `the text was sent compressed: sent ${r.bytesSent} of ${r.logicalBytes}`);
+
+      const out = join(work, `python-${name}`, "download");
+      const script = `import json, sys
+from huggingface_hub import HfApi
+pairs = json.loads(sys.argv[1])
+HfApi().download_bucket_files(${JSON.stringify(bucket)}, [(p, f) for p, f in pairs], raise_on_missing_files=True)
+print("downloaded", len(pairs))`;
+      const pairs = Object.keys(files).map((file) => [`${name}/picked/${file}`, join(out, file)]);
+      ok(
+        await runPython(hub.url, hub.users.alice.token, ["-c", script, JSON.stringify(pairs)], { timeoutMs: 240_000 }),
+        "download_bucket_files",
+      );
+      for (const [file, bytes] of Object.entries(files)) await assertFileEquals(join(out, file), bytes);
     });
 
     test(`upload page (${name}): Cancel aborts the upload in the worker and registers nothing`, async () => {

@@ -245,6 +245,7 @@ test("jobs in flight are bounded by bytes: small local files go out many at once
   const slow: SegmentPreparer = {
     width: pool.width,
     readsFiles: true,
+    readsBlobs: false,
     async prepare(job) {
       bytes += job.length;
       jobs++;
