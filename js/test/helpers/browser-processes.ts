@@ -83,7 +83,9 @@ let launched = 0;
 /** Debian's Chromium (runtimes.ts: CHROMIUM, CHROMIUM_ARGS), headless, with a tag to find its processes by. */
 export async function launchTaggedChromium(): Promise<TaggedChromium> {
   const tag = `--xet-test-run=${process.pid}-${++launched}-${Date.now()}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, tag], headless: true });
+  // XET_CHROMIUM_ARGS: extra switches for a profiling run (e.g. --js-flags=--prof), space-separated.
+  const extra = process.env.XET_CHROMIUM_ARGS?.split(" ").filter(Boolean) ?? [];
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extra, tag], headless: true });
   const main = processes().find((p) => p.cmd.includes(tag) && !p.cmd.includes("--type="));
   if (!main) {
     await browser.close();
