@@ -25,11 +25,13 @@ async function watched(fn) {
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) longTask = Math.max(longTask, e.duration);
   });
-  obs.observe({ type: "longtask" });
+  // Firefox has no 'longtask' entries: null there.
+  const observed = PerformanceObserver.supportedEntryTypes.includes("longtask");
+  if (observed) obs.observe({ type: "longtask" });
   const t0 = performance.now();
   try {
     const extra = await fn();
-    return { seconds: (performance.now() - t0) / 1000, lag: Math.round(lag), longTask: Math.round(longTask), ...extra };
+    return { seconds: (performance.now() - t0) / 1000, lag: Math.round(lag), longTask: observed ? Math.round(longTask) : null, ...extra };
   } finally {
     clearInterval(timer);
     obs.disconnect();
@@ -138,7 +140,7 @@ async function readAll(f, block, n, mode) {
       }
       const reader = f.slice(a, end).stream().getReader({ mode: "byob" });
       // Read to the end of the stream (one byte of room more than the slice), which closes it.
-      for (let at = 0; ; ) {
+      for (let at = 0; ;) {
         const { done, value } = await reader.read(new Uint8Array(buf, at, buf.byteLength - at));
         buf = value.buffer;
         if (done) break;
@@ -205,10 +207,21 @@ window.B = {
     const content = randomBytes(3 * MiB);
     if (client === "ours") {
       uploadWorker ??= new UploadWorker();
-      await uploadWorker.upload({ repo: `buckets/${bucket}`, files: [{ path: "warm.bin", content }], hubUrl, accessToken: token, ...options });
+      await uploadWorker.upload({
+        repo: `buckets/${bucket}`,
+        files: [{ path: "warm.bin", content }],
+        hubUrl,
+        accessToken: token,
+        ...options,
+      });
     } else {
       const hub = await import("/hubjs.mjs");
-      await hub.uploadFiles({ repo: { type: "bucket", name: bucket }, hubUrl, accessToken: token, files: [{ path: "warm.bin", content: new Blob([content]) }] });
+      await hub.uploadFiles({
+        repo: { type: "bucket", name: bucket },
+        hubUrl,
+        accessToken: token,
+        files: [{ path: "warm.bin", content: new Blob([content]) }],
+      });
     }
   },
 

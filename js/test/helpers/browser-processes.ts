@@ -1,12 +1,13 @@
 /**
- * A browser's processes seen from /proc (Linux): the browser is launched with a tag among its arguments, so
- * its main process and every process below it can be found, their memory (RSS) and CPU time read. Tests and
- * bench/browser.ts measure a tab's memory with it: Chromium's renderer processes hold the pages and their
- * workers (a Blob's bytes live in the browser process).
+ * A browser's processes seen from /proc (Linux): Chromium is launched with a tag among its arguments (Firefox
+ * runs below the geckodriver that started it), so its main process and every process below it can be found,
+ * their memory (RSS) and CPU time read. Tests and bench/browser.ts measure a tab's memory with it: Chromium's
+ * renderer processes hold the pages and their workers (a Blob's bytes live in the browser process); Firefox's
+ * content processes of type "tab" do (its preallocated ones, idle, count in the idle page too).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS } from "./browsers.js";
+import { CHROMIUM, CHROMIUM_ARGS, launchBrowser, type BrowserName, type TestBrowser } from "./browsers.js";
 
 export interface Proc {
   pid: number;
@@ -83,9 +84,7 @@ let launched = 0;
 /** Debian's Chromium (runtimes.ts: CHROMIUM, CHROMIUM_ARGS), headless, with a tag to find its processes by. */
 export async function launchTaggedChromium(): Promise<TaggedChromium> {
   const tag = `--xet-test-run=${process.pid}-${++launched}-${Date.now()}`;
-  // XET_CHROMIUM_ARGS: extra switches for a profiling run (e.g. --js-flags=--prof), space-separated.
-  const extra = process.env.XET_CHROMIUM_ARGS?.split(" ").filter(Boolean) ?? [];
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extra, tag], headless: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, tag], headless: true });
   const main = processes().find((p) => p.cmd.includes(tag) && !p.cmd.includes("--type="));
   if (!main) {
     await browser.close();
@@ -102,5 +101,56 @@ export async function launchTaggedChromium(): Promise<TaggedChromium> {
         .filter((p) => p.cmd.includes("--type=renderer"))
         .reduce((s, p) => s + rssOf(p.pid), 0),
     roles: () => processTree(pid).map((p) => ({ pid: p.pid, role: role(p.cmd) })),
+  };
+}
+
+/** A browser (browsers.ts) whose processes are known: its tabs' memory, and each process's role. */
+export interface MeasuredBrowser {
+  browser: TestBrowser;
+  /** RSS of the processes that hold its pages and their workers, in bytes. */
+  tabRss(): number;
+  /** Its processes, each with its role: "tab", "browser", "network" or "other". */
+  roles(): { pid: number; role: string }[];
+}
+
+/** The role of a process of `name` from its command line (NUL-separated, as /proc gives it). */
+function roleOf(name: BrowserName, cmd: string): string {
+  if (name === "chromium")
+    return cmd.includes("--type=renderer")
+      ? "tab"
+      : !cmd.includes("--type=")
+        ? "browser"
+        : cmd.includes("NetworkService")
+          ? "network"
+          : "other";
+  // Firefox rewrites its processes' command lines (one string, spaces between the arguments); a content
+  // process's type is its last argument.
+  const args = cmd.split(/[\0\s]+/).filter(Boolean);
+  if (!args.includes("-contentproc")) return /firefox/.test(args[0] ?? "") && !args.includes("forkserver") ? "browser" : "other";
+  const kind = args.at(-1);
+  return kind === "tab" ? "tab" : kind === "socket" ? "network" : "other";
+}
+
+/**
+ * `name` through browsers.ts's `launchBrowser` (the page API of the tests), with its processes found in /proc.
+ * `XET_CHROMIUM_ARGS` (space-separated) adds Chromium switches, e.g. `--js-flags=--prof` for a profile.
+ */
+export async function launchMeasuredBrowser(name: BrowserName): Promise<MeasuredBrowser> {
+  const tag = `--xet-test-run=${process.pid}-${++launched}-${Date.now()}`;
+  const extra = process.env.XET_CHROMIUM_ARGS?.split(" ").filter(Boolean) ?? [];
+  const browser = await launchBrowser(name, { chromiumArgs: [...extra, tag] });
+  const root = name === "chromium" ? processes().find((p) => p.cmd.includes(tag) && !p.cmd.includes("--type="))?.pid : browser.driverPid;
+  if (root === undefined) {
+    await browser.close();
+    throw new Error(`${name}'s main process was not found in /proc`);
+  }
+  const roles = () => processTree(root).map((p) => ({ pid: p.pid, role: roleOf(name, p.cmd) }));
+  return {
+    browser,
+    roles,
+    tabRss: () =>
+      roles()
+        .filter((p) => p.role === "tab")
+        .reduce((s, p) => s + rssOf(p.pid), 0),
   };
 }

@@ -136,6 +136,8 @@ export interface TestPage {
 
 export interface TestBrowser {
   readonly name: BrowserName;
+  /** Firefox: geckodriver's process (Firefox and its processes run below it). */
+  readonly driverPid?: number;
   newPage(options?: { width?: number; height?: number }): Promise<TestPage>;
   close(): Promise<void>;
 }
@@ -149,11 +151,11 @@ export function browserMissing(name: BrowserName): string | undefined {
   return undefined;
 }
 
-/** Starts a headless browser; throws if it is missing. */
-export async function launchBrowser(name: BrowserName): Promise<TestBrowser> {
+/** Starts a headless browser; throws if it is missing. `chromiumArgs`: switches added to Chromium's. */
+export async function launchBrowser(name: BrowserName, options: { chromiumArgs?: string[] } = {}): Promise<TestBrowser> {
   const missing = browserMissing(name);
   if (missing) throw new Error(missing);
-  return name === "chromium" ? launchChromium() : launchFirefox();
+  return name === "chromium" ? launchChromium(options.chromiumArgs ?? []) : launchFirefox();
 }
 
 function findOnPath(cmd: string, extra: string[]): string | undefined {
@@ -168,8 +170,8 @@ const fnSource = (fn: unknown, arg: unknown) => `(${String(fn)})(${JSON.stringif
 
 // ----- Chromium (playwright-core) ----------------------------------------------------------------------
 
-async function launchChromium(): Promise<TestBrowser> {
-  const browser: PwBrowser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+async function launchChromium(extraArgs: string[]): Promise<TestBrowser> {
+  const browser: PwBrowser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
   return {
     name: "chromium",
     async newPage({ width = 1280, height = 720 } = {}) {
@@ -365,6 +367,7 @@ async function launchFirefox(): Promise<TestBrowser> {
   let open: string | undefined;
   return {
     name: "firefox",
+    driverPid: driver.pid,
     async newPage({ width = 1280, height = 720 } = {}) {
       // One page at a time (a failed test may have left its page open).
       if (open) {
