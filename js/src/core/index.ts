@@ -242,6 +242,9 @@ export class Chunker {
   }
 }
 
+/** Bytes of a large `XetHasher.update` copied into the core and hashed at a time (well inside a CPU's L2 cache). */
+const UPDATE_PIECE_BYTES = 256 * 1024;
+
 /** Streaming Xet file hash (file id): chunk, hash, merkle root, keyed file hash. */
 export class XetHasher {
   #inner = guard(() => new wasm.XetHasher());
@@ -249,7 +252,19 @@ export class XetHasher {
   #inputLength = 0;
   /** Feeds the next bytes of the file (any split gives the same hash). */
   update(data: Uint8Array): void {
-    guard(() => this.#inner.update(data));
+    if (data.length <= UPDATE_PIECE_BYTES) {
+      guard(() => this.#inner.update(data));
+      return;
+    }
+    // A piece at a time through the core's input buffer, so that each is hashed while the copy is still in the
+    // CPU cache (8 MiB copied at once is read back from memory: 3-7 % slower, measured).
+    for (let at = 0; at < data.length; at += UPDATE_PIECE_BYTES) {
+      const piece = data.subarray(at, at + UPDATE_PIECE_BYTES);
+      this.input(piece.length).set(piece);
+      guard(() => this.#inner.updateInput(piece.length));
+    }
+    // The view an earlier input() returned now holds other bytes.
+    this.#inputLength = 0;
   }
   /**
    * A view of `length` bytes of the core's own input buffer, to fill in place (a file read straight into it)
