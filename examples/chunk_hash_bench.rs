@@ -1,12 +1,17 @@
-//! Native chunk + hash throughput: `cargo run --release --example chunk_hash_bench -- <MiB>` or
-//! `-- --file <path>`.
+//! Native chunk + hash throughput: `cargo run --release --example chunk_hash_bench -- <MiB>`,
+//! `-- --file <path>` or `-- --read <path> <block bytes>`.
 //!
 //! Generates SplitMix64 (seed 1) data of the given size, or reads the file into memory, computes
 //! the file hash with the streaming [`XetHasher`] (chunking + chunk hashes + merkle), and prints
 //! one JSON line (the time excludes generating or reading the data): wall-clock `seconds`, and on
 //! Linux `cpuSeconds`, the time the thread actually ran (from `/proc/thread-self/schedstat`),
 //! which stays meaningful when other processes share the CPU.
+//!
+//! `--read` times the reads too: the file is read block by block into one reused buffer and each
+//! block hashed there, as the chunking workers of the TypeScript pool hash a local file (read into
+//! the core's input buffer, `XetHasher` fed from it).
 
+use std::io::Read;
 use std::time::Instant;
 use xet_core::XetHasher;
 
@@ -33,6 +38,12 @@ fn thread_cpu_ns() -> Option<u64> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, path, block] = args.as_slice() {
+        if flag == "--read" {
+            let block: usize = block.parse().expect("usage: --read <path> <block bytes>");
+            return read_and_hash(path, block);
+        }
+    }
     let data = match args.as_slice() {
         [flag, path] if flag == "--file" => std::fs::read(path).expect("cannot read the file"),
         [n] => splitmix64(
@@ -52,6 +63,31 @@ fn main() {
         hasher.update(piece);
     }
     let hash = hasher.finish();
+    report(mib, start, cpu0, &hash.to_string());
+}
+
+/// Reads `path` `block` bytes at a time into one buffer, hashing each block there (timed together).
+fn read_and_hash(path: &str, block: usize) {
+    let cpu0 = thread_cpu_ns();
+    let start = Instant::now();
+    let mut file = std::fs::File::open(path).expect("cannot open the file");
+    let mut buf = vec![0u8; block];
+    let mut hasher = XetHasher::new();
+    let mut total = 0usize;
+    loop {
+        let n = file.read(&mut buf).expect("cannot read the file");
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n;
+    }
+    let hash = hasher.finish();
+    report(total >> 20, start, cpu0, &hash.to_string());
+}
+
+/// Prints the JSON line.
+fn report(mib: usize, start: Instant, cpu0: Option<u64>, hash: &str) {
     let seconds = start.elapsed().as_secs_f64();
     let cpu = match (cpu0, thread_cpu_ns()) {
         (Some(a), Some(b)) => format!("{:.4}", (b - a) as f64 / 1e9),

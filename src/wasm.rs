@@ -425,7 +425,9 @@ thread_local! {
     static WORKER_OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A buffer of `len` bytes for the next `xb_prepare` input; returns its address.
+/// A buffer of `len` bytes for the next input (`xb_prepare`, `xb_decode_views`, `xb_hash_update`,
+/// `XetHasher.updateInput`), filled in place by the caller; returns its address. One buffer per
+/// instance, valid until the next call.
 #[no_mangle]
 pub extern "C" fn xb_input(len: usize) -> *mut u8 {
     WORKER_INPUT.with(|b| {
@@ -658,6 +660,16 @@ impl WasmXetHasher {
     /// Feeds the next bytes of the file.
     pub fn update(&mut self, data: &[u8]) {
         self.inner.update(data);
+    }
+
+    /// Feeds the first `len` bytes of the core's input buffer (`xb_input`), which the caller filled
+    /// in place: no copy of the bytes across the boundary.
+    #[wasm_bindgen(js_name = updateInput)]
+    pub fn update_input(&mut self, len: usize) {
+        WORKER_INPUT.with(|input| {
+            let input = input.borrow();
+            self.inner.update(&input[..len.min(input.len())]);
+        });
     }
 
     /// The file hash (all zeros for empty input); resets the hasher.

@@ -242,12 +242,52 @@ export class Chunker {
   }
 }
 
+/** Bytes of a large `XetHasher.update` copied into the core and hashed at a time (well inside a CPU's L2 cache). */
+const UPDATE_PIECE_BYTES = 256 * 1024;
+
 /** Streaming Xet file hash (file id): chunk, hash, merkle root, keyed file hash. */
 export class XetHasher {
   #inner = guard(() => new wasm.XetHasher());
+  /** Bytes the last `input` view holds. */
+  #inputLength = 0;
   /** Feeds the next bytes of the file (any split gives the same hash). */
   update(data: Uint8Array): void {
-    guard(() => this.#inner.update(data));
+    if (data.length <= UPDATE_PIECE_BYTES) {
+      guard(() => this.#inner.update(data));
+      return;
+    }
+    // A piece at a time through the core's input buffer, so that each is hashed while the copy is still in the
+    // CPU cache (8 MiB copied at once is read back from memory: 3-7 % slower, measured).
+    for (let at = 0; at < data.length; at += UPDATE_PIECE_BYTES) {
+      const piece = data.subarray(at, at + UPDATE_PIECE_BYTES);
+      this.input(piece.length).set(piece);
+      guard(() => this.#inner.updateInput(piece.length));
+    }
+    // The view an earlier input() returned now holds other bytes.
+    this.#inputLength = 0;
+  }
+  /**
+   * A view of `length` bytes of the core's own input buffer, to fill in place (a file read straight into it)
+   * and then feed with `updateInput`: `update` copies its argument into the core first, this does not. The
+   * buffer is the one the chunking workers read files into; one per core instance, shared by every hasher on
+   * this thread, so the view is valid until the next call into the core: fill it, then call `updateInput`
+   * before anything else runs (no `await` in between).
+   */
+  input(length: number): Uint8Array {
+    if (!(Number.isSafeInteger(length) && length >= 0 && length <= 0x7fff_ffff)) {
+      throw new InvalidArgumentError(`input length must be an integer from 0 to 2^31 - 1, got ${length}`);
+    }
+    const at = guard(() => raw!.xb_input(length) >>> 0);
+    const abi = raw!;
+    this.#inputLength = length;
+    return new Uint8Array(abi.memory.buffer, at, length);
+  }
+  /** Feeds the first `length` bytes of the view the last `input` call returned, as filled since. */
+  updateInput(length: number): void {
+    if (!(Number.isSafeInteger(length) && length >= 0 && length <= this.#inputLength)) {
+      throw new InvalidArgumentError(`updateInput needs 0 to ${this.#inputLength} bytes (the last input() view), got ${length}`);
+    }
+    guard(() => this.#inner.updateInput(length));
   }
   /** The Xet file hash (64 zeros for empty input). The hasher cannot be used afterwards. */
   finish(): string {

@@ -20,7 +20,7 @@ import {
   verificationHash,
   xorbHashFromChunks,
 } from "../../src/core/index.js";
-import { XetCoreError } from "../../src/errors.js";
+import { InvalidArgumentError, XetCoreError } from "../../src/errors.js";
 import { edgeCaseInput, fromHex, readVector, readVectorJson, splitmix64, vectorInput } from "../helpers/vectors.js";
 import { sha256 } from "../helpers/files.js";
 const ExportedCoreError = XetCoreError;
@@ -90,6 +90,18 @@ test("bad input crosses the boundary as a typed XetCoreError with a code", () =>
   );
 });
 
+test("XetHasher.updateInput: at most the bytes of the last input() view", () => {
+  const h = new XetHasher();
+  assert.throws(() => h.updateInput(1), InvalidArgumentError);
+  assert.throws(() => h.input(-1), InvalidArgumentError);
+  assert.throws(() => h.input(1.5), InvalidArgumentError);
+  h.input(10);
+  assert.throws(() => h.updateInput(11), InvalidArgumentError);
+  h.updateInput(10);
+  assert.equal(h.bytes, 10);
+  h.free();
+});
+
 for (const [name, v] of Object.entries(vectors)) {
   test(`vectors.json ${name}: chunks, hashes, terms, xorb and shard through WASM`, () => {
     const data = vectorInput(name, v.size);
@@ -106,6 +118,28 @@ for (const [name, v] of Object.entries(vectors)) {
     assert.ok(hasher.chunks >= v.chunks.length - 1 && hasher.chunks <= v.chunks.length);
     assert.equal(hasher.bytes, v.size);
     assert.equal(hasher.finish(), v.xet_file_hash);
+
+    // Filled in place (the core's input buffer), interleaved with a second hasher on the same buffer and with
+    // blocks of changing sizes: the same hash.
+    const inPlace = new XetHasher();
+    const other = new XetHasher();
+    const sizes = [65_536, 1, 300_001, 8192];
+    for (let off = 0, k = 0; off < data.length; k++) {
+      const piece = data.subarray(off, off + sizes[k % sizes.length]!);
+      inPlace.input(piece.length + 5).set(piece);
+      inPlace.updateInput(piece.length);
+      other.input(3).set([1, 2, 3]);
+      other.updateInput(3);
+      off += piece.length;
+    }
+    assert.equal(inPlace.bytes, v.size);
+    assert.equal(inPlace.finish(), v.xet_file_hash);
+    other.free();
+
+    // The whole input in one update (large ones go through the input buffer in pieces).
+    const whole = new XetHasher();
+    whole.update(data);
+    assert.equal(whole.finish(), v.xet_file_hash);
 
     const hashes = pack(v.chunks.map((c: any) => c.hash));
     const lengths = Uint32Array.from(v.chunks.map((c: any) => c.len));
