@@ -55,6 +55,10 @@ const { values } = parseArgs({
     "no-write": { type: "boolean", default: false },
     /** Upload options for xet-buckets (JSON), for experiments. */
     options: { type: "string", default: "{}" },
+    /** Download options for xet-buckets (JSON), for experiments. */
+    "download-options": { type: "string", default: "{}" },
+    /** Only uploads, or only downloads. */
+    only: { type: "string" },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -263,7 +267,8 @@ const downloadBuckets = new Map<number, string>();
 
 async function downloadRun(client: Client, file: string, mib: number): Promise<Measure> {
   if (client === "plain") return inBrowser(file, ["plainGet", `${anchor.url}/file/${mib}`]);
-  const r = await inBrowser(file, [`${client}Get`, { hubUrl: hub.url, token: TOKEN, bucket: downloadBuckets.get(mib)!, path: "big.bin" }]);
+  const options = client === "ours" ? (JSON.parse(values["download-options"]) as unknown) : undefined;
+  const r = await inBrowser(file, [`${client}Get`, { hubUrl: hub.url, token: TOKEN, bucket: downloadBuckets.get(mib)!, path: "big.bin", options }]);
   if (r.bytes !== mib * MiB) throw new Error(`${client}: downloaded ${r.bytes} bytes of ${mib * MiB}`);
   return r;
 }
@@ -414,7 +419,7 @@ async function runBrowser(files: Map<number, string>): Promise<{ up: Row[]; down
     return r;
   };
   // Uploads, interleaved; the big file for fewer rounds.
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < (values.only === "download" ? 0 : ROUNDS); round++) {
     for (const [mib, file] of files) {
       if (mib >= BIG && round >= BIG_ROUNDS) continue;
       for (const c of ["plain", "ours", "hubjs"] as Client[]) {
@@ -426,6 +431,7 @@ async function runBrowser(files: Map<number, string>): Promise<{ up: Row[]; down
     }
   }
   // Downloads from one hub holding every file.
+  if (values.only === "upload") return { up, down };
   await hub.fresh();
   for (const [mib, file] of files) {
     const bucket = await hub.bucket(`down${mib}`);

@@ -259,10 +259,10 @@ window.B = {
     }),
 
   /** xet-buckets' downloadFile: the lazy Blob's stream (verified against the xetHash at its end). */
-  oursGet: ({ hubUrl, token, bucket, path }) =>
+  oursGet: ({ hubUrl, token, bucket, path, options = {} }) =>
     watched(async () => {
       const { downloadFile } = await import("/dist/web/index.js");
-      const blob = await downloadFile({ repo: `buckets/${bucket}`, path, hubUrl, accessToken: token });
+      const blob = await downloadFile({ repo: `buckets/${bucket}`, path, hubUrl, accessToken: token, ...options });
       return { bytes: await drainStream(blob.stream()) };
     }),
 
