@@ -18,7 +18,20 @@ import { readCoreWasm } from "#platform";
 import initWasm, * as wasm from "./wasm/xet_core.js";
 import { isArrayBuffer } from "../buffers.js";
 import { InvalidArgumentError, XetBucketsError, XetCoreError, type ErrorCode } from "../errors.js";
-import { invalidSegment, prepareInCore, unpackChunks, type ChunkInfo, type SegmentSpec, type WorkerAbi } from "./packed.js";
+import {
+  decodedRecordsLength,
+  invalidSegment,
+  prepareInCore,
+  readChunkViews,
+  readCoreError,
+  readDecoded,
+  unpackChunks,
+  writeDecoded,
+  type ChunkInfo,
+  type DecodedRecords,
+  type SegmentSpec,
+  type WorkerAbi,
+} from "./packed.js";
 
 export { unpackChunks, type ChunkInfo, type SegmentSpec } from "./packed.js";
 export { isXetHash } from "../hex.js";
@@ -518,6 +531,34 @@ export type { DecodedChunks } from "./wasm/xet_core.js";
 /** Decodes a run of serialized chunk records (a fetched xorb range) and hashes every chunk. */
 export function decodeChunkRecords(bytes: Uint8Array): wasm.DecodedChunks {
   return guard(() => wasm.decodeChunkRecords(bytes));
+}
+
+/**
+ * `decodeChunkRecords` into a buffer the caller keeps: the records copied once into the core's input buffer,
+ * decoded there (a raw chunk stays where it is), and the chunks, their lengths and hashes written into `out`
+ * when it fits (else a new buffer, a multiple of 64 KiB). What the chunking workers do, on this thread: no
+ * buffer per batch for the collector, no copy through a fresh `Uint8Array`.
+ */
+export function decodeRecordsInto(bytes: Uint8Array, out?: ArrayBuffer): { packed: ArrayBuffer; decoded: DecodedRecords } {
+  assertReady();
+  const abi = raw!;
+  let at: number;
+  try {
+    const ptr = abi.xb_input(bytes.length) >>> 0;
+    new Uint8Array(abi.memory.buffer, ptr, bytes.length).set(bytes);
+    at = abi.xb_decode_views(bytes.length) >>> 0;
+  } catch (err) {
+    throw toCoreError(err);
+  }
+  if (at === 0) {
+    const { code, message } = readCoreError(abi);
+    throw new XetCoreError((code || "CORE_ERROR") as ErrorCode, message);
+  }
+  const views = readChunkViews(abi.memory.buffer, at);
+  const length = decodedRecordsLength(views, true);
+  const packed = out && out.byteLength >= length ? out : new ArrayBuffer(Math.ceil(length / 65536) * 65536);
+  writeDecoded(abi.memory.buffer, views, packed, true);
+  return { packed, decoded: readDecoded(packed) };
 }
 
 /** Accumulates chunk hashes in file order and computes the file hash (to verify whole-file downloads). */

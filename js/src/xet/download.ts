@@ -43,7 +43,7 @@
  * Node fetches xorb ranges and reconstructions over kept-alive HTTP/1.1 connections that read in place
  * (platform/node/range-fetch.ts: no buffer per network read), unless the caller gives its own `fetch`.
  */
-import { decodeChunkRecords, FileHashBuilder, initCore } from "../core/index.js";
+import { decodeRecordsInto, FileHashBuilder, initCore } from "../core/index.js";
 import { defaultWorkers, inPlaceBody, isRangeFetch, rangeFetch } from "#platform";
 import { decodedCapacity } from "../core/packed.js";
 import { acquireWorkerPool } from "../pool/pool.js";
@@ -100,7 +100,7 @@ interface Batch {
    * allocating one while transferred windows fill the young generation's external bytes starts a collection.
    */
   offsets: number[];
-  /** The buffer under data, lengths and hashes when a worker wrote it (reusable once the batch is consumed). */
+  /** The buffer under data, lengths and hashes (reusable once the batch is consumed). */
   packed?: ArrayBuffer;
   /**
    * The worker wrote the batch's chunks to the file being read into (`XetReader.readToFile`), where the
@@ -437,16 +437,17 @@ export class RecordDecoder implements RangeSink {
         buf = next;
         continue;
       }
-      let d;
+      let d, packed;
       try {
-        d = decodeChunkRecords(buf.subarray(pos, stop));
+        // Into a spent output buffer when the reader keeps one (no copy through a fresh array either way).
+        ({ decoded: d, packed } = decodeRecordsInto(buf.subarray(pos, stop), this.#pool?.takeOutput(decodedCapacity(stop - pos, n))));
       } catch (err) {
         if (err instanceof XetCoreError) throw corrupt(`undecodable chunk records in xorb ${this.xorb} (${err.code}: ${err.message})`, err);
         throw err;
       }
       if (d.count !== n) throw corrupt(`xorb ${this.xorb}: decoded ${d.count} chunks where ${n} records were framed`);
       const offsets = prefixSums(d.lengths);
-      const batch = { chunkStart: this.#chunk, count: n, data: d.data, lengths: d.lengths, hashes: d.hashes, offsets };
+      const batch = { chunkStart: this.#chunk, count: n, data: d.data, lengths: d.lengths, hashes: d.hashes, offsets, packed };
       // With batches on the workers, keep the order: this one comes after theirs.
       if (this.#decode) this.#pending.push(Promise.resolve(batch));
       else this.batches.push(batch);
