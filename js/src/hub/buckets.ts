@@ -125,17 +125,21 @@ export async function postCreateBucket(
 ): Promise<CreateBucketAnswer> {
   const clean: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) if (v !== undefined) clean[k] = v;
-  const res = await ctx.request(bucketApiPath(bucket), {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
-    body: JSON.stringify(clean),
-    accept: [409],
-    signal,
-  });
+  // The answer is read inside the retry loop: a body that stalls or breaks is a failed attempt, not a hang.
+  const res = await ctx.requestRead(
+    bucketApiPath(bucket),
+    {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(clean),
+      accept: [409],
+      signal,
+    },
+    async (r) => ({ status: r.status, text: await r.text() }),
+  );
   let json: Record<string, unknown> = {};
   try {
-    const text = await res.text();
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    json = res.text ? (JSON.parse(res.text) as Record<string, unknown>) : {};
   } catch {
     if (res.status !== 409) throw new ProtocolError(`bucket creation answered ${res.status} with a body that is not JSON`);
   }

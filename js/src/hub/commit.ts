@@ -110,15 +110,19 @@ export async function postCommit(
   if (header.parentCommit) head.parentCommit = header.parentCommit;
   const body = [JSON.stringify({ key: "header", value: head }), ...lines.map(ndjsonLine)].join("\n") + "\n";
   const url = `${repoApiPath(r)}/commit/${encodeURIComponent(opts.branch)}`;
-  const res = await ctx.request(url, {
-    method: "POST",
-    headers: { "Content-Type": "application/x-ndjson", Accept: "application/json" },
-    body,
-    // Not retried (as huggingface_hub): a commit whose answer was lost would be made twice.
-    retry: false,
-    signal: opts.signal,
-  });
-  const text = await strictText(res, `the commit to ${repoLabel(r)} answered ${res.status} with a body that`);
+  // Read under the request's stall clock: an answer that stops coming fails the call instead of hanging it.
+  const text = await ctx.requestRead(
+    url,
+    {
+      method: "POST",
+      headers: { "Content-Type": "application/x-ndjson", Accept: "application/json" },
+      body,
+      // Not retried (as huggingface_hub): a commit whose answer was lost would be made twice.
+      retry: false,
+      signal: opts.signal,
+    },
+    (res) => strictText(res, `the commit to ${repoLabel(r)} answered ${res.status} with a body that`),
+  );
   let json: { commitOid?: unknown; commitUrl?: unknown };
   try {
     json = JSON.parse(text) as typeof json;

@@ -125,14 +125,18 @@ export async function postCreateRepo(
   const body: Record<string, unknown> = { name: r.name, organization: r.namespace, type: r.type };
   if (opts.visibility) body.visibility = opts.visibility;
   if (opts.sdk) body.sdk = opts.sdk;
-  const res = await ctx.request("/api/repos/create", {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
-    body: JSON.stringify(body),
-    accept: [409],
-    signal: opts.signal,
-  });
-  const text = await strictText(res, `create ${repoLabel(r)} answered ${res.status} with a body that`);
+  // The answer is read inside the retry loop: a body that stalls or breaks is a failed attempt, not a hang.
+  const { status, text } = await ctx.requestRead(
+    "/api/repos/create",
+    {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+      accept: [409],
+      signal: opts.signal,
+    },
+    async (res) => ({ status: res.status, text: await strictText(res, `create ${repoLabel(r)} answered ${res.status} with a body that`) }),
+  );
   let url = `${ctx.hubUrl}/${repoUrlPrefix(r.type)}${r.id}`;
   try {
     const json = JSON.parse(text) as { url?: unknown };
@@ -140,7 +144,7 @@ export async function postCreateRepo(
   } catch {
     // keep the default URL
   }
-  return { created: res.status !== 409, url };
+  return { created: status !== 409, url };
 }
 
 /** `DELETE /api/repos/delete`. */
