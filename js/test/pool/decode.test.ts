@@ -104,9 +104,14 @@ test("workers decode into spent output buffers: reused when the result fits, han
   const got = await dec.done();
   assert.deepEqual(concatBytes(got.batches.map((b) => b.data)), whole.data);
   assert.equal(windows.reusedOutputs, 2);
-  const packed = got.batches.filter((b) => b.packed);
+  // The two worker batches are in the given outputs (the tail, decoded on this thread, in a buffer of its own).
+  const packed = got.batches.filter((b) => b.packed?.byteLength === 6 * 1024 * 1024);
   assert.equal(packed.length, 2);
-  assert.ok(packed.every((b) => b.packed!.byteLength === 6 * 1024 * 1024 && b.data.buffer === b.packed));
+  assert.ok(packed.every((b) => b.data.buffer === b.packed));
+  assert.ok(
+    got.batches.every((b) => b.packed !== undefined && b.data.buffer === b.packed),
+    "every batch names its buffer",
+  );
   assert.equal(windows.takeOutput(), undefined, "both outputs hold batches");
 
   // Outputs too small for a batch: the workers use new buffers and hand these back to the pool.
@@ -117,8 +122,12 @@ test("workers decode into spent output buffers: reused when the result fits, han
   dec2.push(body);
   const got2 = await dec2.done();
   assert.deepEqual(concatBytes(got2.batches.map((b) => b.data)), whole.data);
-  assert.equal(small.takeOutput()?.byteLength, 300 * 1024);
-  assert.equal(small.takeOutput()?.byteLength, 300 * 1024);
+  // Each came back, or holds the tail batch decoded on this thread (which fits in one).
+  const holdingTail = got2.batches.filter((b) => b.packed?.byteLength === 300 * 1024).length;
+  let back = 0;
+  while (small.takeOutput()?.byteLength === 300 * 1024) back++;
+  assert.equal(back + holdingTail, 2);
+  assert.ok(back >= 1, "the workers handed back what did not fit");
 });
 
 test("record windows go to the workers as the batches they hold and come back to the pool", async (t) => {
