@@ -107,7 +107,7 @@ impl Default for UploadOptions {
             max_xorb_bytes: MAX_XORB_BYTES,
             max_xorb_chunks: MAX_XORB_CHUNKS,
             max_shard_bytes: MAX_SHARD_BYTES,
-            compression: CompressionPolicy::Best,
+            compression: CompressionPolicy::Auto,
             write_bytes_on_disk: true,
             block_bytes: DEFAULT_BLOCK_BYTES,
             probe_modulus: 0,

@@ -89,16 +89,19 @@ fn secs(v: f64, name: &str) -> JsResult<u64> {
 }
 
 /// The compression codes of `UploadSession`, `prepareSegment` and the worker ABI: 0 none, 1
-/// LZ4, 2 BG4, 3 best ([`Compression`]).
+/// LZ4, 2 BG4, 3 best, 4 auto ([`Compression`]).
 fn compression_policy(code: u32) -> crate::Result<CompressionPolicy> {
     match code {
         0 => Ok(CompressionPolicy::None),
         1 => Ok(CompressionPolicy::Lz4),
         2 => Ok(CompressionPolicy::Bg4),
         3 => Ok(CompressionPolicy::Best),
+        4 => Ok(CompressionPolicy::Auto),
         _ => Err(CoreError::new(
             ErrorKind::InvalidArgument,
-            format!("compression must be 0 (none), 1 (LZ4), 2 (BG4) or 3 (best), got {code}"),
+            format!(
+                "compression must be 0 (none), 1 (LZ4), 2 (BG4), 3 (best) or 4 (auto), got {code}"
+            ),
         )),
     }
 }
@@ -206,6 +209,8 @@ pub enum Compression {
     Bg4 = 2,
     /// The smallest of LZ4 and BG4 (raw when neither helps).
     Best = 3,
+    /// LZ4, and BG4 too where the bytes look grouped by position; the smallest (the default).
+    Auto = 4,
     /// `prepareSegment` only: boundaries and hashes, no records.
     HashesOnly = 255,
 }

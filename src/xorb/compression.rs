@@ -17,8 +17,66 @@ pub enum CompressionPolicy {
     /// Byte grouping (4) then LZ4 frame.
     Bg4,
     /// Try LZ4 and BG4, keep the smallest (LZ4 on a tie).
-    #[default]
     Best,
+    /// LZ4, and BG4 as well only where the chunk's bytes look grouped by position ([`bg4_may_help`]),
+    /// keeping the smallest: one compression pass for most data (random bytes, text), both for
+    /// numeric arrays. Never larger than hf_xet's record for the chunk (it writes one scheme, LZ4, or
+    /// BG4 where its own predictor recommends it: `bg4_may_help` holds for those chunks and more).
+    #[default]
+    Auto,
+}
+
+/// Whether byte grouping may make a chunk smaller: the distribution of set-bit counts (0 to 8) of the
+/// bytes at positions 4k + g differs, for some lane g, from the distribution over all bytes (sampled). Numeric
+/// arrays (floats, integers) have lanes of very different entropy (exponents, high bytes), random
+/// bytes and text do not. The measure is the largest Kullback–Leibler divergence of a lane from the
+/// pooled distribution; hf_xet chooses BG4 above 0.02 with a measure of this kind (over the whole
+/// chunk), so this answers yes from well below that, to cover every chunk it would send as BG4.
+pub(crate) fn bg4_may_help(chunk: &[u8]) -> bool {
+    // Every 8th group of 4 bytes of a chunk above 8 KiB (a sample of at least 256 per lane): its
+    // divergence estimates the chunk's within about 0.005 (9 bins), so the threshold is low enough
+    // to keep every chunk above 0.02, and the sample costs less than the BG4 pass it may save.
+    const THRESHOLD: f64 = 0.008;
+    let step = if chunk.len() > 8192 { 32 } else { 4 };
+    let mut lanes = [[0u32; 9]; 4];
+    let mut at = 0;
+    while at + 4 <= chunk.len() {
+        let q = &chunk[at..at + 4];
+        lanes[0][q[0].count_ones() as usize] += 1;
+        lanes[1][q[1].count_ones() as usize] += 1;
+        lanes[2][q[2].count_ones() as usize] += 1;
+        lanes[3][q[3].count_ones() as usize] += 1;
+        at += step;
+    }
+    if step == 4 {
+        for (g, b) in chunk[at..].iter().enumerate() {
+            lanes[g][b.count_ones() as usize] += 1;
+        }
+    }
+    // Pooled counts start at 1: no bin has probability 0 (the divergence stays finite).
+    let mut pooled = [1u32; 9];
+    for lane in &lanes {
+        for (p, c) in pooled.iter_mut().zip(lane) {
+            *p += c;
+        }
+    }
+    let pooled_total: u32 = pooled.iter().sum();
+    lanes.iter().any(|lane| {
+        let total: u32 = lane.iter().sum();
+        if total == 0 {
+            return false;
+        }
+        let kl: f64 = lane
+            .iter()
+            .zip(&pooled)
+            .filter(|(&c, _)| c > 0)
+            .map(|(&c, &q)| {
+                let p = c as f64 / total as f64;
+                p * (p / (q as f64 / pooled_total as f64)).ln()
+            })
+            .sum();
+        kl > THRESHOLD
+    })
 }
 
 /// `bg4_split` (§4.2): group `g` holds bytes `data[4i + g]`; groups concatenated in order.
@@ -188,7 +246,8 @@ impl ChunkCompressor {
     /// Serializes one chunk as a record (header + payload) appended to `out`; see
     /// [`write_chunk_record`]. Under [`CompressionPolicy::Best`] both LZ4 and BG4 are always
     /// computed and the smaller payload kept (LZ4 on a tie), then raw when neither is smaller
-    /// than the chunk: the size is exactly `min(chunk, lz4, bg4)` plus the 8-byte header.
+    /// than the chunk: the size is exactly `min(chunk, lz4, bg4)` plus the 8-byte header. Under
+    /// [`CompressionPolicy::Auto`] the same, with BG4 computed only where [`bg4_may_help`].
     pub(crate) fn write_record(
         &mut self,
         chunk: &[u8],
@@ -207,14 +266,19 @@ impl ChunkCompressor {
         let n = chunk.len();
         let mut best: Option<CompressionScheme> = None;
         let mut best_len = n;
-        if matches!(policy, CompressionPolicy::Lz4 | CompressionPolicy::Best) {
+        if matches!(
+            policy,
+            CompressionPolicy::Lz4 | CompressionPolicy::Best | CompressionPolicy::Auto
+        ) {
             self.lz4.compress(&mut self.table, chunk);
             if self.lz4.len < best_len {
                 best_len = self.lz4.len;
                 best = Some(CompressionScheme::Lz4);
             }
         }
-        if matches!(policy, CompressionPolicy::Bg4 | CompressionPolicy::Best) {
+        if matches!(policy, CompressionPolicy::Bg4 | CompressionPolicy::Best)
+            || (policy == CompressionPolicy::Auto && bg4_may_help(chunk))
+        {
             bg4_split_into(chunk, &mut self.grouped);
             self.bg4.compress(&mut self.table, &self.grouped);
             if self.bg4.len < best_len {
@@ -403,6 +467,98 @@ mod tests {
         let mut back = Vec::new();
         lz4_frame_decompress(&lz4_frame_compress(&big), big.len(), &mut back).unwrap();
         assert_eq!(back, big);
+    }
+
+    /// The chunks hf_xet sends as BG4: its predictor (as documented: the largest Kullback–Leibler
+    /// divergence of a lane's set-bit-count distribution from the pooled one, above 0.02, pooled
+    /// counts starting at 1 and normalised by the lanes' total), written here independently.
+    fn hf_xet_predicts_bg4(data: &[u8]) -> bool {
+        let mut lanes = [[0f64; 9]; 4];
+        for (i, b) in data.iter().enumerate() {
+            lanes[i % 4][b.count_ones() as usize] += 1.0;
+        }
+        let mut base = [1f64; 9];
+        for lane in &lanes {
+            for k in 0..9 {
+                base[k] += lane[k];
+            }
+        }
+        let total: f64 = lanes.iter().map(|l| l.iter().sum::<f64>()).sum();
+        lanes.iter().any(|lane| {
+            let n: f64 = lane.iter().sum();
+            let kl: f64 = (0..9)
+                .filter(|&k| lane[k] > 0.0)
+                .map(|k| (lane[k] / n) * ((lane[k] / n) / (base[k] / total)).ln())
+                .sum();
+            kl > 0.02
+        })
+    }
+
+    /// bf16 weights (sign, 8-bit exponent, 7-bit mantissa) around ±0.05: the kind of chunk BG4 is for.
+    fn bf16_weights(seed: u64, len: usize) -> Vec<u8> {
+        let noise = splitmix64(seed, len);
+        (0..len.div_ceil(2))
+            .flat_map(|i| {
+                let r = noise[(2 * i) % len.max(1)] as f32 / 255.0 - 0.5;
+                let v = 0.1 * r + 0.001 * (noise[(2 * i + 1) % len.max(1)] as f32 / 255.0);
+                ((v.to_bits() >> 16) as u16).to_le_bytes()
+            })
+            .take(len)
+            .collect()
+    }
+
+    /// `auto`: BG4 is tried wherever hf_xet's predictor would choose it (and on random bytes and text
+    /// not at all), so a record is never larger than hf_xet's (LZ4, or BG4 where it predicts it) and
+    /// equals `best`'s wherever BG4 was tried.
+    #[test]
+    fn auto_tries_bg4_wherever_hf_xet_would_and_is_never_larger_than_its_record() {
+        let mut c = ChunkCompressor::new();
+        let mut inputs = compression_inputs();
+        for len in [8192usize, 65_536, 100_001, 131_072] {
+            inputs.push((format!("bf16 {len}"), bf16_weights(len as u64, len)));
+        }
+        let mut bg4_tried = 0;
+        for (name, data) in inputs {
+            let may = bg4_may_help(&data);
+            if hf_xet_predicts_bg4(&data) {
+                assert!(may, "{name}: hf_xet would send BG4, auto must try it");
+            }
+            if name.starts_with("random") && data.len() >= 8192 {
+                assert!(!may, "{name}: random bytes need no BG4 attempt");
+            }
+            bg4_tried += usize::from(may);
+            let mut auto = Vec::new();
+            c.write_record(&data, CompressionPolicy::Auto, &mut auto)
+                .unwrap();
+            let mut best = Vec::new();
+            c.write_record(&data, CompressionPolicy::Best, &mut best)
+                .unwrap();
+            let mut lz4 = Vec::new();
+            c.write_record(&data, CompressionPolicy::Lz4, &mut lz4)
+                .unwrap();
+            let mut bg4 = Vec::new();
+            c.write_record(&data, CompressionPolicy::Bg4, &mut bg4)
+                .unwrap();
+            let hf_xet = if hf_xet_predicts_bg4(&data) {
+                bg4.len()
+            } else {
+                lz4.len()
+            };
+            assert!(
+                auto.len() <= hf_xet,
+                "{name}: auto {} > hf_xet's {hf_xet}",
+                auto.len()
+            );
+            assert!(auto.len() <= lz4.len(), "{name}");
+            if may {
+                assert_eq!(auto, best, "{name}: with BG4 tried, auto is best");
+            } else {
+                assert_eq!(auto, lz4, "{name}: without, auto is LZ4 (or raw)");
+            }
+            let d = decode_chunk_records(&auto).unwrap();
+            assert_eq!(d.data, data, "{name}");
+        }
+        assert!(bg4_tried >= 4, "the bf16 and float chunks try BG4");
     }
 
     /// `best` is exactly "smallest wins": the record is 8 bytes plus the smallest of the chunk, its

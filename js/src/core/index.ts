@@ -324,13 +324,17 @@ export class XetHasher {
   }
 }
 
-/** Compression policy for new chunks. `best` keeps the smallest of LZ4 and BG4-LZ4 (raw when neither helps). */
-export type CompressionPolicy = "none" | "lz4" | "bg4" | "best";
+/**
+ * Compression policy for new chunks. `best` keeps the smallest of LZ4 and BG4-LZ4 (raw when neither helps); `auto`
+ * (the default) the same, trying BG4-LZ4 only where the chunk's bytes look grouped by position (numeric arrays).
+ */
+export type CompressionPolicy = "none" | "lz4" | "bg4" | "best" | "auto";
 const COMPRESSION: Record<CompressionPolicy, number> = {
   none: wasm.Compression.None,
   lz4: wasm.Compression.Lz4,
   bg4: wasm.Compression.Bg4,
   best: wasm.Compression.Best,
+  auto: wasm.Compression.Auto,
 };
 
 /** Limits and compression of an `UploadSession`. */
@@ -472,9 +476,9 @@ export class UploadSession {
 
 /** The core's number for a compression policy (the numbering of `prepareSegment` and the workers). */
 export function compressionCode(policy: CompressionPolicy | undefined): number {
-  const code = Object.hasOwn(COMPRESSION, policy ?? "best") ? COMPRESSION[policy ?? "best"] : undefined;
+  const code = Object.hasOwn(COMPRESSION, policy ?? "auto") ? COMPRESSION[policy ?? "auto"] : undefined;
   if (code === undefined)
-    throw new InvalidArgumentError(`unknown compression ${JSON.stringify(policy)}: use "none", "lz4", "bg4" or "best"`);
+    throw new InvalidArgumentError(`unknown compression ${JSON.stringify(policy)}: use "none", "lz4", "bg4", "best" or "auto"`);
   return code;
 }
 

@@ -53,9 +53,10 @@ test("protocol constants come from the core", () => {
   assert.equal(PLACED_DEDUP, 0xffffffff);
   assert.equal(HASHES_ONLY, 255);
   assert.deepEqual(
-    (["none", "lz4", "bg4", "best"] as const).map((p) => compressionCode(p)),
-    [0, 1, 2, 3],
+    (["none", "lz4", "bg4", "best", "auto"] as const).map((p) => compressionCode(p)),
+    [0, 1, 2, 3, 4],
   );
+  assert.equal(compressionCode(undefined), 4, "auto is the default");
 });
 
 test("parseShard: the documented shape, footer or not, keyed or not", () => {
@@ -239,7 +240,7 @@ test("JS numbers are checked at the boundary: upload limits, compression codes, 
   const data = textInput(20_000);
   const spec = { start: 0, emitFrom: 0, seam: -1, seamChain: 0 };
   for (const compression of [0, 1, 2, 3, 255]) prepareSegment(data, { ...spec, compression });
-  assertInvalid(() => prepareSegment(data, { ...spec, compression: 4 }), "compression 4");
+  assertInvalid(() => prepareSegment(data, { ...spec, compression: 5 }), "compression 5");
   assertInvalid(() => prepareSegment(data, { ...spec, seam: 1.5, compression: 0 }), "seam 1.5");
   // Sizes and times of dedup answers (a builder is finished once, so one per call).
   const h = "0".repeat(62) + "01";

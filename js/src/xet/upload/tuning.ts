@@ -65,7 +65,11 @@ export interface UploadTuning {
   segmentBytes?: number;
   /** Read block of sources other than local files (default 1 MiB): the unit in which streams are copied. */
   readBlockBytes?: number;
-  /** Compression of new chunks (default "best": the smaller of LZ4 and BG4-LZ4, raw when neither helps). */
+  /**
+   * Compression of new chunks: "auto" (default) LZ4, and BG4-LZ4 as well where the chunk's bytes look grouped by
+   * position (numeric arrays), the smaller kept, raw when neither helps: never larger than hf_xet's record, one
+   * compression pass for random bytes and text; "best" tries both on every chunk; "lz4", "bg4", "none".
+   */
   compression?: CompressionPolicy;
   /**
    * Ask the CAS about eligible chunks, and use the persistent dedup cache (default true). False keeps dedup
@@ -102,7 +106,7 @@ export const UPLOAD_DEFAULTS = {
   /** Bytes read from a source at a time (1 MiB). */
   readBlockBytes: 1024 * 1024,
   /** How new chunks are compressed: the smallest of LZ4 and byte-grouped LZ4 per chunk (raw when neither helps). */
-  compression: "best" as CompressionPolicy,
+  compression: "auto" as CompressionPolicy,
   /** Ask the CAS for chunks it already stores. */
   globalDedup: true,
 } as const;
