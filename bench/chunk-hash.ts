@@ -4,7 +4,8 @@
  *     worker's `hash` task (js/src/pool/worker.ts, run on this thread), which is how `xetHashFiles` and uploads
  *     of local files hash them, 1 MiB reads as the pool asks;
  *   - our core natively, reading the same file in blocks of the same size into one buffer and hashing each there
- *     (cargo example chunk_hash_bench `--read`);
+ *     (cargo example chunk_hash_bench `--read`); both buffers start on a page boundary, where the kernel's copy from
+ *     the page cache is fastest;
  *   - our WebAssembly core given bytes already in JS memory (XetHasher.update, 8 MiB blocks, each copied into
  *     the core's input buffer 256 KiB at a time), and natively the same bytes in memory (`--file`: read first,
  *     untimed);

@@ -15,7 +15,9 @@
 //! faster, which does not help a hash). Scanning for the next chunk's boundary between the
 //! rounds (scalar work beside the vector work) saved a quarter of the scan's time in a
 //! micro-benchmark with the scan state in locals, but made chunk + hash 7-10 % slower once wired
-//! to the chunker and the stream (more code in the loop, state behind pointers).
+//! to the chunker and the stream (more code in the loop, state behind pointers). The left shift
+//! of the rotation by 7 done as a multiplication (`i32x4.mul`, away from the shift units; its
+//! constant read volatile, or LLVM turns it back into a shift) was 5 % slower.
 
 pub(crate) mod blake3_lanes;
 pub(crate) mod lanes;
