@@ -3,7 +3,7 @@
  * dedup and uploads, all in WebAssembly and fetch) off the page's main thread, so the page stays responsive
  * however large the files. Started by `UploadWorker` (index.ts); it speaks the messages of protocol.ts.
  *
- * Chunking runs on chunking workers started by this worker (`workers`, default: the cores, at most 4), which
+ * Chunking runs on chunking workers started by this worker (`workers`, default: one fewer than the cores, 1 to 4), which
  * read the picked Files' ranges themselves; this worker assembles the xorbs and sends them. Request bodies
  * are `Blob`s of in-memory pieces (never streams: Firefox and Safari cannot send them, nor Chromium over
  * HTTP/1.1; xet/upload/xorb-assembly.ts says why not slices of the File), and nothing needs
@@ -91,13 +91,16 @@ async function run(req: UploadRequest): Promise<void> {
 }
 
 /**
- * Chunking workers of an upload in this worker: the cores, at most 4. On the calling thread (0) chunking,
- * hashing and reading take turns with sending; Chromium, 2 cores, a 128 MiB File: ≈ 45–75 MiB/s with 2
- * workers against ≈ 25–55 with none (bench/browser.ts, a loaded machine).
+ * Chunking workers of an upload in this worker: one core fewer than the machine has (at least 1, at most 4),
+ * so the page's thread, the browser and the network keep a core. On the calling thread (0) chunking, hashing
+ * and reading take turns with sending; Chromium, 2 cores, a 128 MiB File: ≈ 45–75 MiB/s with 2 workers
+ * against ≈ 25–55 with none (bench/browser.ts, a loaded machine). With 2 workers on 2 cores the page's thread
+ * waited for a CPU now and then (tasks of 70–95 ms in a few runs); with 1, never over 50 ms, for ≈ 10 % less
+ * speed.
  */
 function defaultWorkers(): number {
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 2;
-  return Math.max(1, Math.min(4, cores));
+  return Math.max(1, Math.min(4, cores - 1));
 }
 
 function toWire(err: unknown): WireError {
