@@ -33,7 +33,7 @@ import {
   type WorkerAbi,
 } from "./packed.js";
 
-export { unpackChunks, type ChunkInfo, type SegmentSpec } from "./packed.js";
+export { unpackChunks, type ChunkInfo, type DecodedRecords, type SegmentSpec } from "./packed.js";
 export { isXetHash } from "../hex.js";
 
 /** What `initCore` accepts: a URL of the `.wasm` file, a fetch `Response`, its bytes, or a compiled module. */
@@ -537,13 +537,21 @@ export function decodeChunkRecords(bytes: Uint8Array): wasm.DecodedChunks {
   return guard(() => wasm.decodeChunkRecords(bytes));
 }
 
+/** What `decodeRecordsInto` wrote. */
+export interface DecodedInto {
+  /** The buffer holding the result: `out` when it fitted, else a new one. */
+  packed: ArrayBuffer;
+  /** The chunks, their lengths and hashes: views of `packed`. */
+  decoded: DecodedRecords;
+}
+
 /**
  * `decodeChunkRecords` into a buffer the caller keeps: the records copied once into the core's input buffer,
  * decoded there (a raw chunk stays where it is), and the chunks, their lengths and hashes written into `out`
  * when it fits (else a new buffer, a multiple of 64 KiB). What the chunking workers do, on this thread: no
  * buffer per batch for the collector, no copy through a fresh `Uint8Array`.
  */
-export function decodeRecordsInto(bytes: Uint8Array, out?: ArrayBuffer): { packed: ArrayBuffer; decoded: DecodedRecords } {
+export function decodeRecordsInto(bytes: Uint8Array, out?: ArrayBuffer): DecodedInto {
   assertReady();
   const abi = raw!;
   let at: number;

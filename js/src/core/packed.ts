@@ -263,7 +263,9 @@ export function writeDecoded(memory: ArrayBuffer, views: ChunkViews, out: ArrayB
 
 /** Decoded chunk records (a downloaded range). */
 export interface DecodedRecords {
+  /** Number of chunks. */
   count: number;
+  /** Each chunk's length. */
   lengths: Uint32Array;
   /** 32 raw bytes per chunk. */
   hashes: Uint8Array;
