@@ -83,24 +83,31 @@ let launched = 0;
 
 /** Debian's Chromium (runtimes.ts: CHROMIUM, CHROMIUM_ARGS), headless, with a tag to find its processes by. */
 export async function launchTaggedChromium(): Promise<TaggedChromium> {
-  const tag = `--xet-test-run=${process.pid}-${++launched}-${Date.now()}`;
+  const tag = newTag();
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, tag], headless: true });
-  const main = processes().find((p) => p.cmd.includes(tag) && !p.cmd.includes("--type="));
-  if (!main) {
+  const pid = chromiumMain(tag);
+  if (pid === undefined) {
     await browser.close();
     throw new Error("the browser's main process was not found in /proc");
   }
-  const pid = main.pid;
-  const role = (cmd: string) =>
-    cmd.includes("--type=renderer") ? "tab" : !cmd.includes("--type=") ? "browser" : cmd.includes("NetworkService") ? "network" : "other";
+  return { browser, pid, ...measured("chromium", pid) };
+}
+
+/** A tag (a switch Chromium ignores) unique to one launch. */
+const newTag = () => `--xet-test-run=${process.pid}-${++launched}-${Date.now()}`;
+
+/** The main process of the Chromium launched with `tag`. */
+const chromiumMain = (tag: string) => processes().find((p) => p.cmd.includes(tag) && !p.cmd.includes("--type="))?.pid;
+
+/** The tabs' RSS and the processes' roles of browser `name` whose processes run below `root`. */
+function measured(name: BrowserName, root: number): Pick<MeasuredBrowser, "tabRss" | "roles"> {
+  const roles = () => processTree(root).map((p) => ({ pid: p.pid, role: roleOf(name, p.cmd) }));
   return {
-    browser,
-    pid,
+    roles,
     tabRss: () =>
-      processTree(pid)
-        .filter((p) => p.cmd.includes("--type=renderer"))
+      roles()
+        .filter((p) => p.role === "tab")
         .reduce((s, p) => s + rssOf(p.pid), 0),
-    roles: () => processTree(pid).map((p) => ({ pid: p.pid, role: role(p.cmd) })),
   };
 }
 
@@ -136,21 +143,13 @@ function roleOf(name: BrowserName, cmd: string): string {
  * `XET_CHROMIUM_ARGS` (space-separated) adds Chromium switches, e.g. `--js-flags=--prof` for a profile.
  */
 export async function launchMeasuredBrowser(name: BrowserName): Promise<MeasuredBrowser> {
-  const tag = `--xet-test-run=${process.pid}-${++launched}-${Date.now()}`;
+  const tag = newTag();
   const extra = process.env.XET_CHROMIUM_ARGS?.split(" ").filter(Boolean) ?? [];
   const browser = await launchBrowser(name, { chromiumArgs: [...extra, tag] });
-  const root = name === "chromium" ? processes().find((p) => p.cmd.includes(tag) && !p.cmd.includes("--type="))?.pid : browser.driverPid;
+  const root = name === "chromium" ? chromiumMain(tag) : browser.driverPid;
   if (root === undefined) {
     await browser.close();
     throw new Error(`${name}'s main process was not found in /proc`);
   }
-  const roles = () => processTree(root).map((p) => ({ pid: p.pid, role: roleOf(name, p.cmd) }));
-  return {
-    browser,
-    roles,
-    tabRss: () =>
-      roles()
-        .filter((p) => p.role === "tab")
-        .reduce((s, p) => s + rssOf(p.pid), 0),
-  };
+  return { browser, ...measured(name, root) };
 }
