@@ -178,6 +178,11 @@ export interface LocalStat {
 export interface LocalFileHandle {
   /** Reads into `into` at file position `position` (null: where the previous read ended); resolves with the bytes read (0 at the end). */
   read(into: Uint8Array, position: number | null): Promise<number>;
+  /**
+   * Reads consecutive bytes from `position` into the views in turn (one scatter read where the runtime has one);
+   * resolves with the bytes read, less than their total only at the end of the file.
+   */
+  readv(into: readonly Uint8Array[], position: number): Promise<number>;
   /** The file's size now. */
   size(): Promise<number>;
   close(): Promise<void>;

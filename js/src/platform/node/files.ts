@@ -32,6 +32,7 @@ export async function openFile(p: string | URL): Promise<LocalFileHandle> {
   const fh = await local(path, open(path, "r"));
   return {
     read: (into, position) => local(path, fh.read(into, 0, into.length, position)).then((r) => r.bytesRead),
+    readv: (into, position) => local(path, fh.readv(into, position)).then((r) => r.bytesRead),
     size: () => local(path, fh.stat()).then((st) => st.size),
     close: () => local(path, fh.close()),
   };

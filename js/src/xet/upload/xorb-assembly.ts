@@ -312,6 +312,13 @@ export class XorbBody {
             } else {
               const out = buffer(Math.min(STREAM_STEP, this.size - sent));
               let n = 0;
+              // Raw chunks of one file are consecutive in it: their payloads in this piece (between the record
+              // headers copied from the arena) are read with one scatter read, not one read per chunk.
+              let run: { src: SourceRanges; from: number; next: number; into: Uint8Array[] } | undefined;
+              const readRun = async () => {
+                if (run) await (await reader(run.src)).readv(run.into, run.from);
+                run = undefined;
+              };
               while (n < out.length && i < parts.length) {
                 const p = parts[i]!;
                 const take = Math.min(length(p) - at, out.length - n);
@@ -319,12 +326,19 @@ export class XorbBody {
                   if (take >= DIRECT) break; // streamed as a view next
                   out.set(arena.view(p.a + at, p.a + at + take), n);
                 } else {
-                  await (await reader(p.src)).read(out.subarray(n, n + take), p.start + at);
+                  const from = p.start + at;
+                  if (run?.src !== p.src || run.next !== from) {
+                    await readRun();
+                    run = { src: p.src, from, next: from, into: [] };
+                  }
+                  run.into.push(out.subarray(n, n + take));
+                  run.next += take;
                 }
                 n += take;
                 at += take;
                 if (at === length(p)) [i, at] = [i + 1, 0];
               }
+              await readRun();
               piece = n === out.length ? out : out.subarray(0, n);
             }
             c.enqueue(piece);
