@@ -48,7 +48,10 @@ pub use chunking::{reference_boundaries, Chunker, GEAR, MASK, MAX_CHUNK, MIN_CHU
 pub use hasher::{ChunkHasher, XetHasher};
 
 // Chunks prepared in parallel, segment by segment.
-pub use prepare::{prepare_segment, PreparedSegment, Seam, SegmentEnd, SegmentSpec};
+pub use prepare::{
+    prepare_segment, prepare_segment_with, PreparedSegment, RecordPayloads, Seam, SegmentEnd,
+    SegmentSpec,
+};
 
 // Xorbs (§4): records, compression, building, reading.
 pub use xorb::{

@@ -39,17 +39,22 @@
 //!
 //! ```text
 //! [0] chunk count n   [1] end kind (0 final, 1 met, 2 open)   [2] end offset   [3] records length
-//! [4] start of the first emitted chunk   [5..8] zero
+//! [4] start of the first emitted chunk   [5] flags (1: raw payloads left out)   [6..8] zero
 //! [8 .. 8+n]        chunk end offsets, relative to the start of the data
-//! [8+n .. 8+2n]     record lengths
+//! [8+n .. 8+2n]     record lengths (serialized, payload included)
 //! 32·n bytes        raw chunk hashes
 //! records           the serialized records, concatenated (no padding)
 //! ```
+//!
+//! With [`RecordPayloads::HeaderOnlyIfRaw`] (flag 1), a record stored raw is its 8-byte header
+//! alone in `records` (its length in the table still counts the payload, the chunk's own bytes):
+//! for sources the caller reads again when it sends the xorb, so that a segment of incompressible
+//! data is not copied into the records and out again for nothing.
 
 use crate::chunking::{Chunker, MAX_CHUNK, MIN_CHUNK};
 use crate::error::{err, ErrorKind, Result};
 use crate::hash::{chunk_hash, MerkleHash};
-use crate::xorb::{ChunkCompressor, CompressionPolicy, RECORD_HEADER_LEN};
+use crate::xorb::{ChunkCompressor, CompressionPolicy, CompressionScheme, RECORD_HEADER_LEN};
 
 /// Bytes of the packed header.
 pub(crate) const PACKED_HEADER: usize = 32;
@@ -233,6 +238,25 @@ fn chains(data: &[u8], start: usize, seam: Option<Seam>) -> (Vec<usize>, Option<
     }
 }
 
+/// Whether the records of chunks stored raw hold their payload (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordPayloads {
+    /// Every record whole.
+    Full,
+    /// A record stored raw is its header alone (packed flag 1).
+    HeaderOnlyIfRaw,
+}
+
+/// [`prepare_segment_with`] with every record whole.
+pub fn prepare_segment(
+    data: &[u8],
+    spec: SegmentSpec,
+    policy: Option<CompressionPolicy>,
+    compressor: &mut ChunkCompressor,
+) -> Result<PreparedSegment> {
+    prepare_segment_with(data, spec, policy, RecordPayloads::Full, compressor)
+}
+
 /// Prepares the chunks of `data` described by `spec` (see [`SegmentSpec`] and the module
 /// documentation): boundaries, hashes, and records compressed per `policy` (`None`: boundaries
 /// and hashes only, every record length 0, for hashing files).
@@ -243,12 +267,14 @@ fn chains(data: &[u8], start: usize, seam: Option<Seam>) -> (Vec<usize>, Option<
 ///   meet. At least 131,072 bytes of `data` must follow `s.at`.
 ///
 /// `INVALID_ARGUMENT` for offsets out of order or range, or more than 4 GiB of data.
-pub fn prepare_segment(
+pub fn prepare_segment_with(
     data: &[u8],
     spec: SegmentSpec,
     policy: Option<CompressionPolicy>,
+    payloads: RecordPayloads,
     compressor: &mut ChunkCompressor,
 ) -> Result<PreparedSegment> {
+    let header_only_if_raw = payloads == RecordPayloads::HeaderOnlyIfRaw;
     let SegmentSpec {
         start,
         emit_from,
@@ -332,10 +358,16 @@ pub fn prepare_segment(
         let chunk = &data[prev..c];
         let h = chunk_hash(chunk);
         let before = buf.len();
+        let mut rec = 0;
         if let Some(policy) = policy {
-            compressor.write_record(chunk, policy, &mut buf)?;
+            let scheme =
+                compressor.write_record_or_header(chunk, policy, &mut buf, header_only_if_raw)?;
+            rec = if header_only_if_raw && scheme == CompressionScheme::None {
+                (RECORD_HEADER_LEN + chunk.len()) as u32
+            } else {
+                (buf.len() - before) as u32
+            };
         }
-        let rec = (buf.len() - before) as u32;
         put(&mut buf, 8 + i, c as u32);
         put(&mut buf, 8 + n + i, rec);
         let hat = PACKED_HEADER + 8 * n + 32 * i;
@@ -348,6 +380,11 @@ pub fn prepare_segment(
     put(&mut buf, 2, at as u32);
     put(&mut buf, 3, records);
     put(&mut buf, 4, first_start as u32);
+    put(
+        &mut buf,
+        5,
+        u32::from(header_only_if_raw && policy.is_some()),
+    );
     Ok(PreparedSegment { buf })
 }
 

@@ -372,6 +372,9 @@ pub fn is_global_dedup_eligible(hex: &str) -> JsResult<bool> {
 
 /// Compression code of a segment without records (boundaries and hashes only).
 const HASHES_ONLY: u32 = 255;
+/// Flag of `xb_prepare`'s `compression`: records of chunks stored raw are their header alone
+/// (`prepare::RecordPayloads::HeaderOnlyIfRaw`; packed flag 1).
+const HEADER_ONLY_IF_RAW: u32 = 0x100;
 
 fn policy_of(compression: u32) -> crate::Result<Option<CompressionPolicy>> {
     if compression == HASHES_ONLY {
@@ -482,8 +485,9 @@ pub extern "C" fn xb_input(len: usize) -> *mut u8 {
 }
 
 /// Prepares the `len` bytes written at `xb_input` (see `prepareSegment`; `seam` = u32::MAX for
-/// none). Returns the address of the packed result, whose length is `32 + 40 n + records`
-/// (header words 0 and 3), valid until the next call; 0 on invalid arguments.
+/// none; `compression` may carry [`HEADER_ONLY_IF_RAW`]). Returns the address of the packed
+/// result, whose length is `32 + 40 n + records` (header words 0 and 3), valid until the next
+/// call; 0 on invalid arguments.
 #[no_mangle]
 pub extern "C" fn xb_prepare(
     len: usize,
@@ -493,7 +497,12 @@ pub extern "C" fn xb_prepare(
     seam_chain: u32,
     compression: u32,
 ) -> *const u8 {
-    let Ok(policy) = policy_of(compression) else {
+    let payloads = if compression & HEADER_ONLY_IF_RAW != 0 {
+        prepare::RecordPayloads::HeaderOnlyIfRaw
+    } else {
+        prepare::RecordPayloads::Full
+    };
+    let Ok(policy) = policy_of(compression & !HEADER_ONLY_IF_RAW) else {
         return std::ptr::null();
     };
     let seam = if seam == u32::MAX { -1 } else { seam as i64 };
@@ -503,7 +512,7 @@ pub extern "C" fn xb_prepare(
     let out = WORKER_INPUT.with(|input| {
         let input = input.borrow();
         let data = input.bytes(len);
-        xorb::with_compressor(|c| prepare::prepare_segment(data, spec, policy, c))
+        xorb::with_compressor(|c| prepare::prepare_segment_with(data, spec, policy, payloads, c))
     });
     match out {
         Ok(seg) => WORKER_OUTPUT.with(|o| {

@@ -10,7 +10,9 @@ use common::*;
 use proptest::prelude::*;
 use xet_core::chunk_hash;
 use xet_core::{decode_chunk_records, ChunkCompressor, CompressionPolicy};
-use xet_core::{prepare_segment, Seam, SegmentEnd, SegmentSpec};
+use xet_core::{
+    prepare_segment, prepare_segment_with, RecordPayloads, Seam, SegmentEnd, SegmentSpec,
+};
 use xet_core::{reference_boundaries, MAX_CHUNK};
 
 /// One chunk as assembled: absolute end, hash, record.
@@ -346,5 +348,65 @@ fn hashes_only() {
         assert_eq!(bare.chunk_end(i), full.chunk_end(i));
         assert_eq!(bare.hash(i), full.hash(i));
         assert_eq!(bare.record_len(i), 0);
+    }
+}
+
+#[test]
+fn raw_payloads_left_out() {
+    // Random stretches (stored raw) between text (compressed), so both kinds of record alternate.
+    let mut data = Vec::new();
+    for i in 0..6u64 {
+        data.extend(splitmix64(40 + i, 300 * K));
+        data.extend(text(200 * K));
+    }
+    let mut c = ChunkCompressor::new();
+    let whole = SegmentSpec::last(0);
+    for policy in [
+        CompressionPolicy::None,
+        CompressionPolicy::Lz4,
+        CompressionPolicy::Auto,
+    ] {
+        let full = prepare_segment(&data, whole, Some(policy), &mut c).unwrap();
+        let lean = prepare_segment_with(
+            &data,
+            whole,
+            Some(policy),
+            RecordPayloads::HeaderOnlyIfRaw,
+            &mut c,
+        )
+        .unwrap();
+        assert_eq!(lean.len(), full.len());
+        assert_eq!(
+            u32::from_le_bytes(lean.as_bytes()[20..24].try_into().unwrap()),
+            1
+        );
+        assert_eq!(
+            u32::from_le_bytes(full.as_bytes()[20..24].try_into().unwrap()),
+            0
+        );
+        // Putting each raw chunk's bytes back after its header gives the full records exactly.
+        let (mut at, mut rebuilt, mut raw) = (0, Vec::new(), 0);
+        for i in 0..lean.len() {
+            assert_eq!(lean.chunk_end(i), full.chunk_end(i));
+            assert_eq!(lean.hash(i), full.hash(i));
+            assert_eq!(lean.record_len(i), full.record_len(i));
+            let start = if i == 0 { 0 } else { lean.chunk_end(i - 1) };
+            let header = &lean.records()[at..at + 8];
+            if header[4] == 0 {
+                raw += 1;
+                rebuilt.extend_from_slice(header);
+                rebuilt.extend_from_slice(&data[start..lean.chunk_end(i)]);
+                at += 8;
+            } else {
+                rebuilt.extend_from_slice(&lean.records()[at..at + lean.record_len(i)]);
+                at += lean.record_len(i);
+            }
+        }
+        assert_eq!(at, lean.records().len());
+        assert_eq!(rebuilt, full.records(), "{policy:?}");
+        assert!(
+            raw > 0 && (policy == CompressionPolicy::None || raw < lean.len()),
+            "{policy:?}: {raw} raw"
+        );
     }
 }

@@ -254,6 +254,19 @@ impl ChunkCompressor {
         policy: CompressionPolicy,
         out: &mut Vec<u8>,
     ) -> Result<CompressionScheme> {
+        self.write_record_or_header(chunk, policy, out, false)
+    }
+
+    /// [`write_record`](Self::write_record), except that with `header_only_if_raw` a chunk stored
+    /// raw gets its header alone (its payload is the chunk itself, which the caller can read again:
+    /// copying it here would be wasted).
+    pub(crate) fn write_record_or_header(
+        &mut self,
+        chunk: &[u8],
+        policy: CompressionPolicy,
+        out: &mut Vec<u8>,
+        header_only_if_raw: bool,
+    ) -> Result<CompressionScheme> {
         if chunk.is_empty() || chunk.len() > MAX_UNCOMPRESSED_LEN {
             return err(
                 ErrorKind::InvalidArgument,
@@ -292,6 +305,10 @@ impl ChunkCompressor {
             _ => (CompressionScheme::None, chunk),
         };
         debug_assert_eq!(payload.len(), best_len);
+        if header_only_if_raw && scheme == CompressionScheme::None {
+            write_header(out, scheme, n, n);
+            return Ok(scheme);
+        }
         out.reserve(RECORD_HEADER_LEN + payload.len());
         write_header(out, scheme, payload.len(), n);
         out.extend_from_slice(payload);

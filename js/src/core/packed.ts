@@ -47,9 +47,21 @@ export interface SegmentSpec {
   seam: number;
   /** Offset where the next segment's chain starts (its pre-roll); ignored without a seam. */
   seamChain: number;
-  /** `compressionCode(policy)`, or `HASHES_ONLY` (core/index.ts) for boundaries and hashes only. */
+  /**
+   * `compressionCode(policy)`, or `HASHES_ONLY` (core/index.ts) for boundaries and hashes only; a policy's code
+   * may carry `HEADER_ONLY_IF_RAW` (the records of chunks stored raw are then their header alone).
+   */
   compression: number;
 }
+
+/**
+ * Flag of `SegmentSpec.compression` (src/wasm.rs `HEADER_ONLY_IF_RAW`): the record of a chunk stored raw is its
+ * 8-byte header alone, for sources read again when the xorb is sent (its payload is the chunk's own bytes).
+ */
+export const HEADER_ONLY_IF_RAW = 0x100;
+
+/** Bytes of a record's header. */
+const RECORD_HEADER_BYTES = 8;
 
 /**
  * Prepares the first `length` bytes of the core's input buffer (`xb_input`): the prepared segment, a view
@@ -113,7 +125,10 @@ export class PreparedSegment {
   readonly firstStart: number;
   /** End offset of each chunk, relative to the segment's data. */
   readonly ends: Uint32Array;
+  /** Serialized length of each chunk's record (its payload included, even where `records` leaves it out). */
   readonly recordLengths: Uint32Array;
+  /** The records of chunks stored raw are their header alone in `records` (`HEADER_ONLY_IF_RAW`). */
+  readonly rawLeftOut: boolean;
   /** 32 raw bytes per chunk. */
   readonly hashes: Uint8Array;
   /** The records, concatenated (empty for hashes-only segments). */
@@ -132,6 +147,7 @@ export class PreparedSegment {
     this.endKind = head[1]! as SegmentEndKind;
     this.endAt = head[2]!;
     this.firstStart = head[4]!;
+    this.rawLeftOut = (head[5]! & 1) === 1;
     if (preparedLength(buffer) !== length || length > buffer.byteLength) {
       throw new Error(`malformed prepared segment: ${length} bytes for ${n} chunks and ${head[3]} bytes of records`);
     }
@@ -167,8 +183,14 @@ export class PreparedSegment {
   /** Start of chunk `i`'s record in `records`. */
   recordOffset(i: number): number {
     let off = 0;
-    for (let k = 0; k < i; k++) off += this.recordLengths[k]!;
+    for (let k = 0; k < i; k++) off += this.storedLength(k, off);
     return off;
+  }
+
+  /** Bytes chunk `i`'s record takes in `records`, where it starts at `off`. */
+  storedLength(i: number, off: number): number {
+    // Record header: byte 4 is the scheme, 0 = stored raw (xet-protocol.md §4.1).
+    return this.rawLeftOut && this.records[off + 4] === 0 ? RECORD_HEADER_BYTES : this.recordLengths[i]!;
   }
 }
 

@@ -23,7 +23,8 @@
  * (about L each) — see `UploadTuning` in upload.ts.
  */
 import { releaseBuffer } from "../buffers.js";
-import type { PreparedSegment, SegmentSpec } from "../core/packed.js";
+import { HEADER_ONLY_IF_RAW, type PreparedSegment, type SegmentSpec } from "../core/packed.js";
+import { HASHES_ONLY } from "../core/index.js";
 import { InvalidArgumentError, XetBucketsError } from "../errors.js";
 import { InlinePreparer, type SegmentOutput, type SegmentPreparer } from "../pool/pool.js";
 import { localFilesFor } from "../sources.js";
@@ -35,6 +36,12 @@ export interface PrepareOptions {
   inline?: SegmentPreparer;
   /** `compressionCode(policy)` or `HASHES_ONLY`. */
   compression: number;
+  /**
+   * True for the files whose chunks stored raw are read again from the source when their xorb is sent: their
+   * records leave those payloads out (`HEADER_ONLY_IF_RAW`), so that incompressible bytes are not copied into
+   * the records and across threads for nothing.
+   */
+  rawByReference?: (file: number) => boolean;
   /** L: bytes per segment (≥ 256 KiB). */
   segmentBytes: number;
   /** X: pre-roll before each segment but the first (< L). */
@@ -120,7 +127,7 @@ export class PreparedFiles {
   readonly #capacity: number;
 
   constructor(items: UploadItem[], options: PrepareOptions) {
-    const o = { inlineBelow: 64 * 1024, readBlockBytes: 1024 * 1024, ...options };
+    const o = { inlineBelow: 64 * 1024, readBlockBytes: 1024 * 1024, rawByReference: () => false, ...options };
     if (!(o.overlapBytes >= MAX_CHUNK && o.overlapBytes < o.segmentBytes && o.prerollBytes >= 0 && o.prerollBytes < o.segmentBytes)) {
       throw new InvalidArgumentError(
         `bad segment geometry: segment ${o.segmentBytes}, pre-roll ${o.prerollBytes}, overlap ${o.overlapBytes} (the overlap must be at least ${MAX_CHUNK} bytes, both less than the segment)`,
@@ -302,7 +309,7 @@ export class PreparedFiles {
       emitFrom,
       seam: full ? x + o.segmentBytes : -1,
       seamChain: full ? nextBase - base : 0,
-      compression: o.compression,
+      compression: o.compression !== HASHES_ONLY && o.rawByReference(f) ? o.compression | HEADER_ONLY_IF_RAW : o.compression,
     };
     const job: Job = {
       file: f,

@@ -39,11 +39,13 @@ async function collect(
   preparer: SegmentPreparer,
   geometry: { seg: number; pre: number; over: number; max: number },
   compression = compressionCode("best"),
+  rawByReference = false,
 ) {
   const ctl = new AbortController();
   const pf = new PreparedFiles(items, {
     preparer,
     compression,
+    rawByReference: () => rawByReference,
     segmentBytes: geometry.seg,
     prerollBytes: geometry.pre,
     overlapBytes: geometry.over,
@@ -55,6 +57,7 @@ async function collect(
   let fh: FileHashBuilder | undefined;
   let chunks = 0;
   let pos = 0;
+  let leftOut = 0;
   for await (const ev of pf) {
     if (ev.type === "start") {
       fh = new FileHashBuilder();
@@ -69,11 +72,19 @@ async function collect(
         const end = ev.base + seg.ends[i]!;
         assert.equal(start, pos, `file ${ev.file}: chunk ${i} starts where the previous ended`);
         if (compression !== HASHES_ONLY) {
-          const rec = seg.records.subarray(roff, roff + seg.recordLengths[i]!);
+          const stored = seg.storedLength(i, roff);
+          let rec = seg.records.subarray(roff, roff + stored);
+          if (stored !== seg.recordLengths[i]) {
+            // A raw record left out: its header, whose payload is the chunk itself.
+            assert.ok(rawByReference && seg.rawLeftOut, `file ${ev.file}: chunk ${i}'s record is whole`);
+            assert.equal(rec[4], 0, "only records stored raw leave their payload out");
+            rec = Buffer.concat([rec, data.subarray(start, end)]);
+            leftOut += end - start;
+          }
           const d = decodeChunkRecords(rec);
           assert.equal(hex(d.hashes), hex(seg.hashes.subarray(32 * i, 32 * i + 32)));
           assert.ok(Buffer.from(d.data).equals(Buffer.from(data.subarray(start, end))), `file ${ev.file}: record of chunk ${i}`);
-          roff += seg.recordLengths[i]!;
+          roff += stored;
         }
         pos = end;
       }
@@ -86,7 +97,7 @@ async function collect(
       out.push({ hash: fh!.finish(), size: ev.size, chunks });
     }
   }
-  return { files: out, stats: pf.stats };
+  return { files: out, stats: pf.stats, leftOut };
 }
 
 function withRuns(n: number, seed: number): Uint8Array {
@@ -162,6 +173,30 @@ test("hashes only: the same chunks without records", async (t) => {
   const items = [{ path: "a", source: datas[0]!, size: datas[0]!.length }];
   const { files } = await collect(items, datas, pool, { seg: 1 * M, pre: 256 * K, over: 256 * K, max: 4 }, HASHES_ONLY);
   assert.equal(files[0]!.hash, reference(datas[0]!));
+});
+
+test("raw payloads by reference: records of chunks stored raw are their header alone, on workers and on this thread", async (t) => {
+  await initCore();
+  const pool = await acquireWorkerPool(2);
+  t.after(() => pool.release());
+  const dir = mkdtempSync(join(tmpdir(), "xet-prep-raw-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Random bytes (stored raw) with text (compressed) in the middle.
+  const datas = [withRuns(10 * M, 11), seededBytes(300 * K, 12)];
+  const items = datas.map((d, i) => {
+    writeFileSync(join(dir, `f${i}`), d);
+    return { path: `f${i}`, source: join(dir, `f${i}`), size: d.length, local: true };
+  });
+  for (const preparer of [pool, new InlinePreparer()]) {
+    const g = { seg: 1 * M, pre: 256 * K, over: 256 * K, max: 4 };
+    const lean = await collect(items, datas, preparer, g, compressionCode("auto"), true);
+    const full = await collect(items, datas, preparer, g, compressionCode("auto"), false);
+    assert.deepEqual(lean.files, full.files);
+    datas.forEach((d, i) => assert.equal(lean.files[i]!.hash, reference(d)));
+    assert.equal(full.leftOut, 0);
+    // The random bytes (≈ 4.3 MiB of the first file, all of the second) are stored raw: left out of the records.
+    assert.ok(lean.leftOut > 4 * M && lean.leftOut < 4.8 * M, `${lean.leftOut} bytes left out`);
+  }
 });
 
 test("a failing source rejects; an abort stops the producer", async (t) => {

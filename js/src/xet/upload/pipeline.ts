@@ -227,6 +227,8 @@ export class UploadPipeline {
       preparer: this.#preparer ?? this.#inline,
       inline: this.#inline,
       compression: compressionCode(this.#t.compression),
+      // The same test as the bodies' (`source` below): then raw payloads come from the source, not the records.
+      rawByReference: (f) => this.#assembly.readsSourcesAgain && sourceRanges(items[f]!) !== undefined,
       segmentBytes: this.#t.segmentBytes,
       prerollBytes: SEGMENT_PREROLL_BYTES,
       overlapBytes: SEGMENT_OVERLAP_BYTES,

@@ -436,6 +436,14 @@ export class XorbAssembly {
     this.#recycleSegment = recycleSegment;
   }
 
+  /**
+   * Bodies reference the raw chunks of sources that can be read again (`SegmentSource`) instead of copying
+   * them: segments of such sources may leave raw payloads out of their records (`rawLeftOut`).
+   */
+  get readsSourcesAgain(): boolean {
+    return !this.#blobs;
+  }
+
   /** A body is being filled. */
   get filling(): boolean {
     return this.#open !== undefined;
@@ -512,7 +520,7 @@ export class XorbAssembly {
       const len = b.seg.recordLengths[i]!;
       const raw = b.seg.ends[i]! - b.seg.chunkStart(i);
       const off = b.off;
-      b.off += len;
+      b.off += b.seg.storedLength(i, off);
       this.#fifoRaw -= raw;
       this.#fifoChunks--;
       if (b.next === b.to) {
@@ -581,6 +589,8 @@ export class XorbAssembly {
       else body.parts.push({ src: b.src.source, start, end: start + raw });
       return;
     }
+    if (b.seg.rawLeftOut && records[off + 4] === 0)
+      throw new XetBucketsError("INTERNAL", "a record without its payload has no source to read it from");
     this.#bytes(body, records.subarray(off, off + len));
   }
 
