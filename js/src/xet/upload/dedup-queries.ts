@@ -8,9 +8,13 @@
  * query that fails is a miss (dedup is an optimisation): it gets a short retry budget and costs dedup, not
  * the upload.
  *
- * With a persistent dedup cache (xet/dedup-cache.ts), a query whose chunk the cache has a key for is answered
- * from it, without asking the CAS; so are the session's probes (`takeProbes`: chunks with `hash % 64 == 0`),
- * which never go to the CAS. The CAS's answers are remembered in the cache.
+ * With a persistent dedup cache (xet/dedup-cache.ts), the session first learns what the cache holds for a
+ * queried chunk; with global dedup the CAS is asked as well, and the query is answered with the CAS's answer:
+ * the cache knows the xorbs this machine uploaded or was told about, the CAS may name more (the xorbs of
+ * chunks next to the queried one that others uploaded), and the chunks that follow wait for that answer
+ * instead of being sent meanwhile. The session's probes (`takeProbes`: chunks with `hash % 64 == 0`) and,
+ * without global dedup, its queries are answered from the cache alone. The CAS's answers are remembered in
+ * the cache.
  *
  * Back-pressure: the coordinator pauses the session while more than `maxPendingBytes` wait for answers
  * (`pendingOverBudget`), and at the end of a file until none do (`pendingOnAnswers`).
@@ -42,6 +46,8 @@ export class DedupQueries {
   readonly #cache: DedupCache | undefined;
   /** Cache reads in flight. */
   readonly #cacheReads = new Set<Promise<void>>();
+  /** Queries whose cache entries are being read (their CAS answer waits until the session learned them). */
+  readonly #learning = new Set<string>();
   /** Xorbs learned from the cache (Xet hex): the shards may name ones the CAS no longer has. */
   readonly cacheXorbs = new Set<string>();
   #cacheHits = 0;
@@ -150,7 +156,7 @@ export class DedupQueries {
     }
     if (missed) this.#onAnswered();
     for (const h of fresh) {
-      if (cache?.has(h) && !this.#answers.has(h)) {
+      if (cache?.has(h)) {
         this.#fromCache(h, true);
       } else if (this.#answers.has(h)) {
         const shard = this.#answers.get(h);
@@ -171,7 +177,8 @@ export class DedupQueries {
           if (this.#closed || this.#ctl.signal.aborted) return;
           if (shard) this.#cache?.rememberAnswer(hash, shard);
           const answer = this.#resume ? this.#resume.filterAnswer(shard) : shard;
-          if (this.#wanted.delete(hash)) this.#answer(hash, answer);
+          // While the cache's entries for it are read, the answer waits (they are learned first).
+          if (!this.#learning.has(hash) && this.#wanted.delete(hash)) this.#answer(hash, answer);
           else this.#keepAnswer(hash, answer);
         })
         .catch((err: unknown) => this.#ctl.fail(err))
@@ -197,35 +204,45 @@ export class DedupQueries {
       const eligible = h[32 * i + 24] === 0 && (h[32 * i + 25]! & 3) === 0;
       if (!eligible && !(first && i === 0)) continue;
       const hex = rawToHex(h.subarray(32 * i, 32 * i + 32));
-      // The cache answers what it has a key for when the session asks: no query to the CAS.
-      if (this.#cache?.has(hex)) continue;
       if (!this.#answers.has(hex) && !this.#inflight.has(hex) && !this.#wanted.has(hex)) this.#prefetchQueue.push(hex);
     }
     this.#pumpSafe();
   }
 
   /**
-   * Answers the session's query (or probe) about `hash` from the cache. When none of the entries is usable,
-   * a query goes to the CAS (`toServer`), a probe is a miss.
+   * The session's query (or probe) about `hash`, with the cache's entries for it. `toServer` (a query with
+   * global dedup): the session learns the entries and the query is answered by the CAS (an early answer, or a
+   * query sent now). Otherwise the entries answer it (a miss when none is usable).
    */
   #fromCache(hash: string, toServer: boolean): void {
     this.#wanted.add(hash);
+    if (toServer) this.#learning.add(hash);
     const p = this.#cache!.answer(hash)
       .then((found) => {
+        this.#learning.delete(hash);
         if (this.#closed || this.#ctl.signal.aborted) return;
         const shards = (found?.shards ?? []).filter((sh) => !this.#resume || this.#resume.filterAnswer(sh) !== undefined);
-        // Entries already learned hold the chunk if anything here does: no need to ask the CAS.
-        if (shards.length === 0 && toServer && !found?.known) {
-          this.#queue.push(hash);
-          this.#pumpSafe();
-          return;
-        }
-        this.#wanted.delete(hash);
         if (shards.length > 0) {
           this.#cacheHits++;
           for (const e of found!.entries) for (const x of this.#cache!.xorbsOf(e)) this.cacheXorbs.add(x);
-          for (const sh of shards.slice(1)) this.#session.learnShard(sh);
         }
+        if (toServer) {
+          for (const sh of shards) this.#session.learnShard(sh);
+          if (this.#answers.has(hash)) {
+            const shard = this.#answers.get(hash);
+            this.#answers.delete(hash);
+            this.#wanted.delete(hash);
+            this.#answer(hash, shard);
+          } else {
+            if (!this.#inflight.has(hash)) this.#queue.push(hash);
+            this.#pumpSafe();
+            // Learned entries may have placed chunks.
+            this.#onAnswered();
+          }
+          return;
+        }
+        this.#wanted.delete(hash);
+        for (const sh of shards.slice(1)) this.#session.learnShard(sh);
         this.#answer(hash, shards[0], false);
       })
       .catch((err: unknown) => this.#ctl.fail(err))
