@@ -5,8 +5,8 @@
  *   1. the Xet write token (write access is checked first: without it nothing is read), then preupload: each
  *      file's size and first 512 bytes go to the Hub, which answers `lfs` or `regular` and the oid the path
  *      holds now;
- *   2. LFS files go through the deduplicating upload pipeline (xet/upload.ts) with the repository's Xet write
- *      token, each source read once: the SHA-256 the commit names the file by is computed on the same read
+ *   2. LFS files go through the deduplicating upload (api/upload-run.ts: the pipeline of xet/upload.ts and the
+ *      persistent dedup cache, as for buckets) with the repository's Xet write token, each source read once: the SHA-256 the commit names the file by is computed on the same read
  *      (the shard carries it, as hf_xet's do). Only chunks the CAS lacks are sent: a file already in the
  *      store (a bucket file being promoted) costs a shard;
  *   3. regular files are read whole (they are small) and go inline;
@@ -26,10 +26,12 @@ import { XetTokenProvider } from "../hub/xet-token.js";
 import { checkBucketPath, type RepoRef } from "../repo.js";
 import { newSha256 } from "../sha256.js";
 import { localFilesFor, isLocalPath, readSource, type ContentSource } from "../sources.js";
-import { CasClient, newSessionId } from "../xet/cas.js";
+import type { HttpOptions } from "../http.js";
+import { newSessionId } from "../xet/cas.js";
 import type { UploadResume } from "../xet/resume.js";
-import { UploadPipeline, type DedupReport, type UploadProgressEvent, type UploadTuning } from "../xet/upload.js";
+import type { DedupReport, UploadProgressEvent } from "../xet/upload.js";
 import type { UploadItem } from "../xet/upload-sources.js";
+import { emptyReport, uploadItems, type UploadRunOptions } from "./upload-run.js";
 
 /** Files above this size are LFS files whatever their content (the Hub's limit for regular files). */
 export const REGULAR_FILE_MAX_BYTES = 10 * 1024 * 1024;
@@ -56,8 +58,7 @@ export type RepoAdd = UploadItem & {
   sample?: (signal?: AbortSignal) => Promise<Uint8Array>;
 };
 
-export interface RepoCommitOptions extends UploadTuning {
-  abortSignal?: AbortSignal;
+export interface RepoCommitOptions extends UploadRunOptions {
   resume?: UploadResume;
 }
 
@@ -133,7 +134,7 @@ export async function commitToRepo(
     emit({ event: "phase", phase: "uploadingLargeFiles" });
     const items: UploadItem[] = [];
     for (const p of lfs) items.push(await hashedItem(p, signal, (d) => digests.set(p.item.path, d)));
-    report = await uploadLfs(new CasClient(tokens, ctx.http, sessionId), items, options, emit);
+    report = await uploadLfs({ tokens, http: ctx.http, sessionId }, items, options, emit);
   }
   signal?.throwIfAborted();
 
@@ -273,25 +274,17 @@ async function hashedItem(p: Pending, signal: AbortSignal | undefined, done: (he
   return { ...p.item, source: hashed, local: false, size: p.size ?? p.item.size, sha256: finish };
 }
 
-/** The LFS files through one deduplicating upload with the repository's Xet write token. */
-async function uploadLfs(cas: CasClient, items: UploadItem[], options: RepoCommitOptions, emit: Emit): Promise<DedupReport> {
-  const sizes = items.map((i) => i.size);
-  const totalBytes = sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : undefined;
-  const pipeline = await UploadPipeline.create(cas, {
-    tuning: options,
-    abortSignal: options.abortSignal,
-    onEvent: emit,
-    totalBytes,
-    fileCount: items.length,
-    resume: options.resume,
-  });
-  try {
-    await pipeline.addFiles(items);
-    return await pipeline.finish();
-  } finally {
-    await pipeline.close();
-    await options.resume?.close();
-  }
+/**
+ * The LFS files through one deduplicating upload with the repository's Xet write token (upload-run.ts: the
+ * persistent dedup cache as for buckets; a file that fails fails the commit).
+ */
+function uploadLfs(
+  cas: { tokens: XetTokenProvider; http: HttpOptions; sessionId: string },
+  items: UploadItem[],
+  options: RepoCommitOptions,
+  emit: Emit,
+): Promise<DedupReport> {
+  return uploadItems(cas, items, options, emit, options.resume, { isolate: false }).then((r) => r.report);
 }
 
 async function readWhole(source: ContentSource, size: number | undefined, signal?: AbortSignal): Promise<Uint8Array> {
@@ -328,26 +321,4 @@ async function gitBlobOid(content: Uint8Array): Promise<string> {
   const head = new TextEncoder().encode(`blob ${content.length}\0`);
   const digest = await crypto.subtle.digest("SHA-1", concat([head, content], head.length + content.length) as Uint8Array<ArrayBuffer>);
   return toHex(new Uint8Array(digest));
-}
-
-export function emptyReport(): DedupReport {
-  return {
-    files: 0,
-    logicalBytes: 0,
-    newBytes: 0,
-    bytesSent: 0,
-    dedupLocalBytes: 0,
-    dedupGlobalBytes: 0,
-    chunks: 0,
-    xorbs: 0,
-    xorbsAlreadyStored: 0,
-    shards: 0,
-    shardBytes: 0,
-    dedupQueries: 0,
-    dedupQueryHits: 0,
-    dedupQueryFailures: 0,
-    dedupCacheHits: 0,
-    dedupCacheEntriesWritten: 0,
-    perFile: [],
-  };
 }

@@ -32,19 +32,10 @@
  * Paths the bucket refuses make the call reject with a `BatchError` listing them (after all operations
  * were sent; the batch is not transactional), unless `allowPartial` is set.
  */
-import { isArrayBuffer, isUint8Array } from "../buffers.js";
-import {
-  DedupCacheStaleError,
-  fileFailure,
-  InvalidArgumentError,
-  LocalFileError,
-  TransferError,
-  transferMessage,
-  type FileFailure,
-} from "../errors.js";
+import { fileFailure, InvalidArgumentError, LocalFileError, TransferError, transferMessage, type FileFailure } from "../errors.js";
 import { isXetHash } from "../hex.js";
 import { batchBucketOps, batchError, type BatchFailure, type BatchOp, type CopyFileOp, type DeleteFileOp } from "../hub/batch.js";
-import { hubContext, type HubCallOptions, type HubContext } from "../hub/context.js";
+import { hubContext } from "../hub/context.js";
 import { XetTokenProvider } from "../hub/xet-token.js";
 import {
   checkBucketPath,
@@ -60,26 +51,15 @@ import {
   type RepoRef,
 } from "../repo.js";
 import { withEvents } from "./events.js";
-import { commitToRepo, emptyReport } from "./repo-commit.js";
+import { commitToRepo } from "./repo-commit.js";
+import { emptyReport, uploadItems, workersFromHubOption } from "./upload-run.js";
 import type { CommitInfo } from "../hub/commit.js";
 import type { ContentSource } from "../sources.js";
-import { defaultDedupCache, defaultWorkers } from "#platform";
-import type { DedupCacheStore } from "../dedup-cache-store.js";
-import { localFilesFor } from "../sources.js";
-import { DedupCache } from "../xet/dedup-cache.js";
-import { CasClient, newSessionId } from "../xet/cas.js";
-import { UploadPipeline, type DedupReport, type FileProgressEvent, type UploadProgressEvent, type UploadTuning } from "../xet/upload.js";
+import { newSessionId } from "../xet/cas.js";
+import { type DedupReport, type FileProgressEvent, type UploadProgressEvent } from "../xet/upload.js";
 import { BEFORE_REGISTER, type BeforeRegister } from "../upload-hooks.js";
-import {
-  blamedItem,
-  checkDistinctPaths,
-  isSourceFailure,
-  resolveUploadItems,
-  type ContentEdit,
-  type UploadFileInput,
-  type UploadItem,
-} from "../xet/upload-sources.js";
-import { directoryResumeStore, MemoryResumeState, resumeKey, UploadResume, type ResumeStore, type ResumeSummary } from "../xet/resume.js";
+import { checkDistinctPaths, resolveUploadItems, type ContentEdit, type UploadFileInput, type UploadItem } from "../xet/upload-sources.js";
+import { directoryResumeStore, resumeKey, UploadResume, type ResumeSummary } from "../xet/resume.js";
 
 export {
   UPLOAD_DEFAULTS,
@@ -112,60 +92,9 @@ export {
 
 export type { CommitInfo } from "../hub/commit.js";
 
-/** Options of every upload call: Hub access (@huggingface/hub vocabulary), tuning, and failure policy. */
-export interface UploadOptions extends HubCallOptions, UploadTuning {
-  /**
-   * Resolve even when the bucket refused some paths (they are listed in `failed`). Default false: reject
-   * with a `BatchError` listing them.
-   */
-  allowPartial?: boolean;
-  /** Deepest folder level expanded from a `file:` URL (default 10). */
-  maxFolderDepth?: number;
-  /** Must be true or undefined: buckets and this package's repository commits are Xet-only. */
-  useXet?: boolean;
-  /** Repositories: the commit's title (default "Upload N file(s) with xet-buckets"). Ignored for buckets. */
-  commitTitle?: string;
-  /** Repositories: the commit's description. Ignored for buckets. */
-  commitDescription?: string;
-  /** Repositories: the branch to commit to (default main). Ignored for buckets. */
-  branch?: string;
-  /** Not supported (pull requests): must be false or undefined. */
-  isPullRequest?: boolean;
-  /** Repositories: the commit the change is based on (the Hub refuses it when the branch moved since). Ignored for buckets. */
-  parentCommit?: string;
-  /**
-   * @huggingface/hub's option, mapped onto `workers` when that is not given: `true` or `{ poolSize }` turns
-   * the chunking workers on (`poolSize` of them; by default the cores, at most 4), also in browsers; `false`
-   * keeps this runtime's default. `minSize` is ignored (small files are always chunked on the calling thread).
-   */
-  useWebWorkers?:
-    | boolean
-    | {
-        /** Ignored (kept for @huggingface/hub compatibility). */
-        minSize?: number;
-        /** Chunking workers to start (default: the cores, at most 4). */
-        poolSize?: number;
-      };
-  /**
-   * Node, Deno, Bun: a directory for resume states. An upload that was killed or failed, run again with the
-   * same files and destination, does not send again the xorbs the CAS already accepted (xet/resume.ts).
-   * The state is deleted once the files are registered.
-   */
-  resumeDir?: string;
-  /** Any runtime: where resume states live (e.g. `indexedDbResumeStore()` in browsers). Overrides `resumeDir`. */
-  resumeStore?: ResumeStore;
-  /**
-   * The persistent dedup cache (xet/dedup-cache.ts): what this machine uploaded and the dedup answers it got,
-   * used before any server query. Default: a directory under the user's cache directory in Node, Deno and
-   * Bun (`$XET_BUCKETS_CACHE_DIR`, else `$XDG_CACHE_HOME/xet-buckets`, else `~/.cache/xet-buckets`;
-   * `XET_BUCKETS_DISABLE_CACHE=1` turns it off), IndexedDB in browsers. A directory path, a store
-   * (`indexedDbDedupCache()`, or anything implementing `DedupCacheStore`), or `false`: no cache is read or
-   * written.
-   */
-  cache?: string | false | DedupCacheStore;
-  /** Receives warnings (an ignored resume state...). Default `console.warn`. */
-  onWarning?: (message: string) => void;
-}
+import type { UploadOptions } from "./upload-options.js";
+
+export type { UploadOptions } from "./upload-options.js";
 
 /** What an upload or commit did: the dedup report, plus copies, deletes and refused paths. */
 export interface CommitResult extends DedupReport {
@@ -541,10 +470,14 @@ async function runCommit(params: CommitParams, emit: Emit): Promise<CommitResult
   const resume = items.length > 0 ? await openResume(ctx.hubUrl, bucket, items, params) : undefined;
   if (items.length > 0) {
     emit({ event: "phase", phase: "uploadingLargeFiles" });
-    const up = await uploadItems(ctx, bucket, items, params, emit, resume).catch(async (err: unknown) => {
-      await resume?.close();
-      throw err;
-    });
+    const sessionId = newSessionId();
+    const tokens = new XetTokenProvider(ctx, bucket, "write", { sessionId });
+    const up = await uploadItems({ tokens, http: ctx.http, sessionId }, items, params, emit, resume, { isolate: true }).catch(
+      async (err: unknown) => {
+        await resume?.close();
+        throw err;
+      },
+    );
     report = up.report;
     failed.push(...up.failed);
   }
@@ -692,126 +625,7 @@ async function openResume(
   return new UploadResume(await store.open(key, warn));
 }
 
-/** `workers` from @huggingface/hub's `useWebWorkers` (undefined: this runtime's default). */
-function workersFromHubOption(o: UploadOptions["useWebWorkers"]): number | undefined {
-  if (!o) return undefined;
-  if (o === true) return Math.max(2, defaultWorkers());
-  return o.poolSize ?? Math.max(2, defaultWorkers());
-}
-
 function joinPrefix(prefix: string, path: string): string {
   if (typeof path !== "string" || path === "") throw new InvalidArgumentError("each operation needs a non-empty path");
   return prefix ? joinBucketPath(prefix, path) : path;
-}
-
-/**
- * Uploads `items` through the pipeline; returns the report and the files that failed on their own. A file whose
- * source fails (gone, unreadable, changed while it was uploaded) does not fail the others: the upload runs
- * again without it, sending only what the failed attempt did not store (its stored xorbs are confirmed with
- * `HEAD` and skipped), as long as every other source can be read again (streams cannot: the error is thrown).
- * A lone file's failure is thrown as it is.
- */
-async function uploadItems(
-  ctx: HubContext,
-  bucket: BucketRef,
-  items: UploadItem[],
-  params: CommitParams,
-  emit: Emit,
-  resume?: UploadResume,
-): Promise<{ report: DedupReport; failed: FileFailure[] }> {
-  const sessionId = newSessionId();
-  const tokens = new XetTokenProvider(ctx, bucket, "write", { sessionId });
-  const cas = new CasClient(tokens, ctx.http, sessionId);
-  // Fail fast (bad token, missing bucket) before reading anything.
-  await tokens.get(params.abortSignal);
-  const warn = params.onWarning ?? ((m: string) => console.warn(`xet-buckets: ${m}`));
-  // Without global dedup, dedup stays within this call: no cache either.
-  const cacheStore = params.globalDedup === false ? undefined : dedupCacheStore(params.cache);
-  const cache = cacheStore && (await DedupCache.open(cacheStore, (await tokens.get(params.abortSignal)).casUrl, warn));
-  let remaining = items;
-  const failed: FileFailure[] = [];
-  /** What the failed attempts sent. */
-  const sent = { bytes: 0, xorbs: 0 };
-  let stored = new Set<string>();
-  let posted = new Set<string>();
-  let learn: Uint8Array[] | undefined;
-  let staleRetried = false;
-  let current = resume;
-  try {
-    for (;;) {
-      const sizes = remaining.map((i) => i.size);
-      const pipeline = await UploadPipeline.create(cas, {
-        tuning: { ...params, workers: params.workers ?? workersFromHubOption(params.useWebWorkers) },
-        abortSignal: params.abortSignal,
-        onEvent: emit,
-        totalBytes: sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : undefined,
-        fileCount: remaining.length,
-        resume: current,
-        cache,
-        learn,
-      });
-      try {
-        await pipeline.addFiles(remaining);
-        const report = await pipeline.finish();
-        return { report: { ...report, bytesSent: report.bytesSent + sent.bytes, xorbs: report.xorbs + sent.xorbs }, failed };
-      } catch (err) {
-        if (params.abortSignal?.aborted) throw err;
-        // The cache named xorbs the CAS no longer has (their entries are gone now). Sources that can be read
-        // again are uploaded once more, learning what the first attempt stored: only what is missing is sent.
-        // Streams cannot be read again: the error says to run the upload again.
-        if (err instanceof DedupCacheStaleError && !staleRetried && remaining.every(canReadAgain)) {
-          warn(`${err.message.split(";")[0]}: their cache entries were removed; uploading again what they held`);
-          staleRetried = true;
-          learn = err.learn;
-          sent.bytes += err.sent.bytes;
-          sent.xorbs += err.sent.xorbs;
-          continue;
-        }
-        const item = blamedItem(err);
-        if (!item || items.length === 1 || !isSourceFailure(err) || !remaining.every(canReadAgain)) throw err;
-        failed.push(fileFailure(item.path, err, localPathOf(item)));
-        emit({ event: "fileProgress", path: item.path, progress: 0, state: "error", error: (err as Error).message });
-        remaining = remaining.filter((i) => i !== item);
-        sent.bytes += pipeline.bytesSent;
-        sent.xorbs += pipeline.xorbsUploaded;
-        if (remaining.length === 0) return { report: emptyReport(), failed };
-        // The next attempt skips the xorbs this one got stored, or may have (confirmed with HEAD first).
-        stored = new Set([...stored, ...pipeline.storedXorbs]);
-        posted = new Set([...posted, ...pipeline.postedXorbs]);
-        if (current && current !== resume) resume?.add(current);
-        current = new UploadResume(new MemoryResumeState(resume?.state, stored, posted));
-      } finally {
-        await pipeline.close();
-      }
-    }
-  } finally {
-    if (current && current !== resume) resume?.add(current);
-    await cache?.close();
-    await resume?.close();
-  }
-}
-
-/** The local path of an item read from a local file. */
-function localPathOf(item: UploadItem): string | undefined {
-  const src = item.source;
-  return item.local && (typeof src === "string" || src instanceof URL) ? localFilesFor("local paths").toPath(src) : undefined;
-}
-
-/** The dedup cache the `cache` option designates (undefined: none). */
-function dedupCacheStore(option: UploadOptions["cache"]): DedupCacheStore | undefined {
-  if (option === false) return undefined;
-  if (option === undefined) return defaultDedupCache();
-  if (typeof option === "string") {
-    if (option === "") throw new InvalidArgumentError("cache must be a directory path, a DedupCacheStore or false");
-    return localFilesFor("the cache option (a directory)").dedupCache(option);
-  }
-  if (!option || typeof option.open !== "function")
-    throw new InvalidArgumentError("cache must be a directory path, a DedupCacheStore or false");
-  return option;
-}
-
-/** Sources a second attempt can read again: local files, Blobs, byte arrays (not streams or iterables). */
-function canReadAgain(item: UploadItem): boolean {
-  const s = item.source;
-  return !!item.local || (typeof Blob !== "undefined" && s instanceof Blob) || isUint8Array(s) || isArrayBuffer(s);
 }

@@ -13,12 +13,14 @@
  * - a disabled cache (`cache: false`, `XET_BUCKETS_DISABLE_CACHE=1`) is neither read nor written;
  * - a cache entry whose xorb the hub no longer has (deleted behind its back; or the hub's data wiped and the
  *   hub restarted on the same URL): the upload still succeeds, sending what is missing, and the file
- *   downloads byte-identical.
+ *   downloads byte-identical;
+ * - uploads into repositories (LFS files through Xet) read and write the same cache.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createRepo } from "../../src/api/buckets.js";
 import { uploadFiles, type CommitResult } from "../../src/api/upload.js";
 import { directoryDedupCache } from "../../src/xet/dedup-cache.js";
 import { loadSqlite } from "../../server/src/store.js";
@@ -349,4 +351,41 @@ test("the hub's data wiped and the hub restarted on the same URL: the upload sti
   t.diagnostic(`after the wipe: ${r.bytesSent} bytes sent, ${r.dedupCacheHits} cache hits`);
   assert.ok(r.bytesSent >= data.length);
   assert.equal(sha256(await resolveBytes(hub.url, again, "w.bin")), sha256(data));
+});
+
+test("repository uploads use the same cache: a second upload of the same file into a model repository sends ≤ 256 KiB", async (t) => {
+  const hub = await startTestHub({ dedupAnswer: "none" });
+  t.after(() => hub.close());
+  const cacheDir = (await tempDir("xet-cache-repo-", t)).dir;
+  const opts = { hubUrl: hub.url, accessToken: ALICE.token, cache: cacheDir };
+  await createRepo({ repo: "models/alice/cached", ...opts });
+  const weights = seededBytes(16 * MiB, 77);
+
+  let mark = hub.requests.length;
+  const first = await uploadFiles({ repo: "models/alice/cached", files: [{ path: "step-1/model.bin", content: weights }], ...opts });
+  assert.ok(uploadBodyBytes(hub, mark) >= 16 * MiB, "the first upload sends everything");
+  assert.equal(first.dedupCacheEntriesWritten, 1);
+  assert.equal(entries(cacheDir).length, 1);
+
+  mark = hub.requests.length;
+  const again = await uploadFiles({ repo: "models/alice/cached", files: [{ path: "step-2/model.bin", content: weights }], ...opts });
+  const sent = uploadBodyBytes(hub, mark);
+  assert.ok(sent <= 256 * 1024, `sent ${sent} bytes`);
+  assert.equal(again.bytesSent, 0);
+  // This hub answers no dedup query: what was saved came from the cache.
+  assert.ok(again.dedupCacheHits >= 1);
+  // The commit holds the file: the hub serves it byte-identical.
+  const res = await fetch(`${hub.url}/alice/cached/resolve/main/step-2/model.bin`, { headers: { Authorization: `Bearer ${ALICE.token}` } });
+  assert.equal(sha256(new Uint8Array(await res.arrayBuffer())), sha256(weights));
+
+  // `cache: false`: neither read nor written.
+  mark = hub.requests.length;
+  const off = await uploadFiles({
+    repo: "models/alice/cached",
+    files: [{ path: "step-3/model.bin", content: weights }],
+    ...opts,
+    cache: false,
+  });
+  assert.equal(off.dedupCacheHits, 0);
+  assert.ok(uploadBodyBytes(hub, mark) >= 16 * MiB, "without the cache (and no global dedup) everything is sent again");
 });
