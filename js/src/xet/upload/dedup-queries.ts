@@ -23,6 +23,7 @@ import { rawToHex, type UploadSession } from "../../core/index.js";
 import { retryConfig } from "../../http.js";
 import type { PreparedSegment } from "../../core/packed.js";
 import { CasClient } from "../cas.js";
+import { isRangeFetch, rangeFetch } from "#platform";
 import type { DedupCache } from "../dedup-cache.js";
 import type { UploadResume } from "../resume.js";
 import type { UploadControl } from "./control.js";
@@ -80,7 +81,11 @@ export class DedupQueries {
       cas.http.retry === false
         ? false
         : { ...cas.http.retry, maxAttempts: 3, budgetMs: Math.min(retryConfig(cas.http.retry).budgetMs, 20_000) };
-    this.#cas = new CasClient(cas.tokens, { ...cas.http, retry }, cas.sessionId);
+    // Small GETs: through the platform's light HTTP client (Node: ≈ 0.4 ms of CPU per query instead of ≈ 0.8
+    // through fetch) unless the caller gave a fetch of their own.
+    const own = cas.http.fetch !== undefined && !isRangeFetch(cas.http.fetch);
+    const fast = own ? undefined : rangeFetch(false);
+    this.#cas = new CasClient(cas.tokens, { ...cas.http, retry, ...(fast ? { fetch: fast } : {}) }, cas.sessionId);
     this.#session = session;
     this.#global = t.globalDedup;
     this.#maxQueries = t.maxDedupQueries;
