@@ -19,15 +19,15 @@ import initWasm, * as wasm from "./wasm/xet_core.js";
 import { isArrayBuffer } from "../buffers.js";
 import { InvalidArgumentError, XetBucketsError, XetCoreError, type ErrorCode } from "../errors.js";
 import {
-  decodedRecordsLength,
+  decodeInCore,
   invalidSegment,
+  packDecoded,
   prepareInCore,
-  readChunkViews,
   readCoreError,
   readDecoded,
   unpackChunks,
-  writeDecoded,
   type ChunkInfo,
+  type ChunkViews,
   type DecodedRecords,
   type SegmentSpec,
   type WorkerAbi,
@@ -554,22 +554,17 @@ export interface DecodedInto {
 export function decodeRecordsInto(bytes: Uint8Array, out?: ArrayBuffer): DecodedInto {
   assertReady();
   const abi = raw!;
-  let at: number;
+  let views: ChunkViews | undefined;
   try {
-    const ptr = abi.xb_input(bytes.length) >>> 0;
-    new Uint8Array(abi.memory.buffer, ptr, bytes.length).set(bytes);
-    at = abi.xb_decode_views(bytes.length) >>> 0;
+    views = decodeInCore(abi, bytes);
   } catch (err) {
     throw toCoreError(err);
   }
-  if (at === 0) {
+  if (!views) {
     const { code, message } = readCoreError(abi);
     throw new XetCoreError((code || "CORE_ERROR") as ErrorCode, message);
   }
-  const views = readChunkViews(abi.memory.buffer, at);
-  const length = decodedRecordsLength(views, true);
-  const packed = out && out.byteLength >= length ? out : new ArrayBuffer(Math.ceil(length / 65536) * 65536);
-  writeDecoded(abi.memory.buffer, views, packed, true);
+  const { packed } = packDecoded(abi.memory.buffer, views, out, true);
   return { packed, decoded: readDecoded(packed) };
 }
 

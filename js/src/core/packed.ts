@@ -249,6 +249,34 @@ export function readChunkViews(memory: ArrayBuffer, at: number): ChunkViews {
   return { count: n, total: head.getUint32(4, true), places, hashes: new Uint8Array(memory, placesAt + 8 * n, 32 * n) };
 }
 
+/**
+ * Decodes and hashes the chunk records in `bytes` in the core (worker ABI): `bytes` are copied into its input
+ * buffer; returns the chunk views (in the core's memory, valid until the next call into it), or undefined when
+ * the records are malformed (then `readCoreError`). What the chunking workers and `decodeRecordsInto` share.
+ */
+export function decodeInCore(abi: WorkerAbi, bytes: Uint8Array): ChunkViews | undefined {
+  const ptr = abi.xb_input(bytes.length) >>> 0;
+  new Uint8Array(abi.memory.buffer, ptr, bytes.length).set(bytes);
+  const at = abi.xb_decode_views(bytes.length) >>> 0;
+  return at === 0 ? undefined : readChunkViews(abi.memory.buffer, at);
+}
+
+/**
+ * The decoded records of `views` (with the chunks' bytes when `withData`) written into `out` when they fit,
+ * else into a new buffer rounded up to 64 KiB (so that it fits the next batches of about the same size).
+ */
+export function packDecoded(
+  memory: ArrayBuffer,
+  views: ChunkViews,
+  out: ArrayBuffer | undefined,
+  withData: boolean,
+): { packed: ArrayBuffer; length: number } {
+  const length = decodedRecordsLength(views, withData);
+  const packed = out && out.byteLength >= length ? out : new ArrayBuffer(Math.ceil(length / 65536) * 65536);
+  writeDecoded(memory, views, packed, withData);
+  return { packed, length };
+}
+
 /** The length of the decoded records of `views`, with or without the chunks' bytes. */
 export function decodedRecordsLength(views: ChunkViews, withData: boolean): number {
   return DECODED_HEADER + 36 * views.count + (withData ? views.total : 0);

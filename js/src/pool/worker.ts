@@ -11,13 +11,12 @@
  * The module the pool posts is instantiated with every import stubbed: the worker ABI reaches none of them.
  */
 import {
-  decodedRecordsLength,
+  decodeInCore,
   fileHashAnswers,
   invalidSegment,
+  packDecoded,
   prepareInCore,
-  readChunkViews,
   readCoreError,
-  writeDecoded,
   writeFileHashAnswer,
   type ChunkViews,
   type WorkerAbi,
@@ -216,25 +215,19 @@ export function chunkingWorker(thread: WorkerThread): (msg: ToWorker) => void {
     const data = m.data;
     try {
       const ex = core();
-      const ptr = ex.xb_input(m.length) >>> 0;
-      new Uint8Array(ex.memory.buffer, ptr, m.length).set(new Uint8Array(data, 0, m.length));
-      const at = ex.xb_decode_views(m.length) >>> 0;
-      if (at === 0) {
+      const views = decodeInCore(ex, new Uint8Array(data, 0, m.length));
+      if (!views) {
         const { code, message } = readCoreError(ex);
         throw new TaskError("core", code as ErrorCode, message);
       }
-      const views = readChunkViews(ex.memory.buffer, at);
       let written: number | undefined;
       if (m.write) {
         if (!thread.writes) throw new Error("this worker cannot write local files");
         written = writeRuns(thread.writes, ex.memory.buffer, views, m.write);
       }
-      const length = decodedRecordsLength(views, !m.write);
-      // Into the caller's spent output buffer when it fits (no new multi-MiB buffer), else a new one,
-      // rounded up to 64 KiB so that it fits the next batches of about the same size.
+      // Into the caller's spent output buffer when it fits (no new multi-MiB buffer).
       const given = m.out;
-      const packed = given && given.byteLength >= length ? given : new ArrayBuffer(Math.ceil(length / 65536) * 65536);
-      writeDecoded(ex.memory.buffer, views, packed, !m.write);
+      const { packed, length } = packDecoded(ex.memory.buffer, views, given, !m.write);
       const done = { type: "done" as const, id: m.id, packed, length, data, ...(written !== undefined && { written }) };
       if (given && packed !== given) thread.post({ ...done, unused: given }, [packed, data, given]);
       else thread.post(done, [packed, data]);
