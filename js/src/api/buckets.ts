@@ -39,7 +39,9 @@ export type CommonOptions = HubCallOptions;
  * error (`HubApiError` 409, code CONFLICT); use `createBucket(…, { existOk: true })` to accept it.
  * `license`, `sdk` do not apply to buckets and are ignored; `files` is refused (upload them instead).
  * A model, dataset or space designation ("models/ns/name", `{ type: "dataset", name }`…) creates that
- * repository (`POST /api/repos/create`; spaces need `sdk`), with the same 409 when it exists.
+ * repository (`POST /api/repos/create`; spaces need `sdk`), with the same 409 when it exists. `existOk`
+ * (huggingface_hub's `exist_ok`) accepts an existing bucket or repository: its URL is returned. It also makes
+ * the call safe to retry when its answer was lost (a retried creation meets the 409 of what it created).
  */
 export async function createRepo(
   params: {
@@ -54,6 +56,8 @@ export async function createRepo(
     files?: Array<{ content: ArrayBuffer | Blob; path: string }>;
     /** Ignored for buckets. */
     sdk?: string;
+    /** An existing bucket or repository is not an error: its URL is returned (default false: `HubApiError` CONFLICT). */
+    existOk?: boolean;
   } & CommonOptions,
 ): Promise<{
   /** The repository's page (a bucket's: `{hubUrl}/buckets/ns/name`). */
@@ -71,14 +75,17 @@ export async function createRepo(
   if (isRepoDesignation(params.repo)) {
     const repo = parseRepo(params.repo);
     const answer = await postCreateRepo(ctx, repo, { visibility, sdk: params.sdk, signal: params.abortSignal });
-    if (!answer.created) {
+    if (!answer.created && !params.existOk) {
       throw new HubApiError("CONFLICT", `${repoLabel(repo)} already exists`, { statusCode: 409, url: `${ctx.hubUrl}/api/repos/create` });
     }
     return { repoUrl: answer.url, id: repo.id };
   }
   const bucket = parseBucket(params.repo);
   const answer = await postCreateBucket(ctx, bucket, { visibility, resourceGroupId: params.resourceGroupId }, params.abortSignal);
-  if (!answer.created) throw alreadyExists(bucket, ctx);
+  if (!answer.created) {
+    if (!params.existOk) throw alreadyExists(bucket, ctx);
+    return { repoUrl: answer.url ?? `${ctx.hubUrl}/buckets/${bucket.id}`, id: answer.id ?? bucket.id };
+  }
   return { repoUrl: answer.url, id: answer.id };
 }
 
