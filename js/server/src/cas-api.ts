@@ -69,9 +69,15 @@ const WRITE_BYTES = 4 * 1024 * 1024;
  * copied whole into the core. The checks and their errors are `parseXorb`'s of the whole body.
  */
 async function receiveXorb(hub: HubContext, ctx: RequestContext, hash: string): Promise<void> {
-  // A new xorb goes to its temp file while it arrives; it is renamed into place only once checked.
-  const temp = hub.store.xorbStoredBytes(hash) === undefined ? await hub.xorbs.begin(hash) : undefined;
   const verifier = new hub.core.XorbVerifier(hash);
+  // A new xorb goes to its temp file while it arrives; it is renamed into place only once checked.
+  let temp: XorbTempFile | undefined;
+  try {
+    temp = hub.store.xorbStoredBytes(hash) === undefined ? await hub.xorbs.begin(hash) : undefined;
+  } catch (err) {
+    verifier.free();
+    throw err;
+  }
   let pending: Buffer[] = [];
   let pendingAt = 0;
   let pendingBytes = 0;
