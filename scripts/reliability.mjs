@@ -367,7 +367,7 @@ export function writeReport({ command, testsPassed, fuzzRan }) {
     L.push("## The hub under load");
     L.push("");
     L.push(
-      `The hub runs in its own process; ${loadR.clients} clients upload at once (a third of them one ${"medium"} file of one xorb, the others four small files); every file is then read back and compared. The hub reads xorb, shard and batch bodies whole, so they share a budget (\`maxBodyBytesInFlight\`, default 2 × 65 MiB): peak ≈ baseline + budget + one xorb checked in the core, whatever the number of clients. Before the budget, 32 clients sending 48 MiB xorbs took the hub to 728 MiB. Source: js/test/reliability/load.test.ts.`,
+      `The hub runs in its own process; ${loadR.clients} clients upload at once (a third of them one ${"medium"} file of one xorb, the others four small files); every file is then read back and compared. The hub reads shard and batch bodies whole and verifies xorb bodies as they arrive; all share a budget (\`maxBodyBytesInFlight\`, default 2 × 65 MiB): peak ≤ baseline + budget, whatever the number of clients. Before the budget, 32 clients sending 48 MiB xorbs took the hub to 728 MiB. Source: js/test/reliability/load.test.ts.`,
     );
     L.push("");
     L.push(

@@ -58,7 +58,7 @@ pub use xorb::{
     decode_chunk_records, decode_chunk_views, lz4_frame_decompress, parse_xorb,
     parse_xorb_with_limits, write_chunk_record, BuiltXorb, ChunkCompressor, ChunkPlace,
     CompressionPolicy, CompressionScheme, DecodedChunks, XorbBuilder, XorbInfo, XorbLimits,
-    MAX_XORB_BYTES, MAX_XORB_CHUNKS, RECORD_HEADER_LEN,
+    XorbVerifier, MAX_XORB_BYTES, MAX_XORB_CHUNKS, RECORD_HEADER_LEN,
 };
 
 // Shards (§5): the blocks, writers, the dedup-answer builder, the reader.

@@ -1166,7 +1166,7 @@ impl WasmSha256Hasher {
 // Server side (the local hub validates what it receives with these)
 // ---------------------------------------------------------------------------------------------
 
-/// What `parseXorb` learned from a valid xorb body.
+/// What `XorbVerifier.finish` (and so `parseXorb`) learned from a valid xorb body.
 #[derive(Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct XorbInfo {
@@ -1192,19 +1192,52 @@ pub struct XorbInfo {
     pub record_offsets: Vec<u32>,
 }
 
-/// Validates an uploaded xorb body against its expected hash and the protocol limits.
-#[wasm_bindgen(js_name = parseXorb)]
-pub fn parse_xorb(bytes: &[u8], expectedHash: &str) -> JsResult<Ts<XorbInfo>> {
-    let expected = parse_hash(expectedHash)?;
-    let x = xorb::parse_xorb(bytes, &expected).map_err(js_error)?;
-    to_js(&XorbInfo {
-        hash: x.hash,
-        count: x.lengths.len() as u32,
-        raw_bytes: x.raw_bytes as f64,
-        hashes: x.hashes,
-        lengths: x.lengths,
-        record_offsets: x.record_offsets,
-    })
+/// Verifies an uploaded xorb body part by part as it arrives: `parseXorb` of the whole body, without
+/// holding it or copying it whole into the core (only a record split between parts is copied).
+#[wasm_bindgen(js_name = XorbVerifier)]
+pub struct WasmXorbVerifier {
+    inner: Option<xorb::XorbVerifier>,
+}
+
+#[wasm_bindgen(js_class = XorbVerifier)]
+impl WasmXorbVerifier {
+    /// A verifier of a body uploaded as the xorb `expectedHash`, with the limits `parseXorb` applies.
+    #[wasm_bindgen(constructor)]
+    pub fn new(expectedHash: &str) -> JsResult<WasmXorbVerifier> {
+        let expected = parse_hash(expectedHash)?;
+        Ok(WasmXorbVerifier {
+            inner: Some(xorb::XorbVerifier::new(
+                Some(expected),
+                xorb::XorbLimits::accepted(),
+            )),
+        })
+    }
+
+    /// The next bytes of the body (errors wait for `finish`).
+    pub fn update(&mut self, part: &[u8]) {
+        if let Some(v) = self.inner.as_mut() {
+            v.update(part);
+        }
+    }
+
+    /// The body ended: what `parseXorb` gives for the whole body (the same errors). Once only.
+    pub fn finish(&mut self) -> JsResult<Ts<XorbInfo>> {
+        let v = self.inner.take().ok_or_else(|| {
+            js_error(CoreError::new(
+                ErrorKind::InvalidArgument,
+                "this xorb verifier has finished already",
+            ))
+        })?;
+        let x = v.finish().map_err(js_error)?;
+        to_js(&XorbInfo {
+            hash: x.hash,
+            count: x.lengths.len() as u32,
+            raw_bytes: x.raw_bytes as f64,
+            hashes: x.hashes,
+            lengths: x.lengths,
+            record_offsets: x.record_offsets,
+        })
+    }
 }
 
 /// A file term: chunks `[start, end)` of a xorb.

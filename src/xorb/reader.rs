@@ -3,7 +3,8 @@
 
 use super::compression::{bg4_join, lz4_frame_decompress};
 use super::record::{
-    read_record_header, CompressionScheme, RecordHeader, MAX_UNCOMPRESSED_LEN, RECORD_HEADER_LEN,
+    parse_record_header, read_record_header, read_record_header_in, CompressionScheme,
+    RecordHeader, FOOTER_MAGIC, MAX_UNCOMPRESSED_LEN, RECORD_HEADER_LEN,
 };
 use super::{XorbLimits, MAX_XORB_BYTES, MAX_XORB_CHUNKS};
 use crate::error::{err, CoreError, ErrorKind, Result};
@@ -231,58 +232,214 @@ pub fn parse_xorb_with_limits(
     expected: Option<&MerkleHash>,
     limits: &XorbLimits,
 ) -> Result<XorbInfo> {
-    if bytes.is_empty() {
-        return err(
-            ErrorKind::BadRecord,
-            "empty xorb body: a xorb has at least one chunk",
-        );
+    let mut v = XorbVerifier::new(expected.copied(), *limits);
+    v.update(bytes);
+    v.finish()
+}
+
+/// [`parse_xorb`] of a body that arrives in parts (the local hub verifies an upload as it is
+/// received, without holding or copying the whole body): `update` with each part in order, then
+/// `finish`. The result is exactly [`parse_xorb_with_limits`]'s for the concatenated parts, the
+/// same errors included: every error is reported by `finish`, as the whole body would have it
+/// (an empty or oversized body first, then the first bad record, then the hash). Only a record
+/// split between parts is copied (at most one record, 256 KiB + 8 bytes, is held).
+#[derive(Debug)]
+pub struct XorbVerifier {
+    limits: XorbLimits,
+    expected: Option<MerkleHash>,
+    /// The start of the record being received, when a part ended inside it.
+    carry: Vec<u8>,
+    /// Offset of the next record (of `carry`'s first byte).
+    at: usize,
+    received: u64,
+    /// The first error, reported by `finish`; later parts are only counted.
+    error: Option<CoreError>,
+    hashes: Vec<MerkleHash>,
+    lengths: Vec<u32>,
+    record_offsets: Vec<u32>,
+    merkle: MerkleBuilder,
+    raw: u64,
+    decoded: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl XorbVerifier {
+    /// A verifier of one body, against `expected` (when given) and `limits`.
+    pub fn new(expected: Option<MerkleHash>, limits: XorbLimits) -> Self {
+        XorbVerifier {
+            limits,
+            expected,
+            carry: Vec::new(),
+            at: 0,
+            received: 0,
+            error: None,
+            hashes: Vec::new(),
+            lengths: Vec::new(),
+            record_offsets: Vec::new(),
+            merkle: MerkleBuilder::new(),
+            raw: 0,
+            decoded: Vec::new(),
+            scratch: Vec::new(),
+        }
     }
-    if bytes.len() as u64 > limits.max_serialized_bytes {
-        return err(
-            ErrorKind::LimitExceeded,
-            format!(
-                "xorb body of {} bytes exceeds the limit of {} bytes",
-                bytes.len(),
-                limits.max_serialized_bytes
-            ),
-        );
+
+    /// The next bytes of the body: every record they complete is decoded and hashed now.
+    pub fn update(&mut self, part: &[u8]) {
+        self.received += part.len() as u64;
+        if self.error.is_some()
+            || self.received > self.limits.max_serialized_bytes
+            || self.received > u32::MAX as u64
+        {
+            return;
+        }
+        if let Err(e) = self.records(part) {
+            self.error = Some(e);
+            self.carry = Vec::new();
+        }
     }
-    let mut hashes = Vec::new();
-    let mut lengths = Vec::new();
-    let mut merkle = MerkleBuilder::new();
-    let mut raw: u64 = 0;
-    let record_offsets = walk_records(bytes, limits.max_chunks, |_, h, data| {
-        let ch = chunk_hash(data);
-        hashes.push(ch);
-        lengths.push(h.uncompressed_len);
-        merkle.push(ch, h.uncompressed_len as u64);
-        raw += h.uncompressed_len as u64;
-        if raw > limits.max_raw_bytes {
+
+    fn records(&mut self, mut part: &[u8]) -> Result<()> {
+        if !self.carry.is_empty() {
+            // Complete the record a previous part ended in: its header first, then its payload.
+            if self.carry.len() < RECORD_HEADER_LEN {
+                let n = (RECORD_HEADER_LEN - self.carry.len()).min(part.len());
+                self.carry.extend_from_slice(&part[..n]);
+                part = &part[n..];
+                if self.carry.len() < RECORD_HEADER_LEN {
+                    return Ok(());
+                }
+            }
+            let header = parse_record_header(&self.carry, self.at, self.hashes.len())?;
+            let n = (header.record_len() - self.carry.len()).min(part.len());
+            self.carry.extend_from_slice(&part[..n]);
+            part = &part[n..];
+            if self.carry.len() < header.record_len() {
+                return Ok(());
+            }
+            let record = std::mem::take(&mut self.carry);
+            self.record(&header, &record)?;
+            self.carry = record;
+            self.carry.clear();
+        }
+        while !part.is_empty() {
+            let index = self.hashes.len();
+            if index == self.limits.max_chunks {
+                return err(
+                    ErrorKind::LimitExceeded,
+                    format!(
+                        "more than {} chunk records (the next starts at offset {})",
+                        self.limits.max_chunks, self.at
+                    ),
+                );
+            }
+            if part.len() < RECORD_HEADER_LEN {
+                // A stored xorb's footer is recognised from its first 7 bytes, as in a whole body.
+                if part.starts_with(FOOTER_MAGIC) {
+                    parse_record_header(part, self.at, index)?;
+                }
+                self.carry.extend_from_slice(part);
+                return Ok(());
+            }
+            let header = parse_record_header(part, self.at, index)?;
+            if part.len() < header.record_len() {
+                self.carry.extend_from_slice(part);
+                return Ok(());
+            }
+            let (record, rest) = part.split_at(header.record_len());
+            self.record(&header, record)?;
+            part = rest;
+        }
+        Ok(())
+    }
+
+    /// One whole record (header and payload) at `self.at`: decoded, hashed, counted.
+    fn record(&mut self, header: &RecordHeader, record: &[u8]) -> Result<()> {
+        let at = self.at;
+        let index = self.hashes.len();
+        let payload = &record[RECORD_HEADER_LEN..];
+        let ch = if header.scheme == CompressionScheme::None {
+            // Stored raw: the payload is the chunk (validated length), no copy.
+            chunk_hash(payload)
+        } else {
+            self.decoded.clear();
+            decode_payload(
+                header,
+                payload,
+                &mut self.decoded,
+                &mut self.scratch,
+                at,
+                index,
+            )?;
+            chunk_hash(&self.decoded)
+        };
+        self.record_offsets.push(at as u32);
+        self.hashes.push(ch);
+        self.lengths.push(header.uncompressed_len);
+        self.merkle.push(ch, header.uncompressed_len as u64);
+        self.raw += header.uncompressed_len as u64;
+        if self.raw > self.limits.max_raw_bytes {
             return err(
                 ErrorKind::LimitExceeded,
                 format!(
-                    "xorb holds more than {} bytes of chunk data (limit exceeded at chunk {})",
-                    limits.max_raw_bytes,
-                    hashes.len() - 1
+                    "xorb holds more than {} bytes of chunk data (limit exceeded at chunk {index})",
+                    self.limits.max_raw_bytes
                 ),
             );
         }
+        self.at += record.len();
         Ok(())
-    })?;
-    let hash = merkle.finish();
-    if let Some(exp) = expected {
-        if *exp != hash {
+    }
+
+    /// The body ended: its chunks, or the error the whole body would have given.
+    pub fn finish(mut self) -> Result<XorbInfo> {
+        if self.received == 0 {
             return err(
-                ErrorKind::HashMismatch,
-                format!("xorb body hashes to {hash}, expected {exp}"),
+                ErrorKind::BadRecord,
+                "empty xorb body: a xorb has at least one chunk",
             );
         }
+        if self.received > self.limits.max_serialized_bytes {
+            return err(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "xorb body of {} bytes exceeds the limit of {} bytes",
+                    self.received, self.limits.max_serialized_bytes
+                ),
+            );
+        }
+        if self.received > u32::MAX as u64 {
+            return err(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "{} bytes of chunk records: at most 4 GiB can be decoded at once",
+                    self.received
+                ),
+            );
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if !self.carry.is_empty() {
+            // The body ends inside a record: the error reading it gives (truncated, or a bad header).
+            read_record_header_in(&self.carry, self.at, self.hashes.len())?;
+            return err(ErrorKind::Truncated, "the body ends inside a chunk record");
+        }
+        self.record_offsets.push(self.at as u32);
+        let hash = self.merkle.finish();
+        if let Some(exp) = self.expected {
+            if exp != hash {
+                return err(
+                    ErrorKind::HashMismatch,
+                    format!("xorb body hashes to {hash}, expected {exp}"),
+                );
+            }
+        }
+        Ok(XorbInfo {
+            hash,
+            hashes: self.hashes,
+            lengths: self.lengths,
+            record_offsets: self.record_offsets,
+            raw_bytes: self.raw,
+        })
     }
-    Ok(XorbInfo {
-        hash,
-        hashes,
-        lengths,
-        record_offsets,
-        raw_bytes: raw,
-    })
 }

@@ -69,7 +69,29 @@ impl RecordHeader {
 /// Reads and validates the record header at `at` of `bytes`, and checks that its payload is
 /// complete. `index` is only used in messages.
 pub(crate) fn read_record_header(bytes: &[u8], at: usize, index: usize) -> Result<RecordHeader> {
-    let rest = &bytes[at.min(bytes.len())..];
+    read_record_header_in(&bytes[at.min(bytes.len())..], at, index)
+}
+
+/// [`read_record_header`] of the record at the start of `rest`, which lies at offset `at`.
+pub(crate) fn read_record_header_in(rest: &[u8], at: usize, index: usize) -> Result<RecordHeader> {
+    let header = parse_record_header(rest, at, index)?;
+    let have = rest.len() - RECORD_HEADER_LEN;
+    let compressed_len = header.compressed_len;
+    if (compressed_len as usize) > have {
+        return err(
+            ErrorKind::Truncated,
+            format!(
+                "chunk record {index} at offset {at}: payload of {compressed_len} bytes, only {have} bytes left"
+            ),
+        );
+    }
+    Ok(header)
+}
+
+/// Reads and validates the record header at the start of `rest` (the record at offset `at`)
+/// without looking at its payload (which may not have arrived yet). `index` and `at` are only
+/// used in messages.
+pub(crate) fn parse_record_header(rest: &[u8], at: usize, index: usize) -> Result<RecordHeader> {
     if rest.len() >= FOOTER_MAGIC.len() && &rest[..FOOTER_MAGIC.len()] == FOOTER_MAGIC {
         return err(
             ErrorKind::BadRecord,
@@ -126,15 +148,6 @@ pub(crate) fn read_record_header(bytes: &[u8], at: usize, index: usize) -> Resul
             ErrorKind::LengthMismatch,
             format!(
                 "chunk record {index} at offset {at}: uncompressed record with payload length {compressed_len} but chunk length {uncompressed_len}"
-            ),
-        );
-    }
-    let have = rest.len() - RECORD_HEADER_LEN;
-    if (compressed_len as usize) > have {
-        return err(
-            ErrorKind::Truncated,
-            format!(
-                "chunk record {index} at offset {at}: payload of {compressed_len} bytes, only {have} bytes left"
             ),
         );
     }

@@ -168,14 +168,17 @@ export class XorbTempFile {
     this.#final = final;
   }
 
-  /** Writes `part` at `position` (the caller keeps `part` unchanged until `commit` or `discard`). */
-  write(part: Uint8Array, position: number): void {
+  /**
+   * Writes `parts`, one after the other, at `position` (the caller keeps them unchanged until `commit` or
+   * `discard`).
+   */
+  write(parts: readonly Uint8Array[], position: number): void {
     if (this.#done || this.#failed !== undefined) return;
-    const p = writeFully(this.#fh, part, position).catch((err: unknown) => {
+    const p = writevFully(this.#fh, parts, position).catch((err: unknown) => {
       this.#failed ??= err;
     });
     this.#writes.push(p);
-    this.#unflushed += part.length;
+    for (const part of parts) this.#unflushed += part.length;
     if (this.#unflushed >= FLUSH_EVERY) {
       this.#unflushed = 0;
       // Start writing back what is written so far; the final fsync then has little left.
@@ -217,11 +220,15 @@ export class XorbTempFile {
   }
 }
 
-async function writeFully(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let off = 0;
-  while (off < data.length) {
-    const { bytesWritten } = await fh.write(data, off, data.length - off, position + off);
-    off += bytesWritten;
+/** Writes `parts` at `position` with vectored writes, continuing after short ones (a failed write throws). */
+async function writevFully(fh: FileHandle, parts: readonly Uint8Array[], position: number): Promise<void> {
+  let rest = parts.filter((p) => p.length > 0);
+  let at = position;
+  while (rest.length > 0) {
+    let { bytesWritten: n } = await fh.writev(rest, at);
+    at += n;
+    while (rest.length > 0 && n >= rest[0]!.length) n -= rest.shift()!.length;
+    if (n > 0) rest = [rest[0]!.subarray(n), ...rest.slice(1)];
   }
 }
 

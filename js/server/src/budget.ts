@@ -1,7 +1,7 @@
 /**
- * The hub's budget for request bodies held in memory at once. Xorb, shard and batch bodies are read whole
- * (up to 65, 64 and 64 MiB), so without a budget the hub's memory grows with the number of clients
- * uploading at the same time. A request takes its share (its `Content-Length`, or the endpoint's limit when
+ * The hub's budget for request bodies held in memory at once. Shard and batch bodies are read whole (up to
+ * 64 MiB each) and a xorb stored already is kept while it is uploaded again (65 MiB; other xorb bodies pass
+ * through), so without a budget the hub's memory grows with the number of clients uploading at the same time. A request takes its share (its `Content-Length`, or the endpoint's limit when
  * the length is not announced; at most the whole budget) before it reads its body, and gives it back when
  * it is done; requests that do not fit wait in arrival order, their bodies held back by TCP flow control.
  * A client that disconnects while waiting leaves the queue.

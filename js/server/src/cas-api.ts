@@ -7,7 +7,7 @@ import { XetCoreError } from "xet-buckets";
 import { isXetHash, MAX_XORB_BYTES, MAX_XORB_CHUNKS, ZERO_HASH, type XorbInfo } from "xet-buckets/core";
 import type { CasClaims, CasScope } from "./auth.js";
 import { casBase, nowSecs, type HubContext } from "./context.js";
-import { HttpError, badRequest, bearerToken, readBody, sendJson, writeChunk, type RequestContext } from "./http.js";
+import { HttpError, badRequest, bearerToken, readBody, sendJson, streamBody, writeChunk, type RequestContext } from "./http.js";
 import { parseRange, rangesCovered, type ByteRange } from "./ranges.js";
 import type { XorbTempFile } from "./blobs.js";
 import { planReconstruction, type XorbLayout } from "./reconstruction.js";
@@ -48,27 +48,6 @@ function coreError(what: string, err: unknown): never {
 
 // -------------------------------------------------------------------------------------- C4 / C5 xorbs
 
-/**
- * Buffers for xorb bodies, reused from request to request: a fresh 64 MiB buffer costs its page faults
- * (the kernel zeroing every page) on top of the copy, as much again as the copy itself. At most 4 are kept.
- */
-class BodyBuffers {
-  readonly #free: Buffer[] = [];
-  constructor(readonly capacity: number) {}
-  /** A buffer of `size` bytes (a view of a pooled one when it fits). */
-  take(size: number): Buffer {
-    if (size < 1024 * 1024 || size > this.capacity) return Buffer.allocUnsafeSlow(size);
-    return (this.#free.pop() ?? Buffer.allocUnsafeSlow(this.capacity)).subarray(0, size);
-  }
-  /** Gives back a buffer from `take` once nothing uses it. */
-  give(view: Buffer): void {
-    const whole = Buffer.from(view.buffer, 0, view.buffer.byteLength);
-    if (whole.length === this.capacity && view.byteOffset === 0 && this.#free.length < 4) this.#free.push(whole);
-  }
-}
-
-const bodyBuffers = new WeakMap<HubContext, BodyBuffers>();
-
 export async function uploadXorb(hub: HubContext, ctx: RequestContext, prefix: string, hashText: string): Promise<void> {
   casAuth(hub, ctx, "write");
   if (prefix !== "default") throw badRequest(`unknown xorb prefix ${JSON.stringify(prefix)}: use "default"`);
@@ -81,42 +60,81 @@ export async function uploadXorb(hub: HubContext, ctx: RequestContext, prefix: s
   }
 }
 
+/** Parts of a xorb body handed to its temp file together, in one vectored write: 16 writes for a 64 MiB xorb. */
+const WRITE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Receives a xorb body and verifies it as it arrives (every record decoded and hashed once complete, by the
+ * core's `XorbVerifier`), writing a new xorb to its temp file meanwhile: the body is never held whole, nor
+ * copied whole into the core. The checks and their errors are `parseXorb`'s of the whole body.
+ */
 async function receiveXorb(hub: HubContext, ctx: RequestContext, hash: string): Promise<void> {
-  let pool = bodyBuffers.get(hub);
-  if (!pool) bodyBuffers.set(hub, (pool = new BodyBuffers(hub.config.limits.xorb)));
+  const verifier = new hub.core.XorbVerifier(hash);
   // A new xorb goes to its temp file while it arrives; it is renamed into place only once checked.
-  const temp = hub.store.xorbStoredBytes(hash) === undefined ? await hub.xorbs.begin(hash) : undefined;
-  let body: Buffer | undefined;
+  let temp: XorbTempFile | undefined;
   try {
-    body = await readBody(ctx, hub.config.limits.xorb, "xorb", (n) => pool.take(n), temp && ((part, at) => temp.write(part, at)));
-    await storeXorb(hub, ctx, hash, body, temp);
+    temp = hub.store.xorbStoredBytes(hash) === undefined ? await hub.xorbs.begin(hash) : undefined;
+  } catch (err) {
+    verifier.free();
+    throw err;
+  }
+  let pending: Buffer[] = [];
+  let pendingAt = 0;
+  let pendingBytes = 0;
+  // A xorb stored already is written again only if it is deleted before this upload ends: its parts are kept.
+  const kept: Buffer[] | undefined = temp ? undefined : [];
+  try {
+    const size = await streamBody(ctx, hub.config.limits.xorb, "xorb", (part, at) => {
+      verifier.update(part);
+      if (kept) return void kept.push(part);
+      if (pendingBytes === 0) pendingAt = at;
+      pending.push(part);
+      pendingBytes += part.length;
+      if (pendingBytes >= WRITE_BYTES) {
+        temp!.write(pending, pendingAt);
+        pending = [];
+        pendingBytes = 0;
+      }
+    });
+    if (pendingBytes > 0) temp!.write(pending, pendingAt);
+    if (size === 0) throw badRequest("empty xorb body: a xorb holds at least one chunk");
+    let info;
+    try {
+      info = verifier.finish();
+    } catch (err) {
+      coreError("invalid xorb", err);
+    }
+    await storeXorb(hub, ctx, hash, info, size, temp ?? (() => Buffer.concat(kept!, size)));
   } finally {
+    verifier.free();
     await temp?.discard();
-    if (body) pool.give(body);
   }
 }
 
-/** Checks a xorb body, stores it (file and row) unless already stored, and answers. */
-async function storeXorb(hub: HubContext, ctx: RequestContext, hash: string, body: Buffer, temp?: XorbTempFile): Promise<void> {
-  if (body.length === 0) throw badRequest("empty xorb body: a xorb holds at least one chunk");
-  let info;
-  try {
-    info = checkXorb(hub, body, hash);
-  } catch (err) {
-    coreError("invalid xorb", err);
-  }
+/**
+ * Stores a verified xorb (file and row) unless already stored, and answers. `body`: its temp file, or how
+ * to get its bytes to write it.
+ */
+async function storeXorb(
+  hub: HubContext,
+  ctx: RequestContext,
+  hash: string,
+  info: XorbInfo,
+  size: number,
+  body: XorbTempFile | (() => Uint8Array),
+): Promise<void> {
   if (info.count > MAX_XORB_CHUNKS) throw badRequest(`xorb has ${info.count} chunks; at most ${MAX_XORB_CHUNKS} are allowed`);
   if (info.rawBytes > MAX_XORB_BYTES) {
     throw badRequest(`xorb holds ${info.rawBytes} bytes of chunks; at most ${MAX_XORB_BYTES} are allowed`);
   }
-  if (info.recordOffsets[info.count] !== body.length) {
+  if (info.recordOffsets[info.count] !== size) {
     throw badRequest("xorb body has trailing bytes after its last chunk record");
   }
   let inserted = false;
   if (hub.store.xorbStoredBytes(hash) === undefined) {
     const hook = hub.config.hooks.afterXorbTempWrite;
-    if (temp) await temp.commit(hook && (() => hook(hash)));
-    else await hub.xorbs.write(hash, body, hook && (() => hook(hash)));
+    if (typeof body !== "function") await body.commit(hook && (() => hook(hash)));
+    else await hub.xorbs.write(hash, body(), hook && (() => hook(hash)));
     const eligible: Array<{ hash: string; index: number }> = [];
     for (let i = 0; i < info.count; i++) {
       const h = hub.core.rawToHex(info.hashes.subarray(i * 32, i * 32 + 32));
@@ -126,7 +144,7 @@ async function storeXorb(hub: HubContext, ctx: RequestContext, hash: string, bod
       hash,
       chunkCount: info.count,
       rawBytes: info.rawBytes,
-      storedBytes: body.length,
+      storedBytes: size,
       chunkHashes: info.hashes,
       chunkLengths: info.lengths,
       recordOffsets: info.recordOffsets,
@@ -140,16 +158,6 @@ async function storeXorb(hub: HubContext, ctx: RequestContext, hash: string, bod
     }
   }
   sendJson(ctx, 200, { was_inserted: inserted });
-}
-
-/**
- * Decodes and verifies a xorb body with the core: every record decoded, every chunk hashed, the merkle
- * root compared with the hash the xorb was uploaded under, limits enforced (≤ 8192 chunks, ≤ 64 MiB of
- * chunk data; the body may exceed 64 MiB by its 8-byte record headers, as hf_xet's incompressible
- * xorbs do).
- */
-function checkXorb(hub: HubContext, body: Uint8Array, hash: string): XorbInfo {
-  return hub.core.parseXorb(body, hash);
 }
 
 export function headXorb(hub: HubContext, ctx: RequestContext, hashText: string): void {

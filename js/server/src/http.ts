@@ -138,64 +138,60 @@ export function headerSafe(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, "?").slice(0, 500);
 }
 
-/** Least bytes per `onPart` call of a body with a declared length. */
-const PART_BYTES = 4 * 1024 * 1024;
+/**
+ * Reads a request body into one buffer, refusing more than `limit` bytes with 413 (from `Content-Length`
+ * before reading anything, or while reading).
+ */
+export async function readBody(ctx: RequestContext, limit: number, what: string): Promise<Buffer> {
+  const expected = declaredLength(ctx, limit, what);
+  if (expected !== undefined && expected > 0) {
+    // Declared length: one buffer of that size, filled as the body arrives (no list of parts to
+    // concatenate at the end: half the copying and garbage for large bodies).
+    const body = Buffer.allocUnsafeSlow(expected);
+    const size = await streamBody(ctx, limit, what, (part, at) => void part.copy(body, at));
+    return size === expected ? body : body.subarray(0, size);
+  }
+  const parts: Buffer[] = [];
+  const size = await streamBody(ctx, limit, what, (part) => void parts.push(part));
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+}
+
+/** The body's declared length (`Content-Length`), undefined without one; 413 when it exceeds `limit`. */
+function declaredLength(ctx: RequestContext, limit: number, what: string): number | undefined {
+  const declared = ctx.req.headers["content-length"];
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit, what);
+  return declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+}
+
+function tooLarge(limit: number, what: string): HttpError {
+  return new HttpError(413, `${what} too large: at most ${limit} bytes are accepted`, { headers: { Connection: "close" } });
+}
 
 /**
- * Reads a request body into one buffer, refusing more than `limit` bytes with 413 (from
- * `Content-Length` before reading anything, or while reading). `onPart` sees the body as it arrives, in
- * order; with a declared length its parts are regions of the returned buffer (so they stay valid as long
- * as that buffer is not reused).
+ * Hands a request body to `onPart` as it arrives (each network read, in order, at its offset; the parts are
+ * the runtime's own buffers, never reused, so they may be kept), without holding it; resolves with its
+ * length. The same refusals as `readBody`: more than `limit` bytes is 413 (from `Content-Length` before
+ * reading anything, or while reading), a body longer or shorter than its `Content-Length` 400.
  */
-export async function readBody(
+export async function streamBody(
   ctx: RequestContext,
   limit: number,
   what: string,
-  alloc?: (size: number) => Buffer,
-  onPart?: (part: Buffer, offset: number) => void,
-): Promise<Buffer> {
+  onPart: (part: Buffer, offset: number) => void,
+): Promise<number> {
   const { req } = ctx;
-  const declared = req.headers["content-length"];
-  const tooLarge = () => new HttpError(413, `${what} too large: at most ${limit} bytes are accepted`, { headers: { Connection: "close" } });
-  if (declared !== undefined && Number(declared) > limit) throw tooLarge();
-  const expected = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
-  if (expected !== undefined && expected > 0) {
-    // Declared length: one buffer of that size, filled as the body arrives (no list of parts to
-    // concatenate at the end: half the copying and garbage for 64 MiB xorbs).
-    const body = alloc ? alloc(expected) : Buffer.allocUnsafeSlow(expected);
-    let size = 0;
-    // `onPart` gets regions of `body` of PART_BYTES or more, not each network read (≈ 64 KiB): a 64 MiB xorb
-    // is then 16 writes to its temp file instead of about a thousand.
-    let handed = 0;
-    for await (const part of req as AsyncIterable<Buffer>) {
-      if (size + part.length > expected) {
-        throw badRequest(`${what} longer than its Content-Length of ${expected} bytes`);
-      }
-      part.copy(body, size);
-      size += part.length;
-      if (onPart && size - handed >= PART_BYTES) {
-        onPart(body.subarray(handed, size), handed);
-        handed = size;
-      }
-    }
-    if (size !== expected) throw badRequest(`${what} truncated: received ${size} of ${declared} bytes`);
-    if (onPart && size > handed) onPart(body.subarray(handed, size), handed);
-    return body;
-  }
-  const parts: Buffer[] = [];
+  const expected = declaredLength(ctx, limit, what);
   let size = 0;
   for await (const part of req as AsyncIterable<Buffer>) {
-    if (size + part.length > limit) {
-      throw tooLarge();
+    if (expected !== undefined && size + part.length > expected) {
+      throw badRequest(`${what} longer than its Content-Length of ${expected} bytes`);
     }
-    onPart?.(part, size);
+    if (size + part.length > limit) throw tooLarge(limit, what);
+    onPart(part, size);
     size += part.length;
-    parts.push(part);
   }
-  if (declared !== undefined && Number(declared) !== size) {
-    throw badRequest(`${what} truncated: received ${size} of ${declared} bytes`);
-  }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+  if (expected !== undefined && size !== expected) throw badRequest(`${what} truncated: received ${size} of ${expected} bytes`);
+  return size;
 }
 
 /** Parses a JSON request body; 400 with a clear message when it is not JSON (or not an object). */

@@ -610,7 +610,40 @@ export type { XorbInfo, ParsedShard, ShardFile, ShardTerm, ShardXorb, ShardXorbC
 
 /** Decodes and verifies an uploaded xorb body against the hash it was uploaded under. */
 export function parseXorb(bytes: Uint8Array, expectedHash: string): wasm.XorbInfo {
-  return guard(() => wasm.parseXorb(bytes, expectedHash));
+  const v = new XorbVerifier(expectedHash);
+  try {
+    v.update(bytes);
+    return v.finish();
+  } finally {
+    v.free();
+  }
+}
+
+/**
+ * Verifies an uploaded xorb body part by part as it arrives: `finish` gives what `parseXorb` gives for the
+ * whole body (the same errors, as `XetCoreError`), without the body held or copied whole into the core.
+ */
+export class XorbVerifier {
+  readonly #inner: wasm.XorbVerifier;
+  #freed = false;
+  /** A verifier of a body uploaded as the xorb `expectedHash`. */
+  constructor(expectedHash: string) {
+    this.#inner = guard(() => new wasm.XorbVerifier(expectedHash));
+  }
+  /** The next bytes of the body (copied into the core; every record they complete is verified now). */
+  update(part: Uint8Array): void {
+    this.#inner.update(part);
+  }
+  /** The body ended: its chunks, or the error its whole body gives. Once only. */
+  finish(): wasm.XorbInfo {
+    return guard(() => this.#inner.finish());
+  }
+  /** Releases its WebAssembly memory (it cannot be used afterwards). */
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    this.#inner.free();
+  }
 }
 
 /** Parses an upload shard or a full shard (with footer). Structural errors throw `XetCoreError`. */

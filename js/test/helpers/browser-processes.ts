@@ -102,12 +102,17 @@ const chromiumMain = (tag: string) => processes().find((p) => p.cmd.includes(tag
 /** The tabs' RSS and the processes' roles of browser `name` whose processes run below `root`. */
 function measured(name: BrowserName, root: number): Pick<MeasuredBrowser, "tabRss" | "roles"> {
   const roles = () => processTree(root).map((p) => ({ pid: p.pid, role: roleOf(name, p.cmd) }));
+  // The tab processes, found again at most every 500 ms: samplers call tabRss every 50 ms, and walking every
+  // process of the machine that often cost the measuring process ≈ 2 CPU-s per 12 s of upload (taken from
+  // the browser on a 2-core machine) where reading the tabs' RSS costs next to nothing.
+  let tabs: { at: number; pids: number[] } | undefined;
   return {
     roles,
-    tabRss: () =>
-      roles()
-        .filter((p) => p.role === "tab")
-        .reduce((s, p) => s + rssOf(p.pid), 0),
+    tabRss: () => {
+      const now = performance.now();
+      if (!tabs || now - tabs.at >= 500) tabs = { at: now, pids: roles().flatMap((p) => (p.role === "tab" ? [p.pid] : [])) };
+      return tabs.pids.reduce((s, pid) => s + rssOf(pid), 0);
+    },
   };
 }
 

@@ -5,6 +5,7 @@
  * token scopes and expiry.
  */
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import * as core from "../../src/core/index.js";
 import { decodeChunkRecords, parseShard, rawToHex } from "../../src/core/index.js";
@@ -122,6 +123,45 @@ describe("uploads", () => {
       assert.match(res.json.error, re, what);
     }
     assert.equal(snapshot(hub.dataDir), before, "no malformed upload changed the store");
+  });
+
+  it("verifies a xorb body as it arrives, split anywhere: every answer is parseXorb's of the whole body", async () => {
+    // LZ4 and raw records (text, then random bytes), their records split between network reads.
+    const text = new TextEncoder().encode("The quick brown fox jumps over the lazy dog. ".repeat(3000));
+    const built = await buildUpload([new Uint8Array([...text, ...seededBytes(150_000, 12)])]);
+    const x = built.xorbs[0]!;
+    assert.ok(x.chunkCount >= 3, `${x.chunkCount} chunks`);
+    const flipped = (at: number) => {
+      const d = x.data.slice();
+      d[at]! ^= 0x5a;
+      return d;
+    };
+    const bodies: Array<[string, Uint8Array]> = [
+      ["a valid body", x.data],
+      ["a record's compression scheme changed", flipped(4)],
+      ["a payload byte changed", flipped(5000)],
+      ["the last byte changed", flipped(x.data.length - 1)],
+      ["cut inside a record", x.data.subarray(0, x.data.length - 1000)],
+      ["cut inside a record header", x.data.subarray(0, 3)],
+      ["a footer after the records", new Uint8Array([...x.data, ...new TextEncoder().encode("XETBLOB")])],
+    ];
+    for (const [what, body] of bodies) {
+      let expected: { status: number; error?: string };
+      try {
+        core.parseXorb(body, x.hash);
+        expected = { status: 200 };
+      } catch (e) {
+        expected = { status: 400, error: `invalid xorb: ${(e as Error).message} (${(e as { code: string }).code})` };
+      }
+      for (const piece of [7, 4093, 70_001]) {
+        const res = await postInPieces(`/v1/xorbs/default/${x.hash}`, body, piece);
+        assert.deepEqual(
+          { status: res.status, ...(res.status !== 200 && { error: res.json.error }) },
+          expected,
+          `${what}, in ${piece}-byte writes`,
+        );
+      }
+    }
   });
 
   it("refuses a shard with a wrong verification hash, a wrong file hash or a wrong term size", async () => {
@@ -400,6 +440,33 @@ describe("global dedup", () => {
     }
   });
 });
+
+/**
+ * POSTs `body` to the test hub with alice's write token in `piece`-byte writes, each flushed (and the event
+ * loop turned) before the next, so that the hub receives it in many reads.
+ */
+function postInPieces(path: string, body: Uint8Array, piece: number): Promise<{ status: number; json: { error?: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${hub.url}${path}`,
+      { method: "POST", headers: { Authorization: `Bearer ${writeTok}`, "Content-Length": body.length } },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on("data", (d: Buffer) => parts.push(d));
+        res.on("end", () => resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(parts).toString("utf8")) }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    void (async () => {
+      for (let at = 0; at < body.length; at += piece) {
+        await new Promise<void>((done) => req.write(body.subarray(at, at + piece), () => done()));
+        await new Promise((done) => setImmediate(done));
+      }
+      req.end();
+    })();
+  });
+}
 
 /** A xorb of `n` incompressible chunks of `len` bytes stored raw (scheme 0), built by hand. */
 function rawXorb(n: number, len: number, seed: number): { hash: string; data: Uint8Array } {
