@@ -449,6 +449,14 @@ async function handle(
       return;
     }
     if (res.destroyed || (err as Error)?.message === "client went away") return;
+    const code = (err as { code?: unknown })?.code;
+    if (code === "ENOSPC" || code === "EDQUOT") {
+      // Nothing was stored (writes go to a temporary file first): the client may retry once space is freed.
+      ctx.error = `disk full: ${(err as Error).message}`;
+      process.emitWarning(`xet-buckets hub: its data directory's disk is full (request ${ctx.requestId})`);
+      sendError(ctx, new HttpError(507, "the local hub's disk is full: free space where its data directory is, then retry"));
+      return;
+    }
     log?.(`error in ${ctx.method} ${ctx.rawPath.slice(0, 300)} (${ctx.requestId}): ${(err as Error)?.stack ?? err}`);
     if (!log) process.emitWarning(`xet-buckets hub: ${(err as Error)?.message ?? err} (request ${ctx.requestId})`);
     sendError(ctx, new HttpError(500, `internal error of the local hub (request id ${ctx.requestId})`));
