@@ -60,8 +60,13 @@ export interface SegmentSpec {
  */
 export const HEADER_ONLY_IF_RAW = 0x100;
 
-/** Bytes of a record's header. */
-const RECORD_HEADER_BYTES = 8;
+/** Bytes of a record's header (xet-protocol.md §4.1). */
+export const RECORD_HEADER_BYTES = 8;
+
+/** Whether the record starting at `off` of `records` holds a chunk stored raw (header byte 4, the scheme, is 0). */
+export function isRawRecord(records: Uint8Array, off: number): boolean {
+  return records[off + 4] === 0;
+}
 
 /**
  * Prepares the first `length` bytes of the core's input buffer (`xb_input`): the prepared segment, a view
@@ -189,8 +194,7 @@ export class PreparedSegment {
 
   /** Bytes chunk `i`'s record takes in `records`, where it starts at `off`. */
   storedLength(i: number, off: number): number {
-    // Record header: byte 4 is the scheme, 0 = stored raw (xet-protocol.md §4.1).
-    return this.rawLeftOut && this.records[off + 4] === 0 ? RECORD_HEADER_BYTES : this.recordLengths[i]!;
+    return this.rawLeftOut && isRawRecord(this.records, off) ? RECORD_HEADER_BYTES : this.recordLengths[i]!;
   }
 }
 

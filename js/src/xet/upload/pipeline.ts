@@ -223,12 +223,14 @@ export class UploadPipeline {
     const s = this.#s;
     const reports: FileUploadReport[] = [];
     const workers = this.#t.workers;
+    /** Per file: whether its source can be read again (asked once per file, not per segment). */
+    const rereadable: (boolean | undefined)[] = [];
     const prepared = new PreparedFiles(items, {
       preparer: this.#preparer ?? this.#inline,
       inline: this.#inline,
       compression: compressionCode(this.#t.compression),
       // The same test as the bodies' (`source` below): then raw payloads come from the source, not the records.
-      rawByReference: (f) => this.#assembly.readsSourcesAgain && sourceRanges(items[f]!) !== undefined,
+      rawByReference: (f) => this.#assembly.readsSourcesAgain && (rereadable[f] ??= sourceRanges(items[f]!) !== undefined),
       segmentBytes: this.#t.segmentBytes,
       prerollBytes: SEGMENT_PREROLL_BYTES,
       overlapBytes: SEGMENT_OVERLAP_BYTES,

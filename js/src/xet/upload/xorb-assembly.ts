@@ -32,7 +32,7 @@
 import { PLACED_DEDUP, type XorbResult } from "../../core/index.js";
 import { XetBucketsError } from "../../errors.js";
 import type { RequestBody } from "../../http.js";
-import type { PreparedSegment } from "../../core/packed.js";
+import { RECORD_HEADER_BYTES, isRawRecord, type PreparedSegment } from "../../core/packed.js";
 import { releaseBuffer } from "../../buffers.js";
 import { runtime } from "#platform";
 import { sourceRanges, type RangeReader, type SourceRanges } from "../upload-sources.js";
@@ -72,8 +72,7 @@ const STREAM_STEP = 1024 * 1024;
 const PIECE_RING = 3;
 /** Arena ranges at least this long are streamed as views, without a copy. */
 const DIRECT = 256 * 1024;
-/** Record header: byte 4 is the compression scheme, 0 = stored raw (xet-protocol.md §4.1). */
-const HEADER = 8;
+const HEADER = RECORD_HEADER_BYTES;
 /** Blob bodies: the arena is handed over as a `Blob` piece once it holds this much (see `XorbAssembly`). */
 const PIECE = 4 * 1024 * 1024;
 /** Largest record: a chunk of at most 128 KiB stored raw (compressed only when smaller), and its header. */
@@ -581,7 +580,7 @@ export class XorbAssembly {
     body.raw += raw;
     body.chunks++;
     body.len += len;
-    if (b.src && !this.#blobs && records[off + 4] === 0 && len === HEADER + raw) {
+    if (b.src && !this.#blobs && isRawRecord(records, off) && len === HEADER + raw) {
       this.#bytes(body, records.subarray(off, off + HEADER));
       const start = b.src.base + b.seg.chunkStart(i);
       const last = body.parts[body.parts.length - 1];
@@ -589,7 +588,7 @@ export class XorbAssembly {
       else body.parts.push({ src: b.src.source, start, end: start + raw });
       return;
     }
-    if (b.seg.rawLeftOut && records[off + 4] === 0)
+    if (b.seg.rawLeftOut && isRawRecord(records, off))
       throw new XetBucketsError("INTERNAL", "a record without its payload has no source to read it from");
     this.#bytes(body, records.subarray(off, off + len));
   }
