@@ -53,8 +53,8 @@ const SOURCES = [...sourceFiles(join(ROOT, "js", "src"), ["generated", "wasm"]),
 const INTERNAL_SIGNALS: Record<string, { count: number; why: string }> = {
   "js/src/pool/worker.ts": { count: 10, why: "inside a chunking worker: every failure is posted as a `failed` message (CHUNKING_FAILED)" },
   "js/src/platform/node/range-fetch.ts": {
-    count: 5,
-    why: "Node's range fetch fails as fetch does (TypeError, a broken body) inside httpRequestRead, which retries and makes it a NetworkError",
+    count: 10,
+    why: "Node's light HTTP client fails as fetch does (TypeError, a broken body, a request body of the wrong length, an answer it cannot read) inside httpRequestRead, which retries and makes it a NetworkError",
   },
   "js/src/pool/worker-node.ts": { count: 1, why: "the worker script started outside a worker thread (never by the pool)" },
   "js/src/core/packed.ts": { count: 1, why: "a malformed packed segment: the pool turns it into INTERNAL" },

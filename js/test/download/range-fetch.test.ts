@@ -132,6 +132,18 @@ describe("range fetch", () => {
     assertBytesEqual(new Uint8Array(await r.arrayBuffer()), BODY.subarray(0, 300_000));
   });
 
+  it("an error answer read whole keeps its connection (a dedup query's 404 opens none)", async () => {
+    assertBytesEqual(await readAll(await get(`${base}/data?size=100000`)), BODY.subarray(0, 100_000));
+    const before = opened;
+    for (let i = 0; i < 3; i++) {
+      const e = await rangeFetch(false)(`${base}/missing`);
+      assert.equal(e.status, 404);
+      assert.equal(await e.text(), '{"error":"no such thing"}'.slice(0, 24));
+    }
+    assertBytesEqual(await readAll(await get(`${base}/data?size=100000`)), BODY.subarray(0, 100_000));
+    assert.equal(opened - before, 0, "the kept connection served them all");
+  });
+
   it("a body cut short, a stalled body and an abort fail the read", async () => {
     await assert.rejects(readAll(await get(`${base}/cut`)), /connection broke/);
     const stalled = inPlaceBody(await get(`${base}/stall`))!;
