@@ -165,14 +165,26 @@ export async function syncBucket(source: string | undefined, dest: string | unde
   };
   checkGuards(plan, options, src.size);
   options.onEvent?.({ type: "plan", summary: summarize(plan) });
-  const planText = serializePlan(plan);
-
   if (options.dryRun || options.plan) {
+    const planText = serializePlan(plan);
     if (options.plan) await files.writeText(options.plan, planText);
     return { plan, summary: summarize(plan), planText, executed: false, downloaded: 0, deleted: 0, problems, warnings, failed: [] };
   }
   const entries = new Map([...remote].map(([rel, v]) => [rel, v.entry]));
   return execute(s, plan, options, problems, warnings, entries);
+}
+
+/**
+ * The result with its `planText` serialized when first read: the JSONL of a plan of many files takes a while
+ * to write, and a sync that runs its plan rarely needs it.
+ */
+function withPlanText(r: Omit<SyncResult, "planText">): SyncResult {
+  let text: string | undefined;
+  return Object.defineProperty(r, "planText", {
+    enumerable: true,
+    configurable: true,
+    get: () => (text ??= serializePlan(r.plan)),
+  }) as SyncResult;
 }
 
 function checkGuards(plan: SyncPlan, options: SyncOptions, sourceCount: number | undefined): void {
@@ -199,8 +211,7 @@ async function execute(
 ): Promise<SyncResult> {
   const files = localFilesFor("syncBucket");
   const summary = summarize(plan);
-  const planText = serializePlan(plan);
-  const result: SyncResult = { plan, summary, planText, executed: false, downloaded: 0, deleted: 0, problems, warnings, failed: [] };
+  const result = withPlanText({ plan, summary, executed: false, downloaded: 0, deleted: 0, problems, warnings, failed: [] });
   if (summary.uploads + summary.downloads + summary.deletes === 0) return result;
   result.executed = true;
   const remotePath = (rel: string) => (s.prefix ? `${s.prefix}/${rel}` : rel);
