@@ -13,7 +13,7 @@ import {
 } from "../../core/index.js";
 import { InvalidArgumentError } from "../../errors.js";
 import type { HttpOptions } from "../../http.js";
-import { defaultWorkers, streamingUploads } from "#platform";
+import { defaultWorkers, isRangeFetch, streamingUploads } from "#platform";
 
 /**
  * Upload tuning. Every knob states its default and its term in the memory bound (see the module doc of
@@ -211,7 +211,8 @@ export function resolveTuning(t: UploadTuning, http: HttpOptions): Tuning {
     readBlockBytes: positiveInt("readBlockBytes", t.readBlockBytes, UPLOAD_DEFAULTS.readBlockBytes, 256 * 1024 * 1024),
     compression: t.compression ?? UPLOAD_DEFAULTS.compression,
     globalDedup: t.globalDedup ?? UPLOAD_DEFAULTS.globalDedup,
-    streamUploads: t.streamUploads ?? (streamingUploads && http.fetch === undefined),
+    // A caller's own fetch gets whole bodies (it may not stream them); the platform's light client streams them.
+    streamUploads: t.streamUploads ?? (streamingUploads && (http.fetch === undefined || isRangeFetch(http.fetch))),
   };
   compressionCode(out.compression); // validates it
   return out;
