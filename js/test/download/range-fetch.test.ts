@@ -8,22 +8,21 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { inPlaceBody, isRangeFetch, mustUseFetch, rangeFetch } from "../../src/platform/node/range-fetch.js";
 import { rangeFetch as platformRangeFetch } from "../../src/platform/node.js";
 import { seededBytes } from "../helpers/data.mjs";
+import { countedServer, type CountedServer } from "../helpers/http-server.js";
 import { assertBytesEqual } from "../helpers/files.js";
 
 const BODY = seededBytes(3 * 1024 * 1024 + 77, 5);
 
-let server: http.Server;
+let server: CountedServer;
 let base: string;
-const connections = new Set<Socket>();
-let opened = 0;
 
 before(async () => {
-  server = http.createServer((req, res) => {
+  server = await countedServer((req, res) => {
     const u = new URL(req.url!, "http://x");
     const size = Number(u.searchParams.get("size") ?? BODY.length);
     const body = BODY.subarray(0, size);
@@ -54,18 +53,9 @@ before(async () => {
         res.end();
     }
   });
-  server.on("connection", (s: Socket) => {
-    opened++;
-    connections.add(s);
-    s.on("close", () => connections.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.base;
 });
-after(async () => {
-  for (const s of connections) s.destroy();
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => server.close());
 
 const get = rangeFetch(true);
 
@@ -86,7 +76,7 @@ async function readAll(res: Response, onData?: (n: number) => void | Promise<voi
 
 describe("range fetch", () => {
   it("reads large bodies in place, small ones whole, and reuses the connection", async () => {
-    const before = opened;
+    const before = server.opened;
     const a = await get(`${base}/data`, { headers: { Range: "bytes=0-" } });
     assert.equal(a.status, 206);
     assert.equal(a.body, null);
@@ -96,7 +86,7 @@ describe("range fetch", () => {
     assertBytesEqual(new Uint8Array(await b.arrayBuffer()), BODY.subarray(0, 1000));
     const c = await get(`${base}/data?size=200000`);
     assertBytesEqual(await readAll(c), BODY.subarray(0, 200_000));
-    assert.equal(opened - before, 1, "one connection for the three requests");
+    assert.equal(server.opened - before, 1, "one connection for the three requests");
     // rangeFetch(false) reads every answer whole.
     const d = await rangeFetch(false)(`${base}/data`);
     assertBytesEqual(new Uint8Array(await d.arrayBuffer()), BODY);
@@ -104,7 +94,7 @@ describe("range fetch", () => {
 
   it("a kept-alive connection the server closed meanwhile is replaced", async () => {
     assertBytesEqual(await readAll(await get(`${base}/data?size=100000`)), BODY.subarray(0, 100_000));
-    for (const s of connections) s.destroy();
+    for (const s of server.connections) s.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50));
     assertBytesEqual(await readAll(await get(`${base}/data?size=100000`)), BODY.subarray(0, 100_000));
   });
@@ -134,14 +124,14 @@ describe("range fetch", () => {
 
   it("an error answer read whole keeps its connection (a dedup query's 404 opens none)", async () => {
     assertBytesEqual(await readAll(await get(`${base}/data?size=100000`)), BODY.subarray(0, 100_000));
-    const before = opened;
+    const before = server.opened;
     for (let i = 0; i < 3; i++) {
       const e = await rangeFetch(false)(`${base}/missing`);
       assert.equal(e.status, 404);
       assert.equal(await e.text(), '{"error":"no such thing"}'.slice(0, 24));
     }
     assertBytesEqual(await readAll(await get(`${base}/data?size=100000`)), BODY.subarray(0, 100_000));
-    assert.equal(opened - before, 0, "the kept connection served them all");
+    assert.equal(server.opened - before, 0, "the kept connection served them all");
   });
 
   it("a body cut short, a stalled body and an abort fail the read", async () => {

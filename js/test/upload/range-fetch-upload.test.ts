@@ -8,26 +8,23 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { rangeFetch } from "../../src/platform/node/range-fetch.js";
 import { seededBytes } from "../helpers/data.mjs";
+import { countedServer, type CountedServer } from "../helpers/http-server.js";
 
 const send = rangeFetch(false);
 const DATA = seededBytes(5 * 1024 * 1024 + 333, 11);
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-let server: http.Server;
+let server: CountedServer;
 let base: string;
-let opened = 0;
-const connections = new Set<Socket>();
 /** What the server read of each request body, by path. */
 const received = new Map<string, { bytes: number; sha: string }>();
 
 before(async () => {
-  server = http.createServer((req, res) => {
+  server = await countedServer((req, res) => {
     const u = new URL(req.url!, "http://x");
     if (u.pathname === "/refuse") {
       // Answers at once, without reading the body, and closes (as servers do with a body they will not read).
@@ -69,18 +66,9 @@ before(async () => {
       }
     });
   });
-  server.on("connection", (s: Socket) => {
-    opened++;
-    connections.add(s);
-    s.on("close", () => connections.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.base;
 });
-after(async () => {
-  for (const s of connections) s.destroy();
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => server.close());
 
 /**
  * A stream of `data` in `piece`-byte pulls, each written into the same buffer (as the xorb bodies reuse theirs):
@@ -119,7 +107,7 @@ const streamInit = (body: ReadableStream<Uint8Array>, length: number, signal?: A
 
 describe("uploads through the light HTTP client", () => {
   it("sends a stream body exactly, pulling a piece only once the socket took the last, and keeps the connection", async () => {
-    const before = opened;
+    const before = server.opened;
     for (const piece of [1024 * 1024, 64 * 1024 + 7]) {
       const res = await send(`${base}/xorb-${piece}`, streamInit(reusedPieces(DATA, piece), DATA.length));
       assert.equal(res.status, 200);
@@ -133,7 +121,7 @@ describe("uploads through the light HTTP client", () => {
     assert.deepEqual(await text.json(), { bytes: 6, sha: sha(Buffer.from("héllo")), type: "text/plain;charset=UTF-8" });
     const empty = await send(`${base}/empty`, { method: "POST" });
     assert.deepEqual(await empty.json(), { bytes: 0, sha: sha(new Uint8Array(0)), type: null });
-    assert.equal(opened - before, 1, "one connection for the five requests");
+    assert.equal(server.opened - before, 1, "one connection for the five requests");
   });
 
   it("reads chunked, compressed and interim answers", async () => {
