@@ -79,6 +79,15 @@ const pct = (n: number, of: number) => `${((n / of) * 100).toFixed(1)} %`;
 const sent = new Map<string, number>();
 const firstSent = new Map<string, number>();
 const key = (...parts: string[]) => parts.join("|");
+/**
+ * The bytes the first upload (the original, random bytes, to an empty hub) sent: all of it, or the measure is
+ * broken (the hub's request log no longer shows the uploads) and the run must not report anything.
+ */
+const measuredFirst = (): number => {
+  const n = hub.uploadBytesSince(0);
+  if (n < SIZE) throw new Error(`the hub's request log shows ${n} bytes for the first upload of ${SIZE}: the measure is broken`);
+  return n;
+};
 let failures = 0;
 try {
   for (const policy of POLICIES) {
@@ -89,7 +98,7 @@ try {
           const bucket = await hub.bucket("ckpt");
           await upload(hub.url, bucket, V1, "model.safetensors");
           const mark = hub.requests.length;
-          firstSent.set(key(policy, v.name, client), hub.uploadBytesSince(0));
+          firstSent.set(key(policy, v.name, client), measuredFirst());
           await upload(hub.url, bucket, v.file, v.path);
           const n = hub.uploadBytesSince(mark);
           sent.set(key(policy, v.name, client), n);
@@ -116,6 +125,7 @@ try {
               ? nodeUpload("ours", hub.url, bucket, file, path, { XET_BUCKETS_CACHE_DIR: home })
               : pythonUpload(hub.url, bucket, file, path, home);
           await up(V1, "model.safetensors");
+          measuredFirst();
           const mark = hub.requests.length;
           await up(v.file, v.path);
           const n = hub.uploadBytesSince(mark);

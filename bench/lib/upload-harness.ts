@@ -34,8 +34,11 @@ type Hub = Awaited<ReturnType<HubModule["startLocalHub"]>>;
 type HubOptions = Parameters<HubModule["startLocalHub"]>[0];
 type RequestInfo = Parameters<NonNullable<NonNullable<HubOptions>["onRequest"]>>[0];
 
-/** Upload requests whose bodies carry data: xorbs and shards (grants, commits and queries are small). */
-const DATA_UPLOAD = /^\/(v1\/xorbs\/|v1\/shards$|v2\/shards$)/;
+/**
+ * Upload requests whose bodies carry data: xorbs and shards (grants, commits and queries are small), under the
+ * hub's CAS prefix (`/cas/<store id>`) or at the root.
+ */
+const DATA_UPLOAD = /^(?:\/cas\/[^/]+)?\/(v1\/xorbs\/|v1\/shards$|v2\/shards$)/;
 
 /** One local hub at a time; `fresh()` replaces it with a new one on an empty data directory. */
 export class BenchHub {
