@@ -6,6 +6,7 @@ import { HubApiError } from "../errors.js";
 import { toHex } from "../hex.js";
 import { httpRequestRead, type AttemptContext, type HttpOptions, type RequestInit2 } from "../http.js";
 import type { XetTokenProvider } from "../hub/xet-token.js";
+import { isRangeFetch } from "#platform";
 
 export class CasClient {
   readonly tokens: XetTokenProvider;
@@ -66,4 +67,9 @@ export function newSessionId(): string {
   b[8] = (b[8]! & 0x3f) | 0x80;
   const h = toHex(b);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The caller's own fetch, if the options carry one (not one of the platform's light HTTP clients). */
+export function callersFetch(f: typeof fetch | undefined): typeof fetch | undefined {
+  return f === undefined || isRangeFetch(f) ? undefined : f;
 }

@@ -44,13 +44,13 @@
  * (platform/node/range-fetch.ts: no buffer per network read), unless the caller gives its own `fetch`.
  */
 import { decodeRecordsInto, FileHashBuilder, initCore } from "../core/index.js";
-import { defaultWorkers, inPlaceBody, isRangeFetch, rangeFetch } from "#platform";
+import { defaultWorkers, inPlaceBody, rangeFetch } from "#platform";
 import { decodedCapacity } from "../core/packed.js";
 import { acquireWorkerPool } from "../pool/pool.js";
 import { HubApiError, IntegrityError, NetworkError, ProtocolError, XetBucketsError, XetCoreError } from "../errors.js";
 import { httpRequestRead, redactUrl, retryConfig } from "../http.js";
 import type { InPlaceBody } from "../platform/types.js";
-import { CasClient } from "./cas.js";
+import { CasClient, callersFetch } from "./cas.js";
 import {
   DownloadLimiter,
   MultipartParser,
@@ -640,11 +640,6 @@ async function fetchRanges(
     multipart?.end();
     return Promise.all(decoders.map((d) => d.done()));
   }
-}
-
-/** The caller's own fetch, if the options carry one (not one of the platform's range fetches). */
-function callersFetch(f: typeof fetch | undefined): typeof fetch | undefined {
-  return f === undefined || isRangeFetch(f) ? undefined : f;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -322,7 +322,8 @@ class Connection {
 
   /**
    * Reads an answer's body that has no `Content-Length` (chunked, or ending when the connection closes), whole,
-   * under `signal` and the stall clock; with `decode` undone. At most `MAX_UNFRAMED_BODY_BYTES`.
+   * under `signal` and the stall clock (its `Content-Encoding` is the caller's to undo). At most
+   * `MAX_UNFRAMED_BODY_BYTES`.
    */
   unframed(rest: Uint8Array, head: Head, signal: AbortSignal, stallMs: number): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
@@ -510,8 +511,7 @@ function dechunk(data: Buffer): Buffer | undefined {
     if (!Number.isFinite(size) || size < 0) throw new Error("malformed chunked answer");
     if (size === 0) {
       // The last chunk, then trailers up to an empty line.
-      const end = data.indexOf("\r\n\r\n", eol);
-      if (end < 0 && !data.subarray(eol, eol + 4).equals(Buffer.from("\r\n\r\n"))) return undefined;
+      if (data.indexOf("\r\n\r\n", eol) < 0) return undefined;
       return Buffer.concat(parts);
     }
     if (data.length < eol + 2 + size + 2) return undefined;

@@ -22,8 +22,8 @@
 import { rawToHex, type UploadSession } from "../../core/index.js";
 import { retryConfig } from "../../http.js";
 import type { PreparedSegment } from "../../core/packed.js";
-import { CasClient } from "../cas.js";
-import { isRangeFetch, rangeFetch } from "#platform";
+import { CasClient, callersFetch } from "../cas.js";
+import { rangeFetch } from "#platform";
 import type { DedupCache } from "../dedup-cache.js";
 import type { UploadResume } from "../resume.js";
 import type { UploadControl } from "./control.js";
@@ -83,8 +83,7 @@ export class DedupQueries {
         : { ...cas.http.retry, maxAttempts: 3, budgetMs: Math.min(retryConfig(cas.http.retry).budgetMs, 20_000) };
     // Small GETs: through the platform's light HTTP client (Node: ≈ 0.4 ms of CPU per query instead of ≈ 0.8
     // through fetch) unless the caller gave a fetch of their own.
-    const own = cas.http.fetch !== undefined && !isRangeFetch(cas.http.fetch);
-    const fast = own ? undefined : rangeFetch(false);
+    const fast = callersFetch(cas.http.fetch) === undefined ? rangeFetch(false) : undefined;
     this.#cas = new CasClient(cas.tokens, { ...cas.http, retry, ...(fast ? { fetch: fast } : {}) }, cas.sessionId);
     this.#session = session;
     this.#global = t.globalDedup;

@@ -4,10 +4,10 @@
  * that an earlier run of the same upload stored is not sent again (resume: xet/resume.ts). This stage counts
  * what went on the wire and knows which xorbs are stored: all of those below `storedBelow`.
  */
-import { isRangeFetch, rangeFetch, runtime } from "#platform";
+import { rangeFetch, runtime } from "#platform";
 import { ProtocolError } from "../../errors.js";
 import { retryConfig, type RequestBody, type RetryOptions } from "../../http.js";
-import { CasClient } from "../cas.js";
+import { CasClient, callersFetch } from "../cas.js";
 import type { UploadResume } from "../resume.js";
 import type { UploadControl } from "./control.js";
 import type { AssembledXorb, XorbBody } from "./xorb-assembly.js";
@@ -53,7 +53,7 @@ export class XorbUploads {
   ) {
     // The bodies go through the platform's light HTTP client (Node: a third of fetch's CPU) unless the caller
     // gave a fetch of their own.
-    const own = cas.http.fetch !== undefined && !isRangeFetch(cas.http.fetch);
+    const own = callersFetch(cas.http.fetch) !== undefined;
     const fast = own ? undefined : rangeFetch(false);
     this.#cas = fast ? new CasClient(cas.tokens, { ...cas.http, fetch: fast }, cas.sessionId) : cas;
     this.#retry = retryConfig(cas.http.retry);
