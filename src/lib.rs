@@ -64,8 +64,8 @@ pub use xorb::{
 // Shards (§5): the blocks, writers, the dedup-answer builder, the reader.
 pub use shard::{
     parse_shard, upload_shard_len, write_full_shard, write_upload_shard, DedupShardBuilder,
-    FileEntry, FileTerm, Shard, ShardFooter, XorbChunk, XorbEntry, FILE_FLAG_WITH_METADATA_EXT,
-    FILE_FLAG_WITH_VERIFICATION, MAX_SHARD_BYTES,
+    FileEntry, FileTerm, Shard, ShardFooter, UploadEntries, UploadEntry, XorbChunk, XorbEntry,
+    FILE_FLAG_WITH_METADATA_EXT, FILE_FLAG_WITH_VERIFICATION, MAX_SHARD_BYTES,
 };
 
 // Upload (§8) and download (§6.6).

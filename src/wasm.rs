@@ -1491,3 +1491,77 @@ impl WasmDedupShardBuilder {
             .map_err(js_error)
     }
 }
+
+/// The dedup-cache entries of an upload (`UploadEntries`): its shards' xorbs regrouped into answer shards,
+/// each with its key chunks. Add the shards, `finish`, then read entry `i` with `shard`, `keys` and `xorbs`.
+#[wasm_bindgen(js_name = UploadCacheEntries)]
+pub struct WasmUploadCacheEntries {
+    building: Option<shard::UploadEntries>,
+    entries: Vec<shard::UploadEntry>,
+}
+
+#[wasm_bindgen(js_class = UploadCacheEntries)]
+impl WasmUploadCacheEntries {
+    /// Entries of at most `maxChunks` chunks; chunks with `hash % probeModulus == 0` are keys (0: none).
+    #[wasm_bindgen(constructor)]
+    pub fn new(maxChunks: u32, probeModulus: u32) -> WasmUploadCacheEntries {
+        WasmUploadCacheEntries {
+            building: Some(shard::UploadEntries::new(
+                maxChunks as usize,
+                probeModulus as u64,
+            )),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Adds the xorbs of a shard; fails (adding nothing) when the bytes are not a shard.
+    #[wasm_bindgen(js_name = addShard)]
+    pub fn add_shard(&mut self, bytes: &[u8]) -> JsResult<()> {
+        let parsed = shard::parse_shard(bytes).map_err(js_error)?;
+        self.building
+            .as_mut()
+            .ok_or_else(|| invalid("addShard after finish".into()))?
+            .add_shard(&parsed)
+            .map_err(js_error)
+    }
+
+    /// Builds the entries (their shards stamped `createdAtSecs`); returns how many.
+    pub fn finish(&mut self, createdAtSecs: f64) -> JsResult<u32> {
+        let b = self
+            .building
+            .take()
+            .ok_or_else(|| invalid("finish called twice".into()))?;
+        self.entries = b
+            .finish(secs(createdAtSecs, "createdAtSecs")?)
+            .map_err(js_error)?;
+        Ok(self.entries.len() as u32)
+    }
+
+    /// Entry `i`'s shard.
+    pub fn shard(&self, i: u32) -> JsResult<Vec<u8>> {
+        Ok(self.entry(i)?.shard.clone())
+    }
+
+    /// Entry `i`'s key chunks: their Xet hex, concatenated (64 digits each).
+    pub fn keys(&self, i: u32) -> JsResult<String> {
+        Ok(self.entry(i)?.keys.iter().map(MerkleHash::to_hex).collect())
+    }
+
+    /// Entry `i`'s xorbs: their Xet hex, concatenated (64 digits each).
+    pub fn xorbs(&self, i: u32) -> JsResult<String> {
+        Ok(self
+            .entry(i)?
+            .xorbs
+            .iter()
+            .map(MerkleHash::to_hex)
+            .collect())
+    }
+}
+
+impl WasmUploadCacheEntries {
+    fn entry(&self, i: u32) -> JsResult<&shard::UploadEntry> {
+        self.entries
+            .get(i as usize)
+            .ok_or_else(|| invalid(format!("no entry {i} ({} entries)", self.entries.len())))
+    }
+}

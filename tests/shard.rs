@@ -533,3 +533,90 @@ proptest! {
         prop_assert_eq!(ft.materialized_bytes, files.iter().map(|f| f.size()).sum::<u64>());
     }
 }
+
+/// A xorb of `n` chunks (hashes from `seed`), with a file whose only term starts at chunk `first`.
+fn xorb_and_file(seed: u8, n: usize, first: u32) -> (XorbEntry, FileEntry) {
+    let hashes: Vec<MerkleHash> = (0..n)
+        .map(|i| chunk_hash(&[seed, i as u8, (i >> 8) as u8]))
+        .collect();
+    let lengths = vec![1000u32; n];
+    let xh = MerkleHash([seed; 32]);
+    let xorb = XorbEntry::from_chunks(xh, &hashes, &lengths, 7).unwrap();
+    let file = FileEntry {
+        hash: MerkleHash([seed ^ 0xff; 32]),
+        flags: 0,
+        terms: vec![FileTerm {
+            xorb: xh,
+            flags: 0,
+            unpacked_bytes: 1000 * (n as u32 - first),
+            start: first,
+            end: n as u32,
+        }],
+        verification: None,
+        sha256: None,
+    };
+    (xorb, file)
+}
+
+#[test]
+fn upload_entries_regroup_xorbs_with_their_keys() {
+    let (x1, f1) = xorb_and_file(1, 300, 5);
+    let (x2, f2) = xorb_and_file(2, 300, 0);
+    let (x3, f3) = xorb_and_file(3, 500, 0);
+    let a = write_upload_shard(&[f1.clone(), f2], &[x1.clone(), x2.clone()]).unwrap();
+    // The second shard lists x1 again (an earlier attempt's): it is kept once.
+    let b = write_upload_shard(&[f3], &[x3.clone(), x1.clone()]).unwrap();
+    let mut e = UploadEntries::new(700, 64);
+    e.add_shard(&parse_shard(&a).unwrap()).unwrap();
+    e.add_shard(&parse_shard(&b).unwrap()).unwrap();
+    let entries = e.finish(1_700_000_000).unwrap();
+    // 300 + 300 fit in 700 chunks; x3's 500 more do not: a second entry.
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].xorbs, vec![x1.hash, x2.hash]);
+    assert_eq!(entries[1].xorbs, vec![x3.hash]);
+    for (entry, xorbs, files) in [
+        (&entries[0], vec![&x1, &x2], vec![(&x1, 5u32), (&x2, 0)]),
+        (&entries[1], vec![&x3], vec![(&x3, 0)]),
+    ] {
+        // The shard is a dedup answer of exactly those xorbs, plain hashes, stamped as asked.
+        let p = parse_shard(&entry.shard).unwrap();
+        assert!(p.files.is_empty());
+        assert_eq!(p.xorbs.iter().collect::<Vec<_>>(), xorbs);
+        let ft = p.footer.unwrap();
+        assert_eq!(ft.key(), None);
+        assert_eq!((ft.created_at, ft.expiry), (1_700_000_000, 0));
+        // Keys: each xorb's first chunk, its chunks 0 mod 64, each file's first chunk; once each.
+        let mut want: Vec<MerkleHash> = Vec::new();
+        for x in &xorbs {
+            want.push(x.chunks[0].hash);
+            want.extend(
+                x.chunks
+                    .iter()
+                    .map(|c| c.hash)
+                    .filter(|h| h.hash_mod(64) == 0),
+            );
+        }
+        want.extend(
+            files
+                .iter()
+                .map(|(x, first)| x.chunks[*first as usize].hash),
+        );
+        let mut got = entry.keys.clone();
+        let n = got.len();
+        got.sort_by_key(|h| h.0);
+        got.dedup();
+        assert_eq!(got.len(), n, "keys are listed once");
+        want.sort_by_key(|h| h.0);
+        want.dedup();
+        assert_eq!(got, want);
+    }
+    // A xorb larger than the bound makes an entry of its own; modulus 0 keys no chunk by its hash.
+    let mut e = UploadEntries::new(100, 0);
+    e.add_shard(&parse_shard(&a).unwrap()).unwrap();
+    let entries = e.finish(1).unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].keys, vec![x1.chunks[0].hash, x1.chunks[5].hash]);
+    assert_eq!(entries[1].keys, vec![x2.chunks[0].hash]);
+    // Nothing added: no entry.
+    assert!(UploadEntries::new(100, 64).finish(1).unwrap().is_empty());
+}

@@ -1,10 +1,11 @@
 //! Global-dedup answer shards (§5.8): the xorbs a CAS knows, with chunk hashes keyed by the
 //! shard's HMAC key when it has one.
 
-use super::format::XorbEntry;
+use super::format::{Shard, XorbEntry};
 use super::write::write_full_shard;
 use crate::error::{err, ErrorKind, Result};
 use crate::hash::MerkleHash;
+use std::collections::{HashMap, HashSet};
 
 /// Builds a global-deduplication answer shard (§5.8): empty file section, the given xorbs,
 /// lookup tables, and a footer with the optional HMAC key and the times.
@@ -63,5 +64,111 @@ impl DedupShardBuilder {
             })
             .collect();
         write_full_shard(&[], &xorbs, key, created_at_secs, expiry_secs)
+    }
+}
+
+/// One dedup-cache entry of an upload: a dedup-answer shard holding some of the upload's xorbs, the chunks
+/// that key it, and the xorbs it names.
+#[derive(Clone, Debug)]
+pub struct UploadEntry {
+    /// The answer shard (plain chunk hashes, no HMAC key, no expiry).
+    pub shard: Vec<u8>,
+    /// The key chunks, each once: every xorb's first chunk, the chunks whose hash is 0 modulo the probe
+    /// modulus, and the first chunk of each file whose first term starts in one of the entry's xorbs.
+    pub keys: Vec<MerkleHash>,
+    /// The entry's xorbs, in shard order.
+    pub xorbs: Vec<MerkleHash>,
+}
+
+/// Regroups the xorbs of an upload's shards into dedup-cache entries ([`UploadEntry`]) of at most
+/// `max_chunks` chunks each (a xorb is never split; one larger than that makes an entry of its own). A
+/// xorb listed by several shards is kept once.
+#[derive(Debug)]
+pub struct UploadEntries {
+    max_chunks: usize,
+    modulus: u64,
+    seen: HashSet<MerkleHash>,
+    groups: Vec<Group>,
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    builder: DedupShardBuilder,
+    keys: Vec<MerkleHash>,
+    xorbs: Vec<MerkleHash>,
+    chunks: usize,
+}
+
+impl UploadEntries {
+    /// No entries yet; `probe_modulus` 0 keys no chunk by its hash.
+    pub fn new(max_chunks: usize, probe_modulus: u64) -> Self {
+        UploadEntries {
+            max_chunks: max_chunks.max(1),
+            modulus: probe_modulus,
+            seen: HashSet::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    /// Adds the xorbs of one shard (an upload shard, or a dedup answer with plain chunk hashes).
+    pub fn add_shard(&mut self, shard: &Shard) -> Result<()> {
+        // The first chunk of each file, under the xorb its first term starts in (when the shard lists it).
+        let at: HashMap<MerkleHash, usize> = shard
+            .xorbs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (x.hash, i))
+            .collect();
+        let mut file_keys: HashMap<MerkleHash, Vec<MerkleHash>> = HashMap::new();
+        for t in shard.files.iter().filter_map(|f| f.terms.first()) {
+            if let Some(c) = at
+                .get(&t.xorb)
+                .and_then(|&i| shard.xorbs[i].chunks.get(t.start as usize))
+            {
+                file_keys.entry(t.xorb).or_default().push(c.hash);
+            }
+        }
+        for x in &shard.xorbs {
+            if x.chunks.is_empty() || !self.seen.insert(x.hash) {
+                continue;
+            }
+            let full = self
+                .groups
+                .last()
+                .is_none_or(|g| g.chunks > 0 && g.chunks + x.chunks.len() > self.max_chunks);
+            if full {
+                self.groups.push(Group::default());
+            }
+            let g = self.groups.last_mut().expect("a group was just ensured");
+            let hashes: Vec<MerkleHash> = x.chunks.iter().map(|c| c.hash).collect();
+            let lengths: Vec<u32> = x.chunks.iter().map(|c| c.length).collect();
+            g.builder
+                .add_xorb(x.hash, &hashes, &lengths, x.bytes_on_disk)?;
+            g.keys.push(hashes[0]);
+            if self.modulus > 0 {
+                g.keys
+                    .extend(hashes.iter().filter(|h| h.hash_mod(self.modulus) == 0));
+            }
+            g.keys.extend(file_keys.remove(&x.hash).unwrap_or_default());
+            g.xorbs.push(x.hash);
+            g.chunks += x.chunks.len();
+        }
+        Ok(())
+    }
+
+    /// The entries, their shards stamped `created_at_secs`.
+    pub fn finish(self, created_at_secs: u64) -> Result<Vec<UploadEntry>> {
+        self.groups
+            .into_iter()
+            .map(|mut g| {
+                let mut seen = HashSet::new();
+                g.keys.retain(|k| seen.insert(*k));
+                Ok(UploadEntry {
+                    shard: g.builder.finish(None, created_at_secs, 0)?,
+                    keys: g.keys,
+                    xorbs: g.xorbs,
+                })
+            })
+            .collect()
     }
 }

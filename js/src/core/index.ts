@@ -652,6 +652,39 @@ export function parseShard(bytes: Uint8Array): wasm.ParsedShard {
 }
 
 /** Builds a global-dedup answer shard (xet-protocol.md §5.8). */
+/** One dedup-cache entry of an upload (`uploadCacheEntries`). */
+export interface UploadCacheEntry {
+  /** A dedup-answer shard of some of the upload's xorbs (plain chunk hashes). */
+  shard: Uint8Array;
+  /** The chunks that key the entry (Xet hex): each xorb's first chunk, the probe chunks, each file's first chunk. */
+  keyChunks: string[];
+  /** The entry's xorbs (Xet hex). */
+  xorbs: string[];
+}
+
+/**
+ * The xorbs of an upload's shards regrouped into dedup-cache entries of at most `maxChunks` chunks, with their
+ * keys (chunks with `hash % probeModulus == 0` among them), in one pass of the core: no chunk hash crosses
+ * into JavaScript. Bytes that are not a shard are skipped.
+ */
+export function uploadCacheEntries(shards: Uint8Array[], maxChunks: number, probeModulus: number, createdAtSecs: number): UploadCacheEntry[] {
+  const b = guard(() => new wasm.UploadCacheEntries(maxChunks, probeModulus));
+  try {
+    for (const s of shards) {
+      try {
+        b.addShard(s);
+      } catch {
+        // not a shard: nothing of it is kept
+      }
+    }
+    const n = guard(() => b.finish(createdAtSecs));
+    const split = (text: string) => Array.from({ length: text.length / 64 }, (_, i) => text.slice(64 * i, 64 * i + 64));
+    return Array.from({ length: n }, (_, i) => ({ shard: b.shard(i), keyChunks: split(b.keys(i)), xorbs: split(b.xorbs(i)) }));
+  } finally {
+    b.free();
+  }
+}
+
 export class DedupShardBuilder {
   #inner = guard(() => new wasm.DedupShardBuilder());
   /** Adds a stored xorb: its hash, packed raw chunk hashes, chunk lengths, and its serialized size in bytes. */

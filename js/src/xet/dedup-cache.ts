@@ -32,7 +32,7 @@
  * shard that references it fail: the upload then finds which (`HEAD /v1/xorbs/…`), evicts their entries and
  * runs again, sending what is missing (api/upload.ts; xet/upload/pipeline.ts).
  */
-import { hexToRaw, parseShard, DedupShardBuilder, type ParsedShard } from "../core/index.js";
+import { parseShard, uploadCacheEntries, type ParsedShard } from "../core/index.js";
 import { checkMaxBytes, entryName, type DedupCacheSpace, type DedupCacheStore } from "../dedup-cache-store.js";
 import { InvalidArgumentError } from "../errors.js";
 import { localFilesFor } from "../sources.js";
@@ -303,52 +303,10 @@ export class DedupCache {
    * takes several.
    */
   rememberUpload(uploadShards: Uint8Array[]): void {
-    const keys = new Set<string>();
-    let b: DedupShardBuilder | undefined;
-    let xorbs: string[] = [];
-    let chunks = 0;
-    const flush = () => {
-      if (!b) return;
-      const shard = b.finish(undefined, Math.floor(Date.now() / 1000), 0);
-      this.#write(encodeEntry(KIND_UPLOAD, keys, xorbs, 0, shard), [...keys], xorbs);
-      b = undefined;
-      xorbs = [];
-      chunks = 0;
-      keys.clear();
-    };
-    for (const bytes of uploadShards) {
-      let parsed: ParsedShard;
-      try {
-        parsed = parseShard(bytes);
-      } catch {
-        continue;
-      }
-      // The first chunk of each file whose first term is in these xorbs: what the next upload asks about first.
-      const mine = new Map(parsed.xorbs.map((x) => [x.hash, x]));
-      for (const f of parsed.files) {
-        const t = f.terms[0];
-        const c = t && mine.get(t.xorb)?.chunks[t.start];
-        if (c) keys.add(keyOf(c.hash));
-      }
-      for (const x of parsed.xorbs) {
-        if (chunks > 0 && chunks + x.chunks.length > MAX_ENTRY_CHUNKS) flush();
-        b ??= new DedupShardBuilder();
-        const hashes = new Uint8Array(32 * x.chunks.length);
-        x.chunks.forEach((c, i) => {
-          hashes.set(hexToRaw(c.hash), 32 * i);
-          if (i === 0 || sampled(c.hash)) keys.add(keyOf(c.hash));
-        });
-        b.addXorb(
-          x.hash,
-          hashes,
-          Uint32Array.from(x.chunks, (c) => c.length),
-          x.bytesOnDisk,
-        );
-        xorbs.push(x.hash);
-        chunks += x.chunks.length;
-      }
+    for (const e of uploadCacheEntries(uploadShards, MAX_ENTRY_CHUNKS, PROBE_MODULUS, Math.floor(Date.now() / 1000))) {
+      const keys = [...new Set(e.keyChunks.map(keyOf))];
+      this.#write(encodeEntry(KIND_UPLOAD, keys, e.xorbs, 0, e.shard), keys, e.xorbs);
     }
-    flush();
   }
 
   #write(bytes: Uint8Array, keys: string[], xorbs: string[]): void {
