@@ -667,7 +667,12 @@ export interface UploadCacheEntry {
  * keys (chunks with `hash % probeModulus == 0` among them), in one pass of the core: no chunk hash crosses
  * into JavaScript. Bytes that are not a shard are skipped.
  */
-export function uploadCacheEntries(shards: Uint8Array[], maxChunks: number, probeModulus: number, createdAtSecs: number): UploadCacheEntry[] {
+export function uploadCacheEntries(
+  shards: Uint8Array[],
+  maxChunks: number,
+  probeModulus: number,
+  createdAtSecs: number,
+): UploadCacheEntry[] {
   const b = guard(() => new wasm.UploadCacheEntries(maxChunks, probeModulus));
   try {
     for (const s of shards) {
