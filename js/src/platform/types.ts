@@ -61,10 +61,19 @@ export interface Platform {
 }
 
 /**
- * Receives body bytes in place (`InPlaceBody.read`): a view valid only during the call (copy what you keep).
+ * Receives body bytes in place (`InPlaceBody.read`): a view valid only during the call (copy what you keep),
+ * unless it is a view of what `InPlaceTarget` gave (then the bytes are already where they belong).
  * Return a promise to pause the connection until it settles, or false to stop reading (the rest is dropped).
  */
 export type InPlaceData = (bytes: Uint8Array) => void | false | Promise<void>;
+
+/**
+ * Where the body's next network read should land: a view of the reader's own memory of at most `max` bytes
+ * (the body bytes still to come), or undefined for the connection's buffer. The view must stay alive and in
+ * this thread, neither transferred nor reused, until `InPlaceData` receives the bytes read into it (a view of
+ * its start) or the body ends: the socket writes into it meanwhile.
+ */
+export type InPlaceTarget = (max: number) => Uint8Array | undefined;
 
 /** The body of an answer of `Platform.rangeFetch`, read in place. */
 export interface InPlaceBody {
@@ -73,9 +82,10 @@ export interface InPlaceBody {
   /**
    * Reads the whole body into `onData`. Rejects with a plain `Error` when the connection breaks or no byte
    * comes for `stallMs` while the body is wanted (default 30 s), with the signal's reason when aborted, and
-   * with what `onData` threw when it throws.
+   * with what `onData` threw when it throws. With `target`, each read after the first lands where it says
+   * (no copy through the connection's buffer).
    */
-  read(onData: InPlaceData, opts?: { signal?: AbortSignal; stallMs?: number }): Promise<void>;
+  read(onData: InPlaceData, opts?: { signal?: AbortSignal; stallMs?: number; target?: InPlaceTarget }): Promise<void>;
   /** Drops the body unread (closes its connection). */
   cancel(): void;
 }

@@ -171,6 +171,8 @@ const SPARE_BYTES = 3 * DECODE_WINDOW_BYTES;
 const WINDOW_STEP = 256 * 1024;
 /** A window handed to a worker: one batch, one network read, one record (most reads fit, or it grows). */
 const BATCH_WINDOW_BYTES = DECODE_BATCH_BYTES + 2 * WINDOW_STEP;
+/** A network read lands in a decoder's window only where it has this much room (else it is copied there). */
+const MIN_TARGET_BYTES = 16 * 1024;
 /** Bytes of spent windows a reader keeps: with 16 small files in flight, each holds one. */
 const WINDOW_SPARE_BYTES = 4 * DECODE_WINDOW_BYTES;
 
@@ -368,7 +370,25 @@ export class RecordDecoder implements RangeSink {
     return Math.max(carry, Math.min(rest, this.#decode ? BATCH_WINDOW_BYTES : DECODE_WINDOW_BYTES));
   }
 
+  /**
+   * The window's free space (at most `max` bytes) for the next network read to land in (`InPlaceTarget`), or
+   * undefined when it has less than `MIN_TARGET_BYTES` free (the bytes then come to `push` to be copied). The
+   * window stays this decoder's until `push` receives the bytes read into that view.
+   */
+  target(max: number): Uint8Array | undefined {
+    if (this.#buf.length === 0 && this.#expected > 0) this.#buf = this.#alloc(this.#windowSize(0));
+    const room = this.#buf.length - this.#len;
+    if (room < MIN_TARGET_BYTES) return undefined;
+    return this.#buf.subarray(this.#len, this.#len + Math.min(room, max));
+  }
+
   push(bytes: Uint8Array): void {
+    if (bytes.buffer === this.#buf.buffer && bytes.byteOffset === this.#buf.byteOffset + this.#len && bytes.length > 0) {
+      // Read into the window's free space (`target`): already in place.
+      this.#len += bytes.length;
+      this.#drain(false);
+      return;
+    }
     if (this.#buf.length === 0 && this.#expected > 0) this.#buf = this.#alloc(this.#windowSize(0));
     if (this.#len + bytes.length > this.#buf.length) {
       const grown = this.#alloc(Math.max(this.#len + bytes.length, Math.min(2 * this.#buf.length, DECODE_WINDOW_BYTES), 256 * 1024));
@@ -590,8 +610,11 @@ async function fetchRanges(
         offset = Number(m[1]);
       }
       feed = (chunk) => {
+        // Its length first: a chunk read into a decoder's window (`target`) is gone once the decoder hands
+        // that window to a worker.
+        const n = chunk.length;
         router.feed(offset, chunk);
-        offset += chunk.length;
+        offset += n;
       };
     } else {
       throw new ProtocolError(`${what}: unexpected status ${res.status} for a ranged request`);
@@ -600,8 +623,10 @@ async function fetchRanges(
     let total = 0;
     if (inPlace) {
       // Node: the body is read in place (views of the connection's read buffer, copied into the decoders'
-      // windows at once); a promise returned pauses the connection while the workers catch up.
+      // windows at once; with one range, read straight into its decoder's window); a promise returned pauses
+      // the connection while the workers catch up.
       const busy = () => decode !== undefined && decoders.some((d) => d.busy);
+      const only = res.status === 206 && !multipart && decoders.length === 1 ? decoders[0]! : undefined;
       await inPlace.read(
         (bytes) => {
           total += bytes.length;
@@ -610,7 +635,7 @@ async function fetchRanges(
           if (res.status === 200 && router.complete) return false;
           if (busy()) return Promise.all(decoders.map((d) => d.ready())).then(() => undefined);
         },
-        { signal, stallMs: retryConfig(cas.http.retry).stallTimeoutMs },
+        { signal, stallMs: retryConfig(cas.http.retry).stallTimeoutMs, target: only && ((max) => only.target(max)) },
       );
     } else if (res.body) {
       const reader = res.body.getReader();

@@ -360,13 +360,17 @@ export class RangeRouter {
   }
 
   feed(offset: number, chunk: Uint8Array): void {
-    const chunkEnd = offset + chunk.length; // exclusive
+    const length = chunk.length;
+    const chunkEnd = offset + length; // exclusive
     for (const r of this.#ranges) {
       if (r.start >= chunkEnd) break;
       const from = Math.max(r.next, offset);
       const to = Math.min(r.end + 1, chunkEnd);
       if (from >= to) continue;
       if (from > r.next) throw new ProtocolError(`the answer skips bytes ${r.next}-${from - 1} of requested range ${r.start}-${r.end}`);
+      // A sink may take the chunk's memory (a decoder whose window the bytes were read into hands it to a
+      // worker): then no later range may share the chunk.
+      if (chunk.length !== length) throw new Error("internal: a range's sink took bytes another range needed");
       r.sink.push(chunk.subarray(from - offset, to - offset));
       r.next = to;
     }

@@ -109,6 +109,97 @@ describe("range fetch", () => {
     assert.ok(pauses > 1);
   });
 
+  it("reads into the reader's own memory where it says (target), windows handed away between reads included", async () => {
+    const before = server.opened;
+    // The reader keeps windows of 300 KiB: each read after the first lands in the current window's free space;
+    // a full window is transferred away (detached, as a download hands its window to a worker) and a new one
+    // takes the bytes after it.
+    const WINDOW = 300 * 1024;
+    let win = new Uint8Array(WINDOW);
+    let len = 0;
+    const out = new Uint8Array(BODY.length);
+    let at = 0;
+    let inPlace = 0;
+    let asked = 0;
+    const away = new MessageChannel();
+    const hand = () => {
+      out.set(win.subarray(0, len), at);
+      at += len;
+      const old = win;
+      away.port1.postMessage(old, [old.buffer]);
+      assert.equal(old.length, 0, "the window was detached");
+      win = new Uint8Array(WINDOW);
+      len = 0;
+    };
+    const res = await get(`${base}/data`, { headers: { Range: "bytes=0-" } });
+    const body = inPlaceBody(res)!;
+    let left = body.length;
+    let pauses = 0;
+    await body.read(
+      (bytes) => {
+        left -= bytes.length;
+        if (bytes.buffer === win.buffer) {
+          assert.equal(bytes.byteOffset, len, "read where the target said");
+          len += bytes.length;
+          inPlace += bytes.length;
+        } else {
+          // Into the connection's buffer: copied, across windows when it does not fit.
+          for (let b = bytes; b.length > 0;) {
+            const n = Math.min(WINDOW - len, b.length);
+            win.set(b.subarray(0, n), len);
+            len += n;
+            b = b.subarray(n);
+            if (len === WINDOW) hand();
+          }
+        }
+        if (len === WINDOW) hand();
+        // Now and then the reader is busy: the target it gave stays where it is while the connection waits.
+        if (++pauses % 5 === 0) return new Promise<void>((resolve) => setTimeout(resolve, 1));
+      },
+      {
+        target: (max) => {
+          asked++;
+          assert.ok(max > 0 && max <= left, "never more than the body has left");
+          return WINDOW - len >= 1024 ? win.subarray(len, len + Math.min(WINDOW - len, max)) : undefined;
+        },
+      },
+    );
+    out.set(win.subarray(0, len), at);
+    at += len;
+    away.port1.close();
+    assert.equal(at, BODY.length);
+    assertBytesEqual(out, BODY);
+    assert.ok(asked > 3 && inPlace > BODY.length / 2, `most bytes read in place (${inPlace} of ${BODY.length})`);
+    // The connection goes on with the next request, which reads into its own buffer again: nothing of the
+    // next answer lands in the reader's memory.
+    const tail = win.slice();
+    assertBytesEqual(await readAll(await get(`${base}/data?size=200000`)), BODY.subarray(0, 200_000));
+    assertBytesEqual(win, tail);
+    assert.ok(server.opened - before <= 1, "both requests on one kept-alive connection");
+  });
+
+  it("a target that gives nothing or throws leaves the bytes in the connection's buffer", async () => {
+    for (const target of [
+      () => undefined,
+      () => new Uint8Array(0),
+      () => {
+        throw new Error("cannot say");
+      },
+    ]) {
+      const res = await get(`${base}/data`, { headers: { Range: "bytes=0-" } });
+      const out = new Uint8Array(BODY.length);
+      let at = 0;
+      await inPlaceBody(res)!.read(
+        (bytes) => {
+          out.set(bytes, at);
+          at += bytes.length;
+        },
+        { target },
+      );
+      assertBytesEqual(out, BODY);
+    }
+  });
+
   it("error answers are ordinary responses; chunked bodies and redirects go through fetch", async () => {
     const e = await get(`${base}/missing`);
     assert.equal(e.status, 404);

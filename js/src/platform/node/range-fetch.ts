@@ -2,7 +2,8 @@
  * A `fetch` for the xorb range requests of downloads (Node): plain GETs over kept-alive HTTP/1.1 connections
  * (`node:net`, `node:tls`) whose answers are read in place. Each connection reads into one buffer of its own,
  * reused for every network read (`onread`), and a successful answer's body is handed to the caller as views
- * of that buffer (`inPlaceBody`): no allocation per network read, no stream machinery per chunk. Measured on
+ * of that buffer (`inPlaceBody`): no allocation per network read, no stream machinery per chunk. A reader that
+ * names its own memory for the next bytes (`InPlaceTarget`) has them read there directly, without that copy. Measured on
  * 1 GiB from a local hub: about 0.3 s of CPU where `fetch` (undici) spends about 1.2 s, its per-chunk
  * buffers keeping V8's collector busy on other threads as well.
  *
@@ -27,7 +28,7 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
-import type { InPlaceBody, InPlaceData } from "../types.js";
+import type { InPlaceBody, InPlaceData, InPlaceTarget } from "../types.js";
 
 /** Bytes each connection reads at once into its buffer. */
 const READ_BUFFER_BYTES = 256 * 1024;
@@ -105,6 +106,8 @@ class Connection {
   #buffer = new Uint8Array(READ_BUFFER_BYTES);
   /** What the bytes read go to; undefined while idle (bytes then make the connection unusable). */
   #sink: ((bytes: Uint8Array) => boolean) | undefined;
+  /** Where the body being read wants its next bytes (`InPlaceTarget`), when it says. */
+  #target: (() => Uint8Array | undefined) | undefined;
   #closed: Error | undefined;
   #onClose: ((err: Error) => void) | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -115,7 +118,10 @@ class Connection {
     const https = url.protocol === "https:";
     const port = Number(url.port) || (https ? 443 : 80);
     const onread = {
-      buffer: this.#buffer,
+      // Asked after each read for the memory of the next one: the body's own place for its bytes when it has one
+      // (they are read there, no copy), else this connection's buffer. Node keeps only a raw pointer to it until
+      // the next read, hence the rules of `InPlaceTarget`.
+      buffer: (): Uint8Array => this.#target?.() ?? this.#buffer,
       callback: (n: number, buf: Uint8Array): boolean => {
         if (!this.#sink) {
           // Bytes nobody asked for: this connection can no longer be trusted.
@@ -385,7 +391,14 @@ class Connection {
    * (`stallMs` without a byte while the body is wanted). Resolves once the body is read (the connection can
    * then carry another request) or when `onData` asked to stop (the connection is dropped).
    */
-  body(rest: Uint8Array, length: number, onData: InPlaceData, signal: AbortSignal, stallMs: number): Promise<"done" | "stopped"> {
+  body(
+    rest: Uint8Array,
+    length: number,
+    onData: InPlaceData,
+    signal: AbortSignal,
+    stallMs: number,
+    target?: InPlaceTarget,
+  ): Promise<"done" | "stopped"> {
     return new Promise((resolve, reject) => {
       let left = length;
       let stall: ReturnType<typeof setTimeout> | undefined;
@@ -403,6 +416,7 @@ class Connection {
         settled = true;
         disarm();
         this.#sink = undefined;
+        this.#target = undefined;
         this.#onClose = undefined;
         signal.removeEventListener("abort", onAbort);
         if (how instanceof Error) {
@@ -460,6 +474,18 @@ class Connection {
       signal.addEventListener("abort", onAbort, { once: true });
       this.#onClose = (err) => fail(err);
       this.#sink = deliver;
+      if (target) {
+        this.#target = () => {
+          if (settled || left === 0) return undefined;
+          let view: Uint8Array | undefined;
+          try {
+            view = target(left);
+          } catch {
+            return undefined; // a reader that cannot say takes the bytes as views of the connection's buffer
+          }
+          return view && view.length > 0 ? view.subarray(0, left) : undefined;
+        };
+      }
       if (this.#closed) return fail(this.#closed);
       if (length === 0) return finish("done");
       if (rest.length > 0 && !deliver(rest)) return;
@@ -697,7 +723,7 @@ async function get(input: string | URL | Request, init: RequestInit, inPlace: bo
         const s = opts.signal ?? signal;
         let how: "done" | "stopped";
         try {
-          how = await conn.body(rest, head.length, onData, s, opts.stallMs ?? DEFAULT_BODY_STALL_MS);
+          how = await conn.body(rest, head.length, onData, s, opts.stallMs ?? DEFAULT_BODY_STALL_MS, opts.target);
         } catch (err) {
           if (err instanceof ReaderError) throw err.error;
           if (s.aborted) throw s.reason;
