@@ -69,7 +69,7 @@ export type InPlaceData = (bytes: Uint8Array) => void | false | Promise<void>;
 
 /**
  * Where the body's next network read should land: a view of the reader's own memory of at most `max` bytes
- * (the body bytes still to come), or undefined for the connection's buffer. The view must stay alive and in
+ * (no more than the body has left), or undefined for the connection's buffer. The view must stay alive and in
  * this thread, neither transferred nor reused, until `InPlaceData` receives the bytes read into it (a view of
  * its start) or the body ends: the socket writes into it meanwhile.
  */
