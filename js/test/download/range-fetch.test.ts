@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { inPlaceBody, isRangeFetch, mustUseFetch, rangeFetch } from "../../src/platform/node/range-fetch.js";
@@ -15,6 +16,7 @@ import { rangeFetch as platformRangeFetch } from "../../src/platform/node.js";
 import { seededBytes } from "../helpers/data.mjs";
 import { countedServer, type CountedServer } from "../helpers/http-server.js";
 import { assertBytesEqual } from "../helpers/files.js";
+import { TEST_TLS_CERT, TEST_TLS_KEY } from "../helpers/tls.js";
 
 const BODY = seededBytes(3 * 1024 * 1024 + 77, 5);
 
@@ -176,6 +178,62 @@ describe("range fetch", () => {
     assertBytesEqual(await readAll(await get(`${base}/data?size=200000`)), BODY.subarray(0, 200_000));
     assertBytesEqual(win, tail);
     assert.ok(server.opened - before <= 1, "both requests on one kept-alive connection");
+  });
+
+  it("over TLS too: bodies read in place, into the reader's memory (target), pauses and windows handed away", async () => {
+    const tls = https.createServer({ cert: TEST_TLS_CERT, key: TEST_TLS_KEY }, (req, res) => {
+      res.writeHead(206, { "Content-Length": String(BODY.length), "Content-Range": `bytes 0-${BODY.length - 1}/${BODY.length}` });
+      res.end(BODY);
+    });
+    await new Promise<void>((resolve) => tls.listen(0, "127.0.0.1", resolve));
+    const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/data`;
+    // The light client takes the runtime's trust store: this test's own process trusts the test certificate.
+    const was = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+    try {
+      assertBytesEqual(await readAll(await get(url, { headers: { Range: "bytes=0-" } })), BODY);
+      const WINDOW = 200 * 1024;
+      let win = new Uint8Array(WINDOW);
+      let len = 0;
+      let inPlace = 0;
+      const parts: Uint8Array[] = [];
+      const away = new MessageChannel();
+      const hand = () => {
+        parts.push(win.slice(0, len));
+        away.port1.postMessage(win, [win.buffer]);
+        win = new Uint8Array(WINDOW);
+        len = 0;
+      };
+      let reads = 0;
+      await inPlaceBody(await get(url, { headers: { Range: "bytes=0-" } }))!.read(
+        (bytes) => {
+          if (bytes.buffer === win.buffer) {
+            assert.equal(bytes.byteOffset, len);
+            inPlace += bytes.length;
+            len += bytes.length;
+          } else
+            for (let b = bytes; b.length > 0;) {
+              const n = Math.min(WINDOW - len, b.length);
+              win.set(b.subarray(0, n), len);
+              len += n;
+              b = b.subarray(n);
+              if (len === WINDOW) hand();
+            }
+          if (len === WINDOW) hand();
+          if (++reads % 4 === 0) return new Promise<void>((resolve) => setTimeout(resolve, 1));
+        },
+        { target: (max) => (WINDOW - len >= 1024 ? win.subarray(len, len + Math.min(WINDOW - len, max)) : undefined) },
+      );
+      parts.push(win.slice(0, len));
+      away.port1.close();
+      assertBytesEqual(Buffer.concat(parts), BODY);
+      assert.ok(inPlace > BODY.length / 2, `most bytes read in place (${inPlace} of ${BODY.length})`);
+    } finally {
+      if (was === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = was;
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls.close(resolve));
+    }
   });
 
   it("a target that gives nothing or throws leaves the bytes in the connection's buffer", async () => {
