@@ -8,11 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { rangeFetch } from "../../src/platform/node/range-fetch.js";
 import { seededBytes } from "../helpers/data.mjs";
 import { countedServer, type CountedServer } from "../helpers/http-server.js";
+import { TEST_TLS_CERT, TEST_TLS_KEY } from "../helpers/tls.js";
 
 const send = rangeFetch(false);
 const DATA = seededBytes(5 * 1024 * 1024 + 333, 11);
@@ -122,6 +125,41 @@ describe("uploads through the light HTTP client", () => {
     const empty = await send(`${base}/empty`, { method: "POST" });
     assert.deepEqual(await empty.json(), { bytes: 0, sha: sha(new Uint8Array(0)), type: null });
     assert.equal(server.opened - before, 1, "one connection for the five requests");
+  });
+
+  it("over TLS too: a stream body arrives exactly and the connection is kept", async () => {
+    let connections = 0;
+    const tls = https.createServer({ cert: TEST_TLS_CERT, key: TEST_TLS_KEY }, (req, res) => {
+      const h = createHash("sha256");
+      let n = 0;
+      req.on("data", (d: Buffer) => {
+        h.update(d);
+        n += d.length;
+      });
+      req.on("end", () => {
+        const json = JSON.stringify({ bytes: n, sha: h.digest("hex") });
+        res.writeHead(200, { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(json)) });
+        res.end(json);
+      });
+    });
+    tls.on("secureConnection", () => connections++);
+    await new Promise<void>((resolve) => tls.listen(0, "127.0.0.1", resolve));
+    const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/xorb`;
+    // The light client takes the runtime's trust store: this test's own process trusts the test certificate.
+    const was = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+    try {
+      for (const piece of [1024 * 1024, 64 * 1024 + 7]) {
+        const res = await send(url, streamInit(reusedPieces(DATA, piece), DATA.length));
+        assert.deepEqual(await res.json(), { bytes: DATA.length, sha: sha(DATA) });
+      }
+      assert.equal(connections, 1, "one connection for both requests");
+    } finally {
+      if (was === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = was;
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls.close(resolve));
+    }
   });
 
   it("reads chunked, compressed and interim answers", async () => {
