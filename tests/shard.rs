@@ -564,8 +564,17 @@ fn upload_entries_regroup_xorbs_with_their_keys() {
     let (x2, f2) = xorb_and_file(2, 300, 0);
     let (x3, f3) = xorb_and_file(3, 500, 0);
     let a = write_upload_shard(&[f1.clone(), f2], &[x1.clone(), x2.clone()]).unwrap();
-    // The second shard lists x1 again (an earlier attempt's): it is kept once.
-    let b = write_upload_shard(&[f3], &[x3.clone(), x1.clone()]).unwrap();
+    // The second shard lists x1 again (an earlier attempt's): it is kept once, and the key of the file of the
+    // second shard that starts in it (at chunk 7) joins x1's entry.
+    let f4 = FileEntry {
+        hash: MerkleHash([0x44; 32]),
+        terms: vec![FileTerm {
+            start: 7,
+            ..f1.terms[0]
+        }],
+        ..f1.clone()
+    };
+    let b = write_upload_shard(&[f3, f4], &[x3.clone(), x1.clone()]).unwrap();
     let mut e = UploadEntries::new(700, 64);
     e.add_shard(&parse_shard(&a).unwrap()).unwrap();
     e.add_shard(&parse_shard(&b).unwrap()).unwrap();
@@ -575,7 +584,11 @@ fn upload_entries_regroup_xorbs_with_their_keys() {
     assert_eq!(entries[0].xorbs, vec![x1.hash, x2.hash]);
     assert_eq!(entries[1].xorbs, vec![x3.hash]);
     for (entry, xorbs, files) in [
-        (&entries[0], vec![&x1, &x2], vec![(&x1, 5u32), (&x2, 0)]),
+        (
+            &entries[0],
+            vec![&x1, &x2],
+            vec![(&x1, 5u32), (&x2, 0), (&x1, 7)],
+        ),
         (&entries[1], vec![&x3], vec![(&x3, 0)]),
     ] {
         // The shard is a dedup answer of exactly those xorbs, plain hashes, stamped as asked.

@@ -87,7 +87,8 @@ pub struct UploadEntry {
 pub struct UploadEntries {
     max_chunks: usize,
     modulus: u64,
-    seen: HashSet<MerkleHash>,
+    /// The group each xorb went to.
+    seen: HashMap<MerkleHash, usize>,
     groups: Vec<Group>,
 }
 
@@ -105,7 +106,7 @@ impl UploadEntries {
         UploadEntries {
             max_chunks: max_chunks.max(1),
             modulus: probe_modulus,
-            seen: HashSet::new(),
+            seen: HashMap::new(),
             groups: Vec::new(),
         }
     }
@@ -129,7 +130,14 @@ impl UploadEntries {
             }
         }
         for x in &shard.xorbs {
-            if x.chunks.is_empty() || !self.seen.insert(x.hash) {
+            if x.chunks.is_empty() {
+                continue;
+            }
+            if let Some(&g) = self.seen.get(&x.hash) {
+                // Listed by an earlier shard: its files' keys join the entry that holds it.
+                self.groups[g]
+                    .keys
+                    .extend(file_keys.remove(&x.hash).unwrap_or_default());
                 continue;
             }
             let full = self
@@ -152,6 +160,7 @@ impl UploadEntries {
             g.keys.extend(file_keys.remove(&x.hash).unwrap_or_default());
             g.xorbs.push(x.hash);
             g.chunks += x.chunks.len();
+            self.seen.insert(x.hash, self.groups.len() - 1);
         }
         Ok(())
     }
