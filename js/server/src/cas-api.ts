@@ -7,7 +7,7 @@ import { XetCoreError } from "xet-buckets";
 import { isXetHash, MAX_XORB_BYTES, MAX_XORB_CHUNKS, ZERO_HASH, type XorbInfo } from "xet-buckets/core";
 import type { CasClaims, CasScope } from "./auth.js";
 import { casBase, nowSecs, type HubContext } from "./context.js";
-import { HttpError, badRequest, bearerToken, readBody, sendJson, streamBody, writeChunk, type RequestContext } from "./http.js";
+import { HttpError, badRequest, bearerToken, readBody, sendJson, sent, streamBody, writeChunk, type RequestContext } from "./http.js";
 import { parseRange, rangesCovered, type ByteRange } from "./ranges.js";
 import type { XorbTempFile } from "./blobs.js";
 import { planReconstruction, type XorbLayout } from "./reconstruction.js";
@@ -534,12 +534,7 @@ export async function fetchXorb(hub: HubContext, ctx: RequestContext, hashText: 
 }
 
 async function pipeRange(hub: HubContext, ctx: RequestContext, hash: string, r: ByteRange): Promise<void> {
-  const stream = hub.xorbs.stream(hash, r.start, r.end);
-  try {
-    for await (const part of stream as AsyncIterable<Buffer>) await writeChunk(ctx.res, part);
-  } finally {
-    stream.destroy();
-  }
+  await hub.xorbs.sendRange(hash, r.start, r.end, (bytes) => sent(ctx.res, bytes));
 }
 
 /** C13: accepted and dropped. */

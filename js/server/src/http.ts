@@ -235,6 +235,26 @@ export function linkHeader(links: Array<[url: string, rel: string]>): string {
   return links.map(([url, rel]) => `<${url}>; rel="${rel}"`).join(", ");
 }
 
+/**
+ * Writes to a response and resolves once the bytes left the caller's memory (handed to the connection: the
+ * write's callback), so that their buffer may be reused; rejects when the client went away first.
+ */
+export function sent(res: ServerResponse, data: Uint8Array): Promise<void> {
+  if (res.destroyed) return Promise.reject(new Error("client went away"));
+  return new Promise((resolve, reject) => {
+    const onClose = () => {
+      res.off("close", onClose);
+      reject(new Error("client went away"));
+    };
+    res.on("close", onClose);
+    res.write(data, (err) => {
+      res.off("close", onClose);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
 /** Writes to a response, resolving once the data is flushed or buffered below the high-water mark. */
 export function writeChunk(res: ServerResponse, data: Uint8Array): Promise<void> {
   if (res.destroyed) return Promise.reject(new Error("client went away"));

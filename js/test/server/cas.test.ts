@@ -5,6 +5,7 @@
  * token scopes and expiry.
  */
 import assert from "node:assert/strict";
+import { readdirSync, readlinkSync } from "node:fs";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import * as core from "../../src/core/index.js";
@@ -317,6 +318,45 @@ describe("reconstructions and fetch URLs", () => {
     ]);
     assert.equal(copy.status, 200, copy.text);
     assert.deepEqual(await casDownload(hub, bobRead, hashes[0]!), base);
+  });
+
+  it("fetch URLs: a client that goes away mid-range leaves no file open, and the range is served whole after", async () => {
+    const built = await buildUpload([seededBytes(6 * 1024 * 1024, 44)]);
+    await pushUpload(hub, writeTok, built);
+    const x = built.xorbs[0]!;
+    const rec = await call(hub, "GET", `/v2/reconstructions/${built.files[0]!.hash}`, { token: readTok });
+    const entry = rec.json.xorbs[x.hash][0];
+    const { start, end } = entry.ranges[0].bytes as { start: number; end: number };
+    assert.ok(end - start > 4 * 1024 * 1024, "a range of several pieces");
+    const fetchUrl = new URL(entry.url);
+    const xorbDir = `${hub.dataDir}/xorbs/`;
+    const openXorbFiles = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(xorbDir);
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    for (let i = 0; i < 8; i++) {
+      // Reads the first bytes of the answer, then drops the connection.
+      await new Promise<void>((resolve, reject) => {
+        const req = request(fetchUrl, { headers: { Range: `bytes=${start}-${end}`, Connection: "close" } }, (res) => {
+          assert.equal(res.statusCode, 206);
+          res.once("data", () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on("error", (err) => (req.destroyed ? resolve() : reject(err)));
+        req.end();
+      });
+    }
+    for (let i = 0; i < 50 && openXorbFiles() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(openXorbFiles(), 0, "every xorb file the aborted answers opened is closed");
+    const whole = await fetch(fetchUrl, { headers: { Range: `bytes=${start}-${end}` } });
+    assert.equal(whole.status, 206);
+    assert.deepEqual(Buffer.from(await whole.arrayBuffer()), Buffer.from(x.data.subarray(start, end + 1)));
   });
 
   it("fetch URLs: multi-range 206 answers for non-adjacent runs of a xorb; 403 when expired, tampered or outside the signed ranges", async () => {
