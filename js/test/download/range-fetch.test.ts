@@ -8,7 +8,6 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
-import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { inPlaceBody, isRangeFetch, mustUseFetch, rangeFetch } from "../../src/platform/node/range-fetch.js";
@@ -16,7 +15,7 @@ import { rangeFetch as platformRangeFetch } from "../../src/platform/node.js";
 import { seededBytes } from "../helpers/data.mjs";
 import { countedServer, type CountedServer } from "../helpers/http-server.js";
 import { assertBytesEqual } from "../helpers/files.js";
-import { TEST_TLS_CERT, TEST_TLS_KEY } from "../helpers/tls.js";
+import { tlsServer, trustingAnyCertificate } from "../helpers/tls.js";
 
 const BODY = seededBytes(3 * 1024 * 1024 + 77, 5);
 
@@ -76,6 +75,71 @@ async function readAll(res: Response, onData?: (n: number) => void | Promise<voi
   return out;
 }
 
+/**
+ * Reads an answer's body as a download's decoder does (`target`): into windows of `size` bytes, each read after
+ * the first landing in the current window's free space; a full window is transferred away (detached, as a
+ * download hands its window to a worker) and a new one takes the bytes after it. Every few reads the reader is
+ * busy (the target it gave stays where it is while the connection waits). Returns the bytes, how many were read
+ * in place, how often the target was asked, and the last window.
+ */
+async function readIntoWindows(
+  res: Response,
+  size: number,
+): Promise<{ bytes: Uint8Array; inPlace: number; asked: number; last: Uint8Array }> {
+  const body = inPlaceBody(res);
+  assert.ok(body, "the body is read in place");
+  let win = new Uint8Array(size);
+  let len = 0;
+  let inPlace = 0;
+  let asked = 0;
+  let reads = 0;
+  let left = body.length;
+  const parts: Uint8Array[] = [];
+  const away = new MessageChannel();
+  const hand = () => {
+    parts.push(win.slice(0, len));
+    const old = win;
+    away.port1.postMessage(old, [old.buffer]);
+    assert.equal(old.length, 0, "the window was detached");
+    win = new Uint8Array(size);
+    len = 0;
+  };
+  try {
+    await body.read(
+      (bytes) => {
+        left -= bytes.length;
+        if (bytes.buffer === win.buffer) {
+          assert.equal(bytes.byteOffset, len, "read where the target said");
+          len += bytes.length;
+          inPlace += bytes.length;
+        } else {
+          // Into the connection's buffer: copied, across windows when it does not fit.
+          for (let b = bytes; b.length > 0;) {
+            const n = Math.min(size - len, b.length);
+            win.set(b.subarray(0, n), len);
+            len += n;
+            b = b.subarray(n);
+            if (len === size) hand();
+          }
+        }
+        if (len === size) hand();
+        if (++reads % 5 === 0) return new Promise<void>((resolve) => setTimeout(resolve, 1));
+      },
+      {
+        target: (max) => {
+          asked++;
+          assert.ok(max > 0 && max <= left, "never more than the body has left");
+          return size - len >= 1024 ? win.subarray(len, len + Math.min(size - len, max)) : undefined;
+        },
+      },
+    );
+  } finally {
+    away.port1.close();
+  }
+  parts.push(win.slice(0, len));
+  return { bytes: Buffer.concat(parts), inPlace, asked, last: win };
+}
+
 describe("range fetch", () => {
   it("reads large bodies in place, small ones whole, and reuses the connection", async () => {
     const before = server.opened;
@@ -113,126 +177,31 @@ describe("range fetch", () => {
 
   it("reads into the reader's own memory where it says (target), windows handed away between reads included", async () => {
     const before = server.opened;
-    // The reader keeps windows of 300 KiB: each read after the first lands in the current window's free space;
-    // a full window is transferred away (detached, as a download hands its window to a worker) and a new one
-    // takes the bytes after it.
-    const WINDOW = 300 * 1024;
-    let win = new Uint8Array(WINDOW);
-    let len = 0;
-    const out = new Uint8Array(BODY.length);
-    let at = 0;
-    let inPlace = 0;
-    let asked = 0;
-    const away = new MessageChannel();
-    const hand = () => {
-      out.set(win.subarray(0, len), at);
-      at += len;
-      const old = win;
-      away.port1.postMessage(old, [old.buffer]);
-      assert.equal(old.length, 0, "the window was detached");
-      win = new Uint8Array(WINDOW);
-      len = 0;
-    };
-    const res = await get(`${base}/data`, { headers: { Range: "bytes=0-" } });
-    const body = inPlaceBody(res)!;
-    let left = body.length;
-    let pauses = 0;
-    await body.read(
-      (bytes) => {
-        left -= bytes.length;
-        if (bytes.buffer === win.buffer) {
-          assert.equal(bytes.byteOffset, len, "read where the target said");
-          len += bytes.length;
-          inPlace += bytes.length;
-        } else {
-          // Into the connection's buffer: copied, across windows when it does not fit.
-          for (let b = bytes; b.length > 0;) {
-            const n = Math.min(WINDOW - len, b.length);
-            win.set(b.subarray(0, n), len);
-            len += n;
-            b = b.subarray(n);
-            if (len === WINDOW) hand();
-          }
-        }
-        if (len === WINDOW) hand();
-        // Now and then the reader is busy: the target it gave stays where it is while the connection waits.
-        if (++pauses % 5 === 0) return new Promise<void>((resolve) => setTimeout(resolve, 1));
-      },
-      {
-        target: (max) => {
-          asked++;
-          assert.ok(max > 0 && max <= left, "never more than the body has left");
-          return WINDOW - len >= 1024 ? win.subarray(len, len + Math.min(WINDOW - len, max)) : undefined;
-        },
-      },
-    );
-    out.set(win.subarray(0, len), at);
-    at += len;
-    away.port1.close();
-    assert.equal(at, BODY.length);
-    assertBytesEqual(out, BODY);
-    assert.ok(asked > 3 && inPlace > BODY.length / 2, `most bytes read in place (${inPlace} of ${BODY.length})`);
+    const read = await readIntoWindows(await get(`${base}/data`, { headers: { Range: "bytes=0-" } }), 300 * 1024);
+    assertBytesEqual(read.bytes, BODY);
+    assert.ok(read.asked > 3 && read.inPlace > BODY.length / 2, `most bytes read in place (${read.inPlace} of ${BODY.length})`);
     // The connection goes on with the next request, which reads into its own buffer again: nothing of the
     // next answer lands in the reader's memory.
-    const tail = win.slice();
+    const tail = read.last.slice();
     assertBytesEqual(await readAll(await get(`${base}/data?size=200000`)), BODY.subarray(0, 200_000));
-    assertBytesEqual(win, tail);
+    assertBytesEqual(read.last, tail);
     assert.ok(server.opened - before <= 1, "both requests on one kept-alive connection");
   });
 
   it("over TLS too: bodies read in place, into the reader's memory (target), pauses and windows handed away", async () => {
-    const tls = https.createServer({ cert: TEST_TLS_CERT, key: TEST_TLS_KEY }, (req, res) => {
+    const tls = await tlsServer((req, res) => {
       res.writeHead(206, { "Content-Length": String(BODY.length), "Content-Range": `bytes 0-${BODY.length - 1}/${BODY.length}` });
       res.end(BODY);
     });
-    await new Promise<void>((resolve) => tls.listen(0, "127.0.0.1", resolve));
-    const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/data`;
-    // The light client takes the runtime's trust store: this test's own process trusts the test certificate.
-    const was = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
-    process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
     try {
-      assertBytesEqual(await readAll(await get(url, { headers: { Range: "bytes=0-" } })), BODY);
-      const WINDOW = 200 * 1024;
-      let win = new Uint8Array(WINDOW);
-      let len = 0;
-      let inPlace = 0;
-      const parts: Uint8Array[] = [];
-      const away = new MessageChannel();
-      const hand = () => {
-        parts.push(win.slice(0, len));
-        away.port1.postMessage(win, [win.buffer]);
-        win = new Uint8Array(WINDOW);
-        len = 0;
-      };
-      let reads = 0;
-      await inPlaceBody(await get(url, { headers: { Range: "bytes=0-" } }))!.read(
-        (bytes) => {
-          if (bytes.buffer === win.buffer) {
-            assert.equal(bytes.byteOffset, len);
-            inPlace += bytes.length;
-            len += bytes.length;
-          } else
-            for (let b = bytes; b.length > 0;) {
-              const n = Math.min(WINDOW - len, b.length);
-              win.set(b.subarray(0, n), len);
-              len += n;
-              b = b.subarray(n);
-              if (len === WINDOW) hand();
-            }
-          if (len === WINDOW) hand();
-          if (++reads % 4 === 0) return new Promise<void>((resolve) => setTimeout(resolve, 1));
-        },
-        { target: (max) => (WINDOW - len >= 1024 ? win.subarray(len, len + Math.min(WINDOW - len, max)) : undefined) },
-      );
-      parts.push(win.slice(0, len));
-      away.port1.close();
-      assertBytesEqual(Buffer.concat(parts), BODY);
-      assert.ok(inPlace > BODY.length / 2, `most bytes read in place (${inPlace} of ${BODY.length})`);
+      await trustingAnyCertificate(async () => {
+        assertBytesEqual(await readAll(await get(tls.base, { headers: { Range: "bytes=0-" } })), BODY);
+        const read = await readIntoWindows(await get(tls.base, { headers: { Range: "bytes=0-" } }), 200 * 1024);
+        assertBytesEqual(read.bytes, BODY);
+        assert.ok(read.inPlace > BODY.length / 2, `most bytes read in place (${read.inPlace} of ${BODY.length})`);
+      });
     } finally {
-      if (was === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
-      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = was;
-      tls.closeAllConnections();
-      await new Promise((resolve) => tls.close(resolve));
+      await tls.close();
     }
   });
 

@@ -8,14 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage } from "node:http";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { rangeFetch } from "../../src/platform/node/range-fetch.js";
 import { seededBytes } from "../helpers/data.mjs";
 import { countedServer, type CountedServer } from "../helpers/http-server.js";
-import { TEST_TLS_CERT, TEST_TLS_KEY } from "../helpers/tls.js";
+import { tlsServer, trustingAnyCertificate } from "../helpers/tls.js";
 
 const send = rangeFetch(false);
 const DATA = seededBytes(5 * 1024 * 1024 + 333, 11);
@@ -36,14 +35,7 @@ before(async () => {
       return;
     }
     if (u.pathname === "/silent") return; // reads nothing, answers nothing
-    const h = createHash("sha256");
-    let n = 0;
-    req.on("data", (d: Buffer) => {
-      h.update(d);
-      n += d.length;
-    });
-    req.on("end", () => {
-      const digest = h.digest("hex");
+    void hashed(req).then(({ bytes: n, sha: digest }) => {
       received.set(u.pathname, { bytes: n, sha: digest });
       const json = JSON.stringify({ bytes: n, sha: digest, type: req.headers["content-type"] ?? null });
       switch (u.pathname) {
@@ -72,6 +64,17 @@ before(async () => {
   base = server.base;
 });
 after(() => server.close());
+
+/** Reads a request body through, hashing it: its length and SHA-256. */
+function hashed(req: IncomingMessage): Promise<{ bytes: number; sha: string }> {
+  const h = createHash("sha256");
+  let bytes = 0;
+  req.on("data", (d: Buffer) => {
+    h.update(d);
+    bytes += d.length;
+  });
+  return new Promise((resolve) => req.on("end", () => resolve({ bytes, sha: h.digest("hex") })));
+}
 
 /**
  * A stream of `data` in `piece`-byte pulls, each written into the same buffer (as the xorb bodies reuse theirs):
@@ -128,37 +131,23 @@ describe("uploads through the light HTTP client", () => {
   });
 
   it("over TLS too: a stream body arrives exactly and the connection is kept", async () => {
-    let connections = 0;
-    const tls = https.createServer({ cert: TEST_TLS_CERT, key: TEST_TLS_KEY }, (req, res) => {
-      const h = createHash("sha256");
-      let n = 0;
-      req.on("data", (d: Buffer) => {
-        h.update(d);
-        n += d.length;
-      });
-      req.on("end", () => {
-        const json = JSON.stringify({ bytes: n, sha: h.digest("hex") });
+    const tls = await tlsServer((req, res) => {
+      void hashed(req).then(({ bytes, sha }) => {
+        const json = JSON.stringify({ bytes, sha });
         res.writeHead(200, { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(json)) });
         res.end(json);
       });
     });
-    tls.on("secureConnection", () => connections++);
-    await new Promise<void>((resolve) => tls.listen(0, "127.0.0.1", resolve));
-    const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/xorb`;
-    // The light client takes the runtime's trust store: this test's own process trusts the test certificate.
-    const was = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
-    process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
     try {
-      for (const piece of [1024 * 1024, 64 * 1024 + 7]) {
-        const res = await send(url, streamInit(reusedPieces(DATA, piece), DATA.length));
-        assert.deepEqual(await res.json(), { bytes: DATA.length, sha: sha(DATA) });
-      }
-      assert.equal(connections, 1, "one connection for both requests");
+      await trustingAnyCertificate(async () => {
+        for (const piece of [1024 * 1024, 64 * 1024 + 7]) {
+          const res = await send(`${tls.base}xorb`, streamInit(reusedPieces(DATA, piece), DATA.length));
+          assert.deepEqual(await res.json(), { bytes: DATA.length, sha: sha(DATA) });
+        }
+      });
+      assert.equal(tls.connections(), 1, "one connection for both requests");
     } finally {
-      if (was === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
-      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = was;
-      tls.closeAllConnections();
-      await new Promise((resolve) => tls.close(resolve));
+      await tls.close();
     }
   });
 
