@@ -651,7 +651,6 @@ export function parseShard(bytes: Uint8Array): wasm.ParsedShard {
   return guard(() => wasm.parseShard(bytes));
 }
 
-/** Builds a global-dedup answer shard (xet-protocol.md §5.8). */
 /** One dedup-cache entry of an upload (`uploadCacheEntries`). */
 export interface UploadCacheEntry {
   /** A dedup-answer shard of some of the upload's xorbs (plain chunk hashes). */
@@ -690,6 +689,7 @@ export function uploadCacheEntries(
   }
 }
 
+/** Builds a global-dedup answer shard (xet-protocol.md §5.8). */
 export class DedupShardBuilder {
   #inner = guard(() => new wasm.DedupShardBuilder());
   /** Adds a stored xorb: its hash, packed raw chunk hashes, chunk lengths, and its serialized size in bytes. */
