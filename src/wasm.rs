@@ -1492,76 +1492,40 @@ impl WasmDedupShardBuilder {
     }
 }
 
-/// The dedup-cache entries of an upload (`UploadEntries`): its shards' xorbs regrouped into answer shards,
-/// each with its key chunks. Add the shards, `finish`, then read entry `i` with `shard`, `keys` and `xorbs`.
-#[wasm_bindgen(js_name = UploadCacheEntries)]
-pub struct WasmUploadCacheEntries {
-    building: Option<shard::UploadEntries>,
-    entries: Vec<shard::UploadEntry>,
-}
-
-#[wasm_bindgen(js_class = UploadCacheEntries)]
-impl WasmUploadCacheEntries {
-    /// Entries of at most `maxChunks` chunks; chunks with `hash % probeModulus == 0` are keys (0: none).
-    #[wasm_bindgen(constructor)]
-    pub fn new(maxChunks: u32, probeModulus: u32) -> WasmUploadCacheEntries {
-        WasmUploadCacheEntries {
-            building: Some(shard::UploadEntries::new(
-                maxChunks as usize,
-                probeModulus as u64,
-            )),
-            entries: Vec::new(),
+/// The dedup-cache entries of an upload (`UploadEntries`): the xorbs of its shards (`shards`, concatenated,
+/// `ends` their end offsets; bytes that are not a shard are skipped) regrouped into answer shards of at most
+/// `maxChunks` chunks, with their key chunks (chunks with `hash % probeModulus == 0` among them). Packed, for
+/// each entry: shard length, key count, xorb count (u32 little-endian), the shard, the keys' and the xorbs'
+/// raw hashes (32 bytes each).
+#[wasm_bindgen(js_name = uploadCacheEntries)]
+pub fn upload_cache_entries(
+    shards: &[u8],
+    ends: &[u32],
+    maxChunks: u32,
+    probeModulus: u32,
+    createdAtSecs: f64,
+) -> JsResult<Vec<u8>> {
+    let mut b = shard::UploadEntries::new(maxChunks as usize, probeModulus as u64);
+    let mut at = 0usize;
+    for &end in ends {
+        let end = (end as usize).clamp(at, shards.len());
+        if let Ok(parsed) = shard::parse_shard(&shards[at..end]) {
+            b.add_shard(&parsed).map_err(js_error)?;
+        }
+        at = end;
+    }
+    let mut out = Vec::new();
+    for e in b
+        .finish(secs(createdAtSecs, "createdAtSecs")?)
+        .map_err(js_error)?
+    {
+        for n in [e.shard.len(), e.keys.len(), e.xorbs.len()] {
+            out.extend_from_slice(&(n as u32).to_le_bytes());
+        }
+        out.extend_from_slice(&e.shard);
+        for h in e.keys.iter().chain(&e.xorbs) {
+            out.extend_from_slice(h.as_bytes());
         }
     }
-
-    /// Adds the xorbs of a shard; fails (adding nothing) when the bytes are not a shard.
-    #[wasm_bindgen(js_name = addShard)]
-    pub fn add_shard(&mut self, bytes: &[u8]) -> JsResult<()> {
-        let parsed = shard::parse_shard(bytes).map_err(js_error)?;
-        self.building
-            .as_mut()
-            .ok_or_else(|| invalid("addShard after finish".into()))?
-            .add_shard(&parsed)
-            .map_err(js_error)
-    }
-
-    /// Builds the entries (their shards stamped `createdAtSecs`); returns how many.
-    pub fn finish(&mut self, createdAtSecs: f64) -> JsResult<u32> {
-        let b = self
-            .building
-            .take()
-            .ok_or_else(|| invalid("finish called twice".into()))?;
-        self.entries = b
-            .finish(secs(createdAtSecs, "createdAtSecs")?)
-            .map_err(js_error)?;
-        Ok(self.entries.len() as u32)
-    }
-
-    /// Entry `i`'s shard.
-    pub fn shard(&self, i: u32) -> JsResult<Vec<u8>> {
-        Ok(self.entry(i)?.shard.clone())
-    }
-
-    /// Entry `i`'s key chunks: their Xet hex, concatenated (64 digits each).
-    pub fn keys(&self, i: u32) -> JsResult<String> {
-        Ok(self.entry(i)?.keys.iter().map(MerkleHash::to_hex).collect())
-    }
-
-    /// Entry `i`'s xorbs: their Xet hex, concatenated (64 digits each).
-    pub fn xorbs(&self, i: u32) -> JsResult<String> {
-        Ok(self
-            .entry(i)?
-            .xorbs
-            .iter()
-            .map(MerkleHash::to_hex)
-            .collect())
-    }
-}
-
-impl WasmUploadCacheEntries {
-    fn entry(&self, i: u32) -> JsResult<&shard::UploadEntry> {
-        self.entries
-            .get(i as usize)
-            .ok_or_else(|| invalid(format!("no entry {i} ({} entries)", self.entries.len())))
-    }
+    Ok(out)
 }

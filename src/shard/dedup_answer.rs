@@ -5,7 +5,6 @@ use super::format::{Shard, XorbEntry};
 use super::write::write_full_shard;
 use crate::error::{err, ErrorKind, Result};
 use crate::hash::MerkleHash;
-use std::collections::{HashMap, HashSet};
 
 /// Builds a global-deduplication answer shard (§5.8): empty file section, the given xorbs,
 /// lookup tables, and a footer with the optional HMAC key and the times.
@@ -87,8 +86,9 @@ pub struct UploadEntry {
 pub struct UploadEntries {
     max_chunks: usize,
     modulus: u64,
-    /// The group each xorb went to.
-    seen: HashMap<MerkleHash, usize>,
+    /// The group each xorb went to. (Vectors searched linearly, not hash maps: an upload has few xorbs and
+    /// files per shard, and a map type of its own would add ≈ 6 KiB gzipped to the WebAssembly module.)
+    seen: Vec<(MerkleHash, usize)>,
     groups: Vec<Group>,
 }
 
@@ -106,38 +106,36 @@ impl UploadEntries {
         UploadEntries {
             max_chunks: max_chunks.max(1),
             modulus: probe_modulus,
-            seen: HashMap::new(),
+            seen: Vec::new(),
             groups: Vec::new(),
         }
     }
 
     /// Adds the xorbs of one shard (an upload shard, or a dedup answer with plain chunk hashes).
     pub fn add_shard(&mut self, shard: &Shard) -> Result<()> {
-        // The first chunk of each file, under the xorb its first term starts in (when the shard lists it).
-        let at: HashMap<MerkleHash, usize> = shard
-            .xorbs
+        // The first chunk of each file, with the xorb its first term starts in (when the shard lists it).
+        let file_keys: Vec<(MerkleHash, MerkleHash)> = shard
+            .files
             .iter()
-            .enumerate()
-            .map(|(i, x)| (x.hash, i))
+            .filter_map(|f| f.terms.first())
+            .filter_map(|t| {
+                let x = shard.xorbs.iter().find(|x| x.hash == t.xorb)?;
+                Some((t.xorb, x.chunks.get(t.start as usize)?.hash))
+            })
             .collect();
-        let mut file_keys: HashMap<MerkleHash, Vec<MerkleHash>> = HashMap::new();
-        for t in shard.files.iter().filter_map(|f| f.terms.first()) {
-            if let Some(c) = at
-                .get(&t.xorb)
-                .and_then(|&i| shard.xorbs[i].chunks.get(t.start as usize))
-            {
-                file_keys.entry(t.xorb).or_default().push(c.hash);
-            }
-        }
+        let keys_of = |xorb: MerkleHash| {
+            file_keys
+                .iter()
+                .filter(move |(x, _)| *x == xorb)
+                .map(|(_, k)| *k)
+        };
         for x in &shard.xorbs {
             if x.chunks.is_empty() {
                 continue;
             }
-            if let Some(&g) = self.seen.get(&x.hash) {
+            if let Some(&(_, g)) = self.seen.iter().find(|(h, _)| *h == x.hash) {
                 // Listed by an earlier shard: its files' keys join the entry that holds it.
-                self.groups[g]
-                    .keys
-                    .extend(file_keys.remove(&x.hash).unwrap_or_default());
+                self.groups[g].keys.extend(keys_of(x.hash));
                 continue;
             }
             let full = self
@@ -157,10 +155,10 @@ impl UploadEntries {
                 g.keys
                     .extend(hashes.iter().filter(|h| h.hash_mod(self.modulus) == 0));
             }
-            g.keys.extend(file_keys.remove(&x.hash).unwrap_or_default());
+            g.keys.extend(keys_of(x.hash));
             g.xorbs.push(x.hash);
             g.chunks += x.chunks.len();
-            self.seen.insert(x.hash, self.groups.len() - 1);
+            self.seen.push((x.hash, self.groups.len() - 1));
         }
         Ok(())
     }
@@ -169,12 +167,17 @@ impl UploadEntries {
     pub fn finish(self, created_at_secs: u64) -> Result<Vec<UploadEntry>> {
         self.groups
             .into_iter()
-            .map(|mut g| {
-                let mut seen = HashSet::new();
-                g.keys.retain(|k| seen.insert(*k));
+            .map(|g| {
+                // Once each (a few hundred keys an entry: a linear search is cheap and adds no sort to the module).
+                let mut keys: Vec<MerkleHash> = Vec::with_capacity(g.keys.len());
+                for k in g.keys {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
                 Ok(UploadEntry {
                     shard: g.builder.finish(None, created_at_secs, 0)?,
-                    keys: g.keys,
+                    keys,
                     xorbs: g.xorbs,
                 })
             })

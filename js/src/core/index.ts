@@ -663,8 +663,8 @@ export interface UploadCacheEntry {
 
 /**
  * The xorbs of an upload's shards regrouped into dedup-cache entries of at most `maxChunks` chunks, with their
- * keys (chunks with `hash % probeModulus == 0` among them), in one pass of the core: no chunk hash crosses
- * into JavaScript. Bytes that are not a shard are skipped.
+ * keys (chunks with `hash % probeModulus == 0` among them), in one pass of the core: only the keys and the
+ * xorbs come back to JavaScript as hashes, not every chunk. Bytes that are not a shard are skipped.
  */
 export function uploadCacheEntries(
   shards: Uint8Array[],
@@ -672,21 +672,25 @@ export function uploadCacheEntries(
   probeModulus: number,
   createdAtSecs: number,
 ): UploadCacheEntry[] {
-  const b = guard(() => new wasm.UploadCacheEntries(maxChunks, probeModulus));
-  try {
-    for (const s of shards) {
-      try {
-        b.addShard(s);
-      } catch {
-        // not a shard: nothing of it is kept
-      }
-    }
-    const n = guard(() => b.finish(createdAtSecs));
-    const split = (text: string) => Array.from({ length: text.length / 64 }, (_, i) => text.slice(64 * i, 64 * i + 64));
-    return Array.from({ length: n }, (_, i) => ({ shard: b.shard(i), keyChunks: split(b.keys(i)), xorbs: split(b.xorbs(i)) }));
-  } finally {
-    b.free();
+  const all = new Uint8Array(shards.reduce((a, s) => a + s.length, 0));
+  const ends = new Uint32Array(shards.length);
+  let at = 0;
+  shards.forEach((s, i) => {
+    all.set(s, at);
+    ends[i] = at += s.length;
+  });
+  const packed = guard(() => wasm.uploadCacheEntries(all, ends, maxChunks, probeModulus, createdAtSecs));
+  const v = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+  const hashes = (from: number, n: number) =>
+    Array.from({ length: n }, (_, i) => rawToHex(packed.subarray(from + 32 * i, from + 32 * i + 32)));
+  const out: UploadCacheEntry[] = [];
+  for (let p = 0; p < packed.length;) {
+    const [size, keys, xorbs] = [v.getUint32(p, true), v.getUint32(p + 4, true), v.getUint32(p + 8, true)];
+    p += 12;
+    out.push({ shard: packed.slice(p, p + size), keyChunks: hashes(p + size, keys), xorbs: hashes(p + size + 32 * keys, xorbs) });
+    p += size + 32 * (keys + xorbs);
   }
+  return out;
 }
 
 /** Builds a global-dedup answer shard (xet-protocol.md §5.8). */

@@ -3,7 +3,7 @@
  * xet-protocol.md §6.6), `multipart/byteranges` bodies, and the limiter that bounds fetch concurrency and
  * buffered bytes.
  */
-import { ProtocolError } from "../errors.js";
+import { ProtocolError, XetBucketsError } from "../errors.js";
 
 const MiB = 1024 * 1024;
 
@@ -370,7 +370,7 @@ export class RangeRouter {
       if (from > r.next) throw new ProtocolError(`the answer skips bytes ${r.next}-${from - 1} of requested range ${r.start}-${r.end}`);
       // A sink may take the chunk's memory (a decoder whose window the bytes were read into hands it to a
       // worker): then no later range may share the chunk.
-      if (chunk.length !== length) throw new Error("internal: a range's sink took bytes another range needed");
+      if (chunk.length !== length) throw new XetBucketsError("INTERNAL", "a range's sink took bytes another range of the answer needed");
       r.sink.push(chunk.subarray(from - offset, to - offset));
       r.next = to;
     }

@@ -68,8 +68,11 @@ const INTERNAL_SIGNALS: Record<string, { count: number; why: string }> = {
   "js/server/src/cas-api.ts": { count: 1, why: "the hub's request handler: answered as a 500" },
   "js/server/src/hub-api.ts": { count: 2, why: "the hub's request handler: answered as a 500" },
   "js/server/src/repos/api.ts": { count: 1, why: "the hub's request handler: answered as a 500" },
-  "js/server/src/blobs.ts": { count: 1, why: "the hub's request handler: answered as a 500" },
-  "js/server/src/http.ts": { count: 2, why: "a client that went away: the hub stops answering it" },
+  "js/server/src/blobs.ts": {
+    count: 2,
+    why: "a xorb file shorter than its record in the hub's request handler: answered as a 500, or the answer cut",
+  },
+  "js/server/src/http.ts": { count: 4, why: "a client that went away: the hub stops answering it" },
   "js/server/src/budget.ts": { count: 1, why: "a client that went away: the hub stops answering it" },
 };
 
